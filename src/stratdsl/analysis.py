@@ -1,0 +1,249 @@
+"""Static analyses of decisions on the checked policy: exhaustiveness and unreachable rules.
+
+A decision without `otherwise` must provably give an outcome for every input;
+a rule that earlier rules always pre-empt is dead text that misleads a reader.
+Both questions are answered the same way: the conditions are cut into atoms
+(a bool, an enum, a number compared with constants, or an opaque comparison),
+each atom gets a finite set of representative values — for a number, the
+constants it is compared with, the points between and around them, clipped to
+its declared range — and the rules are evaluated on every combination. Within
+a budget of combinations this is exact for the conditions policies write; past
+it, exhaustiveness is not proved and the author is asked for `otherwise`.
+Rules with dates or exceptions never count as covering (they may not apply).
+"""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+from typing import Any
+
+from . import ir
+from .diagnostics import Diagnostics
+from .types import BoolT, EnumT, NumberT
+
+MAX_COMBINATIONS = 50_000
+_OPAQUE = "opaque"
+
+
+def _key(expr: ir.Expr) -> tuple:
+    """A structural key: the same sub-expression written twice is one variable."""
+    if isinstance(expr, ir.Const):
+        return ("const", repr(expr.value))
+    if isinstance(expr, ir.FieldRef):
+        return ("field", expr.input_name, expr.field_name)
+    if isinstance(expr, ir.MemberFieldRef):
+        return ("member", expr.input_name, expr.member, expr.field_name)
+    if isinstance(expr, (ir.DefRef, ir.DecisionRef, ir.ParamRef)):
+        return (type(expr).__name__, expr.name)
+    fields = []
+    for name in ("op", "kind", "name", "input_name", "negated"):
+        if hasattr(expr, name):
+            fields.append(getattr(expr, name))
+    return (type(expr).__name__, *fields, *(_key(c) for c in expr.children() if c is not None))
+
+
+class _Atoms:
+    """Variables of a set of conditions and their representative values."""
+
+    def __init__(self) -> None:
+        self.domains: dict[tuple, list[Any]] = {}
+        self.numeric_points: dict[tuple, set[Decimal]] = {}
+        self.numeric_types: dict[tuple, NumberT] = {}
+
+    def collect(self, expr: ir.Expr) -> None:
+        if isinstance(expr, ir.Logic):
+            for item in expr.items:
+                self.collect(item)
+        elif isinstance(expr, ir.Not):
+            self.collect(expr.operand)
+        elif isinstance(expr, ir.Compare) and self._numeric_const(expr):
+            var, const = self._split(expr)
+            self.numeric_points.setdefault(_key(var), set()).add(const.value)
+            self.numeric_types[_key(var)] = var.type
+        elif isinstance(expr, ir.Compare) and self._enum_const(expr) is not None:
+            var = self._enum_const(expr)
+            self.domains[_key(var)] = list(var.type.values)
+        elif isinstance(expr, ir.In) and isinstance(expr.container, ir.SetOf) and isinstance(expr.item.type, EnumT):
+            self.domains[_key(expr.item)] = list(expr.item.type.values)
+        elif isinstance(expr.type, BoolT):
+            self.domains[_key(expr)] = [False, True]
+
+    @staticmethod
+    def _split(expr: ir.Compare) -> tuple[ir.Expr, ir.Const]:
+        if isinstance(expr.right, ir.Const):
+            return expr.left, expr.right
+        return expr.right, expr.left
+
+    @staticmethod
+    def _numeric_const(expr: ir.Compare) -> bool:
+        left, right = expr.left, expr.right
+        if isinstance(left, ir.Const) == isinstance(right, ir.Const):
+            return False
+        var = right if isinstance(left, ir.Const) else left
+        const = left if isinstance(left, ir.Const) else right
+        return isinstance(var.type, NumberT) and isinstance(const.value, Decimal)
+
+    @staticmethod
+    def _enum_const(expr: ir.Compare) -> ir.Expr | None:
+        if expr.op not in ("=", "!="):
+            return None
+        left, right = expr.left, expr.right
+        if isinstance(right, ir.Const) and not isinstance(left, ir.Const) and isinstance(left.type, EnumT):
+            return left
+        if isinstance(left, ir.Const) and not isinstance(right, ir.Const) and isinstance(right.type, EnumT):
+            return right
+        return None
+
+    def finish(self) -> None:
+        for key, points in self.numeric_points.items():
+            type_ = self.numeric_types[key]
+            values = sorted(points)
+            reps: set[Decimal] = set()
+            step = Decimal(1) if type_.integer else Decimal("0.5")
+            for i, v in enumerate(values):
+                reps.update({v, v - step, v + step})
+                if i + 1 < len(values) and not type_.integer:
+                    reps.add((v + values[i + 1]) / 2)
+            if type_.low is not None:
+                reps = {r for r in reps if r >= type_.low} | {type_.low}
+            if type_.high is not None:
+                reps = {r for r in reps if r <= type_.high} | {type_.high}
+            self.domains[key] = sorted(reps)
+
+    def combinations(self) -> int:
+        total = 1
+        for values in self.domains.values():
+            total *= max(len(values), 1)
+        return total
+
+    def assignments(self):
+        keys = list(self.domains)
+        for combo in itertools.product(*(self.domains[k] for k in keys)):
+            yield dict(zip(keys, combo, strict=True))
+
+
+def _truth(expr: ir.Expr, env: dict[tuple, Any]) -> Any:
+    """Two-valued evaluation of a condition on one assignment of its atoms."""
+    key = _key(expr)
+    if isinstance(expr, ir.Logic):
+        values = [_truth(i, env) for i in expr.items]
+        return all(values) if expr.op == "and" else any(values)
+    if isinstance(expr, ir.Not):
+        return not _truth(expr.operand, env)
+    if isinstance(expr, ir.Const):
+        return expr.value
+    if isinstance(expr, ir.Compare) and key not in env:
+        left, right = _value(expr.left, env), _value(expr.right, env)
+        return {
+            "=": lambda: left == right,
+            "!=": lambda: left != right,
+            "<": lambda: left < right,
+            "<=": lambda: left <= right,
+            ">": lambda: left > right,
+            ">=": lambda: left >= right,
+        }[expr.op]()
+    if isinstance(expr, ir.In) and isinstance(expr.container, ir.SetOf) and key not in env:
+        found = _value(expr.item, env) in {i.value for i in expr.container.items}
+        return found != expr.negated
+    return env[key]
+
+
+def _value(expr: ir.Expr, env: dict[tuple, Any]) -> Any:
+    if isinstance(expr, ir.Const):
+        return expr.value
+    return env[_key(expr)]
+
+
+def _covers(rule: ir.Rule) -> bool:
+    """Whether a rule certainly applies whenever its condition holds."""
+    return rule.valid_from is None and rule.valid_until is None and not rule.exceptions
+
+
+def _describe(env: dict[tuple, Any], policy: ir.CheckedPolicy) -> str:
+    parts = []
+    for key, value in env.items():
+        if key[0] == "field":
+            name = key[2]
+        elif key[0] == "member":
+            name = f"{key[1]}.{key[2]}.{key[3]}"
+        elif key[0] in ("DefRef", "DecisionRef", "ParamRef"):
+            name = key[1]
+        else:
+            continue
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        parts.append(f"{name} = {shown}")
+    return ", ".join(parts) or "some inputs"
+
+
+def _atoms_for(conditions: list[ir.Expr]) -> _Atoms:
+    atoms = _Atoms()
+    for cond in conditions:
+        atoms.collect(cond)
+    atoms.finish()
+    return atoms
+
+
+def _check_exhaustive(decision: ir.Decision, policy: ir.CheckedPolicy, diags: Diagnostics) -> None:
+    if any(r.is_otherwise for r in decision.rules) or decision.bands:
+        return
+    covering = [r for r in decision.rules if _covers(r)]
+    atoms = _atoms_for([r.cond for r in covering])
+    if not covering or atoms.combinations() > MAX_COMBINATIONS:
+        diags.error(
+            "E040",
+            f"decision '{decision.name}' may give no outcome: it has no 'otherwise' and its rules cannot be shown to cover every case",
+            decision.span,
+            hint="add a last line: otherwise OUTCOME",
+        )
+        return
+    for env in atoms.assignments():
+        if not any(_truth(r.cond, env) for r in covering):
+            diags.error(
+                "E040",
+                f"decision '{decision.name}' gives no outcome when {_describe(env, policy)}",
+                decision.span,
+                hint="add a rule for that case, or a last line: otherwise OUTCOME",
+            )
+            return
+
+
+def _check_unreachable(decision: ir.Decision, policy: ir.CheckedPolicy, diags: Diagnostics) -> None:
+    rules = [r for r in decision.rules if not r.is_otherwise]
+    for i, rule in enumerate(rules):
+        mine = _atoms_for([rule.cond])
+        keys = set(mine.domains)
+        earlier = []
+        for prev in rules[:i]:
+            if not _covers(prev):
+                continue
+            theirs = _atoms_for([prev.cond])
+            if set(theirs.domains) <= keys:
+                earlier.append(prev)
+        if not earlier:
+            continue
+        atoms = _atoms_for([rule.cond] + [p.cond for p in earlier])
+        if set(atoms.domains) != keys or atoms.combinations() > MAX_COMBINATIONS:
+            continue
+        used: set[str] = set()
+        possible = False
+        for env in atoms.assignments():
+            if not _truth(rule.cond, env):
+                continue
+            hit = next((p for p in earlier if _truth(p.cond, env)), None)
+            if hit is None:
+                possible = True
+                break
+            used.add(hit.id)
+        if not possible:
+            if used:
+                message = f"rule '{rule.id}' can never apply: {', '.join(sorted(used))} always decide first"
+            else:
+                message = f"rule '{rule.id}' can never apply: its condition is never true"
+            diags.warning("W101", message, rule.span, hint="remove the rule, or move it above the rules that hide it")
+
+
+def analyse(policy: ir.CheckedPolicy, diags: Diagnostics) -> None:
+    for decision in policy.decisions.values():
+        _check_exhaustive(decision, policy, diags)
+        _check_unreachable(decision, policy, diags)

@@ -1,0 +1,958 @@
+"""Checking: the AST of every module → a `CheckedPolicy` (ir.py), or diagnostics.
+
+This module owns name resolution and typing. It declares every top-level name
+first (so order across files does not matter), then resolves each expression
+in its scope: the current entity's fields, per-entity and global definitions
+and decisions, parameters, records (`organization.headcount`), group members
+(`maturity.governance.documented`) and, where the other side of a comparison
+or `in` is an enum, that enum's symbols. An expression that fails gets the type
+`ANY`, which silences follow-on errors, so several mistakes in one file are
+all reported once. Static analyses of decisions live in `analysis`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from . import ast, ir
+from .analysis import analyse
+from .diagnostics import Diagnostics, did_you_mean
+from .loader import Program
+from .source import Span
+from .types import (
+    ANY,
+    BOOL,
+    DATE,
+    INTEGER,
+    NUMBER,
+    TEXT,
+    AnyT,
+    BoolT,
+    DateT,
+    EnumT,
+    ListT,
+    NumberT,
+    TextT,
+    Type,
+    is_number,
+    same_family,
+)
+
+AGGREGATES = {"count", "sum", "mean", "weighted_mean", "min", "max", "any", "all"}
+SCALAR_FUNCTIONS = {"round", "abs", "floor", "ceil", "min", "max", "known", "size"}
+BUILTIN_NAMES = {"id", "as_of"}
+
+
+def citation_text(source: ir.Source | None, reference: str | None, source_name: str) -> str:
+    head = _short_title(source.title) if source else source_name
+    return f"{head} {reference}" if reference else head
+
+
+def _short_title(title: str) -> str:
+    # "AI Act (Règlement (UE) 2024/1689)" → "AI Act": the display text stays short.
+    return title.split(" (")[0].strip() or title
+
+
+class _Scope:
+    def __init__(self, entity: str | None, where: str) -> None:
+        self.entity = entity  # input name of the current entity, or None (global)
+        self.where = where  # "definition 'impact'", for messages
+
+
+class Checker:
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.diags = Diagnostics()
+        self.next_id = 0
+        self.sources: dict[str, ir.Source] = {}
+        self.enums: dict[str, ir.EnumDef] = {}
+        self.inputs: dict[str, ir.Input] = {}
+        self.params: dict[str, ir.Param] = {}
+        self.definitions: dict[str, ir.Definition] = {}
+        self.decisions: dict[str, ir.Decision] = {}
+        self.obligations: dict[str, ir.Obligation] = {}
+        self.used_fields: set[tuple[str, str]] = set()
+        self.used_names: set[str] = set()
+        # declarations by name, filled before any expression is checked
+        self.value_decls: dict[str, ast.Decl] = {}
+        self.def_decls: dict[str, ast.DefineDecl] = {}
+        self.def_types: dict[str, Type] = {}
+        self.in_progress: list[str] = []
+        self.decision_types: dict[str, EnumT] = {}
+        self.decision_decls: dict[str, ast.DecisionDecl | ast.BandsDecl] = {}
+        self.dependencies: dict[str, set[str]] = {}
+        self._current: str | None = None
+
+    # ================================================================ entry
+    def check(self) -> tuple[ir.CheckedPolicy | None, list]:
+        modules = self.program.modules
+        root = modules[0]
+        self._declare(modules)
+        for module in modules:
+            for decl in module.decls:
+                self._check_decl(decl)
+        self._check_cycles()
+        self._warn_unused(modules)
+        policy = ir.CheckedPolicy(
+            name=root.header.name,
+            version=root.header.version,
+            meta=root.header.meta,
+            files=[m.file for m in modules],
+            modules=modules,
+            sources=self.sources,
+            enums=self.enums,
+            inputs=self.inputs,
+            params=self.params,
+            definitions=self.definitions,
+            decisions=self.decisions,
+            obligations=self.obligations,
+            source_map=self.program.source_map,
+            expr_count=self.next_id,
+        )
+        if not self.diags.has_errors:
+            analyse(policy, self.diags)
+        return (None if self.diags.has_errors else policy), self.diags.items
+
+    # ================================================================ declarations
+    def _declare(self, modules: list[ast.Module]) -> None:
+        for module in modules:
+            for decl in module.decls:
+                if isinstance(decl, ast.SourceDecl):
+                    if decl.name in self.sources:
+                        self._duplicate(decl.name, decl.span, self.sources[decl.name].span)
+                        continue
+                    self.sources[decl.name] = ir.Source(decl.name, decl.title, decl.url, decl.span)
+                elif isinstance(decl, ast.EnumDecl):
+                    if decl.name in self.enums:
+                        self._duplicate(decl.name, decl.span, self.enums[decl.name].span)
+                        continue
+                    values = tuple(v.name for v in decl.values)
+                    for value in decl.values:
+                        if values.count(value.name) > 1 and values.index(value.name) != decl.values.index(value):
+                            self.diags.error("E011", f"'{value.name}' is listed twice in enum '{decl.name}'", value.span)
+                    labels = {v.name: v.meta.label for v in decl.values if v.meta.label is not None}
+                    self.enums[decl.name] = ir.EnumDef(decl.name, values, labels, decl.meta, decl.span)
+                else:
+                    self._declare_value(decl)
+                    if isinstance(decl, ast.InputDecl) and decl.entity:
+                        self._declare_value(ast.Decl(decl.entity, span=decl.span), alias_of=decl)
+        # inputs need enums; definitions and decisions need inputs
+        for module in modules:
+            for decl in module.decls:
+                if isinstance(decl, ast.InputDecl):
+                    self._declare_input(decl)
+                elif isinstance(decl, ast.DefineDecl):
+                    self.def_decls[decl.name] = decl
+                elif isinstance(decl, (ast.DecisionDecl, ast.BandsDecl)):
+                    self.decision_decls[decl.name] = decl
+                    self.decision_types[decl.name] = EnumT(f"decision {decl.name}", self._outcome_names(decl))
+
+    def _declare_value(self, decl: ast.Decl, alias_of: ast.Decl | None = None) -> None:
+        if decl.name in BUILTIN_NAMES:
+            self.diags.error("E011", f"'{decl.name}' is a built-in name and cannot be declared", decl.span)
+            return
+        previous = self.value_decls.get(decl.name)
+        if previous is not None:
+            self._duplicate(decl.name, decl.span, previous.span)
+            return
+        self.value_decls[decl.name] = alias_of or decl
+
+    def _duplicate(self, name: str, span: Span, first: Span) -> None:
+        self.diags.error(
+            "E011",
+            f"'{name}' is declared twice",
+            span,
+            hint="give each declaration its own name",
+            notes=((f"first declared at {first.short()}", first),),
+        )
+
+    @staticmethod
+    def _outcome_names(decl: ast.DecisionDecl | ast.BandsDecl) -> tuple[str, ...]:
+        names: list[str] = []
+        if isinstance(decl, ast.BandsDecl):
+            names = [b.name for b in decl.bands]
+        else:
+            names = [o.name for o in decl.outcomes]
+            rules = list(decl.rules) + ([decl.otherwise] if decl.otherwise else [])
+            if not names:
+                names = [r.outcome for r in rules]
+        return tuple(dict.fromkeys(names))
+
+    def _resolve_type(self, type_: ast.TypeExpr, owner: str) -> Type:
+        if isinstance(type_, ast.NumberType):
+            if type_.low is not None and type_.high is not None and type_.low > type_.high:
+                self.diags.error("E020", f"range {type_.low}..{type_.high} is empty", type_.span)
+            return NumberT(type_.integer, type_.low, type_.high)
+        if isinstance(type_, ast.BoolType):
+            return BOOL
+        if isinstance(type_, ast.TextType):
+            return TEXT
+        if isinstance(type_, ast.DateType):
+            return DATE
+        if isinstance(type_, ast.EnumType):
+            if len(set(type_.values)) != len(type_.values):
+                self.diags.error("E011", "a value is listed twice in this enum", type_.span)
+            return EnumT(owner, type_.values)
+        if isinstance(type_, ast.NamedType):
+            enum = self.enums.get(type_.name)
+            if enum is None:
+                self.diags.error(
+                    "E013",
+                    f"unknown type '{type_.name}'",
+                    type_.span,
+                    hint=did_you_mean(type_.name, list(self.enums) + ["number", "integer", "bool", "text", "date"]),
+                )
+                return ANY
+            return EnumT(enum.name, enum.values)
+        if isinstance(type_, ast.ListType):
+            element = self._resolve_type(type_.element, owner)
+            return ListT(element)
+        return ANY
+
+    def _declare_input(self, decl: ast.InputDecl) -> None:
+        fields: dict[str, ir.Field] = {}
+        for f in decl.fields:
+            if f.name in fields or f.name in BUILTIN_NAMES:
+                self.diags.error("E011", f"field '{f.name}' is declared twice in input '{decl.name}'", f.span)
+                continue
+            fields[f.name] = ir.Field(f.name, self._resolve_type(f.type, f"{decl.name}.{f.name}"), f.meta, f.required, f.span)
+        members: tuple[str, ...] = ()
+        if decl.kind == "group":
+            enum = self.enums.get(decl.over or "")
+            if enum is None:
+                self.diags.error(
+                    "E013",
+                    f"unknown enum '{decl.over}' for the members of group '{decl.name}'",
+                    decl.span,
+                    hint=did_you_mean(decl.over or "", list(self.enums)),
+                )
+            else:
+                members = enum.values
+        self.inputs[decl.name] = ir.Input(
+            decl.name, decl.kind, decl.entity, members, decl.over, fields, decl.meta, decl.span
+        )
+
+    def _entity_scope(self, name: str | None, span: Span) -> str | None:
+        """`for each usecase` → the input name holding use cases."""
+        if name is None:
+            return None
+        for item in self.inputs.values():
+            if item.kind != "record" and name in (item.entity, item.name):
+                return item.name
+        candidates = [i.entity for i in self.inputs.values() if i.entity]
+        self.diags.error("E015", f"unknown entity '{name}'", span, hint=did_you_mean(name, candidates))
+        return None
+
+    # ================================================================ declarations' bodies
+    def _check_decl(self, decl: ast.Decl) -> None:
+        if isinstance(decl, ast.ParamDecl):
+            self._check_param(decl)
+        elif isinstance(decl, ast.DefineDecl):
+            self._definition_type(decl.name)
+        elif isinstance(decl, ast.DecisionDecl):
+            self._check_decision(decl)
+        elif isinstance(decl, ast.BandsDecl):
+            self._check_bands(decl)
+        elif isinstance(decl, ast.ObligationDecl):
+            self._check_obligation(decl)
+
+    def _check_param(self, decl: ast.ParamDecl) -> None:
+        type_ = self._resolve_type(decl.type, f"param {decl.name}")
+        default = self._constant(decl.default, type_, f"the default of parameter '{decl.name}'")
+        self.params[decl.name] = ir.Param(decl.name, type_, default, decl.meta, self._cites(decl.cites), decl.span)
+
+    def _constant(self, expr: ast.Expr, type_: Type, what: str) -> Any:
+        value: Any = None
+        ok = False
+        if isinstance(expr, ast.NumberLit) and isinstance(type_, NumberT):
+            value, ok = expr.value, not type_.integer or expr.value == expr.value.to_integral_value()
+        elif isinstance(expr, ast.BoolLit) and isinstance(type_, BoolT):
+            value, ok = expr.value, True
+        elif isinstance(expr, ast.StringLit) and isinstance(type_, TextT):
+            value, ok = expr.value, True
+        elif isinstance(expr, ast.DateLit) and isinstance(type_, DateT):
+            value, ok = expr.value, True
+        elif isinstance(expr, ast.Path) and isinstance(type_, EnumT) and len(expr.parts) == 1:
+            value, ok = expr.parts[0], expr.parts[0] in type_.values
+            if not ok:
+                self.diags.error(
+                    "E016",
+                    f"'{expr.parts[0]}' is not a value of {type_.describe()}",
+                    expr.span,
+                    hint=did_you_mean(expr.parts[0], list(type_.values)),
+                )
+                return None
+        elif isinstance(type_, AnyT):
+            return None
+        if not ok:
+            self.diags.error("E026", f"{what} is not a {type_.describe()}", expr.span)
+        return value
+
+    def _cites(self, cites: tuple[ast.Citation, ...]) -> tuple[ir.Citation, ...]:
+        out = []
+        for c in cites:
+            source = self.sources.get(c.source)
+            if source is None:
+                self.diags.error(
+                    "E014",
+                    f"unknown source '{c.source}' in citation",
+                    c.span,
+                    hint=did_you_mean(c.source, list(self.sources)) or "declare it: source NAME \"title\"",
+                )
+            out.append(ir.Citation(c.source, c.reference, citation_text(source, c.reference, c.source), c.span))
+        return tuple(out)
+
+    def _definition_type(self, name: str) -> Type:
+        if name in self.def_types:
+            return self.def_types[name]
+        if name in self.in_progress:
+            return ANY  # a cycle: reported once by _check_cycles
+        decl = self.def_decls[name]
+        self.in_progress.append(name)
+        previous = self._current
+        self._current = name
+        entity = self._entity_scope(decl.for_each, decl.span)
+        expr = self._expr(decl.expr, _Scope(entity, f"definition '{name}'"))
+        self._current = previous
+        self.in_progress.pop()
+        self.def_types[name] = expr.type
+        self.definitions[name] = ir.Definition(name, entity, expr, decl.meta, decl.span)
+        return expr.type
+
+    def _dating(self, expr: ast.Expr | None, what: str) -> ir.Expr | None:
+        if expr is None:
+            return None
+        checked = self._expr(expr, _Scope(None, what))
+        if not isinstance(checked.type, (DateT, AnyT)):
+            self.diags.error("E045", f"{what} must be a date, not a {checked.type.describe()}", expr.span)
+        return checked
+
+    def _rule_ids(self, decision: str, rules: list[ast.Rule]) -> list[str]:
+        ids: list[str] = []
+        for rule in rules:
+            base = rule.name or rule.outcome
+            candidate, n = base, 2
+            while candidate in ids:
+                candidate, n = f"{base}_{n}", n + 1
+            if rule.name and rule.name in ids:
+                self.diags.error("E011", f"rule '{rule.name}' is declared twice in decision '{decision}'", rule.span)
+            ids.append(candidate)
+        return [f"{decision}.{i}" for i in ids]
+
+    def _check_decision(self, decl: ast.DecisionDecl) -> None:
+        entity = self._entity_scope(decl.for_each, decl.span)
+        scope = _Scope(entity, f"decision '{decl.name}'")
+        declared = {o.name for o in decl.outcomes}
+        all_rules = list(decl.rules) + ([decl.otherwise] if decl.otherwise else [])
+        for outcome in decl.outcomes:
+            if [o.name for o in decl.outcomes].count(outcome.name) > 1:
+                self.diags.error("E011", f"outcome '{outcome.name}' is declared twice", outcome.span)
+        labels: dict[str, ast.Text | None] = {o.name: o.meta.label for o in decl.outcomes}
+        for rule in all_rules:
+            if declared and rule.outcome not in declared:
+                self.diags.error(
+                    "E044",
+                    f"'{rule.outcome}' is not a declared outcome of decision '{decl.name}'",
+                    rule.span,
+                    hint=did_you_mean(rule.outcome, declared) or f"declared outcomes: {', '.join(sorted(declared))}",
+                )
+            if rule.label is not None and labels.get(rule.outcome) is None:
+                labels[rule.outcome] = rule.label
+        previous, self._current = self._current, decl.name
+        rules = []
+        for rule, rule_id in zip(all_rules, self._rule_ids(decl.name, all_rules), strict=True):
+            cond = None
+            if rule.when is not None:
+                cond = self._condition(rule.when, scope, f"the condition of rule '{rule_id}'")
+            exceptions = tuple(
+                ir.Exception_(
+                    f"{rule_id}.unless{n}",
+                    self._condition(exc.cond, scope, "an 'unless' exception"),
+                    self._cites(exc.cites),
+                    exc.span,
+                )
+                for n, exc in enumerate(rule.exceptions, start=1)
+            )
+            rules.append(
+                ir.Rule(
+                    rule_id,
+                    rule.outcome,
+                    cond,
+                    exceptions,
+                    self._cites(rule.cites),
+                    self._dating(rule.valid_from, f"the start date of rule '{rule_id}'"),
+                    self._dating(rule.valid_until, f"the end date of rule '{rule_id}'"),
+                    rule.span,
+                )
+            )
+        self._current = previous
+        outcomes = tuple(ir.Outcome(name, labels.get(name)) for name in self.decision_types[decl.name].values)
+        self.decisions[decl.name] = ir.Decision(decl.name, entity, outcomes, tuple(rules), decl.meta, decl.span)
+
+    def _check_bands(self, decl: ast.BandsDecl) -> None:
+        entity = self._entity_scope(decl.for_each, decl.span)
+        previous, self._current = self._current, decl.name
+        on = self._expr(decl.on, _Scope(entity, f"bands '{decl.name}'"))
+        self._current = previous
+        if not is_number(on.type):
+            self.diags.error("E021", f"bands are read on a number, not a {on.type.describe()}", decl.on.span)
+        bands = list(decl.bands)
+        for i, band in enumerate(bands):
+            last = i == len(bands) - 1
+            if band.high is not None and band.high <= band.low:
+                self.diags.error("E043", f"band '{band.name}' is empty: {band.low} is not below {band.high}", band.span)
+            if not last:
+                nxt = bands[i + 1]
+                if band.high is None or band.inclusive_high:
+                    self.diags.error(
+                        "E043",
+                        f"band '{band.name}' must end with 'below N' because another band follows",
+                        band.span,
+                        hint="only the last band may use 'to N' or have no upper bound",
+                    )
+                elif nxt.low > band.high:
+                    self.diags.error(
+                        "E041",
+                        f"gap between bands '{band.name}' and '{nxt.name}': values from {band.high} below {nxt.low} have no band",
+                        nxt.span,
+                        hint=f"start '{nxt.name}' from {band.high}",
+                    )
+                elif nxt.low < band.high:
+                    self.diags.error(
+                        "E042",
+                        f"bands '{band.name}' and '{nxt.name}' overlap from {nxt.low} below {band.high}",
+                        nxt.span,
+                        hint=f"start '{nxt.name}' from {band.high}",
+                    )
+        rules = []
+        for band in bands:
+            parts: list[ir.Expr] = [self._node(ir.Compare, BOOL, band.span, op=">=", left=on, right=self._const(band.low, band.span))]
+            if band.high is not None:
+                op = "<=" if band.inclusive_high else "<"
+                parts.append(self._node(ir.Compare, BOOL, band.span, op=op, left=on, right=self._const(band.high, band.span)))
+            cond = parts[0] if len(parts) == 1 else self._node(ir.Logic, BOOL, band.span, op="and", items=tuple(parts))
+            rules.append(ir.Rule(f"{decl.name}.{band.name}", band.name, cond, (), self._cites(band.cites), None, None, band.span))
+        outcomes = tuple(ir.Outcome(b.name, b.label) for b in bands)
+        levels = tuple(ir.Band(b.name, b.low, b.high, b.inclusive_high) for b in bands)
+        self.decisions[decl.name] = ir.Decision(decl.name, entity, outcomes, tuple(rules), decl.meta, decl.span, on, levels)
+
+    def _check_obligation(self, decl: ast.ObligationDecl) -> None:
+        entity = self._entity_scope(decl.for_each, decl.span)
+        previous, self._current = self._current, decl.name
+        cond = self._condition(decl.when, _Scope(entity, f"obligation '{decl.name}'"), "the condition of an obligation")
+        self._current = previous
+        decisions = tuple(dict.fromkeys(n.name for n in ir.walk(cond) if isinstance(n, ir.DecisionRef)))
+        self.obligations[decl.name] = ir.Obligation(
+            decl.name,
+            entity,
+            cond,
+            self._cites(decl.cites),
+            self._dating(decl.valid_from, f"the start date of obligation '{decl.name}'"),
+            self._dating(decl.valid_until, f"the end date of obligation '{decl.name}'"),
+            decl.meta,
+            decl.span,
+            decisions,
+        )
+
+    # ================================================================ expressions
+    def _node(self, cls, type_: Type, span: Span, **kw) -> ir.Expr:
+        self.next_id += 1
+        return cls(self.next_id, type_, span, **kw)
+
+    def _const(self, value: Any, span: Span, type_: Type = NUMBER) -> ir.Expr:
+        return self._node(ir.Const, type_, span, value=value)
+
+    def _condition(self, expr: ast.Expr, scope: _Scope, what: str) -> ir.Expr:
+        checked = self._expr(expr, scope)
+        if not isinstance(checked.type, (BoolT, AnyT)):
+            self.diags.error("E023", f"{what} must be true or false, not a {checked.type.describe()}", expr.span)
+        return checked
+
+    def _is_free_symbol(self, expr: ast.Expr, scope: _Scope) -> bool:
+        """A one-word name that is not a declared name here: it can only be an enum symbol."""
+        if not isinstance(expr, ast.Path) or len(expr.parts) != 1:
+            return False
+        name = expr.parts[0]
+        if name in BUILTIN_NAMES or name in self.value_decls:
+            return False
+        if scope.entity and name in self.inputs[scope.entity].fields:
+            return False
+        return True
+
+    def _expr(self, expr: ast.Expr, scope: _Scope, expected: Type | None = None) -> ir.Expr:
+        method = getattr(self, f"_x_{type(expr).__name__}")
+        return method(expr, scope, expected)
+
+    def _x_NumberLit(self, e: ast.NumberLit, scope, expected):
+        integral = e.value == e.value.to_integral_value()
+        return self._const(e.value, e.span, INTEGER if integral else NUMBER)
+
+    def _x_StringLit(self, e, scope, expected):
+        return self._const(e.value, e.span, TEXT)
+
+    def _x_DateLit(self, e, scope, expected):
+        return self._const(e.value, e.span, DATE)
+
+    def _x_BoolLit(self, e, scope, expected):
+        return self._const(e.value, e.span, BOOL)
+
+    def _x_Path(self, e: ast.Path, scope: _Scope, expected: Type | None) -> ir.Expr:
+        parts = e.parts
+        first = parts[0]
+        if len(parts) == 1:
+            if isinstance(expected, EnumT) and first in expected.values:
+                return self._const(first, e.span, expected)
+            if isinstance(expected, ListT) and isinstance(expected.element, EnumT) and first in expected.element.values:
+                return self._const(first, e.span, expected.element)
+            return self._name(first, e, scope, expected)
+        head = self.inputs.get(first) or (self.value_decls.get(first) if isinstance(self.value_decls.get(first), ast.InputDecl) else None)
+        if isinstance(head, ast.InputDecl):
+            head = self.inputs.get(head.name)
+        if isinstance(head, ir.Input) and head.kind == "record" and len(parts) == 2:
+            return self._field(head, parts[1], e)
+        if isinstance(head, ir.Input) and head.kind == "group" and len(parts) == 3:
+            member, field_name = parts[1], parts[2]
+            if member not in head.members:
+                self.diags.error(
+                    "E012",
+                    f"'{member}' is not a member of group '{head.name}'",
+                    e.span,
+                    hint=did_you_mean(member, list(head.members)),
+                )
+                return self._node(ir.Const, ANY, e.span, value=None)
+            field = head.fields.get(field_name)
+            if field is None:
+                return self._unknown_field(head, field_name, e)
+            self.used_fields.add((head.name, field_name))
+            return self._node(ir.MemberFieldRef, field.type, e.span, input_name=head.name, member=member, field_name=field_name)
+        if isinstance(head, ir.Input):
+            shape = {"record": f"{head.name}.FIELD", "group": f"{head.name}.MEMBER.FIELD", "many": f"an aggregate such as count({head.entity})"}[head.kind]
+            self.diags.error("E012", f"'{e.dotted}' cannot be read here", e.span, hint=f"write {shape}")
+            return self._node(ir.Const, ANY, e.span, value=None)
+        self.diags.error(
+            "E010",
+            f"unknown name '{first}'",
+            e.span,
+            hint=did_you_mean(first, [i.name for i in self.inputs.values()]),
+        )
+        return self._node(ir.Const, ANY, e.span, value=None)
+
+    def _field(self, item: ir.Input, name: str, e: ast.Expr) -> ir.Expr:
+        field = item.fields.get(name)
+        if field is None:
+            return self._unknown_field(item, name, e)
+        self.used_fields.add((item.name, name))
+        return self._node(ir.FieldRef, field.type, e.span, input_name=item.name, field_name=name, of_record=item.kind == "record")
+
+    def _unknown_field(self, item: ir.Input, name: str, e: ast.Expr) -> ir.Expr:
+        self.diags.error(
+            "E012",
+            f"unknown field '{name}' in input '{item.name}'",
+            e.span,
+            hint=did_you_mean(name, list(item.fields)),
+        )
+        return self._node(ir.Const, ANY, e.span, value=None)
+
+    def _depends(self, name: str) -> None:
+        if self._current is not None:
+            self.dependencies.setdefault(self._current, set()).add(name)
+        self.used_names.add(name)
+
+    def _name(self, name: str, e: ast.Path, scope: _Scope, expected: Type | None) -> ir.Expr:
+        if name == "id":
+            if scope.entity is None:
+                self.diags.error("E017", "'id' names the current entity and is only known inside 'for each'", e.span)
+                return self._node(ir.Const, ANY, e.span, value=None)
+            return self._node(ir.EntityId, TEXT, e.span)
+        if name == "as_of":
+            return self._node(ir.AsOf, DATE, e.span)
+        if scope.entity and name in self.inputs[scope.entity].fields:
+            return self._field(self.inputs[scope.entity], name, e)
+        decl = self.value_decls.get(name)
+        if isinstance(decl, ast.DefineDecl):
+            type_ = self._definition_type(name)
+            owner = self.definitions[name].entity_input if name in self.definitions else self._entity_scope_quiet(decl.for_each)
+            if not self._visible(owner, scope, name, e.span):
+                return self._node(ir.Const, ANY, e.span, value=None)
+            self._depends(name)
+            return self._node(ir.DefRef, type_, e.span, name=name)
+        if isinstance(decl, (ast.DecisionDecl, ast.BandsDecl)):
+            owner = self._entity_scope_quiet(decl.for_each)
+            if not self._visible(owner, scope, name, e.span):
+                return self._node(ir.Const, ANY, e.span, value=None)
+            self._depends(name)
+            return self._node(ir.DecisionRef, self.decision_types[name], e.span, name=name)
+        if isinstance(decl, ast.ParamDecl):
+            self.used_names.add(name)
+            type_ = self.params[name].type if name in self.params else self._resolve_type(decl.type, f"param {name}")
+            return self._node(ir.ParamRef, type_, e.span, name=name)
+        if isinstance(decl, (ast.InputDecl, ast.ObligationDecl)) or (decl is not None):
+            what = "an obligation" if isinstance(decl, ast.ObligationDecl) else "an input"
+            hint = None
+            if isinstance(decl, ast.InputDecl) and decl.kind == "record":
+                hint = f"read one of its fields: {name}.FIELD"
+            elif isinstance(decl, ast.InputDecl):
+                hint = f"use an aggregate, e.g. count({decl.entity})"
+            self.diags.error("E024", f"'{name}' is {what} and has no value by itself", e.span, hint=hint)
+            return self._node(ir.Const, ANY, e.span, value=None)
+        return self._unknown_name(name, e, scope, expected)
+
+    def _entity_scope_quiet(self, name: str | None) -> str | None:
+        if name is None:
+            return None
+        for item in self.inputs.values():
+            if item.kind != "record" and name in (item.entity, item.name):
+                return item.name
+        return None
+
+    def _visible(self, owner: str | None, scope: _Scope, name: str, span: Span) -> bool:
+        if owner is None or owner == scope.entity:
+            return True
+        entity = self.inputs[owner].entity
+        self.diags.error(
+            "E017",
+            f"'{name}' is computed for each {entity} and cannot be read in {scope.where}",
+            span,
+            hint=f"use an aggregate over {entity}, e.g. count({entity} where …) or sum({entity}, {name})",
+        )
+        return False
+
+    def _unknown_name(self, name: str, e: ast.Path, scope: _Scope, expected: Type | None) -> ir.Expr:
+        fields = list(self.inputs[scope.entity].fields) if scope.entity else []
+        names = fields + [n for n in self.value_decls if not isinstance(self.value_decls[n], ast.InputDecl)]
+        if isinstance(expected, EnumT):
+            what = "outcome" if expected.name.startswith("decision ") else "value"
+            owner = expected.name.removeprefix("decision ")
+            self.diags.error(
+                "E016",
+                f"'{name}' is not a {what} of '{owner}'",
+                e.span,
+                hint=did_you_mean(name, list(expected.values)) or f"possible values: {', '.join(expected.values)}",
+            )
+            return self._node(ir.Const, ANY, e.span, value=None)
+        suggestion = did_you_mean(name, names)
+        close_field = suggestion is not None and any(suggestion == f"did you mean '{f}'?" for f in fields)
+        if close_field:
+            self.diags.error("E012", f"unknown field '{name}'", e.span, hint=suggestion)
+        else:
+            self.diags.error("E010", f"unknown name '{name}'", e.span, hint=suggestion)
+        return self._node(ir.Const, ANY, e.span, value=None)
+
+    def _x_SetLit(self, e: ast.SetLit, scope, expected):
+        element = expected.element if isinstance(expected, ListT) else expected
+        items = tuple(self._expr(i, scope, element) for i in e.items)
+        types = {type(i.type) for i in items}
+        item_type = items[0].type if items else (element or ANY)
+        if len(types) > 1 and AnyT not in types:
+            self.diags.error("E020", "a set mixes values of different types", e.span)
+        for i in items:
+            if not isinstance(i, ir.Const):
+                self.diags.error("E020", "a set may only list constant values", i.span)
+        return self._node(ir.SetOf, ListT(item_type), e.span, items=items)
+
+    def _x_Neg(self, e: ast.Neg, scope, expected):
+        operand = self._expr(e.operand, scope)
+        self._need_number(operand, "'-'")
+        return self._node(ir.Neg, NUMBER, e.span, operand=operand)
+
+    def _need_number(self, operand: ir.Expr, what: str) -> None:
+        if not is_number(operand.type):
+            self.diags.error("E021", f"{what} needs a number, not a {operand.type.describe()}", operand.span)
+
+    def _x_Arith(self, e: ast.Arith, scope, expected):
+        left = self._expr(e.left, scope)
+        right = self._expr(e.right, scope)
+        self._need_number(left, f"'{e.op}'")
+        self._need_number(right, f"'{e.op}'")
+        integer = e.op != "/" and all(isinstance(x.type, NumberT) and x.type.integer for x in (left, right))
+        return self._node(ir.Arith, INTEGER if integer else NUMBER, e.span, op=e.op, left=left, right=right)
+
+    def _pair(self, left: ast.Expr, right: ast.Expr, scope: _Scope) -> tuple[ir.Expr, ir.Expr]:
+        if self._is_free_symbol(left, scope) and not self._is_free_symbol(right, scope):
+            r = self._expr(right, scope)
+            return self._expr(left, scope, r.type), r
+        le = self._expr(left, scope)
+        return le, self._expr(right, scope, le.type)
+
+    def _x_Compare(self, e: ast.Compare, scope, expected):
+        left, right = self._pair(e.left, e.right, scope)
+        lt, rt = left.type, right.type
+        if e.op in ("=", "!="):
+            if not same_family(lt, rt):
+                self.diags.error(
+                    "E020",
+                    f"'{e.op}' compares a {lt.describe()} with a {rt.describe()}",
+                    e.span,
+                    hint="both sides of a comparison must be of the same kind",
+                )
+        else:
+            ordered = (is_number(lt) and is_number(rt)) or (
+                isinstance(lt, (DateT, AnyT)) and isinstance(rt, (DateT, AnyT))
+            )
+            if not ordered:
+                self.diags.error(
+                    "E020",
+                    f"'{e.op}' needs two numbers or two dates, not a {lt.describe()} and a {rt.describe()}",
+                    e.span,
+                )
+        return self._node(ir.Compare, BOOL, e.span, op=e.op, left=left, right=right)
+
+    def _x_Between(self, e: ast.Between, scope, expected):
+        value = self._expr(e.value, scope)
+        low = self._expr(e.low, scope)
+        high = self._expr(e.high, scope)
+        for x in (value, low, high):
+            self._need_number(x, "'between'")
+        first = self._node(ir.Compare, BOOL, e.span, op=">=", left=value, right=low)
+        second = self._node(ir.Compare, BOOL, e.span, op="<=", left=value, right=high)
+        return self._node(ir.Logic, BOOL, e.span, op="and", items=(first, second))
+
+    def _x_In(self, e: ast.In, scope, expected):
+        if self._is_free_symbol(e.item, scope) or isinstance(e.container, ast.Path):
+            container = self._expr(e.container, scope)
+            item = self._expr(e.item, scope, container.type.element if isinstance(container.type, ListT) else None)
+        else:
+            item = self._expr(e.item, scope)
+            container = self._expr(e.container, scope, ListT(item.type))
+        ct = container.type
+        if not isinstance(ct, (ListT, AnyT)):
+            self.diags.error("E020", f"'in' needs a list or a set on its right, not a {ct.describe()}", e.container.span)
+        elif isinstance(ct, ListT) and not same_family(item.type, ct.element):
+            self.diags.error(
+                "E020",
+                f"'in' looks for a {item.type.describe()} in a {ct.describe()}",
+                e.span,
+            )
+        return self._node(ir.In, BOOL, e.span, item=item, container=container, negated=e.negated)
+
+    def _logic(self, items: tuple[ast.Expr, ...], scope, op: str) -> tuple[ir.Expr, ...]:
+        out = []
+        for item in items:
+            checked = self._expr(item, scope)
+            if not isinstance(checked.type, (BoolT, AnyT)):
+                self.diags.error("E022", f"'{op}' needs true/false values, not a {checked.type.describe()}", item.span)
+            out.append(checked)
+        return tuple(out)
+
+    def _x_And(self, e: ast.And, scope, expected):
+        return self._node(ir.Logic, BOOL, e.span, op="and", items=self._logic(e.items, scope, "and"))
+
+    def _x_Or(self, e: ast.Or, scope, expected):
+        return self._node(ir.Logic, BOOL, e.span, op="or", items=self._logic(e.items, scope, "or"))
+
+    def _x_Not(self, e: ast.Not, scope, expected):
+        (operand,) = self._logic((e.operand,), scope, "not")
+        return self._node(ir.Not, BOOL, e.span, operand=operand)
+
+    def _x_If(self, e: ast.If, scope, expected):
+        cond = self._condition(e.cond, scope, "the condition of 'if'")
+        if self._is_free_symbol(e.then, scope) and not self._is_free_symbol(e.otherwise, scope):
+            otherwise = self._expr(e.otherwise, scope, expected)
+            then = self._expr(e.then, scope, otherwise.type)
+        else:
+            then = self._expr(e.then, scope, expected)
+            otherwise = self._expr(e.otherwise, scope, then.type)
+        if not same_family(then.type, otherwise.type):
+            self.diags.error(
+                "E020",
+                f"the two branches of 'if' give a {then.type.describe()} and a {otherwise.type.describe()}",
+                e.span,
+            )
+        type_ = then.type
+        if isinstance(then.type, NumberT) and isinstance(otherwise.type, NumberT):
+            type_ = INTEGER if then.type.integer and otherwise.type.integer else NUMBER
+        return self._node(ir.Cond, type_, e.span, cond=cond, then=then, otherwise=otherwise)
+
+    def _aggregate_input(self, arg: ast.Expr) -> ir.Input | None:
+        if isinstance(arg, ast.Path) and len(arg.parts) == 1:
+            name = arg.parts[0]
+            for item in self.inputs.values():
+                if item.kind != "record" and name in (item.entity, item.name):
+                    return item
+        return None
+
+    def _x_Call(self, e: ast.Call, scope: _Scope, expected):
+        target = self._aggregate_input(e.args[0]) if e.args else None
+        if e.func in AGGREGATES and target is not None:
+            return self._aggregate(e, target, scope)
+        if e.where is not None:
+            self.diags.error("E024", f"'where' is only allowed in an aggregate over entities, not in {e.func}()", e.where.span)
+        if e.func not in SCALAR_FUNCTIONS:
+            if e.func in AGGREGATES:
+                entities = [i.entity for i in self.inputs.values() if i.entity]
+                self.diags.error(
+                    "E024",
+                    f"{e.func}() needs entities as its first argument",
+                    e.span,
+                    hint=f"for example {e.func}({entities[0] if entities else 'usecase'}, …)",
+                )
+            else:
+                self.diags.error(
+                    "E025",
+                    f"unknown function '{e.func}'",
+                    e.span,
+                    hint=did_you_mean(e.func, sorted(SCALAR_FUNCTIONS | AGGREGATES)),
+                )
+            for a in e.args:
+                self._expr(a, scope)
+            return self._node(ir.Const, ANY, e.span, value=None)
+        args = tuple(self._expr(a, scope) for a in e.args)
+        return self._scalar(e, args)
+
+    def _arity(self, e: ast.Call, args: tuple, low: int, high: int | None) -> bool:
+        if len(args) < low or (high is not None and len(args) > high):
+            want = str(low) if high == low else (f"at least {low}" if high is None else f"{low} to {high}")
+            self.diags.error("E024", f"{e.func}() takes {want} argument(s), not {len(args)}", e.span)
+            return False
+        return True
+
+    def _scalar(self, e: ast.Call, args: tuple[ir.Expr, ...]) -> ir.Expr:
+        name = e.func
+        type_: Type = NUMBER
+        if name == "known":
+            self._arity(e, args, 1, 1)
+            type_ = BOOL
+        elif name == "size":
+            if self._arity(e, args, 1, 1) and not isinstance(args[0].type, (ListT, AnyT)):
+                self.diags.error("E024", f"size() counts the values of a list, not of a {args[0].type.describe()}", e.span)
+            type_ = INTEGER
+        elif name == "round":
+            if self._arity(e, args, 1, 2):
+                self._need_number(args[0], "round()")
+                if len(args) == 2 and not (isinstance(args[1], ir.Const) and isinstance(args[1].type, NumberT) and args[1].type.integer):
+                    self.diags.error("E024", "round() takes a whole number of decimal places, e.g. round(x, 2)", args[1].span)
+            type_ = INTEGER if len(args) == 1 else NUMBER
+        elif name in ("abs", "floor", "ceil"):
+            if self._arity(e, args, 1, 1):
+                self._need_number(args[0], f"{name}()")
+            type_ = INTEGER if name != "abs" else NUMBER
+        elif name in ("min", "max"):
+            if self._arity(e, args, 2, None):
+                for a in args:
+                    self._need_number(a, f"{name}()")
+            integer = all(isinstance(a.type, NumberT) and a.type.integer for a in args)
+            type_ = INTEGER if integer else NUMBER
+        return self._node(ir.Func, type_, e.span, name=name, args=args)
+
+    def _aggregate(self, e: ast.Call, target: ir.Input, scope: _Scope) -> ir.Expr:
+        inner = _Scope(target.name, f"an aggregate over {target.entity}")
+        rest = e.args[1:]
+        wanted = {"count": (0, 0), "weighted_mean": (2, 2)}.get(e.func, (1, 1))
+        if not (wanted[0] <= len(rest) <= wanted[1]):
+            shape = {
+                "count": f"count({target.entity} where CONDITION)",
+                "weighted_mean": f"weighted_mean({target.entity}, VALUE, WEIGHT)",
+                "any": f"any({target.entity}, CONDITION)",
+                "all": f"all({target.entity}, CONDITION)",
+            }.get(e.func, f"{e.func}({target.entity}, VALUE)")
+            self.diags.error("E024", f"{e.func}() over entities is written {shape}", e.span)
+            return self._node(ir.Const, ANY, e.span, value=None)
+        body = weight = where = None
+        if rest:
+            body = self._expr(rest[0], inner)
+        if len(rest) > 1:
+            weight = self._expr(rest[1], inner)
+            self._need_number(weight, "the weight of weighted_mean()")
+        if e.where is not None:
+            where = self._condition(e.where, inner, "the 'where' of an aggregate")
+        type_: Type = NUMBER
+        if e.func in ("any", "all"):
+            type_ = BOOL
+            if body is not None and not isinstance(body.type, (BoolT, AnyT)):
+                self.diags.error("E023", f"{e.func}() needs a condition, not a {body.type.describe()}", body.span)
+        elif e.func == "count":
+            type_ = INTEGER
+        elif body is not None:
+            self._need_number(body, f"{e.func}()")
+            if e.func in ("sum", "min", "max") and isinstance(body.type, NumberT) and body.type.integer:
+                type_ = INTEGER
+        return self._node(ir.Aggregate, type_, e.span, kind=e.func, input_name=target.name, body=body, weight=weight, where=where)
+
+    def _x_Rank(self, e: ast.Rank, scope: _Scope, expected):
+        target = self._aggregate_input(ast.Path((e.entity,), span=e.span))
+        if target is None:
+            self.diags.error("E015", f"unknown entity '{e.entity}'", e.span)
+            return self._node(ir.Const, ANY, e.span, value=None)
+        if scope.entity != target.name:
+            self.diags.error(
+                "E017",
+                f"rank({e.entity} …) gives the position of the current {e.entity}: use it inside 'for each {e.entity}'",
+                e.span,
+            )
+        inner = _Scope(target.name, f"rank over {target.entity}")
+        keys = []
+        for key in e.keys:
+            checked = self._expr(key.expr, inner)
+            if not isinstance(checked.type, (NumberT, TextT, DateT, AnyT)):
+                self.diags.error("E020", f"rank orders by numbers, texts or dates, not by a {checked.type.describe()}", key.span)
+            keys.append((checked, key.descending))
+        where = self._condition(e.where, inner, "the 'where' of rank()") if e.where is not None else None
+        return self._node(ir.Rank, INTEGER, e.span, input_name=target.name, keys=tuple(keys), where=where)
+
+    # ================================================================ whole-policy checks
+    def _check_cycles(self) -> None:
+        graph = self.dependencies
+        state: dict[str, int] = {}
+        reported: set[frozenset[str]] = set()
+
+        def span_of(name: str) -> Span | None:
+            decl = self.value_decls.get(name)
+            return decl.span if decl else None
+
+        def visit(node: str, path: list[str]) -> None:
+            state[node] = 1
+            path.append(node)
+            for nxt in sorted(graph.get(node, ())):
+                if state.get(nxt) == 1:
+                    cycle = path[path.index(nxt) :] + [nxt]
+                    key = frozenset(cycle)
+                    if key not in reported:
+                        reported.add(key)
+                        self.diags.error(
+                            "E030",
+                            f"'{nxt}' depends on itself: {' → '.join(cycle)}",
+                            span_of(nxt),
+                            hint="a definition or decision may not read itself, directly or through others",
+                        )
+                elif state.get(nxt) is None:
+                    visit(nxt, path)
+            path.pop()
+            state[node] = 2
+
+        for name in sorted(graph):
+            if state.get(name) is None:
+                visit(name, [])
+
+    def _warn_unused(self, modules: list[ast.Module]) -> None:
+        if self.diags.has_errors:
+            return
+        for item in self.inputs.values():
+            for f in item.fields.values():
+                if (item.name, f.name) not in self.used_fields and not isinstance(f.type, TextT):
+                    self.diags.warning(
+                        "W102",
+                        f"field '{f.name}' of input '{item.name}' is never read by any rule",
+                        f.span,
+                        hint="remove it, or use it in a definition or decision",
+                    )
+        for d in self.definitions.values():
+            if d.name not in self.used_names and d.meta.label is None:
+                self.diags.warning(
+                    "W103",
+                    f"definition '{d.name}' is never used",
+                    d.span,
+                    hint="give it a label to show it as a result, or remove it",
+                )
+        for p in self.params.values():
+            if p.name not in self.used_names:
+                self.diags.warning("W106", f"parameter '{p.name}' is never used", p.span)
+
+
+def check(program: Program) -> tuple[ir.CheckedPolicy | None, list]:
+    """Resolve and type the whole program; return the checked policy (None on errors) and all diagnostics."""
+    return Checker(program).check()
+
+
+def number_or_none(value: object) -> Decimal | None:
+    return value if isinstance(value, Decimal) else None

@@ -1,0 +1,163 @@
+"""The public entry points that tie the stages together: compile, load, evaluate, explain.
+
+The CLI, the tests, and later the service and batch runner call these; none
+of them re-implements a stage.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from . import ir
+from .assessment import Assessment, load_assessment
+from .checker import check
+from .diagnostics import Diagnostic, StratError, did_you_mean
+from .evaluator import evaluate
+from .explain import DecisionExplanation, explain_decision
+from .loader import Program, load_policy, load_text
+from .result import Result
+from .trace import RecordingTracer
+from .types import BoolT, DateT, EnumT, NumberT, TextT
+from .whynot import WhyNot, why_not
+
+
+def compile_program(program: Program) -> tuple[ir.CheckedPolicy | None, list[Diagnostic]]:
+    return check(program)
+
+
+def compile_policy(path: str | Path) -> tuple[ir.CheckedPolicy | None, list[Diagnostic]]:
+    """Load and check a policy; (None, diagnostics) when it has errors. Never raises for bad input."""
+    try:
+        program = load_policy(path)
+    except StratError as error:
+        return None, error.diagnostics
+    return check(program)
+
+
+def compile_text(text: str, name: str = "<policy>") -> tuple[ir.CheckedPolicy | None, list[Diagnostic]]:
+    try:
+        program = load_text(text, name)
+    except StratError as error:
+        return None, error.diagnostics
+    return check(program)
+
+
+def require_policy(path: str | Path) -> tuple[ir.CheckedPolicy, list[Diagnostic]]:
+    policy, diagnostics = compile_policy(path)
+    if policy is None:
+        raise StratError(diagnostics)
+    return policy, diagnostics
+
+
+def parse_param(policy: ir.CheckedPolicy, text: str) -> tuple[str, Any]:
+    """`name=value` from the command line, converted to the parameter's declared type."""
+    if "=" not in text:
+        raise StratError([Diagnostic("E304", f"--param '{text}' must be written name=value")])
+    name, raw = (part.strip() for part in text.split("=", 1))
+    param = policy.params.get(name)
+    if param is None:
+        raise StratError(
+            [Diagnostic("E304", f"unknown parameter '{name}'", hint=did_you_mean(name, list(policy.params)) or f"parameters: {', '.join(policy.params) or 'none'}")]
+        )
+    type_ = param.type
+    try:
+        if isinstance(type_, NumberT):
+            value: Any = Decimal(raw)
+            if not value.is_finite() or (type_.integer and value != value.to_integral_value()):
+                raise InvalidOperation
+            if (type_.low is not None and value < type_.low) or (type_.high is not None and value > type_.high):
+                raise StratError([Diagnostic("E304", f"--param {name}: {raw} is outside {type_.low}..{type_.high}")])
+        elif isinstance(type_, BoolT):
+            if raw.lower() not in ("true", "false"):
+                raise ValueError
+            value = raw.lower() == "true"
+        elif isinstance(type_, DateT):
+            value = date.fromisoformat(raw)
+        elif isinstance(type_, EnumT):
+            if raw not in type_.values:
+                raise StratError(
+                    [Diagnostic("E304", f"--param {name}: '{raw}' is not one of: {', '.join(type_.values)}", hint=did_you_mean(raw, list(type_.values)))]
+                )
+            value = raw
+        elif isinstance(type_, TextT):
+            value = raw
+        else:
+            raise ValueError
+    except (InvalidOperation, ValueError):
+        raise StratError([Diagnostic("E304", f"--param {name}: '{raw}' is not a {type_.describe()}")]) from None
+    return name, value
+
+
+def parse_params(policy: ir.CheckedPolicy, items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    return dict(parse_param(policy, item) for item in items)
+
+
+def run(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    as_of: date,
+    params: dict[str, Any] | None = None,
+    trace: bool = False,
+) -> tuple[Result, RecordingTracer | None]:
+    tracer = RecordingTracer() if trace else None
+    return evaluate(policy, assessment, as_of, params, tracer), tracer
+
+
+def explain(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    decision: str,
+    as_of: date,
+    params: dict[str, Any] | None = None,
+    entity: str | None = None,
+    why_not_outcome: str | None = None,
+) -> list[tuple[DecisionExplanation, WhyNot | None]]:
+    """Explain one decision (for one entity, or every entity); optionally why an outcome was not chosen."""
+    if decision not in policy.decisions:
+        raise StratError(
+            [Diagnostic("E305", f"unknown decision '{decision}'", hint=did_you_mean(decision, list(policy.decisions)) or f"decisions: {', '.join(policy.decisions)}")]
+        )
+    target = policy.decisions[decision]
+    if why_not_outcome is not None and target.outcome(why_not_outcome) is None:
+        raise StratError(
+            [
+                Diagnostic(
+                    "E305",
+                    f"'{why_not_outcome}' is not an outcome of '{decision}'",
+                    hint=did_you_mean(why_not_outcome, [o.name for o in target.outcomes])
+                    or f"outcomes: {', '.join(o.name for o in target.outcomes)}",
+                )
+            ]
+        )
+    result, tracer = run(policy, assessment, as_of, params, trace=True)
+    assert tracer is not None
+    chosen = [d for d in result.decisions if d.decision == decision]
+    if entity is not None:
+        if target.entity_input is None:
+            raise StratError([Diagnostic("E303", f"decision '{decision}' is not made for each entity: drop --for")])
+        chosen = [d for d in chosen if d.entity == entity]
+        if not chosen:
+            ids = result.entities.get(target.entity_input, [])
+            raise StratError(
+                [Diagnostic("E303", f"no {policy.inputs[target.entity_input].entity} with id '{entity}'", hint=did_you_mean(entity, ids) or f"ids: {', '.join(ids)}")]
+            )
+    out = []
+    for d in chosen:
+        x = explain_decision(policy, result, d, tracer)
+        why = why_not(x, why_not_outcome, policy, result, tracer) if why_not_outcome else None
+        out.append((x, why))
+    return out
+
+
+__all__ = [
+    "compile_policy",
+    "compile_text",
+    "explain",
+    "load_assessment",
+    "parse_params",
+    "require_policy",
+    "run",
+]

@@ -1,0 +1,529 @@
+"""The reference evaluator: a checked policy + an assessment + a date → a `Result`.
+
+A tree-walking interpreter over `ir`, with three-valued (Kleene) logic for
+unknown facts and first-match decisions as described in docs/language.md:
+a rule whose condition is unknown keeps its outcome possible and the walk goes
+on until a rule certainly fires; several possible outcomes give `undetermined`
+with the facts that would settle it. Definitions and decisions are computed
+once per entity (memoised); the checker has ruled out cycles, and the language
+has no loops or recursion, so every evaluation terminates.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, DivisionByZero, InvalidOperation
+from typing import Any
+
+from . import ir
+from .assessment import Assessment, Entity
+from .diagnostics import Diagnostic, StratError
+from .result import (
+    DECIDED,
+    EXCEPTED,
+    EXCEPTION_UNKNOWN,
+    FALSE,
+    FIRED,
+    NO_MATCH,
+    NOT_IN_FORCE,
+    NOT_REACHED,
+    UNDETERMINED,
+    UNKNOWN,
+    DecisionResult,
+    ObligationResult,
+    ParamValue,
+    Result,
+    RuleStatus,
+    ValueResult,
+)
+from .trace import RecordingTracer
+from .values import CONTEXT, Unknown, merge_unknown
+
+_ZERO = Decimal(0)
+
+
+def _missing(value: Any) -> tuple[str, ...]:
+    return tuple(sorted(value.missing)) if isinstance(value, Unknown) else ()
+
+
+class Evaluator:
+    def __init__(
+        self,
+        policy: ir.CheckedPolicy,
+        assessment: Assessment,
+        as_of: date,
+        params: dict[str, Any] | None = None,
+        tracer: RecordingTracer | None = None,
+    ) -> None:
+        self.policy = policy
+        self.assessment = assessment
+        self.as_of = as_of
+        self.overrides = params or {}
+        self.params = {name: self.overrides.get(name, p.default) for name, p in policy.params.items()}
+        self.tracer = tracer
+        self._defs: dict[tuple[str, str], Any] = {}
+        self._decisions: dict[tuple[str, str], DecisionResult] = {}
+        self._ranks: dict[int, dict[str, Any]] = {}
+        self._dates: dict[int, Any] = {}
+
+    # ------------------------------------------------------------ results
+    def run(self) -> Result:
+        decisions = []
+        for decision in self.policy.decisions.values():
+            for entity in self._scope_entities(decision.entity_input):
+                decisions.append(self.decision(decision.name, entity))
+        obligations = []
+        applied: dict[tuple[str, str | None], list[str]] = {}
+        for obligation in self.policy.obligations.values():
+            for entity in self._scope_entities(obligation.entity_input):
+                outcome = self.obligation(obligation, entity)
+                obligations.append(outcome)
+                if outcome.status in ("applies", "possible"):
+                    for name in obligation.decisions:
+                        applied.setdefault((name, outcome.entity), []).append(obligation.name)
+        decisions = [
+            _with_obligations(d, tuple(applied.get((d.decision, d.entity), ()))) for d in decisions
+        ]
+        values = []
+        for definition in self.policy.outputs():
+            for entity in self._scope_entities(definition.entity_input):
+                value = self.definition(definition.name, entity)
+                values.append(
+                    ValueResult(
+                        definition.name,
+                        entity.id if entity else None,
+                        entity.path if entity else None,
+                        value,
+                        _missing(value),
+                    )
+                )
+        params = [ParamValue(name, self.params[name], name in self.overrides) for name in self.policy.params]
+        entities = {name: [e.id for e in items] for name, items in self.assessment.entities.items()}
+        return Result(
+            self.policy.name, self.policy.version, self.as_of, params, decisions, values, obligations, entities
+        )
+
+    def _scope_entities(self, input_name: str | None) -> list[Entity | None]:
+        if input_name is None:
+            return [None]
+        return list(self.assessment.entities.get(input_name, []))
+
+    # ------------------------------------------------------------ memoised pieces
+    def definition(self, name: str, entity: Entity | None) -> Any:
+        definition = self.policy.definitions[name]
+        scope = entity if definition.entity_input is not None else None
+        key = (name, scope.path if scope else "")
+        if key not in self._defs:
+            self._defs[key] = self.eval(definition.expr, scope)
+        return self._defs[key]
+
+    def in_force(self, valid_from: ir.Expr | None, valid_until: ir.Expr | None) -> Any:
+        start = self._date(valid_from)
+        end = self._date(valid_until)
+        if isinstance(start, Unknown) or isinstance(end, Unknown):
+            return merge_unknown([start, end])
+        if start is not None and self.as_of < start:
+            return False
+        if end is not None and self.as_of >= end:
+            return False
+        return True
+
+    def _date(self, expr: ir.Expr | None) -> Any:
+        if expr is None:
+            return None
+        if expr.id not in self._dates:
+            self._dates[expr.id] = self.eval(expr, None)
+        return self._dates[expr.id]
+
+    def decision(self, name: str, entity: Entity | None) -> DecisionResult:
+        decision = self.policy.decisions[name]
+        scope = entity if decision.entity_input is not None else None
+        key = (name, scope.path if scope else "")
+        cached = self._decisions.get(key)
+        if cached is None:
+            cached = self._decide(decision, scope)
+            self._decisions[key] = cached
+        return cached
+
+    def _decide(self, decision: ir.Decision, entity: Entity | None) -> DecisionResult:
+        statuses: list[RuleStatus] = []
+        possible: list[ir.Rule] = []
+        missing: set[str] = set()
+        fired: ir.Rule | None = None
+        because: list[ir.Citation] = []
+        for index, rule in enumerate(decision.rules):
+            in_force = self.in_force(rule.valid_from, rule.valid_until)
+            if in_force is False:
+                statuses.append(RuleStatus(rule.id, rule.outcome, NOT_IN_FORCE))
+                continue
+            cond = True if rule.cond is None else self.eval(rule.cond, entity)
+            if isinstance(in_force, Unknown):
+                cond = in_force if cond is not False else False
+            if cond is False:
+                statuses.append(RuleStatus(rule.id, rule.outcome, FALSE))
+                continue
+            applied, maybe = self._exceptions(rule, entity)
+            if applied is not None:
+                statuses.append(RuleStatus(rule.id, rule.outcome, EXCEPTED, applied.id))
+                if cond is True:
+                    because.extend(applied.cites)
+                continue
+            if cond is True and not maybe:
+                statuses.append(RuleStatus(rule.id, rule.outcome, FIRED))
+                fired = rule
+                statuses.extend(RuleStatus(r.id, r.outcome, NOT_REACHED) for r in decision.rules[index + 1 :])
+                if self.tracer is not None:
+                    self._explore(decision.rules[index + 1 :], entity)
+                break
+            rule_missing = set(_missing(cond))
+            for _exc, value in maybe:
+                rule_missing |= set(_missing(value))
+            missing |= rule_missing
+            status = UNKNOWN if isinstance(cond, Unknown) else EXCEPTION_UNKNOWN
+            exc_id = maybe[0][0].id if maybe and status == EXCEPTION_UNKNOWN else None
+            statuses.append(RuleStatus(rule.id, rule.outcome, status, exc_id, tuple(sorted(rule_missing))))
+            possible.append(rule)
+        outcomes = list(dict.fromkeys([r.outcome for r in possible] + ([fired.outcome] if fired else [])))
+        entity_id = entity.id if entity else None
+        path = entity.path if entity else None
+        if fired is not None and outcomes == [fired.outcome]:
+            return DecisionResult(
+                decision.name, entity_id, path, DECIDED, fired.outcome, fired.id, (fired.outcome,), (),
+                tuple(statuses), tuple(fired.cites) + tuple(because),
+            )
+        if fired is None and len(outcomes) == 1:
+            # every rule that may still apply gives the same outcome: settled
+            rule = possible[0]
+            return DecisionResult(
+                decision.name, entity_id, path, DECIDED, rule.outcome, rule.id, (rule.outcome,), (),
+                tuple(statuses), tuple(rule.cites) + tuple(because),
+            )
+        if not outcomes:
+            return DecisionResult(decision.name, entity_id, path, NO_MATCH, None, None, (), (), tuple(statuses), ())
+        return DecisionResult(
+            decision.name, entity_id, path, UNDETERMINED, None, None, tuple(outcomes), tuple(sorted(missing)),
+            tuple(statuses), (),
+        )
+
+    def _explore(self, rules: tuple[ir.Rule, ...], entity: Entity | None) -> None:
+        """When tracing, also compute the conditions of rules not reached, so that
+        'why not' can say what else would have stood in the way. Pure, so harmless."""
+        for rule in rules:
+            self._explore_exprs([rule.cond, *(e.cond for e in rule.exceptions)], entity)
+
+    def _explore_exprs(self, exprs, entity: Entity | None) -> None:
+        """Trace mode computes what short-circuiting skipped, so every sub-condition has a value."""
+        for expr in exprs:
+            if expr is None:
+                continue
+            try:
+                self.eval(expr, entity)
+            except StratError:
+                pass  # e.g. a division that the skipped part was guarding
+
+    def _exceptions(self, rule: ir.Rule, entity: Entity | None) -> tuple[ir.Exception_ | None, list]:
+        maybe = []
+        for exc in rule.exceptions:
+            value = self.eval(exc.cond, entity)
+            if value is True:
+                return exc, []
+            if isinstance(value, Unknown):
+                maybe.append((exc, value))
+        return None, maybe
+
+    def obligation(self, obligation: ir.Obligation, entity: Entity | None) -> ObligationResult:
+        entity_id = entity.id if entity else None
+        path = entity.path if entity else None
+        in_force = self.in_force(obligation.valid_from, obligation.valid_until)
+        if in_force is False:
+            return ObligationResult(obligation.name, entity_id, path, "not_in_force")
+        value = self.eval(obligation.cond, entity)
+        if value is True and in_force is True:
+            return ObligationResult(obligation.name, entity_id, path, "applies")
+        if value is False:
+            return ObligationResult(obligation.name, entity_id, path, "not_applicable")
+        return ObligationResult(obligation.name, entity_id, path, "possible", _missing(merge_unknown([value, in_force])))
+
+    # ------------------------------------------------------------ expressions
+    def eval(self, expr: ir.Expr, entity: Entity | None) -> Any:
+        value = getattr(self, _DISPATCH[type(expr)])(expr, entity)
+        if self.tracer is not None:
+            self.tracer.value(entity.path if entity else "", expr.id, value)
+        return value
+
+    def _const(self, e: ir.Const, entity):
+        return e.value
+
+    def _field(self, e: ir.FieldRef, entity: Entity | None):
+        if e.of_record:
+            return self.assessment.records[e.input_name][e.field_name]
+        return entity.values[e.field_name]
+
+    def _member(self, e: ir.MemberFieldRef, entity):
+        members = self.assessment.entities[e.input_name]
+        member = next(m for m in members if m.id == e.member)
+        return member.values[e.field_name]
+
+    def _entity_id(self, e, entity: Entity | None):
+        return entity.id
+
+    def _as_of(self, e, entity):
+        return self.as_of
+
+    def _def(self, e: ir.DefRef, entity):
+        return self.definition(e.name, entity)
+
+    def _decision(self, e: ir.DecisionRef, entity):
+        result = self.decision(e.name, entity)
+        if result.status == DECIDED:
+            return result.outcome
+        return Unknown(frozenset(result.missing))
+
+    def _param(self, e: ir.ParamRef, entity):
+        return self.params[e.name]
+
+    def _neg(self, e: ir.Neg, entity):
+        v = self.eval(e.operand, entity)
+        return v if isinstance(v, Unknown) else -v
+
+    def _not(self, e: ir.Not, entity):
+        v = self.eval(e.operand, entity)
+        return v if isinstance(v, Unknown) else not v
+
+    def _arith(self, e: ir.Arith, entity):
+        left = self.eval(e.left, entity)
+        right = self.eval(e.right, entity)
+        if isinstance(left, Unknown) or isinstance(right, Unknown):
+            return merge_unknown([left, right])
+        try:
+            if e.op == "+":
+                return CONTEXT.add(left, right)
+            if e.op == "-":
+                return CONTEXT.subtract(left, right)
+            if e.op == "*":
+                return CONTEXT.multiply(left, right)
+            return CONTEXT.divide(left, right)
+        except (DivisionByZero, InvalidOperation):
+            where = f" for {entity.path}" if entity else ""
+            raise StratError(
+                [
+                    Diagnostic(
+                        "E201",
+                        f"division by zero{where}",
+                        e.span,
+                        hint="guard the division in the policy: if DIVISOR > 0 then … else …",
+                    )
+                ]
+            ) from None
+
+    def _compare(self, e: ir.Compare, entity):
+        left = self.eval(e.left, entity)
+        right = self.eval(e.right, entity)
+        if isinstance(left, Unknown) or isinstance(right, Unknown):
+            return merge_unknown([left, right])
+        op = e.op
+        if op == "=":
+            return left == right
+        if op == "!=":
+            return left != right
+        if op == "<":
+            return left < right
+        if op == "<=":
+            return left <= right
+        if op == ">":
+            return left > right
+        return left >= right
+
+    def _in(self, e: ir.In, entity):
+        item = self.eval(e.item, entity)
+        container = self.eval(e.container, entity)
+        if isinstance(item, Unknown) or isinstance(container, Unknown):
+            return merge_unknown([item, container])
+        return (item in container) != e.negated
+
+    def _set(self, e: ir.SetOf, entity):
+        return frozenset(self.eval(i, entity) for i in e.items)
+
+    def _logic(self, e: ir.Logic, entity):
+        unknowns = []
+        decisive = e.op == "or"  # the value that settles the whole: true for or, false for and
+        for index, item in enumerate(e.items):
+            v = self.eval(item, entity)
+            if isinstance(v, Unknown):
+                unknowns.append(v)
+            elif v is decisive:
+                if self.tracer is not None:
+                    self._explore_exprs(e.items[index + 1 :], entity)
+                return decisive
+        return merge_unknown(unknowns) if unknowns else (not decisive)
+
+    def _cond(self, e: ir.Cond, entity):
+        c = self.eval(e.cond, entity)
+        if c is True:
+            return self.eval(e.then, entity)
+        if c is False:
+            return self.eval(e.otherwise, entity)
+        then = self.eval(e.then, entity)
+        otherwise = self.eval(e.otherwise, entity)
+        if not isinstance(then, Unknown) and not isinstance(otherwise, Unknown) and then == otherwise:
+            return then  # both branches agree: the unknown condition does not matter
+        return merge_unknown([c, then, otherwise])
+
+    def _func(self, e: ir.Func, entity):
+        name = e.name
+        args = [self.eval(a, entity) for a in e.args]
+        if name == "known":
+            return not isinstance(args[0], Unknown)
+        if any(isinstance(a, Unknown) for a in args):
+            return merge_unknown(args)
+        if name == "size":
+            return Decimal(len(args[0]))
+        if name == "round":
+            places = int(args[1]) if len(args) > 1 else 0
+            return args[0].quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=CONTEXT)
+        if name == "abs":
+            return abs(args[0])
+        if name == "floor":
+            return args[0].to_integral_value(rounding=ROUND_FLOOR)
+        if name == "ceil":
+            return args[0].to_integral_value(rounding=ROUND_CEILING)
+        if name == "min":
+            return min(args)
+        return max(args)
+
+    def _aggregate(self, e: ir.Aggregate, entity):
+        kind = e.kind
+        members = self.assessment.entities.get(e.input_name, [])
+        values: list[Any] = []
+        weights: list[Any] = []
+        uncertain: list[Unknown] = []
+        for member in members:
+            if e.where is not None:
+                keep = self.eval(e.where, member)
+                if keep is False:
+                    continue
+                if isinstance(keep, Unknown):
+                    uncertain.append(keep)
+                    if kind in ("any", "all") and e.body is not None:
+                        self.eval(e.body, member)
+                    continue
+            if e.body is not None:
+                values.append(self.eval(e.body, member))
+            else:
+                values.append(True)
+            if e.weight is not None:
+                weights.append(self.eval(e.weight, member))
+        if kind == "any":
+            if any(v is True for v in values):
+                return True
+            pending = [v for v in values if isinstance(v, Unknown)] + uncertain
+            return merge_unknown(pending) if pending else False
+        if kind == "all":
+            if any(v is False for v in values):
+                return False
+            pending = [v for v in values if isinstance(v, Unknown)] + uncertain
+            return merge_unknown(pending) if pending else True
+        if uncertain or any(isinstance(v, Unknown) for v in values + weights):
+            return merge_unknown(uncertain + values + weights)
+        if kind == "count":
+            return Decimal(len(values))
+        if kind == "sum":
+            return functools.reduce(CONTEXT.add, values, _ZERO)
+        entity_name = self.policy.inputs[e.input_name].entity
+        if not values:
+            return Unknown(frozenset({f"{e.input_name} (no {entity_name} to aggregate)"}))
+        if kind == "min":
+            return min(values)
+        if kind == "max":
+            return max(values)
+        if kind == "mean":
+            return CONTEXT.divide(functools.reduce(CONTEXT.add, values, _ZERO), Decimal(len(values)))
+        total_weight = functools.reduce(CONTEXT.add, weights, _ZERO)
+        if total_weight == 0:
+            return Unknown(frozenset({f"{e.input_name} (weights sum to zero)"}))
+        weighted = functools.reduce(CONTEXT.add, (CONTEXT.multiply(v, w) for v, w in zip(values, weights, strict=True)), _ZERO)
+        return CONTEXT.divide(weighted, total_weight)
+
+    def _rank(self, e: ir.Rank, entity: Entity):
+        table = self._ranks.get(e.id)
+        if table is None:
+            table = self._rank_table(e)
+            self._ranks[e.id] = table
+        return table.get(entity.id, Decimal(0))
+
+    def _rank_table(self, e: ir.Rank) -> dict[str, Any]:
+        members = self.assessment.entities.get(e.input_name, [])
+        passing: list[tuple[Entity, list[Any]]] = []
+        uncertain: list[Unknown] = []
+        table: dict[str, Any] = {}
+        for member in members:
+            keep = True if e.where is None else self.eval(e.where, member)
+            if keep is False:
+                table[member.id] = Decimal(0)
+                continue
+            keys = [self.eval(k, member) for k, _ in e.keys]
+            if isinstance(keep, Unknown):
+                uncertain.append(keep)
+                table[member.id] = keep
+                continue
+            passing.append((member, keys))
+        unknown_keys = [k for _, keys in passing for k in keys if isinstance(k, Unknown)]
+        if uncertain or unknown_keys:
+            blocked = merge_unknown(uncertain + unknown_keys)
+            for member, _ in passing:
+                table[member.id] = blocked
+            return table
+
+        def order(a: tuple[Entity, list[Any]], b: tuple[Entity, list[Any]]) -> int:
+            for (ka, kb), (_, descending) in zip(zip(a[1], b[1], strict=True), e.keys, strict=True):
+                if ka != kb:
+                    less = ka < kb
+                    return (1 if less else -1) if descending else (-1 if less else 1)
+            return -1 if a[0].id < b[0].id else (1 if a[0].id > b[0].id else 0)
+
+        for position, (member, _) in enumerate(sorted(passing, key=functools.cmp_to_key(order)), start=1):
+            table[member.id] = Decimal(position)
+        return table
+
+
+_DISPATCH = {
+    ir.Const: "_const",
+    ir.FieldRef: "_field",
+    ir.MemberFieldRef: "_member",
+    ir.EntityId: "_entity_id",
+    ir.AsOf: "_as_of",
+    ir.DefRef: "_def",
+    ir.DecisionRef: "_decision",
+    ir.ParamRef: "_param",
+    ir.Neg: "_neg",
+    ir.Not: "_not",
+    ir.Arith: "_arith",
+    ir.Compare: "_compare",
+    ir.In: "_in",
+    ir.SetOf: "_set",
+    ir.Logic: "_logic",
+    ir.Cond: "_cond",
+    ir.Func: "_func",
+    ir.Aggregate: "_aggregate",
+    ir.Rank: "_rank",
+}
+
+
+def _with_obligations(result: DecisionResult, obligations: tuple[str, ...]) -> DecisionResult:
+    if not obligations:
+        return result
+    from dataclasses import replace
+
+    return replace(result, obligations=obligations)
+
+
+def evaluate(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    as_of: date,
+    params: dict[str, Any] | None = None,
+    tracer: RecordingTracer | None = None,
+) -> Result:
+    """Evaluate every decision, output value and obligation of the policy for one assessment."""
+    return Evaluator(policy, assessment, as_of, params, tracer).run()

@@ -1,0 +1,377 @@
+"""The checked policy: names resolved, types known, plain data for every consumer.
+
+Produced by `checker.check` from the AST of all imported files; walked by the
+evaluator, the static analyses, the explanation builder, the schema builder and
+the reports. Expression nodes carry a unique `id` (their key in a trace), their
+`span` and their `type`; no consumer re-resolves a name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from . import ast
+from .source import NO_SPAN, SourceMap, Span
+from .types import Type
+
+# ------------------------------------------------------------------ expressions
+
+
+@dataclass(frozen=True, eq=False)
+class Expr:
+    id: int
+    type: Type
+    span: Span = field(default=NO_SPAN, repr=False)
+
+    def children(self) -> tuple[Expr, ...]:
+        return ()
+
+
+@dataclass(frozen=True, eq=False)
+class Const(Expr):
+    value: Any = None
+
+
+@dataclass(frozen=True, eq=False)
+class FieldRef(Expr):
+    """A field of the current entity (`input_name` is a many/group input) or of a record."""
+
+    input_name: str = ""
+    field_name: str = ""
+    of_record: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class MemberFieldRef(Expr):
+    """`maturity.governance.documented`: a field of one named member of a group."""
+
+    input_name: str = ""
+    member: str = ""
+    field_name: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class EntityId(Expr):
+    pass
+
+
+@dataclass(frozen=True, eq=False)
+class AsOf(Expr):
+    pass
+
+
+@dataclass(frozen=True, eq=False)
+class DefRef(Expr):
+    name: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class DecisionRef(Expr):
+    name: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class ParamRef(Expr):
+    name: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Neg(Expr):
+    operand: Expr | None = None
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.operand,)
+
+
+@dataclass(frozen=True, eq=False)
+class Not(Expr):
+    operand: Expr | None = None
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.operand,)
+
+
+@dataclass(frozen=True, eq=False)
+class Arith(Expr):
+    op: str = "+"
+    left: Expr | None = None
+    right: Expr | None = None
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True, eq=False)
+class Compare(Expr):
+    op: str = "="
+    left: Expr | None = None
+    right: Expr | None = None
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True, eq=False)
+class In(Expr):
+    item: Expr | None = None
+    container: Expr | None = None
+    negated: bool = False
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.item, self.container)
+
+
+@dataclass(frozen=True, eq=False)
+class SetOf(Expr):
+    items: tuple[Expr, ...] = ()
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.items
+
+
+@dataclass(frozen=True, eq=False)
+class Logic(Expr):
+    op: str = "and"
+    items: tuple[Expr, ...] = ()
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.items
+
+
+@dataclass(frozen=True, eq=False)
+class Cond(Expr):
+    cond: Expr | None = None
+    then: Expr | None = None
+    otherwise: Expr | None = None
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.cond, self.then, self.otherwise)
+
+
+@dataclass(frozen=True, eq=False)
+class Func(Expr):
+    """A scalar function: round, abs, floor, ceil, min, max, known, size."""
+
+    name: str = ""
+    args: tuple[Expr, ...] = ()
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+
+@dataclass(frozen=True, eq=False)
+class Aggregate(Expr):
+    """count/sum/mean/weighted_mean/min/max/any/all over the entities of an input.
+
+    `body` and `weight` and `where` are evaluated once per entity, in its scope.
+    """
+
+    kind: str = "count"
+    input_name: str = ""
+    body: Expr | None = None
+    weight: Expr | None = None
+    where: Expr | None = None
+
+    def children(self) -> tuple[Expr, ...]:
+        return tuple(e for e in (self.body, self.weight, self.where) if e is not None)
+
+
+@dataclass(frozen=True, eq=False)
+class Rank(Expr):
+    """Position (1-based) of the current entity among those that pass `where`,
+    ordered by `keys`, ties broken by entity id; 0 for an entity that does not pass."""
+
+    input_name: str = ""
+    keys: tuple[tuple[Expr, bool], ...] = ()
+    where: Expr | None = None
+
+    def children(self) -> tuple[Expr, ...]:
+        out = tuple(k for k, _ in self.keys)
+        return out + ((self.where,) if self.where is not None else ())
+
+
+# ------------------------------------------------------------------ declarations
+
+
+@dataclass(frozen=True)
+class Citation:
+    source: str
+    reference: str | None
+    text: str  # display text: "AI Act Art. 6(3)(a)"
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    def to_json(self) -> dict[str, object]:
+        return {"source": self.source, "reference": self.reference, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    title: str
+    url: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class EnumDef:
+    name: str
+    values: tuple[str, ...]
+    labels: dict[str, ast.Text]
+    meta: ast.Meta
+    span: Span
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: Type
+    meta: ast.Meta
+    required: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class Input:
+    """A declared part of the assessment: `record`, `many` or `group`."""
+
+    name: str
+    kind: str
+    entity: str | None
+    members: tuple[str, ...]
+    member_enum: str | None
+    fields: dict[str, Field]
+    meta: ast.Meta
+    span: Span
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: Type
+    default: Any
+    meta: ast.Meta
+    cites: tuple[Citation, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    entity_input: str | None
+    expr: Expr
+    meta: ast.Meta
+    span: Span
+
+
+@dataclass(frozen=True)
+class Exception_:
+    id: str
+    cond: Expr
+    cites: tuple[Citation, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    outcome: str
+    cond: Expr | None  # None for `otherwise`
+    exceptions: tuple[Exception_, ...]
+    cites: tuple[Citation, ...]
+    valid_from: Expr | None
+    valid_until: Expr | None
+    span: Span
+
+    @property
+    def is_otherwise(self) -> bool:
+        return self.cond is None
+
+
+@dataclass(frozen=True)
+class Band:
+    name: str
+    low: Decimal
+    high: Decimal | None
+    inclusive_high: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    label: ast.Text | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A first-match decision. Bands are lowered to one rule per band level;
+    `on` and `bands` keep their source form for explanations and analyses."""
+
+    name: str
+    entity_input: str | None
+    outcomes: tuple[Outcome, ...]
+    rules: tuple[Rule, ...]
+    meta: ast.Meta
+    span: Span
+    on: Expr | None = None
+    bands: tuple[Band, ...] = ()
+
+    def outcome(self, name: str) -> Outcome | None:
+        return next((o for o in self.outcomes if o.name == name), None)
+
+
+@dataclass(frozen=True)
+class Obligation:
+    name: str
+    entity_input: str | None
+    cond: Expr
+    cites: tuple[Citation, ...]
+    valid_from: Expr | None
+    valid_until: Expr | None
+    meta: ast.Meta
+    span: Span
+    decisions: tuple[str, ...]  # the decisions its condition reads
+
+
+@dataclass
+class CheckedPolicy:
+    name: str
+    version: str
+    meta: ast.Meta
+    files: list[str]
+    modules: list[ast.Module]
+    sources: dict[str, Source]
+    enums: dict[str, EnumDef]
+    inputs: dict[str, Input]
+    params: dict[str, Param]
+    definitions: dict[str, Definition]
+    decisions: dict[str, Decision]
+    obligations: dict[str, Obligation]
+    source_map: SourceMap
+    expr_count: int = 0
+
+    def entity_input(self, entity_or_input: str) -> Input | None:
+        """Find a many/group input by its input name or its entity name."""
+        for item in self.inputs.values():
+            if item.kind != "record" and entity_or_input in (item.name, item.entity):
+                return item
+        return None
+
+    def outputs(self) -> list[Definition]:
+        """Definitions with a label are results shown to users; the rest are intermediate."""
+        return [d for d in self.definitions.values() if d.meta.label is not None]
+
+
+def walk(expr: Expr):
+    """Every node of an expression, pre-order."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed([c for c in node.children() if c is not None]))
+
+
+def date_or_none(value: object) -> date | None:
+    return value if isinstance(value, date) else None

@@ -1,0 +1,44 @@
+"""Diagnostics → compiler-style text (`file:line:col: error[E012]: …`, source line, caret) or JSON."""
+
+from __future__ import annotations
+
+import json
+
+from ..diagnostics import Diagnostic
+from ..source import SourceMap
+
+
+def render_diagnostic(d: Diagnostic, sources: SourceMap | None) -> str:
+    where = f"{d.span}: " if d.span and d.span.line > 0 else (f"{d.span.file}: " if d.span else "")
+    lines = [f"{where}{d.severity.value}[{d.code}]: {d.message}"]
+    source = sources.get(d.span.file) if (sources and d.span and d.span.line > 0) else None
+    if source is not None:
+        text = source.line(d.span.line).rstrip("\n")
+        number = str(d.span.line)
+        pad = " " * len(number)
+        start = d.span.column
+        end = d.span.end_column if d.span.end_line == d.span.line else len(text) + 1
+        width = max(1, end - start)
+        lines.append(f"{pad} |")
+        lines.append(f"{number} | {text}")
+        caret = " " * (start - 1) + "^" * width
+        lines.append(f"{pad} | {caret}" + (f" {d.hint}" if d.hint else ""))
+    elif d.hint:
+        lines.append(f"  = hint: {d.hint}")
+    for message, _span in d.notes:
+        lines.append(f"  = note: {message}")
+    return "\n".join(lines)
+
+
+def render_text(diagnostics: list[Diagnostic], sources: SourceMap | None) -> str:
+    return "\n\n".join(render_diagnostic(d, sources) for d in diagnostics)
+
+
+def summary(diagnostics: list[Diagnostic]) -> str:
+    errors = sum(1 for d in diagnostics if d.is_error)
+    warnings = len(diagnostics) - errors
+    return f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+
+
+def render_json(diagnostics: list[Diagnostic]) -> str:
+    return json.dumps({"diagnostics": [d.to_json() for d in diagnostics]}, indent=2, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,140 @@
+"""Results and explanations → JSON. Deterministic: sorted keys, decimals as strings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import ir
+from ..explain import DecisionExplanation, ExprNode
+from ..result import DecisionResult, Result
+from ..values import to_json_value
+from ..whynot import WhyNot
+from . import labels
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def decision_json(policy: ir.CheckedPolicy, d: DecisionResult, lang: str) -> dict[str, Any]:
+    return {
+        "decision": d.decision,
+        "entity": d.entity,
+        "entity_path": d.entity_path,
+        "status": d.status,
+        "outcome": d.outcome,
+        "label": labels.outcome_label(policy, d.decision, d.outcome, lang) or None,
+        "rule": d.rule,
+        "location": labels.rule_location(policy, d.decision, d.rule),
+        "possible": list(d.possible),
+        "missing": list(d.missing),
+        "cites": [c.to_json() for c in d.cites],
+        "obligations": list(d.obligations),
+        "rules": [
+            {"rule": s.rule, "outcome": s.outcome, "status": s.status, "exception": s.exception, "missing": list(s.missing)}
+            for s in d.rules
+        ],
+    }
+
+
+def result_json(policy: ir.CheckedPolicy, result: Result, lang: str = "fr") -> dict[str, Any]:
+    return {
+        "policy": {"name": result.policy, "version": result.version},
+        "as_of": result.as_of.isoformat(),
+        "params": [
+            {"name": p.name, "value": to_json_value(p.value), "overridden": p.overridden} for p in result.params
+        ],
+        "decisions": [decision_json(policy, d, lang) for d in result.decisions],
+        "values": [
+            {
+                "definition": v.definition,
+                "label": labels.definition_label(policy, v.definition, lang),
+                "entity": v.entity,
+                "value": to_json_value(v.value),
+                "known": not v.missing and v.value is not None and not hasattr(v.value, "missing"),
+                "missing": list(v.missing),
+            }
+            for v in result.values
+        ],
+        "obligations": [
+            {
+                "obligation": o.obligation,
+                "label": labels.obligation_label(policy, o.obligation, lang),
+                "entity": o.entity,
+                "status": o.status,
+                "missing": list(o.missing),
+                "cites": [c.to_json() for c in policy.obligations[o.obligation].cites],
+            }
+            for o in result.obligations
+        ],
+    }
+
+
+def expr_json(node: ExprNode | None) -> dict[str, Any] | None:
+    if node is None:
+        return None
+    return {
+        "text": node.text,
+        "kind": node.kind,
+        "op": node.op,
+        "value": to_json_value(node.value) if node.computed else None,
+        "computed": node.computed,
+        "children": [expr_json(c) for c in node.children if c.kind != "const"],
+    }
+
+
+def explanation_json(policy: ir.CheckedPolicy, x: DecisionExplanation, lang: str, why: WhyNot | None = None) -> dict[str, Any]:
+    out = {
+        "decision": decision_json(policy, x.result, lang),
+        "decision_label": labels.text(x.label, lang, x.result.decision),
+        "location": x.location,
+        "as_of": x.as_of.isoformat(),
+        "params": [{"name": p.name, "value": to_json_value(p.value), "overridden": p.overridden} for p in x.params],
+        "rules": [
+            {
+                "rule": r.id,
+                "outcome": r.outcome,
+                "status": r.status,
+                "location": r.location,
+                "cites": [c.to_json() for c in r.cites],
+                "condition": expr_json(r.condition),
+                "first_failure": expr_json(r.first_failure),
+                "exceptions": [
+                    {"id": e.id, "status": e.status, "cites": [c.to_json() for c in e.cites], "condition": expr_json(e.condition)}
+                    for e in r.exceptions
+                ],
+                "valid_from": to_json_value(r.valid_from),
+                "valid_until": to_json_value(r.valid_until),
+                "missing": list(r.missing),
+            }
+            for r in x.rules
+        ],
+        "definitions": [
+            {"name": d.name, "location": d.location, "value": to_json_value(d.value), "expression": expr_json(d.expression)}
+            for d in x.definitions
+        ],
+    }
+    if x.blame:
+        out["blame"] = x.blame
+    if why is not None:
+        out["why_not"] = {
+            "outcome": why.outcome,
+            "chosen": why.chosen,
+            "blockers": [
+                {
+                    "rule": b.rule,
+                    "location": b.location,
+                    "kind": b.kind,
+                    "detail": b.detail,
+                    "failed": [expr_json(f) for f in b.failed],
+                    "changes": [
+                        {"fact": c.fact, "current": to_json_value(c.current), "needed": c.needed, "exact": c.exact, "note": c.note}
+                        for c in b.changes
+                    ],
+                    "cites": [c.to_json() for c in b.cites],
+                }
+                for b in why.blockers
+            ],
+        }
+    return out

@@ -1,0 +1,89 @@
+"""Source files and spans: where every piece of a policy or assessment comes from.
+
+A `Span` is carried by every AST node, every checked node and every diagnostic,
+so that errors, explanations, blame and coverage can all point at file:line:col.
+Spans never take part in equality: two policies that differ only in layout are
+equal (the semantic diff relies on it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A region of a source file; lines and columns are 1-based, end inclusive-exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def short(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+        }
+
+
+NO_SPAN = Span("<builtin>", 0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """The text of one file as it was read, addressed by the name shown to users."""
+
+    name: str
+    text: str
+    path: Path | None = None
+
+    def line(self, number: int) -> str:
+        lines = self.text.splitlines()
+        if 1 <= number <= len(lines):
+            return lines[number - 1]
+        return ""
+
+    def slice(self, span: Span) -> str:
+        """The exact source text a span covers (used to print sub-expressions)."""
+        lines = self.text.splitlines(keepends=True)
+        if not (1 <= span.line <= len(lines)):
+            return ""
+        if span.line == span.end_line:
+            return lines[span.line - 1][span.column - 1 : span.end_column - 1]
+        parts = [lines[span.line - 1][span.column - 1 :]]
+        parts.extend(lines[span.line : span.end_line - 1])
+        if span.end_line - 1 < len(lines):
+            parts.append(lines[span.end_line - 1][: span.end_column - 1])
+        return "".join(parts)
+
+
+class SourceMap:
+    """All files that took part in one run, by display name."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, SourceFile] = {}
+
+    def add(self, source: SourceFile) -> None:
+        self._files[source.name] = source
+
+    def get(self, name: str) -> SourceFile | None:
+        return self._files.get(name)
+
+    def text_of(self, span: Span) -> str:
+        source = self._files.get(span.file)
+        return " ".join(source.slice(span).split()) if source else ""
+
+    def files(self) -> list[SourceFile]:
+        return list(self._files.values())

@@ -1,0 +1,94 @@
+"""The types of the language, shared by the checker, the evaluator and the schema builder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Type:
+    def describe(self) -> str:
+        return "value"
+
+
+@dataclass(frozen=True)
+class NumberT(Type):
+    integer: bool = False
+    low: Decimal | None = None
+    high: Decimal | None = None
+
+    def describe(self) -> str:
+        return "integer" if self.integer else "number"
+
+
+@dataclass(frozen=True)
+class BoolT(Type):
+    def describe(self) -> str:
+        return "bool"
+
+
+@dataclass(frozen=True)
+class TextT(Type):
+    def describe(self) -> str:
+        return "text"
+
+
+@dataclass(frozen=True)
+class DateT(Type):
+    def describe(self) -> str:
+        return "date"
+
+
+@dataclass(frozen=True)
+class EnumT(Type):
+    """An enumeration; `name` identifies it (a declared enum, a decision, or an inline field enum)."""
+
+    name: str
+    values: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"enum {self.name} {{{', '.join(self.values)}}}"
+
+
+@dataclass(frozen=True)
+class ListT(Type):
+    """A list of enum values (`list of E`), or a set literal `{a, b}`."""
+
+    element: Type
+
+    def describe(self) -> str:
+        return f"list of {self.element.describe()}"
+
+
+@dataclass(frozen=True)
+class AnyT(Type):
+    """The type of an expression that already failed to check: it silences follow-on errors."""
+
+    def describe(self) -> str:
+        return "unknown type"
+
+
+NUMBER = NumberT()
+INTEGER = NumberT(integer=True)
+BOOL = BoolT()
+TEXT = TextT()
+DATE = DateT()
+ANY = AnyT()
+
+
+def is_number(t: Type) -> bool:
+    return isinstance(t, (NumberT, AnyT))
+
+
+def same_family(a: Type, b: Type) -> bool:
+    """Whether values of a and b may be compared for equality."""
+    if isinstance(a, AnyT) or isinstance(b, AnyT):
+        return True
+    if isinstance(a, NumberT) and isinstance(b, NumberT):
+        return True
+    if isinstance(a, EnumT) and isinstance(b, EnumT):
+        return a.name == b.name
+    if isinstance(a, ListT) and isinstance(b, ListT):
+        return same_family(a.element, b.element)
+    return type(a) is type(b)
