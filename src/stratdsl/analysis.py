@@ -23,7 +23,19 @@ from .diagnostics import Diagnostics
 from .types import BoolT, EnumT, NumberT
 
 MAX_COMBINATIONS = 50_000
-_OPAQUE = "opaque"
+
+# Numeric parameters count as the constants they default to: the shape of a
+# partition (x < p, x >= p) does not depend on p, so coverage proved for the
+# default holds for any override of a single threshold.
+_PARAMS: dict[str, Decimal] = {}
+
+
+def _constant(expr: ir.Expr) -> Decimal | None:
+    if isinstance(expr, ir.Const) and isinstance(expr.value, Decimal):
+        return expr.value
+    if isinstance(expr, ir.ParamRef):
+        return _PARAMS.get(expr.name)
+    return None
 
 
 def _key(expr: ir.Expr) -> tuple:
@@ -34,7 +46,9 @@ def _key(expr: ir.Expr) -> tuple:
         return ("field", expr.input_name, expr.field_name)
     if isinstance(expr, ir.MemberFieldRef):
         return ("member", expr.input_name, expr.member, expr.field_name)
-    if isinstance(expr, (ir.DefRef, ir.DecisionRef, ir.ParamRef)):
+    if isinstance(expr, (ir.DefRef, ir.DecisionRef)):
+        return (type(expr).__name__, expr.name, expr.member)
+    if isinstance(expr, ir.ParamRef):
         return (type(expr).__name__, expr.name)
     fields = []
     for name in ("op", "kind", "name", "input_name", "negated"):
@@ -59,7 +73,7 @@ class _Atoms:
             self.collect(expr.operand)
         elif isinstance(expr, ir.Compare) and self._numeric_const(expr):
             var, const = self._split(expr)
-            self.numeric_points.setdefault(_key(var), set()).add(const.value)
+            self.numeric_points.setdefault(_key(var), set()).add(const)
             self.numeric_types[_key(var)] = var.type
         elif isinstance(expr, ir.Compare) and self._enum_const(expr) is not None:
             var = self._enum_const(expr)
@@ -70,19 +84,19 @@ class _Atoms:
             self.domains[_key(expr)] = [False, True]
 
     @staticmethod
-    def _split(expr: ir.Compare) -> tuple[ir.Expr, ir.Const]:
-        if isinstance(expr.right, ir.Const):
-            return expr.left, expr.right
-        return expr.right, expr.left
+    def _split(expr: ir.Compare) -> tuple[ir.Expr, Decimal]:
+        right = _constant(expr.right)
+        if right is not None:
+            return expr.left, right
+        return expr.right, _constant(expr.left)
 
     @staticmethod
     def _numeric_const(expr: ir.Compare) -> bool:
-        left, right = expr.left, expr.right
-        if isinstance(left, ir.Const) == isinstance(right, ir.Const):
+        left, right = _constant(expr.left), _constant(expr.right)
+        if (left is None) == (right is None):
             return False
-        var = right if isinstance(left, ir.Const) else left
-        const = left if isinstance(left, ir.Const) else right
-        return isinstance(var.type, NumberT) and isinstance(const.value, Decimal)
+        var = expr.right if left is not None else expr.left
+        return isinstance(var.type, NumberT)
 
     @staticmethod
     def _enum_const(expr: ir.Compare) -> ir.Expr | None:
@@ -150,6 +164,9 @@ def _truth(expr: ir.Expr, env: dict[tuple, Any]) -> Any:
 
 
 def _value(expr: ir.Expr, env: dict[tuple, Any]) -> Any:
+    constant = _constant(expr)
+    if constant is not None:
+        return constant
     if isinstance(expr, ir.Const):
         return expr.value
     return env[_key(expr)]
@@ -244,6 +261,8 @@ def _check_unreachable(decision: ir.Decision, policy: ir.CheckedPolicy, diags: D
 
 
 def analyse(policy: ir.CheckedPolicy, diags: Diagnostics) -> None:
+    _PARAMS.clear()
+    _PARAMS.update({p.name: p.default for p in policy.params.values() if isinstance(p.default, Decimal)})
     for decision in policy.decisions.values():
         _check_exhaustive(decision, policy, diags)
         _check_unreachable(decision, policy, diags)

@@ -35,10 +35,12 @@ from .types import (
     NumberT,
     TextT,
     Type,
+    a,
     is_number,
     same_family,
 )
 
+COUNT = NumberT(integer=True, low=Decimal(0))  # counts, sizes and ranks are never negative
 AGGREGATES = {"count", "sum", "mean", "weighted_mean", "min", "max", "any", "all"}
 SCALAR_FUNCTIONS = {"round", "abs", "floor", "ceil", "min", "max", "known", "size"}
 BUILTIN_NAMES = {"id", "as_of"}
@@ -286,13 +288,21 @@ class Checker:
         elif isinstance(type_, AnyT):
             return None
         if not ok:
-            self.diags.error("E026", f"{what} is not a {type_.describe()}", expr.span)
+            self.diags.error("E026", f"{what} is not {a(type_)}", expr.span)
         return value
 
-    def _cites(self, cites: tuple[ast.Citation, ...]) -> tuple[ir.Citation, ...]:
+    def _cites(self, cites: tuple[ast.Citation, ...], scope: _Scope | None = None) -> tuple[ir.Citation, ...]:
         out = []
         for c in cites:
             source = self.sources.get(c.source)
+            if source is None and c.reference is None and c.source in self.decision_decls:
+                owner = self._entity_scope_quiet(self.decision_decls[c.source].for_each)
+                if scope is not None and self._visible(owner, scope, c.source, c.span):
+                    self._depends(c.source)
+                    out.append(ir.Citation(c.source, None, f"(citations of {c.source})", c.span, decision=c.source))
+                elif scope is None:
+                    self.diags.error("E014", f"only rules may cite a decision; '{c.source}' is not a source", c.span)
+                continue
             if source is None:
                 self.diags.error(
                     "E014",
@@ -325,7 +335,7 @@ class Checker:
             return None
         checked = self._expr(expr, _Scope(None, what))
         if not isinstance(checked.type, (DateT, AnyT)):
-            self.diags.error("E045", f"{what} must be a date, not a {checked.type.describe()}", expr.span)
+            self.diags.error("E045", f"{what} must be a date, not {a(checked.type)}", expr.span)
         return checked
 
     def _rule_ids(self, decision: str, rules: list[ast.Rule]) -> list[str]:
@@ -369,7 +379,7 @@ class Checker:
                 ir.Exception_(
                     f"{rule_id}.unless{n}",
                     self._condition(exc.cond, scope, "an 'unless' exception"),
-                    self._cites(exc.cites),
+                    self._cites(exc.cites, scope),
                     exc.span,
                 )
                 for n, exc in enumerate(rule.exceptions, start=1)
@@ -380,7 +390,7 @@ class Checker:
                     rule.outcome,
                     cond,
                     exceptions,
-                    self._cites(rule.cites),
+                    self._cites(rule.cites, scope),
                     self._dating(rule.valid_from, f"the start date of rule '{rule_id}'"),
                     self._dating(rule.valid_until, f"the end date of rule '{rule_id}'"),
                     rule.span,
@@ -396,7 +406,7 @@ class Checker:
         on = self._expr(decl.on, _Scope(entity, f"bands '{decl.name}'"))
         self._current = previous
         if not is_number(on.type):
-            self.diags.error("E021", f"bands are read on a number, not a {on.type.describe()}", decl.on.span)
+            self.diags.error("E021", f"bands are read on a number, not {a(on.type)}", decl.on.span)
         bands = list(decl.bands)
         for i, band in enumerate(bands):
             last = i == len(bands) - 1
@@ -447,7 +457,7 @@ class Checker:
             decl.name,
             entity,
             cond,
-            self._cites(decl.cites),
+            self._cites(decl.cites, _Scope(entity, f"obligation '{decl.name}'")),
             self._dating(decl.valid_from, f"the start date of obligation '{decl.name}'"),
             self._dating(decl.valid_until, f"the end date of obligation '{decl.name}'"),
             decl.meta,
@@ -466,7 +476,7 @@ class Checker:
     def _condition(self, expr: ast.Expr, scope: _Scope, what: str) -> ir.Expr:
         checked = self._expr(expr, scope)
         if not isinstance(checked.type, (BoolT, AnyT)):
-            self.diags.error("E023", f"{what} must be true or false, not a {checked.type.describe()}", expr.span)
+            self.diags.error("E023", f"{what} must be true or false, not {a(checked.type)}", expr.span)
         return checked
 
     def _is_free_symbol(self, expr: ast.Expr, scope: _Scope) -> bool:
@@ -523,6 +533,9 @@ class Checker:
                 return self._node(ir.Const, ANY, e.span, value=None)
             field = head.fields.get(field_name)
             if field is None:
+                member_value = self._member_value(head, member, field_name, e)
+                if member_value is not None:
+                    return member_value
                 return self._unknown_field(head, field_name, e)
             self.used_fields.add((head.name, field_name))
             return self._node(ir.MemberFieldRef, field.type, e.span, input_name=head.name, member=member, field_name=field_name)
@@ -537,6 +550,18 @@ class Checker:
             hint=did_you_mean(first, [i.name for i in self.inputs.values()]),
         )
         return self._node(ir.Const, ANY, e.span, value=None)
+
+    def _member_value(self, head: ir.Input, member: str, name: str, e: ast.Path) -> ir.Expr | None:
+        """`maturity.governance.score`: a per-member definition or decision of a group."""
+        decl = self.value_decls.get(name)
+        if isinstance(decl, ast.DefineDecl) and self._entity_scope_quiet(decl.for_each) == head.name:
+            type_ = self._definition_type(name)
+            self._depends(name)
+            return self._node(ir.DefRef, type_, e.span, name=name, input_name=head.name, member=member)
+        if isinstance(decl, (ast.DecisionDecl, ast.BandsDecl)) and self._entity_scope_quiet(decl.for_each) == head.name:
+            self._depends(name)
+            return self._node(ir.DecisionRef, self.decision_types[name], e.span, name=name, input_name=head.name, member=member)
+        return None
 
     def _field(self, item: ir.Input, name: str, e: ast.Expr) -> ir.Expr:
         field = item.fields.get(name)
@@ -631,6 +656,16 @@ class Checker:
                 hint=did_you_mean(name, list(expected.values)) or f"possible values: {', '.join(expected.values)}",
             )
             return self._node(ir.Const, ANY, e.span, value=None)
+        owners = [i for i in self.inputs.values() if i.kind != "record" and name in i.fields and i.name != scope.entity]
+        if owners and not (isinstance(expected, EnumT)):
+            entity = owners[0].entity
+            self.diags.error(
+                "E017",
+                f"'{name}' is a field of each {entity} and cannot be read in {scope.where}",
+                e.span,
+                hint=f"compute it for each {entity} (define … for each {entity} = …), or use an aggregate such as sum({entity}, {name})",
+            )
+            return self._node(ir.Const, ANY, e.span, value=None)
         suggestion = did_you_mean(name, names)
         close_field = suggestion is not None and any(suggestion == f"did you mean '{f}'?" for f in fields)
         if close_field:
@@ -658,7 +693,7 @@ class Checker:
 
     def _need_number(self, operand: ir.Expr, what: str) -> None:
         if not is_number(operand.type):
-            self.diags.error("E021", f"{what} needs a number, not a {operand.type.describe()}", operand.span)
+            self.diags.error("E021", f"{what} needs a number, not {a(operand.type)}", operand.span)
 
     def _x_Arith(self, e: ast.Arith, scope, expected):
         left = self._expr(e.left, scope)
@@ -682,7 +717,7 @@ class Checker:
             if not same_family(lt, rt):
                 self.diags.error(
                     "E020",
-                    f"'{e.op}' compares a {lt.describe()} with a {rt.describe()}",
+                    f"'{e.op}' compares {a(lt)} with {a(rt)}",
                     e.span,
                     hint="both sides of a comparison must be of the same kind",
                 )
@@ -693,7 +728,7 @@ class Checker:
             if not ordered:
                 self.diags.error(
                     "E020",
-                    f"'{e.op}' needs two numbers or two dates, not a {lt.describe()} and a {rt.describe()}",
+                    f"'{e.op}' needs two numbers or two dates, not {a(lt)} and {a(rt)}",
                     e.span,
                 )
         return self._node(ir.Compare, BOOL, e.span, op=e.op, left=left, right=right)
@@ -717,11 +752,11 @@ class Checker:
             container = self._expr(e.container, scope, ListT(item.type))
         ct = container.type
         if not isinstance(ct, (ListT, AnyT)):
-            self.diags.error("E020", f"'in' needs a list or a set on its right, not a {ct.describe()}", e.container.span)
+            self.diags.error("E020", f"'in' needs a list or a set on its right, not {a(ct)}", e.container.span)
         elif isinstance(ct, ListT) and not same_family(item.type, ct.element):
             self.diags.error(
                 "E020",
-                f"'in' looks for a {item.type.describe()} in a {ct.describe()}",
+                f"'in' looks for {a(item.type)} in {a(ct)}",
                 e.span,
             )
         return self._node(ir.In, BOOL, e.span, item=item, container=container, negated=e.negated)
@@ -731,7 +766,7 @@ class Checker:
         for item in items:
             checked = self._expr(item, scope)
             if not isinstance(checked.type, (BoolT, AnyT)):
-                self.diags.error("E022", f"'{op}' needs true/false values, not a {checked.type.describe()}", item.span)
+                self.diags.error("E022", f"'{op}' needs true/false values, not {a(checked.type)}", item.span)
             out.append(checked)
         return tuple(out)
 
@@ -756,7 +791,7 @@ class Checker:
         if not same_family(then.type, otherwise.type):
             self.diags.error(
                 "E020",
-                f"the two branches of 'if' give a {then.type.describe()} and a {otherwise.type.describe()}",
+                f"the two branches of 'if' give {a(then.type)} and {a(otherwise.type)}",
                 e.span,
             )
         type_ = then.type
@@ -815,8 +850,8 @@ class Checker:
             type_ = BOOL
         elif name == "size":
             if self._arity(e, args, 1, 1) and not isinstance(args[0].type, (ListT, AnyT)):
-                self.diags.error("E024", f"size() counts the values of a list, not of a {args[0].type.describe()}", e.span)
-            type_ = INTEGER
+                self.diags.error("E024", f"size() counts the values of a list, not of {a(args[0].type)}", e.span)
+            type_ = COUNT
         elif name == "round":
             if self._arity(e, args, 1, 2):
                 self._need_number(args[0], "round()")
@@ -860,9 +895,9 @@ class Checker:
         if e.func in ("any", "all"):
             type_ = BOOL
             if body is not None and not isinstance(body.type, (BoolT, AnyT)):
-                self.diags.error("E023", f"{e.func}() needs a condition, not a {body.type.describe()}", body.span)
+                self.diags.error("E023", f"{e.func}() needs a condition, not {a(body.type)}", body.span)
         elif e.func == "count":
-            type_ = INTEGER
+            type_ = COUNT
         elif body is not None:
             self._need_number(body, f"{e.func}()")
             if e.func in ("sum", "min", "max") and isinstance(body.type, NumberT) and body.type.integer:
@@ -885,10 +920,10 @@ class Checker:
         for key in e.keys:
             checked = self._expr(key.expr, inner)
             if not isinstance(checked.type, (NumberT, TextT, DateT, AnyT)):
-                self.diags.error("E020", f"rank orders by numbers, texts or dates, not by a {checked.type.describe()}", key.span)
+                self.diags.error("E020", f"rank orders by numbers, texts or dates, not by {a(checked.type)}", key.span)
             keys.append((checked, key.descending))
         where = self._condition(e.where, inner, "the 'where' of rank()") if e.where is not None else None
-        return self._node(ir.Rank, INTEGER, e.span, input_name=target.name, keys=tuple(keys), where=where)
+        return self._node(ir.Rank, COUNT, e.span, input_name=target.name, keys=tuple(keys), where=where)
 
     # ================================================================ whole-policy checks
     def _check_cycles(self) -> None:

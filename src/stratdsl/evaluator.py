@@ -167,7 +167,7 @@ class Evaluator:
             if applied is not None:
                 statuses.append(RuleStatus(rule.id, rule.outcome, EXCEPTED, applied.id))
                 if cond is True:
-                    because.extend(applied.cites)
+                    because.extend(self._cites(applied.cites, entity))
                 continue
             if cond is True and not maybe:
                 statuses.append(RuleStatus(rule.id, rule.outcome, FIRED))
@@ -190,14 +190,14 @@ class Evaluator:
         if fired is not None and outcomes == [fired.outcome]:
             return DecisionResult(
                 decision.name, entity_id, path, DECIDED, fired.outcome, fired.id, (fired.outcome,), (),
-                tuple(statuses), tuple(fired.cites) + tuple(because),
+                tuple(statuses), self._cites(fired.cites, entity) + tuple(because),
             )
         if fired is None and len(outcomes) == 1:
             # every rule that may still apply gives the same outcome: settled
             rule = possible[0]
             return DecisionResult(
                 decision.name, entity_id, path, DECIDED, rule.outcome, rule.id, (rule.outcome,), (),
-                tuple(statuses), tuple(rule.cites) + tuple(because),
+                tuple(statuses), self._cites(rule.cites, entity) + tuple(because),
             )
         if not outcomes:
             return DecisionResult(decision.name, entity_id, path, NO_MATCH, None, None, (), (), tuple(statuses), ())
@@ -221,6 +221,18 @@ class Evaluator:
                 self.eval(expr, entity)
             except StratError:
                 pass  # e.g. a division that the skipped part was guarding
+
+    def _cites(self, cites: tuple[ir.Citation, ...], entity: Entity | None) -> tuple[ir.Citation, ...]:
+        """Static citations, with `cites DECISION` replaced by that decision's own citations."""
+        if not any(c.decision for c in cites):
+            return tuple(cites)
+        out: list[ir.Citation] = []
+        for c in cites:
+            if c.decision is None:
+                out.append(c)
+            else:
+                out.extend(self.decision(c.decision, entity).cites)
+        return tuple(dict.fromkeys(out))
 
     def _exceptions(self, rule: ir.Rule, entity: Entity | None) -> tuple[ir.Exception_ | None, list]:
         maybe = []
@@ -261,9 +273,7 @@ class Evaluator:
         return entity.values[e.field_name]
 
     def _member(self, e: ir.MemberFieldRef, entity):
-        members = self.assessment.entities[e.input_name]
-        member = next(m for m in members if m.id == e.member)
-        return member.values[e.field_name]
+        return self._member_entity(e.input_name, e.member).values[e.field_name]
 
     def _entity_id(self, e, entity: Entity | None):
         return entity.id
@@ -271,10 +281,17 @@ class Evaluator:
     def _as_of(self, e, entity):
         return self.as_of
 
+    def _member_entity(self, input_name: str, member: str) -> Entity:
+        return next(m for m in self.assessment.entities[input_name] if m.id == member)
+
     def _def(self, e: ir.DefRef, entity):
+        if e.member is not None:
+            entity = self._member_entity(e.input_name, e.member)
         return self.definition(e.name, entity)
 
     def _decision(self, e: ir.DecisionRef, entity):
+        if e.member is not None:
+            entity = self._member_entity(e.input_name, e.member)
         result = self.decision(e.name, entity)
         if result.status == DECIDED:
             return result.outcome

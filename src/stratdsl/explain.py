@@ -145,6 +145,8 @@ def _definitions_read(
             if isinstance(node, ir.DefRef) and node.name not in out:
                 definition = policy.definitions[node.name]
                 def_scope = scope if definition.entity_input is not None else ""
+                if node.member is not None:
+                    def_scope = f"{node.input_name}.{node.member}"
                 tree = expr_tree(definition.expr, policy, tracer, def_scope)
                 out[node.name] = DefinitionValue(
                     node.name, definition.span.short(), tracer.get(def_scope, definition.expr.id), tree

@@ -65,12 +65,19 @@ class AsOf(Expr):
 
 @dataclass(frozen=True, eq=False)
 class DefRef(Expr):
+    """A definition; with `member`, its value for one named member of a group
+    (`maturity.governance.score`)."""
+
     name: str = ""
+    input_name: str | None = None
+    member: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class DecisionRef(Expr):
     name: str = ""
+    input_name: str | None = None
+    member: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,10 +205,17 @@ class Rank(Expr):
 
 @dataclass(frozen=True)
 class Citation:
+    """A structured citation: instrument (a declared source), reference in it, display text.
+
+    `cites DECISION` (no reference) inherits, at evaluation, the citations of
+    that decision's own result: `prohibited when practice != none cites practice`
+    cites the very Art. 5 letter that `practice` found."""
+
     source: str
     reference: str | None
     text: str  # display text: "AI Act Art. 6(3)(a)"
     span: Span = field(default=NO_SPAN, compare=False)
+    decision: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {"source": self.source, "reference": self.reference, "text": self.text}

@@ -77,6 +77,12 @@ DATE = DateT()
 ANY = AnyT()
 
 
+def a(t: Type) -> str:
+    """'a number', 'an integer', 'an enum …': for messages."""
+    word = t.describe()
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
 def is_number(t: Type) -> bool:
     return isinstance(t, (NumberT, AnyT))
 

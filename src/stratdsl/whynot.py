@@ -83,6 +83,8 @@ def _linear(
     if isinstance(expr, ir.DefRef):
         definition = policy.definitions[expr.name]
         inner = scope if definition.entity_input is not None else ""
+        if expr.member is not None:
+            inner = f"{expr.input_name}.{expr.member}"
         return _linear(definition.expr, policy, params, tracer, inner)
     if isinstance(expr, ir.Neg):
         sub = _linear(expr.operand, policy, params, tracer, scope)

@@ -28,11 +28,11 @@ def _cites(cites) -> str:
 def _params_line(result: Result) -> str | None:
     if not result.params:
         return None
-    parts = []
-    for p in result.params:
-        suffix = " (overridden)" if p.overridden else ""
-        parts.append(f"{p.name} = {format_value(p.value)}{suffix}")
-    return "parameters: " + ", ".join(parts)
+    overridden = [p for p in result.params if p.overridden]
+    if not overridden:
+        return f"parameters: all {len(result.params)} at their defaults"
+    parts = [f"{p.name} = {format_value(p.value)} (overridden)" for p in overridden]
+    return "parameters: " + ", ".join(parts) + f"; the other {len(result.params) - len(overridden)} at their defaults"
 
 
 def _decision_line(policy: ir.CheckedPolicy, d: DecisionResult, lang: str) -> str:
