@@ -14,6 +14,7 @@ Rules with dates or exceptions never count as covering (they may not apply).
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 from decimal import Decimal
 from typing import Any
@@ -27,14 +28,16 @@ MAX_COMBINATIONS = 50_000
 # Numeric parameters count as the constants they default to: the shape of a
 # partition (x < p, x >= p) does not depend on p, so coverage proved for the
 # default holds for any override of a single threshold.
-_PARAMS: dict[str, Decimal] = {}
+# A context variable, not a module global: the language server may check
+# several policies at once.
+_PARAMS: contextvars.ContextVar[dict[str, Decimal] | None] = contextvars.ContextVar("stratdsl_analysis_params", default=None)
 
 
 def _constant(expr: ir.Expr) -> Decimal | None:
     if isinstance(expr, ir.Const) and isinstance(expr.value, Decimal):
         return expr.value
     if isinstance(expr, ir.ParamRef):
-        return _PARAMS.get(expr.name)
+        return (_PARAMS.get() or {}).get(expr.name)
     return None
 
 
@@ -261,8 +264,10 @@ def _check_unreachable(decision: ir.Decision, policy: ir.CheckedPolicy, diags: D
 
 
 def analyse(policy: ir.CheckedPolicy, diags: Diagnostics) -> None:
-    _PARAMS.clear()
-    _PARAMS.update({p.name: p.default for p in policy.params.values() if isinstance(p.default, Decimal)})
-    for decision in policy.decisions.values():
-        _check_exhaustive(decision, policy, diags)
-        _check_unreachable(decision, policy, diags)
+    token = _PARAMS.set({p.name: p.default for p in policy.params.values() if isinstance(p.default, Decimal)})
+    try:
+        for decision in policy.decisions.values():
+            _check_exhaustive(decision, policy, diags)
+            _check_unreachable(decision, policy, diags)
+    finally:
+        _PARAMS.reset(token)

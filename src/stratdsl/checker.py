@@ -829,8 +829,8 @@ class Checker:
                     e.span,
                     hint=did_you_mean(e.func, sorted(SCALAR_FUNCTIONS | AGGREGATES)),
                 )
-            for a in e.args:
-                self._expr(a, scope)
+            for arg in e.args:
+                self._expr(arg, scope)
             return self._node(ir.Const, ANY, e.span, value=None)
         args = tuple(self._expr(a, scope) for a in e.args)
         return self._scalar(e, args)
@@ -864,9 +864,9 @@ class Checker:
             type_ = INTEGER if name != "abs" else NUMBER
         elif name in ("min", "max"):
             if self._arity(e, args, 2, None):
-                for a in args:
-                    self._need_number(a, f"{name}()")
-            integer = all(isinstance(a.type, NumberT) and a.type.integer for a in args)
+                for arg in args:
+                    self._need_number(arg, f"{name}()")
+            integer = all(isinstance(arg.type, NumberT) and arg.type.integer for arg in args)
             type_ = INTEGER if integer else NUMBER
         return self._node(ir.Func, type_, e.span, name=name, args=args)
 

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import click
 
-from . import __version__, engine
+from . import __version__, audit, engine, gitutil, history, semdiff
+from . import records as records_mod
+from . import replay as replay_mod
 from .assessment import json_schema, load_assessment
 from .diagnostics import Diagnostic, StratError, sorted_diagnostics
 from .render import diagnostics as render_diags
@@ -150,22 +152,40 @@ def check_cmd(policy: str, fmt: str) -> None:
         sys.exit(EXIT_BAD_INPUT)
 
 
+_audit_opt = click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False), help="Append the decision records to this hash-chained JSONL audit log.")
+
+
+def _log(checked, facts, result, tracer, lang: str, audit_log: str | None) -> list[dict]:
+    """Build the records of an evaluation and append them to the audit log when asked."""
+    evaluation, records = records_mod.decision_records(checked, facts, result, tracer, lang)
+    if audit_log:
+        audit.append(audit_log, [evaluation, *records])
+        click.echo(f"stratdsl: {len(records)} decision record(s) appended to {audit_log}", err=True)
+    return records
+
+
 @main.command("eval")
 @click.argument("policy", type=click.Path(dir_okay=False))
 @click.argument("assessment", type=click.Path(dir_okay=False))
 @_as_of_opt
 @_param_opt
-@_format
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "records"]), default="text", show_default=True,
+              help="records: one decision record per decision, with explanation and provenance.")
 @_lang
+@_audit_opt
 @guarded
-def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str, ...], fmt: str, lang: str) -> None:
+def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str, ...], fmt: str, lang: str, audit_log: str | None) -> None:
     """Evaluate every decision of POLICY for the company described in ASSESSMENT."""
-    checked, _warnings = _policy(policy)
+    checked, _ = _policy(policy)
     overrides = engine.parse_params(checked, params)
     facts = load_assessment(checked, assessment)
-    result, _ = engine.run(checked, facts, _as_of(as_of), overrides)
+    want_records = fmt == "records" or audit_log is not None
+    result, tracer = engine.run(checked, facts, _as_of(as_of), overrides, trace=want_records)
+    records = _log(checked, facts, result, tracer, lang, audit_log) if want_records else []
     if fmt == "json":
         click.echo(json_out.dumps(json_out.result_json(checked, result, lang)), nl=False)
+    elif fmt == "records":
+        click.echo(json_out.dumps(records), nl=False)
     else:
         click.echo(text.render_result(checked, result, lang, assessment), nl=False)
 
@@ -176,22 +196,171 @@ def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str,
 @click.argument("decision")
 @click.option("--for", "entity", metavar="ID", help="The entity (e.g. use case id) whose decision to explain.")
 @click.option("--why-not", "why_not", metavar="OUTCOME", help="Explain what blocked this outcome, and the smallest change that would give it.")
+@click.option("--blame", is_flag=True, help="Add, for each rule, the commit, author, date and subject that last changed it.")
 @_as_of_opt
 @_param_opt
 @_format
 @_lang
+@_audit_opt
 @guarded
-def explain_cmd(policy, assessment, decision, entity, why_not, as_of, params, fmt, lang) -> None:
+def explain_cmd(policy, assessment, decision, entity, why_not, blame, as_of, params, fmt, lang, audit_log) -> None:
     """Explain DECISION: the rule that decided, the value of every sub-condition, and why other rules did not apply."""
     checked, _ = _policy(policy)
     overrides = engine.parse_params(checked, params)
     facts = load_assessment(checked, assessment)
     explanations = engine.explain(checked, facts, decision, _as_of(as_of), overrides, entity, why_not)
+    if audit_log:
+        result, tracer = engine.run(checked, facts, _as_of(as_of), overrides, trace=True)
+        _log(checked, facts, result, tracer, lang, audit_log)
+    data = []
+    for x, why in explanations:
+        item = json_out.explanation_json(checked, x, lang, why)
+        if blame:
+            item["blame"] = _blame(checked, decision)
+        data.append(item)
     if fmt == "json":
-        data = [json_out.explanation_json(checked, x, lang, why) for x, why in explanations]
         click.echo(json_out.dumps(data if len(data) != 1 else data[0]), nl=False)
         return
-    click.echo("\n".join(text.render_explanation(checked, x, lang, why) for x, why in explanations), nl=False)
+    click.echo("\n".join(text.render_explanation_data(item) for item in data), nl=False)
+
+
+def _blame(checked, decision: str) -> dict:
+    """Who last changed each rule of the decision (its exceptions are part of its lines)."""
+    out = {}
+    for rule in checked.decisions[decision].rules:
+        source = checked.source_map.get(rule.span.file)
+        if source is None or source.path is None:
+            continue
+        line = gitutil.blame(source.path, rule.span.line, rule.span.end_line)
+        if line is not None:
+            out[rule.id] = {"commit": line.commit, "author": line.author, "date": line.date, "summary": line.summary}
+    return out
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Verify and read a hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@click.argument("log", type=click.Path(dir_okay=False))
+@guarded
+def audit_verify(log: str) -> None:
+    """Check the chain; name the first line that was altered, removed, inserted or reordered."""
+    count, problem = audit.verify(log)
+    if problem is None:
+        click.echo(f"{log}: ok, {count} entr{'y' if count == 1 else 'ies'}, chain intact")
+        return
+    click.echo(f"{log}:{problem.line}: {problem.message}")
+    click.echo(f"stratdsl: the first {count} entr{'y is' if count == 1 else 'ies are'} intact", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+@audit_group.command("show")
+@click.argument("log", type=click.Path(dir_okay=False))
+@click.option("--decision", "decision_id", metavar="ID", help="The decision record id (a prefix is enough).")
+@click.option("--entry", type=int, metavar="N", help="The entry number (line).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@guarded
+def audit_show(log: str, decision_id: str | None, entry: int | None, fmt: str) -> None:
+    """Print an entry of the audit log with its explanation (the last decision by default)."""
+    entries = audit.read(log)
+    if decision_id:
+        item = audit.find_decision(entries, decision_id)
+    elif entry is not None:
+        item = next((e for e in entries if e.get("seq") == entry), None)
+    else:
+        item = next((e for e in reversed(entries) if e.get("entry", {}).get("kind") == "decision"), None)
+    if item is None:
+        raise StratError([Diagnostic("E405", f"no such entry in '{log}'")])
+    if fmt == "json":
+        click.echo(json_out.dumps(item), nl=False)
+        return
+    record = item["entry"]
+    click.echo(f"entry {item['seq']} · hash {item['hash'][:16]}… · kind {record.get('kind')}")
+    if record.get("kind") != "decision":
+        click.echo(json_out.dumps({k: v for k, v in record.items() if k != "assessment"}), nl=False)
+        return
+    prov = record["provenance"]
+    git = prov.get("git") or {}
+    click.echo(f"decision record {record['id']} · evaluation {record['evaluation']}")
+    click.echo(
+        f"policy {prov['policy']} {prov['version']} · sha256 {prov['policy_sha256'][:16]}…"
+        + (f" · commit {git['commit'][:12]}{' (dirty)' if git.get('dirty') else ''}" if git else " · not in git")
+    )
+    click.echo(f"engine {prov['engine']} · as of {record['as_of']} · assessment sha256 {record['assessment_sha256'][:16]}…")
+    if record.get("params"):
+        click.echo("overridden parameters: " + ", ".join(f"{k} = {v}" for k, v in record["params"].items()))
+    click.echo("")
+    click.echo(text.render_explanation_data(record["explanation"]), nl=False)
+
+
+@main.command("replay")
+@click.argument("log", type=click.Path(dir_okay=False))
+@click.option("--entry", type=int, metavar="N", help="Replay this entry (default: every decision of the last evaluation).")
+@click.option("--repo", type=click.Path(file_okay=False), help="The git repository holding the policy (default: the current one).")
+@guarded
+def replay_cmd(log: str, entry: int | None, repo: str | None) -> None:
+    """Re-evaluate logged decisions with the policy as it was at the recorded commit."""
+    results = replay_mod.replay(log, entry, Path(repo) if repo else None)
+    differ = 0
+    for r in results:
+        who = f"{r.decision}[{r.entity}]" if r.entity is not None else r.decision
+        if r.identical:
+            click.echo(f"entry {r.entry} {who}: identical (commit {r.commit[:12]})")
+        else:
+            differ += 1
+            click.echo(f"entry {r.entry} {who}: DIFFERS (commit {r.commit[:12]})")
+            for name, before, after in r.differences:
+                click.echo(f"  {name}: recorded {before!r} → replayed {after!r}")
+            click.echo("  recorded explanation:")
+            click.echo(_indent(text.render_explanation_data(r.recorded["explanation"]), "    "), nl=False)
+            if r.replayed is not None:
+                click.echo("  replayed explanation:")
+                click.echo(_indent(text.render_explanation_data(r.replayed["explanation"]), "    "), nl=False)
+        for note in r.notes:
+            click.echo(f"  note: {note}")
+    click.echo(f"{len(results) - differ} identical, {differ} different")
+    if differ:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _indent(block: str, pad: str) -> str:
+    return "".join(pad + line + "\n" for line in block.splitlines())
+
+
+@main.command("diff")
+@click.argument("policy", type=click.Path(dir_okay=False))
+@click.argument("assessments", nargs=-1, type=click.Path())
+@click.option("--from", "from_rev", required=True, metavar="REV", help="The git revision to compare from.")
+@click.option("--to", "to_rev", metavar="REV", help="The git revision to compare to (default: the working tree).")
+@_as_of_opt
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@_lang
+@guarded
+def diff_cmd(policy, assessments, from_rev, to_rev, as_of, fmt, lang) -> None:
+    """What changed in the methodology between two revisions, and which decisions change for each ASSESSMENT (files or folders)."""
+    paths = semdiff.expand_assessments(list(assessments))
+    when = _as_of(as_of)
+    with history.policy_at(policy, from_rev) as old:
+        if to_rev:
+            with history.policy_at(policy, to_rev) as new:
+                diff = _diff(old, new, paths, when, lang)
+        else:
+            new, _ = _policy(policy)
+            diff = _diff(old, new, paths, when, lang)
+    if fmt == "json":
+        click.echo(json_out.dumps(semdiff.to_json(diff)), nl=False)
+    elif fmt == "markdown":
+        click.echo(semdiff.render_markdown(diff, from_rev, to_rev or "working tree"), nl=False)
+    else:
+        click.echo(semdiff.render_text(diff), nl=False)
+
+
+def _diff(old, new, paths, when, lang) -> semdiff.PolicyDiff:
+    changes = semdiff.compare_policies(old, new)
+    decisions = semdiff.compare_outcomes(old, new, paths, when, lang)
+    return semdiff.PolicyDiff(changes, decisions, [str(p) for p in paths])
 
 
 @main.command("schema")

@@ -6,6 +6,7 @@ of them re-implements a stage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -28,10 +29,10 @@ def compile_program(program: Program) -> tuple[ir.CheckedPolicy | None, list[Dia
     return check(program)
 
 
-def compile_policy(path: str | Path) -> tuple[ir.CheckedPolicy | None, list[Diagnostic]]:
+def compile_policy(path: str | Path, display: Callable[[Path], str] | None = None) -> tuple[ir.CheckedPolicy | None, list[Diagnostic]]:
     """Load and check a policy; (None, diagnostics) when it has errors. Never raises for bad input."""
     try:
-        program = load_policy(path)
+        program = load_policy(path, display)
     except StratError as error:
         return None, error.diagnostics
     return check(program)
@@ -45,8 +46,8 @@ def compile_text(text: str, name: str = "<policy>") -> tuple[ir.CheckedPolicy | 
     return check(program)
 
 
-def require_policy(path: str | Path) -> tuple[ir.CheckedPolicy, list[Diagnostic]]:
-    policy, diagnostics = compile_policy(path)
+def require_policy(path: str | Path, display: Callable[[Path], str] | None = None) -> tuple[ir.CheckedPolicy, list[Diagnostic]]:
+    policy, diagnostics = compile_policy(path, display)
     if policy is None:
         raise StratError(diagnostics)
     return policy, diagnostics

@@ -103,6 +103,9 @@ def expr_tree(expr: ir.Expr, policy: ir.CheckedPolicy, tracer: RecordingTracer, 
     if isinstance(expr, ir.Arith):
         kids = (expr_tree(expr.left, policy, tracer, scope), expr_tree(expr.right, policy, tracer, scope))
         return ExprNode("arith", text, value, computed, kids, expr.op, expr.id)
+    if isinstance(expr, ir.Func):
+        kids = tuple(expr_tree(a, policy, tracer, scope) for a in expr.args)
+        return ExprNode("call", text, value, computed, kids, expr.name, expr.id)
     kind = "const" if isinstance(expr, (ir.Const, ir.SetOf)) else "leaf"
     return ExprNode(kind, text, value, computed, (), None, expr.id)
 

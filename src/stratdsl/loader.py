@@ -8,6 +8,7 @@ folder of the root policy (a policy from a pull request must not read
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,8 +62,10 @@ def parse_source(source: SourceFile) -> ast.Module:
     return lower(parse(source), source)
 
 
-def load_policy(path: str | Path) -> Program:
-    """Read, parse and lower the root policy and all its imports; collect every syntax error."""
+def load_policy(path: str | Path, display: Callable[[Path], str] | None = None) -> Program:
+    """Read, parse and lower the root policy and all its imports; collect every syntax error.
+
+    `display` names files in messages (default: relative to the working directory)."""
     root_path = Path(path).resolve()
     root_dir = root_path.parent
     source_map = SourceMap()
@@ -81,7 +84,7 @@ def load_policy(path: str | Path) -> Program:
             problems.append(Diagnostic("E008", f"more than {MAX_IMPORTS} policy files are imported", via))
             return
         try:
-            source = read_source(file_path, span=via)
+            source = read_source(file_path, display(file_path) if display else None, span=via)
         except StratError as error:
             problems.extend(error.diagnostics)
             return

@@ -87,8 +87,10 @@ def to_json_value(value: Any) -> Any:
         return str(value)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, (frozenset, set, list, tuple)):
+    if isinstance(value, (frozenset, set)):
         return sorted(to_json_value(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(v) for v in value]
     if isinstance(value, dict):
         return {str(k): to_json_value(v) for k, v in value.items()}
     return value

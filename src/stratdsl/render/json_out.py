@@ -80,7 +80,7 @@ def expr_json(node: ExprNode | None) -> dict[str, Any] | None:
         "op": node.op,
         "value": to_json_value(node.value) if node.computed else None,
         "computed": node.computed,
-        "children": [expr_json(c) for c in node.children if c.kind != "const"],
+        "children": [expr_json(c) for c in node.children],
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import ir
-from ..explain import DecisionExplanation, ExprNode
+from ..explain import DecisionExplanation
 from ..result import DecisionResult, Result
 from ..values import format_value
 from ..whynot import WhyNot
@@ -92,122 +92,151 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
 
 
 # ------------------------------------------------------------------ explanations
+# Explanations are rendered from their JSON form, so that an explanation read
+# back from the audit log months later prints exactly as it did at the time.
 
 
-def _value(node: ExprNode) -> str:
-    return format_value(node.value) if node.computed else "not evaluated"
+def _jv(node: dict) -> str:
+    value = node.get("value")
+    if not node.get("computed", True):
+        return "not evaluated"
+    if value is None:
+        return "unknown"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "{" + ", ".join(str(v) for v in value) + "}"
+    return str(value)
 
 
-def _operand(node: ExprNode) -> str:
-    if node.kind == "const" or not node.computed:
-        return node.text
-    return f"{node.text} ({format_value(node.value)})"
+def _joperand(node: dict, text: str) -> str:
+    if node["kind"] == "const":
+        # a literal reads as written; a constant made from a band line reads as its value
+        return text if " " not in text else _jv(node)
+    if not node.get("computed", True):
+        return text
+    return f"{text} ({_jv(node)})"
 
 
-def expr_lines(node: ExprNode, indent: str) -> list[str]:
+def expr_lines(node: dict, indent: str) -> list[str]:
     """`governance (1.5) < 2 → true`, one line per sub-condition, nested."""
-    if node.kind == "compare" or node.kind == "in":
-        left, right = node.children
-        return [f"{indent}{_operand(left)} {node.op} {_operand(right)} → {_value(node)}"]
-    if node.kind in ("and", "or"):
-        lines = [f"{indent}{node.kind} → {_value(node)}"]
-        for child in node.children:
+    kind = node["kind"]
+    kids = node.get("children", [])
+    if kind in ("compare", "in") and len(kids) == 2:
+        left, right = kids
+        return [f"{indent}{_joperand(left, left['text'])} {node['op']} {_joperand(right, right['text'])} → {_jv(node)}"]
+    if kind in ("and", "or"):
+        lines = [f"{indent}{kind} → {_jv(node)}"]
+        for child in kids:
             lines.extend(expr_lines(child, indent + "  "))
         return lines
-    if node.kind == "not":
-        inner = node.children[0]
-        if inner.kind in ("and", "or", "compare", "in", "not"):
-            return [f"{indent}not → {_value(node)}", *expr_lines(inner, indent + "  ")]
-        return [f"{indent}not {_operand(inner)} → {_value(node)}"]
-    return [f"{indent}{node.text} → {_value(node)}"]
+    if kind == "not":
+        inner = kids[0] if kids else None
+        if inner is not None and inner["kind"] in ("and", "or", "compare", "in", "not"):
+            return [f"{indent}not → {_jv(node)}", *expr_lines(inner, indent + "  ")]
+        return [f"{indent}{node['text']} → {_jv(node)}"]
+    if kind == "call" and node.get("op") == "known" and kids and node.get("value") is True:
+        arg = kids[0]
+        shown = f'"{arg["value"]}"' if isinstance(arg.get("value"), str) else _jv(arg)
+        return [f"{indent}{node['text']} → true  ({arg['text']} = {shown})"]
+    return [f"{indent}{node['text']} → {_jv(node)}"]
+
+
+def _cite_list(cites: list[dict]) -> str:
+    return "; ".join(c["text"] for c in cites)
 
 
 def render_explanation(policy: ir.CheckedPolicy, x: DecisionExplanation, lang: str = "fr", why: WhyNot | None = None) -> str:
-    d = x.result
-    title = labels.text(x.label, lang, d.decision)
-    head = f"{d.decision}" + (f" for {d.entity_path}" if d.entity_path else "") + (f" — {title}" if title != d.decision else "")
-    out = [head, f"as of {x.as_of.isoformat()}"]
-    overridden = [p for p in x.params if p.overridden]
+    from .json_out import explanation_json
+
+    return render_explanation_data(explanation_json(policy, x, lang, why))
+
+
+def render_explanation_data(data: dict) -> str:
+    d = data["decision"]
+    title = data.get("decision_label") or d["decision"]
+    head = d["decision"] + (f" for {d['entity_path']}" if d.get("entity_path") else "") + (f" — {title}" if title != d["decision"] else "")
+    out = [head, f"as of {data['as_of']}"]
+    overridden = [p for p in data.get("params", []) if p["overridden"]]
     if overridden:
-        out.append("overridden parameters: " + ", ".join(f"{p.name} = {format_value(p.value)}" for p in overridden))
-    if d.status == "decided":
-        label = labels.text(x.outcome_label, lang, d.outcome)
-        out.append(f"outcome: {d.outcome}" + (f" — {label}" if label != d.outcome else ""))
-        out.append(f"decided by rule {d.rule} at {labels.rule_location(policy, d.decision, d.rule)}")
-        if d.cites:
-            out.append(f"cites: {_cites(d.cites)}")
-    elif d.status == "undetermined":
+        out.append("overridden parameters: " + ", ".join(f"{p['name']} = {p['value']}" for p in overridden))
+    if d["status"] == "decided":
+        label = d.get("label") or d["outcome"]
+        out.append(f"outcome: {d['outcome']}" + (f" — {label}" if label != d["outcome"] else ""))
+        out.append(f"decided by rule {d['rule']} at {d['location']}")
+        if d["cites"]:
+            out.append(f"cites: {_cite_list(d['cites'])}")
+    elif d["status"] == "undetermined":
         out.append("outcome: undetermined")
-        out.append(f"possible outcomes: {', '.join(d.possible)}")
-        out.append(f"missing facts: {', '.join(d.missing) or 'none'}")
+        out.append(f"possible outcomes: {', '.join(d['possible'])}")
+        out.append(f"missing facts: {', '.join(d['missing']) or 'none'}")
     else:
         out.append("outcome: none — no rule applies")
-    if d.obligations:
-        out.append(f"obligations: {', '.join(d.obligations)}")
-    if x.on is not None:
-        out.append(f"value read by the bands: {_operand(x.on)}")
+    if d.get("obligations"):
+        out.append(f"obligations: {', '.join(d['obligations'])}")
     out.append("")
     out.append("rules, in order:")
-    for r in x.rules:
-        mark = _MARKS.get(r.status, "·")
-        line = f"{mark} {r.id} → {r.outcome}: {_STATUS_WORDS.get(r.status, r.status)}  ({r.location})"
-        out.append(line)
-        if r.cites:
-            out.append(f"    cites: {_cites(r.cites)}")
-        if r.valid_from is not None or r.valid_until is not None:
+    blame = data.get("blame", {})
+    for r in data["rules"]:
+        mark = _MARKS.get(r["status"], "·")
+        out.append(f"{mark} {r['rule']} → {r['outcome']}: {_STATUS_WORDS.get(r['status'], r['status'])}  ({r['location']})")
+        if r["cites"]:
+            out.append(f"    cites: {_cite_list(r['cites'])}")
+        if r.get("valid_from") is not None or r.get("valid_until") is not None:
             dates = []
-            if r.valid_from is not None:
-                dates.append(f"from {format_value(r.valid_from)}")
-            if r.valid_until is not None:
-                dates.append(f"until {format_value(r.valid_until)}")
+            if r.get("valid_from") is not None:
+                dates.append(f"from {r['valid_from']}")
+            if r.get("valid_until") is not None:
+                dates.append(f"until {r['valid_until']}")
             out.append(f"    in force {' '.join(dates)}")
-        if r.status in ("fired", "unknown", "excepted", "exception_unknown") and r.condition is not None:
-            out.extend(expr_lines(r.condition, "    "))
-        elif r.status == "false" and r.first_failure is not None:
+        cond = r.get("condition")
+        if r["status"] in ("fired", "unknown", "excepted", "exception_unknown") and cond is not None:
+            out.extend(expr_lines(cond, "    "))
+        elif r["status"] == "false" and r.get("first_failure") is not None:
             out.append("    first failed condition:")
-            out.extend(expr_lines(r.first_failure, "      "))
-        if r.missing:
-            out.append(f"    missing: {', '.join(r.missing)}")
-        for e in r.exceptions:
-            if e.status == "not_tested":
+            out.extend(expr_lines(r["first_failure"], "      "))
+        if r.get("missing"):
+            out.append(f"    missing: {', '.join(r['missing'])}")
+        for e in r.get("exceptions", []):
+            if e["status"] == "not_tested":
                 continue
-            state = {"applied": "applied", "not_applied": "did not apply", "unknown": "unknown"}[e.status]
-            out.append(f"    unless ({e.id}): {state}" + (f"  cites {_cites(e.cites)}" if e.cites else ""))
-            if e.condition is not None:
-                out.extend(expr_lines(e.condition, "      "))
-        blame = x.blame.get(r.id)
-        if blame:
-            out.append(f"    last changed: {blame}")
-    if x.definitions:
+            state = {"applied": "applied", "not_applied": "did not apply", "unknown": "unknown"}[e["status"]]
+            out.append(f"    unless ({e['id']}): {state}" + (f"  cites {_cite_list(e['cites'])}" if e["cites"] else ""))
+            if e.get("condition") is not None:
+                out.extend(expr_lines(e["condition"], "      "))
+        if r["rule"] in blame:
+            b = blame[r["rule"]]
+            out.append(f"    last changed: {b['commit'][:12]} by {b['author']} on {b['date']}: {b['summary']}")
+    if data.get("definitions"):
         out.append("")
         out.append("definitions read:")
-        for definition in x.definitions:
-            out.append(f"  {definition.name} = {format_value(definition.value)}  ({definition.location})")
-            out.append(f"    = {definition.expression.text}")
-    if why is not None:
+        for definition in data["definitions"]:
+            out.append(f"  {definition['name']} = {_jv({'value': definition['value']})}  ({definition['location']})")
+            out.append(f"    = {definition['expression']['text']}")
+    if data.get("why_not") is not None:
         out.append("")
-        out.extend(render_why_not(why))
+        out.extend(_why_not_lines(data["why_not"]))
     return "\n".join(out) + "\n"
 
 
-def render_why_not(why: WhyNot) -> list[str]:
-    if why.chosen:
-        return [f"why not {why.outcome}: it is the outcome."]
-    out = [f"why not {why.outcome}:"]
-    if not why.blockers:
+def _why_not_lines(why: dict) -> list[str]:
+    if why["chosen"]:
+        return [f"why not {why['outcome']}: it is the outcome."]
+    out = [f"why not {why['outcome']}:"]
+    if not why["blockers"]:
         out.append("  no rule of this decision gives that outcome")
-    for b in why.blockers:
-        out.append(f"  rule {b.rule} ({b.location}): {b.detail}")
-        for f in b.failed:
+    for b in why["blockers"]:
+        out.append(f"  rule {b['rule']} ({b['location']}): {b['detail']}")
+        for f in b["failed"]:
             out.extend(expr_lines(f, "    "))
-        if b.cites:
-            out.append(f"    cites: {_cites(b.cites)}")
-        exact = [c for c in b.changes if c.exact]
-        other = [c for c in b.changes if not c.exact]
+        if b["cites"]:
+            out.append(f"    cites: {_cite_list(b['cites'])}")
+        exact = [c for c in b["changes"] if c["exact"]]
+        other = [c for c in b["changes"] if not c["exact"]]
         if exact:
             out.append("    what each failed part needs (one input at a time, others unchanged):")
             for c in exact:
-                out.append(f"      {c.fact} {format_value(c.current)} → {c.needed}")
+                out.append(f"      {c['fact']} {_jv({'value': c['current']})} → {c['needed']}")
         for c in other:
-            out.append(f"    {c.fact} ({format_value(c.current)}) would need to be {c.needed}" + (f": {c.note}" if c.note else ""))
+            out.append(f"    {c['fact']} ({_jv({'value': c['current']})}) would need to be {c['needed']}" + (f": {c['note']}" if c["note"] else ""))
     return out

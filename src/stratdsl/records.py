@@ -1,0 +1,122 @@
+"""Decision records: what an evaluation decided, with its explanation and provenance.
+
+A record is plain JSON-able data: a deterministic id; the outcome, label,
+citations and obligations; the explanation; and provenance — the policy's
+name and version, the sha256 of each policy file, the git commit and a dirty
+flag when the policy sits in a git work tree, the engine version, the as-of
+date, the overridden parameters and the sha256 of the canonical assessment.
+The same policy, assessment, as-of date and parameters give byte-identical
+records: nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from . import __version__, gitutil, ir
+from .assessment import Assessment
+from .explain import explain_decision
+from .render.json_out import decision_json, explanation_json
+from .result import Result
+from .trace import RecordingTracer
+from .values import canonical_json, sha256_text, to_json_value
+
+ID_LENGTH = 20
+
+
+def policy_root(policy: ir.CheckedPolicy) -> Path | None:
+    source = policy.source_map.get(policy.files[0]) if policy.files else None
+    return source.path.resolve() if source and source.path else None
+
+
+def provenance(policy: ir.CheckedPolicy) -> dict[str, Any]:
+    root = policy_root(policy)
+    folder = root.parent if root else None
+    files = []
+    paths = []
+    for source in policy.source_map.files():
+        if source.path is None:
+            name = source.name
+        else:
+            paths.append(source.path.resolve())
+            name = str(source.path.resolve().relative_to(folder)) if folder else source.name
+        files.append({"path": name, "sha256": sha256_text(source.text)})
+    files.sort(key=lambda f: f["path"])
+    out: dict[str, Any] = {
+        "policy": policy.name,
+        "version": policy.version,
+        "files": files,
+        "policy_sha256": sha256_text(canonical_json(files)),
+        "engine": f"stratdsl {__version__}",
+        "git": None,
+    }
+    state = gitutil.state(paths) if paths else None
+    if state is not None and root is not None:
+        out["git"] = {
+            "commit": state.commit,
+            "dirty": state.dirty,
+            "policy_path": str(root.relative_to(state.root)),
+        }
+    return out
+
+
+def assessment_sha256(assessment: Assessment) -> str:
+    return sha256_text(canonical_json(assessment.data))
+
+
+def overridden_params(result: Result) -> dict[str, Any]:
+    return {p.name: to_json_value(p.value) for p in result.params if p.overridden}
+
+
+def _id(data: dict[str, Any]) -> str:
+    return sha256_text(canonical_json(data))[:ID_LENGTH]
+
+
+def evaluation_record(policy: ir.CheckedPolicy, assessment: Assessment, result: Result, prov: dict[str, Any]) -> dict[str, Any]:
+    key = {
+        "policy_sha256": prov["policy_sha256"],
+        "assessment_sha256": assessment_sha256(assessment),
+        "as_of": result.as_of.isoformat(),
+        "params": overridden_params(result),
+    }
+    return {
+        "kind": "evaluation",
+        "id": "e" + _id(key),
+        **key,
+        "provenance": prov,
+        "assessment": to_json_value(assessment.data),
+    }
+
+
+def decision_records(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    result: Result,
+    tracer: RecordingTracer,
+    lang: str = "fr",
+    prov: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The evaluation record (with the assessment, for replay) and one record per decision."""
+    prov = prov or provenance(policy)
+    evaluation = evaluation_record(policy, assessment, result, prov)
+    key = {k: evaluation[k] for k in ("policy_sha256", "assessment_sha256", "as_of", "params")}
+    records = []
+    for d in result.decisions:
+        x = explain_decision(policy, result, d, tracer)
+        record = {
+            "kind": "decision",
+            "id": "d" + _id({**key, "decision": d.decision, "entity": d.entity}),
+            "evaluation": evaluation["id"],
+            **decision_json(policy, d, lang),
+            "explanation": explanation_json(policy, x, lang),
+            "provenance": prov,
+            **key,
+        }
+        records.append(record)
+    return evaluation, records
+
+
+def as_of_of(record: dict[str, Any]) -> date:
+    return date.fromisoformat(record["as_of"])

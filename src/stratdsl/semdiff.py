@@ -1,0 +1,327 @@
+"""Methodology diff: what changed between two versions of a policy, and what
+that changes for each assessment.
+
+Declarations are compared on the AST, where equality ignores spans, so
+re-formatting or moving a comment is no change and moving a rule to another
+file is no change either. Rules are matched by their id (their name, or their
+outcome numbered in order), exactly as the checker names them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from . import ast, ir
+from .assessment import load_assessment
+from .engine import run
+from .explain import explain_decision
+from .render.json_out import explanation_json
+from .render.text import render_explanation_data
+from .values import format_value
+
+_KIND = {
+    ast.InputDecl: "input",
+    ast.EnumDecl: "enum",
+    ast.SourceDecl: "source",
+    ast.ParamDecl: "parameter",
+    ast.DefineDecl: "definition",
+    ast.DecisionDecl: "decision",
+    ast.BandsDecl: "bands",
+    ast.ObligationDecl: "obligation",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # "decision", "rule", "band", "parameter", "obligation", …
+    name: str
+    change: str  # "added", "removed", "changed"
+    detail: str = ""
+
+
+@dataclass
+class DecisionChange:
+    assessment: str
+    decision: str
+    entity: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    fields: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PolicyDiff:
+    changes: list[Change]
+    decisions: list[DecisionChange]
+    assessments: list[str]
+
+
+def _decls(policy: ir.CheckedPolicy) -> dict[tuple[str, str], ast.Decl]:
+    out = {}
+    for module in policy.modules:
+        for decl in module.decls:
+            out[(_KIND.get(type(decl), type(decl).__name__), decl.name)] = decl
+    return out
+
+
+def _rule_ids(decl: ast.DecisionDecl) -> dict[str, ast.Rule]:
+    out: dict[str, ast.Rule] = {}
+    for rule in list(decl.rules) + ([decl.otherwise] if decl.otherwise else []):
+        base = rule.name or (rule.outcome if rule.when is not None else "otherwise")
+        candidate, n = base, 2
+        while candidate in out:
+            candidate, n = f"{base}_{n}", n + 1
+        out[candidate] = rule
+    return out
+
+
+def _show(expr: Any) -> str:
+    if isinstance(expr, ast.DateLit):
+        return expr.value.isoformat()
+    if isinstance(expr, ast.Path):
+        return expr.dotted
+    if isinstance(expr, (ast.NumberLit, ast.StringLit, ast.BoolLit)):
+        return format_value(expr.value)
+    return "…"
+
+
+def _rule_detail(old: ast.Rule, new: ast.Rule) -> str:
+    parts = []
+    if old.outcome != new.outcome:
+        parts.append(f"outcome {old.outcome} → {new.outcome}")
+    if old.when != new.when:
+        parts.append("condition")
+    if old.cites != new.cites:
+        before = ", ".join(f"{c.source} {c.reference or ''}".strip() for c in old.cites) or "none"
+        after = ", ".join(f"{c.source} {c.reference or ''}".strip() for c in new.cites) or "none"
+        parts.append(f"citations {before} → {after}")
+    if old.valid_from != new.valid_from:
+        parts.append(f"from {_show(old.valid_from) if old.valid_from else 'always'} → {_show(new.valid_from) if new.valid_from else 'always'}")
+    if old.valid_until != new.valid_until:
+        parts.append(f"until {_show(old.valid_until) if old.valid_until else 'never'} → {_show(new.valid_until) if new.valid_until else 'never'}")
+    if old.exceptions != new.exceptions:
+        parts.append("exceptions")
+    if old.label != new.label:
+        parts.append("label")
+    return "; ".join(parts)
+
+
+def _decision_changes(name: str, old: ast.DecisionDecl, new: ast.DecisionDecl) -> list[Change]:
+    out = []
+    before, after = _rule_ids(old), _rule_ids(new)
+    for rid in after:
+        if rid not in before:
+            out.append(Change("rule", f"{name}.{rid}", "added"))
+        elif before[rid] != after[rid]:
+            out.append(Change("rule", f"{name}.{rid}", "changed", _rule_detail(before[rid], after[rid])))
+    for rid in before:
+        if rid not in after:
+            out.append(Change("rule", f"{name}.{rid}", "removed"))
+    if [r for r in before] != [r for r in after if r in before] and not out:
+        out.append(Change("decision", name, "changed", "rules reordered"))
+    if old.outcomes != new.outcomes:
+        out.append(Change("decision", name, "changed", "outcomes or their labels"))
+    if old.meta != new.meta or old.for_each != new.for_each:
+        out.append(Change("decision", name, "changed", "label or scope"))
+    return out
+
+
+def _bands_changes(name: str, old: ast.BandsDecl, new: ast.BandsDecl) -> list[Change]:
+    out = []
+    before = {b.name: b for b in old.bands}
+    after = {b.name: b for b in new.bands}
+    for level, band in after.items():
+        if level not in before:
+            out.append(Change("band", f"{name}.{level}", "added"))
+        elif before[level] != band:
+            b = before[level]
+            out.append(
+                Change(
+                    "band",
+                    f"{name}.{level}",
+                    "changed",
+                    f"[{format_value(b.low)}, {format_value(b.high) if b.high is not None else '∞'}] → [{format_value(band.low)}, {format_value(band.high) if band.high is not None else '∞'}]",
+                )
+            )
+    for level in before:
+        if level not in after:
+            out.append(Change("band", f"{name}.{level}", "removed"))
+    if old.on != new.on:
+        out.append(Change("bands", name, "changed", "the value the bands read"))
+    return out
+
+
+def compare_policies(old: ir.CheckedPolicy, new: ir.CheckedPolicy) -> list[Change]:
+    before, after = _decls(old), _decls(new)
+    changes: list[Change] = []
+    for key, decl in after.items():
+        kind, name = key
+        if key not in before:
+            changes.append(Change(kind, name, "added"))
+            continue
+        prev = before[key]
+        if prev == decl:
+            continue
+        if isinstance(decl, ast.DecisionDecl):
+            changes.extend(_decision_changes(name, prev, decl))
+        elif isinstance(decl, ast.BandsDecl):
+            changes.extend(_bands_changes(name, prev, decl))
+        elif isinstance(decl, ast.ParamDecl) and prev.default != decl.default and prev.type == decl.type:
+            changes.append(Change(kind, name, "changed", f"default {_show(prev.default)} → {_show(decl.default)}"))
+        elif isinstance(decl, ast.ObligationDecl):
+            detail = []
+            if prev.when != decl.when:
+                detail.append("condition")
+            if prev.cites != decl.cites:
+                detail.append("citations")
+            if prev.valid_from != decl.valid_from:
+                detail.append(f"from {_show(prev.valid_from) if prev.valid_from else 'always'} → {_show(decl.valid_from) if decl.valid_from else 'always'}")
+            if prev.meta != decl.meta:
+                detail.append("label")
+            changes.append(Change(kind, name, "changed", "; ".join(detail)))
+        else:
+            changes.append(Change(kind, name, "changed"))
+    for key in before:
+        if key not in after:
+            changes.append(Change(key[0], key[1], "removed"))
+    if old.version != new.version:
+        changes.insert(0, Change("policy", new.name, "changed", f"version {old.version} → {new.version}"))
+    return changes
+
+
+def expand_assessments(paths: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in (".yaml", ".yml", ".json")))
+        else:
+            out.append(path)
+    return out
+
+
+def _explanations(policy: ir.CheckedPolicy, path: Path, as_of: date, lang: str) -> dict[tuple[str, str | None], dict[str, Any]]:
+    assessment = load_assessment(policy, path)
+    result, tracer = run(policy, assessment, as_of, trace=True)
+    out = {}
+    for d in result.decisions:
+        out[(d.decision, d.entity)] = explanation_json(policy, explain_decision(policy, result, d, tracer), lang)
+    return out
+
+
+def _summary(x: dict[str, Any] | None) -> dict[str, Any] | None:
+    if x is None:
+        return None
+    d = x["decision"]
+    return {
+        "status": d["status"],
+        "outcome": d["outcome"],
+        "possible": d["possible"],
+        "cites": [c["text"] for c in d["cites"]],
+        "obligations": d["obligations"],
+    }
+
+
+def compare_outcomes(old: ir.CheckedPolicy, new: ir.CheckedPolicy, paths: list[Path], as_of: date, lang: str = "fr") -> list[DecisionChange]:
+    out: list[DecisionChange] = []
+    for path in paths:
+        before = _explanations(old, path, as_of, lang)
+        after = _explanations(new, path, as_of, lang)
+        for key in list(dict.fromkeys([*before, *after])):
+            b, a = _summary(before.get(key)), _summary(after.get(key))
+            if b == a:
+                continue
+            changed = [f for f in ("status", "outcome", "possible", "cites", "obligations") if (b or {}).get(f) != (a or {}).get(f)]
+            out.append(DecisionChange(str(path), key[0], key[1], before.get(key), after.get(key), changed))
+    return out
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def _outcome_text(x: dict[str, Any] | None) -> str:
+    if x is None:
+        return "(not made)"
+    d = x["decision"]
+    if d["status"] == "decided":
+        return f"{d['outcome']} ({'; '.join(c['text'] for c in d['cites'])})" if d["cites"] else d["outcome"]
+    if d["status"] == "undetermined":
+        return f"undetermined ({', '.join(d['possible'])})"
+    return "no outcome"
+
+
+def render_text(diff: PolicyDiff) -> str:
+    out = ["Methodology changes:"]
+    if not diff.changes:
+        out.append("  none (the two versions are equal once layout and comments are ignored)")
+    for c in diff.changes:
+        out.append(f"  {c.change:8} {c.kind} {c.name}" + (f": {c.detail}" if c.detail else ""))
+    out.append("")
+    out.append(f"Decisions that change, over {len(diff.assessments)} assessment(s):")
+    if not diff.decisions:
+        out.append("  none")
+    for d in diff.decisions:
+        who = f"{d.decision}[{d.entity}]" if d.entity is not None else d.decision
+        out.append(f"  {d.assessment}: {who}: {_outcome_text(d.before)} → {_outcome_text(d.after)}  (changed: {', '.join(d.fields)})")
+    for d in diff.decisions:
+        who = f"{d.decision}[{d.entity}]" if d.entity is not None else d.decision
+        out.append("")
+        out.append(f"=== {d.assessment}: {who}")
+        left = render_explanation_data(d.before).splitlines() if d.before else ["(not made)"]
+        right = render_explanation_data(d.after).splitlines() if d.after else ["(not made)"]
+        width = max(len(line) for line in left) + 2
+        out.append(f"{'BEFORE'.ljust(width)}| AFTER")
+        for i in range(max(len(left), len(right))):
+            a = left[i] if i < len(left) else ""
+            b = right[i] if i < len(right) else ""
+            out.append(f"{a.ljust(width)}| {b}")
+    return "\n".join(out) + "\n"
+
+
+def render_markdown(diff: PolicyDiff, old_rev: str, new_rev: str) -> str:
+    out = [f"## Methodology diff `{old_rev}` → `{new_rev}`", "", "### What changed in the policy", ""]
+    if not diff.changes:
+        out.append("No change once layout and comments are ignored.")
+    else:
+        out.append("| change | kind | name | detail |")
+        out.append("| --- | --- | --- | --- |")
+        for c in diff.changes:
+            out.append(f"| {c.change} | {c.kind} | `{c.name}` | {c.detail.replace('|', '/')} |")
+    out += ["", f"### Decisions that change ({len(diff.decisions)}, over {len(diff.assessments)} assessment(s))", ""]
+    if not diff.decisions:
+        out.append("No decision changes.")
+    else:
+        out.append("| assessment | decision | before | after |")
+        out.append("| --- | --- | --- | --- |")
+        for d in diff.decisions:
+            who = f"{d.decision}[{d.entity}]" if d.entity is not None else d.decision
+            out.append(f"| `{d.assessment}` | `{who}` | {_outcome_text(d.before)} | {_outcome_text(d.after)} |")
+        for d in diff.decisions:
+            who = f"{d.decision}[{d.entity}]" if d.entity is not None else d.decision
+            out += ["", f"<details><summary>{d.assessment}: {who}</summary>", "", "**Before**", "", "```"]
+            out.append(render_explanation_data(d.before).rstrip() if d.before else "(not made)")
+            out += ["```", "", "**After**", "", "```"]
+            out.append(render_explanation_data(d.after).rstrip() if d.after else "(not made)")
+            out += ["```", "", "</details>"]
+    return "\n".join(out) + "\n"
+
+
+def to_json(diff: PolicyDiff) -> dict[str, Any]:
+    return {
+        "changes": [{"kind": c.kind, "name": c.name, "change": c.change, "detail": c.detail} for c in diff.changes],
+        "assessments": diff.assessments,
+        "decisions": [
+            {
+                "assessment": d.assessment,
+                "decision": d.decision,
+                "entity": d.entity,
+                "changed": d.fields,
+                "before": d.before,
+                "after": d.after,
+            }
+            for d in diff.decisions
+        ],
+    }
