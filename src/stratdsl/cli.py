@@ -18,13 +18,13 @@ from pathlib import Path
 
 import click
 
-from . import __version__, audit, engine, gitutil, history, semdiff
+from . import __version__, audit, engine, gitutil, history, policytest, semdiff
 from . import records as records_mod
 from . import replay as replay_mod
 from .assessment import json_schema, load_assessment
 from .diagnostics import Diagnostic, StratError, sorted_diagnostics
 from .render import diagnostics as render_diags
-from .render import json_out, text
+from .render import json_out, sarif, text
 from .source import SourceMap
 
 EXIT_BAD_INPUT = 1
@@ -123,32 +123,158 @@ def main() -> None:
     """stratdsl — evaluate an AI-strategy policy against a company's assessment, with an explanation for every decision."""
 
 
-@main.command("check")
-@click.argument("policy", type=click.Path(dir_okay=False))
-@_format
-@guarded
-def check_cmd(policy: str, fmt: str) -> None:
-    """Check a policy file and everything it imports; report every error and warning."""
-    checked, diagnostics = engine.compile_policy(policy)
-    sources = checked.source_map if checked else None
-    if sources is None:
-        from .loader import load_policy
+def _roots(paths: tuple[str, ...]) -> list[str]:
+    """Expand folders to their .strat files and keep only the roots: a file imported
+    by another one given is checked through it, with the context it has there."""
+    from .loader import load_policy
 
+    files: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        files.extend(sorted(p.rglob("*.strat")) if p.is_dir() else [p])
+    imported: set[Path] = set()
+    for file in files:
         try:
-            sources = load_policy(policy).source_map
+            program = load_policy(file)
         except StratError:
-            sources = _partial_sources(policy)
-    if fmt == "json":
-        click.echo(render_diags.render_json(sorted_diagnostics(diagnostics)))
-    else:
-        _emit_diagnostics(diagnostics, sources)
+            continue
+        for source in program.source_map.files()[1:]:
+            if source.path is not None:
+                imported.add(source.path.resolve())
+    return [str(f) for f in files if f.resolve() not in imported]
+
+
+@main.command("check")
+@click.argument("policies", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
+              help="sarif: SARIF 2.1.0 for code-scanning tools.")
+@guarded
+def check_cmd(policies: tuple[str, ...], fmt: str) -> None:
+    """Check policy files and everything they import; report every error and warning."""
+    everything: list[Diagnostic] = []
+    failed = False
+    seen: set[tuple] = set()
+    for policy in _roots(policies):
+        checked, diagnostics = engine.compile_policy(policy)
+        fresh = []
+        for d in diagnostics:
+            key = (d.code, d.message, d.span)
+            if key not in seen:
+                seen.add(key)
+                fresh.append(d)
+        everything.extend(fresh)
+        failed = failed or checked is None
+        if fmt != "text":
+            continue
+        sources = checked.source_map if checked else _sources_for(policy)
+        _emit_diagnostics(fresh, sources)
         if checked is not None:
             counts = f"{len(checked.decisions)} decisions, {len(checked.definitions)} definitions, {len(checked.inputs)} inputs"
-            click.echo(f"{policy}: ok ({counts}; {len(checked.files)} file{'s' if len(checked.files) != 1 else ''})"
-                       + (f", {render_diags.summary(diagnostics)}" if diagnostics else ""))
-        else:
-            click.echo(f"stratdsl: {render_diags.summary(diagnostics)}", err=True)
-    if checked is None:
+            files = f"{len(checked.files)} file{'s' if len(checked.files) != 1 else ''}"
+            click.echo(f"{policy}: ok ({counts}; {files})" + (f", {render_diags.summary(fresh)}" if fresh else ""))
+    if fmt == "json":
+        click.echo(render_diags.render_json(sorted_diagnostics(everything)))
+    elif fmt == "sarif":
+        click.echo(sarif.render(sorted_diagnostics(everything), Path.cwd()), nl=False)
+    elif failed:
+        click.echo(f"stratdsl: {render_diags.summary(everything)}", err=True)
+    if failed:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _sources_for(policy: str) -> SourceMap:
+    from .loader import load_policy
+
+    try:
+        return load_policy(policy).source_map
+    except StratError:
+        return _partial_sources(policy)
+
+
+@main.command("fmt")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 and list the files that would change.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the changes as a unified diff instead of writing them.")
+@guarded
+def fmt_cmd(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
+    """Rewrite policy files in the one canonical layout (comments kept, meaning unchanged)."""
+    import difflib
+
+    from .fmt import format_source
+    from .loader import read_source
+
+    files: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        files.extend(sorted(p.rglob("*.strat")) if p.is_dir() else [p])
+    changed = []
+    problems: list[Diagnostic] = []
+    for file in files:
+        try:
+            source = read_source(file)
+            formatted = format_source(source)
+        except StratError as error:
+            problems.extend(error.diagnostics)
+            continue
+        if formatted == source.text:
+            continue
+        changed.append(str(file))
+        if show_diff:
+            click.echo("".join(difflib.unified_diff(source.text.splitlines(True), formatted.splitlines(True), str(file), str(file))), nl=False)
+        elif not check_only:
+            file.write_text(formatted, encoding="utf-8")
+            click.echo(f"formatted {file}")
+    if problems:
+        raise StratError(problems)
+    if check_only:
+        for name in changed:
+            click.echo(f"would reformat {name}")
+        if changed:
+            click.echo(f"stratdsl: {len(changed)} file(s) would be reformatted", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        click.echo(f"{len(files)} file(s) already formatted")
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--coverage", "show_coverage", is_flag=True, help="Report the rules, exceptions, band levels, obligations and cited clauses no test exercised.")
+@click.option("--fail-under", type=float, metavar="PCT", help="Fail when total coverage is below PCT percent.")
+@_lang
+@guarded
+def test_cmd(paths: tuple[str, ...], show_coverage: bool, fail_under: float | None, lang: str) -> None:
+    """Run policy tests (*.test.yaml files; default: every one under the current folder)."""
+    files = policytest.discover(list(paths))
+    coverage: dict = {}
+    results = []
+    for file in files:
+        for outcome in policytest.run_file(file, coverage, lang):
+            results.append(outcome)
+            mark = "PASSED" if outcome.passed else ("ERROR" if outcome.error else "FAILED")
+            click.echo(f"{outcome.file}::{outcome.name} {mark}")
+    failures = [r for r in results if not r.passed]
+    if failures:
+        click.echo("")
+        click.echo("=" * 30 + " failures " + "=" * 30)
+    for r in failures:
+        click.echo(f"___ {r.file}::{r.name} ___")
+        if r.error:
+            click.echo(f"  error: {r.error}")
+        for f in r.failures:
+            click.echo(f"  {f}")
+        for x in r.explanations:
+            click.echo(_indent(x, "    "), nl=False)
+    below = False
+    if show_coverage or fail_under is not None:
+        report, percent = policytest.render_coverage(coverage)
+        click.echo("")
+        click.echo(report)
+        below = fail_under is not None and percent < fail_under
+        if below:
+            click.echo(f"stratdsl: coverage {percent:.1f}% is below --fail-under {fail_under}", err=True)
+    passed = len(results) - len(failures)
+    click.echo("")
+    click.echo(f"{passed} passed, {len(failures)} failed")
+    if failures or below or not results:
         sys.exit(EXIT_BAD_INPUT)
 
 

@@ -7,6 +7,7 @@ words a policy author understands, not in terminal names.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from importlib import resources
 from pathlib import Path
@@ -41,6 +42,18 @@ def grammar_text() -> str:
     return checkout.read_text(encoding="utf-8")
 
 
+# Comments are ignored by the grammar but kept for the formatter: the lexer
+# hands each one to whichever list the current parse (in this context) set.
+_COMMENTS: contextvars.ContextVar[list[Token] | None] = contextvars.ContextVar("stratdsl_comments", default=None)
+
+
+def _keep_comment(token: Token) -> Token:
+    sink = _COMMENTS.get()
+    if sink is not None:
+        sink.append(token)
+    return token
+
+
 @functools.cache
 def parser() -> Lark:
     return Lark(
@@ -48,7 +61,18 @@ def parser() -> Lark:
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=False,
+        lexer_callbacks={"COMMENT": _keep_comment},
     )
+
+
+def parse_with_comments(source: SourceFile) -> tuple[Tree, list[Token]]:
+    """Parse one file and return its comments too (with line and column)."""
+    comments: list[Token] = []
+    token = _COMMENTS.set(comments)
+    try:
+        return parse(source), comments
+    finally:
+        _COMMENTS.reset(token)
 
 
 def parse(source: SourceFile) -> Tree:

@@ -1,0 +1,315 @@
+"""Policy tests: YAML files beside the policies that pin expected decisions,
+and the rule, exception, band, obligation and clause coverage they reach.
+
+A test file (`*.test.yaml`) names its policy and lists cases. A case gives an
+assessment (inline, a file, or a base file plus `set:` edits such as
+`usecases[uc].profiling: true`), an optional as-of date and parameters, and
+what to expect: `risk[uc]: high`, `dpia[uc]: {outcome: required, cites: [...]}`,
+`risk[uc]: {undetermined: [high, minimal], missing: [...]}`,
+`obligations[uc]: {includes: [...], excludes: [...]}`, `global_score: "2.2"`.
+A `table:` runs one template over many rows. See docs/authoring.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import ir
+from .assessment import _Loader, read_data, validate
+from .diagnostics import Diagnostic, StratError
+from .engine import compile_policy, parse_params, run
+from .explain import explain_decision
+from .render.json_out import explanation_json
+from .render.text import render_explanation_data
+from .result import Result
+from .values import format_value
+
+_KEY = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(\[(?P<entity>[^\]]+)\])?$")
+_PATH_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\]]+)\])?")
+
+
+@dataclass
+class CaseResult:
+    file: str
+    name: str
+    failures: list[str] = field(default_factory=list)
+    explanations: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and self.error is None
+
+
+@dataclass
+class Coverage:
+    rules: dict[str, bool] = field(default_factory=dict)
+    exceptions: dict[str, bool] = field(default_factory=dict)
+    bands: dict[str, bool] = field(default_factory=dict)
+    obligations: dict[str, bool] = field(default_factory=dict)
+    clauses: dict[str, bool] = field(default_factory=dict)
+
+    def groups(self) -> list[tuple[str, dict[str, bool]]]:
+        return [
+            ("rules", self.rules),
+            ("exceptions", self.exceptions),
+            ("band levels", self.bands),
+            ("obligations", self.obligations),
+            ("cited clauses", self.clauses),
+        ]
+
+    def percent(self) -> float:
+        total = sum(len(g) for _, g in self.groups())
+        hit = sum(sum(g.values()) for _, g in self.groups())
+        return 100.0 * hit / total if total else 100.0
+
+
+def _new_coverage(policy: ir.CheckedPolicy) -> Coverage:
+    cov = Coverage()
+    for decision in policy.decisions.values():
+        for rule in decision.rules:
+            target = cov.bands if decision.bands else cov.rules
+            target[rule.id] = False
+            for exc in rule.exceptions:
+                cov.exceptions[exc.id] = False
+            for c in [*rule.cites, *(c for e in rule.exceptions for c in e.cites)]:
+                if c.decision is None:
+                    cov.clauses[c.text] = False
+    for obligation in policy.obligations.values():
+        cov.obligations[obligation.name] = False
+        for c in obligation.cites:
+            cov.clauses[c.text] = False
+    return cov
+
+
+def _record_coverage(cov: Coverage, policy: ir.CheckedPolicy, result: Result) -> None:
+    for d in result.decisions:
+        decision = policy.decisions[d.decision]
+        rules = {r.id: r for r in decision.rules}
+        for status in d.rules:
+            rule = rules[status.rule]
+            if status.status == "fired":
+                (cov.bands if decision.bands else cov.rules)[rule.id] = True
+                for c in rule.cites:
+                    if c.decision is None:
+                        cov.clauses[c.text] = True
+            if status.status == "excepted" and status.exception:
+                cov.exceptions[status.exception] = True
+                for e in rule.exceptions:
+                    if e.id == status.exception:
+                        for c in e.cites:
+                            if c.decision is None:
+                                cov.clauses[c.text] = True
+    for o in result.obligations:
+        if o.status == "applies":
+            cov.obligations[o.obligation] = True
+            for c in policy.obligations[o.obligation].cites:
+                cov.clauses[c.text] = True
+
+
+# ------------------------------------------------------------------ assessments
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """`usecases[uc].profiling` → data["usecases"][<the item with id uc>]["profiling"] = value."""
+    parts = _PATH_PART.findall(path)
+    if not parts or ".".join(p + (f"[{i}]" if i else "") for p, i in parts) != path:
+        raise StratError([Diagnostic("E501", f"'{path}' is not a path like usecases[uc].profiling or organization.headcount")])
+    node: Any = data
+    for n, (name, ident) in enumerate(parts):
+        last = n == len(parts) - 1
+        if ident:
+            items = node.setdefault(name, [])
+            match = next((i for i in items if isinstance(i, dict) and str(i.get("id")) == ident), None)
+            if match is None:
+                match = {"id": ident}
+                items.append(match)
+            node = match
+            if last:
+                raise StratError([Diagnostic("E501", f"'{path}' must end with a field name")])
+        elif last:
+            node[name] = value
+        else:
+            node = node.setdefault(name, {})
+
+
+def _assessment(case: dict[str, Any], base_dir: Path, defaults: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    source = case.get("assessment", defaults.get("assessment"))
+    if isinstance(source, str):
+        loaded, _ = read_data(base_dir / source, source)
+        data = copy.deepcopy(loaded or {})
+    elif isinstance(source, dict):
+        data = copy.deepcopy(source)
+    for path, value in {**defaults.get("set", {}), **case.get("set", {})}.items():
+        _set_path(data, str(path), value)
+    return data
+
+
+def _expand(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    cases = []
+    for n, case in enumerate(doc.get("cases", []), start=1):
+        if "table" in case:
+            table = case["table"]
+            template = table.get("set", {})
+            for m, row in enumerate(table.get("rows", []), start=1):
+                cases.append(
+                    {
+                        "name": f"{case.get('name', f'case {n}')} [{row.get('name', m)}]",
+                        "assessment": row.get("assessment", table.get("assessment", case.get("assessment"))),
+                        "set": {**template, **row.get("set", {})},
+                        "as_of": row.get("as_of", table.get("as_of", case.get("as_of"))),
+                        "params": {**case.get("params", {}), **row.get("params", {})},
+                        "expect": row.get("expect", {}),
+                    }
+                )
+        else:
+            cases.append({"name": case.get("name", f"case {n}"), **case})
+    return cases
+
+
+# ------------------------------------------------------------------ expectations
+
+
+def _decision_summary(result: Result, name: str, entity: str | None) -> Any:
+    for d in result.decisions:
+        if d.decision == name and (d.entity == entity or (entity is None and d.entity is None)):
+            return d
+    return None
+
+
+def _check(expect: dict[str, Any], policy: ir.CheckedPolicy, result: Result) -> tuple[list[str], list[tuple[str, str | None]]]:
+    failures: list[str] = []
+    to_explain: list[tuple[str, str | None]] = []
+    for key, wanted in expect.items():
+        match = _KEY.match(str(key))
+        if not match:
+            failures.append(f"{key}: not a decision[entity], value or obligations[entity] key")
+            continue
+        name, entity = match.group("name"), match.group("entity")
+        if name == "obligations":
+            applied = {o.obligation for o in result.obligations if o.entity == entity and o.status == "applies"}
+            possible = {o.obligation for o in result.obligations if o.entity == entity and o.status == "possible"}
+            wanted = wanted if isinstance(wanted, dict) else {"includes": wanted}
+            for o in wanted.get("includes", []):
+                if o not in applied:
+                    state = "only possibly applies" if o in possible else "does not apply"
+                    failures.append(f"obligations[{entity}]: expected {o} to apply, but it {state}")
+            for o in wanted.get("excludes", []):
+                if o in applied:
+                    failures.append(f"obligations[{entity}]: expected {o} not to apply, but it applies")
+            continue
+        if name in policy.decisions:
+            d = _decision_summary(result, name, entity)
+            if d is None:
+                failures.append(f"{key}: no such decision result (check the entity id)")
+                continue
+            spec = wanted if isinstance(wanted, dict) else {"outcome": wanted}
+            problems = []
+            if "outcome" in spec and (d.status != "decided" or d.outcome != spec["outcome"]):
+                got = d.outcome if d.status == "decided" else f"undetermined ({', '.join(d.possible)})"
+                problems.append(f"expected {spec['outcome']}, got {got}")
+            if "undetermined" in spec:
+                if d.status != "undetermined":
+                    problems.append(f"expected undetermined, got {d.outcome}")
+                elif sorted(spec["undetermined"]) != sorted(d.possible):
+                    problems.append(f"expected possible outcomes {sorted(spec['undetermined'])}, got {sorted(d.possible)}")
+            if "missing" in spec and sorted(spec["missing"]) != sorted(d.missing):
+                problems.append(f"expected missing facts {sorted(spec['missing'])}, got {sorted(d.missing)}")
+            if "cites" in spec:
+                texts = [c.text for c in d.cites]
+                for c in spec["cites"]:
+                    if not any(c in t for t in texts):
+                        problems.append(f"expected a citation of '{c}', got {texts}")
+            if problems:
+                failures.append(f"{key}: " + "; ".join(problems))
+                to_explain.append((name, entity))
+            continue
+        if name in policy.definitions:
+            value = next((v for v in result.values if v.definition == name and v.entity == entity), None)
+            if value is None:
+                failures.append(f"{key}: not a shown value (only labelled definitions are)")
+                continue
+            if format_value(value.value) != str(wanted):
+                failures.append(f"{key}: expected {wanted}, got {format_value(value.value)}")
+            continue
+        failures.append(f"{key}: '{name}' is neither a decision, a labelled definition nor 'obligations'")
+    return failures, to_explain
+
+
+# ------------------------------------------------------------------ running
+
+
+def discover(paths: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for raw in paths or ["."]:
+        path = Path(raw)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*.test.yaml") if ".ci-venv" not in p.parts))
+        else:
+            out.append(path)
+    return out
+
+
+def run_file(path: Path, coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]], lang: str = "fr") -> list[CaseResult]:
+    loader = _Loader(path.read_text(encoding="utf-8"))
+    try:
+        doc = loader.get_single_data() or {}
+    except yaml.YAMLError as error:
+        return [CaseResult(str(path), "(file)", error=f"not valid YAML: {error}")]
+    finally:
+        loader.dispose()
+    policy_path = (path.parent / str(doc.get("policy", ""))).resolve()
+    key = str(policy_path)
+    if key not in coverage:
+        policy, diagnostics = compile_policy(policy_path)
+        if policy is None:
+            return [CaseResult(str(path), "(policy)", error="; ".join(f"{d.code} {d.message}" for d in diagnostics))]
+        coverage[key] = (policy, _new_coverage(policy))
+    policy, cov = coverage[key]
+    defaults = {k: doc[k] for k in ("assessment", "set") if k in doc}
+    results = []
+    for case in _expand(doc):
+        outcome = CaseResult(str(path), case["name"])
+        try:
+            data = _assessment(case, path.parent, defaults)
+            assessment = validate(policy, data, f"{path}::{case['name']}")
+            as_of = date.fromisoformat(str(case.get("as_of") or doc.get("as_of") or date.today().isoformat()))
+            params = parse_params(policy, [f"{k}={v}" for k, v in {**doc.get("params", {}), **case.get("params", {})}.items()])
+            result, tracer = run(policy, assessment, as_of, params, trace=True)
+        except StratError as error:
+            outcome.error = "; ".join(f"{d.code} {d.message}" for d in error.diagnostics)
+            results.append(outcome)
+            continue
+        _record_coverage(cov, policy, result)
+        outcome.failures, to_explain = _check(case.get("expect", {}), policy, result)
+        for name, entity in to_explain:
+            d = _decision_summary(result, name, entity)
+            if d is not None and tracer is not None:
+                outcome.explanations.append(render_explanation_data(explanation_json(policy, explain_decision(policy, result, d, tracer), lang)))
+        results.append(outcome)
+    return results
+
+
+def render_coverage(coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]]) -> tuple[str, float]:
+    lines = []
+    hit = total = 0
+    for _path, (policy, cov) in coverage.items():
+        lines.append(f"coverage of {policy.name} {policy.version}:")
+        for title, group in cov.groups():
+            n = sum(group.values())
+            hit, total = hit + n, total + len(group)
+            lines.append(f"  {title}: {n}/{len(group)}")
+            missed = sorted(k for k, v in group.items() if not v)
+            for item in missed:
+                lines.append(f"    not exercised: {item}")
+    percent = 100.0 * hit / total if total else 100.0
+    lines.append(f"total coverage: {percent:.1f}% ({hit}/{total})")
+    return "\n".join(lines), percent
