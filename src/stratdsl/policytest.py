@@ -31,8 +31,8 @@ from .render.text import render_explanation_data
 from .result import Result
 from .values import format_value
 
-_KEY = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(\[(?P<entity>[^\]]+)\])?$")
-_PATH_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\]]+)\])?")
+# `risk[uc]` or, handier inside YAML flow mappings, `risk.uc`
+_KEY = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<entity>[^\]]+)\]|\.(?P<dotted>[A-Za-z0-9_.\-]+))?$")
 
 
 @dataclass
@@ -117,39 +117,39 @@ def _record_coverage(cov: Coverage, policy: ir.CheckedPolicy, result: Result) ->
 # ------------------------------------------------------------------ assessments
 
 
-def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """`usecases[uc].profiling` → data["usecases"][<the item with id uc>]["profiling"] = value."""
-    parts = _PATH_PART.findall(path)
-    if not parts or ".".join(p + (f"[{i}]" if i else "") for p, i in parts) != path:
-        raise StratError([Diagnostic("E501", f"'{path}' is not a path like usecases[uc].profiling or organization.headcount")])
+def _set_path(data: dict[str, Any], path: str, value: Any, lists: frozenset[str] = frozenset()) -> None:
+    """Set one fact: `usecases[uc].profiling` or `usecases.uc.profiling` (the use case
+    with id uc), `organization.headcount`, `maturity.governance.owned`."""
+    parts = [p for p in re.split(r"[.\[\]]+", path) if p]
+    if len(parts) < 2 or not all(re.fullmatch(r"[A-Za-z0-9_\-]+", p) for p in parts):
+        raise StratError([Diagnostic("E501", f"'{path}' is not a path like usecases.uc.profiling or organization.headcount")])
     node: Any = data
-    for n, (name, ident) in enumerate(parts):
+    for n, name in enumerate(parts):
         last = n == len(parts) - 1
-        if ident:
-            items = node.setdefault(name, [])
-            match = next((i for i in items if isinstance(i, dict) and str(i.get("id")) == ident), None)
+        if isinstance(node, list):
+            match = next((i for i in node if isinstance(i, dict) and str(i.get("id")) == name), None)
             if match is None:
-                match = {"id": ident}
-                items.append(match)
-            node = match
+                match = {"id": name}
+                node.append(match)
             if last:
                 raise StratError([Diagnostic("E501", f"'{path}' must end with a field name")])
+            node = match
         elif last:
             node[name] = value
         else:
-            node = node.setdefault(name, {})
+            node = node.setdefault(name, [] if (n == 0 and name in lists) else {})
 
 
-def _assessment(case: dict[str, Any], base_dir: Path, defaults: dict[str, Any]) -> dict[str, Any]:
+def _assessment(case: dict[str, Any], base_dir: Path, defaults: dict[str, Any], lists: frozenset[str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    source = case.get("assessment", defaults.get("assessment"))
+    source = case.get("assessment") or defaults.get("assessment")
     if isinstance(source, str):
         loaded, _ = read_data(base_dir / source, source)
         data = copy.deepcopy(loaded or {})
     elif isinstance(source, dict):
         data = copy.deepcopy(source)
     for path, value in {**defaults.get("set", {}), **case.get("set", {})}.items():
-        _set_path(data, str(path), value)
+        _set_path(data, str(path), value, lists)
     return data
 
 
@@ -193,7 +193,7 @@ def _check(expect: dict[str, Any], policy: ir.CheckedPolicy, result: Result) -> 
         if not match:
             failures.append(f"{key}: not a decision[entity], value or obligations[entity] key")
             continue
-        name, entity = match.group("name"), match.group("entity")
+        name, entity = match.group("name"), match.group("entity") or match.group("dotted")
         if name == "obligations":
             applied = {o.obligation for o in result.obligations if o.entity == entity and o.status == "applies"}
             possible = {o.obligation for o in result.obligations if o.entity == entity and o.status == "possible"}
@@ -279,7 +279,8 @@ def run_file(path: Path, coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]],
     for case in _expand(doc):
         outcome = CaseResult(str(path), case["name"])
         try:
-            data = _assessment(case, path.parent, defaults)
+            lists = frozenset(i.name for i in policy.inputs.values() if i.kind == "many")
+            data = _assessment(case, path.parent, defaults, lists)
             assessment = validate(policy, data, f"{path}::{case['name']}")
             as_of = date.fromisoformat(str(case.get("as_of") or doc.get("as_of") or date.today().isoformat()))
             params = parse_params(policy, [f"{k}={v}" for k, v in {**doc.get("params", {}), **case.get("params", {})}.items()])
