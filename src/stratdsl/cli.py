@@ -299,10 +299,16 @@ def _log(checked, facts, result, tracer, lang: str, audit_log: str | None) -> li
               help="records: one decision record per decision, with explanation and provenance.")
 @_lang
 @_audit_opt
+@click.option("--dump-compiled", is_flag=True, help="Print the Python source the policy compiles to, and stop.")
 @guarded
-def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str, ...], fmt: str, lang: str, audit_log: str | None) -> None:
+def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str, ...], fmt: str, lang: str, audit_log: str | None, dump_compiled: bool) -> None:
     """Evaluate every decision of POLICY for the company described in ASSESSMENT."""
     checked, _ = _policy(policy)
+    if dump_compiled:
+        from .compiler import compiled
+
+        click.echo(compiled(checked).source, nl=False)
+        return
     overrides = engine.parse_params(checked, params)
     facts = load_assessment(checked, assessment)
     want_records = fmt == "records" or audit_log is not None

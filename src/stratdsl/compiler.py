@@ -1,0 +1,640 @@
+"""Compiled evaluation: a checked policy → Python source → functions, as Jinja does.
+
+Every expression of the policy becomes one Python expression (walrus
+temporaries carry Kleene logic and unknown facts without statements), every
+definition a memoised function, every aggregate a loop. Decisions and
+obligations keep the reference evaluator's first-match walk (`_walk` below)
+over compiled conditions, so both evaluators give the same outcomes, rule
+statuses and missing facts — a differential test checks it on generated
+policies and assessments.
+
+Nothing of the policy text is pasted into the generated code: names are
+mangled from checked identifiers and checked against a strict pattern, and
+every constant is taken from a table (`K[n]`) of values the checker built.
+The compiled form is cached in memory, keyed by the hash of the policy files
+and the engine version. `stratdsl eval --dump-compiled` prints the source.
+"""
+
+from __future__ import annotations
+
+import decimal
+import functools
+import re
+import threading
+from datetime import date
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from . import __version__, ir
+from .assessment import Assessment, Entity
+from .diagnostics import Diagnostic, StratError
+from .result import (
+    DECIDED,
+    EXCEPTED,
+    EXCEPTION_UNKNOWN,
+    FALSE,
+    FIRED,
+    NO_MATCH,
+    NOT_IN_FORCE,
+    NOT_REACHED,
+    UNDETERMINED,
+    UNKNOWN,
+    DecisionResult,
+    ObligationResult,
+    ParamValue,
+    Result,
+    RuleStatus,
+    ValueResult,
+)
+from .values import CONTEXT, Unknown, sha256_text
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MISSING = object()
+
+
+def _name(prefix: str, name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"refusing to compile the identifier {name!r}")
+    return f"{prefix}_{name}"
+
+
+# ------------------------------------------------------------------ runtime helpers
+
+
+def _u(*values: Any) -> Unknown:
+    missing: set[str] = set()
+    for v in values:
+        if v.__class__ is Unknown:
+            missing |= v.missing
+    return Unknown(frozenset(missing))
+
+
+def _div(a: Decimal, b: Decimal, span: Any, entity: Entity | None) -> Decimal:
+    try:
+        return CONTEXT.divide(a, b)
+    except (decimal.DivisionByZero, decimal.InvalidOperation):
+        where = f" for {entity.path}" if entity is not None else ""
+        raise StratError(
+            [Diagnostic("E201", f"division by zero{where}", span, hint="guard the division in the policy: if DIVISOR > 0 then … else …")]
+        ) from None
+
+
+def _round(x: Decimal, places: Decimal) -> Decimal:
+    return x.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP, context=CONTEXT)
+
+
+def _floor(x: Decimal) -> Decimal:
+    return x.to_integral_value(rounding=ROUND_FLOOR)
+
+
+def _ceil(x: Decimal) -> Decimal:
+    return x.to_integral_value(rounding=ROUND_CEILING)
+
+
+def _sum(values: list[Decimal]) -> Decimal:
+    total = Decimal(0)
+    for v in values:
+        total = CONTEXT.add(total, v)
+    return total
+
+
+# ------------------------------------------------------------------ code generation
+
+
+class _Gen:
+    def __init__(self, policy: ir.CheckedPolicy) -> None:
+        self.policy = policy
+        self.consts: list[Any] = []
+        self.const_index: dict[tuple[type, Any], int] = {}
+        self.functions: list[str] = []
+        self.tmp = 0
+        self.spans: list[Any] = []
+        self.memo_slots: dict[str, int] = {}
+
+    def const(self, value: Any) -> str:
+        key = (type(value), value if not isinstance(value, list) else tuple(value))
+        if key not in self.const_index:
+            self.const_index[key] = len(self.consts)
+            self.consts.append(value)
+        return f"K[{self.const_index[key]}]"
+
+    def span(self, span: Any) -> str:
+        self.spans.append(span)
+        return f"S[{len(self.spans) - 1}]"
+
+    def t(self) -> str:
+        self.tmp += 1
+        return f"_t{self.tmp}"
+
+    def slot(self, key: str) -> int:
+        if key not in self.memo_slots:
+            self.memo_slots[key] = len(self.memo_slots)
+        return self.memo_slots[key]
+
+    # -------------------------------------------------------------- expressions
+    def expr(self, e: ir.Expr, ent: str) -> str:
+        method = getattr(self, "_" + type(e).__name__)
+        return method(e, ent)
+
+    def _Const(self, e: ir.Const, ent: str) -> str:
+        return self.const(e.value)
+
+    def _FieldRef(self, e: ir.FieldRef, ent: str) -> str:
+        if e.of_record:
+            return f"R[{self.const(e.input_name)}][{self.const(e.field_name)}]"
+        return f"{ent}.values[{self.const(e.field_name)}]"
+
+    def _MemberFieldRef(self, e: ir.MemberFieldRef, ent: str) -> str:
+        return f"MEM[{self.const(e.input_name)}][{self.const(e.member)}].values[{self.const(e.field_name)}]"
+
+    def _EntityId(self, e: ir.EntityId, ent: str) -> str:
+        return f"{ent}.id"
+
+    def _AsOf(self, e: ir.AsOf, ent: str) -> str:
+        return "AS_OF"
+
+    def _target(self, e: ir.DefRef | ir.DecisionRef, ent: str, owner: str | None) -> str:
+        if e.member is not None:
+            return f"MEM[{self.const(e.input_name)}][{self.const(e.member)}]"
+        return ent if owner is not None else "None"
+
+    def _DefRef(self, e: ir.DefRef, ent: str) -> str:
+        owner = self.policy.definitions[e.name].entity_input
+        return f"{_name('d', e.name)}(X, {self._target(e, ent, owner)})"
+
+    def _DecisionRef(self, e: ir.DecisionRef, ent: str) -> str:
+        owner = self.policy.decisions[e.name].entity_input
+        return f"X.outcome({self.const(e.name)}, {self._target(e, ent, owner)})"
+
+    def _ParamRef(self, e: ir.ParamRef, ent: str) -> str:
+        return f"P[{self.const(e.name)}]"
+
+    def _Neg(self, e: ir.Neg, ent: str) -> str:
+        a = self.t()
+        return f"({a} if ({a} := {self.expr(e.operand, ent)}).__class__ is U else -{a})"
+
+    def _Not(self, e: ir.Not, ent: str) -> str:
+        a = self.t()
+        return f"({a} if ({a} := {self.expr(e.operand, ent)}).__class__ is U else not {a})"
+
+    def _both(self, left: ir.Expr, right: ir.Expr, ent: str, body: str) -> str:
+        """Both operands evaluated (missing facts of both are reported), unknown if either is;
+        constants and parameters are never unknown, so they skip the test."""
+        a, b = self.t(), self.t()
+        tests = []
+        for temp, operand in ((a, left), (b, right)):
+            code = self.expr(operand, ent)
+            if isinstance(operand, (ir.Const, ir.ParamRef, ir.SetOf, ir.AsOf)):
+                tests.append(f"(({temp} := {code}) is U)")  # never true: binds the temporary
+            else:
+                tests.append(f"(({temp} := {code}).__class__ is U)")
+        return f"(_u({a}, {b}) if {tests[0]} | {tests[1]} else {body.format(a=a, b=b)})"
+
+    def _Arith(self, e: ir.Arith, ent: str) -> str:
+        if e.op == "/":
+            return self._both(e.left, e.right, ent, "_div({a}, {b}, " + self.span(e.span) + f", {ent})")
+        op = {"+": "+", "-": "-", "*": "*"}[e.op]
+        return self._both(e.left, e.right, ent, "({a} " + op + " {b})")
+
+    def _Compare(self, e: ir.Compare, ent: str) -> str:
+        op = "==" if e.op == "=" else e.op
+        return self._both(e.left, e.right, ent, "({a} " + op + " {b})")
+
+    def _In(self, e: ir.In, ent: str) -> str:
+        body = "({a} not in {b})" if e.negated else "({a} in {b})"
+        return self._both(e.item, e.container, ent, body)
+
+    def _SetOf(self, e: ir.SetOf, ent: str) -> str:
+        return self.const(frozenset(i.value for i in e.items))
+
+    def _Logic(self, e: ir.Logic, ent: str) -> str:
+        # Kleene: the first decisive value wins; otherwise unknown if any was unknown.
+        decisive = "True" if e.op == "or" else "False"
+        temps = [self.t() for _ in e.items]
+        out = f"(_u({', '.join(temps)}) if any(v.__class__ is U for v in ({', '.join(temps)},)) else {'False' if e.op == 'or' else 'True'})"
+        for temp, item in reversed(list(zip(temps, e.items, strict=True))):
+            out = f"({decisive} if ({temp} := {self.expr(item, ent)}) is {decisive} else {out})"
+        return out
+
+    def _Cond(self, e: ir.Cond, ent: str) -> str:
+        c = self.t()
+        then, other = self.expr(e.then, ent), self.expr(e.otherwise, ent)
+        # an unknown condition still settles the value when both branches agree
+        unknown = f"_cond_unknown({c}, {then}, {other})"
+        return f"({then} if ({c} := {self.expr(e.cond, ent)}) is True else ({other} if {c} is False else {unknown}))"
+
+    def _Func(self, e: ir.Func, ent: str) -> str:
+        args = [self.expr(a, ent) for a in e.args]
+        if e.name == "known":
+            return f"(({args[0]}).__class__ is not U)"
+        temps = [self.t() for _ in args]
+        bind = " | ".join(f"(({t} := {a}).__class__ is U)" for t, a in zip(temps, args, strict=True))
+        fn = {
+            "size": f"Decimal(len({temps[0]}))",
+            "round": f"_round({temps[0]}, {temps[1] if len(temps) > 1 else 'Decimal(0)'})",
+            "abs": f"abs({temps[0]})",
+            "floor": f"_floor({temps[0]})",
+            "ceil": f"_ceil({temps[0]})",
+            "min": f"min({', '.join(temps)})",
+            "max": f"max({', '.join(temps)})",
+        }[e.name]
+        return f"(_u({', '.join(temps)}) if {bind} else {fn})"
+
+    def _Aggregate(self, e: ir.Aggregate, ent: str) -> str:
+        fname = f"a_{e.id}"
+        lines = [f"def {fname}(X, _outer):", "    vals = []; wts = []; unc = []"]
+        lines.append(f"    for x in ENT[{self.const(e.input_name)}]:")
+        if e.where is not None:
+            lines.append(f"        w = {self.expr(e.where, 'x')}")
+            lines.append("        if w is False: continue")
+            lines.append("        if w.__class__ is U:")
+            lines.append("            unc.append(w)")
+            lines.append("            continue")
+        body = self.expr(e.body, "x") if e.body is not None else "True"
+        lines.append(f"        vals.append({body})")
+        if e.weight is not None:
+            lines.append(f"        wts.append({self.expr(e.weight, 'x')})")
+        kind = e.kind
+        entity_name = self.policy.inputs[e.input_name].entity
+        if kind in ("any", "all"):
+            decisive = "True" if kind == "any" else "False"
+            lines.append(f"    if any(v is {decisive} for v in vals): return {decisive}")
+            lines.append("    pend = [v for v in vals if v.__class__ is U] + unc")
+            lines.append(f"    return _u(*pend) if pend else {'False' if kind == 'any' else 'True'}")
+        else:
+            lines.append("    if unc or any(v.__class__ is U for v in vals) or any(v.__class__ is U for v in wts):")
+            lines.append("        return _u(*unc, *vals, *wts)")
+            if kind == "count":
+                lines.append("    return Decimal(len(vals))")
+            elif kind == "sum":
+                lines.append("    return _sum(vals)")
+            else:
+                empty = self.const(Unknown(frozenset({f"{e.input_name} (no {entity_name} to aggregate)"})))
+                lines.append(f"    if not vals: return {empty}")
+                if kind == "min":
+                    lines.append("    return min(vals)")
+                elif kind == "max":
+                    lines.append("    return max(vals)")
+                elif kind == "mean":
+                    lines.append("    return CONTEXT.divide(_sum(vals), Decimal(len(vals)))")
+                else:
+                    zero = self.const(Unknown(frozenset({f"{e.input_name} (weights sum to zero)"})))
+                    lines.append("    tw = _sum(wts)")
+                    lines.append(f"    if tw == 0: return {zero}")
+                    lines.append("    return CONTEXT.divide(_sum([CONTEXT.multiply(v, w) for v, w in zip(vals, wts)]), tw)")
+        self.functions.append("\n".join(lines))
+        return f"{fname}(X, {ent})"
+
+    def _Rank(self, e: ir.Rank, ent: str) -> str:
+        fname = f"r_{e.id}"
+        slot = self.slot(fname)
+        keys = ", ".join(self.expr(k, "x") for k, _ in e.keys)
+        desc = self.const(tuple(d for _, d in e.keys))
+        where = self.expr(e.where, "x") if e.where is not None else "True"
+        lines = [
+            f"def {fname}(X, e):",
+            f"    table = X.memo[{slot}].get(0)",
+            "    if table is None:",
+            f"        table = _rank_table(X, ENT[{self.const(e.input_name)}], lambda x: {where}, lambda x: ({keys},), {desc})",
+            f"        X.memo[{slot}][0] = table",
+            "    return table.get(e.id, _ZERO)",
+        ]
+        self.functions.append("\n".join(lines))
+        return f"{fname}(X, {ent})"
+
+    # -------------------------------------------------------------- declarations
+    def definition(self, d: ir.Definition) -> None:
+        fname = _name("d", d.name)
+        slot = self.slot(fname)
+        key = "e.index" if d.entity_input is not None else "0"
+        body = self.expr(d.expr, "e")
+        self.functions.append(
+            "\n".join(
+                [
+                    f"def {fname}(X, e):",
+                    f"    m = X.memo[{slot}]",
+                    f"    v = m.get({key}, MISS)",
+                    "    if v is MISS:",
+                    f"        v = m[{key}] = {body}",
+                    "    return v",
+                ]
+            )
+        )
+
+    def condition(self, name: str, e: ir.Expr) -> str:
+        fname = f"c_{name}"
+        self.functions.append(f"def {fname}(X, e):\n    return {self.expr(e, 'e')}")
+        return fname
+
+
+def _cond_unknown(c: Unknown, then: Any, other: Any) -> Any:
+    if then.__class__ is not Unknown and other.__class__ is not Unknown and then == other:
+        return then
+    return _u(c, then, other)
+
+
+def _rank_table(X: Any, members: list[Entity], where: Any, keys: Any, descending: tuple[bool, ...]) -> dict[str, Any]:
+    passing = []
+    uncertain = []
+    table: dict[str, Any] = {}
+    for m in members:
+        keep = where(m)
+        if keep is False:
+            table[m.id] = _ZERO
+            continue
+        ks = keys(m)
+        if keep.__class__ is Unknown:
+            uncertain.append(keep)
+            table[m.id] = keep
+            continue
+        passing.append((m, ks))
+    unknown_keys = [k for _, ks in passing for k in ks if k.__class__ is Unknown]
+    if uncertain or unknown_keys:
+        blocked = _u(*uncertain, *unknown_keys)
+        for m, _ in passing:
+            table[m.id] = blocked
+        return table
+
+    def order(a: tuple[Entity, tuple], b: tuple[Entity, tuple]) -> int:
+        for ka, kb, desc in zip(a[1], b[1], descending, strict=True):
+            if ka != kb:
+                less = ka < kb
+                return (1 if less else -1) if desc else (-1 if less else 1)
+        return -1 if a[0].id < b[0].id else (1 if a[0].id > b[0].id else 0)
+
+    for position, (m, _) in enumerate(sorted(passing, key=functools.cmp_to_key(order)), start=1):
+        table[m.id] = Decimal(position)
+    return table
+
+
+_ZERO = Decimal(0)
+
+
+# ------------------------------------------------------------------ the compiled policy
+
+
+class CompiledPolicy:
+    """Callable form of a checked policy. `evaluate` has the reference evaluator's signature and result."""
+
+    def __init__(self, policy: ir.CheckedPolicy) -> None:
+        self.policy = policy
+        self._lock = threading.Lock()
+        gen = _Gen(policy)
+        for d in policy.definitions.values():
+            gen.definition(d)
+        self.rule_conditions: dict[str, list[tuple[ir.Rule, str | None, list[tuple[ir.Exception_, str]], str | None, str | None]]] = {}
+        for decision in policy.decisions.values():
+            rules = []
+            for rule in decision.rules:
+                safe = re.sub(r"[^A-Za-z0-9_]", "_", rule.id)
+                cond = gen.condition(safe, rule.cond) if rule.cond is not None else None
+                excs = [(x, gen.condition(re.sub(r"[^A-Za-z0-9_]", "_", x.id), x.cond)) for x in rule.exceptions]
+                vf = gen.condition(safe + "__from", rule.valid_from) if rule.valid_from is not None else None
+                vu = gen.condition(safe + "__until", rule.valid_until) if rule.valid_until is not None else None
+                rules.append((rule, cond, excs, vf, vu))
+            self.rule_conditions[decision.name] = rules
+        self.obligation_conditions = {}
+        for o in policy.obligations.values():
+            safe = _name("o", o.name)
+            self.obligation_conditions[o.name] = (
+                gen.condition(safe, o.cond),
+                gen.condition(safe + "__from", o.valid_from) if o.valid_from is not None else None,
+                gen.condition(safe + "__until", o.valid_until) if o.valid_until is not None else None,
+            )
+        self.source = "\n\n".join(gen.functions) + "\n"
+        self.memo_slots = len(gen.memo_slots)
+        self.namespace: dict[str, Any] = {
+            "K": gen.consts,
+            "S": gen.spans,
+            "U": Unknown,
+            "MISS": _MISSING,
+            "Decimal": Decimal,
+            "CONTEXT": CONTEXT,
+            "_u": _u,
+            "_div": _div,
+            "_round": _round,
+            "_floor": _floor,
+            "_ceil": _ceil,
+            "_sum": _sum,
+            "_cond_unknown": _cond_unknown,
+            "_rank_table": _rank_table,
+            "_ZERO": _ZERO,
+            "__builtins__": {"len": len, "min": min, "max": max, "abs": abs, "any": any, "zip": zip},
+        }
+        code = compile(self.source, f"<stratdsl compiled {policy.name}>", "exec")
+        exec(code, self.namespace)  # our generated code, never policy text: see the module docstring
+        # resolve generated names to functions, and build the statuses that carry
+        # no per-run data once: the walk then only picks them
+        ns = self.namespace
+        self.walks: dict[str, list[tuple]] = {}
+        for name, rules in self.rule_conditions.items():
+            plan = []
+            for index, (rule, cond, excs, vf, vu) in enumerate(rules):
+                later = tuple(RuleStatus(r.id, r.outcome, NOT_REACHED) for r, *_ in rules[index + 1 :])
+                plan.append(
+                    (
+                        rule,
+                        ns[cond] if cond else None,
+                        [(x, ns[fn]) for x, fn in excs],
+                        ns[vf] if vf else None,
+                        ns[vu] if vu else None,
+                        RuleStatus(rule.id, rule.outcome, FALSE),
+                        RuleStatus(rule.id, rule.outcome, NOT_IN_FORCE),
+                        RuleStatus(rule.id, rule.outcome, FIRED),
+                        later,
+                    )
+                )
+            self.walks[name] = plan
+        self.obligation_fns = {
+            name: tuple(ns[f] if f else None for f in fns) for name, fns in self.obligation_conditions.items()
+        }
+
+    def evaluate(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> Result:
+        # the generated functions read the run's data from their module globals:
+        # one evaluation at a time per compiled policy (threads of a server queue here)
+        with self._lock, decimal.localcontext(CONTEXT):
+            return _Run(self, assessment, as_of, params or {}).run()
+
+
+class _Run:
+    """One evaluation: memo tables, the globals the generated code reads, and the decision walk."""
+
+    def __init__(self, compiled: CompiledPolicy, assessment: Assessment, as_of: date, overrides: dict[str, Any]) -> None:
+        self.c = compiled
+        self.policy = compiled.policy
+        self.assessment = assessment
+        self.as_of = as_of
+        self.overrides = overrides
+        self.params = {n: overrides.get(n, p.default) for n, p in self.policy.params.items()}
+        self.memo: list[dict[Any, Any]] = [{} for _ in range(compiled.memo_slots)]
+        self.decisions: dict[tuple[str, int], DecisionResult] = {}
+        self._force: dict[tuple[Any, Any], Any] = {}  # dates are global: one answer per run
+        ns = compiled.namespace
+        ns["R"] = assessment.records
+        ns["ENT"] = assessment.entities
+        ns["MEM"] = {name: {e.id: e for e in items} for name, items in assessment.entities.items()}
+        ns["P"] = self.params
+        ns["AS_OF"] = as_of
+
+    # called by generated code
+    def outcome(self, name: str, entity: Entity | None) -> Any:
+        d = self.decision(name, entity)
+        return d.outcome if d.status == DECIDED else Unknown(frozenset(d.missing))
+
+    def _in_force(self, vf: Any, vu: Any) -> Any:
+        key = (vf, vu)
+        found = self._force.get(key)
+        if found is None:
+            found = self._force[key] = self._in_force_now(vf, vu)
+        return found
+
+    def _in_force_now(self, vf: Any, vu: Any) -> Any:
+        start = vf(self, None) if vf else None
+        end = vu(self, None) if vu else None
+        if start.__class__ is Unknown or end.__class__ is Unknown:
+            return _u(*(v for v in (start, end) if v is not None))
+        if start is not None and self.as_of < start:
+            return False
+        if end is not None and self.as_of >= end:
+            return False
+        return True
+
+    def _cites(self, cites: tuple[ir.Citation, ...], entity: Entity | None) -> tuple[ir.Citation, ...]:
+        if not any(c.decision for c in cites):
+            return tuple(cites)
+        out: list[ir.Citation] = []
+        for c in cites:
+            if c.decision is None:
+                out.append(c)
+            else:
+                out.extend(self.decision(c.decision, entity).cites)
+        return tuple(dict.fromkeys(out))
+
+    def decision(self, name: str, entity: Entity | None) -> DecisionResult:
+        decision = self.policy.decisions[name]
+        scope = entity if decision.entity_input is not None else None
+        key = (name, scope.index if scope is not None else -1)
+        found = self.decisions.get(key)
+        if found is None:
+            found = self.decisions[key] = self._walk(decision, scope)
+        return found
+
+    def _walk(self, decision: ir.Decision, entity: Entity | None) -> DecisionResult:
+        statuses: list[RuleStatus] = []
+        possible: list[ir.Rule] = []
+        missing: set[str] = set()
+        fired = None
+        because: list[ir.Citation] = []
+        for rule, cond_fn, excs, vf, vu, st_false, st_nif, st_fired, later in self.c.walks[decision.name]:
+            in_force = self._in_force(vf, vu) if (vf or vu) else True
+            if in_force is False:
+                statuses.append(st_nif)
+                continue
+            cond = True if cond_fn is None else cond_fn(self, entity)
+            if in_force.__class__ is Unknown:
+                cond = in_force if cond is not False else False
+            if cond is False:
+                statuses.append(st_false)
+                continue
+            applied = None
+            maybe = []
+            for exc, fn in excs:
+                v = fn(self, entity)
+                if v is True:
+                    applied = exc
+                    break
+                if v.__class__ is Unknown:
+                    maybe.append((exc, v))
+            if applied is not None:
+                statuses.append(RuleStatus(rule.id, rule.outcome, EXCEPTED, applied.id))
+                if cond is True:
+                    because.extend(self._cites(applied.cites, entity))
+                continue
+            if cond is True and not maybe:
+                statuses.append(st_fired)
+                fired = rule
+                statuses.extend(later)
+                break
+            rule_missing = set(cond.missing) if cond.__class__ is Unknown else set()
+            for _, v in maybe:
+                rule_missing |= v.missing
+            missing |= rule_missing
+            status = UNKNOWN if cond.__class__ is Unknown else EXCEPTION_UNKNOWN
+            exc_id = maybe[0][0].id if maybe and status == EXCEPTION_UNKNOWN else None
+            statuses.append(RuleStatus(rule.id, rule.outcome, status, exc_id, tuple(sorted(rule_missing))))
+            possible.append(rule)
+        outcomes = list(dict.fromkeys([r.outcome for r in possible] + ([fired.outcome] if fired else [])))
+        entity_id = entity.id if entity else None
+        path = entity.path if entity else None
+        if fired is not None and outcomes == [fired.outcome]:
+            return DecisionResult(decision.name, entity_id, path, DECIDED, fired.outcome, fired.id, (fired.outcome,), (),
+                                  tuple(statuses), self._cites(fired.cites, entity) + tuple(because))
+        if fired is None and len(outcomes) == 1:
+            rule = possible[0]
+            return DecisionResult(decision.name, entity_id, path, DECIDED, rule.outcome, rule.id, (rule.outcome,), (),
+                                  tuple(statuses), self._cites(rule.cites, entity) + tuple(because))
+        if not outcomes:
+            return DecisionResult(decision.name, entity_id, path, NO_MATCH, None, None, (), (), tuple(statuses), ())
+        return DecisionResult(decision.name, entity_id, path, UNDETERMINED, None, None, tuple(outcomes), tuple(sorted(missing)),
+                              tuple(statuses), ())
+
+    def _entities(self, input_name: str | None) -> list[Entity | None]:
+        return [None] if input_name is None else list(self.assessment.entities.get(input_name, []))
+
+    def run(self) -> Result:
+        from dataclasses import replace
+
+        decisions = [self.decision(d.name, e) for d in self.policy.decisions.values() for e in self._entities(d.entity_input)]
+        obligations = []
+        applied: dict[tuple[str, str | None], list[str]] = {}
+        for o in self.policy.obligations.values():
+            cond_fn, vf, vu = self.c.obligation_fns[o.name]
+            for e in self._entities(o.entity_input):
+                eid, path = (e.id, e.path) if e else (None, None)
+                in_force = self._in_force(vf, vu) if (vf or vu) else True
+                if in_force is False:
+                    obligations.append(ObligationResult(o.name, eid, path, "not_in_force"))
+                    continue
+                v = cond_fn(self, e)
+                if v is True and in_force is True:
+                    res = ObligationResult(o.name, eid, path, "applies")
+                elif v is False:
+                    res = ObligationResult(o.name, eid, path, "not_applicable")
+                else:
+                    unknown = _u(*(x for x in (v, in_force) if x.__class__ is Unknown))
+                    res = ObligationResult(o.name, eid, path, "possible", tuple(sorted(unknown.missing)))
+                obligations.append(res)
+                if res.status in ("applies", "possible"):
+                    for name in o.decisions:
+                        applied.setdefault((name, eid), []).append(o.name)
+        decisions = [replace(d, obligations=tuple(applied[(d.decision, d.entity)])) if (d.decision, d.entity) in applied else d for d in decisions]
+        values = []
+        for definition in self.policy.outputs():
+            fn = self.c.namespace[_name("d", definition.name)]
+            for e in self._entities(definition.entity_input):
+                v = fn(self, e)
+                missing = tuple(sorted(v.missing)) if v.__class__ is Unknown else ()
+                values.append(ValueResult(definition.name, e.id if e else None, e.path if e else None, v, missing))
+        params = [ParamValue(n, self.params[n], n in self.overrides) for n in self.policy.params]
+        entities = {name: [e.id for e in items] for name, items in self.assessment.entities.items()}
+        return Result(self.policy.name, self.policy.version, self.as_of, params, decisions, values, obligations, entities)
+
+
+# ------------------------------------------------------------------ cache
+
+
+_CACHE: dict[str, CompiledPolicy] = {}
+
+
+def cache_key(policy: ir.CheckedPolicy) -> str:
+    files = sorted(sha256_text(s.text) for s in policy.source_map.files())
+    return sha256_text("|".join([__version__, *files]))
+
+
+def compiled(policy: ir.CheckedPolicy) -> CompiledPolicy:
+    """The compiled form of a policy, built once per policy content and engine version."""
+    key = cache_key(policy)
+    found = _CACHE.get(key)
+    if found is None:
+        found = _CACHE[key] = CompiledPolicy(policy)
+    return found
