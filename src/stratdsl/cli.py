@@ -54,6 +54,9 @@ def guarded(func):
             sys.exit(EXIT_BAD_INPUT)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # the reader (e.g. `| head`) stopped early: not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except Exception as error:  # an internal error: ours, not the user's
             if os.environ.get("STRATDSL_DEBUG"):
                 traceback.print_exc()
@@ -493,6 +496,44 @@ def _diff(old, new, paths, when, lang) -> semdiff.PolicyDiff:
     changes = semdiff.compare_policies(old, new)
     decisions = semdiff.compare_outcomes(old, new, paths, when, lang)
     return semdiff.PolicyDiff(changes, decisions, [str(p) for p in paths])
+
+
+@main.command("batch")
+@click.argument("policy", type=click.Path(dir_okay=False, exists=True))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="The JSONL file to write (appended to; a rerun resumes).")
+@click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="Worker processes.")
+@click.option("--engine", "engine_name", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option("--scheduler", metavar="ADDRESS", help="The Dask scheduler, with --engine dask.")
+@click.option("--csv-input", metavar="INPUT", help="Which repeated input a CSV row fills (default: the one with most fields).")
+@_as_of_opt
+@_param_opt
+@guarded
+def batch_cmd(policy, inputs, output, jobs, engine_name, scheduler, csv_input, as_of, params) -> None:
+    """Evaluate many assessments (folders of YAML/JSON, JSONL, or CSV with one use case per row) into OUT.jsonl."""
+    from . import batch
+
+    checked, _ = _policy(policy)
+    engine.parse_params(checked, params)  # reject a bad --param before any work starts
+    engine_params = dict(item.split("=", 1) for item in params)
+    sources, root = batch.policy_sources(checked)
+    tty = sys.stderr.isatty()
+
+    def progress(summary) -> None:
+        if tty and summary.processed % 50 == 0:
+            click.echo(f"\r{summary.processed} done, {summary.invalid} invalid, {summary.skipped} skipped", err=True, nl=False)
+
+    summary = batch.run_batch(
+        sources, root, list(inputs), Path(output), _as_of(as_of), engine_params, jobs, engine_name, scheduler, progress, csv_input
+    )
+    if tty:
+        click.echo("", err=True)
+    for key, reason in summary.invalid_keys:
+        click.echo(f"invalid: {key}: {reason}", err=True)
+    click.echo(f"{summary.processed} processed ({summary.invalid} invalid), {summary.skipped} already in {output}")
+    for decision, counts in sorted(summary.outcomes.items()):
+        parts = ", ".join(f"{outcome} {n}" for outcome, n in sorted(counts.items()))
+        click.echo(f"  {decision}: {parts}")
 
 
 @main.command("schema")

@@ -46,7 +46,7 @@ from .result import (
     RuleStatus,
     ValueResult,
 )
-from .values import CONTEXT, Unknown, sha256_text
+from .values import CONTEXT, Unknown, settle, sha256_text
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MISSING = object()
@@ -177,7 +177,7 @@ class _Gen:
         a = self.t()
         return f"({a} if ({a} := {self.expr(e.operand, ent)}).__class__ is U else not {a})"
 
-    def _both(self, left: ir.Expr, right: ir.Expr, ent: str, body: str) -> str:
+    def _both(self, left: ir.Expr, right: ir.Expr, ent: str, body: str, unknown: str | None = None) -> str:
         """Both operands evaluated (missing facts of both are reported), unknown if either is;
         constants and parameters are never unknown, so they skip the test."""
         a, b = self.t(), self.t()
@@ -188,7 +188,8 @@ class _Gen:
                 tests.append(f"(({temp} := {code}) is U)")  # never true: binds the temporary
             else:
                 tests.append(f"(({temp} := {code}).__class__ is U)")
-        return f"(_u({a}, {b}) if {tests[0]} | {tests[1]} else {body.format(a=a, b=b)})"
+        when_unknown = (unknown or "_u({a}, {b})").format(a=a, b=b)
+        return f"({when_unknown} if {tests[0]} | {tests[1]} else {body.format(a=a, b=b)})"
 
     def _Arith(self, e: ir.Arith, ent: str) -> str:
         if e.op == "/":
@@ -198,11 +199,13 @@ class _Gen:
 
     def _Compare(self, e: ir.Compare, ent: str) -> str:
         op = "==" if e.op == "=" else e.op
-        return self._both(e.left, e.right, ent, "({a} " + op + " {b})")
+        unknown = f"_settle({self.const(e.op)}, {{a}}, {{b}})" if e.op in ("=", "!=") else None
+        return self._both(e.left, e.right, ent, "({a} " + op + " {b})", unknown)
 
     def _In(self, e: ir.In, ent: str) -> str:
         body = "({a} not in {b})" if e.negated else "({a} in {b})"
-        return self._both(e.item, e.container, ent, body)
+        unknown = f"_settle({self.const('not in' if e.negated else 'in')}, {{a}}, {{b}})"
+        return self._both(e.item, e.container, ent, body, unknown)
 
     def _SetOf(self, e: ir.SetOf, ent: str) -> str:
         return self.const(frozenset(i.value for i in e.items))
@@ -411,6 +414,7 @@ class CompiledPolicy:
             "Decimal": Decimal,
             "CONTEXT": CONTEXT,
             "_u": _u,
+            "_settle": settle,
             "_div": _div,
             "_round": _round,
             "_floor": _floor,
@@ -479,7 +483,7 @@ class _Run:
     # called by generated code
     def outcome(self, name: str, entity: Entity | None) -> Any:
         d = self.decision(name, entity)
-        return d.outcome if d.status == DECIDED else Unknown(frozenset(d.missing))
+        return d.outcome if d.status == DECIDED else Unknown(frozenset(d.missing), frozenset(d.possible) if d.possible else None)
 
     def _in_force(self, vf: Any, vu: Any) -> Any:
         key = (vf, vu)

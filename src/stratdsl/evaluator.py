@@ -38,7 +38,7 @@ from .result import (
     ValueResult,
 )
 from .trace import RecordingTracer
-from .values import CONTEXT, Unknown, merge_unknown
+from .values import CONTEXT, Unknown, merge_unknown, settle
 
 _ZERO = Decimal(0)
 
@@ -295,7 +295,7 @@ class Evaluator:
         result = self.decision(e.name, entity)
         if result.status == DECIDED:
             return result.outcome
-        return Unknown(frozenset(result.missing))
+        return Unknown(frozenset(result.missing), frozenset(result.possible) if result.possible else None)
 
     def _param(self, e: ir.ParamRef, entity):
         return self.params[e.name]
@@ -338,7 +338,7 @@ class Evaluator:
         left = self.eval(e.left, entity)
         right = self.eval(e.right, entity)
         if isinstance(left, Unknown) or isinstance(right, Unknown):
-            return merge_unknown([left, right])
+            return settle(e.op, left, right) if e.op in ("=", "!=") else merge_unknown([left, right])
         op = e.op
         if op == "=":
             return left == right
@@ -356,7 +356,7 @@ class Evaluator:
         item = self.eval(e.item, entity)
         container = self.eval(e.container, entity)
         if isinstance(item, Unknown) or isinstance(container, Unknown):
-            return merge_unknown([item, container])
+            return settle("not in" if e.negated else "in", item, container)
         return (item in container) != e.negated
 
     def _set(self, e: ir.SetOf, entity):

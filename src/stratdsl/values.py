@@ -28,9 +28,15 @@ CONTEXT = decimal.Context(
 
 @dataclass(frozen=True)
 class Unknown:
-    """A value that cannot be computed because the facts in `missing` are not known."""
+    """A value that cannot be computed because the facts in `missing` are not known.
+
+    `possible` is set for the outcome of an undetermined decision: the outcomes
+    still possible. A comparison with a constant is then settled when every
+    possible outcome gives the same answer (`shadow_ai != governed` is true when
+    shadow_ai may only be `critical` or `ungoverned`)."""
 
     missing: frozenset[str] = frozenset()
+    possible: frozenset | None = None
 
     def __bool__(self) -> bool:  # an Unknown must never be used as a Python truth value
         raise TypeError("Unknown has no truth value")
@@ -103,3 +109,27 @@ def canonical_json(data: Any) -> str:
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def settle(op: str, left: object, right: object) -> object:
+    """`=`, `!=` or `in` with one side an undetermined outcome and the other known:
+    the answer if all possible outcomes agree, else an Unknown of both sides."""
+    if isinstance(left, Unknown) and left.possible is not None and not isinstance(right, Unknown):
+        answers = {_apply(op, v, right) for v in left.possible}
+    elif isinstance(right, Unknown) and right.possible is not None and not isinstance(left, Unknown) and op != "in":
+        answers = {_apply(op, left, v) for v in right.possible}
+    else:
+        return merge_unknown([left, right])
+    if len(answers) == 1:
+        return answers.pop()
+    return merge_unknown([left, right])
+
+
+def _apply(op: str, a: object, b: object) -> bool:
+    if op == "=":
+        return a == b
+    if op == "!=":
+        return a != b
+    if op == "in":
+        return a in b  # type: ignore[operator]
+    return a not in b  # type: ignore[operator]
