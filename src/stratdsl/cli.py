@@ -52,7 +52,7 @@ def guarded(func):
             _emit_diagnostics(error.diagnostics, sources)
             click.echo(f"stratdsl: {render_diags.summary(error.diagnostics)}", err=True)
             sys.exit(EXIT_BAD_INPUT)
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
         except BrokenPipeError:  # the reader (e.g. `| head`) stopped early: not an error of ours
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -534,6 +534,35 @@ def batch_cmd(policy, inputs, output, jobs, engine_name, scheduler, csv_input, a
     for decision, counts in sorted(summary.outcomes.items()):
         parts = ", ".join(f"{outcome} {n}" for outcome, n in sorted(counts.items()))
         click.echo(f"  {decision}: {parts}")
+
+
+@main.command("diagnose")
+@click.argument("policy", type=click.Path(dir_okay=False, exists=True))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Save (and resume) the assessment in this YAML file.")
+@click.option("--full", is_flag=True, help="Ask every question, not only those of the express diagnostic.")
+@_as_of_opt
+@_lang
+@guarded
+def diagnose_cmd(policy: str, output: str | None, full: bool, as_of: str | None, lang: str) -> None:
+    """Answer the policy's questions on the terminal and get a pre-diagnosis."""
+    from .diagnose import run_questionnaire
+
+    checked, _ = _policy(policy)
+    run_questionnaire(checked, Path(output) if output else None, lang, full, _as_of(as_of))
+
+
+@main.command("serve")
+@click.argument("policy", type=click.Path(dir_okay=False, exists=True))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@_audit_opt
+@guarded
+def serve_cmd(policy: str, host: str, port: int, audit_log: str | None) -> None:
+    """Serve the questionnaire (web) and the decision API (JSON, OpenAPI at /docs)."""
+    from .service import serve
+
+    _policy(policy)
+    serve(policy, host, port, audit_log)
 
 
 @main.command("schema")

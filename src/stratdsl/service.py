@@ -1,0 +1,420 @@
+"""The decision service: `stratdsl serve` — a questionnaire in the browser and a JSON API.
+
+The web questionnaire is plain HTML forms (no JavaScript, nothing loaded from
+the network), built from the policy's input declarations like the terminal
+one, in French or English; it ends on the pre-diagnosis with the report's
+charts and downloads of the assessment (YAML) and the report (HTML). The JSON
+API evaluates, explains, and gives the assessment's JSON Schema and the
+policy's metadata; its errors carry the CLI's codes. Bodies above
+`max_body` bytes are refused. Decisions made here go to the audit log when
+one is configured.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from . import __version__, audit, ir
+from .assessment import json_schema, validate
+from .diagnostics import Diagnostic, StratError
+from .engine import explain, parse_params, run
+from .questionnaire import (
+    AnswerError,
+    Question,
+    next_questions,
+    parse_answer,
+    questions,
+    set_answer,
+    slug,
+    summary_decisions,
+    to_yaml,
+)
+from .records import decision_records, provenance
+from .render import labels
+from .render.json_out import explanation_json, result_json
+from .values import format_value
+
+MAX_BODY = 1_000_000
+
+
+def _exact(value: Any) -> Any:
+    """JSON numbers reach us as floats; their shortest repr is the number the client wrote."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _exact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_exact(v) for v in value]
+    return value
+
+
+class EvaluateRequest(BaseModel):
+    assessment: dict[str, Any] = Field(description="The assessment, shaped as GET /api/v1/schema says")
+    as_of: date | None = Field(None, description="Evaluate as in force on this date (default: today)")
+    params: dict[str, str] = Field(default_factory=dict, description="Parameter overrides, name → value")
+    decision: str | None = Field(None, description="Only this decision")
+    lang: Literal["fr", "en"] = "fr"
+
+
+class ExplainRequest(BaseModel):
+    assessment: dict[str, Any]
+    decision: str
+    entity: str | None = None
+    why_not: str | None = None
+    as_of: date | None = None
+    params: dict[str, str] = Field(default_factory=dict)
+    lang: Literal["fr", "en"] = "fr"
+
+
+def _errors(diagnostics: list[Diagnostic], status: int = 422) -> JSONResponse:
+    return JSONResponse({"errors": [d.to_json() for d in diagnostics]}, status_code=status)
+
+
+def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body: int = MAX_BODY) -> FastAPI:
+    app = FastAPI(
+        title=f"stratdsl — {policy.name}",
+        version=__version__,
+        description=f"Decisions of the policy {policy.name} {policy.version}, with explanations.",
+    )
+    prov = provenance(policy)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            return _errors([Diagnostic("E311", f"the request body is larger than {max_body} bytes")], 413)
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        diags = [
+            Diagnostic("E310", f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}")
+            for e in error.errors()
+        ]
+        return _errors(diags)
+
+    @app.exception_handler(StratError)
+    async def strat_error(request: Request, error: StratError) -> JSONResponse:
+        return _errors(error.diagnostics)
+
+    def _evaluate(data: dict[str, Any], as_of: date | None, params: dict[str, str], trace: bool):
+        assessment = validate(policy, _exact(data), "request")
+        overrides = parse_params(policy, [f"{k}={v}" for k, v in params.items()])
+        when = as_of or date.today()
+        result, tracer = run(policy, assessment, when, overrides, trace=trace or audit_log is not None)
+        if audit_log is not None:
+            evaluation, records = decision_records(policy, assessment, result, tracer, "fr", prov)
+            audit.append(audit_log, [evaluation, *records])
+        return assessment, result, tracer
+
+    # ------------------------------------------------------------ JSON API
+    @app.get("/api/v1/policy", summary="The policy's metadata")
+    def policy_meta() -> dict[str, Any]:
+        return {
+            "name": policy.name,
+            "version": policy.version,
+            "engine": f"stratdsl {__version__}",
+            "sha256": prov["policy_sha256"],
+            "git": prov["git"],
+            "decisions": [
+                {"name": d.name, "for_each": d.entity_input, "outcomes": [o.name for o in d.outcomes], "label": labels.decision_label(policy, d.name, "en")}
+                for d in policy.decisions.values()
+            ],
+            "params": [{"name": p.name, "type": p.type.describe(), "default": format_value(p.default)} for p in policy.params.values()],
+        }
+
+    @app.get("/api/v1/schema", summary="The JSON Schema of an assessment")
+    def schema() -> dict[str, Any]:
+        return json.loads(json.dumps(json_schema(policy), default=str))
+
+    @app.post("/api/v1/evaluate", summary="Evaluate an assessment: every decision, or one")
+    def evaluate_api(body: EvaluateRequest) -> dict[str, Any]:
+        if body.decision is not None and body.decision not in policy.decisions:
+            raise StratError([Diagnostic("E305", f"unknown decision '{body.decision}'")])
+        _, result, _ = _evaluate(body.assessment, body.as_of, body.params, trace=False)
+        out = result_json(policy, result, body.lang)
+        if body.decision is not None:
+            out["decisions"] = [d for d in out["decisions"] if d["decision"] == body.decision]
+        return out
+
+    @app.post("/api/v1/explain", summary="Explain a decision, and optionally why an outcome was not chosen")
+    def explain_api(body: ExplainRequest) -> dict[str, Any]:
+        assessment = validate(policy, _exact(body.assessment), "request")
+        overrides = parse_params(policy, [f"{k}={v}" for k, v in body.params.items()])
+        found = explain(policy, assessment, body.decision, body.as_of or date.today(), overrides, body.entity, body.why_not)
+        return {"explanations": [explanation_json(policy, x, body.lang, why) for x, why in found]}
+
+    # ------------------------------------------------------------ web questionnaire
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/questionnaire?lang=fr")
+
+    @app.get("/questionnaire", response_class=HTMLResponse, include_in_schema=False)
+    def form(lang: Literal["fr", "en"] = "fr", n: int = 1) -> HTMLResponse:
+        return HTMLResponse(render_form(policy, lang, max(1, min(n, 10)), {}, {}))
+
+    @app.post("/questionnaire", response_class=HTMLResponse, include_in_schema=False)
+    async def submit(request: Request) -> HTMLResponse:
+        raw = (await request.body()).decode("utf-8", "replace")
+        from urllib.parse import parse_qs
+
+        form_data = {k: v[-1] if len(v) == 1 else v for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        lang = "en" if form_data.get("lang") == "en" else "fr"
+        count = int(form_data.get("n", "1")) if str(form_data.get("n", "1")).isdigit() else 1
+        if "add" in form_data:
+            return HTMLResponse(render_form(policy, lang, min(count + 1, 10), form_data, {}))
+        data, problems = read_form(policy, form_data, lang, count)
+        if problems:
+            return HTMLResponse(render_form(policy, lang, count, form_data, problems), status_code=422)
+        try:
+            assessment, result, tracer = _evaluate(data, None, {}, trace=True)
+        except StratError as error:
+            return HTMLResponse(render_form(policy, lang, count, form_data, {"": "; ".join(d.message for d in error.diagnostics)}), status_code=422)
+        return HTMLResponse(render_result(policy, data, assessment, result, tracer, lang))
+
+    return app
+
+
+# ------------------------------------------------------------------ HTML
+
+_W = {
+    "fr": {
+        "title": "Diagnostic IA express",
+        "intro": "En cinq minutes, un prédiagnostic clair de vos opportunités d'automatisation. Laissez vide ce que vous ne savez pas.",
+        "usecase": "Cas d'usage (irritant) {n}",
+        "add": "Ajouter un cas d'usage",
+        "submit": "Obtenir mon prédiagnostic",
+        "unknown": "Je ne sais pas",
+        "yes": "Oui",
+        "no": "Non",
+        "result": "Prédiagnostic",
+        "next": "Pour compléter le diagnostic, répondez en priorité à :",
+        "download_yaml": "Télécharger l'évaluation (YAML)",
+        "download_report": "Télécharger le rapport (HTML)",
+        "report": "Rapport complet",
+        "undetermined": "à compléter",
+        "possible": "possibles",
+        "errors": "Certaines réponses sont à corriger :",
+        "back": "Recommencer",
+    },
+    "en": {
+        "title": "Express AI diagnostic",
+        "intro": "In five minutes, a clear pre-diagnosis of your automation opportunities. Leave empty what you do not know.",
+        "usecase": "Use case (irritant) {n}",
+        "add": "Add a use case",
+        "submit": "Get my pre-diagnosis",
+        "unknown": "I don't know",
+        "yes": "Yes",
+        "no": "No",
+        "result": "Pre-diagnosis",
+        "next": "To complete the diagnostic, answer these first:",
+        "download_yaml": "Download the assessment (YAML)",
+        "download_report": "Download the report (HTML)",
+        "report": "Full report",
+        "undetermined": "to be completed",
+        "possible": "possible",
+        "errors": "Some answers need fixing:",
+        "back": "Start again",
+    },
+}
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.5}
+h1{color:#12355b}fieldset{border:1px solid #b8c4d0;border-radius:6px;margin:1rem 0;padding:1rem}
+legend{font-weight:600;color:#12355b}label{display:block;font-weight:500;margin-top:.8rem}
+.help{font-size:.9rem;color:#444;margin:.2rem 0}input[type=text],input[type=number],select{font-size:1rem;padding:.3rem;min-width:16rem}
+.choices label{font-weight:400;display:inline-block;margin-right:1rem}.error{color:#a00000;font-weight:600}
+button{font-size:1rem;padding:.5rem 1rem;margin:.5rem .5rem 0 0;border-radius:4px;border:1px solid #12355b;background:#12355b;color:#fff}
+button.secondary{background:#fff;color:#12355b}table{border-collapse:collapse}td,th{border:1px solid #b8c4d0;padding:.3rem .6rem;text-align:left}
+a.button{display:inline-block;margin:.5rem .5rem 0 0;padding:.5rem 1rem;border:1px solid #12355b;border-radius:4px;color:#12355b}
+iframe{width:100%;height:60rem;border:1px solid #b8c4d0}
+"""
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _page(title: str, body: str, lang: str) -> str:
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)}</title>'
+        f"<style>{_CSS}</style></head><body>{body}</body></html>"
+    )
+
+
+def _field_name(q: Question, index: int | None) -> str:
+    if q.kind == "many":
+        return f"{q.input_name}.{index}.{q.field}"
+    return q.key
+
+
+def _input(q: Question, name: str, value: Any, lang: str) -> str:
+    w = _W[lang]
+    ident = _e(name.replace(".", "-"))
+    current = value if value is not None else ""
+    if q.is_list:
+        chosen = set(current) if isinstance(current, list) else {current}
+        boxes = "".join(
+            f'<label><input type="checkbox" name="{_e(name)}" value="{_e(c.value)}"{" checked" if c.value in chosen else ""}> {_e(c.label)}</label>'
+            for c in q.choices
+        )
+        return f'<div class="choices" role="group" aria-labelledby="{ident}-label">{boxes}</div>'
+    if q.choices:
+        options = f'<option value="">{_e(w["unknown"])}</option>' + "".join(
+            f'<option value="{_e(c.value)}"{" selected" if c.value == current else ""}>{_e(c.label)}</option>' for c in q.choices
+        )
+        return f'<select id="{ident}" name="{_e(name)}">{options}</select>'
+    if q.describe_type(lang).startswith(("oui", "yes")):
+        opts = [("", w["unknown"]), ("oui", w["yes"]), ("non", w["no"])]
+        return f'<select id="{ident}" name="{_e(name)}">' + "".join(
+            f'<option value="{v}"{" selected" if v == str(current) else ""}>{_e(t)}</option>' for v, t in opts
+        ) + "</select>"
+    kind = "number" if q.describe_type(lang).startswith(("nombre", "number", "whole")) else "text"
+    step = ' step="any"' if kind == "number" else ""
+    return f'<input id="{ident}" type="{kind}"{step} name="{_e(name)}" value="{_e(current)}">'
+
+
+def _question_html(q: Question, name: str, value: Any, lang: str, problem: str | None) -> str:
+    ident = _e(name.replace(".", "-"))
+    title = f"{q.member_label} — {q.label}" if q.member_label else q.label
+    help_html = f'<p class="help">{_e(q.help)}</p>' if q.help else ""
+    error = f'<p class="error" role="alert">{_e(problem)}</p>' if problem else ""
+    required = " *" if q.required else ""
+    return f'<label id="{ident}-label" for="{ident}">{_e(title)}{required}</label>{help_html}{_input(q, name, value, lang)}{error}'
+
+
+def render_form(policy: ir.CheckedPolicy, lang: str, count: int, values: dict[str, Any], problems: dict[str, str]) -> str:
+    w = _W[lang]
+    qs = questions(policy, lang, express_only=True)
+    single = [q for q in qs if q.kind != "many"]
+    per_entity = [q for q in qs if q.kind == "many"]
+    parts = [f"<h1>{_e(w['title'])}</h1>", f"<p>{_e(w['intro'])}</p>"]
+    if problems:
+        parts.append(f'<div class="error" role="alert">{_e(w["errors"])}<ul>' + "".join(f"<li>{_e(m)}</li>" for m in problems.values()) + "</ul></div>")
+    parts.append(f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}"><input type="hidden" name="n" value="{count}">')
+    groups: dict[str, list[Question]] = {}
+    for q in single:
+        groups.setdefault(q.input_name, []).append(q)
+    for input_name, items in groups.items():
+        legend = labels.text(policy.inputs[input_name].meta.label, lang, input_name)
+        parts.append(f"<fieldset><legend>{_e(legend)}</legend>")
+        for q in items:
+            name = _field_name(q, None)
+            parts.append(_question_html(q, name, values.get(name), lang, problems.get(name)))
+        parts.append("</fieldset>")
+    for index in range(1, count + 1):
+        parts.append(f"<fieldset><legend>{_e(w['usecase'].format(n=index))}</legend>")
+        for q in per_entity:
+            name = _field_name(q, index)
+            parts.append(_question_html(q, name, values.get(name), lang, problems.get(name)))
+        parts.append("</fieldset>")
+    parts.append(f'<button type="submit" name="add" value="1" class="secondary">{_e(w["add"])}</button>')
+    parts.append(f'<button type="submit">{_e(w["submit"])}</button></form>')
+    other = "en" if lang == "fr" else "fr"
+    parts.append(f'<p><a href="/questionnaire?lang={other}" lang="{other}">{"English" if other == "en" else "Français"}</a></p>')
+    return _page(w["title"], "".join(parts), lang)
+
+
+def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """Form fields → assessment data, with every answer parsed as on the terminal.
+    A use-case block left entirely empty is no use case."""
+    data: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    qs = questions(policy, lang, express_only=True)
+
+    def parsed(q: Question, name: str) -> Any:
+        raw = form.get(name, "")
+        try:
+            if q.is_list:
+                chosen = raw if isinstance(raw, list) else ([raw] if raw else [])
+                return parse_answer(q, ",".join(chosen), lang) if chosen else None
+            if q.required and not str(raw).strip():
+                return None  # reported below, once the block is known to be used
+            return parse_answer(q, str(raw), lang)
+        except AnswerError as error:
+            problems[name] = f"{q.label}: {error}"
+            return None
+
+    for q in (q for q in qs if q.kind != "many"):
+        name = _field_name(q, None)
+        value = parsed(q, name)
+        if value is None and q.required and name not in problems:
+            problems[name] = f"{q.label}: " + ("réponse obligatoire" if lang == "fr" else "answer required")
+        set_answer(data, q, value)
+    per_entity = [q for q in qs if q.kind == "many"]
+    name_field = next((q for q in per_entity if q.required), None)
+    taken: set[str] = set()
+    for index in range(1, count + 1):
+        values = {q.field: parsed(q, _field_name(q, index)) for q in per_entity}
+        if all(v is None for v in values.values()):
+            continue
+        if name_field is not None and values.get(name_field.field) is None:
+            problems[_field_name(name_field, index)] = f"{name_field.label}: " + ("réponse obligatoire" if lang == "fr" else "answer required")
+            continue
+        ident = slug(str(values[name_field.field]), taken) if name_field is not None else f"uc{index}"
+        taken.add(ident)
+        for q in per_entity:
+            set_answer(data, q, values[q.field], ident)
+    return data, problems
+
+
+def render_result(policy: ir.CheckedPolicy, data: dict[str, Any], assessment: Any, result: Any, tracer: Any, lang: str) -> str:
+    w = _W[lang]
+    rows = []
+    for decision in summary_decisions(policy):
+        title = labels.decision_label(policy, decision.name, lang)
+        for d in (x for x in result.decisions if x.decision == decision.name):
+            who = _e(d.entity) if d.entity else ""
+            if d.status == "decided":
+                value = _e(labels.outcome_label(policy, d.decision, d.outcome, lang))
+                cites = _e("; ".join(c.text for c in d.cites))
+                rows.append(f"<tr><td>{_e(title)}</td><td>{who}</td><td>{value}</td><td>{cites}</td></tr>")
+            else:
+                possible = ", ".join(labels.outcome_label(policy, d.decision, o, lang) for o in d.possible)
+                rows.append(f"<tr><td>{_e(title)}</td><td>{who}</td><td>{_e(w['undetermined'])} ({_e(w['possible'])}: {_e(possible)})</td><td></td></tr>")
+    nxt = next_questions(policy, result, lang)
+    body = [f"<h1>{_e(w['result'])}</h1>", "<table><thead><tr><th></th><th></th><th></th><th></th></tr></thead><tbody>", *rows, "</tbody></table>"]
+    if nxt:
+        body.append(f"<h2>{_e(w['next'])}</h2><ul>" + "".join(f"<li>{_e(q.label)}</li>" for q in nxt) + "</ul>")
+    yaml_text = to_yaml(data)
+    body.append(f'<p><a class="button" download="evaluation.yaml" href="data:application/x-yaml;base64,{base64.b64encode(yaml_text.encode()).decode()}">{_e(w["download_yaml"])}</a>')
+    report_html = _report_html(policy, assessment, result, tracer, lang)
+    if report_html is not None:
+        encoded = base64.b64encode(report_html.encode()).decode()
+        body.append(f'<a class="button" download="rapport.html" href="data:text/html;base64,{encoded}">{_e(w["download_report"])}</a></p>')
+        body.append(f'<h2>{_e(w["report"])}</h2><iframe title="{_e(w["report"])}" srcdoc="{_e(report_html)}"></iframe>')
+    else:
+        body.append("</p>")
+    body.append(f'<p><a href="/questionnaire?lang={lang}">{_e(w["back"])}</a></p>')
+    return _page(w["result"], "".join(body), lang)
+
+
+def _report_html(policy: ir.CheckedPolicy, assessment: Any, result: Any, tracer: Any, lang: str) -> str | None:
+    """The management report for this result, when the policy fits the report's layout."""
+    try:
+        from .report import build_report, render_html
+
+        return render_html(build_report(policy, assessment, result, tracer, lang, "questionnaire", None))
+    except (KeyError, AttributeError, TypeError, ValueError):
+        return None
+
+
+def serve(policy_path: str | Path, host: str, port: int, audit_log: str | None) -> None:
+    import uvicorn
+
+    from .engine import require_policy
+
+    policy, _ = require_policy(policy_path)
+    uvicorn.run(create_app(policy, audit_log), host=host, port=port, log_level="warning")
