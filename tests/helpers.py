@@ -21,6 +21,7 @@ from stratdsl import ast, ir
 from stratdsl.assessment import Assessment, parse_data, validate
 from stratdsl.diagnostics import Diagnostic, StratError
 from stratdsl.engine import compile_policy, compile_text, run
+from stratdsl.evaluator import evaluate as reference_evaluate
 from stratdsl.loader import load_text
 from stratdsl.result import Result
 
@@ -102,10 +103,13 @@ def assess(policy: ir.CheckedPolicy, yaml_text: str, name: str = "a.yaml") -> As
     return validate(policy, data, name, spans)
 
 
-def evaluate(
-    policy: ir.CheckedPolicy, yaml_text: str, as_of: date = AS_OF, params: dict[str, Any] | None = None
-) -> Result:
-    result, _ = run(policy, assess(policy, yaml_text), as_of, params)
+def evaluate(policy: ir.CheckedPolicy, yaml_text: str, as_of: date = AS_OF, params: dict[str, Any] | None = None) -> Result:
+    """Evaluate with the engine (compiled when no trace is asked) and check that the
+    reference tree-walking evaluator gives exactly the same result."""
+    facts = assess(policy, yaml_text)
+    result, _ = run(policy, facts, as_of, params)
+    reference = reference_evaluate(policy, facts, as_of, params)
+    assert result == reference, "the engine and the reference evaluator disagree"
     return result
 
 

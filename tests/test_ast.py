@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 
 import pytest
+
 from helpers import FIXTURES, lower_src
 from stratdsl import ast
 from stratdsl.loader import load_policy, load_text
@@ -39,7 +40,12 @@ def test_spans_differ_but_do_not_take_part_in_equality():
 def test_a_real_change_is_not_equal():
     a = module("layout_a.strat")
     text = (FIXTURES / "layout_a.strat").read_text(encoding="utf-8")
-    for old, new in [("below 2.5", "below 2.6"), ("effort < 3", "effort <= 3"), ('"Art. 1"', '"Art. 2"'), ("2026-08-02", "2026-08-03")]:
+    for old, new in [
+        ("below 2.5", "below 2.6"),
+        ("effort < 3", "effort <= 3"),
+        ('"Art. 1"', '"Art. 2"'),
+        ("2026-08-02", "2026-08-03"),
+    ]:
         changed = load_text(text.replace(old, new, 1), "changed.strat").modules[0]
         assert changed.decls != a.decls, (old, new)
 

@@ -13,9 +13,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from helpers import FIXTURES, GRAMMAR, compile_src, expr_of, lower_src, no_spans, stage_error
 from lark import Token, Tree
 
+from helpers import FIXTURES, GRAMMAR, compile_src, expr_of, lower_src, no_spans, stage_error
 from stratdsl import ast
 from stratdsl.diagnostics import StratError
 from stratdsl.loader import load_policy, load_text
@@ -238,7 +238,9 @@ def test_definitions_global_and_per_entity():
         ast.Arith("+", ast.Arith("/", ast.Arith("*", P("hours"), N("47")), N("2")), P("rate")),
         N("-1"),
     )
-    assert decl(module, "global_score") == ast.DefineDecl("global_score", None, ast.Meta(), ast.Call("mean", (P("dimension"), P("score"))))
+    assert decl(module, "global_score") == ast.DefineDecl(
+        "global_score", None, ast.Meta(), ast.Call("mean", (P("dimension"), P("score")))
+    )
 
 
 def test_aggregate_with_where_and_rank():
@@ -321,9 +323,7 @@ def test_decision_with_outcomes_named_rules_labels_dates_and_exceptions():
         )
     )
     assert unless2.cites == ()
-    assert quadrant.otherwise == ast.Rule(
-        None, "avoid", ast.Text("À éviter", "Avoid"), None, (ast.Citation("method", "x"),)
-    )
+    assert quadrant.otherwise == ast.Rule(None, "avoid", ast.Text("À éviter", "Avoid"), None, (ast.Citation("method", "x"),))
 
 
 def test_decision_without_otherwise():
@@ -373,7 +373,9 @@ def test_imported_module_is_lowered_too():
     program = load_policy(FIXTURES / "full.strat")
     part = program.modules[1]
     assert part.header.name == "Part"
-    assert part.decls == (ast.EnumDecl("purpose_kind", values=tuple(ast.EnumValue(v) for v in ("recruitment", "scoring", "other"))),)
+    assert part.decls == (
+        ast.EnumDecl("purpose_kind", values=tuple(ast.EnumValue(v) for v in ("recruitment", "scoring", "other"))),
+    )
 
 
 # ================================================================== expressions
@@ -408,7 +410,10 @@ def test_imported_module_is_lowered_too():
         ("2026-08-02", ast.DateLit(date(2026, 8, 2))),
         (r'"a\"b\\c\nd"', ast.StringLit('a"b\\c\nd')),
         ("maturity.governance.documented", P("maturity", "governance", "documented")),
-        ("sum(usecase, impact * 2 where effort < 3)", ast.Call("sum", (P("usecase"), ast.Arith("*", P("impact"), N("2"))), ast.Compare("<", P("effort"), N("3")))),
+        (
+            "sum(usecase, impact * 2 where effort < 3)",
+            ast.Call("sum", (P("usecase"), ast.Arith("*", P("impact"), N("2"))), ast.Compare("<", P("effort"), N("3"))),
+        ),
         ("weighted_mean(u, v, w)", ast.Call("weighted_mean", (P("u"), P("v"), P("w")))),
         ("rank(u by x)", ast.Rank("u", (ast.SortKey(P("x")),))),
         ("rank(u by x asc, y desc)", ast.Rank("u", (ast.SortKey(P("x")), ast.SortKey(P("y"), True)))),

@@ -172,7 +172,8 @@ def _field_spec(f: ir.Field) -> tuple[Any, Any]:
     kind = _python_type(f.type)
     if f.required:
         return (kind, Field(..., title=title, description=description))
-    return (Optional[kind], Field(None, title=title, description=description))
+    extra = {"default_when_unanswered": str(f.default).lower() if isinstance(f.default, bool) else str(f.default)} if f.default is not None else None
+    return (Optional[kind], Field(None, title=title, description=description, json_schema_extra=extra))
 
 
 def _record_model(item: ir.Input, with_id: bool) -> type[BaseModel]:
@@ -322,19 +323,38 @@ def validate(policy: ir.CheckedPolicy, data: Any, name: str = "<assessment>", sp
             problems.append(Diagnostic("E302", f"{path}: {message}" if path else message, span, hint=hint))
         raise StratError(problems) from None
     plain = validated.model_dump(exclude_none=False)
-    return _runtime(policy, plain, name, spans)
+    return _runtime(policy, plain, name, spans, data)
 
 
-def _runtime(policy: ir.CheckedPolicy, plain: dict[str, Any], name: str, spans: dict[str, Span]) -> Assessment:
+def _runtime(
+    policy: ir.CheckedPolicy, plain: dict[str, Any], name: str, spans: dict[str, Span], given: dict[str, Any] | None = None
+) -> Assessment:
     records: dict[str, dict[str, Any]] = {}
     entities: dict[str, list[Entity]] = {}
     problems: list[Diagnostic] = []
+    given = given or {}
 
-    def values(item: ir.Input, raw: dict[str, Any] | None, prefix: str) -> dict[str, Any]:
+    def answered(path: tuple) -> set[str]:
+        """The keys written in the assessment for one record: a default fills only a question
+        left out, never one answered `unknown` or null."""
+        node: Any = given
+        for part in path:
+            if isinstance(node, dict):
+                node = node.get(part)
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                return set()
+        return set(node) if isinstance(node, dict) else set()
+
+    def values(item: ir.Input, raw: dict[str, Any] | None, prefix: str, path: tuple = ()) -> dict[str, Any]:
         raw = raw or {}
+        written = answered(path)
         out: dict[str, Any] = {}
         for fname, f in item.fields.items():
             v = raw.get(fname)
+            if v is None and f.default is not None and fname not in written:
+                v = f.default
             if v is None:
                 out[fname] = Unknown(frozenset({f"{prefix}.{fname}"}))
             elif isinstance(f.type, NumberT):
@@ -350,7 +370,7 @@ def _runtime(policy: ir.CheckedPolicy, plain: dict[str, Any], name: str, spans: 
     for item in policy.inputs.values():
         raw = plain.get(item.name)
         if item.kind == "record":
-            records[item.name] = values(item, raw, item.name)
+            records[item.name] = values(item, raw, item.name, (item.name,))
         elif item.kind == "many":
             seen: dict[str, int] = {}
             out = []
@@ -363,12 +383,12 @@ def _runtime(policy: ir.CheckedPolicy, plain: dict[str, Any], name: str, spans: 
                     )
                 seen[ident] = i
                 prefix = f"{item.name}[{ident}]"
-                out.append(Entity(item.name, i, ident, values(item, row, prefix), prefix))
+                out.append(Entity(item.name, i, ident, values(item, row, prefix, (item.name, i)), prefix))
             entities[item.name] = out
         else:
             raw = raw or {}
             entities[item.name] = [
-                Entity(item.name, i, member, values(item, raw.get(member), f"{item.name}.{member}"), f"{item.name}.{member}")
+                Entity(item.name, i, member, values(item, raw.get(member), f"{item.name}.{member}", (item.name, member)), f"{item.name}.{member}")
                 for i, member in enumerate(item.members)
             ]
     if problems:

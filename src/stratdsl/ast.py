@@ -257,6 +257,7 @@ class FieldDecl(Decl):
     type: TypeExpr = TextType()
     meta: Meta = Meta()
     required: bool = False
+    default: Expr | None = None
 
 
 @dataclass(frozen=True)

@@ -218,7 +218,11 @@ class Checker:
             if f.name in fields or f.name in BUILTIN_NAMES:
                 self.diags.error("E011", f"field '{f.name}' is declared twice in input '{decl.name}'", f.span)
                 continue
-            fields[f.name] = ir.Field(f.name, self._resolve_type(f.type, f"{decl.name}.{f.name}"), f.meta, f.required, f.span)
+            type_ = self._resolve_type(f.type, f"{decl.name}.{f.name}")
+            default = None
+            if f.default is not None:
+                default = self._constant(f.default, type_, f"the default of field '{f.name}'")
+            fields[f.name] = ir.Field(f.name, type_, f.meta, f.required, f.span, default)
         members: tuple[str, ...] = ()
         if decl.kind == "group":
             enum = self.enums.get(decl.over or "")

@@ -565,6 +565,15 @@ def serve_cmd(policy: str, host: str, port: int, audit_log: str | None) -> None:
     serve(policy, host, port, audit_log)
 
 
+@main.command("lsp", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def lsp_cmd(ctx: click.Context) -> None:
+    """Run the language server over stdio (diagnostics, hover, go-to-definition, completion)."""
+    from .lsp.server import main as serve_lsp
+
+    serve_lsp(ctx.args)
+
+
 @main.command("schema")
 @click.argument("policy", type=click.Path(dir_okay=False))
 @guarded

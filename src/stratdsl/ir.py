@@ -245,6 +245,7 @@ class Field:
     meta: ast.Meta
     required: bool
     span: Span
+    default: Any = None  # the value of an unanswered question, when the policy gives one
 
 
 @dataclass(frozen=True)

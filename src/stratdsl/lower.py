@@ -174,10 +174,14 @@ class _Lower(Transformer):
     def required(self, meta, children):
         return ("required", True)
 
+    def field_default(self, meta, children):
+        return ("default", children[0])
+
     def field(self, meta, children):
         name, type_, *options = children
         required = any(isinstance(o, tuple) and o[0] == "required" for o in options)
-        return ast.FieldDecl(str(name), type_, self._meta_of(options), required, span=self._span(meta))
+        default = next((o[1] for o in options if isinstance(o, tuple) and o[0] == "default"), None)
+        return ast.FieldDecl(str(name), type_, self._meta_of(options), required, default, span=self._span(meta))
 
     def input_decl(self, meta, children):
         name = str(children[0])

@@ -515,7 +515,7 @@ def test_usecase_value(evaluate, example, ident, name, expected):
         (RETAIL, "visuels-marketing", "disclose_deep_fake", "applies"),
         (RETAIL, "visuels-marketing", "mark_synthetic_content", "not_applicable"),  # legacy system until 2026-12-02
         (RETAIL, "fiches-produits", "mark_synthetic_content", "not_applicable"),
-        (RETAIL, "detection-fraude", "derogation_record", "not_applicable"),  # not Annex III at all
+        (RETAIL, "detection-fraude", "derogation_record", "not_in_force"),  # Art. 6(4) applies from the Annex III date
         (CABINET, "tri-cv", "prepare_high_risk", "applies"),
         (CABINET, "tri-cv", "carry_out_dpia", "applies"),
         (CABINET, "assistant-clients", "disclose_ai_interaction", "applies"),

@@ -10,7 +10,6 @@ two.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from lsprotocol import types
 
@@ -87,7 +86,9 @@ def diagnostic(
     for note, span in d.notes:
         uri = uri_of(span.file) if span is not None else None
         if uri is not None and span is not None:
-            related.append(types.DiagnosticRelatedInformation(location=types.Location(uri=uri, range=positions.range(span)), message=note))
+            related.append(
+                types.DiagnosticRelatedInformation(location=types.Location(uri=uri, range=positions.range(span)), message=note)
+            )
     return types.Diagnostic(
         range=positions.range(d.span),
         message=message,
@@ -97,7 +98,3 @@ def diagnostic(
         related_information=related or None,
         tags=[types.DiagnosticTag.Unnecessary] if d.code in UNNECESSARY else None,
     )
-
-
-def uri_for(path: Path) -> str:
-    return path.as_uri()

@@ -33,6 +33,7 @@ from ..checker import check
 from ..diagnostics import Diagnostic, Severity, StratError
 from ..loader import MAX_FILE_BYTES, MAX_IMPORTS, load_policy, parse_source
 from ..source import SourceFile, Span
+from .sketch import sketch
 from .tokens import imports_of
 
 #: At most this many `.strat` files of a folder are read to find a document's root policy.
@@ -53,14 +54,11 @@ class Analysis:
     text: str  # the document's text that was checked
     name: str  # the document's file name in spans
     diagnostics: list[Diagnostic]  # located in the document (errors of imported files summed up on imports)
-    modules: list[ast.Module] = field(default_factory=list)  # every module loaded; empty when loading failed
+    modules: list[ast.Module] = field(default_factory=list)  # root first; sketched (`sketch`) when a file does not parse
     texts: dict[str, str] = field(default_factory=dict)  # file name in spans → text
-    files: dict[str, Path] = field(default_factory=dict)  # file name in spans → path on disk
-    policy: ir.CheckedPolicy | None = None
-
-    @property
-    def loaded(self) -> bool:
-        return bool(self.modules)
+    files: dict[str, Path] = field(default_factory=dict)  # file name in spans → path on disk, root first
+    policy: ir.CheckedPolicy | None = None  # when the policy checked without errors
+    complete: bool = False  # every file loaded (then the checker ran)
 
 
 class Project:
@@ -89,18 +87,17 @@ class Project:
             self._imports[path] = targets
         return self._imports[path]
 
-    def closure(self, root: Path) -> list[Path]:
-        """`root` and every file it reaches through imports inside its folder, in discovery order."""
-        folder = root.parent
-        seen = [root]
-        queue = [root]
+    def closure(self, start: Path, folder: Path | None = None) -> list[Path]:
+        """`start` and every file it reaches through imports that stay in `folder` (default: its own), in discovery order."""
+        folder = folder or start.parent
+        seen = {start: None}
+        queue = [start]
         while queue and len(seen) <= MAX_IMPORTS:
-            current = queue.pop(0)
-            for target in self.imports(current):
+            for target in self.imports(queue.pop(0)):
                 if target not in seen and target.is_relative_to(folder):
-                    seen.append(target)
+                    seen[target] = None
                     queue.append(target)
-        return seen
+        return list(seen)
 
     def find_root(self, path: Path) -> Path:
         """The top-most policy of the document's folder that imports it; the document itself if none does."""
@@ -156,13 +153,20 @@ class Project:
         if program is not None:
             policy, problems = check(program)
             analysis.policy = policy
+            analysis.complete = True
             analysis.modules = list(program.modules)
             analysis.texts = {sf.name: sf.text for sf in program.source_map.files()}
         else:
-            analysis.texts = {name: text}
+            # keep what can be known: every file that parses on its own, a sketch of the others
+            for f in files:
+                content = self.text(f)
+                if content is None:
+                    continue
+                analysis.texts[names[f]] = content
+                analysis.modules.append(parse_alone(names[f], content) or sketch(names[f], content))
         analysis.files = {names[f]: f for f in files}
         analysis.files.setdefault(name, path)
-        analysis.diagnostics = self._located(analysis, problems, loaded=program is not None)
+        analysis.diagnostics = self._located(analysis, problems, loaded=analysis.complete)
         return analysis
 
     def _located(self, analysis: Analysis, problems: list[Diagnostic], loaded: bool) -> list[Diagnostic]:
@@ -198,7 +202,7 @@ class Project:
                 unplaced.append(d)
                 continue
             for n, (target, _) in enumerate(lines):
-                if target.is_relative_to(folder) and where in self.closure_from(target, folder):
+                if target.is_relative_to(folder) and where in self.closure(target, folder):
                     groups.setdefault(n, []).append(d)
                     break
             else:
@@ -219,19 +223,10 @@ class Project:
                 )
             )
         out.extend(
-            Diagnostic(d.code, f"{d.span}: {d.message}" if d.span else d.message, None, d.severity, d.hint, d.notes) for d in unplaced
+            Diagnostic(d.code, f"{d.span}: {d.message}" if d.span else d.message, None, d.severity, d.hint, d.notes)
+            for d in unplaced
         )
         return out
-
-    def closure_from(self, start: Path, folder: Path) -> set[Path]:
-        seen = {start}
-        queue = [start]
-        while queue and len(seen) <= MAX_IMPORTS:
-            for target in self.imports(queue.pop()):
-                if target not in seen and target.is_relative_to(folder):
-                    seen.add(target)
-                    queue.append(target)
-        return seen
 
 
 def _notes(found: list[Diagnostic]) -> tuple[tuple[str, Span | None], ...]:

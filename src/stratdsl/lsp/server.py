@@ -27,7 +27,8 @@ from ..checker import check
 from ..diagnostics import StratError
 from ..loader import load_text
 from .convert import Positions, diagnostic, from_client
-from .project import Analysis, Project, normalize, parse_alone
+from .project import Analysis, Project, parse_alone
+from .sketch import sketch
 from .symbols import Index, Item, Symbol, complete, hover, symbol_at
 from .tokens import tokenize
 
@@ -57,11 +58,26 @@ _ITEM_KINDS = {
 
 @dataclass
 class Knowledge:
-    """The declarations known for a document: from its last check that loaded every file."""
+    """The declarations known for a document, from its last check.
 
-    index: Index = field(default_factory=lambda: Index([]))
+    A check brings a module for every file of the policy: parsed, or
+    sketched from its tokens when it does not parse (the file being typed,
+    most often), so that hover, definition and completion go on working
+    while the text is half written. A file the check could not read keeps
+    the module it had."""
+
+    modules: dict[str, ast.Module] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    index: Index = field(default_factory=lambda: Index([]))
+
+    def updated(self, analysis: Analysis) -> Knowledge:
+        modules = {**self.modules, **{m.file: m for m in analysis.modules}}
+        texts = {**self.texts, **analysis.texts}
+        order = list(analysis.files)
+        modules = {name: modules[name] for name in order if name in modules}
+        texts = {name: texts[name] for name in order if name in texts}
+        return Knowledge(modules, texts, dict(analysis.files), Index(modules.values(), analysis.policy))
 
 
 class StratLanguageServer(LanguageServer):
@@ -75,9 +91,10 @@ class StratLanguageServer(LanguageServer):
     @property
     def encoding(self) -> str:
         try:
-            return str(self.workspace.position_codec.encoding or "utf-16")
+            encoding = self.workspace.position_codec.encoding
         except RuntimeError:  # before initialize
             return "utf-16"
+        return str(getattr(encoding, "value", encoding) or "utf-16")
 
     # ------------------------------------------------------------ checking
     def overlays(self) -> dict[Path, str]:
@@ -110,14 +127,17 @@ class StratLanguageServer(LanguageServer):
         if analysis is None:
             return
         self.analyses[uri] = analysis
-        if analysis.loaded:
-            self.knowledge[uri] = Knowledge(Index(analysis.modules, analysis.policy), dict(analysis.texts), dict(analysis.files))
+        self.knowledge[uri] = (self.knowledge.get(uri) or Knowledge()).updated(analysis)
         if analysis.root != analysis.path:
             log.info("checked %s as part of %s", analysis.path, analysis.root)
         positions = Positions({**analysis.texts, analysis.name: analysis.text}, self.encoding)
         files = analysis.files
-        diagnostics = [diagnostic(d, positions, lambda name: files[name].as_uri() if name in files else None) for d in analysis.diagnostics]
-        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=doc.version))
+        diagnostics = [
+            diagnostic(d, positions, lambda name: files[name].as_uri() if name in files else None) for d in analysis.diagnostics
+        ]
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=doc.version)
+        )
 
     def check_later(self, uri: str) -> None:
         previous = self.pending.pop(uri, None)
@@ -149,24 +169,26 @@ class StratLanguageServer(LanguageServer):
         """The document's own syntax tree for its current text, if it parses."""
         if analysis is None:
             return None
-        if analysis.text == text:
+        if analysis.complete and analysis.text == text:
             module = next((m for m in analysis.modules if m.file == analysis.name), None)
             if module is not None:
                 return module
-        return parse_alone(analysis.name, text)
+        return parse_alone(analysis.name, text)  # never a sketch: rules are located by their spans
 
 
 def analyse_alone(uri: str, text: str) -> Analysis:
     """A document with no file on disk (an untitled editor): checked alone, without imports."""
     name = uri
-    analysis = Analysis(Path(name), Path(name), text, name, [])
+    analysis = Analysis(Path(name), Path(name), text, name, [], texts={name: text}, files={})
     try:
         program = load_text(text, name)
     except StratError as error:
         analysis.diagnostics = [d for d in error.diagnostics if d.span is None or d.span.file == name]
+        analysis.modules = [parse_alone(name, text) or sketch(name, text)]
         return analysis
     policy, diagnostics = check(program)
     analysis.policy = policy
+    analysis.complete = True
     analysis.modules = list(program.modules)
     analysis.texts = {name: text}
     analysis.diagnostics = [d for d in diagnostics if d.span is None or d.span.file == name]
@@ -227,7 +249,9 @@ def build_server() -> StratLanguageServer:
         word = None
         if token is not None:
             positions = Positions({"": text}, ls.encoding)
-            word = types.Range(start=positions.to_client("", token.line, token.col), end=positions.to_client("", token.line, token.end))
+            word = types.Range(
+                start=positions.to_client("", token.line, token.col), end=positions.to_client("", token.line, token.end)
+            )
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown), range=word)
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
@@ -237,25 +261,31 @@ def build_server() -> StratLanguageServer:
         symbol, token = symbol_at(known.index, text, line, col)
         if symbol is None or symbol.span is None or symbol.span.line <= 0:
             return None
-        path = known.files.get(symbol.span.file)
-        if path is None:
-            return None
-        target = path.as_uri()
-        texts = dict(known.texts)
-        if analysis is not None and normalize(path) == analysis.path:
+        if analysis is not None and symbol.span.file == analysis.name:
             target = uri
+        elif symbol.span.file in known.files:
+            target = known.files[symbol.span.file].as_uri()
+        else:
+            return None
+        texts = dict(known.texts)
         positions = Positions(texts, ls.encoding)
         whole = positions.range(symbol.span)
         found = name_span(symbol, texts)
         selection = whole
         if found is not None:
             at, start, end = found
-            selection = types.Range(start=positions.to_client(symbol.span.file, at, start), end=positions.to_client(symbol.span.file, at, end))
+            selection = types.Range(
+                start=positions.to_client(symbol.span.file, at, start), end=positions.to_client(symbol.span.file, at, end)
+            )
         caps = ls.client_capabilities.text_document
         if caps is not None and caps.definition is not None and caps.definition.link_support and token is not None:
             here = Positions({"": text}, ls.encoding)
             origin = types.Range(start=here.to_client("", token.line, token.col), end=here.to_client("", token.line, token.end))
-            return [types.LocationLink(target_uri=target, target_range=whole, target_selection_range=selection, origin_selection_range=origin)]
+            return [
+                types.LocationLink(
+                    target_uri=target, target_range=whole, target_selection_range=selection, origin_selection_range=origin
+                )
+            ]
         return [types.Location(uri=target, range=whole)]
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["."]))
@@ -272,19 +302,28 @@ def completion_item(item: Item) -> types.CompletionItem:
         label=item.label,
         kind=_ITEM_KINDS.get(item.kind, types.CompletionItemKind.Text),
         detail=item.detail,
-        documentation=types.MarkupContent(kind=types.MarkupKind.PlainText, value=item.documentation) if item.documentation else None,
+        documentation=types.MarkupContent(kind=types.MarkupKind.PlainText, value=item.documentation)
+        if item.documentation
+        else None,
         sort_text=f"{item.rank}_{item.label}",
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve the language server over stdio until the client exits."""
+    """Serve the language server over stdio until the client exits.
+
+    `argv` defaults to the command line; arguments it does not know (a
+    subcommand name, `--stdio` added by some clients) are ignored."""
     parser = argparse.ArgumentParser(prog="stratdsl lsp", description="stratdsl language server (stdio)")
-    parser.add_argument("--stdio", action="store_true", help="serve over stdin/stdout (the default; accepted for LSP clients that pass it)")
+    parser.add_argument(
+        "--stdio", action="store_true", help="serve over stdin/stdout (the default; accepted for LSP clients that pass it)"
+    )
     parser.add_argument("--log-file", help="write the server's log to this file (default: stderr)")
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
-    args, _ = parser.parse_known_args(argv if argv is not None else [])
-    handler: logging.Handler = logging.FileHandler(args.log_file, encoding="utf-8") if args.log_file else logging.StreamHandler(sys.stderr)
+    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    handler: logging.Handler = (
+        logging.FileHandler(args.log_file, encoding="utf-8") if args.log_file else logging.StreamHandler(sys.stderr)
+    )
     logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.WARNING), handlers=[handler])
     build_server().start_io()
 

@@ -256,9 +256,10 @@ class Cursor:
     def decl(self, index: int) -> DeclContext | None:
         return decl_at(self.tokens, index)
 
-    def scope(self, index: int, idx: Index) -> str | None:
-        """The input whose entity `for each` or an enclosing aggregate makes current at token `index`."""
-        decl = self.decl(index)
+    def scope(self, index: int, idx: Index, decl: DeclContext | None = None) -> str | None:
+        """The input whose entity `for each` or an enclosing aggregate makes current at token `index`
+        (in `decl`, by default the declaration token `index` belongs to)."""
+        decl = decl or self.decl(index)
         start = decl.start if decl else 0
         for call in reversed(open_calls(self.tokens, start, index)):
             if call.func in ENTITY_FUNCTIONS and call.first is not None and call.first < index:
@@ -300,7 +301,11 @@ def resolve(idx: Index, cursor: Cursor, i: int, hints: bool = True) -> Symbol | 
         if source is not None:
             return Symbol("source", name, source.span, source)
         return idx.decl_symbol(name)
-    if prev is not None and (prev.is_name("over") or prev.is_name("of") or (prev.is_op(":") and decl and decl.keyword in ("input", "param") and i > decl.start + 2)):
+    if prev is not None and (
+        prev.is_name("over")
+        or prev.is_name("of")
+        or (prev.is_op(":") and decl and decl.keyword in ("input", "param") and i > decl.start + 2)
+    ):
         if name in idx.enums:
             return Symbol("enum", name, idx.enums[name].span, idx.enums[name])
         return None
@@ -311,7 +316,13 @@ def resolve(idx: Index, cursor: Cursor, i: int, hints: bool = True) -> Symbol | 
         return idx.decl_symbol(decl.name or "")
     if decl is not None and decl.keyword == "input" and nxt is not None and nxt.is_op(":") and cursor.depth(decl.start, i) > 0:
         return idx.field(decl.name, name)
-    if decl is not None and decl.keyword == "enum" and cursor.depth(decl.start, i) > 0 and name not in META_WORDS and (prev is None or prev.kind != "name" or prev.text not in ("fr", "en")):
+    if (
+        decl is not None
+        and decl.keyword == "enum"
+        and cursor.depth(decl.start, i) > 0
+        and name not in META_WORDS
+        and (prev is None or prev.kind != "name" or prev.text not in ("fr", "en"))
+    ):
         enum = idx.enums.get(decl.name or "")
         value = next((v for v in enum.values if v.name == name), None) if enum else None
         return Symbol("enum_value", name, value.span, value, enum.name) if value and enum else None
@@ -649,7 +660,11 @@ def describe(idx: Index, symbol: Symbol) -> str:
         if values:
             lines.append("values: " + ", ".join(v.name for v in values[:30]) + (" …" if len(values) > 30 else ""))
     elif symbol.kind == "input" and isinstance(decl, ast.InputDecl):
-        shape = {"record": "a record", "many": f"a list of `{decl.entity}`", "group": f"a group of `{decl.entity}` over `{decl.over}`"}[decl.kind]
+        shape = {
+            "record": "a record",
+            "many": f"a list of `{decl.entity}`",
+            "group": f"a group of `{decl.entity}` over `{decl.over}`",
+        }[decl.kind]
         head = f"**{decl.name}** — input, {shape}"
         lines += _meta_lines(decl.meta)
         lines.append("fields: " + ", ".join(f.name for f in decl.fields))
@@ -745,9 +760,17 @@ def complete(idx: Index, text: str, line: int, col: int) -> list[Item]:
         return _entity_items(idx)
     if prev is not None and (prev.is_name("over") or prev.is_name("of")):
         return [Item(n, "enum", "enum", _label_doc(e.meta)) for n, e in idx.enums.items()] + [Item("enum", "keyword")]
-    if prev is not None and prev.is_op(":") and decl is not None and decl.keyword in ("input", "param") and stop - 1 > decl.start + 1:
+    if (
+        prev is not None
+        and prev.is_op(":")
+        and decl is not None
+        and decl.keyword in ("input", "param")
+        and stop - 1 > decl.start + 1
+    ):
         if decl.keyword == "param" or cursor.depth(decl.start, stop) > 0:
-            return [Item(w, "type", rank=1) for w in TYPE_WORDS] + [Item(n, "enum", "enum", _label_doc(e.meta), 2) for n, e in idx.enums.items()]
+            return [Item(w, "type", rank=1) for w in TYPE_WORDS] + [
+                Item(n, "enum", "enum", _label_doc(e.meta), 2) for n, e in idx.enums.items()
+            ]
     if prev is not None and (prev.is_op("=") or prev.is_op("!=") or prev.is_name("in") or prev.is_op("{") or prev.is_op(",")):
         values = _values_before(idx, cursor, stop, decl)
         if values:
@@ -760,11 +783,15 @@ def complete(idx: Index, text: str, line: int, col: int) -> list[Item]:
             if call == "rank":
                 return items
     if decl is not None and decl.keyword in ("decision", "bands") and first_on_line and cursor.depth(decl.start, stop) > 0:
-        items += [_value_item(idx, o, rank=1) for o in idx.outcomes(decl.name or "")]
-    items += _expression_items(idx, cursor.scope(stop, idx))
+        items += [_value_item(idx, o, rank=0) for o in idx.outcomes(decl.name or "")]
+    items += _expression_items(idx, cursor.scope(stop, idx, decl))
     keywords = list(EXPR_KEYWORDS) + list(RULE_KEYWORDS) + (list(TOP_KEYWORDS) if first_on_line else [])
     items += [Item(k, "keyword", rank=9) for k in dict.fromkeys(keywords)]
-    return items
+    best: dict[str, Item] = {}
+    for item in items:  # one proposal per name: the best ranked
+        if item.label not in best or item.rank < best[item.label].rank:
+            best[item.label] = item
+    return list(best.values())
 
 
 def _in_comment_or_string(text: str, line: int, col: int) -> bool:
@@ -838,7 +865,9 @@ def _complete_member(idx: Index, parts: list[str]) -> list[Item]:
         return [_field_item(f, 0) for f in head.fields]
     if head.kind == "group" and len(parts) == 1:
         enum = idx.enums.get(head.over or "")
-        return [Item(v.name, "enum_value", f"member of {head.name}", _label_doc(v.meta), 0) for v in (enum.values if enum else ())]
+        return [
+            Item(v.name, "enum_value", f"member of {head.name}", _label_doc(v.meta), 0) for v in (enum.values if enum else ())
+        ]
     if head.kind == "group" and len(parts) == 2:
         items = [_field_item(f, 0) for f in head.fields]
         for name, decl in idx.values.items():

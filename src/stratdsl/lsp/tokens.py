@@ -45,9 +45,6 @@ class Token:
         """Whether the cursor at (line, col) touches this token (just after its last character counts)."""
         return self.line == line and self.col <= col <= self.end
 
-    def before(self, line: int, col: int) -> bool:
-        return (self.line, self.end) <= (line, col)
-
     def is_name(self, text: str | None = None) -> bool:
         return self.kind == "name" and (text is None or self.text == text)
 
@@ -135,10 +132,17 @@ def decl_at(tokens: list[Token], index: int) -> DeclContext | None:
 def path_around(tokens: list[Token], index: int) -> tuple[list[str], int, int]:
     """The dotted path that name token `index` belongs to: (parts, position of the token in it, index of the first part)."""
     first = index
-    while first >= 2 and tokens[first - 1].is_op(".") and tokens[first - 2].kind == "name" and _touching(tokens, first - 2, first):
+    while (
+        first >= 2 and tokens[first - 1].is_op(".") and tokens[first - 2].kind == "name" and _touching(tokens, first - 2, first)
+    ):
         first -= 2
     last = index
-    while last + 2 < len(tokens) and tokens[last + 1].is_op(".") and tokens[last + 2].kind == "name" and _touching(tokens, last, last + 2):
+    while (
+        last + 2 < len(tokens)
+        and tokens[last + 1].is_op(".")
+        and tokens[last + 2].kind == "name"
+        and _touching(tokens, last, last + 2)
+    ):
         last += 2
     parts = [tokens[k].text for k in range(first, last + 1, 2)]
     return parts, (index - first) // 2, first
@@ -184,14 +188,3 @@ def index_at(tokens: list[Token], line: int, col: int) -> int | None:
             if hit is None and col < token.end:
                 hit = i
     return hit
-
-
-def count_before(tokens: list[Token], line: int, col: int) -> int:
-    """How many tokens end at or before the cursor."""
-    n = 0
-    for token in tokens:
-        if token.before(line, col):
-            n += 1
-        else:
-            break
-    return n
