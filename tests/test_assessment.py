@@ -163,11 +163,6 @@ def test_unknown_top_level_input_with_suggestion(policy):
         ("maturity:\n  data: {scor: 1}\n", "maturity.data.scor: unknown field 'scor'", "did you mean 'score'?"),
     ],
 )
-@pytest.mark.xfail(
-    reason="BUG: assessment._known_fields is off by one level: unknown fields of a record or a group "
-    "(and unknown group members) get suggestions from the top-level input names, i.e. no 'did you mean'",
-    strict=True,
-)
 def test_unknown_record_and_group_fields_get_suggestions(policy, yaml_text, message, hint):
     (d,) = stage_error(assess, policy, yaml_text)
     assert (d.code, d.message, d.hint) == ("E302", message, hint)
@@ -223,11 +218,6 @@ def test_yaml_is_read_safely():
     assert data == {"x": []}
 
 
-@pytest.mark.xfail(
-    reason="BUG: a YAML date that does not exist (2001-02-30) raises ValueError from PyYAML's timestamp "
-    "constructor instead of a located E301/E302 (the CLI reports an internal error, exit 3)",
-    strict=True,
-)
 def test_impossible_yaml_date_is_a_validation_error(policy):
     ds = stage_error(assess, policy, "organization:\n  name: x\n  founded: 2001-02-30\n")
     assert [d.code for d in ds] in (["E301"], ["E302"])
@@ -300,21 +290,12 @@ def test_schema_is_valid_json_schema_and_accepts_a_valid_assessment(monkeypatch)
     assert list(validator.iter_errors({"usecases": [{"id": "x", "impcat": 1}]})) != []
 
 
-@pytest.mark.xfail(
-    reason='BUG: `integer 0..1000` gives "minimum": "0", "maximum": "1000" as strings '
-    "(Decimal bounds serialised with default=str), which is not valid JSON Schema",
-    strict=True,
-)
 def test_schema_with_integer_ranges_is_valid_json_schema(monkeypatch):
     jsonschema = pytest.importorskip("jsonschema")
     schema = schema_of("assess.strat", monkeypatch)
     jsonschema.Draft202012Validator.check_schema(schema)
 
 
-@pytest.mark.xfail(
-    reason="BUG: the schema rejects the answer 'unknown' (e.g. `impact: unknown`) that the assessment loader accepts",
-    strict=True,
-)
 def test_schema_accepts_unknown_answers(monkeypatch):
     jsonschema = pytest.importorskip("jsonschema")
     schema = schema_of("layout_a.strat", monkeypatch)
@@ -322,11 +303,6 @@ def test_schema_accepts_unknown_answers(monkeypatch):
     assert list(validator.iter_errors({"usecases": [{"id": "x", "impact": "unknown", "purpose": "unknown"}]})) == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: duplicate ids (E306) are only looked for after every E302 is fixed, "
-    "although all problems of an assessment are meant to be reported at once",
-    strict=True,
-)
 def test_duplicate_ids_are_reported_with_other_problems(policy):
     ds = stage_error(assess, policy, "usecases:\n  - {id: x, impact: 7}\n  - {id: x}\n")
     assert sorted(d.code for d in ds) == ["E302", "E306"]

@@ -264,10 +264,6 @@ decision d for each usecase {
     ]
 
 
-@pytest.mark.xfail(
-    reason="BUG: a never-true condition is only found when an earlier rule exists: as the first rule it gets no W101",
-    strict=True,
-)
 def test_first_rule_with_impossible_condition_is_unreachable():
     _policy, diagnostics = compile_src(
         SCORES
@@ -283,7 +279,6 @@ decision d for each usecase {
     ]
 
 
-@pytest.mark.xfail(reason="BUG: W101 says 'e.yes always decide first' (plural verb) when one rule hides it", strict=True)
 def test_unreachable_message_agrees_with_a_single_rule():
     _policy, diagnostics = compile_src(
         """
@@ -373,9 +368,6 @@ def test_builtin_names_cannot_be_declared():
     assert (d.code, d.message) == ("E011", "'as_of' is a built-in name and cannot be declared")
 
 
-@pytest.mark.xfail(
-    reason="BUG: a value listed twice in a declared enum is not reported (EnumValue equality ignores spans)", strict=True
-)
 def test_duplicate_value_in_declared_enum():
     ds = errors_of('policy "p" version "1"\nenum color { red green red }\n')
     assert [(d.code, d.message, d.span.line, d.span.column) for d in ds] == [
@@ -453,7 +445,6 @@ define broken = nope
     assert codes(ds) == ["E010"]
 
 
-@pytest.mark.xfail(reason="BUG: 'is not a outcome of' — the article should be 'an'", strict=True)
 def test_unknown_outcome_message_grammar():
     (d,) = errors_of(
         """
@@ -489,11 +480,6 @@ decision d for each usecase {
     assert diagnostics == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: `a when impact > limit` / `b when impact <= limit` (limit a definition) covers every case, "
-    "but E040 claims the decision 'gives no outcome when some inputs' (a definite claim with no counterexample)",
-    strict=True,
-)
 def test_complementary_comparisons_between_two_expressions():
     _policy, diagnostics = compile_src(
         """

@@ -215,10 +215,6 @@ def test_file_names_are_shown_relative_to_the_working_directory():
     assert golden.is_dir()
 
 
-@pytest.mark.xfail(
-    reason="BUG: a YAML date that does not exist (founded: 2001-02-30) ends in 'internal error' with exit 3, not a located E301/E302 and exit 1",
-    strict=True,
-)
 def test_impossible_date_in_assessment_is_a_clean_error(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("usecases:\n  - id: x\n    impact: 1\norganization:\n  headcount: 2001-02-30\n", encoding="utf-8")

@@ -569,10 +569,6 @@ def test_dating_needs_a_date_or_a_name():
     assert (d.span.line, d.span.column) == (3, 20)
 
 
-@pytest.mark.xfail(
-    reason="BUG: syntax.py has a hint for '==' but the lexer splits '==' into two '=' tokens, so it never fires",
-    strict=True,
-)
 def test_double_equals_gets_a_hint():
     d = syntax_error('policy "p" version "1"\ndefine x = 1 == 2\n')
     assert d.code == "E002"

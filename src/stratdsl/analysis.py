@@ -78,6 +78,8 @@ class _Atoms:
             var, const = self._split(expr)
             self.numeric_points.setdefault(_key(var), set()).add(const)
             self.numeric_types[_key(var)] = var.type
+        elif isinstance(expr, ir.Compare) and _pair(expr) is not None:
+            self.domains[_pair(expr)[0]] = ["lt", "eq", "gt"]
         elif isinstance(expr, ir.Compare) and self._enum_const(expr) is not None:
             var = self._enum_const(expr)
             self.domains[_key(var)] = list(var.type.values)
@@ -140,8 +142,37 @@ class _Atoms:
             yield dict(zip(keys, combo, strict=True))
 
 
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
+_HOLDS = {
+    "<": {"lt"},
+    "<=": {"lt", "eq"},
+    ">": {"gt"},
+    ">=": {"gt", "eq"},
+    "=": {"eq"},
+    "!=": {"lt", "gt"},
+}
+
+
+def _pair(expr: ir.Compare) -> tuple[tuple, str] | None:
+    """For `x op y` between two non-constant numbers: the atom of the ordered pair and
+    the operator read in that order, so `a > b` and `b >= a` share one atom."""
+    left, right = expr.left, expr.right
+    if _constant(left) is not None or _constant(right) is not None:
+        return None
+    if not (isinstance(left.type, NumberT) and isinstance(right.type, NumberT)):
+        return None
+    kl, kr = _key(left), _key(right)
+    if repr(kl) <= repr(kr):
+        return ("pair", kl, kr), expr.op
+    return ("pair", kr, kl), _FLIPPED[expr.op]
+
+
 def _truth(expr: ir.Expr, env: dict[tuple, Any]) -> Any:
     """Two-valued evaluation of a condition on one assignment of its atoms."""
+    if isinstance(expr, ir.Compare):
+        pair = _pair(expr)
+        if pair is not None and pair[0] in env:
+            return env[pair[0]] in _HOLDS[pair[1]]
     key = _key(expr)
     if isinstance(expr, ir.Logic):
         values = [_truth(i, env) for i in expr.items]
@@ -241,6 +272,9 @@ def _check_unreachable(decision: ir.Decision, policy: ir.CheckedPolicy, diags: D
             if set(theirs.domains) <= keys:
                 earlier.append(prev)
         if not earlier:
+            if mine.combinations() <= MAX_COMBINATIONS and not any(_truth(rule.cond, env) for env in mine.assignments()):
+                diags.warning("W101", f"rule '{rule.id}' can never apply: its condition is never true", rule.span,
+                              hint="remove the rule, or correct its condition")
             continue
         atoms = _atoms_for([rule.cond] + [p.cond for p in earlier])
         if set(atoms.domains) != keys or atoms.combinations() > MAX_COMBINATIONS:
@@ -257,7 +291,8 @@ def _check_unreachable(decision: ir.Decision, policy: ir.CheckedPolicy, diags: D
             used.add(hit.id)
         if not possible:
             if used:
-                message = f"rule '{rule.id}' can never apply: {', '.join(sorted(used))} always decide first"
+                verb = "decides" if len(used) == 1 else "decide"
+                message = f"rule '{rule.id}' can never apply: {', '.join(sorted(used))} always {verb} first"
             else:
                 message = f"rule '{rule.id}' can never apply: its condition is never true"
             diags.warning("W101", message, rule.span, hint="remove the rule, or move it above the rules that hide it")

@@ -125,6 +125,8 @@ def parse_data(text: str, name: str, json_format: bool = False) -> tuple[Any, di
         if node is None:
             return {}, marks
         return _walk_yaml(node, loader, "", marks, name, [MAX_YAML_NODES], 0), marks
+    except ValueError as error:  # e.g. a date that does not exist: 2001-02-30
+        raise StratError([Diagnostic("E301", f"the assessment has an impossible value: {error}", Span(name, 1, 1, 1, 2))]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         span = Span(name, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
@@ -144,10 +146,11 @@ def _python_type(type_: Type) -> Any:
     if isinstance(type_, NumberT):
         base = int if type_.integer else Decimal
         constraints: dict[str, Any] = {}
+        # whole bounds as int: the JSON Schema then shows numbers, not strings
         if type_.low is not None:
-            constraints["ge"] = type_.low
+            constraints["ge"] = int(type_.low) if type_.low == type_.low.to_integral_value() else type_.low
         if type_.high is not None:
-            constraints["le"] = type_.high
+            constraints["le"] = int(type_.high) if type_.high == type_.high.to_integral_value() else type_.high
         if not type_.integer:
             constraints["allow_inf_nan"] = False
         return Annotated[base, Field(**constraints)]
@@ -209,6 +212,12 @@ def build_model(policy: ir.CheckedPolicy) -> type[BaseModel]:
 def json_schema(policy: ir.CheckedPolicy) -> dict[str, Any]:
     schema = build_model(policy).model_json_schema()
     schema["title"] = f"Assessment for {policy.name} {policy.version}"
+    # every optional answer may also be the word "unknown", as the loader accepts
+    for definition in schema.get("$defs", {}).values():
+        for prop in definition.get("properties", {}).values():
+            options = prop.get("anyOf")
+            if options and {"type": "null"} in options and {"const": "unknown"} not in options:
+                options.append({"const": "unknown"})
     return schema
 
 
@@ -225,13 +234,14 @@ def _path(loc: tuple) -> str:
     return out
 
 
-def _known_fields(policy: ir.CheckedPolicy, loc: tuple) -> list[str]:
-    if len(loc) <= 1:
+def _known_fields(policy: ir.CheckedPolicy, parent: tuple) -> list[str]:
+    """The names allowed under `parent` (the location of the mapping that holds a bad key)."""
+    if not parent:
         return ["about", *policy.inputs]
-    item = policy.inputs.get(str(loc[0]))
+    item = policy.inputs.get(str(parent[0]))
     if item is None:
         return []
-    if item.kind == "group" and len(loc) == 2:
+    if item.kind == "group" and len(parent) == 1:
         return list(item.members)
     return list(item.fields) + (["id"] if item.kind == "many" else [])
 
@@ -311,19 +321,40 @@ def validate(policy: ir.CheckedPolicy, data: Any, name: str = "<assessment>", sp
     if not isinstance(data, dict):
         raise StratError([Diagnostic("E302", "the assessment must be a mapping of inputs (organization:, usecases: …)", Span(name, 1, 1, 1, 2))])
     data = _unknown_to_none(data, policy)
+    duplicates = _duplicate_ids(policy, data, name, spans)
     model = build_model(policy)
     try:
         validated = model.model_validate(data)
     except ValidationError as error:
-        problems = []
+        problems = list(duplicates)
         for e in error.errors():
             path = _path(e["loc"])
             message, hint = _message(e, policy)
             span = spans.get(path) or spans.get(_path(e["loc"][:-1])) or Span(name, 0, 0, 0, 0)
             problems.append(Diagnostic("E302", f"{path}: {message}" if path else message, span, hint=hint))
         raise StratError(problems) from None
+    if duplicates:
+        raise StratError(duplicates)
     plain = validated.model_dump(exclude_none=False)
     return _runtime(policy, plain, name, spans, data)
+
+
+def _duplicate_ids(policy: ir.CheckedPolicy, data: dict[str, Any], name: str, spans: dict[str, Span]) -> list[Diagnostic]:
+    problems = []
+    for item in policy.inputs.values():
+        rows = data.get(item.name) if item.kind == "many" else None
+        if not isinstance(rows, list):
+            continue
+        seen: dict[str, int] = {}
+        for i, row in enumerate(rows):
+            ident = row.get("id") if isinstance(row, dict) else None
+            if not isinstance(ident, str):
+                continue
+            if ident in seen:
+                span = spans.get(f"{item.name}[{i}].id") or Span(name, 0, 0, 0, 0)
+                problems.append(Diagnostic("E306", f"{item.name}[{i}].id: '{ident}' is already the id of {item.name}[{seen[ident]}]", span))
+            seen[ident] = i
+    return problems
 
 
 def _runtime(

@@ -130,8 +130,8 @@ class Checker:
                         self._duplicate(decl.name, decl.span, self.enums[decl.name].span)
                         continue
                     values = tuple(v.name for v in decl.values)
-                    for value in decl.values:
-                        if values.count(value.name) > 1 and values.index(value.name) != decl.values.index(value):
+                    for position, value in enumerate(decl.values):
+                        if value.name in values[:position]:
                             self.diags.error("E011", f"'{value.name}' is listed twice in enum '{decl.name}'", value.span)
                     labels = {v.name: v.meta.label for v in decl.values if v.meta.label is not None}
                     self.enums[decl.name] = ir.EnumDef(decl.name, values, labels, decl.meta, decl.span)
@@ -359,8 +359,9 @@ class Checker:
         scope = _Scope(entity, f"decision '{decl.name}'")
         declared = {o.name for o in decl.outcomes}
         all_rules = list(decl.rules) + ([decl.otherwise] if decl.otherwise else [])
-        for outcome in decl.outcomes:
-            if [o.name for o in decl.outcomes].count(outcome.name) > 1:
+        names = [o.name for o in decl.outcomes]
+        for position, outcome in enumerate(decl.outcomes):
+            if outcome.name in names[:position]:
                 self.diags.error("E011", f"outcome '{outcome.name}' is declared twice", outcome.span)
         labels: dict[str, ast.Text | None] = {o.name: o.meta.label for o in decl.outcomes}
         for rule in all_rules:
@@ -651,11 +652,11 @@ class Checker:
         fields = list(self.inputs[scope.entity].fields) if scope.entity else []
         names = fields + [n for n in self.value_decls if not isinstance(self.value_decls[n], ast.InputDecl)]
         if isinstance(expected, EnumT):
-            what = "outcome" if expected.name.startswith("decision ") else "value"
+            what = "an outcome" if expected.name.startswith("decision ") else "a value"
             owner = expected.name.removeprefix("decision ")
             self.diags.error(
                 "E016",
-                f"'{name}' is not a {what} of '{owner}'",
+                f"'{name}' is not {what} of '{owner}'",
                 e.span,
                 hint=did_you_mean(name, list(expected.values)) or f"possible values: {', '.join(expected.values)}",
             )

@@ -147,7 +147,8 @@ def syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic:
     hint = None
     if token.type == "NAME":
         hint = did_you_mean(shown, _keywords(expected))
-    if hint is None and shown == "==":
+    pos = getattr(token, "start_pos", None)
+    if hint is None and (shown == "==" or (shown == "=" and pos and source.text[pos - 1 : pos] == "=")):
         hint = "equality is written with a single '='"
     if hint is None and token.type == "NAME" and "WHEN" in expected:
         hint = "a rule reads: OUTCOME when CONDITION"
