@@ -391,13 +391,6 @@ def test_policy_outside_git_has_no_git_provenance(tmp_path):
     assert [f["path"] for f in prov["files"]] == ["main.strat", "sources.strat"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: provenance.files[].sha256 is the sha256 of the text read with universal newlines "
-    "(loader.read_source uses Path.read_text), so a policy file with CRLF line endings is recorded with "
-    "the hash of its LF-converted text, not of its bytes: `sha256sum` never matches, and a CRLF<->LF "
-    "change leaves the recorded hash unchanged",
-)
 def test_file_sha256_is_the_hash_of_the_file_bytes_even_with_crlf(tmp_path):
     repo, _ = demo_repo(tmp_path / "repo")
     (repo / "sources.strat").write_bytes(SOURCES.replace("\n", "\r\n").encode("utf-8"))
@@ -406,12 +399,6 @@ def test_file_sha256_is_the_hash_of_the_file_bytes_even_with_crlf(tmp_path):
     assert recorded["sources.strat"] == sha256((repo / "sources.strat").read_bytes())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: gitutil.state decides `dirty` with `git status --porcelain`, which hides git-ignored files: "
-    "an imported policy file that is ignored (so not in the commit) is recorded as git.dirty=false, and "
-    "`stratdsl replay` of that record then fails with E004 (the file does not exist at the commit)",
-)
 def test_ignored_policy_file_is_not_recorded_as_clean(tmp_path):
     repo = init_repo(tmp_path / "repo", {"main.strat": POLICY, "as/a.yaml": ASSESSMENT_A, ".gitignore": "sources.strat\n"})
     commit(repo, "Policy without its (ignored) sources file")
@@ -420,13 +407,6 @@ def test_ignored_policy_file_is_not_recorded_as_clean(tmp_path):
     assert git_state["dirty"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: records embed file locations relative to the working directory (loader.display_name uses "
-    "os.path.relpath): `location` of the record, of its explanation and of every rule reads 'main.strat:12' "
-    "from the policy's folder and 'repo/main.strat:12' from its parent, so the same policy, assessment and "
-    "as-of date give records with the same id but different bytes (and audit entries differ accordingly)",
-)
 def test_records_do_not_depend_on_the_working_directory(demo):
     repo, _ = demo
     here = cli("eval", repo / "main.strat", repo / "as/a.yaml", "--as-of", AS_OF, "--format", "records", cwd=repo)
@@ -577,12 +557,6 @@ def test_removing_whole_trailing_lines_is_not_detectable_by_the_chain_alone(logg
     assert audit.verify(short) == (len(lines) - 2, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: audit.verify returns as soon as the file does not end with a newline (a torn last line) "
-    "without checking the earlier lines: an altered line 2 is not reported (it names the last line instead) "
-    "and the CLI claims 'the first N-1 entries are intact'",
-)
 def test_verify_reports_the_first_problem_even_when_the_tail_is_torn(logged, tmp_path):
     lines = log_lines(logged)
     lines[1] = _rewrite(lines[1], lambda item: item["entry"].update(outcome="structuring"))
@@ -646,12 +620,6 @@ def test_a_torn_first_line_is_repaired_from_the_genesis(tmp_path):
     assert audit.verify(log) == (2, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: audit._tail_state reads the file backwards only until it has seen two newlines; when the last "
-    "line is complete but not JSON (handled as a torn write) and the line before it is longer than the 64 KiB "
-    "read window, the last valid line is read truncated and append fails with E403 instead of repairing",
-)
 def test_invalid_last_line_after_a_long_line_is_repaired(tmp_path):
     log = tmp_path / "log.jsonl"
     audit.append(log, [{"kind": "note", "blob": "x" * 100_000}])
@@ -661,11 +629,6 @@ def test_invalid_last_line_after_a_long_line_is_repaired(tmp_path):
     assert audit.verify(log) == (3, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the repair entry's removed_sha256 is computed on torn.decode('utf-8', 'replace'), so when the "
-    "torn write cuts a multi-byte character (é in 'Priorité') it is not the sha256 of the bytes removed",
-)
 def test_repair_hash_is_the_hash_of_the_removed_bytes_when_a_character_is_cut(tmp_path):
     log = tmp_path / "log.jsonl"
     audit.append(log, [{"kind": "note", "label": "Priorité immédiate"}, {"kind": "note", "label": "Priorité immédiate"}])
@@ -772,12 +735,6 @@ def test_concurrent_cli_evaluations_keep_each_batch_together(demo, tmp_path):
 # ================================================================== errors
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: `eval --audit-log DIR/x.jsonl` where DIR does not exist ends with 'internal error "
-    "(FileNotFoundError …) This is a bug in stratdsl', exit 3, instead of a diagnostic and exit 1 "
-    "(audit.append does not turn OSError into a StratError)",
-)
 def test_audit_log_in_a_missing_folder_is_a_user_error(demo, tmp_path):
     repo, _ = demo
     result = CliRunner().invoke(

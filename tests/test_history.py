@@ -309,12 +309,6 @@ def test_replay_of_a_log_recorded_from_a_dirty_tree_notes_it(tmp_path):
     assert out.rstrip().endswith("4 identical, 1 different")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: replay.replay caches the replayed evaluation and adds the note 'the policy files at that commit "
-    "do not hash as recorded' only when it fills the cache, so in a full replay only the first decision of a "
-    "dirty evaluation carries it; `replay --entry 3` prints it for entry 3, `replay` does not",
-)
 def test_every_replayed_entry_of_a_dirty_evaluation_gets_the_same_notes(tmp_path):
     repo = init_repo(tmp_path / "repo", {"main.strat": V1, "sources.strat": SOURCES, "a.yaml": ASSESSMENT_A})
     commit(repo, "Initial policy", ALICE)
@@ -379,13 +373,6 @@ def test_explain_blame_of_an_uncommitted_rule(tmp_path):
     assert data["blame"]["quadrant.structuring"]["author"] == "Alice Martin"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: gitutil.blame picks, among the commits of a multi-line rule's lines, the one with the greatest "
-    "author-time, keeping the first line's commit on a tie: when the later commit (in history) has the same "
-    "author time (commits made within one second) or an older one (a rebased or cherry-picked commit), "
-    "`explain --blame` names the earlier commit, not the one that last changed the rule",
-)
 @pytest.mark.parametrize("bob_author_date", ["2026-01-05T10:00:00+00:00", "2026-01-01T09:00:00+00:00"], ids=["same_second", "rebased"])
 def test_blame_of_a_multi_line_rule_names_the_last_commit_in_history(tmp_path, bob_author_date):
     repo = init_repo(tmp_path / "repo", {"main.strat": V1, "sources.strat": SOURCES, "a.yaml": ASSESSMENT_A})

@@ -14,6 +14,7 @@ chained in its place — never silently.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -50,7 +51,8 @@ def _tail_state(fd: int) -> tuple[int, str, int | None, bytes]:
         pos -= step
         os.lseek(fd, pos, os.SEEK_SET)
         data = os.read(fd, step) + data
-        if data.count(b"\n") >= 2 or pos == 0:
+        # three newlines: the last line (maybe invalid) and one complete line before it
+        if data.count(b"\n") >= 3 or pos == 0:
             break
     torn_at = None
     torn = b""
@@ -80,7 +82,10 @@ def _tail_state(fd: int) -> tuple[int, str, int | None, bytes]:
 def append(path: str | Path, entries: list[dict[str, Any]]) -> list[int]:
     """Append entries atomically and durably; return their sequence numbers."""
     path = Path(path)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise StratError([Diagnostic("E404", f"cannot open audit log '{path}': {error.strerror}")]) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
@@ -90,7 +95,7 @@ def append(path: str | Path, entries: list[dict[str, Any]]) -> list[int]:
         out = []
         if torn_at is not None:
             os.ftruncate(fd, torn_at)
-            repair = {"kind": "repair", "removed_bytes": len(torn), "removed_sha256": sha256_text(torn.decode("utf-8", "replace"))}
+            repair = {"kind": "repair", "removed_bytes": len(torn), "removed_sha256": hashlib.sha256(torn).hexdigest()}
             entries = [repair, *entries]
         text = []
         seqs = []
@@ -126,10 +131,12 @@ def verify(path: str | Path) -> tuple[int, Problem | None]:
     except OSError:
         raise StratError([Diagnostic("E404", f"cannot read audit log '{path}'")]) from None
     lines = raw.split(b"\n")
+    torn = False
     if lines and lines[-1] == b"":
         lines.pop()
     elif lines:
-        return max(len(lines) - 1, 0), Problem(len(lines), "the last line is incomplete (a torn write); the next append repairs it")
+        torn = True
+        lines.pop()
     prev = GENESIS
     seen: dict[str, int] = {}
     for number, line in enumerate(lines, start=1):
@@ -150,6 +157,8 @@ def verify(path: str | Path) -> tuple[int, Problem | None]:
             return number - 1, Problem(number, f"the chain is broken here: this entry does not follow the previous line{detail}; an entry was removed, inserted or reordered")
         seen[digest] = number
         prev = digest
+    if torn:
+        return len(lines), Problem(len(lines) + 1, "the last line is incomplete (a torn write); the next append repairs it")
     return len(lines), None
 
 

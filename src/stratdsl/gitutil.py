@@ -52,7 +52,7 @@ def state(files: list[Path]) -> GitState | None:
     if commit is None:
         return None
     rel = [str(f.resolve().relative_to(root)) for f in files if f.resolve().is_relative_to(root)]
-    status = _git(["status", "--porcelain", "--", *rel], root) or ""
+    status = _git(["status", "--porcelain", "--ignored", "--untracked-files=all", "--", *rel], root) or ""
     return GitState(root, commit.strip(), bool(status.strip()))
 
 
@@ -114,8 +114,15 @@ def blame(path: Path, start: int, end: int) -> BlameLine | None:
             commits[current].setdefault(key, value)
     if not commits:
         return None
-    best = max(commits.items(), key=lambda kv: int(kv[1].get("author-time", "0")))
-    sha, info = best
+    if "0" * 40 in commits:
+        sha, info = "0" * 40, commits["0" * 40]
+    else:
+        # the descendant of all others: history decides, not (rebased or equal) dates
+        sha = next(iter(commits))
+        for other in commits:
+            if other != sha and _git(["merge-base", "--is-ancestor", sha, other], root) is not None:
+                sha = other
+        info = commits[sha]
     from datetime import UTC, datetime
 
     when = datetime.fromtimestamp(int(info.get("author-time", "0")), tz=UTC).date().isoformat()

@@ -11,6 +11,7 @@ records: nothing here reads the clock.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,17 @@ def provenance(policy: ir.CheckedPolicy) -> dict[str, Any]:
     files = []
     paths = []
     for source in policy.source_map.files():
+        digest = sha256_text(source.text)
         if source.path is None:
             name = source.name
         else:
             paths.append(source.path.resolve())
             name = str(source.path.resolve().relative_to(folder)) if folder else source.name
-        files.append({"path": name, "sha256": sha256_text(source.text)})
+            try:
+                digest = hashlib.sha256(source.path.read_bytes()).hexdigest()  # the bytes, as sha256sum sees them
+            except OSError:
+                pass
+        files.append({"path": name, "sha256": digest})
     files.sort(key=lambda f: f["path"])
     out: dict[str, Any] = {
         "policy": policy.name,
@@ -103,6 +109,7 @@ def decision_records(
     evaluation = evaluation_record(policy, assessment, result, prov)
     key = {k: evaluation[k] for k in ("policy_sha256", "assessment_sha256", "as_of", "params")}
     records = []
+    renames = _stable_names(policy)
     for d in result.decisions:
         x = explain_decision(policy, result, d, tracer)
         record = {
@@ -114,8 +121,34 @@ def decision_records(
             "provenance": prov,
             **key,
         }
-        records.append(record)
+        records.append(_relocate(record, renames))
     return evaluation, records
+
+
+def _stable_names(policy: ir.CheckedPolicy) -> dict[str, str]:
+    """Display name → path from the root policy's folder: records must not depend on
+    the directory the command was run from."""
+    root = policy_root(policy)
+    out = {}
+    for source in policy.source_map.files():
+        if root is not None and source.path is not None:
+            out[source.name] = str(source.path.resolve().relative_to(root.parent))
+    return out
+
+
+def _relocate(data: Any, renames: dict[str, str]) -> Any:
+    if isinstance(data, dict):
+        out = {}
+        for k, v in data.items():
+            if k == "location" and isinstance(v, str) and ":" in v:
+                name, _, line = v.rpartition(":")
+                out[k] = f"{renames.get(name, name)}:{line}"
+            else:
+                out[k] = _relocate(v, renames)
+        return out
+    if isinstance(data, list):
+        return [_relocate(v, renames) for v in data]
+    return data
 
 
 def as_of_of(record: dict[str, Any]) -> date:

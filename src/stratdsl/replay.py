@@ -51,6 +51,7 @@ def replay(log_path: str | Path, entry: int | None = None, repo: Path | None = N
         chosen = [e for e in decisions if e["entry"]["evaluation"] == last_eval]
     results = []
     cache: dict[str, list[dict[str, Any]]] = {}
+    cache_notes: dict[str, list[str]] = {}
     for item in chosen:
         record = item["entry"]
         evaluation = audit.find_evaluation(entries, record["evaluation"])
@@ -75,9 +76,11 @@ def replay(log_path: str | Path, entry: int | None = None, repo: Path | None = N
                 _, records = decision_records(policy, assessment, result, tracer)
                 now_files = {f["path"]: f["sha256"] for f in records[0]["provenance"]["files"]} if records else {}
             then_files = {f["path"]: f["sha256"] for f in prov["files"]}
+            cache_notes[key] = []
             if now_files != then_files:
-                notes.append("the policy files at that commit do not hash as recorded (recorded from a modified work tree)")
+                cache_notes[key].append("the policy files at that commit do not hash as recorded (recorded from a modified work tree)")
             cache[key] = records
+        notes.extend(cache_notes[key])
         replayed = next((r for r in cache[key] if r["decision"] == record["decision"] and r["entity"] == record["entity"]), None)
         diffs: list[tuple[str, Any, Any]] = []
         if replayed is None:
