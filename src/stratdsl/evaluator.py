@@ -115,7 +115,7 @@ class Evaluator:
         scope = entity if definition.entity_input is not None else None
         key = (name, scope.path if scope else "")
         if key not in self._defs:
-            self._defs[key] = self.eval(definition.expr, scope)
+            self._defs[key] = self.compute(definition.expr, scope)
         return self._defs[key]
 
     def in_force(self, valid_from: ir.Expr | None, valid_until: ir.Expr | None) -> Any:
@@ -133,7 +133,7 @@ class Evaluator:
         if expr is None:
             return None
         if expr.id not in self._dates:
-            self._dates[expr.id] = self.eval(expr, None)
+            self._dates[expr.id] = self.compute(expr, None)
         return self._dates[expr.id]
 
     def decision(self, name: str, entity: Entity | None) -> DecisionResult:
@@ -157,7 +157,7 @@ class Evaluator:
             if in_force is False:
                 statuses.append(RuleStatus(rule.id, rule.outcome, NOT_IN_FORCE))
                 continue
-            cond = True if rule.cond is None else self.eval(rule.cond, entity)
+            cond = True if rule.cond is None else self.compute(rule.cond, entity)
             if isinstance(in_force, Unknown):
                 cond = in_force if cond is not False else False
             if cond is False:
@@ -218,7 +218,7 @@ class Evaluator:
             if expr is None:
                 continue
             try:
-                self.eval(expr, entity)
+                self.compute(expr, entity)
             except StratError:
                 pass  # e.g. a division that the skipped part was guarding
 
@@ -237,7 +237,7 @@ class Evaluator:
     def _exceptions(self, rule: ir.Rule, entity: Entity | None) -> tuple[ir.Exception_ | None, list]:
         maybe = []
         for exc in rule.exceptions:
-            value = self.eval(exc.cond, entity)
+            value = self.compute(exc.cond, entity)
             if value is True:
                 return exc, []
             if isinstance(value, Unknown):
@@ -250,7 +250,7 @@ class Evaluator:
         in_force = self.in_force(obligation.valid_from, obligation.valid_until)
         if in_force is False:
             return ObligationResult(obligation.name, entity_id, path, "not_in_force")
-        value = self.eval(obligation.cond, entity)
+        value = self.compute(obligation.cond, entity)
         if value is True and in_force is True:
             return ObligationResult(obligation.name, entity_id, path, "applies")
         if value is False:
@@ -258,7 +258,7 @@ class Evaluator:
         return ObligationResult(obligation.name, entity_id, path, "possible", _missing(merge_unknown([value, in_force])))
 
     # ------------------------------------------------------------ expressions
-    def eval(self, expr: ir.Expr, entity: Entity | None) -> Any:
+    def compute(self, expr: ir.Expr, entity: Entity | None) -> Any:
         value = getattr(self, _DISPATCH[type(expr)])(expr, entity)
         if self.tracer is not None:
             self.tracer.value(entity.path if entity else "", expr.id, value)
@@ -301,16 +301,16 @@ class Evaluator:
         return self.params[e.name]
 
     def _neg(self, e: ir.Neg, entity):
-        v = self.eval(e.operand, entity)
+        v = self.compute(e.operand, entity)
         return v if isinstance(v, Unknown) else -v
 
     def _not(self, e: ir.Not, entity):
-        v = self.eval(e.operand, entity)
+        v = self.compute(e.operand, entity)
         return v if isinstance(v, Unknown) else not v
 
     def _arith(self, e: ir.Arith, entity):
-        left = self.eval(e.left, entity)
-        right = self.eval(e.right, entity)
+        left = self.compute(e.left, entity)
+        right = self.compute(e.right, entity)
         if isinstance(left, Unknown) or isinstance(right, Unknown):
             return merge_unknown([left, right])
         try:
@@ -335,8 +335,8 @@ class Evaluator:
             ) from None
 
     def _compare(self, e: ir.Compare, entity):
-        left = self.eval(e.left, entity)
-        right = self.eval(e.right, entity)
+        left = self.compute(e.left, entity)
+        right = self.compute(e.right, entity)
         if isinstance(left, Unknown) or isinstance(right, Unknown):
             return settle(e.op, left, right) if e.op in ("=", "!=") else merge_unknown([left, right])
         op = e.op
@@ -353,20 +353,20 @@ class Evaluator:
         return left >= right
 
     def _in(self, e: ir.In, entity):
-        item = self.eval(e.item, entity)
-        container = self.eval(e.container, entity)
+        item = self.compute(e.item, entity)
+        container = self.compute(e.container, entity)
         if isinstance(item, Unknown) or isinstance(container, Unknown):
             return settle("not in" if e.negated else "in", item, container)
         return (item in container) != e.negated
 
     def _set(self, e: ir.SetOf, entity):
-        return frozenset(self.eval(i, entity) for i in e.items)
+        return frozenset(self.compute(i, entity) for i in e.items)
 
     def _logic(self, e: ir.Logic, entity):
         unknowns = []
         decisive = e.op == "or"  # the value that settles the whole: true for or, false for and
         for index, item in enumerate(e.items):
-            v = self.eval(item, entity)
+            v = self.compute(item, entity)
             if isinstance(v, Unknown):
                 unknowns.append(v)
             elif v is decisive:
@@ -376,20 +376,20 @@ class Evaluator:
         return merge_unknown(unknowns) if unknowns else (not decisive)
 
     def _cond(self, e: ir.Cond, entity):
-        c = self.eval(e.cond, entity)
+        c = self.compute(e.cond, entity)
         if c is True:
-            return self.eval(e.then, entity)
+            return self.compute(e.then, entity)
         if c is False:
-            return self.eval(e.otherwise, entity)
-        then = self.eval(e.then, entity)
-        otherwise = self.eval(e.otherwise, entity)
+            return self.compute(e.otherwise, entity)
+        then = self.compute(e.then, entity)
+        otherwise = self.compute(e.otherwise, entity)
         if not isinstance(then, Unknown) and not isinstance(otherwise, Unknown) and then == otherwise:
             return then  # both branches agree: the unknown condition does not matter
         return merge_unknown([c, then, otherwise])
 
     def _func(self, e: ir.Func, entity):
         name = e.name
-        args = [self.eval(a, entity) for a in e.args]
+        args = [self.compute(a, entity) for a in e.args]
         if name == "known":
             return not isinstance(args[0], Unknown)
         if any(isinstance(a, Unknown) for a in args):
@@ -417,20 +417,20 @@ class Evaluator:
         uncertain: list[Unknown] = []
         for member in members:
             if e.where is not None:
-                keep = self.eval(e.where, member)
+                keep = self.compute(e.where, member)
                 if keep is False:
                     continue
                 if isinstance(keep, Unknown):
                     uncertain.append(keep)
                     if kind in ("any", "all") and e.body is not None:
-                        self.eval(e.body, member)
+                        self.compute(e.body, member)
                     continue
             if e.body is not None:
-                values.append(self.eval(e.body, member))
+                values.append(self.compute(e.body, member))
             else:
                 values.append(True)
             if e.weight is not None:
-                weights.append(self.eval(e.weight, member))
+                weights.append(self.compute(e.weight, member))
         if kind == "any":
             if any(v is True for v in values):
                 return True
@@ -475,11 +475,11 @@ class Evaluator:
         uncertain: list[Unknown] = []
         table: dict[str, Any] = {}
         for member in members:
-            keep = True if e.where is None else self.eval(e.where, member)
+            keep = True if e.where is None else self.compute(e.where, member)
             if keep is False:
                 table[member.id] = Decimal(0)
                 continue
-            keys = [self.eval(k, member) for k, _ in e.keys]
+            keys = [self.compute(k, member) for k, _ in e.keys]
             if isinstance(keep, Unknown):
                 uncertain.append(keep)
                 table[member.id] = keep
