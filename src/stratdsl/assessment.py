@@ -264,6 +264,8 @@ def _message(error: dict[str, Any], policy: ir.CheckedPolicy) -> tuple[str, str 
         return f"unknown field '{key}'", did_you_mean(str(key), _known_fields(policy, error["loc"][:-1]))
     if kind == "missing":
         return "is required but missing", None
+    if value is None and kind not in ("model_type", "dict_type", "model_attributes_type", "list_type"):
+        return "is required: it cannot be left unknown", None
     if kind in ("bool_parsing", "bool_type"):
         return f"'{shown}' is not true or false", None
     if kind in ("int_parsing", "int_from_float", "int_type"):

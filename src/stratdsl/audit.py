@@ -164,7 +164,11 @@ def verify(path: str | Path) -> tuple[int, Problem | None]:
 
 def read(path: str | Path) -> list[dict[str, Any]]:
     out = []
-    for line in Path(path).read_bytes().split(b"\n"):
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise StratError([Diagnostic("E404", f"cannot read audit log '{path}': {error.strerror}")]) from None
+    for line in raw.split(b"\n"):
         if line.strip():
             try:
                 out.append(json.loads(line))

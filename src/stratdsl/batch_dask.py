@@ -29,7 +29,11 @@ def execute(work: Iterator[tuple], scheduler: str | None) -> Iterator[str]:
         ) from None
     if not scheduler:
         raise StratError([Diagnostic("E602", "--engine dask needs --scheduler ADDRESS (for example tcp://127.0.0.1:8786)")])
-    with Client(scheduler) as client:
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as error:
+        raise StratError([Diagnostic("E603", f"cannot reach the Dask scheduler at {scheduler}: {error}")]) from None
+    with client:
         in_flight: deque = deque()
         for chunk in _chunks(work, CHUNK):
             in_flight.append(client.submit(_run_chunk, chunk, pure=False))

@@ -273,6 +273,10 @@ class Checker:
         ok = False
         if isinstance(expr, ast.NumberLit) and isinstance(type_, NumberT):
             value, ok = expr.value, not type_.integer or expr.value == expr.value.to_integral_value()
+            outside = (type_.low is not None and value < type_.low) or (type_.high is not None and value > type_.high)
+            if ok and outside:
+                self.diags.error("E026", f"{what} ({expr.value}) is outside {type_.low}..{type_.high}", expr.span)
+                return value
         elif isinstance(expr, ast.BoolLit) and isinstance(type_, BoolT):
             value, ok = expr.value, True
         elif isinstance(expr, ast.StringLit) and isinstance(type_, TextT):
@@ -462,7 +466,7 @@ class Checker:
             decl.name,
             entity,
             cond,
-            self._cites(decl.cites, _Scope(entity, f"obligation '{decl.name}'")),
+            self._cites(decl.cites),
             self._dating(decl.valid_from, f"the start date of obligation '{decl.name}'"),
             self._dating(decl.valid_until, f"the end date of obligation '{decl.name}'"),
             decl.meta,

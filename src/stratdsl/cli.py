@@ -534,6 +534,8 @@ def batch_cmd(policy, inputs, output, jobs, engine_name, scheduler, csv_input, a
     for decision, counts in sorted(summary.outcomes.items()):
         parts = ", ".join(f"{outcome} {n}" for outcome, n in sorted(counts.items()))
         click.echo(f"  {decision}: {parts}")
+    if summary.invalid:
+        sys.exit(EXIT_BAD_INPUT)  # every valid input was still evaluated and written
 
 
 @main.command("diagnose")

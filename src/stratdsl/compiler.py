@@ -223,7 +223,7 @@ class _Gen:
         c = self.t()
         then, other = self.expr(e.then, ent), self.expr(e.otherwise, ent)
         # an unknown condition still settles the value when both branches agree
-        unknown = f"_cond_unknown({c}, {then}, {other})"
+        unknown = f"_cond_unknown({c}, lambda: {then}, lambda: {other})"
         return f"({then} if ({c} := {self.expr(e.cond, ent)}) is True else ({other} if {c} is False else {unknown}))"
 
     def _Func(self, e: ir.Func, ent: str) -> str:
@@ -330,10 +330,20 @@ class _Gen:
         return fname
 
 
-def _cond_unknown(c: Unknown, then: Any, other: Any) -> Any:
+def _cond_unknown(c: Unknown, then_fn: Any, other_fn: Any) -> Any:
+    """An `if` whose condition is unknown: both branches, each of which may never be taken
+    (an error in one only makes it unknown); equal branches settle the value."""
+    then, other = _branch(then_fn), _branch(other_fn)
     if then.__class__ is not Unknown and other.__class__ is not Unknown and then == other:
         return then
     return _u(c, then, other)
+
+
+def _branch(fn: Any) -> Any:
+    try:
+        return fn()
+    except StratError:
+        return Unknown()
 
 
 def _rank_table(X: Any, members: list[Entity], where: Any, keys: Any, descending: tuple[bool, ...]) -> dict[str, Any]:
@@ -457,7 +467,10 @@ class CompiledPolicy:
         # the generated functions read the run's data from their module globals:
         # one evaluation at a time per compiled policy (threads of a server queue here)
         with self._lock, decimal.localcontext(CONTEXT):
-            return _Run(self, assessment, as_of, params or {}).run()
+            try:
+                return _Run(self, assessment, as_of, params or {}).run()
+            except decimal.Overflow:
+                raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
 
 
 class _Run:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, DivisionByZero, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any
 
 from . import ir
@@ -321,6 +321,8 @@ class Evaluator:
             if e.op == "*":
                 return CONTEXT.multiply(left, right)
             return CONTEXT.divide(left, right)
+        except Overflow:
+            raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)", e.span)]) from None
         except (DivisionByZero, InvalidOperation):
             where = f" for {entity.path}" if entity else ""
             raise StratError(
@@ -381,11 +383,19 @@ class Evaluator:
             return self.compute(e.then, entity)
         if c is False:
             return self.compute(e.otherwise, entity)
-        then = self.compute(e.then, entity)
-        otherwise = self.compute(e.otherwise, entity)
+        then = self._branch(e.then, entity)
+        otherwise = self._branch(e.otherwise, entity)
         if not isinstance(then, Unknown) and not isinstance(otherwise, Unknown) and then == otherwise:
             return then  # both branches agree: the unknown condition does not matter
         return merge_unknown([c, then, otherwise])
+
+    def _branch(self, expr: ir.Expr, entity: Entity | None) -> Any:
+        """A branch of an `if` whose condition is unknown: it may never be taken, so an
+        error in it (a division it guards) only makes the value unknown."""
+        try:
+            return self.compute(expr, entity)
+        except StratError:
+            return Unknown()
 
     def _func(self, e: ir.Func, entity):
         name = e.name

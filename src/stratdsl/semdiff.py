@@ -70,7 +70,7 @@ def _decls(policy: ir.CheckedPolicy) -> dict[tuple[str, str], ast.Decl]:
 def _rule_ids(decl: ast.DecisionDecl) -> dict[str, ast.Rule]:
     out: dict[str, ast.Rule] = {}
     for rule in list(decl.rules) + ([decl.otherwise] if decl.otherwise else []):
-        base = rule.name or (rule.outcome if rule.when is not None else "otherwise")
+        base = rule.name or rule.outcome  # the checker's rule ids
         candidate, n = base, 2
         while candidate in out:
             candidate, n = f"{base}_{n}", n + 1

@@ -32,7 +32,8 @@ def _params_line(result: Result) -> str | None:
     if not overridden:
         return f"parameters: all {len(result.params)} at their defaults"
     parts = [f"{p.name} = {format_value(p.value)} (overridden)" for p in overridden]
-    return "parameters: " + ", ".join(parts) + f"; the other {len(result.params) - len(overridden)} at their defaults"
+    rest = len(result.params) - len(overridden)
+    return "parameters: " + ", ".join(parts) + (f"; the other {rest} at their defaults" if rest else "")
 
 
 def _decision_line(policy: ir.CheckedPolicy, d: DecisionResult, lang: str) -> str:
@@ -59,15 +60,15 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
         out.append(params)
     globals_ = [d for d in result.decisions if d.entity is None]
     values = [v for v in result.values if v.entity is None]
-    if globals_ or values:
+    global_obligations = [o for o in result.obligations if o.entity is None and o.status in ("applies", "possible")]
+    if globals_ or values or global_obligations:
         out.append("")
         for d in globals_:
             out.append(_decision_line(policy, d, lang))
         for v in values:
             out.append(f"{v.definition} = {format_value(v.value)}" + (f"  (missing: {', '.join(v.missing)})" if v.missing else ""))
-        for o in result.obligations:
-            if o.entity is None and o.status in ("applies", "possible"):
-                out.append(f"obligation {o.obligation}: {o.status}")
+        for o in global_obligations:
+            out.append(f"obligation {o.obligation}: {o.status}")
     paths: list[str] = []
     for item in (result.decisions, result.values, result.obligations):
         for x in item:
