@@ -36,9 +36,8 @@ WORDS = {
         "title": "Diagnostic IA express",
         "resume": "Reprise de {path} : les réponses déjà données sont conservées.",
         "unknown": "(Entrée vide ou « ? » si vous ne savez pas.)",
-        "add": "Ajouter un cas d'usage (un irritant) ?",
-        "another": "Ajouter un autre cas d'usage ?",
-        "usecase": "Cas d'usage {n}",
+        "add": "Ajouter une entrée : {what} ?",
+        "another": "En ajouter une autre : {what} ?",
         "saved": "Évaluation enregistrée dans {path}",
         "pre": "Prédiagnostic",
         "open": "Pour compléter le diagnostic, répondez en priorité à :",
@@ -49,9 +48,8 @@ WORDS = {
         "title": "Express AI diagnostic",
         "resume": "Resuming {path}: the answers already given are kept.",
         "unknown": "(Leave empty or type '?' if you don't know.)",
-        "add": "Add a use case (an irritant)?",
-        "another": "Add another use case?",
-        "usecase": "Use case {n}",
+        "add": "Add an entry: {what}?",
+        "another": "Add another one: {what}?",
         "saved": "Assessment saved to {path}",
         "pre": "Pre-diagnosis",
         "open": "To complete the diagnostic, answer these first:",
@@ -117,17 +115,19 @@ def run_questionnaire(policy: ir.CheckedPolicy, output: Path | None, lang: str, 
         value = _ask(q, lang)
         set_answer(data, q, value)
         _save(output, data)
-    if per_entity:
-        input_name = per_entity[0].input_name
-        name_field = next((q for q in per_entity if q.required), None)
+    # one loop per repeated input (AI tools in use, use cases…), in the express order
+    for input_name in dict.fromkeys(q.input_name for q in per_entity):
+        qs = [q for q in per_entity if q.input_name == input_name]
+        what = labels.text(policy.inputs[input_name].meta.label, lang, input_name)
+        name_field = next((q for q in qs if q.required), None)
         items = data.setdefault(input_name, [])
         for item in items:
-            _fill_entity(data, item["id"], per_entity, lang, output)
-        prompt = w["add"] if not items else w["another"]
+            _fill_entity(data, item["id"], qs, lang, output)
+        prompt = (w["add"] if not items else w["another"]).format(what=what)
         while _confirm(prompt, lang, default=not items):
             n = len(data[input_name]) + 1
-            click.echo(f"\n== {w['usecase'].format(n=n)} ==")
-            ident = f"uc{n}"
+            click.echo(f"\n== {what} — {n} ==")
+            ident = f"{input_name[:2]}{n}"
             if name_field is not None:
                 name = _ask(name_field, lang)
                 ident = slug(str(name), {i["id"] for i in data[input_name]})
@@ -135,8 +135,8 @@ def run_questionnaire(policy: ir.CheckedPolicy, output: Path | None, lang: str, 
             else:
                 data[input_name].append({"id": ident})
             _save(output, data)
-            _fill_entity(data, ident, per_entity, lang, output)
-            prompt = w["another"]
+            _fill_entity(data, ident, qs, lang, output)
+            prompt = w["another"].format(what=what)
     _save(output, data)
     if output is not None:
         click.echo("\n" + w["saved"].format(path=output))

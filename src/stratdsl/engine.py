@@ -70,6 +70,8 @@ def parse_param(policy: ir.CheckedPolicy, text: str) -> tuple[str, Any]:
             value: Any = Decimal(raw)
             if not value.is_finite() or (type_.integer and value != value.to_integral_value()):
                 raise InvalidOperation
+            if abs(value.adjusted()) > 20:
+                raise StratError([Diagnostic("E304", f"--param {name}: {raw} is not a reasonable number (at most 20 digits)")])
             if (type_.low is not None and value < type_.low) or (type_.high is not None and value > type_.high):
                 raise StratError([Diagnostic("E304", f"--param {name}: {raw} is outside {type_.low}..{type_.high}")])
         elif isinstance(type_, BoolT):

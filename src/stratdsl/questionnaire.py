@@ -130,15 +130,20 @@ def questions(policy: ir.CheckedPolicy, lang: str = "fr", express_only: bool = F
     if express_only:
         # a group is asked member by member (all questions of one dimension
         # together), at the place of its first express question
-        first = {}
+        first: dict[str, int] = {}
         for q in out:
-            first[q.input_name] = min(first.get(q.input_name, q.express or 0), q.express or 0)
+            if q.express is not None:
+                first[q.input_name] = min(first.get(q.input_name, q.express), q.express)
+        for q in out:
+            first.setdefault(q.input_name, 0)
         members = {i.name: list(i.members) for i in policy.inputs.values()}
 
         def key(q: Question) -> tuple:
             if q.kind == "group":
                 return (first[q.input_name], members[q.input_name].index(q.member), q.express or 0)
-            return (q.express if q.express is not None else -1, 0, 0)  # required questions first
+            if q.express is None:  # a required question without a number opens its input's questions
+                return (first[q.input_name], -1, 0)
+            return (q.express, 0, 0)
 
         out.sort(key=key)
     return out
@@ -168,8 +173,9 @@ def parse_answer(q: Question, raw: str, lang: str = "fr") -> Any:
             value = Decimal(text.replace(" ", "").replace("\u202f", "").replace(",", "."))
         except InvalidOperation:
             raise AnswerError("ce n'est pas un nombre" if fr else "this is not a number") from None
-        if not value.is_finite():
-            raise AnswerError("ce n'est pas un nombre" if fr else "this is not a number")
+        # no infinities, and no 1e-999999999 that would print as a billion digits
+        if not value.is_finite() or abs(value.adjusted()) > 20 or len(value.as_tuple().digits) > 28:
+            raise AnswerError("ce n'est pas un nombre raisonnable" if fr else "this is not a reasonable number")
         if t.integer and value != value.to_integral_value():
             raise AnswerError("un nombre entier est attendu" if fr else "a whole number is expected")
         if t.low is not None and value < t.low:
@@ -185,6 +191,8 @@ def parse_answer(q: Question, raw: str, lang: str = "fr") -> Any:
     if isinstance(t, EnumT):
         return _one_choice(q, text, fr)
     if isinstance(t, ListT):
+        if text.lower() in ("aucun", "aucune", "none", "rien", "[]"):
+            return []
         parts = [p for p in re.split(r"[,;]\s*|\s+", text) if p]
         return sorted({_one_choice(q, p, fr) for p in parts}, key=lambda v: [c.value for c in q.choices].index(v))
     if isinstance(t, TextT):

@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__, audit, ir
 from .assessment import json_schema, validate
@@ -46,17 +47,31 @@ from .render.json_out import explanation_json, result_json
 from .values import format_value
 
 MAX_BODY = 1_000_000
+MAX_BLOCKS = 10  # entries of one repeated input in the web form
+MAX_NESTING = 64
 
 
-def _exact(value: Any) -> Any:
+def _exact(value: Any, depth: int = 0) -> Any:
     """JSON numbers reach us as floats; their shortest repr is the number the client wrote."""
+    if depth > MAX_NESTING:
+        raise StratError([Diagnostic("E307", f"the assessment is nested more than {MAX_NESTING} levels deep")])
     if isinstance(value, float):
         return Decimal(repr(value))
     if isinstance(value, dict):
-        return {k: _exact(v) for k, v in value.items()}
+        return {k: _exact(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_exact(v) for v in value]
+        return [_exact(v, depth + 1) for v in value]
     return value
+
+
+def _counts(policy: ir.CheckedPolicy, form: dict[str, Any]) -> dict[str, int]:
+    """How many blocks each repeated input shows in the web form (1 to MAX_BLOCKS)."""
+    out = {}
+    for item in policy.inputs.values():
+        if item.kind == "many":
+            raw = str(form.get(f"n.{item.name}", "1"))
+            out[item.name] = max(1, min(int(raw), MAX_BLOCKS)) if raw.isdigit() else 1
+    return out
 
 
 class EvaluateRequest(BaseModel):
@@ -77,6 +92,52 @@ class ExplainRequest(BaseModel):
     lang: Literal["fr", "en"] = "fr"
 
 
+class ErrorItem(BaseModel):
+    code: str
+    severity: str
+    message: str
+    span: dict[str, Any] | None = None
+    hint: str | None = None
+    notes: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ErrorBody(BaseModel):
+    """Every error of the API: the same codes and messages as the command line."""
+
+    errors: list[ErrorItem]
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorBody, "description": "The body is too large (E311)"},
+    422: {"model": ErrorBody, "description": "The request or the assessment is not valid"},
+}
+
+
+class _CountedBody:
+    """ASGI middleware: refuse a body larger than `limit` even when it comes without a length."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise StarletteHTTPException(413, f"the request body is larger than {self.limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def _errors(diagnostics: list[Diagnostic], status: int = 422) -> JSONResponse:
     return JSONResponse({"errors": [d.to_json() for d in diagnostics]}, status_code=status)
 
@@ -95,6 +156,13 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
         if length is not None and (not length.isdigit() or int(length) > max_body):
             return _errors([Diagnostic("E311", f"the request body is larger than {max_body} bytes")], 413)
         return await call_next(request)
+
+    app.add_middleware(_CountedBody, limit=max_body)  # bodies without a length (chunked) are counted as they come
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = "E311" if error.status_code == 413 else ("E312" if error.status_code == 404 else "E310")
+        return _errors([Diagnostic(code, str(error.detail))], error.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -138,7 +206,7 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
     def schema() -> dict[str, Any]:
         return json.loads(json.dumps(json_schema(policy), default=str))
 
-    @app.post("/api/v1/evaluate", summary="Evaluate an assessment: every decision, or one")
+    @app.post("/api/v1/evaluate", summary="Evaluate an assessment: every decision, or one", responses=ERROR_RESPONSES)
     def evaluate_api(body: EvaluateRequest) -> dict[str, Any]:
         if body.decision is not None and body.decision not in policy.decisions:
             raise StratError([Diagnostic("E305", f"unknown decision '{body.decision}'")])
@@ -148,7 +216,7 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
             out["decisions"] = [d for d in out["decisions"] if d["decision"] == body.decision]
         return out
 
-    @app.post("/api/v1/explain", summary="Explain a decision, and optionally why an outcome was not chosen")
+    @app.post("/api/v1/explain", summary="Explain a decision, and optionally why an outcome was not chosen", responses=ERROR_RESPONSES)
     def explain_api(body: ExplainRequest) -> dict[str, Any]:
         assessment = validate(policy, _exact(body.assessment), "request")
         overrides = parse_params(policy, [f"{k}={v}" for k, v in body.params.items()])
@@ -161,8 +229,8 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
         return RedirectResponse("/questionnaire?lang=fr")
 
     @app.get("/questionnaire", response_class=HTMLResponse, include_in_schema=False)
-    def form(lang: Literal["fr", "en"] = "fr", n: int = 1) -> HTMLResponse:
-        return HTMLResponse(render_form(policy, lang, max(1, min(n, 10)), {}, {}))
+    def form(lang: Literal["fr", "en"] = "fr") -> HTMLResponse:
+        return HTMLResponse(render_form(policy, lang, _counts(policy, {}), {}, {}))
 
     @app.post("/questionnaire", response_class=HTMLResponse, include_in_schema=False)
     async def submit(request: Request) -> HTMLResponse:
@@ -171,9 +239,10 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
 
         form_data = {k: v[-1] if len(v) == 1 else v for k, v in parse_qs(raw, keep_blank_values=True).items()}
         lang = "en" if form_data.get("lang") == "en" else "fr"
-        count = int(form_data.get("n", "1")) if str(form_data.get("n", "1")).isdigit() else 1
-        if "add" in form_data:
-            return HTMLResponse(render_form(policy, lang, min(count + 1, 10), form_data, {}))
+        count = _counts(policy, form_data)
+        if form_data.get("add") in count:
+            count[form_data["add"]] = min(count[form_data["add"]] + 1, MAX_BLOCKS)
+            return HTMLResponse(render_form(policy, lang, count, form_data, {}))
         data, problems = read_form(policy, form_data, lang, count)
         if problems:
             return HTMLResponse(render_form(policy, lang, count, form_data, problems), status_code=422)
@@ -193,7 +262,7 @@ _W = {
         "title": "Diagnostic IA express",
         "intro": "En cinq minutes, un prédiagnostic clair de vos opportunités d'automatisation. Laissez vide ce que vous ne savez pas.",
         "usecase": "Cas d'usage (irritant) {n}",
-        "add": "Ajouter un cas d'usage",
+        "add": "Ajouter",
         "submit": "Obtenir mon prédiagnostic",
         "unknown": "Je ne sais pas",
         "yes": "Oui",
@@ -207,12 +276,13 @@ _W = {
         "possible": "possibles",
         "errors": "Certaines réponses sont à corriger :",
         "back": "Recommencer",
+        "columns": ("Décision", "Pour", "Résultat", "Sources"),
     },
     "en": {
         "title": "Express AI diagnostic",
         "intro": "In five minutes, a clear pre-diagnosis of your automation opportunities. Leave empty what you do not know.",
         "usecase": "Use case (irritant) {n}",
-        "add": "Add a use case",
+        "add": "Add",
         "submit": "Get my pre-diagnosis",
         "unknown": "I don't know",
         "yes": "Yes",
@@ -226,6 +296,7 @@ _W = {
         "possible": "possible",
         "errors": "Some answers need fixing:",
         "back": "Start again",
+        "columns": ("Decision", "For", "Outcome", "Sources"),
     },
 }
 
@@ -249,7 +320,7 @@ def _e(text: Any) -> str:
 def _page(title: str, body: str, lang: str) -> str:
     return (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>{_e(title)}</title>'
         f"<style>{_CSS}</style></head><body>{body}</body></html>"
     )
 
@@ -295,7 +366,7 @@ def _question_html(q: Question, name: str, value: Any, lang: str, problem: str |
     return f'<label id="{ident}-label" for="{ident}">{_e(title)}{required}</label>{help_html}{_input(q, name, value, lang)}{error}'
 
 
-def render_form(policy: ir.CheckedPolicy, lang: str, count: int, values: dict[str, Any], problems: dict[str, str]) -> str:
+def render_form(policy: ir.CheckedPolicy, lang: str, count: dict[str, int], values: dict[str, Any], problems: dict[str, str]) -> str:
     w = _W[lang]
     qs = questions(policy, lang, express_only=True)
     single = [q for q in qs if q.kind != "many"]
@@ -303,7 +374,8 @@ def render_form(policy: ir.CheckedPolicy, lang: str, count: int, values: dict[st
     parts = [f"<h1>{_e(w['title'])}</h1>", f"<p>{_e(w['intro'])}</p>"]
     if problems:
         parts.append(f'<div class="error" role="alert">{_e(w["errors"])}<ul>' + "".join(f"<li>{_e(m)}</li>" for m in problems.values()) + "</ul></div>")
-    parts.append(f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}"><input type="hidden" name="n" value="{count}">')
+    hidden = "".join(f'<input type="hidden" name="n.{_e(k)}" value="{v}">' for k, v in count.items())
+    parts.append(f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">{hidden}')
     groups: dict[str, list[Question]] = {}
     for q in single:
         groups.setdefault(q.input_name, []).append(q)
@@ -314,20 +386,23 @@ def render_form(policy: ir.CheckedPolicy, lang: str, count: int, values: dict[st
             name = _field_name(q, None)
             parts.append(_question_html(q, name, values.get(name), lang, problems.get(name)))
         parts.append("</fieldset>")
-    for index in range(1, count + 1):
-        parts.append(f"<fieldset><legend>{_e(w['usecase'].format(n=index))}</legend>")
-        for q in per_entity:
-            name = _field_name(q, index)
-            parts.append(_question_html(q, name, values.get(name), lang, problems.get(name)))
-        parts.append("</fieldset>")
-    parts.append(f'<button type="submit" name="add" value="1" class="secondary">{_e(w["add"])}</button>')
-    parts.append(f'<button type="submit">{_e(w["submit"])}</button></form>')
+    for input_name in dict.fromkeys(q.input_name for q in per_entity):
+        qs = [q for q in per_entity if q.input_name == input_name]
+        what = labels.text(policy.inputs[input_name].meta.label, lang, input_name)
+        for index in range(1, count.get(input_name, 1) + 1):
+            parts.append(f"<fieldset><legend>{_e(what)} — {index}</legend>")
+            for q in qs:
+                name = _field_name(q, index)
+                parts.append(_question_html(q, name, values.get(name), lang, problems.get(name)))
+            parts.append("</fieldset>")
+        parts.append(f'<button type="submit" name="add" value="{_e(input_name)}" class="secondary">{_e(w["add"])} : {_e(what)}</button>')
+    parts.append(f'<p><button type="submit">{_e(w["submit"])}</button></p></form>')
     other = "en" if lang == "fr" else "fr"
     parts.append(f'<p><a href="/questionnaire?lang={other}" lang="{other}">{"English" if other == "en" else "Français"}</a></p>')
     return _page(w["title"], "".join(parts), lang)
 
 
-def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: int) -> tuple[dict[str, Any], dict[str, str]]:
+def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: dict[str, int]) -> tuple[dict[str, Any], dict[str, str]]:
     """Form fields → assessment data, with every answer parsed as on the terminal.
     A use-case block left entirely empty is no use case."""
     data: dict[str, Any] = {}
@@ -354,19 +429,21 @@ def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: 
             problems[name] = f"{q.label}: " + ("réponse obligatoire" if lang == "fr" else "answer required")
         set_answer(data, q, value)
     per_entity = [q for q in qs if q.kind == "many"]
-    name_field = next((q for q in per_entity if q.required), None)
-    taken: set[str] = set()
-    for index in range(1, count + 1):
-        values = {q.field: parsed(q, _field_name(q, index)) for q in per_entity}
-        if all(v is None for v in values.values()):
-            continue
-        if name_field is not None and values.get(name_field.field) is None:
-            problems[_field_name(name_field, index)] = f"{name_field.label}: " + ("réponse obligatoire" if lang == "fr" else "answer required")
-            continue
-        ident = slug(str(values[name_field.field]), taken) if name_field is not None else f"uc{index}"
-        taken.add(ident)
-        for q in per_entity:
-            set_answer(data, q, values[q.field], ident)
+    for input_name in dict.fromkeys(q.input_name for q in per_entity):
+        block = [q for q in per_entity if q.input_name == input_name]
+        name_field = next((q for q in block if q.required), None)
+        taken: set[str] = set()
+        for index in range(1, count.get(input_name, 1) + 1):
+            values = {q.field: parsed(q, _field_name(q, index)) for q in block}
+            if all(v is None for v in values.values()):
+                continue
+            if name_field is not None and values.get(name_field.field) is None:
+                problems[_field_name(name_field, index)] = f"{name_field.label} : " + ("réponse obligatoire" if lang == "fr" else "answer required")
+                continue
+            ident = slug(str(values[name_field.field]), taken) if name_field is not None else f"{input_name[:2]}{index}"
+            taken.add(ident)
+            for q in block:
+                set_answer(data, q, values[q.field], ident)
     return data, problems
 
 
@@ -385,7 +462,7 @@ def render_result(policy: ir.CheckedPolicy, data: dict[str, Any], assessment: An
                 possible = ", ".join(labels.outcome_label(policy, d.decision, o, lang) for o in d.possible)
                 rows.append(f"<tr><td>{_e(title)}</td><td>{who}</td><td>{_e(w['undetermined'])} ({_e(w['possible'])}: {_e(possible)})</td><td></td></tr>")
     nxt = next_questions(policy, result, lang)
-    body = [f"<h1>{_e(w['result'])}</h1>", "<table><thead><tr><th></th><th></th><th></th><th></th></tr></thead><tbody>", *rows, "</tbody></table>"]
+    body = [f"<h1>{_e(w['result'])}</h1>", "<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in w["columns"]) + "</tr></thead><tbody>", *rows, "</tbody></table>"]
     if nxt:
         body.append(f"<h2>{_e(w['next'])}</h2><ul>" + "".join(f"<li>{_e(q.label)}</li>" for q in nxt) + "</ul>")
     yaml_text = to_yaml(data)
