@@ -585,5 +585,9 @@ def schema_cmd(policy: str) -> None:
     click.echo(json.dumps(json_schema(checked), indent=2, ensure_ascii=False, sort_keys=True, default=str))
 
 
+from .report.cli import report_cmd  # noqa: E402 — the report command lives with the report package
+
+main.add_command(report_cmd)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

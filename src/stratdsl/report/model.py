@@ -130,6 +130,7 @@ class DecisionView:
     outcome: str | None
     outcome_label: str
     outcome_index: int | None  # position of the outcome among the decision's declared outcomes
+    outcome_count: int  # how many outcomes the decision declares
     rule: str | None
     location: str | None
     cites: tuple[Cite, ...]
@@ -233,7 +234,57 @@ class RiskRow:
     risk: DecisionView | None
     legal: list[DecisionView]
     obligations: list[ObligationView]
-    dates: list[DateNote]
+    dates: list[DateNote]  # when the classification starts or stops applying
+    obligation_dates: list[DateNote] = field(default_factory=list)  # when each obligation starts or stops applying
+
+    @property
+    def future_dates(self) -> list[DateNote]:
+        """Dates after the as-of date: what changes next."""
+        return [n for n in [*self.dates, *self.obligation_dates] if n.future]
+
+
+@dataclass
+class RiskGroup:
+    """Entities sharing one classification, for the summary: most severe first, undetermined ones alone."""
+
+    kind: str  # "usecase" or "tool"
+    decision: DecisionView | None  # the decision of the first row (all rows share its outcome)
+    rows: list[RiskRow]
+
+
+@dataclass
+class ObligationGroup:
+    """One obligation and every use case or tool it concerns."""
+
+    first: ObligationView
+    rows: list[tuple[RiskRow, ObligationView]]
+
+    @property
+    def only_possible(self) -> bool:
+        return all(o.status != "applies" for _, o in self.rows)
+
+
+def _groups(rows: list[RiskRow], kind: str) -> list[RiskGroup]:
+    groups: list[RiskGroup] = []
+    by_outcome: dict[str, RiskGroup] = {}
+    for row in rows:
+        d = row.risk
+        if d is None or not d.decided:
+            groups.append(RiskGroup(kind, d, [row]))
+            continue
+        group = by_outcome.get(d.outcome or "")
+        if group is None:
+            group = by_outcome[d.outcome or ""] = RiskGroup(kind, d, [])
+            groups.append(group)
+        group.rows.append(row)
+
+    def key(g: RiskGroup) -> tuple:
+        d = g.decision
+        if d is None or not d.decided:
+            return (0, 0, g.rows[0].entity.number)
+        return (1, d.outcome_index if d.outcome_index is not None else 0, g.rows[0].entity.number)
+
+    return sorted(groups, key=key)
 
 
 @dataclass(frozen=True)
@@ -293,11 +344,25 @@ class Report:
     tools: list[RiskRow]
     global_obligations: list[ObligationView]
     explanations: list[ExplanationView]
+    missing_facts: list[Fact]  # every fact the report's undetermined decisions and unknown values wait for
     # provenance
     provenance: dict[str, Any]
     evaluation_id: str
     assessment_sha256: str
     decision_ids: list[tuple[str, str, str | None]]  # (key, record id, anchor when explained here)
+    records: list[dict[str, Any]] = field(default_factory=list, repr=False)  # the evaluation record, then one per decision
+
+    def risk_groups(self) -> list[RiskGroup]:
+        return _groups(self.risks, "usecase") + _groups([t for t in self.tools if t.risk is not None], "tool")
+
+    def obligation_groups(self) -> list[ObligationGroup]:
+        groups: dict[str, ObligationGroup] = {}
+        for row in [*self.risks, *self.tools]:
+            for o in row.obligations:
+                if o.name not in groups:
+                    groups[o.name] = ObligationGroup(o, [])
+                groups[o.name].rows.append((row, o))
+        return list(groups.values())
 
     @property
     def anchors(self) -> set[str]:
@@ -315,6 +380,11 @@ _PATH_MEMBER = re.compile(r"^(?P<input>\w+)\.(?P<id>\w+)\.(?P<field>\w+)$")
 _PATH_RECORD = re.compile(r"^(?P<input>\w+)\.(?P<field>\w+)$")
 
 
+def safe_id(raw: str) -> str:
+    """Letters, digits, '-' and '_' only; any other character is written as _xx (its hex code)."""
+    return "".join(c if (c.isascii() and (c.isalnum() or c in "-_")) else f"_{ord(c):x}" for c in raw)
+
+
 def anchor_of(kind: str, name: str, entity_path: str | None = None) -> str:
     """An HTML id from what is explained: `d-quadrant--usecases-ocr`, `v-score--maturity-skills`.
 
@@ -322,7 +392,7 @@ def anchor_of(kind: str, name: str, entity_path: str | None = None) -> str:
     raw = f"{kind}-{name}"
     if entity_path is not None:
         raw += "--" + entity_path.replace("[", "-").replace("]", "").replace(".", "-")
-    return "".join(c if (c.isascii() and (c.isalnum() or c in "-_")) else f"_{ord(c):x}" for c in raw)
+    return safe_id(raw)
 
 
 def _collapse(text: str) -> str:
@@ -370,6 +440,7 @@ class _Builder:
             self.obligation_index.setdefault(o.entity_path, []).append((i, o))
         self.params = {p.name: p for p in result.params}
         self.explanations: dict[str, ExplanationView] = {}
+        self.missing: dict[str, Fact] = {}  # every missing fact the report mentions
         self.entity_order: dict[str | None, int] = {None: 0}
         self.entity_names: dict[str, str] = {}  # entity path → display name
         self.entity_ids: dict[str, str] = {}  # entity path → entity id
@@ -413,9 +484,23 @@ class _Builder:
         return Fact(path, path)
 
     def facts(self, paths: tuple[str, ...] | frozenset[str] | list[str]) -> tuple[Fact, ...]:
-        return tuple(self.fact(p) for p in sorted(paths))
+        out = tuple(self.fact(p) for p in sorted(paths))
+        for f in out:
+            self.missing.setdefault(f.path, f)
+        return out
+
+    def _fact_order(self, f: Fact) -> tuple:
+        match = _PATH_ENTITY.match(f.path)
+        if match:
+            entity_path = f"{match['input']}[{match['id']}]"
+        else:
+            match = _PATH_MEMBER.match(f.path)
+            entity_path = f"{match['input']}.{match['id']}" if match else None
+        return (self.entity_order.get(entity_path, 0) if entity_path else 0, f.path)
 
     def cite(self, c: ir.Citation) -> Cite:
+        if c.decision is not None:  # `cites DECISION`: the citations of that decision's own outcome
+            return Cite(self.loc.t("cites_decision", label=labels.decision_label(self.policy, c.decision, self.lang)))
         source = self.policy.sources.get(c.source)
         return Cite(c.text, source.url if source else None)
 
@@ -443,6 +528,7 @@ class _Builder:
             outcome=d.outcome,
             outcome_label=labels.outcome_label(self.policy, name, d.outcome, self.lang),
             outcome_index=outcome_names.index(d.outcome) if d.outcome in outcome_names else None,
+            outcome_count=len(outcome_names),
             rule=d.rule,
             location=labels.rule_location(self.policy, name, d.rule),
             cites=self.cites(d.cites),
@@ -650,8 +736,6 @@ class _Builder:
                 lines.append((1, segs))
                 lines.append((2, [Seg("code", "= " + _collapse(dv.expression.text))]))
         self._params_lines(lines)
-        if view.record_id:
-            lines.append((0, [Seg("text", loc.t("record") + self._colon()), Seg("code", view.record_id)]))
         position = self.decision_index[(d.decision, d.entity)][0]
         self.explanations[view.anchor] = ExplanationView(
             view.anchor, "decision", self._title(view.label, d.entity_path), summary, lines, view.record_id, self._order(d.entity_path, 0, position),
@@ -822,13 +906,13 @@ class _Builder:
         for uc in usecases:
             risk = uc.decisions.get(spec.risk)
             legal = [uc.decisions[name] for name in spec.legal_decisions if name in uc.decisions]
-            risks.append(RiskRow(uc, risk, legal, uc.obligations, self._dates(uc, risk)))
+            risks.append(RiskRow(uc, risk, legal, uc.obligations, self._dates(uc, risk), self._obligation_dates(uc)))
         tools = []
         for tool in self.entities(spec.tool_input):
             self.fill(tool, [spec.tool_decision], [])
             tool.obligations = self.obligations(tool.path, tool.id)
             decision = tool.decisions.get(spec.tool_decision)
-            tools.append(RiskRow(tool, decision, [], tool.obligations, self._dates(tool, None)))
+            tools.append(RiskRow(tool, decision, [], tool.obligations, [], self._obligation_dates(tool)))
 
         report = Report(
             lang=self.lang,
@@ -863,12 +947,15 @@ class _Builder:
             tools=tools,
             global_obligations=self.obligations(None, None),
             explanations=[],
+            missing_facts=[],
             provenance=self.evaluation["provenance"],
             evaluation_id=self.evaluation["id"],
             assessment_sha256=assessment_sha256(self.assessment),
             decision_ids=[],
         )
         report.explanations = sorted(self.explanations.values(), key=lambda x: x.order)
+        report.missing_facts = sorted(self.missing.values(), key=self._fact_order)
+        report.records = [self.evaluation, *self.records]
         report.decision_ids = [
             (
                 f"{r['decision']}[{r['entity']}]" if r["entity"] is not None else r["decision"],
@@ -911,8 +998,19 @@ class _Builder:
                         missing.append(f)
         return RoadmapRow(uc, phases, starts, prereq, prerequisites, decision, beyond, tuple(missing))
 
+    def _obligation_dates(self, entity: EntityView) -> list[DateNote]:
+        as_of = self.result.as_of
+        notes = []
+        for o in entity.obligations:
+            if o.valid_from:
+                notes.append(DateNote(o.valid_from, "from", o.label, o.valid_from > as_of, o.anchor))
+            if o.valid_until:
+                notes.append(DateNote(o.valid_until, "until", o.label, o.valid_until > as_of, o.anchor))
+        return notes
+
     def _dates(self, entity: EntityView, risk: DecisionView | None) -> list[DateNote]:
-        """Dates in force: the deciding rule's, rules with the same condition that are not in force yet, and obligations'."""
+        """When the classification applies: the deciding rule's dates, and the rules with the same condition
+        and exceptions that give another outcome once in force (e.g. high risk from the Annex III date)."""
         as_of = self.result.as_of
         notes: list[DateNote] = []
         if risk is not None and risk.decided:
@@ -929,11 +1027,6 @@ class _Builder:
                         if r.status == "not_in_force" and r.outcome != fired.outcome and isinstance(r.valid_from, date) and _signature(r) == same:
                             label = labels.outcome_label(self.policy, risk.name, r.outcome, self.lang)
                             notes.append(DateNote(r.valid_from, "from", label, r.valid_from > as_of, risk.anchor))
-        for o in entity.obligations:
-            if o.valid_from:
-                notes.append(DateNote(o.valid_from, "from", o.label, o.valid_from > as_of, o.anchor))
-            if o.valid_until:
-                notes.append(DateNote(o.valid_until, "until", o.label, o.valid_until > as_of, o.anchor))
         return notes
 
 

@@ -14,6 +14,7 @@ import math
 from decimal import Decimal
 from html import escape
 
+from ..values import format_value
 from .i18n import Locale
 from .model import EntityView, Report, RoadmapRow
 
@@ -104,9 +105,9 @@ def radar(report: Report, loc: Locale, chart_id: str = "chart-radar") -> str:
             text += f" ({level.outcome_label})"
         items.append(text)
     sep = " ; " if loc.lang == "fr" else "; "
-    width, height = 460, 360
+    width, height = 500, 360
     out = _open(chart_id, width, height, loc.t("radar_title"), loc.t("radar_desc", items=sep.join(items)))
-    cx, cy, radius = 230.0, 185.0, 115.0
+    cx, cy, radius = 250.0, 185.0, 115.0
     n = len(dims)
     if n == 0:
         out.append("</svg>")
@@ -177,7 +178,7 @@ def radar(report: Report, loc: Locale, chart_id: str = "chart-radar") -> str:
         c = math.cos(angle)
         anchor_ = "start" if c > 0.3 else "end" if c < -0.3 else "middle"
         score = d.values.get(spec.dimension_score)
-        lines = _wrap(d.name, 18)
+        lines = _wrap(d.name, 15)
         dy0 = -4 - 14 * (len(lines) - 1) if math.sin(angle) < -0.5 else (10 if math.sin(angle) > 0.5 else -6 * (len(lines) - 1))
         tspans = "".join(f'<tspan x="{_f(x)}" dy="{_f(dy0 if k == 0 else 14)}">{_a(line)}</tspan>' for k, line in enumerate(lines))
         score_text = _score_text(loc, score.value if score else None, max_)
@@ -190,7 +191,7 @@ def radar(report: Report, loc: Locale, chart_id: str = "chart-radar") -> str:
 
 # ------------------------------------------------------------------ impact / effort matrix
 
-MATRIX = {"x0": 70.0, "y0": 20.0, "w": 360.0, "h": 360.0}
+MATRIX = {"x0": 70.0, "y0": 40.0, "w": 360.0, "h": 340.0}
 
 
 def matrix_geometry(report: Report) -> dict[str, float]:
@@ -242,11 +243,12 @@ def matrix(report: Report, loc: Locale, chart_id: str = "chart-matrix") -> str:
         te=loc.number(te) if te is not None else "?",
         items=sep.join(items),
     )
-    width, height = 460, 440
+    width, height = 460, 456
     out = _open(chart_id, width, height, loc.t("matrix_title"), desc)
     out.append(
         f'<g id="{chart_id}-plot" data-x0="{_f(x0)}" data-y0="{_f(y0)}" data-width="{_f(w)}" data-height="{_f(h)}" '
-        f'data-max="{_f(max_)}" data-impact-threshold="{ti if ti is not None else ""}" data-effort-threshold="{te if te is not None else ""}">'
+        f'data-max="{_f(max_)}" data-impact-threshold="{format_value(ti) if ti is not None else ""}" '
+        f'data-effort-threshold="{format_value(te) if te is not None else ""}">'
     )
     # quadrants
     if ti is not None and te is not None:
@@ -263,9 +265,10 @@ def matrix(report: Report, loc: Locale, chart_id: str = "chart-matrix") -> str:
             out.append(
                 f'<rect class="quadrant" data-quadrant="{_a(outcome)}" x="{_f(rx)}" y="{_f(ry)}" width="{_f(rw)}" height="{_f(rh)}" fill="{tint}"/>'
             )
-            lx = rx + 8 if not high_effort else rx + rw - 8
+            # labels outside the plot, next to their quadrant, so that no point hides them
+            lx = rx + 2 if not high_effort else rx + rw - 2
             anchor_ = "start" if not high_effort else "end"
-            ly = ry + 18 if high_impact else ry + rh - 10
+            ly = y0 - 16 if high_impact else y0 + h + 36
             out.append(f'<text class="quadrant-label" x="{_f(lx)}" y="{_f(ly)}" text-anchor="{anchor_}" font-weight="bold" fill="{ink}">{_a(label)}</text>')
     # grid and axes
     out.append(f'<g class="grid" stroke="{GRID}" stroke-width="1">')
@@ -284,7 +287,7 @@ def matrix(report: Report, loc: Locale, chart_id: str = "chart-matrix") -> str:
     out.append("</g>")
     impact_label = _definition_label(report, spec.impact, loc.t("impact"))
     effort_label = _definition_label(report, spec.effort, loc.t("effort"))
-    out.append(f'<text x="{_f(x0 + w / 2)}" y="{_f(y0 + h + 36)}" text-anchor="middle" font-weight="bold">{_a(effort_label)} →</text>')
+    out.append(f'<text x="{_f(x0 + w / 2)}" y="{_f(y0 + h + 58)}" text-anchor="middle" font-weight="bold">{_a(effort_label)} →</text>')
     out.append(
         f'<text x="{_f(x0 - 40)}" y="{_f(y0 + h / 2)}" text-anchor="middle" font-weight="bold" '
         f'transform="rotate(-90 {_f(x0 - 40)} {_f(y0 + h / 2)})">{_a(impact_label)} →</text>'
@@ -309,7 +312,7 @@ def matrix(report: Report, loc: Locale, chart_id: str = "chart-matrix") -> str:
             tip = f"{uc.number}. {uc.name} — {where} · impact {loc.number(impact)} · effort {loc.number(effort)}"
             target = q.anchor if q is not None else ""
             out.append(
-                f'<a href="#{target}"><g class="point" data-usecase="{_a(uc.id)}" data-impact="{impact}" data-effort="{effort}" '
+                f'<a href="#{target}"><g class="point" data-usecase="{_a(uc.id)}" data-impact="{format_value(impact)}" data-effort="{format_value(effort)}" '
                 f'data-quadrant="{_a(outcome or "undetermined")}" data-cx="{_f(x)}" data-cy="{_f(y)}"><title>{_a(tip)}</title>'
                 f'<circle cx="{_f(x)}" cy="{_f(y)}" r="{_f(radius)}" fill="{ink}" stroke="#ffffff" stroke-width="2"/>'
                 f'<text x="{_f(x)}" y="{_f(y + 4)}" text-anchor="middle" font-size="11" font-weight="bold" fill="#ffffff">{uc.number}</text></g></a>'
@@ -351,7 +354,7 @@ def _definition_label(report: Report, name: str, fallback: str) -> str:
 
 # ------------------------------------------------------------------ roadmap Gantt chart
 
-GANTT = {"label_w": 230.0, "x0": 240.0, "w": 456.0, "row_h": 36.0, "bar_h": 22.0, "top": 34.0}
+GANTT = {"label_w": 230.0, "x0": 240.0, "w": 456.0, "row_h": 32.0, "bar_h": 20.0, "top": 30.0}
 
 
 def phase_label(loc: Locale, key: str) -> str:
@@ -364,7 +367,7 @@ def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
     g = GANTT
     x0, w, row_h, bar_h, top = g["x0"], g["w"], g["row_h"], g["bar_h"], g["top"]
     month_w = w / horizon
-    legend_h = 44.0
+    legend_h = 40.0
     height = int(top + max(1, len(rows)) * row_h + legend_h + 8)
     width = int(x0 + w + 14)
     sep = " ; " if loc.lang == "fr" else "; "
@@ -397,8 +400,7 @@ def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
         out.append(_row_label(row, loc, 8.0, y, row_h))
         out.append(f'<g class="row" data-usecase="{_a(row.usecase.id)}">')
         if not row.phases:
-            facts = ", ".join(f.label for f in row.missing[:2]) + ("…" if len(row.missing) > 2 else "")
-            text = loc.t("to_complete") + (f" — {loc.t('missing_facts')} : {facts}" if loc.lang == "fr" and facts else f" — {loc.t('missing_facts')}: {facts}" if facts else "")
+            text = loc.t("to_complete") + (f" — {loc.t('n_missing', n=len(row.missing))}" if row.missing else "")
             out.append(f'<text x="{_f(x0 + 6)}" y="{_f(y + row_h / 2 + 4)}" font-style="italic" fill="{MUTED}">{_a(_wrap(text, 70, 1)[0])}</text>')
         for p in row.phases:
             bx = x0 + (p.start - 1) * month_w + 1

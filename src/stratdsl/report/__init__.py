@@ -1,0 +1,59 @@
+"""Reports for management: one self-contained HTML page (or Markdown) from an evaluation.
+
+    policy, assessment, as-of date, parameters
+      ─engine.run(trace=True)─▶ Result + trace
+      ─model.build_report─▶ Report (what is shown; read from the result, never recomputed)
+      ─html.render_html / markdown.render_markdown─▶ text
+
+The summary for management (maturity level, the priorities, key risks and
+obligations, the 12-month roadmap at a glance), inline SVG charts, an
+explanation behind every figure, and a provenance footer that ties a printed
+report to the audit log. `stratdsl report` (cli.report_cmd) is the command.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .. import engine
+from .html import render_html
+from .markdown import render_markdown
+from .model import DEFAULT_SPEC, Report, ReportSpec, build_report
+
+FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}
+
+
+def format_for(path: str | Path) -> str | None:
+    """"html" or "markdown" from a file name's extension; None when it says neither."""
+    return FORMATS.get(Path(path).suffix.lower())
+
+
+def render(report: Report, fmt: str) -> str:
+    if fmt == "html":
+        return render_html(report)
+    if fmt == "markdown":
+        return render_markdown(report)
+    raise ValueError(f"unknown report format '{fmt}' (html or markdown)")
+
+
+def make_report(
+    policy_path: str | Path,
+    assessment_path: str | Path,
+    as_of: date,
+    lang: str = "fr",
+    params: list[str] | tuple[str, ...] = (),
+    spec: ReportSpec = DEFAULT_SPEC,
+    prov: dict[str, Any] | None = None,
+) -> Report:
+    """Compile, load, evaluate with a trace, and gather the report (raises StratError on bad input)."""
+    policy, _ = engine.require_policy(policy_path)
+    overrides = engine.parse_params(policy, list(params))
+    assessment = engine.load_assessment(policy, assessment_path)
+    result, tracer = engine.run(policy, assessment, as_of, overrides, trace=True)
+    assert tracer is not None
+    return build_report(policy, assessment, result, tracer, lang, Path(assessment_path).name, prov, spec)
+
+
+__all__ = ["DEFAULT_SPEC", "Report", "ReportSpec", "build_report", "format_for", "make_report", "render", "render_html", "render_markdown"]

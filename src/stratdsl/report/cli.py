@@ -1,0 +1,119 @@
+"""`stratdsl report POLICY ASSESSMENT -o FILE.html|FILE.md [--lang fr|en] [--as-of DATE] [--param NAME=VALUE]…`
+
+Registered on the main group with `main.add_command(report_cmd)`. Exit codes
+as for the other commands: 0 written; 1 a bad policy or assessment (the
+diagnostics say why); 2 a usage error; 3 an internal error (STRATDSL_DEBUG=1
+shows the traceback). The report is written whole or not at all: it goes to a
+temporary file next to FILE, then replaces FILE.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+import traceback
+from datetime import date
+from pathlib import Path
+
+import click
+
+from ..diagnostics import StratError, sorted_diagnostics
+from ..render import diagnostics as render_diags
+from . import format_for, make_report, render
+
+EXIT_BAD_INPUT = 1
+EXIT_INTERNAL = 3
+
+
+def _sources(policy: str):
+    """The policy's sources, to show diagnostics with their lines (None when they cannot be read)."""
+    from ..loader import load_policy
+
+    try:
+        return load_policy(policy).source_map
+    except StratError:
+        return None
+    except Exception:
+        return None
+
+
+def _guarded(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except StratError as error:
+            policy = kwargs.get("policy")
+            sources = _sources(policy) if policy else None
+            click.echo(render_diags.render_text(sorted_diagnostics(error.diagnostics), sources), err=True)
+            click.echo(f"stratdsl: {render_diags.summary(error.diagnostics)}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as error:  # an internal error: ours, not the user's
+            if os.environ.get("STRATDSL_DEBUG"):
+                traceback.print_exc()
+            click.echo(
+                f"stratdsl: internal error ({type(error).__name__}: {error}). This is a bug in stratdsl, not in your files; "
+                "please report it with the command you ran (STRATDSL_DEBUG=1 shows details).",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+def _write(path: Path, text: str) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@click.command("report")
+@click.argument("policy", type=click.Path(dir_okay=False))
+@click.argument("assessment", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, metavar="FILE.html|FILE.md", help="Where to write the report; its extension chooses HTML or Markdown ('-' writes to stdout, then give --format).")
+@click.option("--format", "fmt", type=click.Choice(["html", "markdown"]), help="Override the format the extension of FILE gives.")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Language of the report and of the policy's labels.")
+@click.option("--as-of", "as_of", metavar="DATE", help="Evaluate the policy as in force on this date (default: today).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a parameter for this evaluation (repeatable).")
+@click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False), help="Also append the evaluation and decision records the report cites to this hash-chained JSONL audit log.")
+@_guarded
+def report_cmd(
+    policy: str, assessment: str, output: str, fmt: str | None, lang: str, as_of: str | None, params: tuple[str, ...], audit_log: str | None
+) -> None:
+    """Write a one-page management summary with charts, explanations and provenance (HTML or Markdown)."""
+    chosen = fmt or (None if output == "-" else format_for(output))
+    if chosen is None:
+        raise click.BadParameter(f"'{output}' ends in neither .html nor .md: give --format html or --format markdown", param_hint="-o/--output")
+    if as_of is None:
+        when = date.today()
+    else:
+        try:
+            when = date.fromisoformat(as_of)
+        except ValueError:
+            raise click.BadParameter(f"'{as_of}' is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+    report = make_report(policy, assessment, when, lang, params)
+    text = render(report, chosen)
+    if audit_log:
+        from .. import audit
+
+        audit.append(audit_log, report.records)
+        click.echo(f"stratdsl: {len(report.records) - 1} decision record(s) appended to {audit_log}", err=True)
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    _write(Path(output), text)
+    click.echo(f"stratdsl: report written to {output} ({chosen}, {lang}, as of {when.isoformat()})", err=True)
