@@ -173,7 +173,10 @@ def render_prediagnosis(policy: ir.CheckedPolicy, result: Any, lang: str) -> str
     for v in result.values:
         definition = policy.definitions[v.definition]
         if v.entity is None and definition.meta.express is not None:
-            out.append(f"{labels.definition_label(policy, v.definition, lang)}: {format_value(v.value)}")
+            shown = w["undetermined"] if v.missing else format_value(v.value)
+            if lang == "fr":
+                shown = shown.replace(".", ",")
+            out.append(f"{labels.definition_label(policy, v.definition, lang)}{' : ' if lang == 'fr' else ': '}{shown}")
     nxt = next_questions(policy, result, lang)
     if nxt:
         out.append("")

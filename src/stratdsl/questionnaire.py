@@ -204,7 +204,7 @@ def parse_answer(q: Question, raw: str, lang: str = "fr") -> Any:
 
 def _one_choice(q: Question, text: str, fr: bool) -> str:
     values = [c.value for c in q.choices]
-    if text.isdigit() and 1 <= int(text) <= len(values):
+    if text.isdecimal() and text.isascii() and 1 <= int(text) <= len(values):
         return values[int(text) - 1]
     if text in values:
         return text

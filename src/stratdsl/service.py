@@ -70,7 +70,7 @@ def _counts(policy: ir.CheckedPolicy, form: dict[str, Any]) -> dict[str, int]:
     for item in policy.inputs.values():
         if item.kind == "many":
             raw = str(form.get(f"n.{item.name}", "1"))
-            out[item.name] = max(1, min(int(raw), MAX_BLOCKS)) if raw.isdigit() else 1
+            out[item.name] = max(1, min(int(raw), MAX_BLOCKS)) if raw.isdecimal() and raw.isascii() else 1
     return out
 
 
@@ -240,8 +240,10 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
         form_data = {k: v[-1] if len(v) == 1 else v for k, v in parse_qs(raw, keep_blank_values=True).items()}
         lang = "en" if form_data.get("lang") == "en" else "fr"
         count = _counts(policy, form_data)
-        if form_data.get("add") in count:
-            count[form_data["add"]] = min(count[form_data["add"]] + 1, MAX_BLOCKS)
+        add = form_data.get("add")
+        add = add[-1] if isinstance(add, list) else add
+        if add in count:
+            count[add] = min(count[add] + 1, MAX_BLOCKS)
             return HTMLResponse(render_form(policy, lang, count, form_data, {}))
         data, problems = read_form(policy, form_data, lang, count)
         if problems:
@@ -277,6 +279,7 @@ _W = {
         "errors": "Certaines réponses sont à corriger :",
         "back": "Recommencer",
         "columns": ("Décision", "Pour", "Résultat", "Sources"),
+        "colon": " : ",
     },
     "en": {
         "title": "Express AI diagnostic",
@@ -297,6 +300,7 @@ _W = {
         "errors": "Some answers need fixing:",
         "back": "Start again",
         "columns": ("Decision", "For", "Outcome", "Sources"),
+        "colon": ": ",
     },
 }
 
@@ -375,7 +379,9 @@ def render_form(policy: ir.CheckedPolicy, lang: str, count: dict[str, int], valu
     if problems:
         parts.append(f'<div class="error" role="alert">{_e(w["errors"])}<ul>' + "".join(f"<li>{_e(m)}</li>" for m in problems.values()) + "</ul></div>")
     hidden = "".join(f'<input type="hidden" name="n.{_e(k)}" value="{v}">' for k, v in count.items())
-    parts.append(f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">{hidden}')
+    # the first submit button is the one Enter presses: make it the pre-diagnosis, not "add"
+    default = f'<button type="submit" tabindex="-1" style="position:absolute;left:-10000px">{_e(w["submit"])}</button>'
+    parts.append(f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">{hidden}{default}')
     groups: dict[str, list[Question]] = {}
     for q in single:
         groups.setdefault(q.input_name, []).append(q)
@@ -395,7 +401,7 @@ def render_form(policy: ir.CheckedPolicy, lang: str, count: dict[str, int], valu
                 name = _field_name(q, index)
                 parts.append(_question_html(q, name, values.get(name), lang, problems.get(name)))
             parts.append("</fieldset>")
-        parts.append(f'<button type="submit" name="add" value="{_e(input_name)}" class="secondary">{_e(w["add"])} : {_e(what)}</button>')
+        parts.append(f'<button type="submit" name="add" value="{_e(input_name)}" class="secondary">{_e(w["add"])}{w["colon"]}{_e(what)}</button>')
     parts.append(f'<p><button type="submit">{_e(w["submit"])}</button></p></form>')
     other = "en" if lang == "fr" else "fr"
     parts.append(f'<p><a href="/questionnaire?lang={other}" lang="{other}">{"English" if other == "en" else "Français"}</a></p>')
@@ -438,7 +444,7 @@ def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: 
             if all(v is None for v in values.values()):
                 continue
             if name_field is not None and values.get(name_field.field) is None:
-                problems[_field_name(name_field, index)] = f"{name_field.label} : " + ("réponse obligatoire" if lang == "fr" else "answer required")
+                problems[_field_name(name_field, index)] = name_field.label + _W[lang]["colon"] + ("réponse obligatoire" if lang == "fr" else "answer required")
                 continue
             ident = slug(str(values[name_field.field]), taken) if name_field is not None else f"{input_name[:2]}{index}"
             taken.add(ident)
