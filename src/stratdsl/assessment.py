@@ -190,6 +190,14 @@ def _record_model(item: ir.Input, with_id: bool) -> type[BaseModel]:
 
 
 def build_model(policy: ir.CheckedPolicy) -> type[BaseModel]:
+    """The pydantic model of an assessment, built once per checked policy."""
+    model = policy.caches.get("assessment_model")
+    if model is None:
+        model = policy.caches["assessment_model"] = _build_model(policy)
+    return model
+
+
+def _build_model(policy: ir.CheckedPolicy) -> type[BaseModel]:
     """The pydantic model of an assessment, built from the policy's input declarations."""
     specs: dict[str, Any] = {"about": (Optional[dict[str, Any]], Field(None, description="Free notes about the assessment; not read by rules"))}
     for item in policy.inputs.values():
@@ -299,6 +307,8 @@ def _unknown_to_none(data: Any, policy: ir.CheckedPolicy) -> Any:
         for name, f in item.fields.items():
             if not isinstance(f.type, TextT) and isinstance(out.get(name), str) and out[name].strip().lower() == "unknown":
                 out[name] = None
+            elif isinstance(f.type, ListT) and isinstance(out.get(name), str):
+                out[name] = [out[name]]  # a single answer to a list question (a CSV cell, a form)
         return out
 
     if not isinstance(data, dict):

@@ -148,11 +148,16 @@ def policy_sources(policy: Any) -> tuple[dict[str, str], str]:
 
 def _policy_for(sources: dict[str, str], root: str) -> Any:
     """Compile once per worker process, from the source text shipped with the job."""
+    import atexit
+    import shutil
     import tempfile
 
+    if _WORKER.get("sources") is sources:  # the same job payload: no need to hash it again
+        return _WORKER["policy"]
     key = sha256_text(canonical_json(sources))
     if _WORKER.get("key") != key:
         folder = Path(tempfile.mkdtemp(prefix="stratdsl-batch-"))
+        atexit.register(shutil.rmtree, folder, True)
         for name, text in sources.items():
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -161,6 +166,7 @@ def _policy_for(sources: dict[str, str], root: str) -> Any:
         if policy is None:
             raise StratError(diagnostics)
         _WORKER.update(key=key, policy=policy)
+    _WORKER["sources"] = sources
     return _WORKER["policy"]
 
 

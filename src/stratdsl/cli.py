@@ -135,6 +135,8 @@ def _roots(paths: tuple[str, ...]) -> list[str]:
     for raw in paths:
         p = Path(raw)
         files.extend(sorted(p.rglob("*.strat")) if p.is_dir() else [p])
+    if len(files) == 1:
+        return [str(files[0])]  # nothing to compare with: spare a second parse
     imported: set[Path] = set()
     for file in files:
         try:

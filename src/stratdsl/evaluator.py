@@ -432,8 +432,6 @@ class Evaluator:
                     continue
                 if isinstance(keep, Unknown):
                     uncertain.append(keep)
-                    if kind in ("any", "all") and e.body is not None:
-                        self.compute(e.body, member)
                     continue
             if e.body is not None:
                 values.append(self.compute(e.body, member))

@@ -366,6 +366,7 @@ class CheckedPolicy:
     obligations: dict[str, Obligation]
     source_map: SourceMap
     expr_count: int = 0
+    caches: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # derived forms, built once
 
     def entity_input(self, entity_or_input: str) -> Input | None:
         """Find a many/group input by its input name or its entity name."""

@@ -62,6 +62,7 @@ def parser() -> Lark:
         propagate_positions=True,
         maybe_placeholders=False,
         lexer_callbacks={"COMMENT": _keep_comment},
+        cache=True,  # the parse tables are rebuilt only when the grammar changes: a faster cold start
     )
 
 
