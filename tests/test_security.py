@@ -1,0 +1,914 @@
+"""Security: no path from a policy or an assessment to code execution; every limit is a
+clean coded error (never a hang, a crash or a MemoryError); outputs are deterministic.
+
+Threat model and the measures tested here: docs/security.md. The fuzzing side is in
+tests/test_fuzz.py, crash safety and concurrency of the audit log and batch runs in
+tests/test_crash.py.
+
+Tests marked `xfail(strict=True, reason="BUG Bn: …")` show a promise of the threat model
+that the code does not keep yet; the numbered bugs and their fixes are listed in
+docs/security.md. Each passes (as an expected failure) until its bug is fixed, then fails
+so that the mark gets removed.
+
+Inputs that could hang are run in a subprocess with a timeout, so that a regression
+makes a test fail instead of stopping the suite.
+"""
+
+from __future__ import annotations
+
+import ast as pyast
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from helpers import FIXTURES, REPO, stage_error, stratdsl_command
+from stratdsl import assessment as assessment_mod
+from stratdsl.assessment import MAX_DEPTH, MAX_ENTITIES, MAX_TEXT, Assessment, Entity, parse_data, read_data, validate
+from stratdsl.compiler import _name, compiled
+from stratdsl.diagnostics import StratError
+from stratdsl.engine import compile_policy, compile_text, run
+from stratdsl.evaluator import evaluate as reference_evaluate
+from stratdsl.loader import MAX_FILE_BYTES, MAX_IMPORTS, load_policy
+from stratdsl.values import Unknown
+
+sys.path.insert(0, str(REPO / "fuzz"))
+import stratfuzz as sf
+
+SRC = REPO / "src" / "stratdsl"
+PROPS = FIXTURES / "props.strat"
+AS_OF = "2026-09-01"
+HEADER = 'policy "p" version "1"\n'
+ORG = "input o { b: bool  x: number  t: text }\n"
+
+
+def bug(number: str, text: str):
+    return pytest.mark.xfail(strict=True, reason=f"BUG {number}: {text}")
+
+
+def codes(error: StratError | list) -> list[str]:
+    items = error.diagnostics if isinstance(error, StratError) else error
+    return sorted({d.code for d in items})
+
+
+def cli(*args, cwd: Path | None = None, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k != "STRATDSL_DEBUG"}
+    return subprocess.run(
+        [*stratdsl_command(), *map(str, args)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+
+
+def python_snippet(code: str, timeout: float) -> subprocess.CompletedProcess | None:
+    """Run `code` in a fresh interpreter; None when it did not finish within `timeout` seconds."""
+    try:
+        return subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def finishes_cleanly(code: str, timeout: float) -> bool:
+    """The snippet ends in time and prints OK (it prints OK after a result or a coded error)."""
+    done = python_snippet(code, timeout)
+    return done is not None and done.returncode == 0 and done.stdout.strip().endswith("OK")
+
+
+def policy_contract(text: str, seconds: float = 20) -> tuple[str, object]:
+    """Check and compile: a result or coded diagnostics (the fuzzing oracle, fuzz/stratfuzz.py)."""
+    return sf.policy_outcome(text, seconds=seconds)
+
+
+# ====================================================================== 1. no code execution
+
+
+SCALAR_TAGS = [
+    "!!python/name:os.system",
+    "!!python/module:os",
+    "!!python/object:os.system",
+    "!!python/object/apply:os.system",
+    "!!python/object/new:os.system",
+    "!!python/bytes",
+    "!!python/tuple",
+    "!shell",
+    "tag:yaml.org,2002:python/object/apply:os.system",
+]
+
+
+@pytest.mark.parametrize("tag", SCALAR_TAGS)
+def test_python_tags_on_scalars_are_refused_with_e301(tag):
+    text = f"org: !<{tag}> 'id'\n" if tag.startswith("tag:") else f"org: {tag} 'id'\n"
+    (d,) = stage_error(parse_data, text, "a.yaml")
+    assert d.code == "E301"
+    assert d.span is not None and d.span.line == 1
+
+
+COLLECTION_TAGS = [
+    "org: !!python/object/apply:os.system ['id']\n",
+    "org: !!python/object/new:os.system {args: ['id']}\n",
+    "org: !!python/object:os.system {n: 1}\n",
+    "!!python/object/apply:os.system\n- id\n",
+    "org: !custom {n: 1}\n",
+]
+
+
+@pytest.mark.parametrize("text", COLLECTION_TAGS)
+@bug("B1", "a YAML tag on a mapping or a sequence is ignored and its content read as plain data, not refused with E301 (assessment._walk_yaml)")
+def test_python_tags_on_collections_are_refused_with_e301(text):
+    (d,) = stage_error(parse_data, text, "a.yaml")
+    assert d.code == "E301"
+
+
+def test_yaml_tags_never_run_code(tmp_path):
+    """Whatever a tag does to the data, nothing is constructed or called: the payloads would create a file."""
+    sentinel = tmp_path / "pwned"
+    payloads = [
+        f"org: !!python/object/apply:os.system ['touch {sentinel}']\n",
+        f"org: !!python/object/apply:subprocess.check_call [['touch', '{sentinel}']]\n",
+        f"org: !!python/object/new:os.system ['touch {sentinel}']\n",
+        f"!!python/object/apply:os.system\n- touch {sentinel}\n",
+        f"org: !!python/name:os.system\nx: !!python/object/apply:os.system ['touch {sentinel}']\n",
+        f'{{"org": "!!python/object/apply:os.system [\'touch {sentinel}\']"}}',
+    ]
+    procs = []
+    for i, text in enumerate(payloads):
+        path = tmp_path / f"a{i}.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            data, spans = read_data(path, path.name)
+            validate(compile_policy(PROPS)[0], data, path.name, spans)
+        except StratError:
+            pass
+        argv = [*stratdsl_command(), "eval", str(PROPS), str(path), "--as-of", AS_OF, "--format", "records"]
+        procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode in (0, 1), err
+    assert not sentinel.exists()
+
+
+def _python_files() -> list[Path]:
+    return sorted(SRC.rglob("*.py"))
+
+
+def test_no_unsafe_deserialisation_or_dynamic_code_in_the_source():
+    """No pickle (or marshal, shelve, dill …) anywhere; YAML only through the safe loader;
+    exec/compile only in the compiler (on generated code); no eval, no shell."""
+    banned_modules = {"pickle", "cPickle", "_pickle", "marshal", "shelve", "dill", "cloudpickle", "jsonpickle", "joblib"}
+    unsafe_yaml = {"load", "load_all", "unsafe_load", "unsafe_load_all", "full_load", "full_load_all", "Loader", "UnsafeLoader", "FullLoader"}
+    exec_sites = []
+    for path in _python_files():
+        tree = pyast.parse(path.read_text(encoding="utf-8"), str(path))
+        where = path.relative_to(SRC)
+        for node in pyast.walk(tree):
+            if isinstance(node, pyast.Import):
+                for alias in node.names:
+                    assert alias.name.split(".")[0] not in banned_modules, f"{where}: import {alias.name}"
+            elif isinstance(node, pyast.ImportFrom):
+                assert (node.module or "").split(".")[0] not in banned_modules, f"{where}: from {node.module} import …"
+            elif isinstance(node, pyast.Attribute) and isinstance(node.value, pyast.Name) and node.value.id == "yaml":
+                assert node.attr not in unsafe_yaml, f"{where}:{node.lineno}: yaml.{node.attr}"
+            elif isinstance(node, pyast.Call):
+                func = node.func
+                name = func.id if isinstance(func, pyast.Name) else func.attr if isinstance(func, pyast.Attribute) else None
+                assert name not in ("eval", "__import__", "system", "popen", "execv", "execve", "spawnv"), f"{where}:{node.lineno}: {name}()"
+                if name in ("exec", "compile") and isinstance(func, pyast.Name):
+                    exec_sites.append((str(where), name))
+                for keyword in node.keywords:
+                    if keyword.arg == "shell":
+                        assert isinstance(keyword.value, pyast.Constant) and keyword.value.value is False, f"{where}:{node.lineno}: shell=True"
+    assert sorted(exec_sites) == [("compiler.py", "compile"), ("compiler.py", "exec")]
+
+
+def test_the_yaml_loader_is_the_safe_loader():
+    assert issubclass(assessment_mod._Loader, assessment_mod.yaml.SafeLoader)
+    assert not issubclass(assessment_mod._Loader, (assessment_mod.yaml.FullLoader, assessment_mod.yaml.UnsafeLoader))
+
+
+PAYLOAD = "__import__('os').system('id')"
+HOSTILE_POLICY = f"""\
+policy "{PAYLOAD}" version "1\\"); {PAYLOAD} #"
+source law "'); {PAYLOAD}; ('" url "javascript:{PAYLOAD}"
+enum kind label en "{PAYLOAD}" {{ a label en "{PAYLOAD}"  b }}
+input o label en "{PAYLOAD}" {{ t: text help en "{PAYLOAD}"  x: number  k: kind }}
+param p: text = "{PAYLOAD}"
+define y label en "{{{{7*7}}}} {PAYLOAD}" = if o.t = "{PAYLOAD}" then o.x else 0
+define same label en "s" = o.t = p
+decision d label en "{PAYLOAD}" {{
+  rule r: a "\\"); exec('x') #" en "{PAYLOAD}" when o.t != "{PAYLOAD}\\n" cites law "{PAYLOAD}"
+  otherwise b cites law "__class__.__bases__"
+}}
+obligation ob label en "{PAYLOAD}" when o.k = a cites law "{PAYLOAD}"
+"""
+
+HOSTILE_NAMES = """\
+policy "p" version "1"
+enum __class__ { __import__ __builtins__ }
+input __globals__ { __code__: __class__  K: number  X: bool  S: number }
+input us: many __dict__ { U: number  MISS: bool  CONTEXT: number }
+param exec: number = 3
+param eval: bool = true
+define __subclasses__ label en "s" = __globals__.K + exec
+define Decimal for each __dict__ label en "e" = U * 2 + CONTEXT
+define _u label en "u" = count(__dict__ where MISS)
+decision __init__ for each __dict__ { __call__ when MISS and __globals__.__code__ = __import__ and eval  otherwise __del__ }
+decision R { __getattr__ when __globals__.X  otherwise __setattr__ }
+obligation __reduce__ for each __dict__ when MISS and __init__ = __call__
+"""
+
+
+def _generated_names(source: str) -> tuple[set[str], set[str], set[str], list]:
+    """Defined function names, other names, attribute names and string constants of generated code."""
+    tree = pyast.parse(source)
+    defs = {n.name for n in pyast.walk(tree) if isinstance(n, pyast.FunctionDef)}
+    names = {n.id for n in pyast.walk(tree) if isinstance(n, pyast.Name)}
+    names |= {a.arg for n in pyast.walk(tree) if isinstance(n, (pyast.FunctionDef, pyast.Lambda)) for a in n.args.args}
+    attrs = {n.attr for n in pyast.walk(tree) if isinstance(n, pyast.Attribute)}
+    strings = [n.value for n in pyast.walk(tree) if isinstance(n, pyast.Constant) and isinstance(n.value, (str, bytes))]
+    return defs, names, attrs, strings
+
+
+RUNTIME_NAMES = {
+    "K", "S", "U", "MISS", "Decimal", "CONTEXT", "_u", "_settle", "_div", "_round", "_floor", "_ceil", "_sum",
+    "_cond_unknown", "_rank_table", "_ZERO", "len", "min", "max", "abs", "any", "zip",
+    "R", "ENT", "MEM", "P", "AS_OF", "X", "e", "x", "v", "w", "m", "vals", "wts", "unc", "pend", "tw", "table", "_outer",
+    "True", "False", "None",
+}
+
+
+@pytest.mark.parametrize("text", [HOSTILE_POLICY, HOSTILE_NAMES], ids=["payload-strings", "python-names"])
+def test_compiled_code_holds_no_policy_text(text):
+    """Strings of the policy live only in the constants table; names only as mangled identifiers."""
+    policy, diagnostics = compile_text(text, "hostile.strat")
+    assert policy is not None, [(d.code, d.message) for d in diagnostics]
+    source = compiled(policy).source
+    assert PAYLOAD not in source and "__import__" not in source.replace("d___import__", "")
+    defs, names, attrs, strings = _generated_names(source)
+    assert strings == [], "every constant must come from the table K"
+    assert all(re.fullmatch(r"[dcar]_[A-Za-z0-9_]+", name) for name in defs), defs
+    unknown = {n for n in names - RUNTIME_NAMES - defs if not re.fullmatch(r"_t\d+", n)}
+    assert unknown == set(), unknown
+    assert attrs <= {"__class__", "values", "id", "outcome", "memo", "get", "append", "divide", "multiply", "missing", "index"}, attrs
+    assert PAYLOAD in compiled(policy).namespace["K"] or text is HOSTILE_NAMES
+
+
+def test_hostile_names_are_mangled_and_evaluate_like_the_reference():
+    policy, diagnostics = compile_text(HOSTILE_NAMES, "names.strat")
+    assert policy is not None, [(d.code, d.message) for d in diagnostics]
+    defs = _generated_names(compiled(policy).source)[0]
+    assert {"d___subclasses__", "d_Decimal", "d__u"} <= defs
+    # the assessment model cannot be built for these names (BUG B19): the facts are given as the evaluator reads them
+    facts = Assessment(
+        records={"__globals__": {"__code__": "__import__", "K": Decimal(2), "X": True, "S": Unknown(frozenset({"__globals__.S"}))}},
+        entities={
+            "us": [
+                Entity("us", 0, "a", {"U": Decimal(2), "MISS": True, "CONTEXT": Decimal(1)}, "us[a]"),
+                Entity("us", 1, "b", {"U": Decimal(3), "MISS": False, "CONTEXT": Unknown(frozenset({"us[b].CONTEXT"}))}, "us[b]"),
+            ]
+        },
+        data={},
+    )
+    result = run(policy, facts, date(2026, 9, 1))[0]
+    assert result == reference_evaluate(policy, facts, date(2026, 9, 1))
+    assert [(d.decision, d.entity, d.outcome) for d in result.decisions] == [
+        ("__init__", "a", "__call__"), ("__init__", "b", "__del__"), ("R", None, "__getattr__")
+    ]
+
+
+@bug("B19", "input and field names become pydantic attribute names: '_x' raises NameError, 'model_dump' ValueError (assessment.build_model)")
+@pytest.mark.parametrize("field", ["_x", "__code__", "model_dump", "model_validate"])
+def test_field_names_that_clash_with_python_are_refused_or_work(field):
+    policy, diagnostics = compile_text(f"{HEADER}input o {{ {field}: number }}\ndefine y label en \"y\" = o.{field}\n")
+    if policy is None:
+        assert all(d.code.startswith("E0") for d in diagnostics if d.is_error)
+        return
+    facts = validate(policy, {"o": {field: 3}})
+    assert facts.records["o"][field] == 3
+
+
+def test_the_compiler_refuses_an_identifier_outside_its_pattern():
+    for bad in ["x-y", "a b", "os.system", "x)", "__import__('os')", "é", ""]:
+        with pytest.raises(ValueError):
+            _name("d", bad)
+    assert _name("d", "__class__") == "d___class__"
+
+
+def test_generated_code_runs_without_dangerous_builtins():
+    policy, _ = compile_text(HOSTILE_POLICY, "hostile.strat")
+    builtins = compiled(policy).namespace["__builtins__"]
+    assert set(builtins) <= {"len", "min", "max", "abs", "any", "zip"}
+    assert not {"__import__", "open", "eval", "exec", "getattr", "compile", "globals"} & set(builtins)
+
+
+def test_dump_compiled_through_the_command_shows_no_payload(tmp_path):
+    policy = tmp_path / "hostile.strat"
+    policy.write_text(HOSTILE_POLICY, encoding="utf-8")
+    facts = tmp_path / "a.yaml"
+    facts.write_text(f"o: {{t: \"{PAYLOAD}\", x: 1, k: a}}\n", encoding="utf-8")
+    dumped = cli("eval", policy, facts, "--dump-compiled")
+    assert dumped.returncode == 0, dumped.stderr
+    assert PAYLOAD not in dumped.stdout and "def d_y(X, e):" in dumped.stdout
+    evaluated = cli("eval", policy, facts, "--as-of", AS_OF, "--format", "json", "--lang", "en")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert PAYLOAD in evaluated.stdout  # as data, in labels and values: shown, never run
+
+
+# ====================================================================== 2. limits: policies
+
+
+def test_policy_file_size_limit(tmp_path):
+    big = tmp_path / "big.strat"
+    with big.open("wb") as f:  # sparse: the limit is read from the size, before the text
+        f.truncate(MAX_FILE_BYTES + 1)
+    (d,) = stage_error(load_policy, big)
+    assert d.code == "E005" and str(MAX_FILE_BYTES) in d.message
+    main = tmp_path / "main.strat"
+    main.write_text(HEADER + 'import "big.strat"\n', encoding="utf-8")
+    (d,) = stage_error(load_policy, main)
+    assert d.code == "E005" and d.span is not None and d.span.line == 2
+    done = cli("check", main)
+    assert done.returncode == 1 and "E005" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_policy_at_the_size_limit_is_read(tmp_path):
+    text = HEADER + ORG
+    path = tmp_path / "edge.strat"
+    path.write_text(text + "#" * (MAX_FILE_BYTES - len(text.encode()) - 1) + "\n", encoding="utf-8")
+    assert path.stat().st_size == MAX_FILE_BYTES
+    assert len(load_policy(path).modules) == 1
+
+
+def test_number_of_imported_files_is_limited(tmp_path):
+    for i in range(MAX_IMPORTS + 1):
+        (tmp_path / f"m{i}.strat").write_text(f'policy "m{i}" version "1"\n', encoding="utf-8")
+    imports = "".join(f'import "m{i}.strat"\n' for i in range(MAX_IMPORTS + 1))
+    (tmp_path / "main.strat").write_text(HEADER + imports, encoding="utf-8")
+    ds = stage_error(load_policy, tmp_path / "main.strat")
+    assert codes(ds) == ["E008"]
+    assert all(d.span is not None for d in ds)
+
+
+@pytest.mark.parametrize(
+    "files, cycle",
+    [
+        ({"main.strat": 'import "main.strat"'}, ["main.strat", "main.strat"]),
+        ({"main.strat": 'import "a.strat"', "a.strat": 'import "main.strat"'}, ["main.strat", "a.strat", "main.strat"]),
+        ({"main.strat": 'import "sub/a.strat"', "sub/a.strat": 'import "b.strat"', "sub/b.strat": 'import "../sub/a.strat"'},
+         ["a.strat", "b.strat", "a.strat"]),
+    ],
+    ids=["self", "two", "three-with-dotdot"],
+)
+def test_import_cycles_are_reported_not_followed(tmp_path, files, cycle):
+    for name, body in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(f'{HEADER}{body}\n', encoding="utf-8")
+    (d,) = stage_error(load_policy, tmp_path / "main.strat")
+    assert d.code == "E007" and d.span is not None
+    assert [part.rsplit("/", 1)[-1] for part in d.message.removeprefix("import cycle: ").split(" → ")] == cycle
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A policy folder, and a secret policy file outside it."""
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "s.strat").write_text('policy "secret" version "1"\nenum secret { a b }\n', encoding="utf-8")
+    folder = tmp_path / "pol"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "link.strat").symlink_to(tmp_path / "secret" / "s.strat")
+    (folder / "linkdir").symlink_to(tmp_path / "secret")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["../secret/s.strat", "sub/../../secret/s.strat", "{abs}", "/etc/passwd", "/dev/zero", "link.strat", "linkdir/s.strat", "./../secret/s.strat"],
+)
+def test_imports_may_not_leave_the_policy_folder(outside, target):
+    target = target.replace("{abs}", str(outside.parent / "secret" / "s.strat"))
+    (outside / "main.strat").write_text(f'{HEADER}import "{target}"\n', encoding="utf-8")
+    (d,) = stage_error(load_policy, outside / "main.strat")
+    assert d.code == "E006" and d.span is not None and d.span.line == 2
+
+
+def test_a_symlinked_root_policy_is_confined_to_its_real_folder(outside):
+    """The folder is the one the root policy really lives in, so a symlink cannot widen it."""
+    (outside / "main.strat").write_text(f'{HEADER}import "s.strat"\n', encoding="utf-8")
+    alias = outside.parent / "secret" / "alias.strat"
+    alias.symlink_to(outside / "main.strat")
+    (d,) = stage_error(load_policy, alias)
+    assert d.code == "E004"  # s.strat is looked up next to the real main.strat, not next to the link
+
+
+def test_importing_a_folder_is_a_read_error(outside):
+    (outside / "main.strat").write_text(f'{HEADER}import "sub"\nimport ""\n', encoding="utf-8")
+    ds = stage_error(load_policy, outside / "main.strat")
+    assert codes(ds) == ["E004"]
+
+
+@bug("B13", "a NUL character in an import path raises ValueError from Path.resolve() (loader.load_policy), an internal error")
+def test_nul_character_in_an_import_path(outside):
+    (outside / "main.strat").write_text(f'{HEADER}import "a\x00b.strat"\n', encoding="utf-8")
+    ds = stage_error(load_policy, outside / "main.strat")
+    assert codes(ds)[0] in ("E004", "E006")
+
+
+@bug("B14", "loader.read_source opens any file: an import of a FIFO (or a device node) inside the folder blocks for ever")
+def test_import_of_something_that_is_not_a_file_does_not_block(outside):
+    os.mkfifo(outside / "pipe.strat")
+    (outside / "main.strat").write_text(f'{HEADER}import "pipe.strat"\n', encoding="utf-8")
+    assert finishes_cleanly(
+        f"""
+        from stratdsl.engine import compile_policy
+        policy, diagnostics = compile_policy({str(outside / "main.strat")!r})
+        assert policy is None and diagnostics[0].code == "E004"
+        print("OK")
+        """,
+        timeout=8,
+    )
+
+
+# ---------------------------------------------------------------------- expression nesting
+
+
+def _nested(kind: str, n: int) -> str:
+    body = {
+        "parens": "(" * n + "o.x" + ")" * n,
+        "not": "not " * n + "o.b",
+        "neg": "-(" * n + "o.x" + ")" * n,
+        "sum": " + ".join(["o.x"] * n),
+        "or": " or ".join(["o.b"] * n),
+        "if": "if o.b then 1 else " * n + "0",
+        "call": "abs(" * n + "o.x" + ")" * n,
+    }[kind]
+    return f'{HEADER}{ORG}define y label en "y" = {body}\n'
+
+
+def test_ten_thousand_nested_parentheses_are_fine():
+    """Parentheses do not add a level to the syntax tree: they are only grouping."""
+    outcome, policy = policy_contract(_nested("parens", 10_000))
+    assert outcome == "ok"
+    assert sf.assessment_outcome(policy, "o: {x: 2}\n", False) == "evaluated"
+
+
+@pytest.mark.parametrize(
+    "kind, n",
+    [("not", 10_000), ("neg", 2_000), ("sum", 2_000), ("or", 2_000), ("call", 2_000), ("if", 1_000)],
+)
+@bug("B7", "deep expressions raise RecursionError (lark Transformer in lower.lower, then checker._expr), an internal error, not a coded error")
+def test_deep_expressions_are_a_coded_error(kind, n):
+    outcome, _ = policy_contract(_nested(kind, n))
+    assert outcome.startswith("rejected E")
+
+
+@pytest.mark.parametrize("kind", ["not", "neg", "sum", "or", "call"])
+def test_moderately_nested_expressions_check_and_evaluate(kind):
+    outcome, policy = policy_contract(_nested(kind, 40))
+    assert outcome == "ok"
+    assert sf.assessment_outcome(policy, "o: {x: 2, b: true}\n", False) == "evaluated"
+
+
+@pytest.mark.parametrize("kind, n", [("sum", 70), ("not", 100), ("neg", 100), ("or", 200), ("call", 100)])
+@bug("B8", "the compiled Python nests a parenthesis or more per level: CPython refuses it (SyntaxError: too many nested parentheses), an internal error")
+def test_expressions_the_checker_accepts_also_compile(kind, n):
+    outcome, policy = policy_contract(_nested(kind, n))
+    assert outcome == "ok"
+    assert sf.assessment_outcome(policy, "o: {x: 2, b: true}\n", False) == "evaluated"
+
+
+@bug("B9", "compiler._Cond writes both branches of `if` twice: an `if … else if …` chain of n levels compiles to 2^n code (18 levels: 27 MB, 37 s)")
+def test_a_chain_of_if_else_compiles_in_linear_time():
+    assert finishes_cleanly(
+        f"""
+        from stratdsl.engine import compile_text
+        from stratdsl.compiler import compiled
+        policy, _ = compile_text({_nested("if", 40)!r})
+        assert len(compiled(policy).source) < 100_000
+        print("OK")
+        """,
+        timeout=10,
+    )
+
+
+@bug("B11", "definitions evaluate recursively: a chain of 250 definitions raises RecursionError in the reference evaluator (records, explain, --audit-log)")
+def test_long_chains_of_definitions():
+    text = HEADER + ORG + "define d0 = o.x\n" + "".join(f"define d{i} = d{i - 1} + 1\n" for i in range(1, 250))
+    _outcome, policy = policy_contract(text + 'define out label en "o" = d249\n')
+    if policy is not None:
+        assert sf.assessment_outcome(policy, "o: {x: 1}\n", False) == "evaluated"
+
+
+# ---------------------------------------------------------------------- checker cost (CPU denial of service)
+
+
+CHECK_COST = {
+    "enum-with-40000-values": HEADER + "enum e { " + " ".join(f"v{i}" for i in range(40_000)) + " }\n",
+    "4000-unknown-names": HEADER + ORG + "".join(f"define d{i} = o.x\n" for i in range(4000)) + "".join(f"define u{i} = zz{i}\n" for i in range(4000)),
+    "analysis-15-bools-20-rules": HEADER
+    + "input us: many u { " + " ".join(f"b{i}: bool" for i in range(15)) + " }\n"
+    + "decision d for each u {\n"
+    + "".join(f"  r{i} when " + " or ".join(f"b{j}" for j in range(15)) + "\n" for i in range(20))
+    + "  otherwise z\n}\n",
+}
+CHECK_SECONDS = 15  # a linear checker needs 1–3 s for the largest; today each takes 40 s or more
+
+
+@pytest.fixture(scope="module")
+def check_cost(tmp_path_factory) -> dict[str, bool]:
+    """Check each hostile policy in its own process, all at once: name → finished within CHECK_SECONDS."""
+    folder = tmp_path_factory.mktemp("cost")
+    procs = {}
+    for name, text in CHECK_COST.items():
+        path = folder / f"{name}.strat"
+        path.write_text(text, encoding="utf-8")
+        assert path.stat().st_size < 300_000
+        code = f"from stratdsl.engine import compile_policy; compile_policy({str(path)!r}); print('OK')"
+        procs[name] = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                       start_new_session=True)
+    deadline = time.monotonic() + CHECK_SECONDS
+    finished = {}
+    for name, proc in procs.items():
+        try:
+            out, _ = proc.communicate(timeout=max(deadline - time.monotonic(), 0.1))
+            finished[name] = proc.returncode == 0 and out.strip() == "OK"
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            finished[name] = False
+    return finished
+
+
+@pytest.mark.parametrize("name", list(CHECK_COST))
+@bug("B15", "the checker is quadratic or worse here (checker._declare counts each enum value in the list; did_you_mean scans every name "
+     "for every unknown one; analysis budgets 50,000 combinations per rule, not per policy): a small file keeps `stratdsl check` busy for minutes")
+def test_checking_a_small_hostile_policy_is_fast(name, check_cost):
+    assert check_cost[name]
+
+
+# ====================================================================== 2. limits: assessments
+
+
+def _laughs(levels: int = 9) -> str:
+    text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for i in range(1, levels):
+        text += f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 10) + "]\n"
+    return text
+
+
+def test_billion_laughs_is_refused_with_e307():
+    (d,) = stage_error(parse_data, _laughs(), "a.yaml")
+    assert d.code == "E307" and "aliases" in d.message
+
+
+def test_the_node_budget_also_counts_alias_expansion(monkeypatch):
+    monkeypatch.setattr(assessment_mod, "MAX_YAML_NODES", 500)
+    (d,) = stage_error(parse_data, _laughs(3), "a.yaml")  # 21 nodes written, 1000+ once expanded
+    assert d.code == "E307"
+    parse_data("a: &a [1, 2, 3]\nb: *a\nc: *a\n", "a.yaml")  # a little aliasing is fine
+
+
+@bug("B6", "the billion-laughs document is refused only after expanding MAX_YAML_NODES (2,000,000) nodes and recording a span for each: about 8 s")
+def test_billion_laughs_is_refused_fast():
+    assert finishes_cleanly(
+        f"""
+        import time
+        from stratdsl.assessment import parse_data
+        from stratdsl.diagnostics import StratError
+        start = time.perf_counter()
+        try:
+            parse_data({_laughs()!r}, "a.yaml")
+        except StratError:
+            print("OK" if time.perf_counter() - start < 1.5 else "slow")
+        """,
+        timeout=5,
+    )
+
+
+def test_recursive_alias_is_refused():
+    (d,) = stage_error(parse_data, "about: &a [*a]\n", "a.yaml")
+    assert d.code == "E307"
+
+
+def test_yaml_nesting_limit():
+    ok = "about: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n"
+    parse_data(ok, "a.yaml")
+    (d,) = stage_error(parse_data, "about: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "\n", "a.yaml")
+    assert d.code == "E307" and str(MAX_DEPTH) in d.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["about: " + "[" * 10_000 + "]" * 10_000 + "\n", "".join(" " * i + "a:\n" for i in range(700))],
+    ids=["flow-10000", "block-700"],
+)
+@bug("B3", "PyYAML's composer recurses once per level before _walk_yaml checks MAX_DEPTH: RecursionError, an internal error (assessment.parse_data)")
+def test_deep_yaml_is_refused_with_e307(text):
+    (d,) = stage_error(parse_data, text, "a.yaml")
+    assert d.code == "E307"
+
+
+def test_very_deep_json_is_a_coded_error():
+    ds = stage_error(parse_data, '{"about": ' + "[" * 100_000 + "]" * 100_000 + "}", "a.json", json_format=True)
+    assert codes(ds)[0] in ("E301", "E307")
+
+
+@bug("B4", "MAX_DEPTH is not applied to JSON (assessment.parse_data): a JSON assessment nested 65 to ~1000 levels is read")
+def test_json_nesting_limit():
+    (d,) = stage_error(parse_data, '{"about": {"x": ' + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "}}", "a.json", json_format=True)
+    assert d.code == "E307"
+
+
+@bug("B4", "a JSON `about` nested 500 levels passes validation, then canonical_json recurses past the limit: `eval --format records` "
+     "and `--audit-log` end in an internal error (exit 3)")
+def test_deep_json_through_the_command(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"about": {"x": ' + "[" * 500 + "]" * 500 + "}}", encoding="utf-8")
+    done = cli("eval", PROPS, path, "--as-of", AS_OF, "--format", "records")
+    assert done.returncode == 1 and "E307" in done.stderr, done.stderr
+
+
+def test_assessment_file_size_limit(tmp_path):
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as f:
+        f.truncate(assessment_mod.MAX_ASSESSMENT_BYTES + 1)
+    (d,) = stage_error(read_data, big, "big.yaml")
+    assert d.code == "E307"
+
+
+@pytest.fixture(scope="module")
+def props():
+    policy, _ = compile_policy(PROPS)
+    assert policy is not None
+    return policy
+
+
+def test_number_of_entities_is_limited(monkeypatch):
+    rows = [{"id": f"u{i}"} for i in range(51)]
+    monkeypatch.setattr(assessment_mod, "MAX_ENTITIES", 50)
+    policy, _ = compile_policy(PROPS)  # a policy of its own: the assessment model is built (and cached) with the lower limit
+    (d,) = stage_error(validate, policy, {"usecases": rows})
+    assert d.code == "E302" and "more than 50 items" in d.message
+    validate(policy, {"usecases": rows[:50]})
+
+
+def test_number_of_entities_is_limited_at_the_real_limit(props):
+    text = json.dumps({"usecases": [{"id": f"u{i}"} for i in range(MAX_ENTITIES + 1)]})
+    data, spans = parse_data(text, "a.json", json_format=True)
+    ds = stage_error(validate, props, data, "a.json", spans)
+    assert codes(ds) == ["E302"] and any(f"more than {MAX_ENTITIES} items" in d.message for d in ds)
+
+
+def test_text_and_id_lengths_are_limited():
+    policy, _ = compile_text(f"{HEADER}input o {{ t: text }}\ninput us: many u {{ x: number }}\n")
+    validate(policy, {"o": {"t": "x" * MAX_TEXT}})
+    (d,) = stage_error(validate, policy, {"o": {"t": "x" * (MAX_TEXT + 1)}})
+    assert d.code == "E302" and str(MAX_TEXT) in d.message
+    (d,) = stage_error(validate, policy, {"us": [{"id": "a" * 201}]})
+    assert d.code == "E302"
+
+
+def test_list_fields_are_limited():
+    policy, _ = compile_text(f"{HEADER}enum e {{ a b }}\ninput o {{ l: list of e }}\n")
+    (d,) = stage_error(validate, policy, {"o": {"l": ["a"] * 1001}})
+    assert d.code == "E302" and "1000" in d.message
+
+
+@pytest.mark.parametrize("value", ["1e999999", "1.0e+999999", "-1.0e+999999", "NaN", "nan", "Infinity", "-Infinity", ".inf", ".nan", "sNaN", "'1e999999'"])
+def test_huge_and_non_finite_numbers_are_refused_in_bounded_fields(props, value):
+    data, spans = parse_data(f"usecases: [{{id: a, impact: {value}, weight: {value}}}]\n", "a.yaml")
+    ds = stage_error(validate, props, data, "a.yaml", spans)
+    assert codes(ds) == ["E302"] and len(ds) == 2
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e999999"])
+def test_huge_and_non_finite_numbers_in_json(props, value):
+    data, spans = parse_data(f'{{"usecases": [{{"id": "a", "impact": {value}, "weight": {value}}}]}}', "a.json", json_format=True)
+    ds = stage_error(validate, props, data, "a.json", spans)
+    assert codes(ds) == ["E302"]
+
+
+@pytest.mark.parametrize(
+    "define, value",
+    [("o.x", "1.0e+30"), ("o.x", "'123456789012345678901234567890'"), ("1 / o.x", "1.0e-999999"), ("round(o.x, 40)", "1.5")],
+    ids=["echo-1e30", "echo-30-digits", "tiny-divisor", "round-40-places"],
+)
+@bug("B12", "values.normalize quantizes integral decimals to 28 digits (InvalidOperation from 1e28 up) and round(x, n) for n > 27 "
+     "raises InvalidOperation: a large number in an unbounded field ends in an internal error")
+def test_large_numbers_in_unbounded_fields(define, value):
+    policy, _ = compile_text(f'{HEADER}{ORG}define y label en "y" = {define}\n')
+    outcome = sf.assessment_outcome(policy, f"o: {{x: {value}}}\n", False)
+    assert outcome.startswith(("evaluated", "invalid E302", "eval refused E"))
+
+
+def test_arithmetic_overflow_is_a_coded_error():
+    policy, _ = compile_text(f'{HEADER}{ORG}define y label en "y" = o.x * o.x * o.x\n')
+    assert sf.assessment_outcome(policy, "o: {x: 9.0e+999998}\n", False).startswith(("eval refused E", "invalid E302"))
+
+
+@pytest.mark.parametrize(
+    "text, is_json",
+    [('{"about": {"x": "\\ud800"}, "usecases": []}', True), ('about: {x: "\\ud83d\\ude42"}\n', False)],
+    ids=["json-lone-surrogate", "yaml-surrogate-pair-escape"],
+)
+@bug("B5", "lone surrogates are read into free-form data (`about`) and crash sha256_text: eval --format records, --audit-log and batch end in UnicodeEncodeError")
+def test_surrogates_in_assessments(props, text, is_json):
+    assert sf.assessment_outcome(props, text, is_json).startswith(("evaluated", "unreadable E301", "invalid E302"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["usecases: [{id: a, narrow: !!bool maybe}]\n", "usecases: [{id: a}]\nx: !!timestamp nonsense\n",
+     "usecases: [{id: a}]\nabout: {x: a\x00b}\n", "about: {x: \"line\x0bbreak\"}\n", "about: {x: a\x9bb}\n", "about: {x: a\uffffb}\n"],
+    ids=["bad-bool-tag", "bad-timestamp-tag", "nul", "vertical-tab", "c1-control", "U+FFFF"],
+)
+@bug("B2", "PyYAML errors other than YAMLError/ValueError (KeyError, AttributeError) escape parse_data, and the reader's check of "
+     "non-printable characters runs in _Loader(text), outside the try: internal errors, not E301")
+def test_unreadable_yaml_scalars_are_e301(text):
+    (d,) = stage_error(parse_data, text, "a.yaml")
+    assert d.code == "E301"
+
+
+def test_impossible_dates_and_huge_integers_in_yaml_are_e301():
+    for text in ["x: 2026-02-30\n", "x: !!int abc\n", "x: " + "9" * 5000 + "\n"]:
+        (d,) = stage_error(parse_data, text, "a.yaml")
+        assert d.code == "E301", text
+
+
+@bug("B2", "a JSON integer of more than 4300 digits raises ValueError (int max_str_digits), which parse_data does not catch for JSON")
+def test_huge_integer_in_json_is_e301():
+    (d,) = stage_error(parse_data, '{"usecases": [{"id": "a", "weight": ' + "9" * 5000 + "}]}", "a.json", json_format=True)
+    assert d.code == "E301"
+
+
+@bug("B14", "read_data opens any file: an assessment path that is a FIFO blocks for ever (and /dev/zero reads until memory runs out)")
+def test_an_assessment_that_is_not_a_file_does_not_block(tmp_path):
+    os.mkfifo(tmp_path / "a.yaml")
+    assert finishes_cleanly(
+        f"""
+        from pathlib import Path
+        from stratdsl.assessment import read_data
+        from stratdsl.diagnostics import StratError
+from stratdsl.values import Unknown
+        try:
+            read_data(Path({str(tmp_path / "a.yaml")!r}), "a.yaml")
+        except StratError as error:
+            assert error.diagnostics[0].code == "E301"
+            print("OK")
+        """,
+        timeout=8,
+    )
+
+
+# ---------------------------------------------------------------------- the command never shows a traceback
+
+
+HOSTILE_ASSESSMENTS = {
+    "python-tag.yaml": "usecases: !!python/object/apply:os.system ['id']\n",
+    "aliases.yaml": "a: &a [1, 2]\nusecases: *a\n",
+    "deep-yaml.yaml": "about: " + "[" * 100 + "]" * 100 + "\n",
+    "deep-json.json": '{"about": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "huge.yaml": "usecases: [{id: a, impact: 1e999999, weight: 1.0e+999999}]\n",
+    "nan.json": '{"usecases": [{"id": "a", "impact": NaN}]}',
+    "not-utf8.yaml": b"usecases: [{id: \xff}]\n",
+    "unknown-keys.yaml": "usecase: []\nusecases: [{id: a, impcat: 3}]\n",
+}
+
+
+def test_hostile_assessments_through_the_command_exit_1(tmp_path):
+    procs = []
+    for name, text in HOSTILE_ASSESSMENTS.items():
+        path = tmp_path / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+        procs.append((name, subprocess.Popen([*stratdsl_command(), "eval", str(PROPS), str(path), "--as-of", AS_OF, "--format", "records"],
+                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")))
+    for name, proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 1, (name, err)
+        assert "Traceback" not in err and "internal error" not in err, (name, err)
+        assert re.search(r"E30[1-7]", err), (name, err)
+
+
+@bug("B16", "batch.evaluate_item catches only StratError: one input that crashes (here a JSON `about` 500 levels deep) aborts the whole "
+     "batch with exit 3, and every rerun aborts on it again, so the inputs after it are never evaluated")
+def test_one_poisonous_input_does_not_stop_a_batch(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a-deep.json").write_text('{"about": {"x": ' + "[" * 500 + "]" * 500 + '}, "usecases": []}', encoding="utf-8")
+    (inputs / "b-ok.yaml").write_text("usecases: [{id: u, impact: 4, effort: 1}]\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    done = cli("batch", PROPS, inputs, "-o", out, "--as-of", AS_OF)
+    assert "internal error" not in done.stderr, done.stderr
+    keys = {json.loads(line)["key"]: json.loads(line)["status"] for line in out.read_text().splitlines()}
+    assert keys == {str(inputs / "a-deep.json"): "invalid", str(inputs / "b-ok.yaml"): "ok"}
+
+
+# ====================================================================== 5. determinism
+
+
+@pytest.fixture(scope="module")
+def methodology_copy(tmp_path_factory):
+    """The shipped methodology and examples, copied outside git (provenance then has no commit that could change)."""
+    folder = tmp_path_factory.mktemp("det")
+    shutil.copytree(REPO / "policies", folder / "policies", ignore=shutil.ignore_patterns("tests"))
+    shutil.copytree(REPO / "examples", folder / "examples")
+    return folder
+
+
+def _report_command() -> list[str]:
+    """`stratdsl report` when the command is registered, else the same click command run as a module."""
+    help_text = cli("--help").stdout
+    if re.search(r"^\s+report\s", help_text, re.M):
+        return [*stratdsl_command(), "report"]
+    return [sys.executable, "-c", "import sys; from stratdsl.report.cli import report_cmd; sys.exit(report_cmd())"]
+
+
+def test_same_inputs_give_the_same_bytes_across_processes_and_hash_seeds(methodology_copy):
+    folder = methodology_copy
+    policy, example = "policies/strategy.strat", "examples/cabinet-comptable.yaml"
+    seeds = ["0", "1", "4242", "random"]
+    commands = {
+        "json": [*stratdsl_command(), "eval", policy, example, "--as-of", "2026-11-26", "--format", "json", "--lang", "en"],
+        "records": [*stratdsl_command(), "eval", policy, example, "--as-of", "2026-11-26", "--format", "records"],
+        "text": [*stratdsl_command(), "eval", policy, example, "--as-of", "2026-11-26", "--param", "default_hourly_cost=50"],
+        "explain": [*stratdsl_command(), "explain", policy, example, "quadrant", "--as-of", "2026-11-26", "--format", "json"],
+    }
+    outputs: dict[str, set[str]] = {name: set() for name in commands}
+    for batch_of_seeds in (seeds[:2], seeds[2:]):
+        procs = []
+        for seed in batch_of_seeds:
+            env = {**os.environ, "PYTHONHASHSEED": seed}
+            env.pop("STRATDSL_DEBUG", None)
+            for name, argv in commands.items():
+                procs.append((name, subprocess.Popen(argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)))
+        for name, proc in procs:
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, (name, err.decode(errors="replace"))
+            outputs[name].add(out.decode("utf-8"))
+    for name, seen in outputs.items():
+        assert len(seen) == 1, f"{name}: {len(seen)} different outputs"
+        assert seen.pop().strip(), name
+
+
+def test_batch_output_is_the_same_bytes_across_hash_seeds_and_jobs(methodology_copy, tmp_path):
+    folder = methodology_copy
+    lines = []
+    for i in range(30):  # the examples, and variants of them as JSONL
+        lines.append(json.dumps({"organization": {"name": f"c{i}", "headcount": 10 + i}}))
+    (tmp_path / "many.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    runs = [("0", "1"), ("1", "2"), ("random", "2")]
+    procs = []
+    for n, (seed, jobs) in enumerate(runs):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        argv = [*stratdsl_command(), "batch", "policies/strategy.strat", "examples", str(tmp_path / "many.jsonl"),
+                "-o", str(tmp_path / f"out{n}.jsonl"), "--jobs", jobs, "--as-of", "2026-11-26"]
+        procs.append(subprocess.Popen(argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode in (0, 1), err.decode(errors="replace")
+    outputs = {(tmp_path / f"out{n}.jsonl").read_bytes() for n in range(len(runs))}
+    assert len(outputs) == 1
+    assert outputs.pop().count(b"\n") == 30 + len(list((folder / "examples").glob("*.yaml")))
+
+
+def test_report_is_the_same_bytes_across_hash_seeds(methodology_copy, tmp_path):
+    folder = methodology_copy
+    base = _report_command()
+    procs = []
+    for n, seed in enumerate(["0", "1", "random"]):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        for fmt in ("md", "html"):
+            argv = [*base, "policies/strategy.strat", "examples/cabinet-comptable.yaml", "-o", str(tmp_path / f"r{n}.{fmt}"),
+                    "--as-of", "2026-11-26", "--lang", "en"]
+            procs.append(subprocess.Popen(argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
+    for fmt in ("md", "html"):
+        assert len({(tmp_path / f"r{n}.{fmt}").read_bytes() for n in range(3)}) == 1, fmt
+
+
+def test_in_process_runs_are_deterministic_too(props):
+    """The same evaluation twice in one process (memo tables, caches) gives equal results."""
+    data, spans = parse_data((FIXTURES / "assess_ok.yaml").read_text(encoding="utf-8"), "a.yaml")
+    policy, _ = compile_policy(FIXTURES / "assess.strat")
+    facts = validate(policy, data, "a.yaml", spans)
+    first = run(policy, facts, date(2026, 9, 1))[0]
+    assert run(policy, facts, date(2026, 9, 1))[0] == first == reference_evaluate(policy, facts, date(2026, 9, 1))
+
