@@ -769,8 +769,11 @@ def assessment_texts(draw, policy: ir.CheckedPolicy) -> tuple[str, bool]:
 #: (bug id, stage prefix, pattern in the message) — the signatures of the bugs listed in
 #: docs/security.md, so that a campaign can count them and go on looking for new ones.
 KNOWN_SIGNATURES: list[tuple[str, str, str]] = [
+    ("B1", "records", "not JSON serializable"),
+    ("B1", "hash", "not JSON serializable"),
     ("B2", "read", "ReaderError"),
     ("B2", "read", "KeyError"),
+    ("B2", "read", "IndexError"),
     ("B2", "read", "groupdict"),
     ("B2", "read", "ValueError"),
     ("B2", "read", "ConstructorError"),

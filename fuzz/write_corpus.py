@@ -54,8 +54,8 @@ obligation check for each item when kind = red cites law "Art. 1"
 """
 
 BUGS = {
-    "B1": "BUG B1: YAML tags on mappings and sequences (!!python/object/apply:…) are ignored and the data read, not refused with E301 (assessment._walk_yaml)",
-    "B2": "BUG B2: a YAML scalar PyYAML cannot construct or a character it does not allow escapes as an internal error, not E301 (assessment.parse_data)",
+    "B1": "BUG B1: YAML tags on mappings and sequences (!!python/object/apply:…) are ignored and the data read, and !!binary gives bytes that crash canonical_json, instead of E301 (assessment._walk_yaml)",
+    "B2": "BUG B2: a YAML scalar PyYAML cannot construct (KeyError, IndexError, AttributeError) or a character it does not allow (ReaderError) escapes as an internal error, not E301 (assessment.parse_data)",
     "B2j": "BUG B2: a JSON integer of more than 4300 digits raises ValueError, not E301 (assessment.parse_data)",
     "B3": "BUG B3: deep YAML raises RecursionError in PyYAML's composer before MAX_DEPTH is checked (assessment.parse_data)",
     "B4": "BUG B4: MAX_DEPTH is not applied to JSON; a deep `about` passes validation and crashes canonical_json (records, audit, batch)",
@@ -215,8 +215,10 @@ def main() -> int:
     assessment("python-object-apply.yaml", "org: !!python/object/apply:os.system ['touch /tmp/stratdsl-pwned']\n", bug="B1", expect="unreadable E301")
     assessment("python-object-mapping.yaml", "org: !!python/object:os.system {n: 1}\n", bug="B1", expect="unreadable E301")
     assessment("python-object-root.yaml", "!!python/object/new:os.system\nargs: [id]\n", bug="B1", expect="unreadable E301")
+    assessment("binary-tag.yaml", "about: {x: !!binary aGVsbG8=}\n", bug="B1", expect="unreadable E301")
     assessment("bad-bool-tag.yaml", "org: {flag: !!bool maybe}\n", bug="B2", expect="unreadable E301")
     assessment("bad-int-tag.yaml", "org: {n: !!int abc}\n", expect="unreadable E301")
+    assessment("empty-int-tag.yaml", "org: {n: !!int }\n", bug="B2", expect="unreadable E301")  # found by atheris
     assessment("bad-timestamp-tag.yaml", "org: {day: !!timestamp nonsense}\n", bug="B2", expect="unreadable E301")
     assessment("impossible-date.yaml", "org: {day: 2026-02-30}\n", expect="unreadable E301")
     assessment("huge-integer.yaml", "org: {n: " + "9" * 5000 + "}\n", expect="unreadable E301")
