@@ -8,11 +8,8 @@ traceback; an internal error says so and asks for a bug report
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
-import traceback
 from datetime import date
 from pathlib import Path
 
@@ -22,55 +19,11 @@ from . import __version__, audit, engine, gitutil, history, policytest, semdiff
 from . import records as records_mod
 from . import replay as replay_mod
 from .assessment import json_schema, load_assessment
+from .cliguard import EXIT_BAD_INPUT, SOURCES, emit_diagnostics, guarded
 from .diagnostics import Diagnostic, StratError, sorted_diagnostics
 from .render import diagnostics as render_diags
 from .render import json_out, sarif, text
 from .source import SourceMap
-
-EXIT_BAD_INPUT = 1
-EXIT_INTERNAL = 3
-
-
-def _emit_diagnostics(diagnostics: list[Diagnostic], sources: SourceMap | None, fmt: str = "text") -> None:
-    if not diagnostics:
-        return
-    if fmt == "json":
-        click.echo(render_diags.render_json(sorted_diagnostics(diagnostics)))
-        return
-    click.echo(render_diags.render_text(sorted_diagnostics(diagnostics), sources), err=True)
-
-
-def guarded(func):
-    """Turn StratError into rendered diagnostics and exit 1; never let a traceback through."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except StratError as error:
-            sources = _SOURCES[-1] if _SOURCES else None
-            _emit_diagnostics(error.diagnostics, sources)
-            click.echo(f"stratdsl: {render_diags.summary(error.diagnostics)}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit, KeyboardInterrupt):
-            raise
-        except BrokenPipeError:  # the reader (e.g. `| head`) stopped early: not an error of ours
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(0)
-        except Exception as error:  # an internal error: ours, not the user's
-            if os.environ.get("STRATDSL_DEBUG"):
-                traceback.print_exc()
-            click.echo(
-                f"stratdsl: internal error ({type(error).__name__}: {error}). This is a bug in stratdsl, not in your files; "
-                "please report it with the command you ran (STRATDSL_DEBUG=1 shows details).",
-                err=True,
-            )
-            sys.exit(EXIT_INTERNAL)
-
-    return wrapper
-
-
-_SOURCES: list[SourceMap] = []
 
 
 def _policy(path: str):
@@ -79,11 +32,11 @@ def _policy(path: str):
         from .loader import load_policy
 
         try:
-            _SOURCES.append(load_policy(path).source_map)
+            SOURCES.append(load_policy(path).source_map)
         except StratError:
-            _SOURCES.append(_partial_sources(path))
+            SOURCES.append(_partial_sources(path))
         raise StratError(diagnostics)
-    _SOURCES.append(policy.source_map)
+    SOURCES.append(policy.source_map)
     warnings = [d for d in diagnostics if not d.is_error]
     return policy, warnings
 
@@ -172,7 +125,7 @@ def check_cmd(policies: tuple[str, ...], fmt: str) -> None:
         if fmt != "text":
             continue
         sources = checked.source_map if checked else _sources_for(policy)
-        _emit_diagnostics(fresh, sources)
+        emit_diagnostics(fresh, sources)
         if checked is not None:
             counts = f"{len(checked.decisions)} decisions, {len(checked.definitions)} definitions, {len(checked.inputs)} inputs"
             files = f"{len(checked.files)} file{'s' if len(checked.files) != 1 else ''}"

@@ -9,22 +9,15 @@ temporary file next to FILE, then replaces FILE.
 
 from __future__ import annotations
 
-import functools
 import os
-import sys
 import tempfile
-import traceback
 from datetime import date
 from pathlib import Path
 
 import click
 
-from ..diagnostics import StratError, sorted_diagnostics
-from ..render import diagnostics as render_diags
+from ..cliguard import guarded
 from . import format_for, make_report, render
-
-EXIT_BAD_INPUT = 1
-EXIT_INTERNAL = 3
 
 
 def _sources(policy: str):
@@ -33,36 +26,8 @@ def _sources(policy: str):
 
     try:
         return load_policy(policy).source_map
-    except StratError:
+    except Exception:  # the diagnostics are then shown without their lines
         return None
-    except Exception:
-        return None
-
-
-def _guarded(func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except StratError as error:
-            policy = kwargs.get("policy")
-            sources = _sources(policy) if policy else None
-            click.echo(render_diags.render_text(sorted_diagnostics(error.diagnostics), sources), err=True)
-            click.echo(f"stratdsl: {render_diags.summary(error.diagnostics)}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
-            raise
-        except Exception as error:  # an internal error: ours, not the user's
-            if os.environ.get("STRATDSL_DEBUG"):
-                traceback.print_exc()
-            click.echo(
-                f"stratdsl: internal error ({type(error).__name__}: {error}). This is a bug in stratdsl, not in your files; "
-                "please report it with the command you ran (STRATDSL_DEBUG=1 shows details).",
-                err=True,
-            )
-            sys.exit(EXIT_INTERNAL)
-
-    return wrapper
 
 
 def _write(path: Path, text: str) -> None:
@@ -90,7 +55,7 @@ def _write(path: Path, text: str) -> None:
 @click.option("--as-of", "as_of", metavar="DATE", help="Evaluate the policy as in force on this date (default: today).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a parameter for this evaluation (repeatable).")
 @click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False), help="Also append the evaluation and decision records the report cites to this hash-chained JSONL audit log.")
-@_guarded
+@guarded(sources=lambda kwargs: _sources(kwargs["policy"]) if kwargs.get("policy") else None)
 def report_cmd(
     policy: str, assessment: str, output: str, fmt: str | None, lang: str, as_of: str | None, params: tuple[str, ...], audit_log: str | None
 ) -> None:
