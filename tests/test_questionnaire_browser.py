@@ -369,7 +369,7 @@ def test_from_the_first_question_to_the_prediagnosis(base, page, tmp_path):
         "usecases.1.profiling": "non",
         "usecases.1.automated_decision": "non",
         "usecases.1.interacts_with_people": "non",
-        "usecases.1.generated_content": [],
+        "usecases.1.generated_content": ["[]"],  # the "Aucun" box: the empty list, not unknown
     }
     fill(page, {**company, **tool, **first_case})
     page.click("button[name=add][value=usecases]")
@@ -442,6 +442,7 @@ def test_from_the_first_question_to_the_prediagnosis(base, page, tmp_path):
     assert [u["name"] for u in saved["usecases"]] == ["Chiffrage des devis", "Affectation des poseurs"]
     assert saved["tools"] == [{"id": "chatgpt", "name": "ChatGPT", "personal_data": True, "approved": False}]
     assert saved["usecases"][0]["frictions"] == ["repetitive_tasks", "complex_spreadsheets"]
+    assert saved["usecases"][0]["generated_content"] == [] and "generated_content" not in saved["usecases"][1]
     report = base64.b64decode(links[1][3].split(",", 1)[1]).decode("utf-8")
     assert report.lstrip().lower().startswith("<!doctype html") and "Menuiserie Vidal" in report
     # the page shows what the engine decides for the downloaded assessment

@@ -424,8 +424,8 @@ def chunked(data: bytes):
 
 
 def test_a_chunked_body_over_1_MB_is_not_evaluated(client):
-    """Without a Content-Length, the body is counted as it comes: over 1 MB it is refused (see the
-    xfail below for the status and code), under the limit it is read as usual."""
+    """Without a Content-Length, the body is counted as it comes: over 1 MB it is refused (413 / E311,
+    see below), under the limit it is read as usual."""
     big = json.dumps({"assessment": {"about": {"notes": "x" * 1_500_000}}}).encode()
     r = client.post("/api/v1/evaluate", content=chunked(big), headers={"content-type": "application/json"})
     assert "content-length" not in r.request.headers
@@ -435,30 +435,31 @@ def test_a_chunked_body_over_1_MB_is_not_evaluated(client):
     assert r.status_code == 200 and [d["decision"] for d in r.json()["decisions"]] == ["maturity_level"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a chunked body over 1 MB sent to the JSON API is refused, but as 400 E310 'There was an error "
-    "parsing the body', not 413 E311: FastAPI's body reader catches the 413 that service._CountedBody raises and "
-    "replaces it with its own 400",
-)
 def test_a_chunked_body_over_1_MB_is_refused_with_E311(client):
+    """It used to be FastAPI's 400 E310: the 413 was raised inside its body reader. It is now sent
+    before the app reads anything."""
     data = json.dumps({"assessment": {"about": {"notes": "x" * 1_500_000}}}).encode()
-    r = client.post("/api/v1/evaluate", content=chunked(data), headers={"content-type": "application/json"})
-    assert "content-length" not in r.request.headers
-    assert [e["code"] for e in errors(r, 413)] == ["E311"]
+    for path in ("/api/v1/evaluate", "/api/v1/explain"):
+        r = client.post(path, content=chunked(data), headers={"content-type": "application/json"})
+        assert "content-length" not in r.request.headers
+        found = errors(r, 413)
+        assert [(e["code"], e["message"]) for e in found] == [("E311", "the request body is larger than 1000000 bytes")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a chunked body over 1 MB posted to /questionnaire gets a plain-text 500 'Internal Server Error': "
-    "the 413 raised by service._CountedBody reaches the route's request.body() wrapped in an ExceptionGroup by the "
-    "http middleware (BaseHTTPMiddleware), which no exception handler catches",
-)
 def test_a_chunked_form_over_1_MB_is_refused_not_a_crash(base):
+    """It used to be a plain-text 500 (an ExceptionGroup out of BaseHTTPMiddleware). A form too large,
+    chunked or with its Content-Length (as a browser sends it), gets an HTML page in the browser's language."""
     data = b"lang=fr&organization.name=" + b"x" * 1_500_000
-    with httpx.Client(base_url=base, timeout=60) as own:  # the server drops the connection after a 500
-        r = own.post("/questionnaire", content=chunked(data), headers={"content-type": "application/x-www-form-urlencoded"})
-    assert r.status_code == 413
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    with httpx.Client(base_url=base, timeout=60) as own:  # the server closes the connection after a 413
+        r = own.post("/questionnaire", content=chunked(data), headers=form)
+        assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
+        assert '<html lang="fr">' in r.text and "<h1>Formulaire trop volumineux</h1>" in r.text
+        assert "Les réponses envoyées dépassent 1\u00a0000\u00a0000 octets." in r.text
+        r = own.post("/questionnaire", content=data, headers={**form, "accept-language": "en-GB,en;q=0.8"})
+        assert "content-length" in r.request.headers
+        assert r.status_code == 413 and '<html lang="en">' in r.text and "<h1>Form too large</h1>" in r.text
+        assert own.get("/questionnaire").status_code == 200  # and the server goes on
 
 
 # ------------------------------------------------------------------ the audit log
@@ -643,13 +644,9 @@ def test_the_number_of_blocks_is_bounded(client):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the web form cannot answer a list question 'none': its checkboxes offer no 'aucun' and no box "
-    "checked means unknown, so 'Contenus générés ou modifiés par le système (liste vide si aucun)' stays unknown and "
-    "the pre-diagnosis asks for it again (the terminal accepts 'aucun' since the fix)",
-)
 def test_a_list_question_can_be_answered_none_in_the_web_form(client):
+    """A list question has an "Aucun" / "None" box: ticked, the answer is the empty list (as `aucun` on
+    the terminal), not unknown (no box ticked)."""
     page = client.get("/questionnaire", params={"lang": "fr"}).text
     group = re.search(r'aria-labelledby="usecases-1-generated_content-label">(.*?)</div>', page).group(1)
     boxes = {html.unescape(label).strip(): value for value, label in re.findall(r'value="([^"]*)"[^>]*> ([^<]*)</label>', group)}
@@ -659,6 +656,19 @@ def test_a_list_question_can_be_answered_none_in_the_web_form(client):
     r = client.post("/questionnaire", data=form)
     saved = yaml.safe_load(base64.b64decode(re.search(r"data:application/x-yaml;base64,([^\"]+)", r.text).group(1)))
     assert saved["usecases"][0]["generated_content"] == []
+    assert "frictions" not in saved["usecases"][0]  # no box ticked: unknown, as before
+    # every list question has its box, in English too
+    en = client.get("/questionnaire", params={"lang": "en"}).text
+    for group in re.findall(r'<div class="choices" role="group"[^>]*>(.*?)</div>', en):
+        assert group.endswith(f'value="{none[0]}"> None</label>'), group
+    # "none" and a choice together: the form comes back, the boxes as they were ticked
+    r = client.post("/questionnaire", data={**form, "usecases.1.generated_content": [none[0], "text"]})
+    assert r.status_code == 422
+    assert [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", r.text)] == [
+        "Contenus générés ou modifiés par le système (liste vide si aucun): cochez « Aucun » ou des réponses, pas les deux"
+    ]
+    group = re.search(r'aria-labelledby="usecases-1-generated_content-label">(.*?)</div>', r.text).group(1)
+    assert re.findall(r'value="([^"]*)" checked>', group) == ["text", none[0]]
 
 
 def test_odd_form_fields_are_not_a_server_error(base):

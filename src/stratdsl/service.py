@@ -49,6 +49,8 @@ from .values import format_value
 MAX_BODY = 1_000_000
 MAX_BLOCKS = 10  # entries of one repeated input in the web form
 MAX_NESTING = 64
+FORM_PATHS = ("/questionnaire",)  # a body too large for these gets an HTML page, not JSON
+NONE = "[]"  # the checkbox value of a list answered "none": no choice can be spelled so
 
 
 def _exact(value: Any, depth: int = 0) -> Any:
@@ -113,8 +115,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-class _CountedBody:
-    """ASGI middleware: refuse a body larger than `limit` even when it comes without a length."""
+class _BodyLimit:
+    """ASGI middleware: refuse a body larger than `limit` bytes, by its Content-Length or, without
+    one (chunked), counted as it comes. It is pure ASGI (not BaseHTTPMiddleware) and answers the
+    413 itself before the app is called: raised from inside the app's body reader, a 413 became
+    FastAPI's 400 on the API and an ExceptionGroup (a 500) on the form."""
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app = app
@@ -124,18 +129,51 @@ class _CountedBody:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length", b"").decode("latin-1")
+        if length and (not (length.isdecimal() and length.isascii()) or int(length) > self.limit):
+            await self._refuse(scope, receive, send, headers)
+            return
+        # the app reads the whole body anyway: read it here, counting, then hand it over at once
+        chunks: list[bytes] = []
         seen = 0
-
-        async def counted() -> Any:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise StarletteHTTPException(413, f"the request body is larger than {self.limit} bytes")
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away: nobody to answer
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                await self._refuse(scope, receive, send, headers)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        await self.app(scope, counted, send)
+        async def replay() -> Any:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # after the body: the client's disconnect
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Any, receive: Any, send: Any, headers: dict[bytes, bytes]) -> None:
+        message = f"the request body is larger than {self.limit} bytes"
+        close = {"connection": "close"}  # the rest of the body is not read
+        if scope.get("path") in FORM_PATHS:
+            lang = "en" if headers.get(b"accept-language", b"").strip().lower().startswith(b"en") else "fr"
+            w = _W[lang]
+            limit = f"{self.limit:,}".replace(",", "\u00a0" if lang == "fr" else ",")
+            body = f"<h1>{_e(w['too_large'])}</h1><p>{_e(w['too_large_help'].format(limit=limit))}</p>"
+            page = _page(w["too_large"], f'{body}<p><a href="/questionnaire?lang={lang}">{_e(w["back"])}</a></p>', lang)
+            response: Response = HTMLResponse(page, status_code=413, headers=close)
+        else:
+            response = _errors([Diagnostic("E311", message)], 413)
+            response.headers.update(close)
+        await response(scope, receive, send)
 
 
 def _errors(diagnostics: list[Diagnostic], status: int = 422) -> JSONResponse:
@@ -150,14 +188,7 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
     )
     prov = provenance(policy)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body):
-            return _errors([Diagnostic("E311", f"the request body is larger than {max_body} bytes")], 413)
-        return await call_next(request)
-
-    app.add_middleware(_CountedBody, limit=max_body)  # bodies without a length (chunked) are counted as they come
+    app.add_middleware(_BodyLimit, limit=max_body)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -267,6 +298,8 @@ _W = {
         "add": "Ajouter",
         "submit": "Obtenir mon prédiagnostic",
         "unknown": "Je ne sais pas",
+        "none": "Aucun",
+        "none_and_more": "cochez « Aucun » ou des réponses, pas les deux",
         "yes": "Oui",
         "no": "Non",
         "result": "Prédiagnostic",
@@ -278,6 +311,9 @@ _W = {
         "possible": "possibles",
         "errors": "Certaines réponses sont à corriger :",
         "back": "Recommencer",
+        "too_large": "Formulaire trop volumineux",
+        "too_large_help": "Les réponses envoyées dépassent {limit} octets. Revenez à la page précédente, "
+        "raccourcissez les textes les plus longs et envoyez à nouveau le formulaire.",
         "columns": ("Décision", "Pour", "Résultat", "Sources"),
         "colon": " : ",
     },
@@ -288,6 +324,8 @@ _W = {
         "add": "Add",
         "submit": "Get my pre-diagnosis",
         "unknown": "I don't know",
+        "none": "None",
+        "none_and_more": "tick “None” or some answers, not both",
         "yes": "Yes",
         "no": "No",
         "result": "Pre-diagnosis",
@@ -299,6 +337,9 @@ _W = {
         "possible": "possible",
         "errors": "Some answers need fixing:",
         "back": "Start again",
+        "too_large": "Form too large",
+        "too_large_help": "The answers sent are larger than {limit} bytes. Go back to the previous page, "
+        "shorten the longest texts and send the form again.",
         "columns": ("Decision", "For", "Outcome", "Sources"),
         "colon": ": ",
     },
@@ -345,6 +386,8 @@ def _input(q: Question, name: str, value: Any, lang: str) -> str:
             f'<label><input type="checkbox" name="{_e(name)}" value="{_e(c.value)}"{" checked" if c.value in chosen else ""}> {_e(c.label)}</label>'
             for c in q.choices
         )
+        # "none" is an answer (the empty list), unlike no box ticked (unknown)
+        boxes += f'<label><input type="checkbox" name="{_e(name)}" value="{NONE}"{" checked" if NONE in chosen or current == [] else ""}> {_e(w["none"])}</label>'
         return f'<div class="choices" role="group" aria-labelledby="{ident}-label">{boxes}</div>'
     if q.choices:
         options = f'<option value="">{_e(w["unknown"])}</option>' + "".join(
@@ -420,6 +463,10 @@ def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: 
         try:
             if q.is_list:
                 chosen = raw if isinstance(raw, list) else ([raw] if raw else [])
+                if NONE in chosen:
+                    if any(c != NONE for c in chosen):
+                        raise AnswerError(_W[lang]["none_and_more"])
+                    return []
                 return parse_answer(q, ",".join(chosen), lang) if chosen else None
             if q.required and not str(raw).strip():
                 return None  # reported below, once the block is known to be used
