@@ -215,8 +215,8 @@ def test_csv_one_use_case_per_row(work, tmp_path):
     source.write_text(CSV, encoding="utf-8")
     out = tmp_path / "out.jsonl"
     done = batch(work / "policy.strat", source, "-o", out, "--as-of", AS_OF, expect=1)
-    records = by_key(out)
-    assert list(records) == ["A", "B", "C", "D"]  # rows sharing `assessment` form one assessment
+    records = {key.removeprefix(f"{source}#"): record for key, record in by_key(out).items()}
+    assert list(records) == ["A", "B", "C", "D"]  # rows sharing `assessment` form one assessment, keyed file#name
     a = records["A"]
     assert a["status"] == "ok"
     assert outcomes(a) == {
@@ -258,7 +258,6 @@ def test_csv_single_value_list_cell(work, tmp_path):
     assert outcomes(record)[("risk", "u1")] == "high"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: rows of one assessment that are not contiguous become two inputs with the same key")
 def test_csv_rows_of_one_assessment_apart(work, tmp_path):
     source = tmp_path / "apart.csv"
     source.write_text("assessment,id,impact,effort\nA,u1,4,1\nB,v1,1,1\nA,u2,1,4\n", encoding="utf-8")
@@ -266,6 +265,52 @@ def test_csv_rows_of_one_assessment_apart(work, tmp_path):
     batch(work / "policy.strat", source, "-o", out, "--as-of", AS_OF)
     keys = [r["key"] for r in lines(out)]
     assert len(keys) == len(set(keys)), keys
+    # the rows of A are merged, as if the file were sorted; A comes first, where its first row is
+    assert keys == [f"{source}#A", f"{source}#B"]
+    a = by_key(out)[f"{source}#A"]
+    assert outcomes(a)[("quadrant", "u1")] == "quick_win" and outcomes(a)[("quadrant", "u2")] == "avoid"
+
+
+def test_csv_assessment_apart_holds_back_only_what_follows_it(work, tmp_path):
+    """Output stays in the order of first rows: C (complete on its row) waits for A; rows without a name are their own inputs."""
+    source = tmp_path / "order.csv"
+    source.write_text(
+        "assessment,id,impact,effort\nB,b1,1,1\nA,a1,4,1\nC,c1,4,4\n,n1,1,4\nA,a2,1,1\nD,d1,4,1\n", encoding="utf-8"
+    )
+    out = tmp_path / "out.jsonl"
+    batch(work / "policy.strat", source, "-o", out, "--as-of", AS_OF)
+    assert [r["key"] for r in lines(out)] == [f"{source}#B", f"{source}#A", f"{source}#C", f"{source}:5", f"{source}#D"]
+    assert {e for d, e in outcomes(by_key(out)[f"{source}#A"]) if d == "quadrant"} == {"a1", "a2"}
+
+
+def test_same_assessment_name_in_two_csv_files_gives_two_inputs(work, tmp_path):
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    one.write_text("assessment,id,impact,effort\nacme,u1,4,1\n", encoding="utf-8")
+    two.write_text("assessment,id,impact,effort\nacme,u9,1,5\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    batch(work / "policy.strat", one, two, "-o", out, "--as-of", AS_OF)
+    records = by_key(out)
+    assert list(records) == [f"{one}#acme", f"{two}#acme"]
+    assert outcomes(records[f"{two}#acme"])[("quadrant", "u9")] == "avoid"
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3])
+def test_csv_resumes_after_a_torn_or_lost_line(work, tmp_path, cut):
+    """The keys of the new format resume: an output cut after any line (or inside one) ends as the uninterrupted one."""
+    source = tmp_path / "apart.csv"
+    source.write_text(
+        "assessment,id,impact,effort\nA,u1,4,1\nB,v1,1,1\nA,u2,1,4\n,w1,3,3\nC,x1,9,1\nB,v2,4,4\n", encoding="utf-8"
+    )
+    reference = tmp_path / "reference.jsonl"
+    batch(work / "policy.strat", source, "-o", reference, "--as-of", AS_OF, expect=1)  # C is invalid: impact 9
+    whole = reference.read_bytes()
+    assert whole.count(b"\n") == 4
+    out = tmp_path / "out.jsonl"
+    end = [m for m in range(len(whole)) if whole[m : m + 1] == b"\n"][cut - 1] + 1
+    out.write_bytes(whole[: end + 5])  # `cut` whole lines and the start of the next
+    done = batch(work / "policy.strat", source, "-o", out, "--as-of", AS_OF, expect=None)
+    assert out.read_bytes() == whole
+    assert f"{4 - cut} processed" in done.stdout and f"{cut} already in" in done.stdout
 
 
 def test_summary_per_decision(work, tmp_path):
@@ -313,6 +358,117 @@ def test_methodology_batch_matches_single_evaluations(tmp_path):
         record = records[str(example)]
         assert outcomes(record) == expected
         assert [(v["definition"], v["entity"]) for v in record["values"]] == [(v.definition, v.entity) for v in result.values]
+
+
+# ====================================================================== inputs that fail
+
+
+def _run_in_process(work: Path, inputs: list[Path], out: Path):
+    from stratdsl import batch as batch_mod
+
+    policy, _ = compile_policy(work / "policy.strat")
+    assert policy is not None
+    sources, root = batch_mod.policy_sources(policy)
+    return batch_mod.run_batch(sources, root, [str(p) for p in inputs], out, date.fromisoformat(AS_OF), {})
+
+
+def test_an_input_that_meets_a_bug_is_an_invalid_line_and_the_run_goes_on(work, tmp_path, monkeypatch):
+    """Any exception on one input (a bug of stratdsl) gives an E604 `invalid` line, counted; the rerun skips it."""
+    from stratdsl import batch as batch_mod
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(doc) + "\n" for doc in generated(3)), encoding="utf-8")
+    real = batch_mod.validate
+
+    def validate_with_a_bug(policy, data, name, spans):
+        if name.endswith(":2"):
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(policy, data, name, spans)
+
+    monkeypatch.setattr(batch_mod, "validate", validate_with_a_bug)
+    out = tmp_path / "out.jsonl"
+    summary = _run_in_process(work, [source], out)
+    records = lines(out)
+    assert [(r["key"], r["status"]) for r in records] == [(f"{source}:1", "ok"), (f"{source}:2", "invalid"), (f"{source}:3", "ok")]
+    (error,) = records[1]["errors"]
+    assert error.startswith("E604 this input could not be evaluated because of a bug in stratdsl (RecursionError: maximum recursion")
+    assert (summary.processed, summary.invalid) == (3, 1) and summary.invalid_keys[0][0] == f"{source}:2"
+    again = _run_in_process(work, [source], out)
+    assert (again.processed, again.skipped) == (0, 3)
+
+
+def test_files_that_are_not_regular_files_are_invalid_lines_and_do_not_block(work, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.yaml").write_text("usecases: [{id: u, impact: 4, effort: 1}]\n", encoding="utf-8")
+    os.mkfifo(folder / "b.yaml")  # a pipe: opening and reading it would wait for ever
+    (folder / "c.json").mkdir()  # a folder that looks like an input: walked, not read
+    (folder / "c.json" / "d.json").write_text("{}", encoding="utf-8")
+    os.symlink("/dev/zero", folder / "e.yaml")  # reading it would never end
+    pipe = tmp_path / "p.jsonl"
+    os.mkfifo(pipe)
+    out = tmp_path / "out.jsonl"
+    done = batch(work / "policy.strat", folder, pipe, "-o", out, "--as-of", AS_OF, expect=1)
+    status = {r["key"]: (r["status"], r.get("errors")) for r in lines(out)}
+    assert list(status) == [str(folder / n) for n in ("a.yaml", "b.yaml", "c.json/d.json", "e.yaml")] + [str(pipe)]
+    for name in ("b.yaml", "e.yaml"):
+        assert status[str(folder / name)] == ("invalid", [f"E301 cannot read assessment '{folder / name}': it is not a regular file"])
+    assert status[str(pipe)][0] == "invalid" and "not a regular file" in status[str(pipe)][1][0]
+    assert "5 processed (3 invalid)" in done.stdout
+
+
+def test_an_assessment_over_the_size_limit_is_not_read(work, tmp_path, monkeypatch):
+    from stratdsl import assessment
+
+    monkeypatch.setattr(assessment, "MAX_ASSESSMENT_BYTES", 100)
+    big, small = tmp_path / "big.yaml", tmp_path / "small.yaml"
+    big.write_text("usecases: [{id: u, impact: 4, effort: 1}]\n" + "# padding\n" * 20, encoding="utf-8")
+    small.write_text("usecases: [{id: u, impact: 4, effort: 1}]\n", encoding="utf-8")
+    lines_file = tmp_path / "in.jsonl"
+    lines_file.write_text(json.dumps({"about": {"x": "y" * 200}}) + "\n" + json.dumps({"usecases": []}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    _run_in_process(work, [big, small, lines_file], out)
+    records = by_key(out)
+    assert records[str(big)]["errors"] == [f"E307 assessment '{big}' is {big.stat().st_size} bytes, above the limit of 100"]
+    assert records[str(small)]["status"] == "ok"
+    assert records[f"{lines_file}:1"]["errors"][0].startswith(f"E307 line 1 of '{lines_file}' is more than 100 bytes")
+    assert records[f"{lines_file}:2"]["status"] == "ok"  # the line after the long one is read from its start
+
+
+def test_a_line_that_is_not_utf8_is_invalid_alone(work, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b'{"organization": {"name": "Soci\xe9t\xe9"}}\n' + json.dumps({"usecases": []}).encode() + b"\n")
+    out = tmp_path / "out.jsonl"
+    batch(work / "policy.strat", source, "-o", out, "--as-of", AS_OF, expect=1)
+    assert [(r["key"], r["status"]) for r in lines(out)] == [(f"{source}:1", "invalid"), (f"{source}:2", "ok")]
+    assert lines(out)[0]["errors"] == [f"E301 line 1 of '{source}' is not UTF-8 text"]
+
+
+def test_csv_that_is_not_utf8_is_one_invalid_line_and_a_bom_is_ignored(work, tmp_path):
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("assessment,organization.name,id,impact,effort\nA,Société,u1,4,1\n".encode("latin-1"))
+    excel = tmp_path / "excel.csv"  # "CSV UTF-8" of spreadsheets starts with a byte-order mark
+    excel.write_bytes("\ufeffassessment,id,impact,effort\nA,u1,4,1\nA,u2,1,1\n".encode())
+    out = tmp_path / "out.jsonl"
+    done = batch(work / "policy.strat", latin, excel, "-o", out, "--as-of", AS_OF, expect=1)
+    records = by_key(out)
+    assert list(records) == [str(latin), f"{excel}#A"]
+    assert records[str(latin)]["errors"] == [f"E301 cannot read '{latin}': it is not UTF-8 text (save it with the encoding UTF-8)"]
+    assert records[f"{excel}#A"]["status"] == "ok" and len(records[f"{excel}#A"]["decisions"]) > 2
+    assert "2 processed (1 invalid)" in done.stdout
+
+
+def test_a_file_name_that_is_not_utf8_is_written_and_resumed(work, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    odd = os.fsdecode(b"soci\xe9t\xe9.yaml")  # a Latin-1 name: a lone surrogate in Python
+    (folder / odd).write_text("usecases: [{id: u, impact: 4, effort: 1}]\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    batch(work / "policy.strat", folder, "-o", out, "--as-of", AS_OF)
+    (record,) = lines(out)
+    assert record["key"] == str(folder / odd) and record["status"] == "ok"
+    done = batch(work / "policy.strat", folder, "-o", out, "--as-of", AS_OF)
+    assert "0 processed (0 invalid), 1 already in" in done.stdout
 
 
 # ====================================================================== parallel, resumable

@@ -6,8 +6,9 @@
   times: afterwards `audit verify` passes or reports only a torn last line, the next
   append cuts it off and chains a `repair` entry, and the chain stays valid;
 * kills at each step of `audit.append` (fault injection: the process kills itself right
-  before or after a lock, a truncation, half a write, an fsync): the same promises, and
-  torn bytes are never dropped without a `repair` entry;
+  before or after a lock, half a write, a whole write, a truncation, an fsync — also over
+  torn tails longer than the new entries): the same promises, and torn bytes are never
+  dropped without a `repair` entry;
 * a batch run killed again and again at random points, each time rerun (alternating
   --jobs 1 and 2): the final output is byte for byte that of an uninterrupted run;
 * several processes appending to one log at once, some of them killed: every entry of
@@ -27,6 +28,7 @@ nothing else.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -140,11 +142,11 @@ import os, sys, time
 from stratdsl.cli import main
 args = sys.argv[1:]
 if os.environ.get("SLOW_DISK"):  # a slow device: writes of 8 KB at most, 2 ms each (append loops over short writes)
-    real_write = os.write
-    def slow_write(fd, data):
+    real_pwrite = os.pwrite
+    def slow_pwrite(fd, data, offset):
         time.sleep(0.002)
-        return real_write(fd, bytes(data[:8192]))
-    os.write = slow_write
+        return real_pwrite(fd, bytes(data[:8192]), offset)
+    os.pwrite = slow_pwrite
 while True:
     try:
         main(args, standalone_mode=False)
@@ -200,7 +202,7 @@ import fcntl, os, signal, sys
 from stratdsl import audit
 log, point = sys.argv[1], sys.argv[2]
 die = lambda: os.kill(os.getpid(), signal.SIGKILL)
-real_flock, real_lseek, real_ftruncate, real_write, real_fsync = fcntl.flock, os.lseek, os.ftruncate, os.write, os.fsync
+real_flock, real_lseek, real_ftruncate, real_pwrite, real_fsync = fcntl.flock, os.lseek, os.ftruncate, os.pwrite, os.fsync
 if point == "before-lock":
     fcntl.flock = lambda fd, op: die() if op == fcntl.LOCK_EX else real_flock(fd, op)
 elif point == "after-lock":
@@ -208,7 +210,9 @@ elif point == "after-lock":
 elif point == "after-truncate":
     os.ftruncate = lambda fd, n: (real_ftruncate(fd, n), die())
 elif point == "mid-write":
-    os.write = lambda fd, data: (real_write(fd, bytes(data[: len(data) // 2])), die())
+    os.pwrite = lambda fd, data, at: (real_pwrite(fd, bytes(data[: len(data) // 2]), at), die())
+elif point == "after-write":  # all new bytes written, what is left of a torn tail not cut yet
+    os.pwrite = lambda fd, data, at: (real_pwrite(fd, data, at), die())
 elif point == "before-fsync":
     os.fsync = lambda fd: die()
 elif point == "after-fsync":
@@ -219,7 +223,7 @@ print("not killed")
 """
 
 TORN = b'{"entry":{"kind":"decision","blob":"zzzz'
-POINTS = ["before-lock", "after-lock", "mid-write", "before-fsync", "after-fsync"]
+POINTS = ["before-lock", "after-lock", "mid-write", "after-write", "before-fsync", "after-fsync"]
 
 
 def _append_killed_at(log: Path, point: str) -> None:
@@ -259,11 +263,6 @@ def test_append_killed_at_each_step(tmp_path, point, torn_before):
         assert kinds[written[-1] + 1] == "repair"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG B17: audit.append truncates the torn tail (os.ftruncate) before it writes the repair entry: a crash between the two "
-    "drops the torn bytes with no trace, and the next append chains on silently",
-)
 def test_append_killed_right_after_cutting_a_torn_tail_leaves_a_trace(tmp_path):
     log = tmp_path / "log.jsonl"
     _prepare(log, torn=True)
@@ -271,6 +270,35 @@ def test_append_killed_right_after_cutting_a_torn_tail_leaves_a_trace(tmp_path):
     audit.append(log, [{"kind": "note", "n": "after"}])
     assert audit.verify(log)[1] is None
     assert any(i["entry"]["kind"] == "repair" for i in entries(log)), "the torn bytes were removed and nothing records it"
+
+
+# torn tails longer than the killed append's payload (about 47 KB): what is left of them after the
+# new bytes must still read as a torn tail — here even a leftover that alone would be valid JSON (`7`)
+LONG_TORN = {
+    "long-torn-line": b'{"entry":{"kind":"decision","blob":"' + b"z" * 100_000,
+    "long-garbage-line": b"x" + b" " * 100_000 + b"7\n",
+}
+
+
+@pytest.mark.parametrize("torn_kind", list(LONG_TORN))
+@pytest.mark.parametrize("point", ["mid-write", "after-write", "after-truncate", "before-fsync"])
+def test_append_over_a_long_torn_tail_killed_at_each_step(tmp_path, point, torn_kind):
+    log = tmp_path / "log.jsonl"
+    garbage = LONG_TORN[torn_kind]
+    audit.append(log, [{"kind": "note", "n": n} for n in range(3)])
+    with log.open("ab") as f:
+        f.write(garbage)
+    _append_killed_at(log, point)
+    count, problem = audit.verify(log)
+    assert count >= 4 and (problem is None or problem.line == count + 1), (count, problem)
+    audit.append(log, [{"kind": "note", "n": "after"}])
+    assert audit.verify(log)[1] is None
+    items = entries(log)
+    assert items[3]["entry"] == {"kind": "repair", "removed_bytes": len(garbage), "removed_sha256": hashlib.sha256(garbage).hexdigest()}
+    kinds = [i["entry"]["kind"] for i in items]
+    assert kinds[-1] == "note"
+    if problem is not None:  # the killed append left bytes behind: the last append recorded them
+        assert kinds[-2] == "repair"
 
 
 # ------------------------------------------------------------------ 3. batch runs killed and rerun
@@ -360,13 +388,8 @@ main(sys.argv[2:])
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG B18: CSV inputs are keyed by their `assessment` cell alone (batch._csv_items), not by file: the same name in two CSV "
-    "files gives two inputs with one key, and after a kill the rerun skips the second as done — a record is lost "
-    "(see also tests/test_batch.py::test_csv_rows_of_one_assessment_apart)",
-)
 def test_batch_killed_between_two_csv_files_with_the_same_assessment_name(work, tmp_path):
+    """CSV keys are `file#assessment`: the same name in two files gives two inputs, and a killed run resumes both."""
     one, two = tmp_path / "one.csv", tmp_path / "two.csv"
     one.write_text("assessment,id,impact,effort\nacme,u1,4,1\nbeta,u1,1,1\n", encoding="utf-8")
     two.write_text("assessment,id,impact,effort\nacme,u9,1,5\n", encoding="utf-8")

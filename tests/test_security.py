@@ -807,8 +807,6 @@ def test_hostile_assessments_through_the_command_exit_1(tmp_path):
         assert re.search(r"E30[1-7]", err), (name, err)
 
 
-@bug("B16", "batch.evaluate_item catches only StratError: one input that crashes (here a JSON `about` 500 levels deep) aborts the whole "
-     "batch with exit 3, and every rerun aborts on it again, so the inputs after it are never evaluated")
 def test_one_poisonous_input_does_not_stop_a_batch(tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()

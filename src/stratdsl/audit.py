@@ -5,10 +5,11 @@ of the previous line's entry (64 zeros for the first) and `hash` the sha256 of
 the canonical JSON of `seq`, `prev` and `entry`. Altering, removing,
 inserting or reordering a line breaks the chain at a line that `verify` names.
 Appends take an exclusive lock on the file, write all new lines in one write,
-then flush and fsync, so concurrent writers lose nothing and keep the chain
+then fsync, so concurrent writers lose nothing and keep the chain
 valid. A torn last line (a crash in the middle of a write) is detected on the
-next append and cut off, and a `repair` entry recording the bytes removed is
-chained in its place — never silently.
+next append and overwritten by a `repair` entry recording the bytes removed,
+chained in its place, followed by the new entries — never silently, even if
+that append is itself killed half-way.
 """
 
 from __future__ import annotations
@@ -90,26 +91,32 @@ def append(path: str | Path, entries: list[dict[str, Any]]) -> list[int]:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             seq, prev, torn_at, torn = _tail_state(fd)
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, TypeError):  # TypeError: a last line of JSON that is not an object
             raise StratError([Diagnostic("E403", f"the audit log '{path}' does not end with a valid entry; run 'stratdsl audit verify {path}'")]) from None
-        out = []
         if torn_at is not None:
-            os.ftruncate(fd, torn_at)
             repair = {"kind": "repair", "removed_bytes": len(torn), "removed_sha256": hashlib.sha256(torn).hexdigest()}
             entries = [repair, *entries]
         text = []
-        seqs = []
+        out = []
         for entry in entries:
             seq += 1
             line, prev = _line(seq, prev, entry)
             text.append(line)
-            seqs.append(seq)
             out.append(seq)
-        os.lseek(fd, 0, os.SEEK_END)
         payload = "".join(text).encode("utf-8")
+        at = os.lseek(fd, 0, os.SEEK_END) if torn_at is None else torn_at
+        if torn.endswith(b"\n") and len(payload) < len(torn):
+            # a complete garbage line longer than the payload: pad the last line with spaces (JSON
+            # ignores them) so that no leftover of it can be read as a line of its own after a crash
+            payload = payload[:-1] + b" " * (len(torn) - len(payload)) + b"\n"
+        # Write over the torn bytes, then cut what is left of them, then fsync: a crash at any
+        # point leaves a torn tail (old bytes, new ones, or both) for the next append to record.
+        # Cutting first would lose them without a trace if the process died before writing.
         written = 0
         while written < len(payload):
-            written += os.write(fd, payload[written:])
+            written += os.pwrite(fd, payload[written:], at + written)
+        if torn_at is not None:
+            os.ftruncate(fd, at + len(payload))
         os.fsync(fd)
         return out
     finally:

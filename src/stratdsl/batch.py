@@ -2,29 +2,35 @@
 
 Inputs are read lazily — a folder of YAML/JSON files, a JSONL file (one
 assessment per line), or a CSV file with one use case per row (rows sharing
-an `assessment` column form one assessment; columns `organization.headcount`
-or `maturity.governance.owned` fill records and groups) — so memory stays flat
-however large the input. Each input has a stable key (its path, or file:line);
-the output JSONL gets one line per input, in input order. A rerun skips every
-key the output already holds, after cutting a torn last line, so an
-interrupted run resumes without losing or duplicating anything. Invalid inputs
-are written as `invalid` lines with their errors, counted, and never stop the
-others. Work is spread over processes (`--jobs`) or a Dask cluster; each worker
-compiles the policy once from its source text.
+an `assessment` column form one assessment, wherever they are in the file;
+columns `organization.headcount` or `maturity.governance.owned` fill records
+and groups) — so memory stays flat however large the input (a CSV holds only
+the assessments whose rows are still to come). Each input has a stable key
+(its path, file:line, or file#assessment for CSV); the output JSONL gets one
+line per input, in input order. A rerun skips every key the output already
+holds, after cutting a torn last line, so an interrupted run resumes without
+losing or duplicating anything. Invalid inputs — and inputs that meet a bug of
+stratdsl (E604) — are written as `invalid` lines with their errors, counted,
+and never stop the others. Work is spread over processes (`--jobs`) or a Dask
+cluster; each worker compiles the policy once from its source text.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
-from collections import Counter
+import stat
+import traceback
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from . import assessment as _assessment
 from .assessment import parse_data, validate
 from .diagnostics import StratError
 from .engine import compile_policy, parse_params
@@ -71,48 +77,122 @@ def _default_rows_input(policy: Any) -> str | None:
     return max(many, key=lambda i: len(i.fields)).name if many else None
 
 
+class _NotRegular(OSError):
+    pass
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """Open for reading, refusing pipes, devices and folders (a FIFO would block, /dev/zero never ends)."""
+    # O_NONBLOCK: opening a FIFO does not wait for a writer; it changes nothing for a regular file
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _NotRegular(f"cannot read assessment '{path}': it is not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_error(path: Path, error: Exception) -> str:
+    if isinstance(error, _NotRegular):
+        return f"E301 {error}"
+    if isinstance(error, UnicodeDecodeError):
+        return f"E301 cannot read '{path}': it is not UTF-8 text (save it with the encoding UTF-8)"
+    if isinstance(error, csv.Error):
+        return f"E301 cannot read CSV file '{path}': {error}"
+    return f"E301 cannot read '{path}': {getattr(error, 'strerror', None) or error}"
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, str | None, dict[str, str | None]]]:
+    """(row number, `assessment` cell or None, row); utf-8-sig: spreadsheets often write a BOM."""
+    with _open_regular(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
+        for number, row in enumerate(csv.DictReader(handle), start=2):
+            yield number, (row.get("assessment") or "").strip() or None, row
+
+
+def _csv_fill(current: dict[str, Any], row: dict[str, str | None], rows_input: str | None) -> None:
+    usecase: dict[str, Any] = {}
+    for column, raw in row.items():
+        if column is None or column == "assessment":
+            continue
+        value = _csv_value(raw or "")
+        if "." in column:
+            node = current
+            parts = column.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            if value is not None:
+                node[parts[-1]] = value
+        elif value is not None:
+            usecase[column] = value
+    if usecase and rows_input is not None:
+        current.setdefault(rows_input, []).append(usecase)
+
+
 def _csv_items(path: Path, rows_input: str | None) -> Iterator[Item]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        current_key: str | None = None
-        current: dict[str, Any] = {}
-        for number, row in enumerate(reader, start=2):
-            group = (row.get("assessment") or "").strip() or f"{path}:{number}"
-            if current_key is not None and group != current_key:
-                yield Item(current_key, current)
-                current = {}
-            current_key = group
-            usecase: dict[str, Any] = {}
-            for column, raw in row.items():
-                if column is None or column == "assessment":
+    """One item per assessment, keyed `file#name` (unique across files), or `file:row` for a row
+    without a name. Rows of one name are merged wherever they are (a sorted or filtered
+    spreadsheet scatters them): a first pass finds each name's last row, the second yields
+    assessments in the order of their first rows as soon as they are complete."""
+    try:
+        last = {group: number for number, group, _ in _csv_rows(path) if group is not None}
+        pending: dict[str, dict[str, Any]] = {}
+        order: deque[str] = deque()
+        complete: set[str] = set()
+        for number, group, row in _csv_rows(path):
+            key = f"{path}#{group}" if group is not None else f"{path}:{number}"
+            if key not in pending:
+                pending[key] = {}
+                order.append(key)
+            _csv_fill(pending[key], row, rows_input)
+            if group is None or last.get(group, number) <= number:
+                complete.add(key)
+            while order and order[0] in complete:
+                done = order.popleft()
+                complete.discard(done)
+                yield Item(done, pending.pop(done))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        yield Item(str(path), None, _read_error(path, error))
+        return
+    for key in order:  # only if the file changed between the two passes
+        yield Item(key, pending[key])
+
+
+def _jsonl_items(path: Path) -> Iterator[Item]:
+    """One item per non-blank line, keyed `file:line`; a line that is too long or not UTF-8 is invalid alone."""
+    limit = _assessment.MAX_ASSESSMENT_BYTES
+    number = 0
+    try:
+        with _open_regular(path) as handle:
+            while raw := handle.readline(limit + 1):
+                number += 1
+                key = f"{path}:{number}"
+                if len(raw) > limit and not raw.endswith(b"\n"):
+                    while raw and not raw.endswith(b"\n"):  # skip the rest of the line
+                        raw = handle.readline(1 << 20)
+                    yield Item(key, None, f"E307 line {number} of '{path}' is more than {limit} bytes, above the limit of {limit}")
                     continue
-                value = _csv_value(raw or "")
-                if "." in column:
-                    node = current
-                    parts = column.split(".")
-                    for part in parts[:-1]:
-                        node = node.setdefault(part, {})
-                    if value is not None:
-                        node[parts[-1]] = value
-                elif value is not None:
-                    usecase[column] = value
-            if usecase and rows_input is not None:
-                current.setdefault(rows_input, []).append(usecase)
-        if current_key is not None:
-            yield Item(current_key, current)
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    yield Item(key, None, f"E301 line {number} of '{path}' is not UTF-8 text")
+                    continue
+                if line.strip():
+                    yield Item(key, (key, line, True))
+    except OSError as error:
+        yield Item(str(path) if number == 0 else f"{path}:{number + 1}", None, _read_error(path, error))
 
 
 def iter_inputs(paths: list[str], rows_input: str | None) -> Iterator[Item]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.suffix.lower() in (".yaml", ".yml", ".json")):
+            found = (p for p in path.rglob("*") if p.suffix.lower() in (".yaml", ".yml", ".json") and not p.is_dir())
+            for file in sorted(found):
                 yield _file_item(file)
         elif path.suffix.lower() == ".jsonl":
-            with path.open(encoding="utf-8") as handle:
-                for number, line in enumerate(handle, start=1):
-                    if line.strip():
-                        yield Item(f"{path}:{number}", (f"{path}:{number}", line, True))
+            yield from _jsonl_items(path)
         elif path.suffix.lower() == ".csv":
             yield from _csv_items(path, rows_input)
         else:
@@ -120,11 +200,20 @@ def iter_inputs(paths: list[str], rows_input: str | None) -> Iterator[Item]:
 
 
 def _file_item(path: Path) -> Item:
+    """A YAML/JSON file, read up to the size limit and no further."""
+    key = str(path)
+    limit = _assessment.MAX_ASSESSMENT_BYTES
     try:
-        text = path.read_text(encoding="utf-8")
+        with _open_regular(path) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(limit + 1) if size <= limit else b""
+        if size > limit or len(data) > limit:
+            return Item(key, None, f"E307 assessment '{path}' is {max(size, len(data))} bytes, above the limit of {limit}")
+        # universal newlines, as read_text gives
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except (OSError, UnicodeDecodeError) as error:
-        return Item(str(path), None, f"cannot read: {error}")
-    return Item(str(path), (str(path), text, path.suffix.lower() == ".json"))
+        return Item(key, None, _read_error(path, error))
+    return Item(key, (key, text, path.suffix.lower() == ".json"))
 
 
 # ------------------------------------------------------------------ work
@@ -170,26 +259,60 @@ def _policy_for(sources: dict[str, str], root: str) -> Any:
     return _WORKER["policy"]
 
 
+def _dumps(line: dict[str, Any], **options: Any) -> str:
+    """JSON text as written; \\u escapes only if the line holds text that is not valid Unicode
+    (a lone surrogate, a file name in another encoding), which the UTF-8 output could not hold."""
+    text = json.dumps(line, ensure_ascii=False, sort_keys=True, **options)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(line, ensure_ascii=True, sort_keys=True, **options)
+    return text
+
+
+def _invalid(key: str, errors: list[str]) -> str:
+    return _dumps({"key": key, "status": "invalid", "errors": errors})
+
+
+def _bug(error: Exception) -> str:
+    """E604: this input met a bug of stratdsl. One line in the output, not the end of the run:
+    otherwise every rerun would stop at the same input and never reach the ones after it."""
+    if os.environ.get("STRATDSL_DEBUG"):
+        traceback.print_exc()
+    detail = f"{type(error).__name__}: {error}"
+    if len(detail) > 300:
+        detail = detail[:300] + "…"
+    return (
+        f"E604 this input could not be evaluated because of a bug in stratdsl ({detail}); "
+        "please report it with this input (STRATDSL_DEBUG=1 shows details). The other inputs were evaluated."
+    )
+
+
 def evaluate_item(job: tuple[dict[str, str], str, str, dict[str, str], Item]) -> str:
-    """One input → one output line (JSON text). Runs in a worker; never raises for bad input."""
+    """One input → one output line (JSON text). Runs in a worker; never raises for an input."""
     sources, root, as_of, params, item = job
     policy = _policy_for(sources, root)
     if item.error is not None:
-        return json.dumps({"key": item.key, "status": "invalid", "errors": [item.error]}, ensure_ascii=False, sort_keys=True)
+        return _invalid(item.key, [item.error])
     try:
-        data = item.data
-        spans = {}
-        if isinstance(data, tuple):
-            name, text, is_json = data
-            data, spans = parse_data(text, name, json_format=is_json)
-        assessment = validate(policy, data, item.key, spans)
-        overrides = parse_params(policy, [f"{k}={v}" for k, v in params.items()])
-        from .compiler import compiled
-
-        result = compiled(policy).evaluate(assessment, date.fromisoformat(as_of), overrides)
+        return _evaluate(policy, as_of, params, item)
     except StratError as error:
-        errors = [f"{d.code} {d.message}" for d in error.diagnostics]
-        return json.dumps({"key": item.key, "status": "invalid", "errors": errors}, ensure_ascii=False, sort_keys=True)
+        return _invalid(item.key, [f"{d.code} {d.message}" for d in error.diagnostics])
+    except Exception as error:  # any bug met on this input only (see _bug)
+        return _invalid(item.key, [_bug(error)])
+
+
+def _evaluate(policy: Any, as_of: str, params: dict[str, str], item: Item) -> str:
+    data = item.data
+    spans = {}
+    if isinstance(data, tuple):
+        name, text, is_json = data
+        data, spans = parse_data(text, name, json_format=is_json)
+    assessment = validate(policy, data, item.key, spans)
+    overrides = parse_params(policy, [f"{k}={v}" for k, v in params.items()])
+    from .compiler import compiled
+
+    result = compiled(policy).evaluate(assessment, date.fromisoformat(as_of), overrides)
     line = {
         "key": item.key,
         "status": "ok",
@@ -201,7 +324,7 @@ def evaluate_item(job: tuple[dict[str, str], str, str, dict[str, str], Item]) ->
         ],
         "values": [{"definition": v.definition, "entity": v.entity, "value": to_json_value(v.value)} for v in result.values],
     }
-    return json.dumps(line, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _dumps(line, separators=(",", ":"))
 
 
 def done_keys(out: Path) -> set[str]:
