@@ -10,15 +10,19 @@ field (code, severity, message, span, hint, notes).
 
 from __future__ import annotations
 
+import inspect
 import json
+import sys
 
 import pytest
 from click.testing import CliRunner
 
-from helpers import GOLDEN, REGEN, checked, codes, compare_golden, compile_src, errors_of, stage_error
+from helpers import AS_OF, GOLDEN, REGEN, assess, checked, codes, compare_golden, compile_src, errors_of, stage_error
+from stratdsl import analysis
+from stratdsl.checker import MAX_CHAIN_DEPTH
 from stratdsl.cli import main
-from stratdsl.diagnostics import Severity
-from stratdsl.engine import compile_policy
+from stratdsl.diagnostics import MAX_SUGGESTIONS, Severity, StratError, did_you_mean, suggestions
+from stratdsl.engine import compile_policy, run
 from stratdsl.loader import load_policy
 from stratdsl.render.diagnostics import render_json
 
@@ -61,8 +65,8 @@ def test_each_error_kind_has_a_golden(monkeypatch):
     for name in CASES:
         seen |= set(codes(compile_policy(f"{name}.strat")[1]))
     wanted = {
-        "E001", "E002", "E003", "E004", "E006", "E007", "E010", "E011", "E012", "E013", "E014", "E015",
-        "E016", "E017", "E020", "E021", "E022", "E024", "E025", "E026", "E030", "E040", "E041", "E042",
+        "E001", "E002", "E003", "E004", "E006", "E007", "E009", "E010", "E011", "E012", "E013", "E014", "E015",
+        "E016", "E017", "E020", "E021", "E022", "E024", "E025", "E026", "E030", "E031", "E040", "E041", "E042",
         "E043", "E044", "E045", "W101", "W102", "W103", "W106",
     }  # fmt: skip
     assert wanted <= seen, sorted(wanted - seen)
@@ -375,7 +379,6 @@ def test_duplicate_value_in_declared_enum():
     ]
 
 
-@pytest.mark.xfail(reason="BUG: an outcome declared twice is reported twice, once at each declaration", strict=True)
 def test_duplicate_outcome_is_reported_once():
     ds = errors_of(
         """
@@ -389,7 +392,10 @@ decision d for each usecase {
 }
 """
     )
-    assert [(d.code, d.span.line) for d in ds] == [("E011", 6)]
+    # errors_of strips the leading newline: the outcomes are on lines 4 and 5
+    assert [(d.code, d.span.line) for d in ds] == [("E011", 5)]
+    assert ds[0].message == "outcome 'x' is declared twice in decision 'd'"
+    assert [(note, span.line) for note, span in ds[0].notes] == [("first declared at t.strat:4", 4)]
 
 
 def test_cycle_through_a_decision():
@@ -493,6 +499,144 @@ decision d for each usecase {
 """
     )
     assert [d.message for d in diagnostics if d.message.endswith("when some inputs")] == []
+
+
+# ================================================================== limits on depth and cost
+
+
+def _chain(n: int, reverse: bool = False) -> str:
+    """d0 reads a field; each d(i) reads d(i-1): 2 levels per definition (the name read, the '+')."""
+    lines = ["define d0 = o.x"] + [f"define d{i} = d{i - 1} + 1" for i in range(1, n)]
+    if reverse:
+        lines.reverse()
+    return 'policy "p" version "1"\ninput o { x: number }\n' + "\n".join(lines) + f'\ndefine out label en "Out" = d{n - 1}\n'
+
+
+def test_chain_of_definitions_at_the_limit_is_accepted():
+    # out = 1 + d(n-1) = 1 + 2(n-1) levels
+    n = (MAX_CHAIN_DEPTH - 1) // 2 + 1
+    for reverse in (False, True):
+        assert checked(_chain(n, reverse)) is not None
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["in-order", "reversed"])
+def test_too_long_a_chain_of_definitions_is_e031_once(reverse):
+    ds = errors_of(_chain(3000, reverse))
+    (d,) = ds
+    assert d.code == "E031"
+    assert d.message.endswith(f"is computed through definitions and decisions nested more than {MAX_CHAIN_DEPTH} levels deep")
+    assert d.span is not None and d.hint
+    ((note, _),) = d.notes
+    assert " → " in note and "…" in note
+
+
+def test_expression_depth_and_definition_depth_add_up():
+    """Two definitions of 80 nested operations each: neither is too deep alone, together they are."""
+    body = "abs(" * 80 + "{x}" + ")" * 80
+    text = 'policy "p" version "1"\ninput o { x: number }\n'
+    text += f"define a = {body.format(x='o.x')}\n" + f'define b label en "b" = {body.format(x="a")}\n'
+    (d,) = errors_of(text)
+    assert d.code == "E031" and "'b'" in d.message
+    assert d.notes[0][0].endswith("b → a")
+
+
+def test_a_chain_through_decisions_and_citations_counts_too():
+    lines = ["decision k0 { a when o.b\n otherwise b }"]
+    lines += [f"decision k{i} {{ a when o.b cites k{i - 1}\n otherwise b }}" for i in range(1, MAX_CHAIN_DEPTH)]
+    (d,) = errors_of('policy "p" version "1"\ninput o { b: bool }\n' + "\n".join(reversed(lines)) + "\n")
+    assert d.code == "E031"
+
+
+def test_a_long_cycle_is_reported_without_recursion():
+    n = 3000
+    lines = [f"define d{i} = d{(i + 1) % n} + 1" for i in range(n)]
+    ds = errors_of('policy "p" version "1"\n' + "\n".join(lines) + "\n")
+    assert "E030" in codes(ds)
+
+
+def test_evaluation_out_of_stack_is_e203():
+    """The backstop in engine.run: a caller with little stack left gets a coded error."""
+    policy = checked(_chain(60))
+    facts = assess(policy, "o: {x: 1}\n")
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 60)
+    try:
+        with pytest.raises(StratError) as raised:
+            run(policy, facts, AS_OF, trace=True)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert codes(raised.value.diagnostics) == ["E203"]
+
+
+def test_analysis_budget_is_shared_by_the_whole_policy(monkeypatch):
+    """Past MAX_STEPS a decision without 'otherwise' cannot be shown to be covered (E040);
+    exhaustiveness is checked for every decision before any unreachable rule."""
+    text = SCORES + """
+decision first for each usecase {
+  low when impact < 2
+  high when impact >= 2
+}
+decision second for each usecase {
+  low when effort < 2
+  high when effort >= 2
+}
+"""
+    assert checked(text) is not None
+    monkeypatch.setattr(analysis, "MAX_STEPS", 5)
+    ds = errors_of(text)
+    assert [(d.code, "cannot be shown" in d.message) for d in ds if d.is_error] == [("E040", True), ("E040", True)]
+
+
+def test_unreachable_rules_get_what_exhaustiveness_leaves(monkeypatch):
+    text = SCORES + """
+decision d for each usecase {
+  low when impact < 2
+  low2 when impact < 1
+  high when impact >= 2
+}
+"""
+    policy, ds = compile_src(text)
+    assert policy is not None and "W101" in codes(ds)
+    with monkeypatch.context() as patch:
+        patch.setattr(analysis, "_check_unreachable", lambda *args: None)
+        exhaustiveness = _steps_used(text)
+    monkeypatch.setattr(analysis, "MAX_STEPS", exhaustiveness)
+    policy, ds = compile_src(text)
+    assert policy is not None and "W101" not in codes(ds)  # skipped; coverage still proved
+
+
+def _steps_used(text: str) -> int:
+    spent = []
+    original = analysis._spend
+
+    def spend(steps: int) -> None:
+        spent.append(steps)
+        original(steps)
+
+    analysis._spend = spend
+    try:
+        compile_src(text)
+    finally:
+        analysis._spend = original
+    return sum(spent)
+
+
+def test_only_the_first_unknown_names_get_a_suggestion():
+    text = SCORES + "".join(f"define total{i} = 1\n" for i in range(5)) + "".join(
+        f"define use{i} = totl{i % 5}\n" for i in range(MAX_SUGGESTIONS + 20)
+    )
+    ds = errors_of(text)
+    assert codes(ds) == ["E010"] * (MAX_SUGGESTIONS + 20)
+    hinted = [d for d in ds if d.hint]
+    assert len(hinted) == MAX_SUGGESTIONS and hinted[0].hint == "did you mean 'total0'?"
+
+
+def test_did_you_mean_outside_a_check_is_not_limited():
+    assert did_you_mean("impct", ["impact", "effort"]) == "did you mean 'impact'?"
+    with suggestions(limit=1):
+        assert did_you_mean("impct", ["impact"]) is not None
+        assert did_you_mean("impct", ["impact"]) is None
+    assert did_you_mean("impct", ["impact"]) is not None
 
 
 # ================================================================== imports

@@ -18,10 +18,11 @@ from lark import Token, Tree
 from helpers import FIXTURES, GRAMMAR, compile_src, expr_of, lower_src, no_spans, stage_error
 from stratdsl import ast
 from stratdsl.diagnostics import StratError
+from stratdsl.fmt import format_text
 from stratdsl.loader import load_policy, load_text
 from stratdsl.lower import _Lower
 from stratdsl.source import SourceFile
-from stratdsl.syntax import parse, parser
+from stratdsl.syntax import MAX_NESTING, MAX_TERMS, parse, parser
 
 
 def P(*parts: str) -> ast.Path:
@@ -573,6 +574,47 @@ def test_double_equals_gets_a_hint():
     d = syntax_error('policy "p" version "1"\ndefine x = 1 == 2\n')
     assert d.code == "E002"
     assert d.hint == "equality is written with a single '='"
+
+
+NESTED = {
+    "not": lambda n: "not " * n + "o.b",
+    "neg": lambda n: "-(" * n + "o.x" + ")" * n,
+    "call": lambda n: "abs(" * n + "o.x" + ")" * n,
+    "sum": lambda n: " + ".join(["o.x"] * (n + 1)),  # n operators
+    "if": lambda n: "if o.b then 1 else " * n + "0",
+}
+
+
+@pytest.mark.parametrize("kind", list(NESTED))
+def test_expressions_nest_at_most_max_nesting_levels(kind):
+    header = 'policy "p" version "1"\ninput o { b: bool  x: number }\ndefine y = '
+    load_text(header + NESTED[kind](MAX_NESTING) + "\n")
+    d = syntax_error(header + NESTED[kind](MAX_NESTING + 1) + "\n")
+    assert (d.code, d.message) == ("E009", f"the expression is nested more than {MAX_NESTING} levels deep")
+    assert d.span is not None and d.span.line == 3 and d.hint
+
+
+def test_parentheses_add_no_level_and_a_chain_of_and_or_of_or_adds_one():
+    conditions = " and ".join(["o.b"] * 300) + " or " + " or ".join(["o.b"] * 300)  # an 'and' chain inside an 'or' chain
+    header = 'policy "p" version "1"\ninput o { b: bool }\ndefine y = '
+    load_text(header + "(" * 5000 + "not " * (MAX_NESTING - 2) + "(" + conditions + ")" + ")" * 5000 + "\n")
+    assert syntax_error(header + "not " * (MAX_NESTING - 1) + "(" + conditions + ")\n").code == "E009"
+
+
+@pytest.mark.parametrize("word", ["and", "or"])
+def test_a_chain_joins_at_most_max_terms_conditions(word):
+    header = 'policy "p" version "1"\ninput o { b: bool }\ndefine y = '
+    module = load_text(header + f" {word} ".join(["o.b"] * MAX_TERMS) + "\n").modules[0]
+    assert len(module.decls[1].expr.items) == MAX_TERMS
+    d = syntax_error(header + f" {word} ".join(["o.b"] * (MAX_TERMS + 1)) + "\n")
+    assert (d.code, d.message) == ("E009", f"more than {MAX_TERMS} conditions are joined by '{word}'")
+    assert (d.span.line, d.span.column) == (3, 12)
+
+
+def test_the_formatter_refuses_deep_expressions_too():
+    with pytest.raises(StratError) as raised:
+        format_text('policy "p" version "1"\ninput o { b: bool }\ndefine y = ' + "not " * 10_000 + "o.b\n")
+    assert [d.code for d in raised.value.diagnostics] == ["E009"]
 
 
 def test_every_truncation_of_a_valid_policy_fails_cleanly():

@@ -10,6 +10,10 @@ its declared range — and the rules are evaluated on every combination. Within
 a budget of combinations this is exact for the conditions policies write; past
 it, exhaustiveness is not proved and the author is asked for `otherwise`.
 Rules with dates or exceptions never count as covering (they may not apply).
+The whole policy also has one budget of condition evaluations (MAX_STEPS): `check`
+runs in CI on unreviewed text, so its cost must not grow with rules × combinations.
+Exhaustiveness (an error) is checked first for every decision; unreachable rules
+(a warning) get what remains of the budget.
 """
 
 from __future__ import annotations
@@ -23,7 +27,21 @@ from . import ir
 from .diagnostics import Diagnostics
 from .types import BoolT, EnumT, NumberT
 
-MAX_COMBINATIONS = 50_000
+MAX_COMBINATIONS = 50_000  # per decision, and per rule for unreachable rules
+MAX_STEPS = 2_000_000  # per policy: nodes of conditions evaluated by all analyses together
+
+
+class _OutOfBudget(Exception):
+    pass
+
+
+def _spend(steps: int) -> None:
+    left = _STEPS.get()
+    if left is not None:
+        left[0] -= steps
+        if left[0] < 0:
+            raise _OutOfBudget
+
 
 # Numeric parameters count as the constants they default to: the shape of a
 # partition (x < p, x >= p) does not depend on p, so coverage proved for the
@@ -31,6 +49,10 @@ MAX_COMBINATIONS = 50_000
 # A context variable, not a module global: the language server may check
 # several policies at once.
 _PARAMS: contextvars.ContextVar[dict[str, Decimal] | None] = contextvars.ContextVar("stratdsl_analysis_params", default=None)
+# Per analysis: the structural key of each node (by id; the policy outlives the analysis)
+# and the steps left of MAX_STEPS.
+_KEYS: contextvars.ContextVar[dict[int, tuple] | None] = contextvars.ContextVar("stratdsl_analysis_keys", default=None)
+_STEPS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("stratdsl_analysis_steps", default=None)
 
 
 def _constant(expr: ir.Expr) -> Decimal | None:
@@ -42,7 +64,18 @@ def _constant(expr: ir.Expr) -> Decimal | None:
 
 
 def _key(expr: ir.Expr) -> tuple:
-    """A structural key: the same sub-expression written twice is one variable."""
+    """A structural key: the same sub-expression written twice is one variable (memoised:
+    `_truth` asks for the key of every node it visits)."""
+    keys = _KEYS.get()
+    if keys is None:
+        return _compute_key(expr)
+    key = keys.get(id(expr))
+    if key is None:
+        key = keys[id(expr)] = _compute_key(expr)
+    return key
+
+
+def _compute_key(expr: ir.Expr) -> tuple:
     if isinstance(expr, ir.Const):
         return ("const", repr(expr.value))
     if isinstance(expr, ir.FieldRef):
@@ -169,6 +202,7 @@ def _pair(expr: ir.Compare) -> tuple[tuple, str] | None:
 
 def _truth(expr: ir.Expr, env: dict[tuple, Any]) -> Any:
     """Two-valued evaluation of a condition on one assignment of its atoms."""
+    _spend(1)
     if isinstance(expr, ir.Compare):
         pair = _pair(expr)
         if pair is not None and pair[0] in env:
@@ -241,36 +275,39 @@ def _check_exhaustive(decision: ir.Decision, policy: ir.CheckedPolicy, diags: Di
     covering = [r for r in decision.rules if _covers(r)]
     atoms = _atoms_for([r.cond for r in covering])
     if not covering or atoms.combinations() > MAX_COMBINATIONS:
+        _cannot_show(decision, diags)
+        return
+    try:
+        gap = next((env for env in atoms.assignments() if not any(_truth(r.cond, env) for r in covering)), None)
+    except _OutOfBudget:
+        _cannot_show(decision, diags)
+        return
+    if gap is not None:
         diags.error(
             "E040",
-            f"decision '{decision.name}' may give no outcome: it has no 'otherwise' and its rules cannot be shown to cover every case",
+            f"decision '{decision.name}' gives no outcome when {_describe(gap, policy)}",
             decision.span,
-            hint="add a last line: otherwise OUTCOME",
+            hint="add a rule for that case, or a last line: otherwise OUTCOME",
         )
-        return
-    for env in atoms.assignments():
-        if not any(_truth(r.cond, env) for r in covering):
-            diags.error(
-                "E040",
-                f"decision '{decision.name}' gives no outcome when {_describe(env, policy)}",
-                decision.span,
-                hint="add a rule for that case, or a last line: otherwise OUTCOME",
-            )
-            return
+
+
+def _cannot_show(decision: ir.Decision, diags: Diagnostics) -> None:
+    diags.error(
+        "E040",
+        f"decision '{decision.name}' may give no outcome: it has no 'otherwise' and its rules cannot be shown to cover every case",
+        decision.span,
+        hint="add a last line: otherwise OUTCOME",
+    )
 
 
 def _check_unreachable(decision: ir.Decision, policy: ir.CheckedPolicy, diags: Diagnostics) -> None:
     rules = [r for r in decision.rules if not r.is_otherwise]
+    own = [_atoms_for([r.cond]) for r in rules]
+    own_keys = [set(atoms.domains) for atoms in own]
     for i, rule in enumerate(rules):
-        mine = _atoms_for([rule.cond])
-        keys = set(mine.domains)
-        earlier = []
-        for prev in rules[:i]:
-            if not _covers(prev):
-                continue
-            theirs = _atoms_for([prev.cond])
-            if set(theirs.domains) <= keys:
-                earlier.append(prev)
+        mine, keys = own[i], own_keys[i]
+        _spend(i)  # comparing with each earlier rule: quadratic in the rules, so it counts
+        earlier = [prev for prev, theirs in zip(rules[:i], own_keys[:i], strict=True) if _covers(prev) and theirs <= keys]
         if not earlier:
             if mine.combinations() <= MAX_COMBINATIONS and not any(_truth(rule.cond, env) for env in mine.assignments()):
                 diags.warning("W101", f"rule '{rule.id}' can never apply: its condition is never true", rule.span,
@@ -300,9 +337,20 @@ def _check_unreachable(decision: ir.Decision, policy: ir.CheckedPolicy, diags: D
 
 def analyse(policy: ir.CheckedPolicy, diags: Diagnostics) -> None:
     token = _PARAMS.set({p.name: p.default for p in policy.params.values() if isinstance(p.default, Decimal)})
+    keys, steps = _KEYS.set({}), _STEPS.set([MAX_STEPS])
+    found = {name: (Diagnostics(), Diagnostics()) for name in policy.decisions}
     try:
+        # errors first, for every decision; then warnings with what is left of the budget
         for decision in policy.decisions.values():
-            _check_exhaustive(decision, policy, diags)
-            _check_unreachable(decision, policy, diags)
+            _check_exhaustive(decision, policy, found[decision.name][0])
+        for decision in policy.decisions.values():
+            try:
+                _check_unreachable(decision, policy, found[decision.name][1])
+            except _OutOfBudget:
+                break  # W101 is a warning: past the budget, rules are not compared any more
     finally:
         _PARAMS.reset(token)
+        _KEYS.reset(keys)
+        _STEPS.reset(steps)
+    for errors, warnings in found.values():  # in the order of the decisions, as before
+        diags.items += errors.items + warnings.items

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import ast, ir
 from .analysis import analyse
-from .diagnostics import Diagnostics, did_you_mean
+from .diagnostics import Diagnostics, did_you_mean, suggestions
 from .loader import Program
 from .source import Span
 from .types import (
@@ -44,6 +44,12 @@ COUNT = NumberT(integer=True, low=Decimal(0))  # counts, sizes and ranks are nev
 AGGREGATES = {"count", "sum", "mean", "weighted_mean", "min", "max", "any", "all"}
 SCALAR_FUNCTIONS = {"round", "abs", "floor", "ceil", "min", "max", "known", "size"}
 BUILTIN_NAMES = {"id", "as_of"}
+
+# The levels one value may be computed through: each definition or decision it reads
+# (and they read, and so on) and each operation inside them. The evaluators recurse
+# once per level, so a longer chain would exhaust Python's stack (docs/security.md §3).
+MAX_CHAIN_DEPTH = 150
+_LEAVES = (ast.NumberLit, ast.StringLit, ast.DateLit, ast.BoolLit, ast.Path)
 
 
 def citation_text(source: ir.Source | None, reference: str | None, source_name: str) -> str:
@@ -85,6 +91,9 @@ class Checker:
         self.decision_decls: dict[str, ast.DecisionDecl | ast.BandsDecl] = {}
         self.dependencies: dict[str, set[str]] = {}
         self._current: str | None = None
+        self._levels = 0  # expressions being checked, nested, across the definitions they read
+        self._depth_reported = False
+        self._value_names: list[str] | None = None  # names a misspelt name may stand for
 
     # ================================================================ entry
     def check(self) -> tuple[ir.CheckedPolicy | None, list]:
@@ -95,6 +104,7 @@ class Checker:
             for decl in module.decls:
                 self._check_decl(decl)
         self._check_cycles()
+        self._check_depth()
         self._warn_unused(modules)
         policy = ir.CheckedPolicy(
             name=root.header.name,
@@ -130,9 +140,11 @@ class Checker:
                         self._duplicate(decl.name, decl.span, self.enums[decl.name].span)
                         continue
                     values = tuple(v.name for v in decl.values)
-                    for position, value in enumerate(decl.values):
-                        if value.name in values[:position]:
+                    listed: set[str] = set()
+                    for value in decl.values:
+                        if value.name in listed:
                             self.diags.error("E011", f"'{value.name}' is listed twice in enum '{decl.name}'", value.span)
+                        listed.add(value.name)
                     labels = {v.name: v.meta.label for v in decl.values if v.meta.label is not None}
                     self.enums[decl.name] = ir.EnumDef(decl.name, values, labels, decl.meta, decl.span)
                 else:
@@ -326,12 +338,21 @@ class Checker:
             return self.def_types[name]
         if name in self.in_progress:
             return ANY  # a cycle: reported once by _check_cycles
+        if self._levels >= MAX_CHAIN_DEPTH:
+            # checking `name` here would recurse past the limit: report the chain and
+            # leave `name` to be checked on its own (from _check_decl)
+            self._report_depth(self.in_progress + [name], complete=False)
+            return ANY
         decl = self.def_decls[name]
         self.in_progress.append(name)
         previous = self._current
         self._current = name
         entity = self._entity_scope(decl.for_each, decl.span)
-        expr = self._expr(decl.expr, _Scope(entity, f"definition '{name}'"))
+        self._levels += 1
+        try:
+            expr = self._expr(decl.expr, _Scope(entity, f"definition '{name}'"))
+        finally:
+            self._levels -= 1
         self._current = previous
         self.in_progress.pop()
         self.def_types[name] = expr.type
@@ -363,10 +384,17 @@ class Checker:
         scope = _Scope(entity, f"decision '{decl.name}'")
         declared = {o.name for o in decl.outcomes}
         all_rules = list(decl.rules) + ([decl.otherwise] if decl.otherwise else [])
-        names = [o.name for o in decl.outcomes]
-        for position, outcome in enumerate(decl.outcomes):
-            if outcome.name in names[:position]:
-                self.diags.error("E011", f"outcome '{outcome.name}' is declared twice", outcome.span)
+        first: dict[str, Span] = {}
+        for outcome in decl.outcomes:
+            if outcome.name in first:  # reported once, at the repetition (a set: linear in the outcomes)
+                self.diags.error(
+                    "E011",
+                    f"outcome '{outcome.name}' is declared twice in decision '{decl.name}'",
+                    outcome.span,
+                    notes=((f"first declared at {first[outcome.name].short()}", first[outcome.name]),),
+                )
+            else:
+                first[outcome.name] = outcome.span
         labels: dict[str, ast.Text | None] = {o.name: o.meta.label for o in decl.outcomes}
         for rule in all_rules:
             if declared and rule.outcome not in declared:
@@ -501,7 +529,13 @@ class Checker:
 
     def _expr(self, expr: ast.Expr, scope: _Scope, expected: Type | None = None) -> ir.Expr:
         method = getattr(self, f"_x_{type(expr).__name__}")
-        return method(expr, scope, expected)
+        if isinstance(expr, _LEAVES):
+            return method(expr, scope, expected)
+        self._levels += 1  # counted as _check_depth counts: operations, not names or constants
+        try:
+            return method(expr, scope, expected)
+        finally:
+            self._levels -= 1
 
     def _x_NumberLit(self, e: ast.NumberLit, scope, expected):
         integral = e.value == e.value.to_integral_value()
@@ -654,7 +688,9 @@ class Checker:
 
     def _unknown_name(self, name: str, e: ast.Path, scope: _Scope, expected: Type | None) -> ir.Expr:
         fields = list(self.inputs[scope.entity].fields) if scope.entity else []
-        names = fields + [n for n in self.value_decls if not isinstance(self.value_decls[n], ast.InputDecl)]
+        if self._value_names is None:  # once: value_decls is complete before any expression is checked
+            self._value_names = [n for n, d in self.value_decls.items() if not isinstance(d, ast.InputDecl)]
+        names = fields + self._value_names
         if isinstance(expected, EnumT):
             what = "an outcome" if expected.name.startswith("decision ") else "a value"
             owner = expected.name.removeprefix("decision ")
@@ -944,11 +980,19 @@ class Checker:
             decl = self.value_decls.get(name)
             return decl.span if decl else None
 
-        def visit(node: str, path: list[str]) -> None:
-            state[node] = 1
-            path.append(node)
-            for nxt in sorted(graph.get(node, ())):
-                if state.get(nxt) == 1:
+        # depth first with an explicit stack: a chain of definitions may be thousands long
+        for root in sorted(graph):
+            if root in state:
+                continue
+            state[root] = 1
+            path = [root]
+            pending = [iter(sorted(graph.get(root, ())))]
+            while pending:
+                nxt = next(pending[-1], None)
+                if nxt is None:
+                    pending.pop()
+                    state[path.pop()] = 2
+                elif state.get(nxt) == 1:
                     cycle = path[path.index(nxt) :] + [nxt]
                     key = frozenset(cycle)
                     if key not in reported:
@@ -959,14 +1003,89 @@ class Checker:
                             span_of(nxt),
                             hint="a definition or decision may not read itself, directly or through others",
                         )
-                elif state.get(nxt) is None:
-                    visit(nxt, path)
-            path.pop()
-            state[node] = 2
+                elif nxt not in state:
+                    state[nxt] = 1
+                    path.append(nxt)
+                    pending.append(iter(sorted(graph.get(nxt, ()))))
 
-        for name in sorted(graph):
-            if state.get(name) is None:
-                visit(name, [])
+    def _check_depth(self) -> None:
+        """E031 when a value is computed through more than MAX_CHAIN_DEPTH levels.
+
+        A level is an operation, or a definition or decision read (each counts with the
+        levels of its own formula). Computed bottom-up in dependency order, without
+        recursion; a cycle (already E030) counts as a dead end."""
+        if self._depth_reported:
+            return
+        bodies: dict[str, list[ir.Expr]] = {}
+        cited: dict[str, list[str]] = {}
+        for name, definition in self.definitions.items():
+            bodies[name] = [definition.expr]
+        for name, decision in self.decisions.items():
+            exprs: list[ir.Expr] = []
+            for rule in decision.rules:
+                exprs += [e for e in (rule.cond, rule.valid_from, rule.valid_until) if e is not None]
+                exprs += [x.cond for x in rule.exceptions]
+                refs = cited.setdefault(name, [])
+                refs += [c.decision for c in rule.cites if c.decision]
+                refs += [c.decision for x in rule.exceptions for c in x.cites if c.decision]
+            bodies[name] = exprs
+        for name, obligation in self.obligations.items():
+            bodies[name] = [e for e in (obligation.cond, obligation.valid_from, obligation.valid_until) if e is not None]
+        cost: dict[str, tuple[int, str | None]] = {}  # levels, and the name read on the deepest path
+        for name in self._dependency_order(bodies):
+            best: tuple[int, str | None] = (0, None)
+            for expr in bodies[name]:
+                best = max(best, _levels(expr, cost), key=lambda c: c[0])
+            for other in cited.get(name, []):
+                best = max(best, (1 + cost.get(other, (0, None))[0], other), key=lambda c: c[0])
+            if name in self.decisions:
+                best = (best[0] + 1, best[1])  # choosing among the rules is a level of its own
+            cost[name] = best
+        deepest = max(sorted(cost), key=lambda n: cost[n][0], default=None)
+        if deepest is None or cost[deepest][0] <= MAX_CHAIN_DEPTH:
+            return
+        chain = [deepest]
+        while (via := cost[chain[-1]][1]) is not None and via not in chain:
+            chain.append(via)
+        self._report_depth(chain)
+
+    def _dependency_order(self, bodies: dict[str, list[ir.Expr]]) -> list[str]:
+        """Every name after the names it depends on (post-order, explicit stack)."""
+        graph = self.dependencies
+        order: list[str] = []
+        seen: set[str] = set()
+        for root in sorted(bodies):
+            if root in seen:
+                continue
+            seen.add(root)
+            path = [root]
+            pending = [iter(sorted(graph.get(root, ())))]
+            while pending:
+                nxt = next(pending[-1], None)
+                if nxt is None:
+                    pending.pop()
+                    order.append(path.pop())
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    path.append(nxt)
+                    pending.append(iter(sorted(graph.get(nxt, ()))))
+        return [name for name in order if name in bodies]
+
+    def _report_depth(self, chain: list[str], complete: bool = True) -> None:
+        """One E031 per policy: fixing the deepest chain often fixes the others."""
+        if self._depth_reported:
+            return
+        self._depth_reported = True
+        shown = chain if len(chain) <= 8 else chain[:4] + ["…"] + chain[-3:]
+        path = " → ".join(shown) + ("" if complete else " → …")
+        decl = self.value_decls.get(chain[0])
+        self.diags.error(
+            "E031",
+            f"'{chain[0]}' is computed through definitions and decisions nested more than {MAX_CHAIN_DEPTH} levels deep",
+            decl.span if decl else None,
+            hint="compute some of these values directly from the facts, so that fewer definitions read one another",
+            notes=((f"each name read and each operation counts as a level: {path}", None),),
+        )
 
     def _warn_unused(self, modules: list[ast.Module]) -> None:
         if self.diags.has_errors:
@@ -993,9 +1112,31 @@ class Checker:
                 self.diags.warning("W106", f"parameter '{p.name}' is never used", p.span)
 
 
+def _levels(expr: ir.Expr, cost: dict[str, tuple[int, str | None]]) -> tuple[int, str | None]:
+    """The levels of one expression: operations nested, plus 1 + the cost of each name read.
+    Post-order with an explicit stack; `cost` holds the names already measured."""
+    value: dict[int, tuple[int, str | None]] = {}
+    stack: list[tuple[ir.Expr, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        kids = [c for c in node.children() if c is not None]
+        if not ready:
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids)
+        elif isinstance(node, (ir.DefRef, ir.DecisionRef)):
+            value[id(node)] = (1 + cost.get(node.name, (0, None))[0], node.name)
+        elif kids:
+            deepest = max((value[id(k)] for k in kids), key=lambda c: c[0])
+            value[id(node)] = (1 + deepest[0], deepest[1])
+        else:
+            value[id(node)] = (0, None)
+    return value[id(expr)]
+
+
 def check(program: Program) -> tuple[ir.CheckedPolicy | None, list]:
     """Resolve and type the whole program; return the checked policy (None on errors) and all diagnostics."""
-    return Checker(program).check()
+    with suggestions():  # the first unknown names get a "did you mean", not thousands
+        return Checker(program).check()
 
 
 def number_or_none(value: object) -> Decimal | None:

@@ -9,7 +9,10 @@ docs/errors.md.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -92,7 +95,33 @@ def sorted_diagnostics(items: list[Diagnostic]) -> list[Diagnostic]:
     return sorted(items, key=key)
 
 
+# Each suggestion compares a name with every candidate: within one stage (`suggestions`),
+# only the first MAX_SUGGESTIONS unknown names get one, so that thousands of unknown
+# names in thousands of declarations cost linear time, not quadratic.
+MAX_SUGGESTIONS = 100
+_SUGGESTIONS_LEFT: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("stratdsl_suggestions", default=None)
+
+
+@contextlib.contextmanager
+def suggestions(limit: int | None = None) -> Iterator[None]:
+    """Bound the calls of `did_you_mean` that may suggest something while this block runs."""
+    token = _SUGGESTIONS_LEFT.set([MAX_SUGGESTIONS if limit is None else limit])
+    try:
+        yield
+    finally:
+        _SUGGESTIONS_LEFT.reset(token)
+
+
 def did_you_mean(name: str, candidates: list[str] | set[str]) -> str | None:
     """A suggestion for a misspelt name, or None when nothing is close."""
-    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    left = _SUGGESTIONS_LEFT.get()
+    if left is not None:
+        if left[0] <= 0:
+            return None
+        left[0] -= 1
+    # difflib's ratio is 2·matches / (len(a) + len(b)) and matches <= the shorter length:
+    # names of very different lengths can never reach the 0.6 cutoff, so skip them unsorted
+    size = len(name)
+    close_in_length = [c for c in candidates if not (c or name) or 2.0 * min(len(c), size) / (len(c) + size) >= 0.6]
+    close = difflib.get_close_matches(name, sorted(close_in_length), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None

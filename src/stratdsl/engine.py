@@ -6,7 +6,8 @@ of them re-implements a stage.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -106,12 +107,31 @@ def run(
     params: dict[str, Any] | None = None,
     trace: bool = False,
 ) -> tuple[Result, RecordingTracer | None]:
-    if trace:
-        tracer = RecordingTracer()
-        return evaluate(policy, assessment, as_of, params, tracer), tracer
-    # without a trace, the compiled form decides (the differential tests prove it
-    # gives the reference evaluator's results)
-    return compiled(policy).evaluate(assessment, as_of, params), None
+    with _stack_guard():
+        if trace:
+            tracer = RecordingTracer()
+            return evaluate(policy, assessment, as_of, params, tracer), tracer
+        # without a trace, the compiled form decides (the differential tests prove it
+        # gives the reference evaluator's results)
+        return compiled(policy).evaluate(assessment, as_of, params), None
+
+
+@contextlib.contextmanager
+def _stack_guard() -> Iterator[None]:
+    """The checker bounds nesting (E009, E031) so that evaluation fits Python's stack; should a
+    caller's own stack leave too little room, this is a coded error, not a crash."""
+    try:
+        yield
+    except RecursionError:
+        raise StratError(
+            [
+                Diagnostic(
+                    "E203",
+                    "the policy nests its definitions and decisions too deeply to be evaluated here",
+                    hint="compute some values directly from the facts, so that fewer definitions read one another",
+                )
+            ]
+        ) from None
 
 
 def explain(
@@ -153,10 +173,11 @@ def explain(
                 [Diagnostic("E303", f"no {policy.inputs[target.entity_input].entity} with id '{entity}'", hint=did_you_mean(entity, ids) or f"ids: {', '.join(ids)}")]
             )
     out = []
-    for d in chosen:
-        x = explain_decision(policy, result, d, tracer)
-        why = why_not(x, why_not_outcome, policy, result, tracer) if why_not_outcome else None
-        out.append((x, why))
+    with _stack_guard():
+        for d in chosen:
+            x = explain_decision(policy, result, d, tracer)
+            why = why_not(x, why_not_outcome, policy, result, tracer) if why_not_outcome else None
+            out.append((x, why))
     return out
 
 

@@ -8,18 +8,22 @@ folder of the root policy (a policy from a pull request must not read
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from lark.exceptions import VisitError
 
 from . import ast
 from .diagnostics import Diagnostic, StratError
 from .lower import lower
 from .source import SourceFile, SourceMap, Span
-from .syntax import parse
+from .syntax import MAX_NESTING, parse
 
 MAX_FILE_BYTES = 2_000_000
 MAX_IMPORTS = 200
+MAX_TOTAL_BYTES = 10_000_000  # a policy and all its imports (parsing costs ~10 s per MB)
 
 
 @dataclass
@@ -39,40 +43,82 @@ def display_name(path: Path) -> str:
         return str(path)
 
 
+class _NotAFile(Exception):
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+
+def _read_bytes(path: Path, limit: int) -> tuple[int, bytes]:
+    """(size from stat, at most limit + 1 bytes). Opened without blocking and checked to be a
+    regular file: a FIFO or a device in the folder must not hang or flood the reader."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _NotAFile("it is a folder")
+        if not stat.S_ISREG(info.st_mode):
+            raise _NotAFile("it is not a regular file")
+        if info.st_size > limit:
+            return info.st_size, b""
+        handle = os.fdopen(fd, "rb")
+        fd = -1  # the handle owns it now
+        with handle:
+            return info.st_size, handle.read(limit + 1)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
 def read_source(path: Path, name: str | None = None, span: Span | None = None) -> SourceFile:
     shown = name or display_name(path)
     try:
-        size = path.stat().st_size
-    except OSError:
+        size, data = _read_bytes(path, MAX_FILE_BYTES)
+    except FileNotFoundError:
         raise StratError([Diagnostic("E004", f"cannot read policy file '{shown}': it does not exist", span)]) from None
+    except _NotAFile as error:
+        raise StratError([Diagnostic("E004", f"cannot read policy file '{shown}': {error.what}", span)]) from None
+    except (OSError, ValueError) as error:  # ValueError: a NUL character in the path
+        reason = getattr(error, "strerror", None) or "it is not a valid file name"
+        raise StratError([Diagnostic("E004", f"cannot read policy file '{shown}': {reason}", span)]) from None
+    size = max(size, len(data))  # the file may have grown since stat
     if size > MAX_FILE_BYTES:
         raise StratError(
             [Diagnostic("E005", f"policy file '{shown}' is {size} bytes, above the limit of {MAX_FILE_BYTES}", span)]
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise StratError([Diagnostic("E004", f"policy file '{shown}' is not UTF-8 text", span)]) from None
-    except OSError as error:
-        raise StratError([Diagnostic("E004", f"cannot read policy file '{shown}': {error.strerror}", span)]) from None
-    return SourceFile(shown, text, path)
+    # a byte-order mark (Windows Notepad) is not part of the text: columns count from after it
+    return SourceFile(shown, text.removeprefix("\ufeff"), path)
 
 
 def parse_source(source: SourceFile) -> ast.Module:
-    return lower(parse(source), source)
+    try:
+        return lower(parse(source), source)
+    except (RecursionError, VisitError) as error:
+        # syntax.parse bounds the depth first; this is the backstop for anything it missed
+        if isinstance(error, VisitError) and not isinstance(error.orig_exc, RecursionError):
+            raise
+        message = f"an expression of '{source.name}' is nested more than {MAX_NESTING} levels deep"
+        raise StratError([Diagnostic("E009", message)]) from None
 
 
 def load_policy(path: str | Path, display: Callable[[Path], str] | None = None) -> Program:
     """Read, parse and lower the root policy and all its imports; collect every syntax error.
 
     `display` names files in messages (default: relative to the working directory)."""
-    root_path = Path(path).resolve()
+    try:
+        root_path = Path(path).resolve()
+    except (OSError, ValueError, RuntimeError):
+        raise StratError([Diagnostic("E004", f"cannot read policy file '{path}': it is not a valid file name")]) from None
     root_dir = root_path.parent
     source_map = SourceMap()
     modules: list[ast.Module] = []
     problems: list[Diagnostic] = []
     seen: dict[Path, str] = {}
     stack: list[Path] = []
+    total = 0  # bytes of text read so far, all files together
 
     def visit(file_path: Path, via: Span | None) -> None:
         if file_path in seen:
@@ -80,13 +126,27 @@ def load_policy(path: str | Path, display: Callable[[Path], str] | None = None) 
                 chain = " → ".join(seen[p] for p in stack[stack.index(file_path) :] + [file_path])
                 problems.append(Diagnostic("E007", f"import cycle: {chain}", via, hint="split the shared part into its own file"))
             return
+        nonlocal total
         if len(seen) >= MAX_IMPORTS:
             problems.append(Diagnostic("E008", f"more than {MAX_IMPORTS} policy files are imported", via))
             return
+        if total > MAX_TOTAL_BYTES:
+            return  # already reported
         try:
             source = read_source(file_path, display(file_path) if display else None, span=via)
         except StratError as error:
             problems.extend(error.diagnostics)
+            return
+        total += len(source.text.encode("utf-8"))
+        if total > MAX_TOTAL_BYTES:
+            problems.append(
+                Diagnostic(
+                    "E005",
+                    f"with '{source.name}', the policy's files come to {total} bytes, above the limit of {MAX_TOTAL_BYTES} for all files together",
+                    via,
+                    hint="remove imports that are not needed, or shorten long comments",
+                )
+            )
             return
         seen[file_path] = source.name
         source_map.add(source)
@@ -98,7 +158,15 @@ def load_policy(path: str | Path, display: Callable[[Path], str] | None = None) 
         modules.append(module)
         stack.append(file_path)
         for imp in module.imports:
-            target = (file_path.parent / imp.path).resolve()
+            if "\x00" in imp.path:  # Path.resolve() would raise ValueError
+                shown = imp.path.replace("\x00", "\\0")
+                problems.append(Diagnostic("E006", f"import '{shown}' is not a valid file name: it contains a NUL character", imp.span))
+                continue
+            try:
+                target = (file_path.parent / imp.path).resolve()
+            except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+                problems.append(Diagnostic("E004", f"cannot read policy file '{imp.path}': its path cannot be resolved", imp.span))
+                continue
             if not target.is_relative_to(root_dir):
                 problems.append(
                     Diagnostic(

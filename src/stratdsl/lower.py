@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from lark import Token, Transformer, Tree, v_args
+from lark import Token, Tree, v_args
+from lark.visitors import Transformer_NonRecursive
 
 from . import ast
 from .diagnostics import Diagnostic, StratError
@@ -30,8 +31,10 @@ def _unquote(token: Token) -> str:
     return "".join(out)
 
 
+# Non-recursive: a long `and`/`or` chain is a deep parse tree even though it lowers to
+# one node (syntax.MAX_TERMS bounds it, syntax.MAX_NESTING bounds the rest).
 @v_args(meta=True)
-class _Lower(Transformer):
+class _Lower(Transformer_NonRecursive):
     def __init__(self, file: str) -> None:
         super().__init__()
         self.file = file

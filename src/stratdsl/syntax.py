@@ -17,6 +17,19 @@ from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, Unexpec
 from .diagnostics import Diagnostic, StratError, did_you_mean
 from .source import SourceFile, Span
 
+# Limits on one expression (docs/security.md §3). Every stage after the parser walks
+# expressions recursively, so depth must be bounded before lowering; 100 levels leave
+# room for the checker, both evaluators and the generated Python.
+MAX_NESTING = 100  # operators nested inside one another (parentheses add none)
+MAX_TERMS = 500  # conditions joined by one chain of `and` or of `or`
+
+# Parse-tree nodes that become one level of the AST. An `and`/`or` chain is one level:
+# it is lowered into a single And/Or node; its length is bounded by MAX_TERMS instead.
+_LEVELS = frozenset(
+    "if_expr or_op and_op not_op compare in_op not_in_op between arith neg call rank_call set_lit".split()
+)
+_CHAINS = frozenset({"or_op", "and_op"})
+
 # Words for the terminals users meet in "expected …" messages.
 _TERMINAL_WORDS = {
     "NAME": "a name",
@@ -77,11 +90,57 @@ def parse_with_comments(source: SourceFile) -> tuple[Tree, list[Token]]:
 
 
 def parse(source: SourceFile) -> Tree:
-    """Parse one file; raise StratError with a located E001/E002 diagnostic on bad syntax."""
+    """Parse one file; raise StratError with a located E001/E002 (or E009, too deep) diagnostic."""
     try:
-        return parser().parse(source.text)
+        tree = parser().parse(source.text)
     except UnexpectedInput as error:
         raise StratError([syntax_diagnostic(error, source)]) from None
+    problem = _too_deep(tree, source)
+    if problem is not None:
+        raise StratError([problem])
+    return tree
+
+
+def _span_of(tree: Tree, source: SourceFile) -> Span | None:
+    meta = tree.meta
+    if getattr(meta, "empty", True):
+        return None
+    return Span(source.name, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _too_deep(tree: Tree, source: SourceFile) -> Diagnostic | None:
+    """E009 for the first expression nested past MAX_NESTING or chained past MAX_TERMS.
+
+    An explicit stack: the tree may be thousands of levels deep (the parser is not recursive)."""
+    stack: list[tuple[Tree, int, bool]] = [(tree, 0, False)]
+    while stack:
+        node, level, continues_chain = stack.pop()
+        if node.data in _CHAINS and not continues_chain:
+            links, inner = 1, node
+            while isinstance(inner.children[0], Tree) and inner.children[0].data == node.data:
+                links, inner = links + 1, inner.children[0]
+            if links + 1 > MAX_TERMS:  # n links of the chain join n + 1 conditions
+                word = "or" if node.data == "or_op" else "and"
+                return Diagnostic(
+                    "E009",
+                    f"more than {MAX_TERMS} conditions are joined by '{word}'",
+                    _span_of(node, source),
+                    hint="split the condition into several definitions, or use 'in { … }' for a list of values",
+                )
+        for position, child in enumerate(node.children):
+            if not isinstance(child, Tree):
+                continue
+            link = position == 0 and child.data in _CHAINS and child.data == node.data
+            depth = level + (1 if child.data in _LEVELS and not link else 0)
+            if depth > MAX_NESTING:
+                return Diagnostic(
+                    "E009",
+                    f"the expression is nested more than {MAX_NESTING} levels deep",
+                    _span_of(child, source),
+                    hint="split it into several definitions; each operator of a long sum counts as one level",
+                )
+            stack.append((child, depth, link))
+    return None
 
 
 def _words(expected: set[str]) -> str:
