@@ -15,7 +15,10 @@ time, no files left behind. No timing is asserted anywhere.
 
 from __future__ import annotations
 
+import ast as pyast
 import copy
+import itertools
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -25,8 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import REPO
+from stratdsl import compiler
 from stratdsl.assessment import read_data, validate
-from stratdsl.compiler import compiled
+from stratdsl.compiler import CompiledPolicy, Interpreted, compiled
 from stratdsl.diagnostics import StratError
 from stratdsl.engine import compile_policy, compile_text, run
 from stratdsl.evaluator import evaluate as reference_evaluate
@@ -461,3 +465,168 @@ def test_methodology_agrees_with_parameters_overridden(methodology):
             assert_same(fast[1], slow[1])
         else:
             assert fast[1] == slow[1]
+
+
+# ====================================================================== the shape of the generated code (B8, B9, B10, B12)
+
+
+SMALL = 'policy "p" version "1"\ninput o { b: bool  c: bool  x: number  y: number }\n'
+MEMBERS = "input us: many u { x: number }\n"
+
+
+def _defined(source: str) -> list[str]:
+    return [n.name for n in pyast.walk(pyast.parse(source)) if isinstance(n, pyast.FunctionDef)]
+
+
+def _nesting(source: str) -> int:
+    deepest = depth = 0
+    for ch in source:
+        if ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth -= 1
+    return deepest
+
+
+def _agree(policy: Any, data: dict) -> None:
+    facts = validate(policy, copy.deepcopy(data))
+    fast = outcome(lambda: compiled(policy).evaluate(facts, date(2026, 9, 1)))
+    slow = outcome(lambda: reference_evaluate(policy, facts, date(2026, 9, 1)))
+    assert fast == slow
+
+
+def _checked(text: str) -> Any:
+    policy, diagnostics = compile_text(text, "p.strat")
+    assert policy is not None, [(d.code, d.message) for d in diagnostics if d.is_error]
+    return policy
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # rule `risk` of decision `o` and obligation `risk` were both c_o_risk
+        "decision o for each u { risk when x > 3  otherwise low }\nobligation risk for each u when x < 1\n",
+        # decision d_x rule y and decision d rule x_y were both c_d_x_y
+        "decision d_x for each u { y when x > 3  otherwise low }\ndecision d for each u { x_y when x < 1  otherwise hi }\n",
+        # rule y__from replaced the start date of rule y
+        "decision d for each u {\n  y when x > 3 from 2020-01-01\n  rule y__from: z when x < 1\n  otherwise hi\n}\n",
+        "decision d for each u {\n  y when x > 3 until 2030-01-01 unless x > 8\n  rule y__until: z when x < 1 unless x < 0\n  otherwise hi\n}\n",
+    ],
+    ids=["obligation-and-rule", "underscores", "rule-named-from", "rule-named-until"],
+)
+def test_ids_that_mangle_alike_keep_their_own_functions(text):
+    """B10: generated functions are numbered; the rule → function map is kept in Python."""
+    policy = _checked('policy "p" version "1"\n' + MEMBERS + text)
+    names = _defined(compiled(policy).source)
+    assert len(names) == len(set(names))
+    assert all(re.fullmatch(r"c_\d+", n) for n in names if n.startswith("c_"))
+    _agree(policy, {"us": [{"id": "a", "x": 5}, {"id": "b", "x": 0}, {"id": "c", "x": 9}, {"id": "d"}]})
+
+
+def test_a_name_defined_twice_is_refused():
+    from stratdsl.compiler import _Gen
+
+    gen = _Gen(_checked(SMALL))
+    gen.define("c_0", ["def c_0(X, e):", "    return True"])
+    with pytest.raises(AssertionError):
+        gen.define("c_0", ["def c_0(X, e):", "    return False"])
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda n: "if o.b then 1 else " * n + "0",
+        lambda n: "if o.b then " * n + "1" + " else 0" * n,
+        lambda n: "if o.b then o.x / o.y else " * n + "0",
+        lambda n: "if o.b and o.x > 1 then round(o.x * 2 + o.y, 1) else if o.c then max(o.x, o.y, 3) else " * n + "0",
+    ],
+    ids=["else-if", "then-if", "division", "wider"],
+)
+def test_if_chains_compile_to_code_linear_in_their_length(shape):
+    """B9: each branch is written once (a function) unless it is short."""
+    sizes = {}
+    for n in (10, 20, 40):
+        text = SMALL + f'define z label en "z" = {shape(n)}\n'
+        sizes[n] = len(compiled(_checked(text)).source)
+        assert sizes[n] < 40 * len(text) + 5_000
+    assert sizes[40] - sizes[20] < 3 * (sizes[20] - sizes[10]) + 2_000
+
+
+def test_if_chains_agree_with_the_reference_on_every_kind_of_condition():
+    text = SMALL + 'define z label en "z" = ' + "if o.b then o.x / o.y else if o.c then o.y / o.x else " * 6 + "o.x\n"
+    policy = _checked(text)
+    for b, c, x, y in itertools.product([True, False, None], [True, False, None], [0, 2, None], [0, 3]):
+        _agree(policy, {"o": {k: v for k, v in {"b": b, "c": c, "x": x, "y": y}.items() if v is not None}})
+
+
+DEEP = {
+    "sum-99": " + ".join(["o.x"] * 99),
+    "product-and-sum": " + ".join(["o.x * o.y"] * 60),
+    "not-100": "not " * 100 + "o.b",
+    "neg-100": "-(" * 100 + "o.x" + ")" * 100,
+    "abs-100": "abs(" * 100 + "o.x" + ")" * 100,
+    "or-300": " or ".join(["o.b", "o.c", "o.x > 1"] * 100),
+    "and-of-nots": " and ".join([("not " * 30) + "o.b"] * 20),
+    "nested-logic": "(" * 40 + " and ".join(["o.b"] * 10) + (" or o.c)" * 40),
+    "round-min-if": "round(" * 30 + "min(if o.b then o.x else o.y, " * 30 + "o.x" + ", 1)" * 30 + ", 2)" * 30,
+}
+
+
+@pytest.mark.parametrize("body", list(DEEP.values()), ids=list(DEEP))
+def test_deep_and_long_expressions_compile_within_cpython_limits(body):
+    """B8: deep sub-expressions and long and/or chains move into functions of their own
+    (CPython refuses more than 200 nested brackets); the result is the reference's."""
+    policy = _checked(SMALL + f'define z label en "z" = {body}\n')
+    code = compiled(policy)
+    assert isinstance(code, CompiledPolicy)
+    assert _nesting(code.source) < 100
+    for b, x in itertools.product([True, False, None], [Decimal(2), None]):
+        _agree(policy, {"o": {k: v for k, v in {"b": b, "c": False, "x": x, "y": 3}.items() if v is not None}})
+
+
+def test_ordinary_expressions_are_not_hoisted():
+    """The common case keeps one expression per definition: no extra calls."""
+    policy = _checked(SMALL + 'define z label en "z" = if o.b and o.c then o.x * 2 + o.y else round(o.y / 3, 2)\n')
+    assert _defined(compiled(policy).source) == ["d_z"]
+
+
+def test_code_cpython_refuses_is_evaluated_by_the_reference_evaluator(monkeypatch):
+    """B8 safety net: SyntaxError/RecursionError/MemoryError from compile → the reference evaluator."""
+    monkeypatch.setattr(compiler, "MAX_NESTING", 10**9)  # no hoisting: 3 brackets per `+`
+    monkeypatch.setattr(compiler, "_CACHE", {})
+    policy = _checked(SMALL + 'define z label en "z" = ' + " + ".join(["o.x"] * 99) + "\n")
+    code = compiled(policy)
+    assert isinstance(code, Interpreted)
+    assert code.source.startswith("# not compiled (SyntaxError")
+    facts = validate(policy, {"o": {"x": 2}})
+    assert run(policy, facts, date(2026, 9, 1))[0] == reference_evaluate(policy, facts, date(2026, 9, 1))
+    assert compiled(policy) is code  # cached like a compiled policy
+
+
+@pytest.mark.parametrize(
+    "define, data",
+    [
+        ("round(o.x, 20)", {"o": {"x": 10**10}}),
+        ("if o.b then round(o.x, 20) else 1", {"o": {"x": 10**10}}),
+        ("if o.b then o.x * o.x else 1", {"o": {"x": Decimal("9e999999")}}),
+        ("round(o.x, 20) + o.y", {"o": {"x": Decimal("1.5"), "y": 1}}),
+        ("o.x", {"o": {"x": Decimal("1e30")}}),
+    ],
+    ids=["round-too-precise", "under-unknown-condition", "overflow-under-unknown", "round-20-fits", "echo-1e30"],
+)
+def test_decimal_limits_are_coded_errors_in_both_evaluators(define, data):
+    """B12: quantize's InvalidOperation is E202 (same message in both); a failing branch
+    under an unknown condition only makes the value unknown."""
+    policy = _checked(SMALL + f'define z label en "z" = {define}\n')
+    _agree(policy, data)
+
+
+def test_overflow_in_an_aggregate_is_e202_in_both_evaluators():
+    policy = _checked('policy "p" version "1"\n' + MEMBERS + 'define total label en "t" = sum(u, x)\ndefine m label en "m" = mean(u, x)\n')
+    data = {"us": [{"id": "a", "x": Decimal("9e999999")}, {"id": "b", "x": Decimal("9e999999")}]}
+    _agree(policy, data)
+    facts = validate(policy, data)
+    with pytest.raises(StratError) as error:
+        reference_evaluate(policy, facts, date(2026, 9, 1), tracer=RecordingTracer())
+    assert [d.code for d in error.value.diagnostics] == ["E202"]

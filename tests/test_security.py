@@ -265,7 +265,7 @@ def test_compiled_code_holds_no_policy_text(text):
     assert PAYLOAD not in source and "__import__" not in source.replace("d___import__", "")
     defs, names, attrs, strings = _generated_names(source)
     assert strings == [], "every constant must come from the table K"
-    assert all(re.fullmatch(r"[dcar]_[A-Za-z0-9_]+", name) for name in defs), defs
+    assert all(re.fullmatch(r"[dcarbh]_[A-Za-z0-9_]+", name) for name in defs), defs
     unknown = {n for n in names - RUNTIME_NAMES - defs if not re.fullmatch(r"_t\d+", n)}
     assert unknown == set(), unknown
     assert attrs <= {"__class__", "values", "id", "outcome", "memo", "get", "append", "divide", "multiply", "missing", "index"}, attrs
@@ -485,14 +485,12 @@ def test_moderately_nested_expressions_check_and_evaluate(kind):
 
 
 @pytest.mark.parametrize("kind, n", [("sum", 70), ("not", 100), ("neg", 100), ("or", 200), ("call", 100)])
-@bug("B8", "the compiled Python nests a parenthesis or more per level: CPython refuses it (SyntaxError: too many nested parentheses), an internal error")
 def test_expressions_the_checker_accepts_also_compile(kind, n):
     outcome, policy = policy_contract(_nested(kind, n))
     assert outcome == "ok"
     assert sf.assessment_outcome(policy, "o: {x: 2, b: true}\n", False) == "evaluated"
 
 
-@bug("B9", "compiler._Cond writes both branches of `if` twice: an `if … else if …` chain of n levels compiles to 2^n code (18 levels: 27 MB, 37 s)")
 def test_a_chain_of_if_else_compiles_in_linear_time():
     assert finishes_cleanly(
         f"""
@@ -702,13 +700,15 @@ def test_huge_and_non_finite_numbers_in_json(props, value):
 
 @pytest.mark.parametrize(
     "define, value",
-    [("o.x", "1.0e+30"), ("o.x", "'123456789012345678901234567890'"), ("1 / o.x", "1.0e-999999"), ("round(o.x, 40)", "1.5")],
-    ids=["echo-1e30", "echo-30-digits", "tiny-divisor", "round-40-places"],
+    [("o.x", "1.0e+30"), ("o.x", "'123456789012345678901234567890'"), ("1 / o.x", "1.0e-999999"), ("round(o.x, 40)", "1.5"),
+     ("round(o.x, 20)", "1.0e+10")],
+    ids=["echo-1e30", "echo-30-digits", "tiny-divisor", "round-40-places", "round-20-places-of-1e10"],
 )
-@bug("B12", "values.normalize quantizes integral decimals to 28 digits (InvalidOperation from 1e28 up) and round(x, n) for n > 27 "
-     "raises InvalidOperation: a large number in an unbounded field ends in an internal error")
 def test_large_numbers_in_unbounded_fields(define, value):
-    policy, _ = compile_text(f'{HEADER}{ORG}define y label en "y" = {define}\n')
+    policy, diagnostics = compile_text(f'{HEADER}{ORG}define y label en "y" = {define}\n')
+    if policy is None:  # round() takes 0 to 20 places (B12)
+        assert [d.code for d in diagnostics if d.is_error] == ["E024"]
+        return
     outcome = sf.assessment_outcome(policy, f"o: {{x: {value}}}\n", False)
     assert outcome.startswith(("evaluated", "invalid E302", "eval refused E"))
 

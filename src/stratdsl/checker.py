@@ -43,6 +43,7 @@ from .types import (
 COUNT = NumberT(integer=True, low=Decimal(0))  # counts, sizes and ranks are never negative
 AGGREGATES = {"count", "sum", "mean", "weighted_mean", "min", "max", "any", "all"}
 SCALAR_FUNCTIONS = {"round", "abs", "floor", "ceil", "min", "max", "known", "size"}
+MAX_ROUND_PLACES = 20  # numbers hold 28 digits (values.CONTEXT): more places could only fail
 BUILTIN_NAMES = {"id", "as_of"}
 
 # The levels one value may be computed through: each definition or decision it reads
@@ -902,6 +903,10 @@ class Checker:
                 self._need_number(args[0], "round()")
                 if len(args) == 2 and not (isinstance(args[1], ir.Const) and isinstance(args[1].type, NumberT) and args[1].type.integer):
                     self.diags.error("E024", "round() takes a whole number of decimal places, e.g. round(x, 2)", args[1].span)
+                elif len(args) == 2 and not 0 <= args[1].value <= MAX_ROUND_PLACES:
+                    self.diags.error(
+                        "E024", f"round() takes 0 to {MAX_ROUND_PLACES} decimal places, not {args[1].value}", args[1].span
+                    )
             type_ = INTEGER if len(args) == 1 else NUMBER
         elif name in ("abs", "floor", "ceil"):
             if self._arity(e, args, 1, 1):

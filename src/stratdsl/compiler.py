@@ -9,10 +9,20 @@ statuses and missing facts — a differential test checks it on generated
 policies and assessments.
 
 Nothing of the policy text is pasted into the generated code: names are
-mangled from checked identifiers and checked against a strict pattern, and
-every constant is taken from a table (`K[n]`) of values the checker built.
+mangled from checked identifiers and checked against a strict pattern (so are
+the comments naming the rule a function is for), and every constant is taken
+from a table (`K[n]`) of values the checker built.
 The compiled form is cached in memory, keyed by the hash of the policy files
 and the engine version. `stratdsl eval --dump-compiled` prints the source.
+
+Generated functions are numbered (`c_0` a condition, `b_0` an `if` branch, `h_0`
+a hoisted sub-expression; `d_<name>` a definition, `a_<id>`/`r_<id>` an aggregate
+or rank node), never named after rule or obligation ids, which could collide; the
+map from rules and obligations to their functions is kept in Python. The code
+stays linear in the size of the policy (each `if` branch is written once, or
+twice when short) and within CPython's nesting limits (deep sub-expressions and
+long `and`/`or` chains move into functions of their own). Should CPython still
+refuse it, the policy is evaluated by the reference evaluator (`compiled`).
 """
 
 from __future__ import annotations
@@ -22,12 +32,14 @@ import functools
 import re
 import threading
 from datetime import date
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from . import __version__, ir
 from .assessment import Assessment, Entity
 from .diagnostics import Diagnostic, StratError
+from .evaluator import evaluate as reference_evaluate
+from .evaluator import round_half_up
 from .result import (
     DECIDED,
     EXCEPTED,
@@ -49,7 +61,18 @@ from .result import (
 from .values import CONTEXT, Unknown, settle, sha256_text
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_COMMENT = re.compile(r"^[A-Za-z0-9_. :]+$")  # what a `# …` line of generated code may say
 _MISSING = object()
+
+#: Estimated bracket depth past which a sub-expression's code becomes a function of its
+#: own (`h_N`): CPython refuses more than 200 nested brackets in one statement.
+MAX_NESTING = 64
+#: `and`/`or` of more operands compile to one statement per operand (`h_N`): the
+#: expression form nests a bracket per operand.
+LONG_CHAIN = 16
+#: `if` branches whose code is longer (characters) are written once, as a function
+#: (`b_N`); shorter ones are written twice (taken, and under an unknown condition).
+INLINE_BRANCH = 240
 
 
 def _name(prefix: str, name: str) -> str:
@@ -79,10 +102,6 @@ def _div(a: Decimal, b: Decimal, span: Any, entity: Entity | None) -> Decimal:
         ) from None
 
 
-def _round(x: Decimal, places: Decimal) -> Decimal:
-    return x.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP, context=CONTEXT)
-
-
 def _floor(x: Decimal) -> Decimal:
     return x.to_integral_value(rounding=ROUND_FLOOR)
 
@@ -107,9 +126,26 @@ class _Gen:
         self.consts: list[Any] = []
         self.const_index: dict[tuple[type, Any], int] = {}
         self.functions: list[str] = []
+        self.defined: set[str] = set()
+        self.numbers: dict[str, int] = {}
         self.tmp = 0
         self.spans: list[Any] = []
         self.memo_slots: dict[str, int] = {}
+        # estimated bracket depth of the code being written, one entry per open expression
+        self.heights: list[int] = [0]
+
+    def fresh(self, prefix: str) -> str:
+        n = self.numbers.get(prefix, 0)
+        self.numbers[prefix] = n + 1
+        return f"{prefix}_{n}"
+
+    def define(self, name: str, lines: list[str], about: str | None = None) -> None:
+        if name in self.defined:  # a second `def` would silently replace the first (B10)
+            raise AssertionError(f"generated function {name} defined twice")
+        self.defined.add(name)
+        if about is not None and _COMMENT.match(about):
+            lines = [f"# {about}", *lines]
+        self.functions.append("\n".join(lines))
 
     def const(self, value: Any) -> str:
         key = (type(value), value if not isinstance(value, list) else tuple(value))
@@ -133,8 +169,34 @@ class _Gen:
 
     # -------------------------------------------------------------- expressions
     def expr(self, e: ir.Expr, ent: str) -> str:
-        method = getattr(self, "_" + type(e).__name__)
-        return method(e, ent)
+        """Code of `e` in the scope of entity variable `ent`; its estimated bracket depth
+        goes to the enclosing expression's entry of `heights`."""
+        heights = self.heights
+        heights.append(0)
+        code = getattr(self, "_" + type(e).__name__)(e, ent)
+        own = len(e.items) + 2 if type(e) is ir.Logic and len(e.items) <= LONG_CHAIN else 4
+        height = heights.pop() + own
+        if height > MAX_NESTING:
+            code, height = self.function("h", code, ent), 1
+        if heights[-1] < height:
+            heights[-1] = height
+        return code
+
+    def measured(self, e: ir.Expr, ent: str) -> tuple[str, int]:
+        """Code of `e` and its depth, not counted in the enclosing expression."""
+        self.heights.append(0)
+        code = self.expr(e, ent)
+        return code, self.heights.pop()
+
+    def detached(self, e: ir.Expr, ent: str) -> str:
+        """Code of `e` for a statement of a function of its own."""
+        return self.measured(e, ent)[0]
+
+    def function(self, prefix: str, code: str, ent: str) -> str:
+        """`code` as the body of a new function; returns the call."""
+        name = self.fresh(prefix)
+        self.define(name, [f"def {name}(X, {ent}):", f"    return {code}"])
+        return f"{name}(X, {ent})"
 
     def _Const(self, e: ir.Const, ent: str) -> str:
         return self.const(e.value)
@@ -214,17 +276,35 @@ class _Gen:
         # Kleene: the first decisive value wins; otherwise unknown if any was unknown.
         decisive = "True" if e.op == "or" else "False"
         temps = [self.t() for _ in e.items]
-        out = f"(_u({', '.join(temps)}) if any(v.__class__ is U for v in ({', '.join(temps)},)) else {'False' if e.op == 'or' else 'True'})"
+        rest = f"_u({', '.join(temps)}) if any(v.__class__ is U for v in ({', '.join(temps)},)) else {'False' if e.op == 'or' else 'True'}"
+        if len(e.items) > LONG_CHAIN:  # one statement per operand: no nesting
+            name = self.fresh("h")
+            lines = [f"def {name}(X, {ent}):"]
+            for temp, item in zip(temps, e.items, strict=True):
+                lines.append(f"    if ({temp} := {self.detached(item, ent)}) is {decisive}: return {decisive}")
+            self.define(name, [*lines, f"    return {rest}"])
+            return f"{name}(X, {ent})"
+        out = f"({rest})"
         for temp, item in reversed(list(zip(temps, e.items, strict=True))):
             out = f"({decisive} if ({temp} := {self.expr(item, ent)}) is {decisive} else {out})"
         return out
 
     def _Cond(self, e: ir.Cond, ent: str) -> str:
         c = self.t()
-        then, other = self.expr(e.then, ent), self.expr(e.otherwise, ent)
+        then, other = self.branch(e.then, ent), self.branch(e.otherwise, ent)
         # an unknown condition still settles the value when both branches agree
         unknown = f"_cond_unknown({c}, lambda: {then}, lambda: {other})"
         return f"({then} if ({c} := {self.expr(e.cond, ent)}) is True else ({other} if {c} is False else {unknown}))"
+
+    def branch(self, e: ir.Expr, ent: str) -> str:
+        """A branch of `if` is written twice: short code as it is, longer code as a call of a
+        function written once (nested `if`s would otherwise double the code at each level)."""
+        code, height = self.measured(e, ent)
+        if len(code) > INLINE_BRANCH:
+            return self.function("b", code, ent)
+        if self.heights[-1] < height:
+            self.heights[-1] = height
+        return code
 
     def _Func(self, e: ir.Func, ent: str) -> str:
         args = [self.expr(a, ent) for a in e.args]
@@ -232,9 +312,10 @@ class _Gen:
             return f"(({args[0]}).__class__ is not U)"
         temps = [self.t() for _ in args]
         bind = " | ".join(f"(({t} := {a}).__class__ is U)" for t, a in zip(temps, args, strict=True))
+        if e.name == "round":
+            return f"(_u({', '.join(temps)}) if {bind} else _round({temps[0]}, {self.places(e)}, {self.span(e.span)}))"
         fn = {
             "size": f"Decimal(len({temps[0]}))",
-            "round": f"_round({temps[0]}, {temps[1] if len(temps) > 1 else 'Decimal(0)'})",
             "abs": f"abs({temps[0]})",
             "floor": f"_floor({temps[0]})",
             "ceil": f"_ceil({temps[0]})",
@@ -243,20 +324,30 @@ class _Gen:
         }[e.name]
         return f"(_u({', '.join(temps)}) if {bind} else {fn})"
 
+    def places(self, e: ir.Func) -> str:
+        if len(e.args) == 1:
+            return self.const(0)
+        places = e.args[1]
+        if not isinstance(places, ir.Const):
+            raise ValueError("round() with places that are not a constant: the checker refuses it")
+        return self.const(int(places.value))
+
     def _Aggregate(self, e: ir.Aggregate, ent: str) -> str:
         fname = f"a_{e.id}"
+        if fname in self.defined:  # the same node reached twice (a shared sub-tree)
+            return f"{fname}(X, {ent})"
         lines = [f"def {fname}(X, _outer):", "    vals = []; wts = []; unc = []"]
         lines.append(f"    for x in ENT[{self.const(e.input_name)}]:")
         if e.where is not None:
-            lines.append(f"        w = {self.expr(e.where, 'x')}")
+            lines.append(f"        w = {self.detached(e.where, 'x')}")
             lines.append("        if w is False: continue")
             lines.append("        if w.__class__ is U:")
             lines.append("            unc.append(w)")
             lines.append("            continue")
-        body = self.expr(e.body, "x") if e.body is not None else "True"
+        body = self.detached(e.body, "x") if e.body is not None else "True"
         lines.append(f"        vals.append({body})")
         if e.weight is not None:
-            lines.append(f"        wts.append({self.expr(e.weight, 'x')})")
+            lines.append(f"        wts.append({self.detached(e.weight, 'x')})")
         kind = e.kind
         entity_name = self.policy.inputs[e.input_name].entity
         if kind in ("any", "all"):
@@ -285,15 +376,17 @@ class _Gen:
                     lines.append("    tw = _sum(wts)")
                     lines.append(f"    if tw == 0: return {zero}")
                     lines.append("    return CONTEXT.divide(_sum([CONTEXT.multiply(v, w) for v, w in zip(vals, wts)]), tw)")
-        self.functions.append("\n".join(lines))
+        self.define(fname, lines)
         return f"{fname}(X, {ent})"
 
     def _Rank(self, e: ir.Rank, ent: str) -> str:
         fname = f"r_{e.id}"
+        if fname in self.defined:
+            return f"{fname}(X, {ent})"
         slot = self.slot(fname)
-        keys = ", ".join(self.expr(k, "x") for k, _ in e.keys)
+        keys = ", ".join(self.detached(k, "x") for k, _ in e.keys)
         desc = self.const(tuple(d for _, d in e.keys))
-        where = self.expr(e.where, "x") if e.where is not None else "True"
+        where = self.detached(e.where, "x") if e.where is not None else "True"
         lines = [
             f"def {fname}(X, e):",
             f"    table = X.memo[{slot}].get(0)",
@@ -302,7 +395,7 @@ class _Gen:
             f"        X.memo[{slot}][0] = table",
             "    return table.get(e.id, _ZERO)",
         ]
-        self.functions.append("\n".join(lines))
+        self.define(fname, lines)
         return f"{fname}(X, {ent})"
 
     # -------------------------------------------------------------- declarations
@@ -310,23 +403,23 @@ class _Gen:
         fname = _name("d", d.name)
         slot = self.slot(fname)
         key = "e.index" if d.entity_input is not None else "0"
-        body = self.expr(d.expr, "e")
-        self.functions.append(
-            "\n".join(
-                [
-                    f"def {fname}(X, e):",
-                    f"    m = X.memo[{slot}]",
-                    f"    v = m.get({key}, MISS)",
-                    "    if v is MISS:",
-                    f"        v = m[{key}] = {body}",
-                    "    return v",
-                ]
-            )
+        body = self.detached(d.expr, "e")
+        self.define(
+            fname,
+            [
+                f"def {fname}(X, e):",
+                f"    m = X.memo[{slot}]",
+                f"    v = m.get({key}, MISS)",
+                "    if v is MISS:",
+                f"        v = m[{key}] = {body}",
+                "    return v",
+            ],
         )
 
-    def condition(self, name: str, e: ir.Expr) -> str:
-        fname = f"c_{name}"
-        self.functions.append(f"def {fname}(X, e):\n    return {self.expr(e, 'e')}")
+    def condition(self, e: ir.Expr, about: str) -> str:
+        """A numbered function for a condition or date; the caller keeps its name (B10)."""
+        fname = self.fresh("c")
+        self.define(fname, [f"def {fname}(X, e):", f"    return {self.detached(e, 'e')}"], about)
         return fname
 
 
@@ -342,7 +435,7 @@ def _cond_unknown(c: Unknown, then_fn: Any, other_fn: Any) -> Any:
 def _branch(fn: Any) -> Any:
     try:
         return fn()
-    except StratError:
+    except (StratError, decimal.Overflow):  # the reference evaluator's E202 is a StratError
         return Unknown()
 
 
@@ -399,20 +492,18 @@ class CompiledPolicy:
         for decision in policy.decisions.values():
             rules = []
             for rule in decision.rules:
-                safe = re.sub(r"[^A-Za-z0-9_]", "_", rule.id)
-                cond = gen.condition(safe, rule.cond) if rule.cond is not None else None
-                excs = [(x, gen.condition(re.sub(r"[^A-Za-z0-9_]", "_", x.id), x.cond)) for x in rule.exceptions]
-                vf = gen.condition(safe + "__from", rule.valid_from) if rule.valid_from is not None else None
-                vu = gen.condition(safe + "__until", rule.valid_until) if rule.valid_until is not None else None
+                cond = gen.condition(rule.cond, f"rule {rule.id}") if rule.cond is not None else None
+                excs = [(x, gen.condition(x.cond, f"exception {x.id}")) for x in rule.exceptions]
+                vf = gen.condition(rule.valid_from, f"rule {rule.id}: from") if rule.valid_from is not None else None
+                vu = gen.condition(rule.valid_until, f"rule {rule.id}: until") if rule.valid_until is not None else None
                 rules.append((rule, cond, excs, vf, vu))
             self.rule_conditions[decision.name] = rules
         self.obligation_conditions = {}
         for o in policy.obligations.values():
-            safe = _name("o", o.name)
             self.obligation_conditions[o.name] = (
-                gen.condition(safe, o.cond),
-                gen.condition(safe + "__from", o.valid_from) if o.valid_from is not None else None,
-                gen.condition(safe + "__until", o.valid_until) if o.valid_until is not None else None,
+                gen.condition(o.cond, f"obligation {o.name}"),
+                gen.condition(o.valid_from, f"obligation {o.name}: from") if o.valid_from is not None else None,
+                gen.condition(o.valid_until, f"obligation {o.name}: until") if o.valid_until is not None else None,
             )
         self.source = "\n\n".join(gen.functions) + "\n"
         self.memo_slots = len(gen.memo_slots)
@@ -426,7 +517,7 @@ class CompiledPolicy:
             "_u": _u,
             "_settle": settle,
             "_div": _div,
-            "_round": _round,
+            "_round": round_half_up,
             "_floor": _floor,
             "_ceil": _ceil,
             "_sum": _sum,
@@ -648,10 +739,32 @@ def cache_key(policy: ir.CheckedPolicy) -> str:
     return sha256_text("|".join([__version__, *files]))
 
 
-def compiled(policy: ir.CheckedPolicy) -> CompiledPolicy:
+class Interpreted:
+    """Stands in for a `CompiledPolicy` when CPython refuses the generated code: the
+    reference evaluator (the differential tests show both give the same results)."""
+
+    def __init__(self, policy: ir.CheckedPolicy, reason: BaseException) -> None:
+        self.policy = policy
+        # the type and CPython's own words only: a SyntaxError's text also names the policy
+        detail = reason.msg if isinstance(reason, SyntaxError) else ""
+        self.reason = f"{type(reason).__name__}: {detail}" if _COMMENT.match(detail) else type(reason).__name__
+        self.source = f"# not compiled ({self.reason}): the reference evaluator runs this policy\n"
+        self.namespace: dict[str, Any] = {}
+        self.walks: dict[str, list[tuple]] = {}
+
+    def evaluate(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> Result:
+        with decimal.localcontext(CONTEXT):
+            return reference_evaluate(self.policy, assessment, as_of, params)
+
+
+def compiled(policy: ir.CheckedPolicy) -> CompiledPolicy | Interpreted:
     """The compiled form of a policy, built once per policy content and engine version."""
     key = cache_key(policy)
     found = _CACHE.get(key)
     if found is None:
-        found = _CACHE[key] = CompiledPolicy(policy)
+        try:
+            found = CompiledPolicy(policy)
+        except (SyntaxError, RecursionError, MemoryError) as error:  # CPython's limits on code it compiles
+            found = Interpreted(policy, error)
+        _CACHE[key] = found
     return found

@@ -43,6 +43,24 @@ from .values import CONTEXT, Unknown, merge_unknown, settle
 _ZERO = Decimal(0)
 
 
+def round_half_up(value: Decimal, places: int, span: Any) -> Decimal:
+    """round(): half up to `places` decimals (shared with the compiled form). A result of
+    more digits than the context holds raises InvalidOperation in `quantize`: E202."""
+    try:
+        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=CONTEXT)
+    except InvalidOperation:
+        raise StratError(
+            [
+                Diagnostic(
+                    "E202",
+                    f"round() would give a number of more than {CONTEXT.prec} digits",
+                    span,
+                    hint="round to fewer decimal places, or check how large the number is",
+                )
+            ]
+        ) from None
+
+
 def _missing(value: Any) -> tuple[str, ...]:
     return tuple(sorted(value.missing)) if isinstance(value, Unknown) else ()
 
@@ -394,7 +412,7 @@ class Evaluator:
         error in it (a division it guards) only makes the value unknown."""
         try:
             return self.compute(expr, entity)
-        except StratError:
+        except (StratError, Overflow):  # Overflow: from an aggregate (arithmetic makes it E202)
             return Unknown()
 
     def _func(self, e: ir.Func, entity):
@@ -407,8 +425,7 @@ class Evaluator:
         if name == "size":
             return Decimal(len(args[0]))
         if name == "round":
-            places = int(args[1]) if len(args) > 1 else 0
-            return args[0].quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=CONTEXT)
+            return round_half_up(args[0], int(args[1]) if len(args) > 1 else 0, e.span)
         if name == "abs":
             return abs(args[0])
         if name == "floor":
@@ -551,4 +568,7 @@ def evaluate(
     tracer: RecordingTracer | None = None,
 ) -> Result:
     """Evaluate every decision, output value and obligation of the policy for one assessment."""
-    return Evaluator(policy, assessment, as_of, params, tracer).run()
+    try:
+        return Evaluator(policy, assessment, as_of, params, tracer).run()
+    except Overflow:  # a sum, mean or weighted mean past the exponent limit
+        raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None

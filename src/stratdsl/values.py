@@ -60,7 +60,10 @@ def merge_unknown(values: list[object]) -> Unknown:
 def normalize(value: Decimal) -> Decimal:
     """2.50 and 2.5 print the same: strip trailing zeros without exponent form."""
     if value == value.to_integral_value():
-        return value.quantize(Decimal(1), context=CONTEXT)
+        if value.adjusted() < CONTEXT.prec:
+            return value.quantize(Decimal(1), context=CONTEXT)
+        # exponent 0 needs as many digits as the integer has: 10^28 and up exceed CONTEXT
+        return value.quantize(Decimal(1), context=decimal.Context(prec=value.adjusted() + 1, Emax=CONTEXT.Emax, Emin=CONTEXT.Emin))
     return value.normalize(CONTEXT)
 
 
