@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from helpers import AS_OF, FIXTURES, assess, fixture_policy, stage_error
-from stratdsl.assessment import json_schema, load_assessment, parse_data, validate
+from helpers import AS_OF, FIXTURES, REPO, assess, fixture_policy, stage_error
+from stratdsl import assessment as assessment_mod
+from stratdsl.assessment import json_schema, load_assessment, parse_data, read_data, validate
 from stratdsl.cli import main
 from stratdsl.engine import run
 from stratdsl.values import Unknown
@@ -213,9 +216,10 @@ def test_invalid_yaml_and_json_are_e301(policy, tmp_path):
 def test_yaml_is_read_safely():
     (d,) = stage_error(parse_data, "x: !!python/name:os.system\n", "a.yaml")
     assert d.code == "E301"
-    # a tagged sequence is read as plain data; nothing is constructed or called
-    data, _ = parse_data("x: !!python/object/apply:os.getcwd []\n", "a.yaml")
-    assert data == {"x": []}
+    # a tag on a sequence or a mapping is refused too, with its place (B1)
+    (d,) = stage_error(parse_data, "x: !!python/object/apply:os.getcwd []\n", "a.yaml")
+    assert (d.code, d.message) == ("E301", "the YAML tag !!python/object/apply:os.getcwd is not allowed: remove it")
+    assert (d.span.line, d.span.column) == (1, 4)
 
 
 def test_impossible_yaml_date_is_a_validation_error(policy):
@@ -306,3 +310,189 @@ def test_schema_accepts_unknown_answers(monkeypatch):
 def test_duplicate_ids_are_reported_with_other_problems(policy):
     ds = stage_error(assess, policy, "usecases:\n  - {id: x, impact: 7}\n  - {id: x}\n")
     assert sorted(d.code for d in ds) == ["E302", "E306"]
+
+
+# ================================================================== reading: hostile and odd YAML/JSON
+
+
+def test_duplicate_keys_are_refused_in_yaml(policy):
+    """A reviewer reading the first `usecases:` would be misled if the second one silently won."""
+    (d,) = stage_error(parse_data, "usecases: []\norganization: {name: x}\nusecases:\n  - id: a\n", "a.yaml")
+    assert (d.code, d.message) == ("E301", "the key 'usecases' is written twice in the top level: keep one")
+    assert (d.span.file, d.span.line, d.span.column) == ("a.yaml", 3, 1)
+    (d,) = stage_error(parse_data, "organization:\n  name: x\n  name: y\n", "a.yaml")
+    assert (d.message, d.span.line) == ("the key 'name' is written twice in 'organization': keep one", 3)
+    (d,) = stage_error(parse_data, "x: {1: a, '1': b}\n", "a.yaml")  # the same key once read
+    assert d.code == "E301"
+
+
+def test_duplicate_keys_are_refused_in_json():
+    (d,) = stage_error(parse_data, '{"usecases": [], "usecases": [{"id": "a"}]}', "a.json", json_format=True)
+    assert (d.code, d.message) == ("E301", "the key 'usecases' is written twice in the top level: keep one")
+    (d,) = stage_error(parse_data, '{"usecases": [{"id": "a", "impact": 1, "impact": 2}]}', "a.json", json_format=True)
+    assert d.message == "the key 'impact' is written twice in 'usecases[0]': keep one"
+
+
+def test_shipped_assessments_have_no_duplicate_keys():
+    files = [*FIXTURES.glob("*.yaml"), *FIXTURES.glob("*.json"), *(REPO / "examples").glob("*.yaml"), *(REPO / "policies" / "tests").glob("*.yaml")]
+    assert len(files) >= 10
+    for path in files:
+        read_data(path, path.name)
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_a_byte_order_mark_is_ignored(policy, tmp_path, suffix):
+    """Windows Notepad starts UTF-8 files with a byte-order mark."""
+    path = tmp_path / f"a{suffix}"
+    text = '{"organization": {"name": "x", "headcount": 3}}' if suffix == ".json" else "organization:\n  name: x\n  headcount: 3\n"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    facts = load_assessment(policy, path)
+    assert facts.records["organization"]["headcount"] == Decimal(3)
+    data, spans = parse_data("\ufefforganization: {name: x, headcount: 3}\n", "a.yaml")
+    assert data == {"organization": {"name": "x", "headcount": 3}}
+    assert (spans["organization.headcount"].line, spans["organization.headcount"].column) == (1, 36)  # the mark takes no column
+
+
+YAML_SAMPLES = [
+    "organization:\n  name: ACME\n  founded: 2001-05-17\n  revenue: 2.50\n  regulated: yes\nusecases:\n  - {id: a, tags: [data, tools]}\n",
+    "a: &a {x: 1, y: [1, 2]}\nb: *a\nc: [*a, *a]\n",
+    "x: 'quoted'\ny: \"esc\\u00e9\"\nz: |\n  block\n  text\nw: ~\nv: 0x1F\nu: 1_000.5\nt: .inf\n",
+    "",
+    "---\n",
+    "- 1\n- [2, {a: b}]\n",
+]
+YAML_REFUSED = [
+    "usecases: [\n",
+    "x: !!python/object/apply:os.system [id]\n",
+    "x: !!binary aGVsbG8=\n",
+    "x: !!bool maybe\n",
+    "x: 2026-02-30\n",
+    "x: a\x0bb\n",
+    "x: *nothing\n",
+    "a: &a [*a]\n",
+    "x: {a: 1, a: 2}\n",
+    "x: 1\n---\ny: 2\n",
+    "a: &a {n: 1}\nb: {<<: *a}\n",
+    "? [1]\n: 1\n",
+    "about: " + "[" * 70 + "]" * 70 + "\n",
+]
+
+
+@pytest.mark.skipif(not assessment_mod.USE_LIBYAML, reason="libyaml is not installed")
+@pytest.mark.parametrize("text", YAML_SAMPLES)
+def test_libyaml_and_pure_python_read_the_same(text):
+    """H1: libyaml scans; the composing (limits, spans, tags) is ours, the same for both."""
+    assert parse_data(text, "a.yaml", libyaml=True) == parse_data(text, "a.yaml", libyaml=False)
+
+
+@pytest.mark.skipif(not assessment_mod.USE_LIBYAML, reason="libyaml is not installed")
+@pytest.mark.parametrize("text", YAML_REFUSED)
+def test_libyaml_and_pure_python_refuse_the_same(text):
+    fast = stage_error(parse_data, text, "a.yaml", libyaml=True)
+    pure = stage_error(parse_data, text, "a.yaml", libyaml=False)
+    assert [d.code for d in fast] == [d.code for d in pure]
+    assert [d.span.line if d.span else None for d in fast] == [d.span.line if d.span else None for d in pure]
+
+
+@pytest.mark.skipif(not assessment_mod.USE_LIBYAML, reason="libyaml is not installed")
+def test_libyaml_and_pure_python_read_the_shipped_files_the_same():
+    for path in [*FIXTURES.glob("*.yaml"), *(REPO / "examples").glob("*.yaml")]:
+        text = path.read_text(encoding="utf-8")
+        assert parse_data(text, path.name, libyaml=True) == parse_data(text, path.name, libyaml=False), path.name
+
+
+def test_an_alias_shares_its_data_and_has_one_span():
+    data, spans = parse_data("a: &a {x: 1, y: [1, 2]}\nb: *a\n", "a.yaml")
+    assert data["b"] == {"x": 1, "y": [1, 2]}
+    assert (spans["b"].line, spans["b"].column) == (2, 4)
+    assert "b.x" not in spans and "a.x" in spans  # nothing is recorded under an alias (B6)
+
+
+def test_nesting_through_an_alias_counts(monkeypatch):
+    monkeypatch.setattr(assessment_mod, "MAX_DEPTH", 5)
+    parse_data("a: &a [[[1]]]\nb: [*a]\n", "a.yaml")  # b[0][0][0][0] is 5 levels down
+    (d,) = stage_error(parse_data, "a: &a [[[1]]]\nb: [[*a]]\n", "a.yaml")
+    assert (d.code, d.message) == ("E307", "the assessment is nested more than 5 levels deep")
+
+
+def test_aliases_may_not_expand_much_more_than_the_document(monkeypatch):
+    monkeypatch.setattr(assessment_mod, "ALIAS_ALLOWANCE", 100)
+    parse_data("a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\n" + "".join(f"b{i}: *a\n" for i in range(10)), "a.yaml")
+    (d,) = stage_error(parse_data, "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\n" + "".join(f"b{i}: *a\n" for i in range(30)), "a.yaml")
+    assert d.code == "E307" and "aliases" in d.message
+
+
+@pytest.mark.parametrize("libyaml", [True, False])
+def test_deep_yaml_is_refused_without_recursion(libyaml):
+    for text in ["about: " + "[" * 50_000 + "]" * 50_000 + "\n", "".join(" " * i + "a:\n" for i in range(2_000))]:
+        (d,) = stage_error(parse_data, text, "a.yaml", libyaml=libyaml)
+        assert d.code == "E307"
+
+
+def test_yaml_scalars_that_cannot_be_read_are_e301_with_their_place():
+    (d,) = stage_error(parse_data, "organization:\n  founded: !!timestamp nonsense\n", "a.yaml")
+    assert (d.code, d.message) == ("E301", "the value 'nonsense' at 'organization.founded' cannot be read as a date")
+    assert (d.span.line, d.span.column) == (2, 12)
+    (d,) = stage_error(parse_data, "about:\n  x: \"tab\x0b\"\n", "a.yaml")
+    assert (d.code, d.span.line, d.span.column) == ("E301", 2, 10)
+    assert "control character (U+000B)" in d.message
+
+
+@pytest.mark.parametrize(
+    "text, is_json",
+    [('{"about": {"x": ["ok", "\\ud800"]}}', True), ('about: {x: "\\ud83d\\ude42"}\n', False)],
+)
+def test_lone_surrogates_are_refused(text, is_json):
+    (d,) = stage_error(parse_data, text, "a.json" if is_json else "a.yaml", json_format=is_json, libyaml=False)
+    assert d.code == "E301"
+    if is_json:
+        assert d.message.startswith("the text at 'about.x[1]' holds half of a character")
+
+
+def test_validate_checks_data_that_was_not_read_from_a_file(policy):
+    """The web service and policy tests give data to `validate` directly."""
+    (d,) = stage_error(validate, policy, {"about": {"x": "a\ud800"}})
+    assert d.code == "E301" and "'about.x'" in d.message
+    deep: list = []
+    for _ in range(100):
+        deep = [deep]
+    (d,) = stage_error(validate, policy, {"about": {"x": deep}})
+    assert d.code == "E307"
+
+
+def test_an_assessment_that_is_not_a_regular_file_is_refused(tmp_path):
+    (d,) = stage_error(read_data, tmp_path, "folder")
+    assert (d.code, d.message) == ("E301", "cannot read assessment 'folder': it is not a regular file")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.yaml")
+        (d,) = stage_error(read_data, tmp_path / "pipe.yaml", "pipe.yaml")  # does not block
+        assert d.code == "E301"
+    if Path("/dev/zero").exists():
+        (d,) = stage_error(read_data, Path("/dev/zero"), "zero")  # does not read for ever
+        assert d.code == "E301"
+
+
+# ================================================================== names that are Python's
+
+
+@pytest.mark.parametrize("name", ["_x", "__code__", "model_dump", "model_config", "json", "schema", "copy", "fields"])
+def test_names_that_clash_with_python_or_pydantic_work(name, tmp_path):
+    """B19: the models' attributes are generated names; the policy's names are aliases."""
+    from stratdsl.engine import compile_text
+
+    text = (
+        f'policy "p" version "1"\nenum e {{ {name} b }}\ninput {name} {{ {name}: number  n: number }}\n'
+        f"input g: group m over e {{ {name}: bool }}\ninput us: many u {{ {name}: number }}\n"
+        f'define y label en "y" = {name}.{name} + {name}.n\n'
+    )
+    policy, diagnostics = compile_text(text)
+    assert policy is not None, diagnostics
+    facts = validate(policy, {name: {name: 3, "n": 1}, "g": {name: {name: True}}, "us": [{"id": "a", name: 2}]})
+    assert facts.records[name] == {name: Decimal(3), "n": Decimal(1)}
+    assert facts.entities["g"][0].values == {name: True} and facts.entities["us"][0].values == {name: Decimal(2)}
+    assert facts.data[name] == {name: 3, "n": 1}
+    (d,) = stage_error(validate, policy, {name: {name: 3, "f0": 1}})
+    assert d.message == f"{name}.f0: unknown field 'f0'"
+    schema = json_schema(policy)
+    assert set(schema["properties"]) == {"about", name, "g", "us"}
+    assert {name, "n"} == {*next(v for v in schema["$defs"].values() if "n" in v.get("properties", {}))["properties"]}

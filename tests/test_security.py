@@ -132,8 +132,6 @@ COLLECTION_TAGS = [
 
 
 @pytest.mark.parametrize("text", COLLECTION_TAGS)
-@bug("B1", "a YAML tag on a mapping or a sequence is ignored and its content read as plain data, and !!binary gives bytes "
-     "(which crash canonical_json in records), instead of E301 (assessment._walk_yaml)")
 def test_python_tags_on_collections_are_refused_with_e301(text):
     (d,) = stage_error(parse_data, text, "a.yaml")
     assert d.code == "E301"
@@ -295,7 +293,6 @@ def test_hostile_names_are_mangled_and_evaluate_like_the_reference():
     ]
 
 
-@bug("B19", "input and field names become pydantic attribute names: '_x' raises NameError, 'model_dump' ValueError (assessment.build_model)")
 @pytest.mark.parametrize("field", ["_x", "__code__", "model_dump", "model_validate"])
 def test_field_names_that_clash_with_python_are_refused_or_work(field):
     policy, diagnostics = compile_text(f"{HEADER}input o {{ {field}: number }}\ndefine y label en \"y\" = o.{field}\n")
@@ -578,7 +575,6 @@ def test_the_node_budget_also_counts_alias_expansion(monkeypatch):
     parse_data("a: &a [1, 2, 3]\nb: *a\nc: *a\n", "a.yaml")  # a little aliasing is fine
 
 
-@bug("B6", "the billion-laughs document is refused only after expanding MAX_YAML_NODES (2,000,000) nodes and recording a span for each: about 8 s")
 def test_billion_laughs_is_refused_fast():
     assert finishes_cleanly(
         f"""
@@ -612,7 +608,6 @@ def test_yaml_nesting_limit():
     ["about: " + "[" * 10_000 + "]" * 10_000 + "\n", "".join(" " * i + "a:\n" for i in range(700))],
     ids=["flow-10000", "block-700"],
 )
-@bug("B3", "PyYAML's composer recurses once per level before _walk_yaml checks MAX_DEPTH: RecursionError, an internal error (assessment.parse_data)")
 def test_deep_yaml_is_refused_with_e307(text):
     (d,) = stage_error(parse_data, text, "a.yaml")
     assert d.code == "E307"
@@ -623,14 +618,11 @@ def test_very_deep_json_is_a_coded_error():
     assert codes(ds)[0] in ("E301", "E307")
 
 
-@bug("B4", "MAX_DEPTH is not applied to JSON (assessment.parse_data): a JSON assessment nested 65 to ~1000 levels is read")
 def test_json_nesting_limit():
     (d,) = stage_error(parse_data, '{"about": {"x": ' + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "}}", "a.json", json_format=True)
     assert d.code == "E307"
 
 
-@bug("B4", "a JSON `about` nested 500 levels passes validation, then canonical_json recurses past the limit: `eval --format records` "
-     "and `--audit-log` end in an internal error (exit 3)")
 def test_deep_json_through_the_command(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text('{"about": {"x": ' + "[" * 500 + "]" * 500 + "}}", encoding="utf-8")
@@ -723,7 +715,6 @@ def test_arithmetic_overflow_is_a_coded_error():
     [('{"about": {"x": "\\ud800"}, "usecases": []}', True), ('about: {x: "\\ud83d\\ude42"}\n', False)],
     ids=["json-lone-surrogate", "yaml-surrogate-pair-escape"],
 )
-@bug("B5", "lone surrogates are read into free-form data (`about`) and crash sha256_text: eval --format records, --audit-log and batch end in UnicodeEncodeError")
 def test_surrogates_in_assessments(props, text, is_json):
     assert sf.assessment_outcome(props, text, is_json).startswith(("evaluated", "unreadable E301", "invalid E302"))
 
@@ -734,8 +725,6 @@ def test_surrogates_in_assessments(props, text, is_json):
      "usecases: [{id: a}]\nabout: {x: a\x00b}\n", "about: {x: \"line\x0bbreak\"}\n", "about: {x: a\x9bb}\n", "about: {x: a\uffffb}\n"],
     ids=["bad-bool-tag", "empty-int-tag", "bad-timestamp-tag", "nul", "vertical-tab", "c1-control", "U+FFFF"],
 )
-@bug("B2", "PyYAML errors other than YAMLError/ValueError (KeyError, IndexError, AttributeError) escape parse_data, and the reader's check of "
-     "non-printable characters runs in _Loader(text), outside the try: internal errors, not E301")
 def test_unreadable_yaml_scalars_are_e301(text):
     (d,) = stage_error(parse_data, text, "a.yaml")
     assert d.code == "E301"
@@ -747,13 +736,11 @@ def test_impossible_dates_and_huge_integers_in_yaml_are_e301():
         assert d.code == "E301", text
 
 
-@bug("B2", "a JSON integer of more than 4300 digits raises ValueError (int max_str_digits), which parse_data does not catch for JSON")
 def test_huge_integer_in_json_is_e301():
     (d,) = stage_error(parse_data, '{"usecases": [{"id": "a", "weight": ' + "9" * 5000 + "}]}", "a.json", json_format=True)
     assert d.code == "E301"
 
 
-@bug("B14", "read_data opens any file: an assessment path that is a FIFO blocks for ever (and /dev/zero reads until memory runs out)")
 def test_an_assessment_that_is_not_a_file_does_not_block(tmp_path):
     os.mkfifo(tmp_path / "a.yaml")
     assert finishes_cleanly(
@@ -761,7 +748,6 @@ def test_an_assessment_that_is_not_a_file_does_not_block(tmp_path):
         from pathlib import Path
         from stratdsl.assessment import read_data
         from stratdsl.diagnostics import StratError
-from stratdsl.values import Unknown
         try:
             read_data(Path({str(tmp_path / "a.yaml")!r}), "a.yaml")
         except StratError as error:

@@ -11,6 +11,9 @@ path and, for YAML, its line.
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -19,6 +22,7 @@ from typing import Annotated, Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from yaml.constructor import SafeConstructor
 
 from . import ir
 from .diagnostics import Diagnostic, StratError, did_you_mean
@@ -55,10 +59,10 @@ class Assessment:
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe YAML, with numbers kept exact."""
+    """Safe YAML, with numbers kept exact (pure Python; also used by policytest)."""
 
 
-def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+def _decimal(loader: Any, node: yaml.ScalarNode) -> Any:
     text = node.value.replace("_", "")
     try:
         value = Decimal(text)
@@ -71,69 +75,389 @@ def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
 
 _Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
 
+#: With libyaml (C) scanning, a YAML assessment is read about 6 times faster than with PyYAML's
+#: pure-Python scanner (H1). The composing below (events → data) is ours for both, so tags,
+#: limits, spans and errors do not depend on which one is installed. Set False to use the pure one.
+_FAST = getattr(yaml, "CSafeLoader", None) if getattr(yaml, "__with_libyaml__", False) else None
+USE_LIBYAML = _FAST is not None
 
-def _walk_yaml(node: yaml.Node, loader: _Loader, path: str, marks: dict[str, Span], file: str, budget: list[int], depth: int) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise StratError([Diagnostic("E307", f"the assessment has more than {MAX_YAML_NODES} values (or expands YAML aliases too far)", None)])
-    if depth > MAX_DEPTH:
-        raise StratError([Diagnostic("E307", f"the assessment is nested more than {MAX_DEPTH} levels deep", None)])
-    mark = node.start_mark
-    marks[path] = Span(file, mark.line + 1, mark.column + 1, node.end_mark.line + 1, node.end_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = str(loader.construct_object(key_node))
-            child = f"{path}.{key}" if path else key
-            out[key] = _walk_yaml(value_node, loader, child, marks, file, budget, depth + 1)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _walk_yaml(item, loader, f"{path}[{i}]", marks, file, budget, depth + 1) for i, item in enumerate(node.value)
-        ]
-    return loader.construct_object(node)
+_CORE = "tag:yaml.org,2002:"
+#: The only tags a value may have (explicit or resolved) and how each is read. Collections
+#: are built here, never by a constructor; no other tag is ever constructed (B1).
+_SCALARS: dict[str, Any] = {
+    _CORE + "null": SafeConstructor.construct_yaml_null,
+    _CORE + "bool": SafeConstructor.construct_yaml_bool,
+    _CORE + "int": SafeConstructor.construct_yaml_int,
+    _CORE + "float": _decimal,
+    _CORE + "str": SafeConstructor.construct_yaml_str,
+    _CORE + "timestamp": SafeConstructor.construct_yaml_timestamp,
+}
+_KINDS = {"null": "nothing", "bool": "true or false", "int": "a whole number", "float": "a number", "str": "text", "timestamp": "a date"}
+#: Aliases may reach at most this many times the values written, plus the allowance
+#: (the "excessive aliasing" rule of other YAML libraries; B6).
+MAX_ALIAS_RATIO = 10
+ALIAS_ALLOWANCE = 100_000
+#: The characters YAML allows in a document (YAML 1.1, as PyYAML and libyaml check them).
+_NOT_PRINTABLE = re.compile("[^\\x09\\x0A\\x0D\\x20-\\x7E\\x85\\xA0-\\uD7FF\\uE000-\\uFFFD\\U00010000-\\U0010FFFF]")
+
+
+def _refuse(code: str, message: str, span: Span | None = None) -> StratError:
+    return StratError([Diagnostic(code, message, span)])
+
+
+def _span(file: str, start: Any, end: Any) -> Span:
+    return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+
+
+def _where(path: str) -> str:
+    return f"'{path}'" if path else "the top level"
+
+
+def _text_ok(text: str) -> bool:
+    """False for a string holding lone surrogates (`\\ud800`), which cannot be written as UTF-8 (B5)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _bad_text(path: str, span: Span | None = None, key: bool = False) -> StratError:
+    where = f"a key in {_where(path)}" if key else f"the text at {_where(path)}"
+    return _refuse("E301", f"{where} holds half of a character (a lone surrogate such as \\ud83d): write the character itself", span)
+
+
+@dataclass
+class _Open:
+    """A mapping or sequence being composed."""
+
+    value: dict[str, Any] | list[Any]
+    path: str
+    anchor: str | None
+    start: Any  # the mark of its first character
+    key: str | None = None  # a mapping's key waiting for its value
+    awaiting_key: bool = True
+    size: int = 1  # values in it, aliases expanded
+    height: int = 0  # levels below it
+
+
+def _too_many(expanded: int) -> StratError:
+    through = " once its YAML aliases are expanded" if expanded else ""
+    return _refuse("E307", f"the assessment has more than {MAX_YAML_NODES} values{through}")
+
+
+def _compose(loader: Any, file: str) -> tuple[Any, dict[str, Span]]:
+    """Plain data and the span of every value, built from YAML events with an explicit stack (no
+    recursion, B3). An alias counts the size of its anchor's data and records one span; the data is
+    copied only at the end, once the budgets are known to hold (billion laughs costs nothing, B6)."""
+    marks: dict[str, Span] = {}
+    anchors: dict[str, tuple[Any, int, int] | None] = {}  # name → (value, size, height); None while open
+    stack: list[_Open] = []
+    own = expanded = 0  # values written, values reached through aliases
+    resolved: dict[str, str] = {}  # plain scalar → its tag
+    shared: list[tuple[Any, Any]] = []  # (container, key) holding an alias's data, copied once all is counted
+    root: Any = None
+    loader.get_event()  # stream start
+    if loader.check_event(yaml.StreamEndEvent):
+        return {}, marks
+    loader.get_event()  # document start
+    while True:
+        event = loader.get_event()
+        if isinstance(event, yaml.DocumentEndEvent):
+            break
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            done = stack.pop()
+            marks[done.path] = _span(file, done.start, event.end_mark)
+            if done.anchor is not None:
+                anchors[done.anchor] = (done.value, done.size, done.height)
+            value, size, height, is_key = done.value, done.size, done.height, False
+        else:
+            top = stack[-1] if stack else None
+            is_key = top is not None and top.awaiting_key and isinstance(top.value, dict)
+            if top is None:
+                path = ""
+            elif is_key:
+                path = top.path  # a key has no span of its own; messages name its mapping
+            elif isinstance(top.value, list):
+                path = f"{top.path}[{len(top.value)}]"
+            else:
+                path = f"{top.path}.{top.key}" if top.path else str(top.key)
+            span = _span(file, event.start_mark, event.end_mark)
+            if isinstance(event, yaml.AliasEvent):
+                if event.anchor not in anchors:
+                    raise _refuse("E301", f"the assessment is not valid YAML: the alias *{event.anchor} names no anchor", span)
+                target = anchors[event.anchor]
+                if target is None:
+                    raise _refuse("E307", f"the YAML alias *{event.anchor} is used inside its own anchor: it would never end", span)
+                value, size, height = target
+                if len(stack) + height > MAX_DEPTH:
+                    raise _refuse("E307", f"the assessment is nested more than {MAX_DEPTH} levels deep")
+                if is_key and isinstance(value, (dict, list)):
+                    raise _refuse("E301", "a key must be a single word or number, not a list or a set of fields", span)
+                if not is_key:
+                    expanded += size
+                    if own + expanded > MAX_YAML_NODES:
+                        raise _too_many(expanded)
+                    marks[path] = span  # none below: the data under an alias has no place of its own
+            else:
+                if len(stack) > MAX_DEPTH:
+                    raise _refuse("E307", f"the assessment is nested more than {MAX_DEPTH} levels deep")
+                anchor = event.anchor
+                if anchor is not None and anchor in anchors:
+                    raise _refuse("E301", f"the assessment is not valid YAML: the anchor &{anchor} is defined twice", span)
+                if not is_key:
+                    own += 1
+                    if own + expanded > MAX_YAML_NODES:
+                        raise _too_many(expanded)
+                if not isinstance(event, yaml.ScalarEvent):
+                    mapping = isinstance(event, yaml.MappingStartEvent)
+                    if event.tag not in (None, "!", _CORE + ("map" if mapping else "seq")):
+                        raise _refuse("E301", f"the YAML tag {_short_tag(event.tag)} is not allowed: remove it", span)
+                    if is_key:
+                        raise _refuse("E301", "a key must be a single word or number, not a list or a set of fields", span)
+                    if anchor is not None:
+                        anchors[anchor] = None
+                    stack.append(_Open({} if mapping else [], path, anchor, event.start_mark))
+                    marks[path] = span  # its end is known at its end event; set now to keep the order of paths
+                    continue
+                value, size, height = _scalar(loader, event, path, span, is_key, resolved), 1, 0
+                if anchor is not None:
+                    anchors[anchor] = (value, 1, 0)
+                if not is_key:
+                    marks[path] = span
+        # a complete value: into its parent
+        top = stack[-1] if stack else None
+        if top is None:
+            root = value
+        elif isinstance(top.value, list):
+            if isinstance(event, yaml.AliasEvent) and isinstance(value, (dict, list)):
+                shared.append((top.value, len(top.value)))
+            top.value.append(value)
+        elif is_key:
+            key = str(value)
+            if key in top.value:
+                raise _refuse("E301", f"the key '{key}' is written twice in {_where(top.path)}: keep one", _span(file, event.start_mark, event.end_mark))
+            top.key, top.awaiting_key = key, False
+            continue
+        else:
+            if isinstance(event, yaml.AliasEvent) and isinstance(value, (dict, list)):
+                shared.append((top.value, top.key))
+            top.value[top.key] = value
+            top.awaiting_key = True
+        if top is not None:
+            top.size += size
+            top.height = max(top.height, height + 1)
+    if not loader.check_event(yaml.StreamEndEvent):
+        event = loader.get_event()
+        raise _refuse("E301", "the assessment holds more than one YAML document (a second '---'): keep one", _span(file, event.start_mark, event.end_mark))
+    if expanded > MAX_ALIAS_RATIO * own + ALIAS_ALLOWANCE:
+        raise _refuse(
+            "E307",
+            f"the assessment expands YAML aliases too far: {expanded} values reached through aliases for {own} written "
+            f"(at most {MAX_ALIAS_RATIO} times as many, plus {ALIAS_ALLOWANCE})",
+        )
+    for container, key in shared:  # within the budget now: each place gets data of its own, as if written out
+        container[key] = _copy(container[key])
+    return root, marks
+
+
+def _copy(value: Any) -> Any:
+    """A copy of nested dicts and lists, without recursion and without keeping anything shared."""
+    if not isinstance(value, (dict, list)):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    stack = [(value, root)]
+    while stack:
+        source, target = stack.pop()
+        for key, item in source.items() if isinstance(source, dict) else enumerate(source):
+            if isinstance(item, (dict, list)):
+                fresh: Any = {} if isinstance(item, dict) else []
+                stack.append((item, fresh))
+                item = fresh
+            if isinstance(target, dict):
+                target[key] = item
+            else:
+                target.append(item)
+    return root
+
+
+def _scalar(loader: Any, event: Any, path: str, span: Span, is_key: bool, resolved: dict[str, str]) -> Any:
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = resolved.get(event.value) if event.implicit[0] else None
+        if tag is None:
+            tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            if event.implicit[0] and len(resolved) < 10_000:  # the same words recur: true, yes, enum values
+                resolved[event.value] = tag
+    if tag == _CORE + "str":
+        value = event.value
+        if event.style == '"' and not _text_ok(value):  # only an escape can make a lone surrogate
+            raise _bad_text(path, span, is_key)
+        return value
+    construct = _SCALARS.get(tag)
+    if construct is None:
+        if tag == _CORE + "merge":
+            raise _refuse("E301", "YAML merge keys (<<) are not supported: write the fields out", span)
+        raise _refuse("E301", f"the YAML tag {_short_tag(tag)} is not allowed: remove it", span)
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    try:
+        return construct(loader, node)
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError, OverflowError) as error:
+        shown = event.value if len(event.value) <= 40 else event.value[:40] + "…"
+        kind = _KINDS[tag[len(_CORE) :]]
+        because = ""
+        if isinstance(error, ValueError):  # an impossible date, or more digits than int() converts
+            because = " (it has too many digits)" if "digits" in str(error) else f" ({error})"
+        raise _refuse("E301", f"the value '{shown}' at {_where(path)} cannot be read as {kind}{because}", span) from None
 
 
 def read_data(path: Path, name: str) -> tuple[Any, dict[str, Span]]:
     """Read YAML or JSON into plain data and the span of every value (YAML only)."""
     try:
-        size = path.stat().st_size
-    except OSError:
-        raise StratError([Diagnostic("E301", f"cannot read assessment '{name}': it does not exist", None)]) from None
-    if size > MAX_ASSESSMENT_BYTES:
-        raise StratError([Diagnostic("E307", f"assessment '{name}' is {size} bytes, above the limit of {MAX_ASSESSMENT_BYTES}", None)])
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        raise _refuse("E301", f"cannot read assessment '{name}': it does not exist") from None
+    except OSError as error:
+        raise _refuse("E301", f"cannot read assessment '{name}': {error.strerror or error}") from None
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        raise StratError([Diagnostic("E301", f"cannot read assessment '{name}': not a UTF-8 text file", None)]) from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block, /dev/zero never end (B14)
+            raise _refuse("E301", f"cannot read assessment '{name}': it is not a regular file")
+        if info.st_size > MAX_ASSESSMENT_BYTES:
+            raise _refuse("E307", f"assessment '{name}' is {info.st_size} bytes, above the limit of {MAX_ASSESSMENT_BYTES}")
+        chunks, total = [], 0
+        while chunk := os.read(fd, min(1 << 20, MAX_ASSESSMENT_BYTES + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_ASSESSMENT_BYTES:  # it grew after fstat
+                raise _refuse("E307", f"assessment '{name}' is more than {MAX_ASSESSMENT_BYTES} bytes, above the limit")
+    except OSError as error:
+        raise _refuse("E301", f"cannot read assessment '{name}': {error.strerror or error}") from None
+    finally:
+        os.close(fd)
+    try:
+        text = b"".join(chunks).decode("utf-8-sig")  # without the byte-order mark of Windows editors
+    except UnicodeDecodeError:
+        raise _refuse("E301", f"cannot read assessment '{name}': not a UTF-8 text file") from None
     return parse_data(text, name, json_format=path.suffix.lower() == ".json")
 
 
-def parse_data(text: str, name: str, json_format: bool = False) -> tuple[Any, dict[str, Span]]:
-    marks: dict[str, Span] = {}
+def parse_data(text: str, name: str, json_format: bool = False, libyaml: bool | None = None) -> tuple[Any, dict[str, Span]]:
+    """Plain data and spans from YAML or JSON text; `libyaml` picks the scanner (default: the fast one when installed)."""
     if json_format:
-        try:
-            return json.loads(text, parse_float=Decimal), marks
-        except (json.JSONDecodeError, RecursionError) as error:
-            line = getattr(error, "lineno", 1)
-            col = getattr(error, "colno", 1)
-            span = Span(name, line, col, line, col + 1)
-            raise StratError([Diagnostic("E301", f"the assessment is not valid JSON: {getattr(error, 'msg', error)}", span)]) from None
-    loader = _Loader(text)
+        return _parse_json(text, name), {}
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:  # a control character pasted from a spreadsheet; checked here for a clear message (B2)
+        line = text.count("\n", 0, bad.start()) + 1
+        column = bad.start() - text.rfind("\n", 0, bad.start())
+        problem = "half of a character (a lone surrogate)" if "\ud800" <= bad.group() <= "\udfff" else "a control character"
+        raise _refuse(
+            "E301",
+            f"the assessment holds {problem} (U+{ord(bad.group()):04X}) that YAML does not allow: remove it",
+            Span(name, line, column, line, column + 1),
+        )
+    fast = _FAST if (USE_LIBYAML if libyaml is None else libyaml) else None
+    loader = None
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return {}, marks
-        return _walk_yaml(node, loader, "", marks, name, [MAX_YAML_NODES], 0), marks
-    except ValueError as error:  # e.g. a date that does not exist: 2001-02-30
-        raise StratError([Diagnostic("E301", f"the assessment has an impossible value: {error}", Span(name, 1, 1, 1, 2))]) from None
+        loader = (fast or _Loader)(text)  # inside the try: the reader may refuse the text (B2)
+        return _compose(loader, name)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         span = Span(name, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
         problem = getattr(error, "problem", None) or str(error)
-        raise StratError([Diagnostic("E301", f"the assessment is not valid YAML: {problem}", span)]) from None
+        raise _refuse("E301", f"the assessment is not valid YAML: {problem}", span) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+# ------------------------------------------------------------------ JSON
+
+
+class _Repeated(dict):
+    """A JSON object in which a key was written twice (refused with its path by _check_plain)."""
+
+    repeated = ""
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            break
+        seen.add(key)
+    repeated = _Repeated(out)
+    repeated.repeated = key
+    return repeated
+
+
+def _parse_json(text: str, name: str) -> Any:
+    try:
+        data = json.loads(text.removeprefix("\ufeff"), parse_float=Decimal, object_pairs_hook=_json_object)
+    except json.JSONDecodeError as error:
+        span = Span(name, error.lineno, error.colno, error.lineno, error.colno + 1)
+        raise _refuse("E301", f"the assessment is not valid JSON: {error.msg}", span) from None
+    except ValueError:  # int() refuses more than 4,300 digits
+        raise _refuse("E301", "the assessment holds a whole number with too many digits to read") from None
+    except RecursionError:
+        raise _refuse("E307", f"the assessment is nested more than {MAX_DEPTH} levels deep") from None
+    _check_plain(data)
+    return data
+
+
+def _check_plain(data: Any, top: str = "") -> None:
+    """Depth, size, repeated keys and text of plain data (JSON, or data given to `validate`),
+    with an explicit stack: deep data would crash canonical JSON (B4), lone surrogates the hash (B5).
+    Paths are only worked out to name a problem (the walk is on every value)."""
+    if isinstance(data, str) and not _text_ok(data):
+        raise _bad_text(top)
+    count = 1
+    stack: list[tuple[Any, int]] = [(data, 0)] if isinstance(data, (dict, list)) and data else []
+    while stack:
+        value, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            raise _refuse("E307", f"the assessment is nested more than {MAX_DEPTH} levels deep")
+        count += len(value)
+        if count > MAX_YAML_NODES:
+            raise _too_many(0)
+        if isinstance(value, dict):
+            if isinstance(value, _Repeated):
+                raise _refuse("E301", f"the key '{value.repeated}' is written twice in {_where(_path_of(data, top, _same(value)))}: keep one")
+            for key in value:
+                if not (isinstance(key, str) and key.isascii()) and not _text_ok(str(key)):
+                    raise _bad_text(_path_of(data, top, _same(value)), key=True)
+            value = value.values()
+        for item in value:
+            if isinstance(item, str):
+                if not item.isascii() and not _text_ok(item):
+                    raise _bad_text(_path_of(data, top, lambda v: isinstance(v, str) and not _text_ok(v)))
+            elif isinstance(item, (dict, list)) and item:
+                stack.append((item, depth + 1))
+
+
+def _same(target: Any) -> Any:
+    return lambda v: v is target
+
+
+def _path_of(data: Any, top: str, found: Any) -> str:
+    """The path of the first value for which `found` is true (only called to name a problem)."""
+    stack: list[tuple[Any, str]] = [(data, top)]
+    while stack:
+        value, path = stack.pop()
+        if found(value):
+            return path
+        if isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(value))))
+    return top
 
 
 # ------------------------------------------------------------------ models
@@ -167,26 +491,33 @@ def _python_type(type_: Type) -> Any:
     return Any
 
 
-def _field_spec(f: ir.Field) -> tuple[Any, Any]:
+def _field_spec(f: ir.Field) -> tuple[str, Any, dict[str, Any]]:
     description = None
     if f.meta.help is not None:
         description = f.meta.help.get("en")
     title = f.meta.label.get("en") if f.meta.label else None
     kind = _python_type(f.type)
     if f.required:
-        return (kind, Field(..., title=title, description=description))
+        return (f.name, kind, {"default": ..., "title": title, "description": description})
     extra = {"default_when_unanswered": str(f.default).lower() if isinstance(f.default, bool) else str(f.default)} if f.default is not None else None
-    return (Optional[kind], Field(None, title=title, description=description, json_schema_extra=extra))
+    return (f.name, Optional[kind], {"default": None, "title": title, "description": description, "json_schema_extra": extra})
+
+
+def _model(title: str, fields: list[tuple[str, Any, dict[str, Any]]]) -> type[BaseModel]:
+    """A model whose attributes are f0, f1 … and whose aliases are the policy's names: a name such
+    as `_x`, `__code__`, `model_dump` or `json` would clash with Python or pydantic (B19).
+    Data is validated and dumped by alias, and the JSON Schema shows the aliases."""
+    specs = {f"f{i}": (kind, Field(alias=name, **info)) for i, (name, kind, info) in enumerate(fields)}
+    return create_model(title, __config__=_STRICT, **specs)
 
 
 def _record_model(item: ir.Input, with_id: bool) -> type[BaseModel]:
-    specs: dict[str, Any] = {}
+    fields: list[tuple[str, Any, dict[str, Any]]] = []
     if with_id:
-        specs["id"] = (Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.\-]+$")], Field(..., description="A unique identifier"))
-    for f in item.fields.values():
-        specs[f.name] = _field_spec(f)
-    name = (item.entity or item.name).title().replace("_", "")
-    return create_model(name, __config__=_STRICT, **specs)
+        ident = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.\-]+$")]
+        fields.append(("id", ident, {"default": ..., "description": "A unique identifier"}))
+    fields += [_field_spec(f) for f in item.fields.values()]
+    return _model((item.entity or item.name).title().replace("_", ""), fields)
 
 
 def build_model(policy: ir.CheckedPolicy) -> type[BaseModel]:
@@ -199,22 +530,21 @@ def build_model(policy: ir.CheckedPolicy) -> type[BaseModel]:
 
 def _build_model(policy: ir.CheckedPolicy) -> type[BaseModel]:
     """The pydantic model of an assessment, built from the policy's input declarations."""
-    specs: dict[str, Any] = {"about": (Optional[dict[str, Any]], Field(None, description="Free notes about the assessment; not read by rules"))}
+    fields: list[tuple[str, Any, dict[str, Any]]] = [
+        ("about", Optional[dict[str, Any]], {"default": None, "description": "Free notes about the assessment; not read by rules"})
+    ]
     for item in policy.inputs.values():
         description = item.meta.help.get("en") if item.meta.help else None
         if item.kind == "record":
-            specs[item.name] = (Optional[_record_model(item, False)], Field(None, description=description))
+            fields.append((item.name, Optional[_record_model(item, False)], {"default": None, "description": description}))
         elif item.kind == "many":
-            specs[item.name] = (
-                Annotated[list[_record_model(item, True)], Field(max_length=MAX_ENTITIES)],
-                Field(default_factory=list, description=description),
-            )
+            rows = Annotated[list[_record_model(item, True)], Field(max_length=MAX_ENTITIES)]
+            fields.append((item.name, rows, {"default_factory": list, "description": description}))
         else:
-            member = _record_model(item, False)
-            members = {m: (Optional[member], None) for m in item.members}
-            group = create_model(item.name.title().replace("_", ""), __config__=_STRICT, **members)
-            specs[item.name] = (Optional[group], Field(None, description=description))
-    return create_model("Assessment", __config__=_STRICT, **specs)
+            member = Optional[_record_model(item, False)]
+            group = _model(item.name.title().replace("_", ""), [(m, member, {"default": None}) for m in item.members])
+            fields.append((item.name, Optional[group], {"default": None, "description": description}))
+    return _model("Assessment", fields)
 
 
 def json_schema(policy: ir.CheckedPolicy) -> dict[str, Any]:
@@ -332,6 +662,7 @@ def validate(policy: ir.CheckedPolicy, data: Any, name: str = "<assessment>", sp
         data = {}
     if not isinstance(data, dict):
         raise StratError([Diagnostic("E302", "the assessment must be a mapping of inputs (organization:, usecases: …)", Span(name, 1, 1, 1, 2))])
+    _check_plain(data)  # data that did not come through parse_data: the service, policy tests, callers
     data = _unknown_to_none(data, policy)
     duplicates = _duplicate_ids(policy, data, name, spans)
     model = build_model(policy)
@@ -347,7 +678,7 @@ def validate(policy: ir.CheckedPolicy, data: Any, name: str = "<assessment>", sp
         raise StratError(problems) from None
     if duplicates:
         raise StratError(duplicates)
-    plain = validated.model_dump(exclude_none=False)
+    plain = validated.model_dump(exclude_none=False, by_alias=True)
     return _runtime(policy, plain, name, spans, data)
 
 
