@@ -372,9 +372,11 @@ def test_undecodable_body_is_E310(client):
 
 def test_unknown_path_or_method_is_in_the_error_format(client):
     found = errors(client.get("/api/v1/nothing"), 404)
-    assert [(e["code"], e["message"]) for e in found] == [("E312", "Not Found")]
+    assert [(e["code"], e["message"]) for e in found] == [("E312", "there is nothing at /api/v1/nothing")]
+    assert "/docs" in found[0]["hint"]
     found = errors(client.put("/api/v1/evaluate", json={"assessment": {}}), 405)
-    assert [(e["code"], e["message"]) for e in found] == [("E310", "Method Not Allowed")]
+    assert [(e["code"], e["message"]) for e in found] == [("E310", "PUT is not accepted at /api/v1/evaluate")]
+    assert client.get("/docs").status_code == 200  # where the hints send the reader
 
 
 def test_a_deeply_nested_assessment_is_refused_not_a_crash(client):

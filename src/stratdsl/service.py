@@ -192,6 +192,12 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 404 and error.detail == "Not Found":  # no such route (not a 404 of ours)
+            message = f"there is nothing at {request.url.path}"
+            return _errors([Diagnostic("E312", message, hint="the routes are listed at /docs (JSON API) and /questionnaire (web form)")], 404)
+        if error.status_code == 405:
+            message = f"{request.method} is not accepted at {request.url.path}"
+            return _errors([Diagnostic("E310", message, hint="the routes and their methods are listed at /docs")], 405)
         code = "E311" if error.status_code == 413 else ("E312" if error.status_code == 404 else "E310")
         return _errors([Diagnostic(code, str(error.detail))], error.status_code)
 
