@@ -14,9 +14,10 @@
   range, unknown keys, huge numbers, NaN/Infinity, deep nesting, duplicate ids).
 
 `EXPLORE_KNOWN_BUGS` (default off; the long campaigns set it with
-STRATDSL_FUZZ_KNOWN=1) lets the generators produce the inputs of bugs already
-reported in docs/security.md, so that the fast test suite stays green while the
-bugs are open and the campaigns still look at those areas.
+STRATDSL_FUZZ_KNOWN=1) is for the generators to guard the inputs of bugs that are
+reported in docs/security.md but still open, so that the fast test suite stays green
+while the campaigns keep looking at those areas. No bug is open today, so no
+generator is guarded: the fast suite explores every area the campaigns do.
 """
 
 from __future__ import annotations
@@ -340,7 +341,7 @@ def _num(draw, v: _Vocab, depth: int, ifs: int) -> str:
         fn = draw(st.sampled_from(["abs", "floor", "ceil"]))
         return f"{fn}({_num(draw, v, depth - 1, ifs)})"
     if kind == 7:
-        places = draw(st.integers(0, 40 if EXPLORE_KNOWN_BUGS else 4))
+        places = draw(st.integers(0, 4) if draw(st.booleans()) else st.integers(0, 40))  # past 20: E024
         return f"round({_num(draw, v, depth - 1, ifs)}, {places})"
     if kind == 8 and ifs > 0:
         return f"(if {_bool(draw, v, depth - 1, ifs - 1)} then {_num(draw, v, depth - 1, ifs - 1)} else {_num(draw, v, depth - 1, ifs - 1)})"
@@ -412,7 +413,7 @@ def policies(draw, max_decls: int = 6, max_depth: int = 3) -> str:
     decisions, bands and obligations over its names (valid most of the time)."""
     out = [PRELUDE]
     global_v, item_v = _Vocab(False), _Vocab(True)
-    ifs = 4 if EXPLORE_KNOWN_BUGS else 2
+    ifs = 4
     for i in range(draw(st.integers(1, max_decls))):
         kind = draw(st.sampled_from(["define", "define", "decision", "decision", "bands", "obligation"]))
         per_item = draw(st.booleans())
@@ -478,8 +479,8 @@ DICTIONARY = [
     "\n", " ", "\t", "\r\n", "0", "1", "99999999999999999999999999999999", "0.000000000000000000000000000001",
     "2026-02-30", "2026-08-02", '"x"', '"\\"', '"\\u0000"', "\u00e9", "\U0001f642", "\ufeff",
 ]
-if EXPLORE_KNOWN_BUGS:
-    DICTIONARY += ["\x00", "9" * 5000, '"' + "a" * 100 + '\x00"']
+DICTIONARY += ["9" * 5000]  # a number of 5,000 digits (B12, fixed)
+DICTIONARY += ["\x00", '"' + "a" * 100 + '\x00"']  # NUL characters, also inside an import path
 
 
 def _mutate_once(draw, text: str) -> str:
@@ -492,7 +493,7 @@ def _mutate_once(draw, text: str) -> str:
         if kind == 0 and data:
             del data[min(pos, len(data) - 1)]
         elif kind == 1:
-            data[pos:pos] = bytes([draw(st.integers(1 if not EXPLORE_KNOWN_BUGS else 0, 255))])
+            data[pos:pos] = bytes([draw(st.integers(0, 255))])
         elif data:
             data[min(pos, len(data) - 1)] ^= 1 << draw(st.integers(0, 7))
         return data.decode("utf-8", "replace")
@@ -533,7 +534,7 @@ class Raw:
 
 ABSENT = object()
 HUGE = ["1e999999", "1.0e+999999", "-1.0e+999999", "1e-999999", "123456789012345678901234567890.5"]
-STRANGE_STRINGS = ["NaN", "nan", "Infinity", "-Infinity", "inf", ".inf", ".nan", "sNaN", "1e999999", "unknown", "UNKNOWN", "", " ", "0x10", "1_000"]
+STRANGE_STRINGS = ["NaN", "nan", "Infinity", "-Infinity", "inf", ".inf", ".nan", "sNaN", "1e999999", "unknown", "UNKNOWN", "", " ", "0x10", "1_000", "\ud800", "a\udfffb"]
 
 
 def _deep(draw, depth: int) -> Any:
@@ -730,18 +731,17 @@ YAML_NOISE = [
     "x: .NaN\n",
     "x: 0b101\n",
     "x: [\n",
+    "x: !!bool maybe\n",
+    "x: !!int abc\n",
+    "x: !!timestamp nonsense\n",
+    "x: 2026-02-30\n",
+    "x: " + "9" * 5000 + "\n",
+    "x: \x00\n",
+    "x: !!python/object/apply:os.system [id]\n",
+    "x: " + "[" * 2000 + "]" * 2000 + "\n",
+    "a: &a [1, 2]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n",
+    "x: {a: 1}\nx: {b: 2}\n",
 ]
-if EXPLORE_KNOWN_BUGS:
-    YAML_NOISE += [
-        "x: !!bool maybe\n",
-        "x: !!int abc\n",
-        "x: !!timestamp nonsense\n",
-        "x: 2026-02-30\n",
-        "x: " + "9" * 5000 + "\n",
-        "x: \x00\n",
-        "x: !!python/object/apply:os.system [id]\n",
-        "x: " + "[" * 2000 + "]" * 2000 + "\n",
-    ]
 
 
 @st.composite
@@ -769,36 +769,6 @@ def assessment_texts(draw, policy: ir.CheckedPolicy) -> tuple[str, bool]:
 #: (bug id, stage prefix, pattern in the message) — the signatures of the bugs listed in
 #: docs/security.md, so that a campaign can count them and go on looking for new ones.
 KNOWN_SIGNATURES: list[tuple[str, str, str]] = [
-    ("B1", "records", "not JSON serializable"),
-    ("B1", "hash", "not JSON serializable"),
-    ("B2", "read", "ReaderError"),
-    ("B2", "read", "KeyError"),
-    ("B2", "read", "IndexError"),
-    ("B2", "read", "groupdict"),
-    ("B2", "read", "ValueError"),
-    ("B2", "read", "ConstructorError"),
-    ("B3", "read", "RecursionError"),
-    ("B4", "hash", "RecursionError"),
-    ("B4", "records", "RecursionError"),
-    ("B5", "", "surrogates not allowed"),
-    ("B6", "read", "hang"),
-    ("B7", "check", "RecursionError"),
-    ("B7", "check", "VisitError"),
-    ("B8", "compile", "too many nested parentheses"),
-    ("B8", "compile", "RecursionError"),
-    ("B8", "compile", "MemoryError"),
-    ("B9", "compile", "hang"),
-    ("B9", "compile", "exponential growth"),
-    ("B10", "", "the compiled and the reference evaluators disagree"),
-    ("B10", "eval", "AttributeError"),
-    ("B11", "eval --trace", "RecursionError"),
-    ("B11", "reference", "RecursionError"),
-    ("B11", "eval", "RecursionError"),
-    ("B12", "", "InvalidOperation"),
-    ("B12", "", "Overflow"),
-    ("B13", "check", "embedded null byte"),
-    ("B19", "validate", "NameError"),
-    ("B19", "validate", "conflicts with member"),
 ]
 
 

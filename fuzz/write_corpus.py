@@ -53,22 +53,9 @@ decision quality for each item { good when score >= 3 and ok  otherwise poor }
 obligation check for each item when kind = red cites law "Art. 1"
 """
 
-BUGS = {
-    "B1": "BUG B1: YAML tags on mappings and sequences (!!python/object/apply:…) are ignored and the data read, and !!binary gives bytes that crash canonical_json, instead of E301 (assessment._walk_yaml)",
-    "B2": "BUG B2: a YAML scalar PyYAML cannot construct (KeyError, IndexError, AttributeError) or a character it does not allow (ReaderError) escapes as an internal error, not E301 (assessment.parse_data)",
-    "B2j": "BUG B2: a JSON integer of more than 4300 digits raises ValueError, not E301 (assessment.parse_data)",
-    "B3": "BUG B3: deep YAML raises RecursionError in PyYAML's composer before MAX_DEPTH is checked (assessment.parse_data)",
-    "B4": "BUG B4: MAX_DEPTH is not applied to JSON; a deep `about` passes validation and crashes canonical_json (records, audit, batch)",
-    "B5": "BUG B5: lone surrogates are accepted in free-form data and crash sha256_text (records, audit log, batch)",
-    "B7": "BUG B7: deeply nested expressions raise RecursionError in lowering or checking, not a coded error (syntax/lower/checker)",
-    "B8": "BUG B8: the compiled Python exceeds CPython's nesting limits (SyntaxError 'too many nested parentheses') for modest nesting (compiler)",
-    "B9": "BUG B9: compiler._Cond writes both branches twice, so `if … else if …` chains compile to 2^n code (12 levels: 1,500 times the policy)",
-    "B10": "BUG B10: generated function names collide (c_<decision>_<rule>, o_<obligation>, <rule>__from): the compiled evaluator gives other outcomes than the reference one, or crashes",
-    "B11": "BUG B11: long chains of definitions raise RecursionError in the reference evaluator (records, explain, audit log)",
-    "B12": "BUG B12: decimals of 28 digits or more crash values.normalize, arithmetic overflow and round(x, 40) raise decimal exceptions, not a coded error",
-    "B13": "BUG B13: a NUL character in an import path raises ValueError in loader.load_policy, not E004/E006",
-    "B19": "BUG B19: input and field names become pydantic attribute names: a leading underscore (NameError) or a BaseModel member (model_dump: ValueError) crashes validation",
-}
+#: Open bug id → the xfail reason of its corpus entries (`bug="Bn"`). Empty: the bugs
+#: B1–B19 of docs/security.md §5 are fixed and their entries now state their outcome.
+BUGS: dict[str, str] = {}
 
 
 def write(relative: str, data: str | bytes) -> None:
@@ -128,12 +115,11 @@ def main() -> int:
         "decision __init__ for each __dict__ { __call__ when MISS and __globals__.__code__ = __import__  otherwise __del__ }\n"
         "obligation __reduce__ for each __dict__ when MISS\n",
         "__globals__: {__code__: __import__, K: 1, X: true}\nus: [{id: a, U: 2, MISS: true}]\n",
-        bug="B19",
         expect="ok / evaluated",
     )
     # ---------------------------------------------------------------- policies: odd text (hold)
     policy("empty", "", expect="rejected E002")
-    policy("bom", "\ufeff" + HEADER)
+    policy("bom", "\ufeff" + HEADER, expect="ok")  # H4: the mark is dropped
     policy("crlf", (HEADER + ORG + 'define y label en "y" = o.x\n').replace("\n", "\r\n"), "o: {x: 1}\n")
     policy("not-utf8", b'policy "\xff\xfe" version "1"\n', expect="rejected E004")
     policy("nul-in-string", HEADER + 'source s "a\x00b"\n')
@@ -144,23 +130,23 @@ def main() -> int:
     policy("import-cycle-self", HEADER + 'import "import-cycle-self.strat"\n', expect="rejected E007")
     policy("import-dir", HEADER + 'import "."\n', expect="rejected E004")
     policy("import-outside", HEADER + 'import "../../fixtures/props.strat"\nimport "/etc/passwd"\n', expect="rejected E006")
-    # ---------------------------------------------------------------- policies: known bugs
-    policy("import-nul", HEADER + 'import "a\x00b.strat"\n', bug="B13", expect="rejected E00")
-    policy("deep-not-10000", HEADER + ORG + "define y = " + "not " * 10_000 + "o.b\n", bug="B7")
-    policy("deep-neg-2000", HEADER + ORG + "define y = " + nested("-(", "o.x", ")", 2000) + "\n", bug="B7")
-    policy("long-sum-2000", HEADER + ORG + "define y = " + " + ".join(["o.x"] * 2000) + "\n", bug="B7")
-    policy("long-or-2000", HEADER + ORG + "define y = " + " or ".join(["o.b"] * 2000) + "\n", bug="B7")
-    policy("long-sum-70", HEADER + ORG + 'define y label en "y" = ' + " + ".join(["o.x"] * 70) + "\n", "o: {x: 1}\n", bug="B8")
-    policy("deep-not-100", HEADER + ORG + 'define y label en "y" = ' + "not " * 100 + "o.b\n", "o: {b: true}\n", bug="B8")
-    policy("long-or-200", HEADER + ORG + 'define y label en "y" = ' + " or ".join(["o.b"] * 200) + "\n", "o: {b: false}\n", bug="B8")
-    policy("nested-if-12", HEADER + ORG + 'define y label en "y" = ' + "if o.b then 1 else " * 12 + "0\n", "o: {b: false}\n", bug="B9")
+    # ---------------------------------------------------------------- policies: bugs found and fixed (B7–B13)
+    policy("import-nul", HEADER + 'import "a\x00b.strat"\n', expect="rejected E006")
+    policy("deep-not-10000", HEADER + ORG + "define y = " + "not " * 10_000 + "o.b\n", expect="rejected E009")
+    policy("deep-neg-2000", HEADER + ORG + "define y = " + nested("-(", "o.x", ")", 2000) + "\n", expect="rejected E009")
+    policy("long-sum-2000", HEADER + ORG + "define y = " + " + ".join(["o.x"] * 2000) + "\n", expect="rejected E009")
+    policy("long-or-2000", HEADER + ORG + "define y = " + " or ".join(["o.b"] * 2000) + "\n", expect="rejected E009")
+    policy("long-sum-70", HEADER + ORG + 'define y label en "y" = ' + " + ".join(["o.x"] * 70) + "\n", "o: {x: 1}\n", expect="ok / evaluated")
+    policy("deep-not-100", HEADER + ORG + 'define y label en "y" = ' + "not " * 100 + "o.b\n", "o: {b: true}\n", expect="ok / evaluated")
+    policy("long-or-200", HEADER + ORG + 'define y label en "y" = ' + " or ".join(["o.b"] * 200) + "\n", "o: {b: false}\n", expect="ok / evaluated")
+    policy("nested-if-12", HEADER + ORG + 'define y label en "y" = ' + "if o.b then 1 else " * 12 + "0\n", "o: {b: false}\n", expect="ok / evaluated")
     policy(
         "collision-obligation",
         HEADER + "input us: many u { x: number }\n"
         "decision o for each u { risk when x > 3  otherwise low }\n"
         "obligation risk for each u when x < 1\n",
         "us: [{id: a, x: 5}, {id: b, x: 0}]\n",
-        bug="B10",
+        expect="ok / evaluated",
     )
     policy(
         "collision-decisions",
@@ -168,25 +154,25 @@ def main() -> int:
         "decision d_x for each u { y when x > 3  otherwise low }\n"
         "decision d for each u { x_y when x < 1  otherwise hi }\n",
         "us: [{id: a, x: 5}, {id: b, x: 0}]\n",
-        bug="B10",
+        expect="ok / evaluated",
     )
     policy(
         "collision-from",
         HEADER + "input us: many u { x: number }\n"
         "decision d for each u {\n  y when x > 3 from 2020-01-01\n  rule y__from: z when x < 1\n  otherwise hi\n}\n",
         "us: [{id: a, x: 5}, {id: b, x: 0}]\n",
-        bug="B10",
+        expect="ok / evaluated",
     )
     policy(
         "definition-chain-250",
         HEADER + ORG + "define d0 = o.x\n" + "".join(f"define d{i} = d{i - 1} + 1\n" for i in range(1, 250)) + 'define out label en "o" = d249\n',
         "o: {x: 1}\n",
-        bug="B11",
+        expect="rejected E031",
     )
-    policy("round-40-places", HEADER + ORG + 'define y label en "y" = round(o.x, 40)\n', "o: {x: 1.5}\n", bug="B12")
-    policy("big-integral-output", HEADER + ORG + 'define y label en "y" = o.x\n', "o: {x: 1.0e+30}\n", bug="B12")
-    policy("overflow", HEADER + ORG + 'define y label en "y" = o.x * o.x\n', "o: {x: 9.0e+999998}\n")
-    policy("tiny-division", HEADER + ORG + 'define y label en "y" = 1 / o.x\n', "o: {x: 1.0e-999999}\n", bug="B12")
+    policy("round-40-places", HEADER + ORG + 'define y label en "y" = round(o.x, 40)\n', "o: {x: 1.5}\n", expect="rejected E024")
+    policy("big-integral-output", HEADER + ORG + 'define y label en "y" = o.x\n', "o: {x: 1.0e+30}\n", expect="ok / evaluated")
+    policy("overflow", HEADER + ORG + 'define y label en "y" = o.x * o.x\n', "o: {x: 9.0e+999998}\n", expect="ok / eval refused E202")
+    policy("tiny-division", HEADER + ORG + 'define y label en "y" = 1 / o.x\n', "o: {x: 1.0e-999999}\n", expect="ok / evaluated")
 
     # ---------------------------------------------------------------- assessments that hold
     assessment("python-name.yaml", "org: !!python/name:os.system\n", expect="unreadable E301")
@@ -211,30 +197,30 @@ def main() -> int:
     assessment("bom.yaml", "\ufefforg: {n: 1}\n", expect="evaluated")
     assessment("empty.yaml", "", expect="evaluated")
     assessment("unknown-answers.yaml", "org: {n: unknown, total: null, flag: UNKNOWN, kind: ~}\nitems: [{id: a, score: unknown}]\n", expect="evaluated")
-    # ---------------------------------------------------------------- assessments: known bugs
-    assessment("python-object-apply.yaml", "org: !!python/object/apply:os.system ['touch /tmp/stratdsl-pwned']\n", bug="B1", expect="unreadable E301")
-    assessment("python-object-mapping.yaml", "org: !!python/object:os.system {n: 1}\n", bug="B1", expect="unreadable E301")
-    assessment("python-object-root.yaml", "!!python/object/new:os.system\nargs: [id]\n", bug="B1", expect="unreadable E301")
-    assessment("binary-tag.yaml", "about: {x: !!binary aGVsbG8=}\n", bug="B1", expect="unreadable E301")
-    assessment("bad-bool-tag.yaml", "org: {flag: !!bool maybe}\n", bug="B2", expect="unreadable E301")
+    # ---------------------------------------------------------------- assessments: bugs found and fixed (B1–B5, B12)
+    assessment("python-object-apply.yaml", "org: !!python/object/apply:os.system ['touch /tmp/stratdsl-pwned']\n", expect="unreadable E301")
+    assessment("python-object-mapping.yaml", "org: !!python/object:os.system {n: 1}\n", expect="unreadable E301")
+    assessment("python-object-root.yaml", "!!python/object/new:os.system\nargs: [id]\n", expect="unreadable E301")
+    assessment("binary-tag.yaml", "about: {x: !!binary aGVsbG8=}\n", expect="unreadable E301")
+    assessment("bad-bool-tag.yaml", "org: {flag: !!bool maybe}\n", expect="unreadable E301")
     assessment("bad-int-tag.yaml", "org: {n: !!int abc}\n", expect="unreadable E301")
-    assessment("empty-int-tag.yaml", "org: {n: !!int }\n", bug="B2", expect="unreadable E301")  # found by atheris
-    assessment("bad-timestamp-tag.yaml", "org: {day: !!timestamp nonsense}\n", bug="B2", expect="unreadable E301")
+    assessment("empty-int-tag.yaml", "org: {n: !!int }\n", expect="unreadable E301")  # found by atheris
+    assessment("bad-timestamp-tag.yaml", "org: {day: !!timestamp nonsense}\n", expect="unreadable E301")
     assessment("impossible-date.yaml", "org: {day: 2026-02-30}\n", expect="unreadable E301")
     assessment("huge-integer.yaml", "org: {n: " + "9" * 5000 + "}\n", expect="unreadable E301")
-    assessment("nul-character.yaml", "org: {note: a\x00b}\n", bug="B2", expect="unreadable E301")
-    assessment("vertical-tab.yaml", 'org: {note: "line\x0bbreak"}\n', bug="B2", expect="unreadable E301")
-    assessment("c1-control.yaml", "org: {note: a\x9bb}\n", bug="B2", expect="unreadable E301")
-    assessment("huge-integer.json", '{"org": {"n": ' + "9" * 5000 + "}}", bug="B2j", expect="unreadable E301")
-    assessment("deep-flow-10000.yaml", "about: " + nested("[", "", "]", 10_000) + "\n", bug="B3", expect="unreadable E30")
-    assessment("deep-block-700.yaml", "".join(" " * i + "a:\n" for i in range(700)), bug="B3", expect="unreadable E30")
-    assessment("deep-json-500.json", '{"about": {"x": ' + nested("[", "1", "]", 500) + "}}", bug="B4", expect="unreadable E307")
-    assessment("lone-surrogate.json", '{"about": {"x": "\\ud800"}}', bug="B5")
-    assessment("surrogate-pair-escape.yaml", 'about: {x: "\\ud83d\\ude42"}\n', bug="B5")
+    assessment("nul-character.yaml", "org: {note: a\x00b}\n", expect="unreadable E301")
+    assessment("vertical-tab.yaml", 'org: {note: "line\x0bbreak"}\n', expect="unreadable E301")
+    assessment("c1-control.yaml", "org: {note: a\x9bb}\n", expect="unreadable E301")
+    assessment("huge-integer.json", '{"org": {"n": ' + "9" * 5000 + "}}", expect="unreadable E301")
+    assessment("deep-flow-10000.yaml", "about: " + nested("[", "", "]", 10_000) + "\n", expect="unreadable E307")
+    assessment("deep-block-700.yaml", "".join(" " * i + "a:\n" for i in range(700)), expect="unreadable E307")
+    assessment("deep-json-500.json", '{"about": {"x": ' + nested("[", "1", "]", 500) + "}}", expect="unreadable E307")
+    assessment("lone-surrogate.json", '{"about": {"x": "\\ud800"}}', expect="unreadable E301")
+    assessment("surrogate-pair-escape.yaml", 'about: {x: "\\ud83d\\ude42"}\n', expect="unreadable E301")
     # billion laughs (refused with E307, but slowly: B6) is in tests/test_security.py: it costs seconds by design
     aliases = "a: &a {x: 1}\n" + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(4))
     assessment("aliases-10000.yaml", "about:\n" + "".join("  " + line + "\n" for line in aliases.splitlines()), expect="evaluated")
-    assessment("big-total.yaml", "org: {total: 1.0e+30}\n", bug="B12")
+    assessment("big-total.yaml", "org: {total: 1.0e+30}\n", expect="evaluated")
 
     (CORPUS / "expected.json").write_text(json.dumps(expected, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     (CORPUS / "known_bugs.json").write_text(json.dumps(known, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
