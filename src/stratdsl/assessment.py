@@ -369,6 +369,8 @@ def parse_data(text: str, name: str, json_format: bool = False, libyaml: bool | 
         mark = getattr(error, "problem_mark", None)
         span = Span(name, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
         problem = getattr(error, "problem", None) or str(error)
+        if "maximum nesting depth" in problem:  # libyaml >= 0.2.5 (PyYAML 6.0.4 wheels) stops deep input itself
+            raise _refuse("E307", f"the assessment is nested more than {MAX_DEPTH} levels deep", span) from None
         raise _refuse("E301", f"the assessment is not valid YAML: {problem}", span) from None
     finally:
         if loader is not None:
