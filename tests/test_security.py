@@ -247,8 +247,11 @@ def _generated_names(source: str) -> tuple[set[str], set[str], set[str], list]:
 
 
 RUNTIME_NAMES = {
-    "K", "S", "U", "MISS", "Decimal", "CONTEXT", "_u", "_settle", "_div", "_round", "_floor", "_ceil", "_sum",
+    "K", "S", "U", "MISS", "Decimal", "CONTEXT", "_u", "_div", "_round", "_floor", "_ceil", "_sum",
     "_cond_unknown", "_rank_table", "_ZERO", "len", "min", "max", "abs", "any", "zip",
+    # operations on unknown operands (values.py, through compiler._UNKNOWN_OPS)
+    "_u_neg", "_u_range", "_u_agg", *(f"_u_{n}" for n in ("add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge", "in", "nin")),
+    *(f"_u_{n}" for n in ("size", "round", "abs", "floor", "ceil", "min", "max")),
     "R", "ENT", "MEM", "P", "AS_OF", "X", "e", "x", "v", "w", "m", "vals", "wts", "unc", "pend", "tw", "table", "_outer",
     "True", "False", "None",
 }

@@ -39,7 +39,7 @@ from . import __version__, ir
 from .assessment import Assessment, Entity
 from .diagnostics import Diagnostic, StratError
 from .evaluator import evaluate as reference_evaluate
-from .evaluator import round_half_up
+from .evaluator import is_range, round_half_up
 from .result import (
     DECIDED,
     EXCEPTED,
@@ -58,7 +58,18 @@ from .result import (
     RuleStatus,
     ValueResult,
 )
-from .values import CONTEXT, Unknown, settle, sha256_text
+from .values import (
+    CONTEXT,
+    Unknown,
+    aggregate_unknown,
+    arith_unknown,
+    branches_unknown,
+    compare_unknown,
+    function_unknown,
+    negate_unknown,
+    range_unknown,
+    sha256_text,
+)
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _COMMENT = re.compile(r"^[A-Za-z0-9_. :]+$")  # what a `# …` line of generated code may say
@@ -100,6 +111,27 @@ def _div(a: Decimal, b: Decimal, span: Any, entity: Entity | None) -> Decimal:
         raise StratError(
             [Diagnostic("E201", f"division by zero{where}", span, hint="guard the division in the policy: if DIVISOR > 0 then … else …")]
         ) from None
+
+
+def _function_u(name: str) -> Any:
+    def call(*args: Any) -> Any:
+        return function_unknown(name, args)
+
+    return call
+
+
+#: Generated-code names of operations on unknown operands: `_u_add(a, b)` is
+#: arith_unknown("+", a, b), `_u_lt` compare_unknown("<", …), `_u_round(x, places)`
+#: function_unknown("round", (x, places)).
+_OP_NAMES = {
+    "+": "add", "-": "sub", "*": "mul", "/": "div",
+    "=": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "in": "in", "not in": "nin",
+}
+_UNKNOWN_OPS: dict[str, Any] = {
+    **{f"_u_{_OP_NAMES[op]}": functools.partial(arith_unknown, op) for op in ("+", "-", "*", "/")},
+    **{f"_u_{_OP_NAMES[op]}": functools.partial(compare_unknown, op) for op in ("=", "!=", "<", "<=", ">", ">=", "in", "not in")},
+    **{f"_u_{name}": _function_u(name) for name in ("size", "round", "abs", "floor", "ceil", "min", "max")},
+}
 
 
 def _floor(x: Decimal) -> Decimal:
@@ -233,7 +265,7 @@ class _Gen:
 
     def _Neg(self, e: ir.Neg, ent: str) -> str:
         a = self.t()
-        return f"({a} if ({a} := {self.expr(e.operand, ent)}).__class__ is U else -{a})"
+        return f"(_u_neg({a}) if ({a} := {self.expr(e.operand, ent)}).__class__ is U else -{a})"
 
     def _Not(self, e: ir.Not, ent: str) -> str:
         a = self.t()
@@ -253,20 +285,25 @@ class _Gen:
         when_unknown = (unknown or "_u({a}, {b})").format(a=a, b=b)
         return f"({when_unknown} if {tests[0]} | {tests[1]} else {body.format(a=a, b=b)})"
 
+    # With an unknown operand, the values.py helpers (`_u_add` is arith_unknown("+", …),
+    # see _UNKNOWN_OPS) compute the possible values exactly as the reference evaluator
+    # does; the known case stays inline, and the names are short so that the code of
+    # an `if` branch stays short (INLINE_BRANCH).
     def _Arith(self, e: ir.Arith, ent: str) -> str:
+        unknown = f"_u_{_OP_NAMES[e.op]}({{a}}, {{b}})"
         if e.op == "/":
-            return self._both(e.left, e.right, ent, "_div({a}, {b}, " + self.span(e.span) + f", {ent})")
+            return self._both(e.left, e.right, ent, "_div({a}, {b}, " + self.span(e.span) + f", {ent})", unknown)
         op = {"+": "+", "-": "-", "*": "*"}[e.op]
-        return self._both(e.left, e.right, ent, "({a} " + op + " {b})")
+        return self._both(e.left, e.right, ent, "({a} " + op + " {b})", unknown)
 
     def _Compare(self, e: ir.Compare, ent: str) -> str:
         op = "==" if e.op == "=" else e.op
-        unknown = f"_settle({self.const(e.op)}, {{a}}, {{b}})" if e.op in ("=", "!=") else None
+        unknown = f"_u_{_OP_NAMES[e.op]}({{a}}, {{b}})"
         return self._both(e.left, e.right, ent, "({a} " + op + " {b})", unknown)
 
     def _In(self, e: ir.In, ent: str) -> str:
         body = "({a} not in {b})" if e.negated else "({a} in {b})"
-        unknown = f"_settle({self.const('not in' if e.negated else 'in')}, {{a}}, {{b}})"
+        unknown = f"_u_{_OP_NAMES['not in' if e.negated else 'in']}({{a}}, {{b}})"
         return self._both(e.item, e.container, ent, body, unknown)
 
     def _SetOf(self, e: ir.SetOf, ent: str) -> str:
@@ -276,7 +313,12 @@ class _Gen:
         # Kleene: the first decisive value wins; otherwise unknown if any was unknown.
         decisive = "True" if e.op == "or" else "False"
         temps = [self.t() for _ in e.items]
-        rest = f"_u({', '.join(temps)}) if any(v.__class__ is U for v in ({', '.join(temps)},)) else {'False' if e.op == 'or' else 'True'}"
+        unknown = f"_u({', '.join(temps)})"
+        if is_range(e):  # `between` or a band: the shared operand against its bounds, jointly
+            ops = self.const(tuple(item.op for item in e.items))
+            rights = "".join(f"{self.expr(item.right, ent)}, " for item in e.items)
+            unknown = f"_u_range({ops}, {self.expr(e.items[0].left, ent)}, ({rights}), {unknown})"
+        rest = f"{unknown} if any(v.__class__ is U for v in ({', '.join(temps)},)) else {'False' if e.op == 'or' else 'True'}"
         if len(e.items) > LONG_CHAIN:  # one statement per operand: no nesting
             name = self.fresh("h")
             lines = [f"def {name}(X, {ent}):"]
@@ -312,8 +354,9 @@ class _Gen:
             return f"(({args[0]}).__class__ is not U)"
         temps = [self.t() for _ in args]
         bind = " | ".join(f"(({t} := {a}).__class__ is U)" for t, a in zip(temps, args, strict=True))
+        unknown = f"_u_{e.name}({', '.join(temps)})"
         if e.name == "round":
-            return f"(_u({', '.join(temps)}) if {bind} else _round({temps[0]}, {self.places(e)}, {self.span(e.span)}))"
+            return f"({unknown} if {bind} else _round({temps[0]}, {self.places(e)}, {self.span(e.span)}))"
         fn = {
             "size": f"Decimal(len({temps[0]}))",
             "abs": f"abs({temps[0]})",
@@ -322,7 +365,7 @@ class _Gen:
             "min": f"min({', '.join(temps)})",
             "max": f"max({', '.join(temps)})",
         }[e.name]
-        return f"(_u({', '.join(temps)}) if {bind} else {fn})"
+        return f"({unknown} if {bind} else {fn})"
 
     def places(self, e: ir.Func) -> str:
         if len(e.args) == 1:
@@ -356,8 +399,9 @@ class _Gen:
             lines.append("    pend = [v for v in vals if v.__class__ is U] + unc")
             lines.append(f"    return _u(*pend) if pend else {'False' if kind == 'any' else 'True'}")
         else:
+            zero = self.const(Unknown(frozenset({f"{e.input_name} (weights sum to zero)"})))
             lines.append("    if unc or any(v.__class__ is U for v in vals) or any(v.__class__ is U for v in wts):")
-            lines.append("        return _u(*unc, *vals, *wts)")
+            lines.append(f"        return _u_agg({self.const(kind)}, unc, vals, wts, {zero})")
             if kind == "count":
                 lines.append("    return Decimal(len(vals))")
             elif kind == "sum":
@@ -372,7 +416,6 @@ class _Gen:
                 elif kind == "mean":
                     lines.append("    return CONTEXT.divide(_sum(vals), Decimal(len(vals)))")
                 else:
-                    zero = self.const(Unknown(frozenset({f"{e.input_name} (weights sum to zero)"})))
                     lines.append("    tw = _sum(wts)")
                     lines.append(f"    if tw == 0: return {zero}")
                     lines.append("    return CONTEXT.divide(_sum([CONTEXT.multiply(v, w) for v, w in zip(vals, wts)]), tw)")
@@ -425,11 +468,8 @@ class _Gen:
 
 def _cond_unknown(c: Unknown, then_fn: Any, other_fn: Any) -> Any:
     """An `if` whose condition is unknown: both branches, each of which may never be taken
-    (an error in one only makes it unknown); equal branches settle the value."""
-    then, other = _branch(then_fn), _branch(other_fn)
-    if then.__class__ is not Unknown and other.__class__ is not Unknown and then == other:
-        return then
-    return _u(c, then, other)
+    (an error in one only makes it unknown); either may be the value (equal ones settle it)."""
+    return branches_unknown(c, _branch(then_fn), _branch(other_fn))
 
 
 def _branch(fn: Any) -> Any:
@@ -515,7 +555,10 @@ class CompiledPolicy:
             "Decimal": Decimal,
             "CONTEXT": CONTEXT,
             "_u": _u,
-            "_settle": settle,
+            "_u_neg": negate_unknown,
+            "_u_range": range_unknown,
+            "_u_agg": aggregate_unknown,
+            **_UNKNOWN_OPS,
             "_div": _div,
             "_round": round_half_up,
             "_floor": _floor,
@@ -677,7 +720,7 @@ class _Run:
         if fired is not None and outcomes == [fired.outcome]:
             return DecisionResult(decision.name, entity_id, path, DECIDED, fired.outcome, fired.id, (fired.outcome,), (),
                                   tuple(statuses), self._cites(fired.cites, entity) + tuple(because))
-        if fired is None and len(outcomes) == 1:
+        if fired is None and len(outcomes) == 1 and not decision.bands:
             rule = possible[0]
             return DecisionResult(decision.name, entity_id, path, DECIDED, rule.outcome, rule.id, (rule.outcome,), (),
                                   tuple(statuses), self._cites(rule.cites, entity) + tuple(because))

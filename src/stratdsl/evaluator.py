@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, DivisionByZero, InvalidOperation, Overflow
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any
 
 from . import ir
@@ -38,7 +38,19 @@ from .result import (
     ValueResult,
 )
 from .trace import RecordingTracer
-from .values import CONTEXT, Unknown, merge_unknown, settle
+from .values import (
+    CONTEXT,
+    Unknown,
+    aggregate_unknown,
+    arith_unknown,
+    branches_unknown,
+    compare_unknown,
+    function_unknown,
+    merge_unknown,
+    negate_unknown,
+    range_unknown,
+    round_value,
+)
 
 _ZERO = Decimal(0)
 
@@ -47,7 +59,7 @@ def round_half_up(value: Decimal, places: int, span: Any) -> Decimal:
     """round(): half up to `places` decimals (shared with the compiled form). A result of
     more digits than the context holds raises InvalidOperation in `quantize`: E202."""
     try:
-        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=CONTEXT)
+        return round_value(value, places)
     except InvalidOperation:
         raise StratError(
             [
@@ -210,8 +222,10 @@ class Evaluator:
                 decision.name, entity_id, path, DECIDED, fired.outcome, fired.id, (fired.outcome,), (),
                 tuple(statuses), self._cites(fired.cites, entity) + tuple(because),
             )
-        if fired is None and len(outcomes) == 1:
-            # every rule that may still apply gives the same outcome: settled
+        if fired is None and len(outcomes) == 1 and not decision.bands:
+            # every rule that may still apply gives the same outcome: settled, as the checker proved
+            # that some rule always applies (E040); bands have no such proof (a value may fall
+            # outside all of them), so an unsettled band condition leaves the band undetermined
             rule = possible[0]
             return DecisionResult(
                 decision.name, entity_id, path, DECIDED, rule.outcome, rule.id, (rule.outcome,), (),
@@ -320,7 +334,7 @@ class Evaluator:
 
     def _neg(self, e: ir.Neg, entity):
         v = self.compute(e.operand, entity)
-        return v if isinstance(v, Unknown) else -v
+        return negate_unknown(v) if isinstance(v, Unknown) else -v
 
     def _not(self, e: ir.Not, entity):
         v = self.compute(e.operand, entity)
@@ -330,7 +344,7 @@ class Evaluator:
         left = self.compute(e.left, entity)
         right = self.compute(e.right, entity)
         if isinstance(left, Unknown) or isinstance(right, Unknown):
-            return merge_unknown([left, right])
+            return arith_unknown(e.op, left, right)
         try:
             if e.op == "+":
                 return CONTEXT.add(left, right)
@@ -358,7 +372,7 @@ class Evaluator:
         left = self.compute(e.left, entity)
         right = self.compute(e.right, entity)
         if isinstance(left, Unknown) or isinstance(right, Unknown):
-            return settle(e.op, left, right) if e.op in ("=", "!=") else merge_unknown([left, right])
+            return compare_unknown(e.op, left, right)
         op = e.op
         if op == "=":
             return left == right
@@ -376,7 +390,7 @@ class Evaluator:
         item = self.compute(e.item, entity)
         container = self.compute(e.container, entity)
         if isinstance(item, Unknown) or isinstance(container, Unknown):
-            return settle("not in" if e.negated else "in", item, container)
+            return compare_unknown("not in" if e.negated else "in", item, container)
         return (item in container) != e.negated
 
     def _set(self, e: ir.SetOf, entity):
@@ -393,7 +407,13 @@ class Evaluator:
                 if self.tracer is not None:
                     self._explore_exprs(e.items[index + 1 :], entity)
                 return decisive
-        return merge_unknown(unknowns) if unknowns else (not decisive)
+        if not unknowns:
+            return not decisive
+        if is_range(e):  # `between`, or a band: one value against its bounds, jointly
+            left = self.compute(e.items[0].left, entity)
+            rights = tuple(self.compute(item.right, entity) for item in e.items)
+            return range_unknown(tuple(item.op for item in e.items), left, rights, merge_unknown(unknowns))
+        return merge_unknown(unknowns)
 
     def _cond(self, e: ir.Cond, entity):
         c = self.compute(e.cond, entity)
@@ -403,9 +423,7 @@ class Evaluator:
             return self.compute(e.otherwise, entity)
         then = self._branch(e.then, entity)
         otherwise = self._branch(e.otherwise, entity)
-        if not isinstance(then, Unknown) and not isinstance(otherwise, Unknown) and then == otherwise:
-            return then  # both branches agree: the unknown condition does not matter
-        return merge_unknown([c, then, otherwise])
+        return branches_unknown(c, then, otherwise)  # equal branches settle the value
 
     def _branch(self, expr: ir.Expr, entity: Entity | None) -> Any:
         """A branch of an `if` whose condition is unknown: it may never be taken, so an
@@ -421,7 +439,7 @@ class Evaluator:
         if name == "known":
             return not isinstance(args[0], Unknown)
         if any(isinstance(a, Unknown) for a in args):
-            return merge_unknown(args)
+            return function_unknown(name, args)
         if name == "size":
             return Decimal(len(args[0]))
         if name == "round":
@@ -467,7 +485,8 @@ class Evaluator:
             pending = [v for v in values if isinstance(v, Unknown)] + uncertain
             return merge_unknown(pending) if pending else True
         if uncertain or any(isinstance(v, Unknown) for v in values + weights):
-            return merge_unknown(uncertain + values + weights)
+            zero = Unknown(frozenset({f"{e.input_name} (weights sum to zero)"}))
+            return aggregate_unknown(kind, uncertain, values, weights, zero)
         if kind == "count":
             return Decimal(len(values))
         if kind == "sum":
@@ -550,6 +569,17 @@ _DISPATCH = {
     ir.Aggregate: "_aggregate",
     ir.Rank: "_rank",
 }
+
+
+def is_range(e: ir.Logic) -> bool:
+    """An `and` of comparisons of one and the same expression (what `between` and the
+    condition of a band are lowered to): compared jointly when unknown."""
+    first = e.items[0]
+    return (
+        e.op == "and"
+        and isinstance(first, ir.Compare)
+        and all(isinstance(item, ir.Compare) and item.left.id == first.left.id for item in e.items)
+    )
 
 
 def _with_obligations(result: DecisionResult, obligations: tuple[str, ...]) -> DecisionResult:

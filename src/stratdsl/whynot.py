@@ -232,7 +232,7 @@ def _failed_atoms(node: ExprNode) -> list[ExprNode]:
         for child in node.children:
             if child.value is False:
                 out.extend(_failed_atoms(child))
-        return out
+        return out or [node]  # false as a whole: a band or `between` over a value with possible values
     return [node]
 
 

@@ -877,14 +877,30 @@ def test_express_low_impact_irritant_not_selected(evaluate):
     assert ev.outcome("selection", "reponses-demandes") == "not_eligible"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POLICY BUG (engine precision): with one maturity answer missing the global score is 0,8 or 1,0 — "
-    "exploratory either way — but maturity_level becomes undetermined over all four levels.",
-)
 def test_express_maturity_level_settled_when_all_completions_agree(variant):
+    """With one maturity answer missing the global score is 0,8 or 1,0 — exploratory either way:
+    the engine keeps the possible values of the unknown score and settles the band."""
     ev = variant(EXPRESS, lambda data: data["maturity"]["skills"].update(improved=None))
     assert ev.outcome("maturity_level") == "exploratory"
+    score = ev.value("global_score")
+    assert isinstance(score, Unknown) and score.possible == {Decimal("0.8"), Decimal("1.0")}
+    assert score.missing == {"maturity.skills.improved"}
+    assert ev.outcome("ambition") == "quick_wins_and_groundwork"
+
+
+def test_express_maturity_level_undetermined_when_completions_differ(variant):
+    """Counterpart: with answers missing across the 1,5 line the level stays undetermined, and its
+    possible outcomes are only the bands the possible scores fall in."""
+
+    def unknown_ladder(data: dict) -> None:
+        for dimension in ("data_quality", "processes", "skills", "culture", "governance"):
+            data["maturity"][dimension].update(owned=None, measured=None)
+
+    ev = variant(EXPRESS, unknown_ladder)
+    d = ev.decision("maturity_level")
+    # known steps add up to 4 (scores 1, 2, 0, 1, 0); ten unknown steps: 0,8 to 2,8
+    assert d.status == UNDETERMINED and d.possible == ("exploratory", "emerging", "structured")
+    assert len(d.missing) == 10
 
 
 def test_derogation_record_is_a_provider_duty(variant):

@@ -8,7 +8,7 @@ from typing import Any
 from .. import ir
 from ..explain import DecisionExplanation, ExprNode
 from ..result import DecisionResult, Result
-from ..values import to_json_value
+from ..values import possible_json, to_json_value
 from ..whynot import WhyNot
 from . import labels
 
@@ -54,6 +54,7 @@ def result_json(policy: ir.CheckedPolicy, result: Result, lang: str = "fr") -> d
                 "value": to_json_value(v.value),
                 "known": not v.missing and v.value is not None and not hasattr(v.value, "missing"),
                 "missing": list(v.missing),
+                **_possible(v.value),
             }
             for v in result.values
         ],
@@ -71,6 +72,13 @@ def result_json(policy: ir.CheckedPolicy, result: Result, lang: str = "fr") -> d
     }
 
 
+def _possible(value: Any) -> dict[str, Any]:
+    """`"possible": [...]` next to a `null` value that may only be one of a few values
+    (as a decision's `possible` lists its outcomes); nothing otherwise."""
+    shown = possible_json(value)
+    return {} if shown is None else {"possible": shown}
+
+
 def expr_json(node: ExprNode | None) -> dict[str, Any] | None:
     if node is None:
         return None
@@ -81,6 +89,7 @@ def expr_json(node: ExprNode | None) -> dict[str, Any] | None:
         "value": to_json_value(node.value) if node.computed else None,
         "computed": node.computed,
         "children": [expr_json(c) for c in node.children],
+        **(_possible(node.value) if node.computed else {}),
     }
 
 
@@ -111,7 +120,7 @@ def explanation_json(policy: ir.CheckedPolicy, x: DecisionExplanation, lang: str
             for r in x.rules
         ],
         "definitions": [
-            {"name": d.name, "location": d.location, "value": to_json_value(d.value), "expression": expr_json(d.expression)}
+            {"name": d.name, "location": d.location, "value": to_json_value(d.value), "expression": expr_json(d.expression), **_possible(d.value)}
             for d in x.definitions
         ],
     }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import ir
 from ..explain import DecisionExplanation
 from ..result import DecisionResult, Result
-from ..values import format_value
+from ..values import Unknown, describe_possible, describe_shown, format_value
 from ..whynot import WhyNot
 from . import labels
 
@@ -66,7 +68,7 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
         for d in globals_:
             out.append(_decision_line(policy, d, lang))
         for v in values:
-            out.append(f"{v.definition} = {format_value(v.value)}" + (f"  (missing: {', '.join(v.missing)})" if v.missing else ""))
+            out.append(f"{v.definition} = {_value(v.value)}" + (f"  (missing: {', '.join(v.missing)})" if v.missing else ""))
         for o in global_obligations:
             out.append(f"obligation {o.obligation}: {o.status}")
     paths: list[str] = []
@@ -83,7 +85,7 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
         for v in result.values:
             if v.entity_path == path:
                 missing = f"  (missing: {', '.join(v.missing)})" if v.missing else ""
-                out.append(f"  {v.definition} = {format_value(v.value)}{missing}")
+                out.append(f"  {v.definition} = {_value(v.value)}{missing}")
         obligations = [o for o in result.obligations if o.entity_path == path and o.status in ("applies", "possible")]
         for o in obligations:
             cites = _cites(policy.obligations[o.obligation].cites)
@@ -97,10 +99,21 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
 # back from the audit log months later prints exactly as it did at the time.
 
 
-def _jv(node: dict) -> str:
+def _value(value: Any) -> str:
+    """A value as `eval` prints it: an unknown that may only be a few values says which."""
+    shown = describe_possible(value) if isinstance(value, Unknown) else None
+    return f"unknown ({shown})" if shown is not None else format_value(value)
+
+
+def _jv(node: dict, operand: bool = False) -> str:
+    """A value in an explanation, from its JSON form; `global_score (unknown: 0.8 or 1)`
+    as an operand, `unknown (0.8 or 1)` elsewhere."""
     value = node.get("value")
     if not node.get("computed", True):
         return "not evaluated"
+    if value is None and node.get("possible"):
+        shown = describe_shown(node["possible"])
+        return f"unknown: {shown}" if operand else f"unknown ({shown})"
     if value is None:
         return "unknown"
     if isinstance(value, bool):
@@ -116,7 +129,7 @@ def _joperand(node: dict, text: str) -> str:
         return text if " " not in text else _jv(node)
     if not node.get("computed", True):
         return text
-    return f"{text} ({_jv(node)})"
+    return f"{text} ({_jv(node, operand=True)})"
 
 
 def expr_lines(node: dict, indent: str) -> list[str]:
@@ -212,7 +225,7 @@ def render_explanation_data(data: dict) -> str:
         out.append("")
         out.append("definitions read:")
         for definition in data["definitions"]:
-            out.append(f"  {definition['name']} = {_jv({'value': definition['value']})}  ({definition['location']})")
+            out.append(f"  {definition['name']} = {_jv(definition)}  ({definition['location']})")
             out.append(f"    = {definition['expression']['text']}")
     if data.get("why_not") is not None:
         out.append("")

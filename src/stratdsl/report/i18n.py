@@ -19,7 +19,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..values import Unknown, normalize
+from ..values import Unknown, describe_possible, normalize
 
 LANGS = ("fr", "en")
 
@@ -91,6 +91,9 @@ WORDS: dict[str, dict[str, str]] = {
         "possible": "issues possibles",
         "no_rule": "aucune règle ne s'applique",
         "unknown": "inconnu",
+        "unknown_possible": "inconnu : {values}",
+        "or": "ou",
+        "possible_span": "{count} valeurs de {low} à {high}",
         "not_computed": "non évalué",
         "true": "vrai",
         "false": "faux",
@@ -236,6 +239,9 @@ WORDS: dict[str, dict[str, str]] = {
         "possible": "possible outcomes",
         "no_rule": "no rule applies",
         "unknown": "unknown",
+        "unknown_possible": "unknown: {values}",
+        "or": "or",
+        "possible_span": "{count} values from {low} to {high}",
         "not_computed": "not evaluated",
         "true": "true",
         "false": "false",
@@ -428,6 +434,8 @@ class Locale:
         """How a sub-expression's value reads in an explanation (values stay as in the source)."""
         if not computed:
             return self.t("not_computed")
+        if isinstance(value, Unknown) and value.possible is not None:  # the few values it may still take
+            return self.t("unknown_possible", values=describe_possible(value, self.t("or"), self.t("possible_span")))
         if value is None or isinstance(value, Unknown):
             return self.t("unknown")
         if isinstance(value, bool):
