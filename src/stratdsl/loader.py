@@ -7,6 +7,7 @@ folder of the root policy (a policy from a pull request must not read
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Callable
@@ -90,7 +91,7 @@ def read_source(path: Path, name: str | None = None, span: Span | None = None) -
     except UnicodeDecodeError:
         raise StratError([Diagnostic("E004", f"policy file '{shown}' is not UTF-8 text", span)]) from None
     # a byte-order mark (Windows Notepad) is not part of the text: columns count from after it
-    return SourceFile(shown, text.removeprefix("\ufeff"), path)
+    return SourceFile(shown, text.removeprefix("\ufeff"), path, hashlib.sha256(data).hexdigest())
 
 
 def parse_source(source: SourceFile) -> ast.Module:

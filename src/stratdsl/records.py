@@ -11,7 +11,6 @@ records: nothing here reads the clock.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,17 +37,12 @@ def provenance(policy: ir.CheckedPolicy) -> dict[str, Any]:
     files = []
     paths = []
     for source in policy.source_map.files():
-        digest = sha256_text(source.text)
         if source.path is None:
             name = source.name
         else:
             paths.append(source.path.resolve())
             name = str(source.path.resolve().relative_to(folder)) if folder else source.name
-            try:
-                digest = hashlib.sha256(source.path.read_bytes()).hexdigest()  # the bytes, as sha256sum sees them
-            except OSError:
-                pass
-        files.append({"path": name, "sha256": digest})
+        files.append({"path": name, "sha256": source.sha256 or sha256_text(source.text)})
     files.sort(key=lambda f: f["path"])
     out: dict[str, Any] = {
         "policy": policy.name,

@@ -48,6 +48,9 @@ class SourceFile:
     name: str
     text: str
     path: Path | None = None
+    #: sha256 of the bytes read (what `sha256sum` prints), kept from the moment of reading:
+    #: records must name the file that was evaluated, not what is on disk later
+    sha256: str | None = None
 
     def line(self, number: int) -> str:
         lines = self.text.splitlines()
