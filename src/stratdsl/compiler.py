@@ -38,18 +38,16 @@ from typing import Any
 from . import __version__, ir
 from .assessment import Assessment, Entity
 from .diagnostics import Diagnostic, StratError
+from .evaluator import conclude, is_range, round_half_up
 from .evaluator import evaluate as reference_evaluate
-from .evaluator import is_range, round_half_up
 from .result import (
     DECIDED,
     EXCEPTED,
     EXCEPTION_UNKNOWN,
     FALSE,
     FIRED,
-    NO_MATCH,
     NOT_IN_FORCE,
     NOT_REACHED,
-    UNDETERMINED,
     UNKNOWN,
     DecisionResult,
     ObligationResult,
@@ -714,20 +712,7 @@ class _Run:
             exc_id = maybe[0][0].id if maybe and status == EXCEPTION_UNKNOWN else None
             statuses.append(RuleStatus(rule.id, rule.outcome, status, exc_id, tuple(sorted(rule_missing))))
             possible.append(rule)
-        outcomes = list(dict.fromkeys([r.outcome for r in possible] + ([fired.outcome] if fired else [])))
-        entity_id = entity.id if entity else None
-        path = entity.path if entity else None
-        if fired is not None and outcomes == [fired.outcome]:
-            return DecisionResult(decision.name, entity_id, path, DECIDED, fired.outcome, fired.id, (fired.outcome,), (),
-                                  tuple(statuses), self._cites(fired.cites, entity) + tuple(because))
-        if fired is None and len(outcomes) == 1 and not decision.bands:
-            rule = possible[0]
-            return DecisionResult(decision.name, entity_id, path, DECIDED, rule.outcome, rule.id, (rule.outcome,), (),
-                                  tuple(statuses), self._cites(rule.cites, entity) + tuple(because))
-        if not outcomes:
-            return DecisionResult(decision.name, entity_id, path, NO_MATCH, None, None, (), (), tuple(statuses), ())
-        return DecisionResult(decision.name, entity_id, path, UNDETERMINED, None, None, tuple(outcomes), tuple(sorted(missing)),
-                              tuple(statuses), ())
+        return conclude(decision, entity, statuses, possible, fired, missing, because, lambda cites: self._cites(cites, entity))
 
     def _entities(self, input_name: str | None) -> list[Entity | None]:
         return [None] if input_name is None else list(self.assessment.entities.get(input_name, []))

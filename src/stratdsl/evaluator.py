@@ -12,6 +12,7 @@ has no loops or recursion, so every evaluation terminates.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any
@@ -214,29 +215,7 @@ class Evaluator:
             exc_id = maybe[0][0].id if maybe and status == EXCEPTION_UNKNOWN else None
             statuses.append(RuleStatus(rule.id, rule.outcome, status, exc_id, tuple(sorted(rule_missing))))
             possible.append(rule)
-        outcomes = list(dict.fromkeys([r.outcome for r in possible] + ([fired.outcome] if fired else [])))
-        entity_id = entity.id if entity else None
-        path = entity.path if entity else None
-        if fired is not None and outcomes == [fired.outcome]:
-            return DecisionResult(
-                decision.name, entity_id, path, DECIDED, fired.outcome, fired.id, (fired.outcome,), (),
-                tuple(statuses), self._cites(fired.cites, entity) + tuple(because),
-            )
-        if fired is None and len(outcomes) == 1 and not decision.bands:
-            # every rule that may still apply gives the same outcome: settled, as the checker proved
-            # that some rule always applies (E040); bands have no such proof (a value may fall
-            # outside all of them), so an unsettled band condition leaves the band undetermined
-            rule = possible[0]
-            return DecisionResult(
-                decision.name, entity_id, path, DECIDED, rule.outcome, rule.id, (rule.outcome,), (),
-                tuple(statuses), self._cites(rule.cites, entity) + tuple(because),
-            )
-        if not outcomes:
-            return DecisionResult(decision.name, entity_id, path, NO_MATCH, None, None, (), (), tuple(statuses), ())
-        return DecisionResult(
-            decision.name, entity_id, path, UNDETERMINED, None, None, tuple(outcomes), tuple(sorted(missing)),
-            tuple(statuses), (),
-        )
+        return conclude(decision, entity, statuses, possible, fired, missing, because, lambda cites: self._cites(cites, entity))
 
     def _explore(self, rules: tuple[ir.Rule, ...], entity: Entity | None) -> None:
         """When tracing, also compute the conditions of rules not reached, so that
@@ -602,3 +581,41 @@ def evaluate(
         return Evaluator(policy, assessment, as_of, params, tracer).run()
     except Overflow:  # a sum, mean or weighted mean past the exponent limit
         raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+
+
+def conclude(
+    decision: ir.Decision,
+    entity: Entity | None,
+    statuses: list[RuleStatus],
+    possible: list[ir.Rule],
+    fired: ir.Rule | None,
+    missing: set[str],
+    because: list[ir.Citation],
+    cites: Callable[[tuple[ir.Citation, ...]], tuple],
+) -> DecisionResult:
+    """The result of a first-match walk, shared by both evaluators: decided when one rule
+    fired and no earlier one may still apply, or when every rule that may apply gives the
+    same outcome; otherwise undetermined (or no match)."""
+    outcomes = list(dict.fromkeys([r.outcome for r in possible] + ([fired.outcome] if fired else [])))
+    entity_id = entity.id if entity else None
+    path = entity.path if entity else None
+    if fired is not None and outcomes == [fired.outcome]:
+        return DecisionResult(
+            decision.name, entity_id, path, DECIDED, fired.outcome, fired.id, (fired.outcome,), (),
+            tuple(statuses), cites(fired.cites) + tuple(because),
+        )
+    if fired is None and len(outcomes) == 1 and not decision.bands:
+        # every rule that may still apply gives the same outcome: settled, as the checker proved
+        # that some rule always applies (E040); bands have no such proof (a value may fall
+        # outside all of them), so an unsettled band condition leaves the band undetermined
+        rule = possible[0]
+        return DecisionResult(
+            decision.name, entity_id, path, DECIDED, rule.outcome, rule.id, (rule.outcome,), (),
+            tuple(statuses), cites(rule.cites) + tuple(because),
+        )
+    if not outcomes:
+        return DecisionResult(decision.name, entity_id, path, NO_MATCH, None, None, (), (), tuple(statuses), ())
+    return DecisionResult(
+        decision.name, entity_id, path, UNDETERMINED, None, None, tuple(outcomes), tuple(sorted(missing)),
+        tuple(statuses), (),
+    )
