@@ -48,12 +48,12 @@ STRATEGY = REPO / "policies" / "strategy.strat"
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 AS_OF = date(2026, 11, 26)
 
-from stratdsl import assessment as assessment_module  # noqa: E402
-from stratdsl.assessment import parse_data, read_data, validate  # noqa: E402
-from stratdsl.compiler import CompiledPolicy, compiled  # noqa: E402
+from stratdsl.backends.compiler import CompiledPolicy, compiled  # noqa: E402
 from stratdsl.engine import compile_policy  # noqa: E402
-from stratdsl.evaluator import evaluate  # noqa: E402
-from stratdsl.trace import RecordingTracer  # noqa: E402
+from stratdsl.runtime import assessment as assessment_module  # noqa: E402
+from stratdsl.runtime.assessment import parse_data, read_data, validate  # noqa: E402
+from stratdsl.runtime.evaluator import evaluate  # noqa: E402
+from stratdsl.runtime.trace import RecordingTracer  # noqa: E402
 
 RESULTS: dict[str, Any] = {"sections": {}}
 
@@ -607,7 +607,7 @@ def child_run(command: list[str], env: dict[str, str] | None = None) -> tuple[fl
 
 def stratdsl_exe() -> list[str]:
     found = shutil.which("stratdsl")
-    return [found] if found else [sys.executable, "-m", "stratdsl.cli"]
+    return [found] if found else [sys.executable, "-m", "stratdsl"]
 
 
 def part_b_policy(repeats: int, cold_runs: int) -> dict[str, Any]:
@@ -632,11 +632,11 @@ def part_b_policy(repeats: int, cold_runs: int) -> dict[str, Any]:
         child_run(check, env_cache)  # fills the cache
         runs = [child_run(check, env_cache) for _ in range(cold_runs)]
         out["cold_check_bytecode"] = (median([w for w, _ in runs]), median([c for _, c in runs]))
-        runs = [child_run([sys.executable, "-c", "import stratdsl.cli"], env_cache) for _ in range(cold_runs)]
+        runs = [child_run([sys.executable, "-c", "import stratdsl.commands.cli"], env_cache) for _ in range(cold_runs)]
         out["import_cli_bytecode"] = (median([w for w, _ in runs]), median([c for _, c in runs]))
     runs = [child_run([sys.executable, "-c", "pass"], env) for _ in range(cold_runs)]
     out["python_startup"] = (median([w for w, _ in runs]), median([c for _, c in runs]))
-    runs = [child_run([sys.executable, "-c", "import stratdsl.cli"], env) for _ in range(cold_runs)]
+    runs = [child_run([sys.executable, "-c", "import stratdsl.commands.cli"], env) for _ in range(cold_runs)]
     out["import_cli"] = (median([w for w, _ in runs]), median([c for _, c in runs]))
     labels = {
         "parse_check_warm": "parse + check, warm, in-process",
@@ -645,7 +645,7 @@ def part_b_policy(repeats: int, cold_runs: int) -> dict[str, Any]:
         "cold_check": "`stratdsl check` cold, whole process",
         "cold_check_bytecode": "  same, with a bytecode cache (PYTHONPYCACHEPREFIX)",
         "python_startup": "  python -c pass",
-        "import_cli": "  python -c 'import stratdsl.cli'",
+        "import_cli": "  python -c 'import stratdsl.commands.cli'",
         "import_cli_bytecode": "  same, with a bytecode cache",
     }
     say(f"{'measure':56} {'wall ms':>9} {'CPU ms':>9}")
@@ -748,9 +748,9 @@ def digest(path: Path) -> tuple[str, int, int]:
 
 
 BATCH_PATCH = (
-    "import stratdsl.assessment as a; _b = a.build_model; _m = {}\n"
+    "import stratdsl.runtime.assessment as a; _b = a.build_model; _m = {}\n"
     "a.build_model = lambda p: _m.get(id(p)) or _m.setdefault(id(p), _b(p))\n"
-    "from stratdsl.cli import main; main()\n"
+    "from stratdsl.commands.cli import main; main()\n"
 )
 
 

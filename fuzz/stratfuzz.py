@@ -37,19 +37,19 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from stratdsl import ir
-from stratdsl.assessment import parse_data, read_data, validate
-from stratdsl.compiler import compiled
-from stratdsl.diagnostics import Diagnostic, StratError
+from stratdsl.backends.compiler import compiled
 from stratdsl.engine import compile_policy, compile_text, run
-from stratdsl.evaluator import evaluate as reference_evaluate
-from stratdsl.records import decision_records
+from stratdsl.language import ir
+from stratdsl.language.diagnostics import Diagnostic, StratError
+from stratdsl.language.source import SourceFile
+from stratdsl.language.syntax import parse
+from stratdsl.language.types import BoolT, DateT, EnumT, ListT, NumberT, TextT
+from stratdsl.provenance.records import decision_records
 from stratdsl.render import json_out
 from stratdsl.render import text as text_out
-from stratdsl.source import SourceFile
-from stratdsl.syntax import parse
-from stratdsl.types import BoolT, DateT, EnumT, ListT, NumberT, TextT
-from stratdsl.values import canonical_json, sha256_text
+from stratdsl.runtime.assessment import parse_data, read_data, validate
+from stratdsl.runtime.evaluator import evaluate as reference_evaluate
+from stratdsl.runtime.values import canonical_json, sha256_text
 
 REPO = Path(__file__).resolve().parents[1]
 POLICIES = REPO / "policies"

@@ -17,13 +17,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from stratdsl import ast, ir
-from stratdsl.assessment import Assessment, parse_data, validate
-from stratdsl.diagnostics import Diagnostic, StratError
 from stratdsl.engine import compile_policy, compile_text, run
-from stratdsl.evaluator import evaluate as reference_evaluate
-from stratdsl.loader import load_text
-from stratdsl.result import Result
+from stratdsl.language import ast, ir
+from stratdsl.language.diagnostics import Diagnostic, StratError
+from stratdsl.language.loader import load_text
+from stratdsl.runtime.assessment import Assessment, parse_data, validate
+from stratdsl.runtime.evaluator import evaluate as reference_evaluate
+from stratdsl.runtime.result import Result
 
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"
@@ -128,7 +128,7 @@ def no_spans(value: Any) -> Any:
 def stratdsl_command() -> list[str]:
     """The installed console script, or the module when it is not on PATH."""
     found = shutil.which("stratdsl")
-    return [found] if found else [sys.executable, "-m", "stratdsl.cli"]
+    return [found] if found else [sys.executable, "-m", "stratdsl"]
 
 
 def compare_golden(path: Path, actual: str) -> None:

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import AS_OF, FIXTURES, REPO, assess, fixture_policy, stage_error
-from stratdsl import assessment as assessment_mod
-from stratdsl.assessment import json_schema, load_assessment, parse_data, read_data, validate
-from stratdsl.cli import main
+from stratdsl.commands.cli import main
 from stratdsl.engine import run
-from stratdsl.values import Unknown
+from stratdsl.runtime import assessment as assessment_mod
+from stratdsl.runtime.assessment import json_schema, load_assessment, parse_data, read_data, validate
+from stratdsl.runtime.values import Unknown
 
 
 @pytest.fixture(scope="module")

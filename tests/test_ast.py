@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from helpers import FIXTURES, lower_src
-from stratdsl import ast
-from stratdsl.loader import load_policy, load_text
-from stratdsl.source import Span
+from stratdsl.language import ast
+from stratdsl.language.loader import load_policy, load_text
+from stratdsl.language.source import Span
 
 
 def module(name: str) -> ast.Module:

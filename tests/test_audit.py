@@ -5,7 +5,7 @@ Every test works on real git repositories built in temporary folders with the
 `git` command. The expensive part is starting `stratdsl` (about a second per
 process), so independent commands are started together (`run_many`) and the
 variants of a check already made through the command run in process with
-click's CliRunner, which calls the same `stratdsl.cli.main`.
+click's CliRunner, which calls the same `stratdsl.commands.cli.main`.
 
 Tests marked `xfail(strict=True, reason="BUG: …")` describe behaviour that the
 documentation promises and the code does not deliver yet; they pass (as
@@ -28,8 +28,8 @@ import pytest
 from click.testing import CliRunner
 
 import stratdsl
-from stratdsl import audit
-from stratdsl.cli import main
+from stratdsl.commands.cli import main
+from stratdsl.provenance import audit
 
 STRATDSL = shutil.which("stratdsl")
 GIT = shutil.which("git")
@@ -196,7 +196,7 @@ def stratdsl_cmd(*args, cwd: Path, env: dict[str, str] | None = None) -> subproc
 
 
 def cli(*args, cwd: Path | None = None):
-    """The same command in process (fast): click's runner around stratdsl.cli.main, run in `cwd`."""
+    """The same command in process (fast): click's runner around stratdsl.commands.cli.main, run in `cwd`."""
     with contextlib.chdir(cwd) if cwd else contextlib.nullcontext():
         return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
@@ -683,7 +683,7 @@ def test_audit_show_prints_a_decision_record_with_its_explanation(demo, logged):
 WRITER = """
 import sys, time
 from pathlib import Path
-from stratdsl import audit
+from stratdsl.provenance import audit
 log, writer, go = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 while not go.exists():
     time.sleep(0.001)

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO, dedent, stratdsl_command
-from stratdsl.assessment import read_data, validate
-from stratdsl.compiler import compiled
+from stratdsl.backends.compiler import compiled
 from stratdsl.engine import compile_policy
+from stratdsl.runtime.assessment import read_data, validate
 
 AS_OF = "2026-11-26"
 
@@ -364,7 +364,7 @@ def test_methodology_batch_matches_single_evaluations(tmp_path):
 
 
 def _run_in_process(work: Path, inputs: list[Path], out: Path):
-    from stratdsl import batch as batch_mod
+    from stratdsl.commands import batch as batch_mod
 
     policy, _ = compile_policy(work / "policy.strat")
     assert policy is not None
@@ -374,7 +374,7 @@ def _run_in_process(work: Path, inputs: list[Path], out: Path):
 
 def test_an_input_that_meets_a_bug_is_an_invalid_line_and_the_run_goes_on(work, tmp_path, monkeypatch):
     """Any exception on one input (a bug of stratdsl) gives an E604 `invalid` line, counted; the rerun skips it."""
-    from stratdsl import batch as batch_mod
+    from stratdsl.commands import batch as batch_mod
 
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps(doc) + "\n" for doc in generated(3)), encoding="utf-8")
@@ -418,7 +418,7 @@ def test_files_that_are_not_regular_files_are_invalid_lines_and_do_not_block(wor
 
 
 def test_an_assessment_over_the_size_limit_is_not_read(work, tmp_path, monkeypatch):
-    from stratdsl import assessment
+    from stratdsl.runtime import assessment
 
     monkeypatch.setattr(assessment, "MAX_ASSESSMENT_BYTES", 100)
     big, small = tmp_path / "big.yaml", tmp_path / "small.yaml"

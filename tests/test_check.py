@@ -18,12 +18,12 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import AS_OF, GOLDEN, REGEN, assess, checked, codes, compare_golden, compile_src, errors_of, stage_error
-from stratdsl import analysis
-from stratdsl.checker import MAX_CHAIN_DEPTH
-from stratdsl.cli import main
-from stratdsl.diagnostics import MAX_SUGGESTIONS, Severity, StratError, did_you_mean, suggestions
+from stratdsl.commands.cli import main
 from stratdsl.engine import compile_policy, run
-from stratdsl.loader import load_policy
+from stratdsl.language import analysis
+from stratdsl.language.checker import MAX_CHAIN_DEPTH
+from stratdsl.language.diagnostics import MAX_SUGGESTIONS, Severity, StratError, did_you_mean, suggestions
+from stratdsl.language.loader import load_policy
 from stratdsl.render.diagnostics import render_json
 
 CHECK_DIR = GOLDEN / "check"

@@ -41,7 +41,7 @@ def test_the_console_script_is_installed():
 
 
 def test_module_fallback_runs():
-    proc = stratdsl("--version", command=[sys.executable, "-m", "stratdsl.cli"])
+    proc = stratdsl("--version", command=[sys.executable, "-m", "stratdsl"])
     assert proc.returncode == 0
     assert "stratdsl" in proc.stdout and "0.1.0" in proc.stdout
 

@@ -28,14 +28,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import REPO
-from stratdsl import compiler
-from stratdsl.assessment import read_data, validate
-from stratdsl.compiler import CompiledPolicy, Interpreted, compiled
-from stratdsl.diagnostics import StratError
+from stratdsl.backends import compiler
+from stratdsl.backends.compiler import CompiledPolicy, Interpreted, compiled
 from stratdsl.engine import compile_policy, compile_text, run
-from stratdsl.evaluator import evaluate as reference_evaluate
-from stratdsl.result import Result
-from stratdsl.trace import RecordingTracer
+from stratdsl.language.diagnostics import StratError
+from stratdsl.runtime.assessment import read_data, validate
+from stratdsl.runtime.evaluator import evaluate as reference_evaluate
+from stratdsl.runtime.result import Result
+from stratdsl.runtime.trace import RecordingTracer
 
 DIFF = settings(
     max_examples=100,
@@ -525,7 +525,7 @@ def test_ids_that_mangle_alike_keep_their_own_functions(text):
 
 
 def test_a_name_defined_twice_is_refused():
-    from stratdsl.compiler import _Gen
+    from stratdsl.backends.compiler import _Gen
 
     gen = _Gen(_checked(SMALL))
     gen.define("c_0", ["def c_0(X, e):", "    return True"])

@@ -43,7 +43,7 @@ from pathlib import Path
 import pytest
 
 from helpers import FIXTURES
-from stratdsl import audit
+from stratdsl.provenance import audit
 
 STRATDSL = shutil.which("stratdsl")
 pytestmark = pytest.mark.skipif(STRATDSL is None or os.name != "posix", reason="needs the installed `stratdsl` command and POSIX signals")
@@ -139,7 +139,7 @@ def check_groups(items: list[dict], size: int) -> None:
 
 LOOP_IN_PROCESS = """
 import os, sys, time
-from stratdsl.cli import main
+from stratdsl.commands.cli import main
 args = sys.argv[1:]
 if os.environ.get("SLOW_DISK"):  # a slow device: writes of 8 KB at most, 2 ms each (append loops over short writes)
     real_pwrite = os.pwrite
@@ -199,7 +199,7 @@ def test_audit_log_survives_random_sigkill(work, group_size, tmp_path):
 
 DRIVER = """
 import fcntl, os, signal, sys
-from stratdsl import audit
+from stratdsl.provenance import audit
 log, point = sys.argv[1], sys.argv[2]
 die = lambda: os.kill(os.getpid(), signal.SIGKILL)
 real_flock, real_lseek, real_ftruncate, real_pwrite, real_fsync = fcntl.flock, os.lseek, os.ftruncate, os.pwrite, os.fsync
@@ -374,8 +374,8 @@ def test_batch_killed_again_and_again_loses_and_duplicates_nothing(work, batch_i
 
 KILL_AT_ITEM = """
 import os, signal, sys
-from stratdsl import batch
-from stratdsl.cli import main
+from stratdsl.commands import batch
+from stratdsl.commands.cli import main
 batch.CHUNK = 1  # write through after every line: the kill finds every finished line on disk
 real, seen = batch.evaluate_item, [0]
 def evaluate(job):
@@ -407,7 +407,7 @@ def test_batch_killed_between_two_csv_files_with_the_same_assessment_name(work, 
 WRITER = """
 import random, sys, time
 from pathlib import Path
-from stratdsl import audit
+from stratdsl.provenance import audit
 log, writer, count, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
 rnd = random.Random(writer)
 while not go.exists():
@@ -422,7 +422,7 @@ for i in range(count):
 READER = """
 import sys, time
 from pathlib import Path
-from stratdsl import audit
+from stratdsl.provenance import audit
 log, stop = Path(sys.argv[1]), Path(sys.argv[2])
 bad = []
 while not stop.exists():

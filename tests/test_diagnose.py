@@ -39,10 +39,10 @@ import pytest
 import yaml
 
 from helpers import REPO
-from stratdsl.assessment import read_data, validate
+from stratdsl.commands.questionnaire import Question, questions
 from stratdsl.engine import require_policy, run
-from stratdsl.questionnaire import Question, questions
 from stratdsl.render import labels
+from stratdsl.runtime.assessment import read_data, validate
 
 STRATDSL = shutil.which("stratdsl")
 pytestmark = pytest.mark.skipif(STRATDSL is None, reason="needs the installed `stratdsl` command")
@@ -696,7 +696,7 @@ def _question(policy, key: str, lang: str = "fr") -> Question:
 
 
 def test_a_list_question_can_be_answered_none(policy):
-    from stratdsl.questionnaire import parse_answer
+    from stratdsl.commands.questionnaire import parse_answer
 
     q = _question(policy, "usecases.*.generated_content")
     assert q.label.endswith("(liste vide si aucun)")
@@ -712,7 +712,7 @@ def test_a_list_question_can_be_answered_none(policy):
 def test_a_number_with_an_absurd_exponent_is_refused(policy):
     """No exponent beyond ±20 and no more than 28 digits: '1e-999999999' would be written
     out by to_yaml as a billion-character number."""
-    from stratdsl.questionnaire import AnswerError, parse_answer
+    from stratdsl.commands.questionnaire import AnswerError, parse_answer
 
     q = _question(policy, "usecases.*.hours_per_week")
     for typed in ("1e-999999999", "1e999999999", "1e-21", "0e-999999999", "1.0000000000000000000000000001", "Infinity", "NaN"):
@@ -729,7 +729,7 @@ def test_a_number_with_an_absurd_exponent_is_refused(policy):
 
 
 def test_a_choice_typed_as_a_superscript_digit_is_refused_not_a_crash(policy):
-    from stratdsl.questionnaire import AnswerError, parse_answer
+    from stratdsl.commands.questionnaire import AnswerError, parse_answer
 
     for key in ("organization.sector", "usecases.*.frictions"):
         with pytest.raises(AnswerError):
@@ -737,7 +737,7 @@ def test_a_choice_typed_as_a_superscript_digit_is_refused_not_a_crash(policy):
 
 
 def test_the_maturity_score_is_written_the_french_way(policy):
-    from stratdsl.diagnose import render_prediagnosis
+    from stratdsl.commands.diagnose import render_prediagnosis
 
     def score_line(data: dict[str, Any]) -> str:
         result, _ = run(policy, validate(policy, data, "x"), date.fromisoformat(AS_OF))

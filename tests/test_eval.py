@@ -10,8 +10,8 @@ import pytest
 
 from helpers import AS_OF, assess, checked, evaluate, fixture_policy, stage_error
 from stratdsl.engine import parse_params, run
-from stratdsl.result import DECIDED, UNDETERMINED
-from stratdsl.values import Unknown
+from stratdsl.runtime.result import DECIDED, UNDETERMINED
+from stratdsl.runtime.values import Unknown
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import GOLDEN, compare_golden, stage_error
-from stratdsl.cli import main
+from stratdsl.commands.cli import main
 from stratdsl.engine import explain, load_assessment, require_policy
 
 EXPLAIN_DIR = GOLDEN / "explain"

@@ -9,7 +9,7 @@ The module builds one real git repository with three commits by three authors:
   c3  Carol Petit   2026-03-15  "Reformat"             — indentation and a moved comment only
 
 Commands run through the installed `stratdsl` (subprocess) where the test is
-about the command, and in process (click's CliRunner, same `stratdsl.cli.main`)
+about the command, and in process (click's CliRunner, same `stratdsl.commands.cli.main`)
 for variants, to keep the file fast: starting `stratdsl` costs about a second.
 Tests marked `xfail(strict=True, reason="BUG: …")` describe a bug found in the code.
 """
@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from stratdsl import audit
-from stratdsl import replay as replay_mod
-from stratdsl.cli import main
+from stratdsl.commands.cli import main
+from stratdsl.provenance import audit
+from stratdsl.provenance import replay as replay_mod
 
 STRATDSL = shutil.which("stratdsl")
 GIT = shutil.which("git")
@@ -176,7 +176,7 @@ def stratdsl_cmd(*args, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def cli(*args, cwd: Path | None = None):
-    """The same command in process: click's runner around stratdsl.cli.main, run in `cwd`."""
+    """The same command in process: click's runner around stratdsl.commands.cli.main, run in `cwd`."""
     with contextlib.chdir(cwd) if cwd else contextlib.nullcontext():
         return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 

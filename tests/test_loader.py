@@ -12,9 +12,9 @@ import os
 import time
 
 from helpers import stage_error
-from stratdsl import loader
 from stratdsl.engine import require_policy
-from stratdsl.loader import MAX_FILE_BYTES, load_policy, read_source
+from stratdsl.language import loader
+from stratdsl.language.loader import MAX_FILE_BYTES, load_policy, read_source
 
 HEADER = 'policy "p" version "1"\n'
 

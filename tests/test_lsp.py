@@ -360,7 +360,7 @@ def test_a_part_is_checked_with_the_policy_that_imports_it(client: LspClient, fo
 
 def test_sketch_reads_the_declarations_the_parser_reads() -> None:
     """Completion in a file that does not parse relies on the sketch: it must agree with the parser."""
-    from stratdsl import ast
+    from stratdsl.language import ast
     from stratdsl.lsp.project import parse_alone
     from stratdsl.lsp.sketch import sketch
     from stratdsl.lsp.symbols import Index

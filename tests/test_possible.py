@@ -26,17 +26,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import assess, checked, evaluate
-from stratdsl import ir
-from stratdsl.assessment import validate
-from stratdsl.compiler import compiled
-from stratdsl.diagnostics import StratError
+from stratdsl.backends.compiler import compiled
 from stratdsl.engine import compile_text, explain
-from stratdsl.evaluator import evaluate as reference_evaluate
+from stratdsl.language import ir
+from stratdsl.language.diagnostics import StratError
 from stratdsl.render.json_out import explanation_json, result_json
 from stratdsl.render.text import render_explanation, render_result
-from stratdsl.result import DECIDED, UNDETERMINED, Result
-from stratdsl.trace import RecordingTracer
-from stratdsl.values import (
+from stratdsl.runtime.assessment import validate
+from stratdsl.runtime.evaluator import evaluate as reference_evaluate
+from stratdsl.runtime.result import DECIDED, UNDETERMINED, Result
+from stratdsl.runtime.trace import RecordingTracer
+from stratdsl.runtime.values import (
     MAX_COMBINATIONS,
     Unknown,
     aggregate_unknown,

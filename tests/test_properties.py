@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import fixture_policy
-from stratdsl.assessment import parse_data, validate
-from stratdsl.diagnostics import StratError
 from stratdsl.engine import run
-from stratdsl.evaluator import evaluate as reference_evaluate
+from stratdsl.language.diagnostics import StratError
 from stratdsl.render import json_out
-from stratdsl.result import DECIDED, UNDETERMINED, Result
-from stratdsl.values import Unknown
+from stratdsl.runtime.assessment import parse_data, validate
+from stratdsl.runtime.evaluator import evaluate as reference_evaluate
+from stratdsl.runtime.result import DECIDED, UNDETERMINED, Result
+from stratdsl.runtime.values import Unknown
 
 PROPS = settings(
     max_examples=100,

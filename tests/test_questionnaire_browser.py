@@ -36,9 +36,9 @@ import pytest
 import yaml
 
 from helpers import REGEN, REPO
-from stratdsl.assessment import validate
 from stratdsl.engine import require_policy, run
 from stratdsl.render import labels
+from stratdsl.runtime.assessment import validate
 
 CHROMIUM = "/usr/bin/chromium"
 STRATDSL = shutil.which("stratdsl")

@@ -23,9 +23,10 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import GOLDEN, REPO, compare_golden
-from stratdsl import engine, gitutil
+from stratdsl import engine
+from stratdsl.commands.report_cli import report_cmd
+from stratdsl.provenance import gitutil
 from stratdsl.report import build_report, format_for, make_report, render_html, render_markdown
-from stratdsl.report.cli import report_cmd
 from stratdsl.report.i18n import NBSP, NNBSP, Locale
 from stratdsl.report.model import DEFAULT_SPEC, anchor_of
 from stratdsl.report.svg import matrix_geometry
@@ -292,7 +293,7 @@ def test_html_explanations_say_rule_citation_and_values(cabinet_html):
 def test_html_provenance_ties_the_report_to_the_audit_log(cabinet_html):
     _, html = cabinet_html
     policy, facts, result, tracer = evaluate(CABINET)
-    from stratdsl.records import assessment_sha256, decision_records
+    from stratdsl.provenance.records import assessment_sha256, decision_records
 
     evaluation, records = decision_records(policy, facts, result, tracer, "fr")
     footer = parse(html).find(id="provenance")
@@ -529,7 +530,7 @@ def test_output_is_written_whole(tmp_path):
 
 def test_audit_log_holds_the_decisions_the_report_cites(tmp_path):
     """`--audit-log` logs the same records `eval --audit-log` would: the report's ids find them."""
-    from stratdsl import audit
+    from stratdsl.provenance import audit
 
     log = tmp_path / "audit.jsonl"
     out = tmp_path / "r.html"

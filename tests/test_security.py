@@ -33,14 +33,14 @@ from pathlib import Path
 import pytest
 
 from helpers import FIXTURES, REPO, stage_error, stratdsl_command
-from stratdsl import assessment as assessment_mod
-from stratdsl.assessment import MAX_DEPTH, MAX_ENTITIES, MAX_TEXT, Assessment, Entity, parse_data, read_data, validate
-from stratdsl.compiler import _name, compiled
-from stratdsl.diagnostics import StratError
+from stratdsl.backends.compiler import _name, compiled
 from stratdsl.engine import compile_policy, compile_text, run
-from stratdsl.evaluator import evaluate as reference_evaluate
-from stratdsl.loader import MAX_FILE_BYTES, MAX_IMPORTS, load_policy
-from stratdsl.values import Unknown
+from stratdsl.language.diagnostics import StratError
+from stratdsl.language.loader import MAX_FILE_BYTES, MAX_IMPORTS, load_policy
+from stratdsl.runtime import assessment as assessment_mod
+from stratdsl.runtime.assessment import MAX_DEPTH, MAX_ENTITIES, MAX_TEXT, Assessment, Entity, parse_data, read_data, validate
+from stratdsl.runtime.evaluator import evaluate as reference_evaluate
+from stratdsl.runtime.values import Unknown
 
 sys.path.insert(0, str(REPO / "fuzz"))
 import stratfuzz as sf
@@ -195,7 +195,7 @@ def test_no_unsafe_deserialisation_or_dynamic_code_in_the_source():
                 for keyword in node.keywords:
                     if keyword.arg == "shell":
                         assert isinstance(keyword.value, pyast.Constant) and keyword.value.value is False, f"{where}:{node.lineno}: shell=True"
-    assert sorted(exec_sites) == [("compiler.py", "compile"), ("compiler.py", "exec")]
+    assert sorted(exec_sites) == [("backends/compiler.py", "compile"), ("backends/compiler.py", "exec")]
 
 
 def test_the_yaml_loader_is_the_safe_loader():
@@ -495,7 +495,7 @@ def test_a_chain_of_if_else_compiles_in_linear_time():
     assert finishes_cleanly(
         f"""
         from stratdsl.engine import compile_text
-        from stratdsl.compiler import compiled
+        from stratdsl.backends.compiler import compiled
         policy, _ = compile_text({_nested("if", 40)!r})
         assert len(compiled(policy).source) < 100_000
         print("OK")
@@ -582,8 +582,8 @@ def test_billion_laughs_is_refused_fast():
     assert finishes_cleanly(
         f"""
         import time
-        from stratdsl.assessment import parse_data
-        from stratdsl.diagnostics import StratError
+        from stratdsl.runtime.assessment import parse_data
+        from stratdsl.language.diagnostics import StratError
         start = time.perf_counter()
         try:
             parse_data({_laughs()!r}, "a.yaml")
@@ -749,8 +749,8 @@ def test_an_assessment_that_is_not_a_file_does_not_block(tmp_path):
     assert finishes_cleanly(
         f"""
         from pathlib import Path
-        from stratdsl.assessment import read_data
-        from stratdsl.diagnostics import StratError
+        from stratdsl.runtime.assessment import read_data
+        from stratdsl.language.diagnostics import StratError
         try:
             read_data(Path({str(tmp_path / "a.yaml")!r}), "a.yaml")
         except StratError as error:
@@ -819,7 +819,7 @@ def _report_command() -> list[str]:
     help_text = cli("--help").stdout
     if re.search(r"^\s+report\s", help_text, re.M):
         return [*stratdsl_command(), "report"]
-    return [sys.executable, "-c", "import sys; from stratdsl.report.cli import report_cmd; sys.exit(report_cmd())"]
+    return [sys.executable, "-c", "import sys; from stratdsl.commands.report_cli import report_cmd; sys.exit(report_cmd())"]
 
 
 def test_same_inputs_give_the_same_bytes_across_processes_and_hash_seeds(methodology_copy):

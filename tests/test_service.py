@@ -35,10 +35,10 @@ import yaml
 from click.testing import CliRunner
 
 from helpers import REPO
-from stratdsl.assessment import validate
-from stratdsl.cli import main
+from stratdsl.commands.cli import main
 from stratdsl.engine import require_policy
-from stratdsl.records import assessment_sha256, provenance
+from stratdsl.provenance.records import assessment_sha256, provenance
+from stratdsl.runtime.assessment import validate
 
 STRATDSL = shutil.which("stratdsl")
 pytestmark = pytest.mark.skipif(STRATDSL is None, reason="needs the installed `stratdsl` command")
@@ -152,7 +152,7 @@ EXPLAIN = ("cabinet-comptable", "risk", "tri-cv", "minimal")  # example, decisio
 @pytest.fixture(scope="module")
 def cli():
     """The CLI's JSON for every comparison below: `stratdsl eval|explain|schema …`, run in
-    process with click's CliRunner (the same `stratdsl.cli.main` as the installed command,
+    process with click's CliRunner (the same `stratdsl.commands.cli.main` as the installed command,
     without a process start for each)."""
     commands = {
         ("eval", e.stem, AS_OF): ["eval", str(POLICY_PATH), str(e), "--as-of", AS_OF, "--format", "json"] for e in EXAMPLES

@@ -16,13 +16,13 @@ import pytest
 from lark import Token, Tree
 
 from helpers import FIXTURES, GRAMMAR, compile_src, expr_of, lower_src, no_spans, stage_error
-from stratdsl import ast
-from stratdsl.diagnostics import StratError
-from stratdsl.fmt import format_text
-from stratdsl.loader import load_policy, load_text
-from stratdsl.lower import _Lower
-from stratdsl.source import SourceFile
-from stratdsl.syntax import MAX_NESTING, MAX_TERMS, parse, parser
+from stratdsl.language import ast
+from stratdsl.language.diagnostics import StratError
+from stratdsl.language.fmt import format_text
+from stratdsl.language.loader import load_policy, load_text
+from stratdsl.language.lower import _Lower
+from stratdsl.language.source import SourceFile
+from stratdsl.language.syntax import MAX_NESTING, MAX_TERMS, parse, parser
 
 
 def P(*parts: str) -> ast.Path:

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from stratdsl.engine import compile_text
-from stratdsl.values import canonical_json, format_value, normalize, to_json_value
+from stratdsl.runtime.values import canonical_json, format_value, normalize, to_json_value
 
 
 @pytest.mark.parametrize(

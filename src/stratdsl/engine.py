@@ -13,18 +13,18 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from . import ir
-from .assessment import Assessment, load_assessment
-from .checker import check
-from .compiler import compiled
-from .diagnostics import Diagnostic, StratError, did_you_mean
-from .evaluator import evaluate
-from .explain import DecisionExplanation, explain_decision
-from .loader import Program, load_policy, load_text
-from .result import Result
-from .trace import RecordingTracer
-from .types import BoolT, DateT, EnumT, NumberT, TextT
-from .whynot import WhyNot, why_not
+from .backends.compiler import compiled
+from .language import ir
+from .language.checker import check
+from .language.diagnostics import Diagnostic, StratError, did_you_mean
+from .language.loader import Program, load_policy, load_text
+from .language.types import BoolT, DateT, EnumT, NumberT, TextT
+from .runtime.assessment import Assessment, load_assessment
+from .runtime.evaluator import evaluate
+from .runtime.explain import DecisionExplanation, explain_decision
+from .runtime.result import Result
+from .runtime.trace import RecordingTracer
+from .runtime.whynot import WhyNot, why_not
 
 
 def compile_program(program: Program) -> tuple[ir.CheckedPolicy | None, list[Diagnostic]]:

@@ -31,11 +31,11 @@ from typing import Any
 
 import pytest
 
-from stratdsl import ir
-from stratdsl.assessment import Assessment, load_assessment, parse_data, validate
 from stratdsl.engine import compile_policy, parse_params, run
-from stratdsl.result import DECIDED, UNDETERMINED, DecisionResult, Result
-from stratdsl.values import Unknown
+from stratdsl.language import ir
+from stratdsl.runtime.assessment import Assessment, load_assessment, parse_data, validate
+from stratdsl.runtime.result import DECIDED, UNDETERMINED, DecisionResult, Result
+from stratdsl.runtime.values import Unknown
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO / "policies" / "strategy.strat"

@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 import yaml
 
-from stratdsl import ir
-from stratdsl.assessment import validate
 from stratdsl.engine import compile_policy, parse_params, run
-from stratdsl.result import DECIDED, UNDETERMINED, Result
+from stratdsl.language import ir
+from stratdsl.runtime.assessment import validate
+from stratdsl.runtime.result import DECIDED, UNDETERMINED, Result
 
 HERE = Path(__file__).resolve().parent
 POLICY = HERE.parent.parent / "policies" / "strategy.strat"

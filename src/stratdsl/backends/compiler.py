@@ -35,12 +35,13 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from . import __version__, ir
-from .assessment import Assessment, Entity
-from .diagnostics import Diagnostic, StratError
-from .evaluator import conclude, is_range, round_half_up
-from .evaluator import evaluate as reference_evaluate
-from .result import (
+from .. import __version__
+from ..language import ir
+from ..language.diagnostics import Diagnostic, StratError
+from ..runtime.assessment import Assessment, Entity
+from ..runtime.evaluator import conclude, is_range, round_half_up
+from ..runtime.evaluator import evaluate as reference_evaluate
+from ..runtime.result import (
     DECIDED,
     EXCEPTED,
     EXCEPTION_UNKNOWN,
@@ -56,7 +57,7 @@ from .result import (
     RuleStatus,
     ValueResult,
 )
-from .values import (
+from ..runtime.values import (
     CONTEXT,
     Unknown,
     aggregate_unknown,

@@ -24,17 +24,17 @@ import os
 import stat
 import traceback
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import assessment as _assessment
-from .assessment import parse_data, validate
-from .diagnostics import StratError
-from .engine import compile_policy, parse_params
-from .values import canonical_json, sha256_text, to_json_value
+from ..engine import compile_policy, parse_params
+from ..language.diagnostics import StratError
+from ..runtime import assessment as _assessment
+from ..runtime.assessment import parse_data, validate
+from ..runtime.values import canonical_json, sha256_text, to_json_value
 
 CHUNK = 64
 
@@ -224,7 +224,7 @@ _WORKER: dict[str, Any] = {}
 
 def policy_sources(policy: Any) -> tuple[dict[str, str], str]:
     """The policy's files as {path relative to the root policy's folder: text}, and the root's path."""
-    from .records import policy_root
+    from ..provenance.records import policy_root
 
     root = policy_root(policy)
     assert root is not None
@@ -310,7 +310,7 @@ def _evaluate(policy: Any, as_of: str, params: dict[str, str], item: Item) -> st
         data, spans = parse_data(text, name, json_format=is_json)
     assessment = validate(policy, data, item.key, spans)
     overrides = parse_params(policy, [f"{k}={v}" for k, v in params.items()])
-    from .compiler import compiled
+    from ..backends.compiler import compiled
 
     result = compiled(policy).evaluate(assessment, date.fromisoformat(as_of), overrides)
     line = {
@@ -344,17 +344,6 @@ def done_keys(out: Path) -> set[str]:
             except (ValueError, KeyError):
                 continue
     return keys
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def run_batch(
@@ -409,7 +398,7 @@ def _execute(work: Iterator[tuple], jobs: int, engine: str, scheduler: str | Non
     if engine == "dask":
         from .batch_dask import execute as dask_execute
 
-        yield from dask_execute(work, scheduler)
+        yield from dask_execute(work, scheduler, evaluate_item, CHUNK)
         return
     if jobs <= 1:
         for job in work:

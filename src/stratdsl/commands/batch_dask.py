@@ -2,25 +2,39 @@
 
 Jobs are shipped in chunks; each worker process compiles the policy once from
 the source text carried by the job (the same `evaluate_item` as the local
-run), so the output is the same bytes as a local run, in input order.
+run, handed in by `batch` so that this module does not import it back), so
+the output is the same bytes as a local run, in input order.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
-from .batch import CHUNK, _chunks, evaluate_item
-from .diagnostics import Diagnostic, StratError
+from ..language.diagnostics import Diagnostic, StratError
 
 WINDOW = 8  # chunks in flight: enough to keep workers busy, bounded memory
 
 
-def _run_chunk(jobs: list[tuple]) -> list[str]:
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _run_chunk(evaluate_item: Callable[[tuple], str], jobs: list[tuple]) -> list[str]:
     return [evaluate_item(job) for job in jobs]
 
 
-def execute(work: Iterator[tuple], scheduler: str | None) -> Iterator[str]:
+def execute(
+    work: Iterator[tuple], scheduler: str | None, evaluate_item: Callable[[tuple], str], chunk_size: int
+) -> Iterator[str]:
     try:
         from dask.distributed import Client
     except ImportError:
@@ -35,8 +49,8 @@ def execute(work: Iterator[tuple], scheduler: str | None) -> Iterator[str]:
         raise StratError([Diagnostic("E603", f"cannot reach the Dask scheduler at {scheduler}: {error}")]) from None
     with client:
         in_flight: deque = deque()
-        for chunk in _chunks(work, CHUNK):
-            in_flight.append(client.submit(_run_chunk, chunk, pure=False))
+        for chunk in _chunks(work, chunk_size):
+            in_flight.append(client.submit(_run_chunk, evaluate_item, chunk, pure=False))
             if len(in_flight) >= WINDOW:
                 yield from in_flight.popleft().result()
         while in_flight:

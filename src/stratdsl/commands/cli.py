@@ -15,21 +15,23 @@ from pathlib import Path
 
 import click
 
-from . import __version__, audit, engine, gitutil, history, policytest, semdiff
-from . import records as records_mod
-from . import replay as replay_mod
-from .assessment import json_schema, load_assessment
+from .. import __version__, engine
+from ..language.diagnostics import Diagnostic, StratError, sorted_diagnostics
+from ..language.source import SourceMap
+from ..provenance import audit, gitutil, history, semdiff
+from ..provenance import records as records_mod
+from ..provenance import replay as replay_mod
+from ..render import diagnostics as render_diags
+from ..render import json_out, sarif, text
+from ..runtime.assessment import json_schema, load_assessment
+from . import policytest
 from .cliguard import EXIT_BAD_INPUT, SOURCES, emit_diagnostics, guarded
-from .diagnostics import Diagnostic, StratError, sorted_diagnostics
-from .render import diagnostics as render_diags
-from .render import json_out, sarif, text
-from .source import SourceMap
 
 
 def _policy(path: str):
     policy, diagnostics = engine.compile_policy(path)
     if policy is None:
-        from .loader import load_policy
+        from ..language.loader import load_policy
 
         try:
             SOURCES.append(load_policy(path).source_map)
@@ -43,7 +45,7 @@ def _policy(path: str):
 
 def _partial_sources(path: str) -> SourceMap:
     """Sources for rendering syntax errors: every file we can read under the policy's folder."""
-    from .loader import display_name, read_source
+    from ..language.loader import display_name, read_source
 
     sources = SourceMap()
     root = Path(path).resolve()
@@ -82,7 +84,7 @@ def main() -> None:
 def _roots(paths: tuple[str, ...]) -> list[str]:
     """Expand folders to their .strat files and keep only the roots: a file imported
     by another one given is checked through it, with the context it has there."""
-    from .loader import load_policy
+    from ..language.loader import load_policy
 
     files: list[Path] = []
     for raw in paths:
@@ -141,7 +143,7 @@ def check_cmd(policies: tuple[str, ...], fmt: str) -> None:
 
 
 def _sources_for(policy: str) -> SourceMap:
-    from .loader import load_policy
+    from ..language.loader import load_policy
 
     try:
         return load_policy(policy).source_map
@@ -158,8 +160,8 @@ def fmt_cmd(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
     """Rewrite policy files in the one canonical layout (comments kept, meaning unchanged)."""
     import difflib
 
-    from .fmt import format_source
-    from .loader import read_source
+    from ..language.fmt import format_source
+    from ..language.loader import read_source
 
     files: list[Path] = []
     for raw in paths:
@@ -263,7 +265,7 @@ def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str,
     """Evaluate every decision of POLICY for the company described in ASSESSMENT."""
     checked, _ = _policy(policy)
     if dump_compiled:
-        from .compiler import compiled
+        from ..backends.compiler import compiled
 
         click.echo(compiled(checked).source, nl=False)
         return
@@ -526,7 +528,7 @@ def serve_cmd(policy: str, host: str, port: int, audit_log: str | None) -> None:
 @click.pass_context
 def lsp_cmd(ctx: click.Context) -> None:
     """Run the language server over stdio (diagnostics, hover, go-to-definition, completion)."""
-    from .lsp.server import main as serve_lsp
+    from ..lsp.server import main as serve_lsp
 
     serve_lsp(ctx.args)
 
@@ -540,7 +542,7 @@ def schema_cmd(policy: str) -> None:
     click.echo(json.dumps(json_schema(checked), indent=2, ensure_ascii=False, sort_keys=True, default=str))
 
 
-from .report.cli import report_cmd  # noqa: E402 — the report command lives with the report package
+from .report_cli import report_cmd  # noqa: E402 — the report command lives with the report package
 
 main.add_command(report_cmd)
 

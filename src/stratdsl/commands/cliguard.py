@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 import click
 
-from .diagnostics import Diagnostic, StratError, sorted_diagnostics
-from .render import diagnostics as render_diags
-from .source import SourceMap
+from ..language.diagnostics import Diagnostic, StratError, sorted_diagnostics
+from ..language.source import SourceMap
+from ..render import diagnostics as render_diags
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERNAL = 3

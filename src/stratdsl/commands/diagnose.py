@@ -11,9 +11,11 @@ from typing import Any
 
 import click
 
-from . import ir
-from .assessment import read_data, validate
-from .engine import run
+from ..engine import run
+from ..language import ir
+from ..render import labels
+from ..runtime.assessment import read_data, validate
+from ..runtime.values import format_value
 from .questionnaire import (
     NO,
     YES,
@@ -28,8 +30,6 @@ from .questionnaire import (
     summary_decisions,
     to_yaml,
 )
-from .render import labels
-from .values import format_value
 
 WORDS = {
     "fr": {

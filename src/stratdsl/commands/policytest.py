@@ -21,15 +21,15 @@ from typing import Any
 
 import yaml
 
-from . import ir
-from .assessment import _Loader, read_data, validate
-from .diagnostics import Diagnostic, StratError
-from .engine import compile_policy, parse_params, run
-from .explain import explain_decision
-from .render.json_out import explanation_json
-from .render.text import render_explanation_data
-from .result import Result
-from .values import format_value
+from ..engine import compile_policy, parse_params, run
+from ..language import ir
+from ..language.diagnostics import Diagnostic, StratError
+from ..render.json_out import explanation_json
+from ..render.text import render_explanation_data
+from ..runtime.assessment import _Loader, read_data, validate
+from ..runtime.explain import explain_decision
+from ..runtime.result import Result
+from ..runtime.values import format_value
 
 # `risk[uc]` or, handier inside YAML flow mappings, `risk.uc`
 _KEY = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<entity>[^\]]+)\]|\.(?P<dotted>[A-Za-z0-9_.\-]+))?$")

@@ -16,10 +16,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from . import ir
-from .ast import Text
-from .result import Result
-from .types import BoolT, DateT, EnumT, ListT, NumberT, TextT, Type
+from ..language import ir
+from ..language.ast import Text
+from ..language.types import BoolT, DateT, EnumT, ListT, NumberT, TextT, Type
+from ..runtime.result import Result
 
 YES = {"oui", "o", "yes", "y", "true", "vrai", "1"}
 NO = {"non", "n", "no", "false", "faux", "0"}

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import click
 
-from ..cliguard import guarded
-from . import format_for, make_report, render
+from ..report import format_for, make_report, render
+from .cliguard import guarded
 
 
 def _sources(policy: str):
     """The policy's sources, to show diagnostics with their lines (None when they cannot be read)."""
-    from ..loader import load_policy
+    from ..language.loader import load_policy
 
     try:
         return load_policy(policy).source_map
@@ -73,7 +73,7 @@ def report_cmd(
     report = make_report(policy, assessment, when, lang, params)
     text = render(report, chosen)
     if audit_log:
-        from .. import audit
+        from ..provenance import audit
 
         audit.append(audit_log, report.records)
         click.echo(f"stratdsl: {len(report.records) - 1} decision record(s) appended to {audit_log}", err=True)

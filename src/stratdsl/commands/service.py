@@ -26,10 +26,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import __version__, audit, ir
-from .assessment import json_schema, validate
-from .diagnostics import Diagnostic, StratError
-from .engine import explain, parse_params, run
+from .. import __version__
+from ..engine import explain, parse_params, run
+from ..language import ir
+from ..language.diagnostics import Diagnostic, StratError
+from ..provenance import audit
+from ..provenance.records import decision_records, provenance
+from ..render import labels
+from ..render.json_out import explanation_json, result_json
+from ..runtime.assessment import json_schema, validate
+from ..runtime.values import format_value
 from .questionnaire import (
     AnswerError,
     Question,
@@ -41,10 +47,6 @@ from .questionnaire import (
     summary_decisions,
     to_yaml,
 )
-from .records import decision_records, provenance
-from .render import labels
-from .render.json_out import explanation_json, result_json
-from .values import format_value
 
 MAX_BODY = 1_000_000
 MAX_BLOCKS = 10  # entries of one repeated input in the web form
@@ -540,7 +542,7 @@ def render_result(policy: ir.CheckedPolicy, data: dict[str, Any], assessment: An
 def _report_html(policy: ir.CheckedPolicy, assessment: Any, result: Any, tracer: Any, lang: str) -> str | None:
     """The management report for this result, when the policy fits the report's layout."""
     try:
-        from .report import build_report, render_html
+        from ..report import build_report, render_html
 
         return render_html(build_report(policy, assessment, result, tracer, lang, "questionnaire", None))
     except (KeyError, AttributeError, TypeError, ValueError):
@@ -550,7 +552,7 @@ def _report_html(policy: ir.CheckedPolicy, assessment: Any, result: Any, tracer:
 def serve(policy_path: str | Path, host: str, port: int, audit_log: str | None) -> None:
     import uvicorn
 
-    from .engine import require_policy
+    from ..engine import require_policy
 
     policy, _ = require_policy(policy_path)
     uvicorn.run(create_app(policy, audit_log), host=host, port=port, log_level="warning")

@@ -51,7 +51,7 @@ def grammar_text() -> str:
     packaged = resources.files("stratdsl").joinpath("grammar/stratdsl.lark")
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
-    checkout = Path(__file__).resolve().parents[2] / "grammar" / "stratdsl.lark"
+    checkout = Path(__file__).resolve().parents[3] / "grammar" / "stratdsl.lark"
     return checkout.read_text(encoding="utf-8")
 
 

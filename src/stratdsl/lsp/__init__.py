@@ -7,4 +7,6 @@ does not import pygls: `tokens` (a forgiving tokenizer for half-typed text),
 (spans and diagnostics to LSP types).
 
 Run it with `python -m stratdsl.lsp.server` (or `python -m stratdsl.lsp`).
+
+May import: language only.
 """

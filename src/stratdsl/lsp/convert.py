@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from lsprotocol import types
 
-from ..diagnostics import Diagnostic, Severity
-from ..source import Span
+from ..language.diagnostics import Diagnostic, Severity
+from ..language.source import Span
 
 #: Warnings about code that does nothing: editors grey it out.
 UNNECESSARY = {"W101", "W102", "W103", "W106"}

@@ -28,11 +28,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import ast, ir
-from ..checker import check
-from ..diagnostics import Diagnostic, Severity, StratError
-from ..loader import MAX_FILE_BYTES, MAX_IMPORTS, load_policy, parse_source
-from ..source import SourceFile, Span
+from ..language import ast, ir
+from ..language.checker import check
+from ..language.diagnostics import Diagnostic, Severity, StratError
+from ..language.loader import MAX_FILE_BYTES, MAX_IMPORTS, load_policy, parse_source
+from ..language.source import SourceFile, Span
 from .sketch import sketch
 from .tokens import imports_of
 

@@ -22,10 +22,11 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path, uri_scheme
 
-from .. import __version__, ast
-from ..checker import check
-from ..diagnostics import StratError
-from ..loader import load_text
+from .. import __version__
+from ..language import ast
+from ..language.checker import check
+from ..language.diagnostics import StratError
+from ..language.loader import load_text
 from .convert import Positions, diagnostic, from_client
 from .project import Analysis, Project, parse_alone
 from .sketch import sketch

@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from .. import ast
-from ..source import Span
+from ..language import ast
+from ..language.source import Span
 from .tokens import Token, is_decl_start, tokenize, unquote
 
 _META_WORDS = {"label", "help", "express", "required"}

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .. import ast, ir
-from ..checker import AGGREGATES, BUILTIN_NAMES, citation_text
-from ..source import SourceFile, Span
-from ..types import EnumT, ListT
+from ..language import ast, ir
+from ..language.checker import AGGREGATES, BUILTIN_NAMES, citation_text
+from ..language.source import SourceFile, Span
+from ..language.types import EnumT, ListT
 from .tokens import DeclContext, Token, decl_at, index_at, open_calls, path_around, tokenize
 
 ENTITY_FUNCTIONS = AGGREGATES | {"rank"}

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, StratError
-from .values import canonical_json, sha256_text
+from ..language.diagnostics import Diagnostic, StratError
+from ..runtime.values import canonical_json, sha256_text
 
 GENESIS = "0" * 64
 

@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .diagnostics import Diagnostic, StratError
+from ..language.diagnostics import Diagnostic, StratError
 
 
 def _git(args: list[str], cwd: Path) -> str | None:

@@ -8,9 +8,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import gitutil, ir
-from .diagnostics import Diagnostic, StratError
-from .engine import require_policy
+from ..engine import require_policy
+from ..language import ir
+from ..language.diagnostics import Diagnostic, StratError
+from . import gitutil
 
 
 @contextlib.contextmanager

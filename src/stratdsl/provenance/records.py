@@ -15,13 +15,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import __version__, gitutil, ir
-from .assessment import Assessment
-from .explain import explain_decision
-from .render.json_out import decision_json, explanation_json
-from .result import Result
-from .trace import RecordingTracer
-from .values import canonical_json, sha256_text, to_json_value
+from .. import __version__
+from ..language import ir
+from ..render.json_out import decision_json, explanation_json
+from ..runtime.assessment import Assessment
+from ..runtime.explain import explain_decision
+from ..runtime.result import Result
+from ..runtime.trace import RecordingTracer
+from ..runtime.values import canonical_json, sha256_text, to_json_value
+from . import gitutil
 
 ID_LENGTH = 20
 

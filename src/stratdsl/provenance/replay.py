@@ -9,10 +9,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ..engine import parse_params, run
+from ..language.diagnostics import Diagnostic, StratError
+from ..runtime.assessment import validate
 from . import audit, gitutil
-from .assessment import validate
-from .diagnostics import Diagnostic, StratError
-from .engine import parse_params, run
 from .history import policy_at_commit
 from .records import decision_records
 

@@ -14,13 +14,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import ast, ir
-from .assessment import load_assessment
-from .engine import run
-from .explain import explain_decision
-from .render.json_out import explanation_json
-from .render.text import render_explanation_data
-from .values import format_value
+from ..engine import run
+from ..language import ast, ir
+from ..render.json_out import explanation_json
+from ..render.text import render_explanation_data
+from ..runtime.assessment import load_assessment
+from ..runtime.explain import explain_decision
+from ..runtime.values import format_value
 
 _KIND = {
     ast.InputDecl: "input",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ..diagnostics import Diagnostic
-from ..source import SourceMap
+from ..language.diagnostics import Diagnostic
+from ..language.source import SourceMap
 
 
 def render_diagnostic(d: Diagnostic, sources: SourceMap | None) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import ir
-from ..explain import DecisionExplanation, ExprNode
-from ..result import DecisionResult, Result
-from ..values import possible_json, to_json_value
-from ..whynot import WhyNot
+from ..language import ir
+from ..runtime.explain import DecisionExplanation, ExprNode
+from ..runtime.result import DecisionResult, Result
+from ..runtime.values import possible_json, to_json_value
+from ..runtime.whynot import WhyNot
 from . import labels
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .. import ir
-from ..ast import Text
+from ..language import ir
+from ..language.ast import Text
 
 
 def text(value: Text | None, lang: str, fallback: str = "") -> str:

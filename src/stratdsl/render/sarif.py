@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .. import __version__
-from ..diagnostics import Diagnostic
+from ..language.diagnostics import Diagnostic
 
 _DESCRIPTIONS = {
     "E0": "Syntax or file error",

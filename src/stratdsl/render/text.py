@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import ir
-from ..explain import DecisionExplanation
-from ..result import DecisionResult, Result
-from ..values import Unknown, describe_possible, describe_shown, format_value
-from ..whynot import WhyNot
+from ..language import ir
+from ..runtime.explain import DecisionExplanation
+from ..runtime.result import DecisionResult, Result
+from ..runtime.values import Unknown, describe_possible, describe_shown, format_value
+from ..runtime.whynot import WhyNot
 from . import labels
 
 _STATUS_WORDS = {

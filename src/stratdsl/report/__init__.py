@@ -8,7 +8,10 @@
 The summary for management (maturity level, the priorities, key risks and
 obligations, the 12-month roadmap at a glance), inline SVG charts, an
 explanation behind every figure, and a provenance footer that ties a printed
-report to the audit log. `stratdsl report` (cli.report_cmd) is the command.
+report to the audit log. `stratdsl report` (commands.report_cli) is the command.
+
+May import: engine, provenance, render, runtime, language. The command that
+writes a report lives in commands/report_cli.py.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..values import Unknown, describe_possible, normalize
+from ..runtime.values import Unknown, describe_possible, normalize
 
 LANGS = ("fr", "en")
 
@@ -440,6 +440,6 @@ class Locale:
             return self.t("unknown")
         if isinstance(value, bool):
             return self.t("true") if value else self.t("false")
-        from ..values import format_value
+        from ..runtime.values import format_value
 
         return format_value(value)

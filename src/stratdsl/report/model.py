@@ -23,14 +23,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from .. import __version__, ir
-from ..assessment import Assessment
-from ..explain import DecisionExplanation, ExprNode, explain_decision, expr_tree
-from ..records import assessment_sha256, decision_records
+from .. import __version__
+from ..language import ir
+from ..provenance.records import assessment_sha256, decision_records
 from ..render import labels
-from ..result import DECIDED, UNDETERMINED, DecisionResult, ObligationResult, Result, ValueResult
-from ..trace import RecordingTracer
-from ..values import Unknown, format_value
+from ..runtime.assessment import Assessment
+from ..runtime.explain import DecisionExplanation, ExprNode, explain_decision, expr_tree
+from ..runtime.result import DECIDED, UNDETERMINED, DecisionResult, ObligationResult, Result, ValueResult
+from ..runtime.trace import RecordingTracer
+from ..runtime.values import Unknown, format_value
 from .i18n import MARKS, Locale
 
 # ------------------------------------------------------------------ which names play which part

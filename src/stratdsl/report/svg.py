@@ -14,7 +14,7 @@ import math
 from decimal import Decimal
 from html import escape
 
-from ..values import format_value
+from ..runtime.values import format_value
 from .i18n import Locale
 from .model import EntityView, Report, RoadmapRow
 

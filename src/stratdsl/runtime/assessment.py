@@ -24,10 +24,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from yaml.constructor import SafeConstructor
 
-from . import ir
-from .diagnostics import Diagnostic, StratError, did_you_mean
-from .source import Span
-from .types import BoolT, DateT, EnumT, ListT, NumberT, TextT, Type
+from ..language import ir
+from ..language.diagnostics import Diagnostic, StratError, did_you_mean
+from ..language.source import Span
+from ..language.types import BoolT, DateT, EnumT, ListT, NumberT, TextT, Type
 from .values import Unknown
 
 MAX_ASSESSMENT_BYTES = 20_000_000

@@ -17,9 +17,9 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any
 
-from . import ir
+from ..language import ir
+from ..language.diagnostics import Diagnostic, StratError
 from .assessment import Assessment, Entity
-from .diagnostics import Diagnostic, StratError
 from .result import (
     DECIDED,
     EXCEPTED,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ir
+from ..language import ir
 from .result import DecisionResult, Result
 from .trace import RecordingTracer
 

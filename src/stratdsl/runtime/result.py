@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .ir import Citation
+from ..language.ir import Citation
 
 FIRED = "fired"
 FALSE = "false"

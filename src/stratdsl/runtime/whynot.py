@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from . import ir
+from ..language import ir
+from ..language.types import BoolT, NumberT
 from .explain import DecisionExplanation, ExprNode
 from .result import Result
 from .trace import RecordingTracer
-from .types import BoolT, NumberT
 from .values import CONTEXT, format_value
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}

@@ -1,0 +1,5 @@
+"""`python -m stratdsl` runs the command line."""
+
+from .commands.cli import main
+
+main()
