@@ -400,7 +400,8 @@ def test_express_questions_come_from_the_policy(policy):
     keys = [q.key for q in qs if q.kind != "many"]
     # the start of the express diagnostic, as organization.strat and maturity.strat declare it
     assert keys[:4] == ["organization.name", "organization.sector", "organization.headcount", "maturity.data_quality.practiced"]
-    assert keys[-1] == "organization.ai_training_done"  # express 12, after the maturity (3 to 7)
+    # the training (express 12), then the strategic objectives (13, 14), after the maturity (3 to 7)
+    assert keys[-3:] == ["organization.ai_training_done", "organization.objectives", "organization.main_objective"]
     assert keys == _expected_single_order(policy, "fr")
     # a field with neither `express` nor `required` is not an express question
     assert "organization.annual_revenue" not in {q.key for q in qs}
