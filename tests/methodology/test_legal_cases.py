@@ -334,6 +334,10 @@ def test_base_use_case_answers_every_legal_fact(policy: ir.CheckedPolicy) -> Non
             "impact_override_reason",
             "effort_override",
             "effort_override_reason",
+            # strategy facts (issue 14)
+            "serves",
+            "current_lead_time_days",
+            "measured_value",
         }
     }
     assert legal_fields <= set(BASE_USECASE), f"base use case does not answer {sorted(legal_fields - set(BASE_USECASE))}"

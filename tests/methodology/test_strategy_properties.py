@@ -12,6 +12,7 @@ unknown. Runs are derandomised and keep no example database.
 from __future__ import annotations
 
 import copy
+import itertools
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -199,7 +200,7 @@ def test_the_plan_fits_is_capacity_bound_and_never_selects_the_prohibited(policy
     gate = v.value("groundwork_gate_month")
     for i in selected:
         months = [v.value(name, i) for name in STEPS_IN_ORDER]
-        assert all(a <= b for a, b in zip(months, months[1:])), (i, months)
+        assert all(a <= b for a, b in itertools.pairwise(months)), (i, months)
         assert months[0] > gate  # tests wait for the use policy and the training
         if i in planned:
             assert 1 <= months[0] and months[-1] <= 12
@@ -215,7 +216,7 @@ def test_the_plan_fits_is_capacity_bound_and_never_selects_the_prohibited(policy
         running = [i for i in planned if v.value("test_start", i) <= month <= v.value("adjustment_end", i)]
         assert len(running) <= limit, (month, running)
     deployments = sorted(v.value("deployment_start", i) for i in selected)
-    assert all(b - a >= gap for a, b in zip(deployments, deployments[1:])), deployments
+    assert all(b - a >= gap for a, b in itertools.pairwise(deployments)), deployments
     tests = [v.value("test_start", i) for i in selected]
     assert len(set(tests)) == len(tests)
     for i in v.ids:
