@@ -765,7 +765,7 @@ def test_express_decided_parts(evaluate):
     # data quality 1) and the high-impact candidates, whose costs and effort are the questions to ask next.
     assert ev.obligation("groundwork_governance", None) == "applies"
     assert ev.obligation("groundwork_data", None) == "applies"
-XX
+    assert ev.obligation("groundwork_literacy", None) == "applies"  # skills 0, whatever the training answer
     assert ev.outcome("next_step", "chiffrage-devis") == "candidate"
     assert ev.outcome("next_step", "reponses-demandes") == "candidate"
 
