@@ -575,3 +575,33 @@ def test_both_languages_have_every_word():
     for lang in ("fr", "en"):
         for key, text in WORDS[lang].items():
             assert text.strip(), f"{lang}.{key} is empty"
+
+
+# ------------------------------------------------------------------ the groundwork lane (issue 14)
+
+
+def test_groundwork_lane_comes_first_on_the_roadmap():
+    """A 10-person studio at the exploratory level: use policy M1, training M1–M2, data foundations M1–M3, drawn
+    once above the use cases, whose tests start after the training (M3)."""
+    report = make_report(LIVE_POLICY, REPO / "examples" / "studio-conseil-10.yaml", AS_OF, "fr")
+    assert [(g.obligation.name, g.start, g.end) for g in report.groundwork] == [
+        ("groundwork_governance", 1, 1), ("groundwork_literacy", 1, 2), ("groundwork_data", 1, 3)]
+    html = render_html(report)
+    lanes = re.findall(r'data-phase="groundwork" data-start="(\d+)" data-end="(\d+)"', html)
+    assert ("1", "3") in lanes and ("1", "2") in lanes
+    md = render_markdown(report)
+    table = md[md.index("| Cas d'usage | M1 |"):]
+    first_rows = table.splitlines()[2:5]
+    assert all(row.startswith("| Fondations") for row in first_rows), first_rows
+    assert "F = Fondations" in md
+
+
+def test_groundwork_lane_even_without_a_selected_use_case(tmp_path):
+    """Weak governance and no lever: the roadmap still shows the groundwork."""
+    source = (REPO / "examples" / "studio-conseil-10.yaml").read_text(encoding="utf-8")
+    lean = tmp_path / "lean.yaml"
+    lean.write_text(source[: source.index("usecases:")] + "usecases: []\n", encoding="utf-8")
+    report = make_report(LIVE_POLICY, lean, AS_OF, "en")
+    assert not report.roadmap and len(report.groundwork) == 3
+    assert 'data-phase="groundwork"' in render_html(report)
+    assert "Groundwork: write the AI use policy" in render_markdown(report)

@@ -221,9 +221,17 @@ class _Md:
         r, loc = self.r, self.loc
         horizon = r.horizon or 12
         letters = PHASE_LETTERS[r.lang]
-        if not r.roadmap:
+        if not r.roadmap and not r.groundwork:
             return [md(loc.t("no_priorities"))]
         rows = []
+        for gw in r.groundwork:  # the groundwork lane: done once, at the start
+            cells = [""] * horizon
+            if gw.start is not None and gw.end is not None:
+                for m in range(gw.start, gw.end + 1):
+                    cells[m - 1] = letters["groundwork"]
+            else:
+                cells[0] = f"_{md(loc.t('to_complete'))}_"
+            rows.append([md(gw.obligation.label), *cells])
         for row in r.roadmap:
             cells = [""] * horizon
             for p in row.phases:
@@ -239,7 +247,8 @@ class _Md:
                 cells[-1] = (cells[-1] + " " if cells[-1] else "") + md(loc.t("beyond_horizon", n=horizon))
             rows.append([name, *cells])
         out = self.table([md(loc.t("usecase")), *(md(loc.t("month_short", n=m)) for m in range(1, horizon + 1))], rows, ["l", *["c"] * horizon])
-        legend = " · ".join(f"{letters[k]} = {md(phase_label(loc, k))}" for k in ("prerequisites", "test", "adjustment", "deployment", "standardisation"))
+        keys = (*(("groundwork",) if r.groundwork else ()), "prerequisites", "test", "adjustment", "deployment", "standardisation")
+        legend = " · ".join(f"{letters[k]} = {md(phase_label(loc, k))}" for k in keys)
         out += ["", f"{md(loc.t('legend'))}{self.colon}{legend} · → {md(loc.t('ongoing'))} · {md(loc.t('month_axis'))}"]
         for row in r.roadmap:
             if not row.phases and row.missing:

@@ -89,6 +89,20 @@ class ReportSpec:
     )
     prerequisite_months: str = "prerequisite_months"
     prerequisite_prefix: str = "prerequisite_"
+    # a use case's own prerequisites step by step (start, end definitions); when the policy has them, the
+    # prerequisites bar spans their months instead of ending just before the test
+    prerequisite_steps: tuple[tuple[str, str], ...] = (
+        ("prerequisite_data_start", "prerequisite_data_end"),
+        ("prerequisite_dpia_start", "prerequisite_dpia_end"),
+        ("prerequisite_fria_start", "prerequisite_fria_end"),
+        ("prerequisite_oversight_start", "prerequisite_oversight_end"),
+    )
+    # the company-level groundwork lane: (obligation, start definition, end definition)
+    groundwork: tuple[tuple[str, str, str], ...] = (
+        ("groundwork_governance", "groundwork_governance_start", "groundwork_governance_end"),
+        ("groundwork_literacy", "groundwork_literacy_start", "groundwork_literacy_end"),
+        ("groundwork_data", "groundwork_data_start", "groundwork_data_end"),
+    )
     # risks
     risk: str = "risk"
     legal_decisions: tuple[str, ...] = ("prohibited_practice", "annex_iii_point", "transparency", "dpia")
@@ -229,6 +243,16 @@ class RoadmapRow:
     missing: tuple[Fact, ...]
 
 
+@dataclass(frozen=True)
+class GroundworkRow:
+    """One company-level groundwork step (use policy, training, data foundations) on the roadmap."""
+
+    obligation: ObligationView
+    start: int | None  # first month; None while unknown
+    end: int | None  # last month, clipped to the horizon
+    missing: tuple[Fact, ...]
+
+
 @dataclass
 class RiskRow:
     entity: EntityView
@@ -352,6 +376,7 @@ class Report:
     assessment_sha256: str
     decision_ids: list[tuple[str, str, str | None]]  # (key, record id, anchor when explained here)
     records: list[dict[str, Any]] = field(default_factory=list, repr=False)  # the evaluation record, then one per decision
+    groundwork: list[GroundworkRow] = field(default_factory=list)  # the groundwork lane of the roadmap
 
     def risk_groups(self) -> list[RiskGroup]:
         return _groups(self.risks, "usecase") + _groups([t for t in self.tools if t.risk is not None], "tool")
@@ -865,6 +890,7 @@ class _Builder:
         uc_values = [
             spec.impact, spec.effort, spec.annual_gain, spec.payback_months, spec.risk_adjusted_payback_months,
             spec.priority_rank, spec.prerequisite_months, *(name for name, _ in spec.phases),
+            *(name for step in spec.prerequisite_steps for name in step),
         ]
         for uc in usecases:
             self.fill(uc, uc_decisions, uc_values)
@@ -954,6 +980,7 @@ class _Builder:
             assessment_sha256=assessment_sha256(self.assessment),
             decision_ids=[],
         )
+        report.groundwork = self._groundwork(report.global_obligations, horizon) if horizon else []
         report.explanations = sorted(self.explanations.values(), key=lambda x: x.order)
         report.missing_facts = sorted(self.missing.values(), key=self._fact_order)
         report.records = [self.evaluation, *self.records]
@@ -966,6 +993,24 @@ class _Builder:
             for r in self.records
         ]
         return report
+
+    def _groundwork(self, obligations: list[ObligationView], horizon: int) -> list[GroundworkRow]:
+        """The groundwork steps that apply or may apply, with their months (the policy computes them)."""
+        by_name = {o.name: o for o in obligations}
+        rows = []
+        for name, start_def, end_def in self.spec.groundwork:
+            obligation = by_name.get(name)
+            if obligation is None:
+                continue
+            start, end = self.value(start_def), self.value(end_def)
+            first = start.as_int() if start is not None else None
+            last = end.as_int() if end is not None else None
+            missing = tuple(dict.fromkeys((*(start.missing if start else ()), *(end.missing if end else ()))))
+            if first is None or last is None or first <= 0 or first > horizon:
+                rows.append(GroundworkRow(obligation, None, None, missing))
+            else:
+                rows.append(GroundworkRow(obligation, first, min(last, horizon), ()))
+        return rows
 
     def _roadmap_row(self, uc: EntityView, horizon: int) -> RoadmapRow:
         spec = self.spec
@@ -980,7 +1025,14 @@ class _Builder:
         if starts and all(m is not None and m > 0 for m in months):
             first = months[0]
             p_months = prereq.as_int() if prereq is not None else None
-            if p_months and p_months > 0:
+            steps = [(uc.values[a].as_int(), uc.values[b].as_int()) for a, b in spec.prerequisite_steps if a in uc.values and b in uc.values]
+            if steps:  # the policy schedules each prerequisite: the bar spans them
+                spans = [(a, b) for a, b in steps if a is not None and b is not None and a > 0]
+                if spans and prereq is not None:
+                    begin, end = min(a for a, _ in spans), max(b for _, b in spans)
+                    if begin <= horizon:
+                        phases.append(Phase("prerequisites", begin, min(end, horizon), False, prereq.anchor))
+            elif p_months and p_months > 0:
                 begin = max(1, first - p_months)
                 if begin <= horizon:
                     phases.append(Phase("prerequisites", begin, min(first - 1, horizon), False, prereq.anchor))

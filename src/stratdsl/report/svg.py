@@ -33,6 +33,7 @@ QUADRANT_COLOURS = {
 UNDETERMINED = ("#555555", "#eeeeee")
 
 PHASE_COLOURS = {
+    "groundwork": "#8a3b12",
     "prerequisites": "#5f5f5f",
     "test": "#1d4f91",
     "adjustment": "#6a3d9a",
@@ -40,8 +41,8 @@ PHASE_COLOURS = {
     "standardisation": "#745600",
 }
 PHASE_LETTERS = {
-    "fr": {"prerequisites": "P", "test": "T", "adjustment": "A", "deployment": "D", "standardisation": "S"},
-    "en": {"prerequisites": "P", "test": "T", "adjustment": "A", "deployment": "D", "standardisation": "S"},
+    "fr": {"groundwork": "F", "prerequisites": "P", "test": "T", "adjustment": "A", "deployment": "D", "standardisation": "S"},
+    "en": {"groundwork": "G", "prerequisites": "P", "test": "T", "adjustment": "A", "deployment": "D", "standardisation": "S"},
 }
 
 
@@ -364,11 +365,13 @@ def phase_label(loc: Locale, key: str) -> str:
 def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
     horizon = report.horizon or 12
     rows = report.roadmap
+    lane = report.groundwork
     g = GANTT
     x0, w, row_h, bar_h, top = g["x0"], g["w"], g["row_h"], g["bar_h"], g["top"]
     month_w = w / horizon
     legend_h = 40.0
-    height = int(top + max(1, len(rows)) * row_h + legend_h + 8)
+    top_rows = top + len(lane) * row_h  # the groundwork lane comes first: done once, at the start
+    height = int(top_rows + max(1, len(rows)) * row_h + legend_h + 8)
     width = int(x0 + w + 14)
     sep = " ; " if loc.lang == "fr" else "; "
     items = []
@@ -380,6 +383,9 @@ def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
             items.append(f"{row.usecase.name} : {parts}" if loc.lang == "fr" else f"{row.usecase.name}: {parts}")
         else:
             items.append(f"{row.usecase.name} : {loc.t('to_complete')}" if loc.lang == "fr" else f"{row.usecase.name}: {loc.t('to_complete')}")
+    for gw in lane:
+        when = month_span(loc, gw.start, gw.end) if gw.start is not None else loc.t("to_complete")
+        items.insert(0, f"{gw.obligation.label} : {when}" if loc.lang == "fr" else f"{gw.obligation.label}: {when}")
     desc = loc.t("gantt_desc", n=horizon, items=sep.join(items) if items else loc.t("no_priorities"))
     out = _open(chart_id, width, height, loc.t("gantt_title", n=horizon), desc)
     out.append(f'<g class="months" font-size="11" fill="{MUTED}">')
@@ -390,13 +396,35 @@ def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
     out.append(f'<g class="grid" stroke="{GRID}" stroke-width="1">')
     for m in range(horizon + 1):
         x = x0 + m * month_w
-        out.append(f'<line x1="{_f(x)}" y1="{_f(top - 4)}" x2="{_f(x)}" y2="{_f(top + max(1, len(rows)) * row_h)}"/>')
+        out.append(f'<line x1="{_f(x)}" y1="{_f(top - 4)}" x2="{_f(x)}" y2="{_f(top_rows + max(1, len(rows)) * row_h)}"/>')
     out.append("</g>")
-    if not rows:
-        out.append(f'<text x="{_f(x0 + w / 2)}" y="{_f(top + row_h / 2 + 4)}" text-anchor="middle" font-style="italic" fill="{MUTED}">{_a(loc.t("no_priorities"))}</text>')
     letters = PHASE_LETTERS[loc.lang]
-    for i, row in enumerate(rows):
+    colour = PHASE_COLOURS["groundwork"]
+    for i, gw in enumerate(lane):
         y = top + i * row_h
+        name = gw.obligation.label
+        lines = _wrap(name, 34, 2)
+        first_y = y + row_h / 2 + (4 if len(lines) == 1 else -3)
+        tspans = "".join(f'<tspan x="8" dy="{0 if k == 0 else 13}">{_a(line)}</tspan>' for k, line in enumerate(lines))
+        out.append(f'<text class="row-label" x="8" y="{_f(first_y)}" font-size="11"><title>{_a(name)}</title>{tspans}</text>')
+        out.append(f'<g class="row groundwork" data-groundwork="{_a(gw.obligation.name)}">')
+        if gw.start is None or gw.end is None:
+            out.append(f'<text x="{_f(x0 + 6)}" y="{_f(y + row_h / 2 + 4)}" font-style="italic" fill="{MUTED}">{_a(loc.t("to_complete"))}</text>')
+        else:
+            bx = x0 + (gw.start - 1) * month_w + 1
+            bw = (gw.end - gw.start + 1) * month_w - 2
+            by = y + (row_h - bar_h) / 2
+            tip = f"{name} — {month_span(loc, gw.start, gw.end)}"
+            shape = f'<rect x="{_f(bx)}" y="{_f(by)}" width="{_f(bw)}" height="{_f(bar_h)}" rx="3" fill="{colour}"/>'
+            shape += f'<text x="{_f(bx + bw / 2)}" y="{_f(by + bar_h / 2 + 4)}" text-anchor="middle" font-size="11" font-weight="bold" fill="#ffffff">{letters["groundwork"]}</text>'
+            out.append(
+                f'<a href="#{gw.obligation.anchor}"><g class="phase" data-phase="groundwork" data-start="{gw.start}" data-end="{gw.end}"><title>{_a(tip)}</title>{shape}</g></a>'
+            )
+        out.append("</g>")
+    if not rows:
+        out.append(f'<text x="{_f(x0 + w / 2)}" y="{_f(top_rows + row_h / 2 + 4)}" text-anchor="middle" font-style="italic" fill="{MUTED}">{_a(loc.t("no_priorities"))}</text>')
+    for i, row in enumerate(rows):
+        y = top_rows + i * row_h
         out.append(_row_label(row, loc, 8.0, y, row_h))
         out.append(f'<g class="row" data-usecase="{_a(row.usecase.id)}">')
         if not row.phases:
@@ -425,10 +453,10 @@ def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
             out.append(f'<text x="{_f(x0 + w - 4)}" y="{_f(y + row_h / 2 + 4)}" text-anchor="end" font-size="10" fill="{MUTED}">{_a(loc.t("beyond_horizon", n=horizon))} →</text>')
         out.append("</g>")
     # legend
-    ly = top + max(1, len(rows)) * row_h + 18
+    ly = top_rows + max(1, len(rows)) * row_h + 18
     out.append('<g class="legend" font-size="11">')
     x = 8.0
-    for key in ("prerequisites", "test", "adjustment", "deployment", "standardisation"):
+    for key in (*(("groundwork",) if lane else ()), "prerequisites", "test", "adjustment", "deployment", "standardisation"):
         label = phase_label(loc, key)
         out.append(f'<rect x="{_f(x)}" y="{_f(ly - 10)}" width="16" height="14" rx="2" fill="{PHASE_COLOURS[key]}"/>')
         out.append(f'<text x="{_f(x + 8)}" y="{_f(ly + 1)}" text-anchor="middle" font-size="9" font-weight="bold" fill="#ffffff">{letters[key]}</text>')
@@ -438,6 +466,11 @@ def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
     out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)
+
+
+def month_span(loc: Locale, start: int, end: int) -> str:
+    """M3, or M1 to M2."""
+    return loc.t("month_short", n=start) if start == end else loc.t("months_range", a=start, b=end)
 
 
 def _range(loc: Locale, p) -> str:
