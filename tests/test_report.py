@@ -594,6 +594,9 @@ def test_groundwork_lane_comes_first_on_the_roadmap():
     first_rows = table.splitlines()[2:5]
     assert all(row.startswith("| Fondations") for row in first_rows), first_rows
     assert "F = Fondations" in md
+    # every planned test carries its success measure, target and decision point (end of the adjustment)
+    assert "Mesure de succès : [Heures économisées par semaine]" in md
+    assert 'class="sub success"' in html and "point de décision" in html
 
 
 def test_groundwork_lane_even_without_a_selected_use_case(tmp_path):

@@ -570,6 +570,16 @@ class _Html:
                     sep = " ; " if r.lang == "fr" else "; "
                     items = sep.join(self.link(o.anchor, _e(o.label)) for o in row.prerequisites)
                     out.append(f'<tr class="sub"><td></td><td colspan="{len(cells) + 2}" class="small">↳ {items}</td></tr>')
+                uc = row.usecase
+                if spec.success_measure in uc.decisions:
+                    line = loc.t(
+                        "success_line",
+                        measure=self.decision(uc.decisions.get(spec.success_measure), with_missing=False),
+                        target=self.value(uc.values.get(spec.success_target)),
+                        month=self._month(uc.values.get(spec.decision_point_month)),
+                        verdict=self.decision(uc.decisions.get(spec.test_verdict), with_missing=False),
+                    )
+                    out.append(f'<tr class="sub success"><td></td><td colspan="{len(cells) + 2}" class="small">◎ {line}</td></tr>')
             out.append("</tbody></table>")
         out.append("</section>")
         return "\n".join(out)

@@ -346,6 +346,19 @@ class _Md:
             [md(loc.t("usecase")), md(loc.t("prerequisites")), *(md(phase_label(loc, key)) for _, key in spec.phases), md(loc.t("roadmap_col"))],
             rows,
         )
+        measured = [row for row in r.roadmap if spec.success_measure in row.usecase.decisions]
+        if measured:
+            out.append("")
+        for row in measured:
+            uc = row.usecase
+            line = loc.t(
+                "success_line",
+                measure=self.decision(uc.decisions.get(spec.success_measure), with_missing=False),
+                target=self.value(uc.values.get(spec.success_target), with_missing=False),
+                month=self._month(uc.values.get(spec.decision_point_month)),
+                verdict=self.decision(uc.decisions.get(spec.test_verdict), with_missing=False),
+            )
+            out.append(f"- {uc.number}\\. {md(uc.name)}{self.colon}{line}")
         out.append("")
         return out
 

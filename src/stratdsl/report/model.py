@@ -97,6 +97,11 @@ class ReportSpec:
         ("prerequisite_fria_start", "prerequisite_fria_end"),
         ("prerequisite_oversight_start", "prerequisite_oversight_end"),
     )
+    # each test's success measure and the go / adjust / stop decision point at the end of the adjustment
+    success_measure: str = "success_measure"
+    success_target: str = "success_target"
+    decision_point_month: str = "adjustment_end"
+    test_verdict: str = "test_verdict"
     # the company-level groundwork lane: (obligation, start definition, end definition)
     groundwork: tuple[tuple[str, str, str], ...] = (
         ("groundwork_governance", "groundwork_governance_start", "groundwork_governance_end"),
@@ -886,11 +891,13 @@ class _Builder:
 
         # use cases
         usecases = self.entities(spec.usecase_input)
-        uc_decisions = [spec.quadrant, spec.selection, spec.eligibility, spec.roadmap, spec.roi_verdict, spec.risk, *spec.legal_decisions]
+        uc_decisions = [spec.quadrant, spec.selection, spec.eligibility, spec.roadmap, spec.roi_verdict, spec.risk, *spec.legal_decisions,
+                        spec.success_measure, spec.test_verdict]
         uc_values = [
             spec.impact, spec.effort, spec.annual_gain, spec.payback_months, spec.risk_adjusted_payback_months,
             spec.priority_rank, spec.prerequisite_months, *(name for name, _ in spec.phases),
             *(name for step in spec.prerequisite_steps for name in step),
+            spec.success_target, spec.decision_point_month,
         ]
         for uc in usecases:
             self.fill(uc, uc_decisions, uc_values)
