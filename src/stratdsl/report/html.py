@@ -574,6 +574,7 @@ class _Html:
                 if spec.success_measure in uc.decisions:
                     line = loc.t(
                         "success_line",
+                        alignment=self.decision(uc.decisions.get(spec.alignment), with_missing=False),
                         measure=self.decision(uc.decisions.get(spec.success_measure), with_missing=False),
                         target=self.value(uc.values.get(spec.success_target)),
                         month=self._month(uc.values.get(spec.decision_point_month)),

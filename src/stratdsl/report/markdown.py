@@ -353,6 +353,7 @@ class _Md:
             uc = row.usecase
             line = loc.t(
                 "success_line",
+                alignment=self.decision(uc.decisions.get(spec.alignment), with_missing=False),
                 measure=self.decision(uc.decisions.get(spec.success_measure), with_missing=False),
                 target=self.value(uc.values.get(spec.success_target), with_missing=False),
                 month=self._month(uc.values.get(spec.decision_point_month)),

@@ -98,6 +98,7 @@ class ReportSpec:
         ("prerequisite_oversight_start", "prerequisite_oversight_end"),
     )
     # each test's success measure and the go / adjust / stop decision point at the end of the adjustment
+    alignment: str = "alignment"
     success_measure: str = "success_measure"
     success_target: str = "success_target"
     decision_point_month: str = "adjustment_end"
@@ -892,7 +893,7 @@ class _Builder:
         # use cases
         usecases = self.entities(spec.usecase_input)
         uc_decisions = [spec.quadrant, spec.selection, spec.eligibility, spec.roadmap, spec.roi_verdict, spec.risk, *spec.legal_decisions,
-                        spec.success_measure, spec.test_verdict]
+                        spec.success_measure, spec.test_verdict, spec.alignment]
         uc_values = [
             spec.impact, spec.effort, spec.annual_gain, spec.payback_months, spec.risk_adjusted_payback_months,
             spec.priority_rank, spec.prerequisite_months, *(name for name, _ in spec.phases),
