@@ -19,11 +19,10 @@ from .. import __version__
 from ..language import ir
 from ..render.json_out import decision_json, explanation_json
 from ..runtime.assessment import Assessment
-from ..runtime.values import Unknown
 from ..runtime.explain import explain_decision
 from ..runtime.result import Result
 from ..runtime.trace import RecordingTracer
-from ..runtime.values import canonical_json, sha256_text, to_json_value
+from ..runtime.values import Unknown, canonical_json, sha256_text, to_json_value
 from . import gitutil
 
 ID_LENGTH = 20
