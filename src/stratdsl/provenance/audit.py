@@ -352,10 +352,9 @@ def append(
             text.append(line)
         payload = "".join(text).encode("utf-8")
         at = os.lseek(fd, 0, os.SEEK_END) if state.torn_at is None else state.torn_at
-        if state.torn.endswith(b"\n") and len(payload) < len(state.torn):
-            # a complete garbage line longer than the payload: pad the last line with spaces so that
-            # no leftover of it can be read as a line of its own after a crash (verify then names it)
-            payload = payload[:-1] + b" " * (len(state.torn) - len(payload)) + b"\n"
+        # (A crash between the write and the cut can leave the end of a long garbage line after the
+        # new lines: it is not a valid entry, so the next append treats it as a torn tail again.
+        # No padding: every line must be exactly its canonical bytes.)
         # Write over the torn bytes, then cut what is left of them, then fsync: a crash at any
         # point leaves a torn tail (old bytes, new ones, or both) for the next append to record.
         # Cutting first would lose them without a trace if the process died before writing.
@@ -447,6 +446,8 @@ def check(path: str | Path, checkpoint: CheckpointCheck | None = None) -> Report
         try:
             item = parse_line(line)
         except BadLine as bad:
+            if number == len(lines) and not torn and number > 1:  # what the next append treats as a torn tail
+                return fail(number, f"the last line is incomplete or not an entry ({bad.message}): a torn write, or altered; the next append repairs it", "E412")
             return fail(number, bad.message, bad.code)
         seq, claimed_prev, entry, digest = item["seq"], item["prev"], item["entry"], item["hash"]
         if entry_hash(seq, claimed_prev, entry) != digest:
