@@ -499,12 +499,13 @@ def replay_cmd(log: str, entry: int | None, repo: str | None) -> None:
             if r.replayed is not None:
                 click.echo("  replayed explanation:")
                 click.echo(_indent(text.render_explanation_data(r.replayed["explanation"]), "    "), nl=False)
-        if r.verified:
-            click.echo(f"  verified: {', '.join(r.verified)}")
         for what in r.unverified:
             click.echo(f"  could not verify {what}")
         for note in r.notes:
             click.echo(f"  note: {note}")
+    common = [name for name in results[0].verified if all(name in r.verified for r in results)] if results else []
+    if common:
+        click.echo(f"checked for every entry: {', '.join(common)}")
     click.echo(f"{len(results) - differ - skipped} identical, {differ} different" + (f", {skipped} not replayed" if skipped else ""))
     if differ or skipped:
         sys.exit(EXIT_BAD_INPUT)
