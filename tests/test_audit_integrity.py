@@ -111,7 +111,8 @@ def test_every_example_replays_identically_right_after_eval(methodology, tmp_pat
 
 def test_a_default_is_recorded_as_such_not_as_unknown(methodology, tmp_path):
     """The bug: an input left out and declared `default false` was logged as null and replayed as unknown."""
-    from stratdsl.engine import compile_policy, run as run_policy
+    from stratdsl.engine import compile_policy
+    from stratdsl.engine import run as run_policy
     from stratdsl.provenance.records import applied_defaults
     from stratdsl.runtime.assessment import load_assessment
 
