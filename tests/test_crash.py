@@ -288,6 +288,49 @@ def test_append_killed_right_after_cutting_a_torn_tail_leaves_a_trace(tmp_path):
     assert any(i["entry"]["kind"] == "repair" for i in entries(log)), "the torn bytes were removed and nothing records it"
 
 
+# a kill that lands exactly after a complete line of the unit: no torn bytes, only a unit without its commit
+KILL_AT_LINE = """
+import os, signal, sys
+from stratdsl.provenance import audit
+log, lines = sys.argv[1], int(sys.argv[2])
+real_pwrite = os.pwrite
+def pwrite(fd, data, at):
+    data = bytes(data)
+    cut = 0
+    for _ in range(lines):  # the header (on a new file) and `lines` more complete lines, then SIGKILL
+        cut = data.index(b"\\n", cut) + 1
+    real_pwrite(fd, data[:cut], at)
+    os.kill(os.getpid(), signal.SIGKILL)
+os.pwrite = pwrite
+audit.append(log, [{"kind": "evaluation", "id": "e1"}] + [{"kind": "decision", "evaluation": "e1", "n": n} for n in range(3)])
+print("not killed")
+"""
+
+
+@pytest.mark.parametrize("complete_lines", [2, 3, 4, 5])
+def test_a_unit_cut_at_a_line_boundary_by_sigkill_is_reported_then_recorded(tmp_path, complete_lines):
+    """Issue 16 point 3: the killed append leaves only valid lines (header, evaluation, some decisions) —
+    before format 2 `verify` said ok. Now verify reports the unit without its commit (E413, exit 1); the
+    next append chains a repair naming it as abandoned, and the records of that unit are never replayed."""
+    log = tmp_path / "log.jsonl"
+    done = subprocess.run([sys.executable, "-c", KILL_AT_LINE, str(log), str(complete_lines)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    data = log.read_bytes()
+    assert data.endswith(b"\n") and data.count(b"\n") == complete_lines
+    count, problem = audit.verify(log)
+    assert problem is not None and problem.code == "E413" and problem.line == 2 and count == complete_lines, problem
+    shown = subprocess.run([STRATDSL, "audit", "verify", str(log)], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 1 and f"{log}:2: error[E413]: the evaluation at line 2 has no commit entry" in shown.stdout
+    audit.append(log, [{"kind": "note", "n": "after"}])
+    items = entries(log)
+    assert items[complete_lines]["entry"] == {"kind": "repair", "removed_bytes": 0, "removed_sha256": hashlib.sha256(b"").hexdigest(), "abandoned": "e1"}
+    report = audit.check(log)
+    assert report.problem is None and report.abandoned == [(2, complete_lines + 1, "e1")] and report.evaluations == 0
+    shown = subprocess.run([STRATDSL, "audit", "verify", str(log)], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and f"evaluation e1 at line 2 was cut short by a crash; the repair at line {complete_lines + 1} records it" in shown.stdout
+    assert audit.committed(audit.read(log)) == set()
+
+
 # torn tails longer than the killed append's payload (about 47 KB): what is left of them after the
 # new bytes must still read as a torn tail — here even a leftover that alone would be valid JSON (`7`)
 LONG_TORN = {
@@ -548,5 +591,5 @@ def test_six_concurrent_cli_evaluations_keep_their_records_together(work, group_
 
 
 def test_the_driver_scripts_are_valid_python():
-    for code in (LOOP_IN_PROCESS, DRIVER, KILL_AT_ITEM, WRITER, READER):
+    for code in (LOOP_IN_PROCESS, DRIVER, KILL_AT_ITEM, WRITER, READER, KILL_AT_LINE):
         compile(textwrap.dedent(code), "<driver>", "exec")
