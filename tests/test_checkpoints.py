@@ -334,8 +334,8 @@ def test_a_head_file_that_is_not_one_is_a_coded_error(signed, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"size": 3}', encoding="utf-8")
     result = cli("audit", "verify", signed, "--expect-head", bad)
-    assert result.exit_code == 1 and "E421" in result.stderr
+    assert result.exit_code == 1 and "E419" in result.stderr
     result = cli("audit", "verify", signed, "--expect-head", tmp_path / "missing.json")
-    assert result.exit_code == 1 and "E421" in result.stderr
+    assert result.exit_code == 1 and "E419" in result.stderr
     result = cli("audit", "verify", signed, "--key", tmp_path / "missing.pub")
     assert result.exit_code == 1 and "E418" in result.stderr

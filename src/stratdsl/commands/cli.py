@@ -364,7 +364,10 @@ def audit_verify(log: str, key: str | None, expect_head: str | None, allow_unsig
         return
     where = f"{log}:{problem.line}" if problem.line else (expect_head or log)
     click.echo(f"{where}: error[{problem.code}]: {problem.message}")
-    click.echo(f"stratdsl: the first {count} entr{'y is' if count == 1 else 'ies are'} intact", err=True)
+    if problem.code in ("E415", "E416", "E417"):
+        click.echo(f"stratdsl: the hash chain itself holds {count} entr{'y' if count == 1 else 'ies'}; it is not anchored as required", err=True)
+    else:
+        click.echo(f"stratdsl: the first {count} entr{'y is' if count == 1 else 'ies are'} intact", err=True)
     sys.exit(EXIT_BAD_INPUT)
 
 

@@ -192,12 +192,12 @@ def load_head(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
-        raise StratError([Diagnostic("E421", f"cannot read the head file '{path}': {error.strerror}")]) from None
+        raise StratError([Diagnostic("E419", f"cannot read the head file '{path}': {error.strerror}")]) from None
     except (ValueError, UnicodeDecodeError):
-        raise StratError([Diagnostic("E421", f"'{path}' is not a head file (not JSON)")]) from None
+        raise StratError([Diagnostic("E419", f"'{path}' is not a head file (not JSON)")]) from None
     fields = ("size", "head", "time", "key", "signature")
     if not isinstance(data, dict) or data.get("format") != HEAD_FORMAT or not all(isinstance(data.get(k), str) for k in fields) or not data["size"].isdigit():
         raise StratError(
-            [Diagnostic("E421", f"'{path}' is not a stratdsl audit head", hint="write one with 'stratdsl audit head LOG -o FILE' or 'stratdsl audit checkpoint LOG --key KEY -o FILE'")]
+            [Diagnostic("E419", f"'{path}' is not a stratdsl audit head", hint="write one with 'stratdsl audit head LOG -o FILE' or 'stratdsl audit checkpoint LOG --key KEY -o FILE'")]
         )
     return data
