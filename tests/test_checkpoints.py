@@ -330,6 +330,33 @@ def test_with_key_and_head_a_forged_head_is_detected(keys, signed, head, tmp_pat
     assert code == 0 and "signatures valid" in out and "holds the external head" in out
 
 
+def test_two_heads_are_consistent_through_the_log(keys, signed, head, tmp_path):
+    """CT's consistency between two heads: an old head and a newer one, both prefixes of the log."""
+    log = tmp_path / "grown.jsonl"
+    log.write_bytes(signed.read_bytes())
+    assert cli("eval", POLICY, ASSESSMENT, "--as-of", "2026-11-27", "--audit-log", log, "--audit-key", keys[0]).exit_code == 0
+    newer = tmp_path / "newer.json"
+    assert cli("audit", "head", log, "-o", newer).exit_code == 0
+    code, out = verify(log, "--key", keys[1], "--expect-head", head, "--expect-head", newer)
+    assert code == 0 and out.count("holds the external head") == 2, out
+    # a log rewritten between the two heads: consistent with the old one, not with the new one
+    entries = entries_of(log)
+    old_size = int(json.loads(head.read_text())["size"])
+    n = next(k for k, e in enumerate(entries) if k >= old_size and e["kind"] == "decision")
+    entries[n]["outcome"] = "forged"
+    prev = audit.GENESIS
+    lines = []
+    for seq, entry in enumerate(entries, start=1):
+        if entry["kind"] == "checkpoint":
+            entry = {**entry, "size": str(seq - 1), "head": prev}
+        text, prev = audit._line(seq, prev, entry)
+        lines.append(text)
+    log.write_text("".join(lines), encoding="utf-8")
+    assert verify(log, "--expect-head", head)[0] == 0
+    code, out = verify(log, "--expect-head", head, "--expect-head", newer)
+    assert code == 1 and "error[E417]" in out
+
+
 def test_a_head_file_that_is_not_one_is_a_coded_error(signed, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"size": 3}', encoding="utf-8")

@@ -346,23 +346,23 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @click.argument("log", type=click.Path(dir_okay=False))
 @click.option("--key", "key", type=click.Path(dir_okay=False), metavar="PUB", help="Public key (or the private key file): check every checkpoint's signature.")
-@click.option("--expect-head", "expect_head", type=click.Path(dir_okay=False), metavar="FILE",
-              help="A head kept outside the log ('audit head -o'): the log must still hold it (not cut, not rewritten).")
+@click.option("--expect-head", "expect_head", type=click.Path(dir_okay=False), metavar="FILE", multiple=True,
+              help="A head kept outside the log ('audit head -o'): the log must still hold it (not cut, not rewritten). Repeatable.")
 @click.option("--allow-unsigned", type=click.IntRange(0), default=0, show_default=True, metavar="N",
               help="With --key: how many entries may follow the last checkpoint.")
 @guarded
-def audit_verify(log: str, key: str | None, expect_head: str | None, allow_unsigned: int) -> None:
+def audit_verify(log: str, key: str | None, expect_head: tuple[str, ...], allow_unsigned: int) -> None:
     """Check the chain, the evaluation units and the checkpoints; name the first bad line."""
     public = signing.load_public(key) if key else None
-    head = signing.load_head(expect_head) if expect_head else None
-    report = audit.verify_anchored(log, public, head, allow_unsigned)
+    heads = [signing.load_head(path) for path in expect_head]
+    report = audit.verify_anchored(log, public, heads, allow_unsigned)
     count, problem = report.count, report.problem
     if problem is None:
         click.echo(f"{log}: ok, {count} entr{'y' if count == 1 else 'ies'}, chain intact")
-        for line in _verify_details(report, public, head):
+        for line in _verify_details(report, public, heads):
             click.echo(f"  {line}")
         return
-    where = f"{log}:{problem.line}" if problem.line else (expect_head or log)
+    where = f"{log}:{problem.line}" if problem.line else "--expect-head"
     click.echo(f"{where}: error[{problem.code}]: {problem.message}")
     if problem.code in ("E415", "E416", "E417"):
         click.echo(f"stratdsl: the hash chain itself holds {count} entr{'y' if count == 1 else 'ies'}; it is not anchored as required", err=True)
@@ -371,7 +371,7 @@ def audit_verify(log: str, key: str | None, expect_head: str | None, allow_unsig
     sys.exit(EXIT_BAD_INPUT)
 
 
-def _verify_details(report: audit.Report, public, head) -> list[str]:
+def _verify_details(report: audit.Report, public, heads: list[dict]) -> list[str]:
     out = []
     if report.legacy:
         out.append(f"{report.legacy} entr{'y' if report.legacy == 1 else 'ies'} written by stratdsl 0.1.0 (chain only: no units, no header)")
@@ -383,7 +383,7 @@ def _verify_details(report: audit.Report, public, head) -> list[str]:
         out.append(f"{len(report.checkpoints)} checkpoint(s), {signed}; the last at line {last['line']} covers {last['size']} entries, {last['time']}")
     elif public is not None:
         out.append("no checkpoint")
-    if head is not None:
+    for head in heads:
         out.append(f"holds the external head: entry {head['size']} has its hash ({head['time']})")
     return out
 

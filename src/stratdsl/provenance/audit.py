@@ -527,7 +527,9 @@ def _check_checkpoint(entry: dict[str, Any], number: int, prev: str, checkpoint:
     return None
 
 
-def verify_anchored(path: str | Path, public: Any = None, head: dict[str, Any] | None = None, allow_unsigned: int = 0) -> Report:
+def verify_anchored(
+    path: str | Path, public: Any = None, head: dict[str, Any] | list[dict[str, Any]] | None = None, allow_unsigned: int = 0
+) -> Report:
     """`check`, then with a public key: every checkpoint's signature, their times in order, and at
     most `allow_unsigned` entries after the last one; with an external head: that the log holds
     it (same hash at the same size), so it was neither cut before it nor rewritten."""
@@ -543,12 +545,14 @@ def verify_anchored(path: str | Path, public: Any = None, head: dict[str, Any] |
             report.problem = Problem(cp["line"], f"this checkpoint's time {cp['time']} is before the previous checkpoint's ({last_time}): entries were reordered or the clock was set back", "E414")
             return report
         last_time = cp["time"]
-    if head is not None:
+    heads = [] if head is None else head if isinstance(head, list) else [head]
+    for head in heads:  # several heads: each must be a prefix of the log, so they are consistent with each other
         size = int(head["size"])
         if public is not None:
             problem = verify_sig(head) if verify_sig else None
             if problem:
-                report.problem = Problem(0, f"the external head: {problem.replace('this checkpoint', 'it')}", "E414")
+                said = problem.replace("this checkpoint's", "its").replace("this checkpoint", "it")
+                report.problem = Problem(0, f"the external head: {said}", "E414")
                 return report
         if size > report.count:
             report.problem = Problem(
