@@ -29,6 +29,7 @@ from click.testing import CliRunner
 
 import stratdsl
 from stratdsl.commands.cli import main
+from stratdsl.language.diagnostics import StratError
 from stratdsl.provenance import audit
 
 STRATDSL = shutil.which("stratdsl")
@@ -96,9 +97,11 @@ usecases:
     narrow: false
 """
 
-# eval of ASSESSMENT_A: 1 evaluation + quadrant×3 + risk×3 + level
-ENTRIES_A = 8
-ENTRIES_B = 4
+# eval of ASSESSMENT_A: 1 evaluation + quadrant×3 + risk×3 + level + 1 commit (format 2: one unit)
+DECISIONS_A = 7
+ENTRIES_A = DECISIONS_A + 2
+ENTRIES_B = 5
+HEADER = 1  # line 1 of a format-2 log: {"kind": "log", "format": "stratdsl-audit-log", "version": "2"}
 
 
 # ------------------------------------------------------------------ helpers
@@ -242,7 +245,7 @@ def logged(demo, tmp_path_factory):
     log = tmp_path_factory.mktemp("log") / "audit.jsonl"
     done = stratdsl_cmd("eval", "main.strat", "as/a.yaml", "--as-of", AS_OF, "--audit-log", log, cwd=repo)
     assert done.returncode == 0, done.stderr
-    assert f"{ENTRIES_A - 1} decision record(s) appended to" in done.stderr
+    assert f"{DECISIONS_A} decision record(s) appended to" in done.stderr
     result = cli("eval", "main.strat", "as/b.yaml", "--as-of", "2026-12-01", "--param", "threshold=4", "--audit-log", log, cwd=repo)
     assert result.exit_code == 0, result.output
     return log
@@ -258,7 +261,7 @@ def test_records_are_byte_identical_across_runs_and_hash_seeds(demo):
     assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
     assert len({r.stdout for r in runs}) == 1
     data = json.loads(runs[0].stdout)
-    assert len(data) == ENTRIES_A - 1
+    assert len(data) == DECISIONS_A
     # a third run, in this (randomly seeded) process, gives the same bytes too
     assert cli(*args, cwd=repo).stdout == runs[0].stdout
     # undetermined decisions keep their (sorted) possible outcomes and missing facts stable
@@ -316,7 +319,7 @@ def test_record_fields_ids_and_provenance(demo, logged):
         {"path": "main.strat", "sha256": sha256((repo / "main.strat").read_bytes())},
         {"path": "sources.strat", "sha256": sha256((repo / "sources.strat").read_bytes())},
     ]
-    evaluation = json.loads(log_lines(logged)[0])["entry"]
+    evaluation = json.loads(log_lines(logged)[HEADER])["entry"]
     assert evaluation["kind"] == "evaluation"
     for r in data:
         assert r["kind"] == "decision"
@@ -421,10 +424,12 @@ def test_records_do_not_depend_on_the_working_directory(demo):
 def test_eval_audit_log_appends_an_evaluation_then_its_decisions(demo, logged):
     repo, _ = demo
     lines = log_lines(logged)
-    assert len(lines) == ENTRIES_A + ENTRIES_B
+    assert len(lines) == HEADER + ENTRIES_A + ENTRIES_B
     items = [json.loads(line) for line in lines]
     kinds = [i["entry"]["kind"] for i in items]
-    assert kinds == ["evaluation"] + ["decision"] * (ENTRIES_A - 1) + ["evaluation"] + ["decision"] * (ENTRIES_B - 1)
+    assert kinds == ["log"] + ["evaluation"] + ["decision"] * DECISIONS_A + ["commit", "evaluation"] + ["decision"] * (ENTRIES_B - 2) + ["commit"]
+    assert items[0]["entry"] == {"kind": "log", "format": "stratdsl-audit-log", "version": "2"}
+    assert items[HEADER + ENTRIES_A - 1]["entry"] == {"kind": "commit", "evaluation": items[HEADER]["entry"]["id"], "entries": str(ENTRIES_A)}
     # the chain, recomputed independently: seq, prev, hash = sha256(canonical {seq, prev, entry})
     prev = GENESIS
     for number, (line, item) in enumerate(zip(lines, items, strict=True), start=1):
@@ -435,13 +440,13 @@ def test_eval_audit_log_appends_an_evaluation_then_its_decisions(demo, logged):
         assert line == compact(item)  # each line: sorted keys, no whitespace
         prev = item["hash"]
     # the decision entries are exactly the records `eval --format records` prints
-    assert [i["entry"] for i in items[1:ENTRIES_A]] == records(repo / "main.strat", repo / "as/a.yaml")
-    for i in items[1:ENTRIES_A]:
-        assert i["entry"]["evaluation"] == items[0]["entry"]["id"]
-    second = items[ENTRIES_A]["entry"]
+    assert [i["entry"] for i in items[HEADER + 1 : HEADER + 1 + DECISIONS_A]] == records(repo / "main.strat", repo / "as/a.yaml")
+    for i in items[HEADER + 1 : HEADER + 1 + DECISIONS_A]:
+        assert i["entry"]["evaluation"] == items[HEADER]["entry"]["id"]
+    second = items[HEADER + ENTRIES_A]["entry"]
     assert (second["as_of"], second["params"]) == ("2026-12-01", {"threshold": "4"})
     assert second["assessment"]["usecases"][0]["id"] == "bot"
-    assert audit.verify(logged) == (ENTRIES_A + ENTRIES_B, None)
+    assert audit.verify(logged) == (HEADER + ENTRIES_A + ENTRIES_B, None)
 
 
 def _rewrite(line: bytes, change) -> bytes:
@@ -543,18 +548,22 @@ def test_audit_verify_through_the_installed_command(logged, tampered):
         + [(["audit", "verify", f"{case}.jsonl"], tampered[case][0], None) for case in cases]
     )
     assert intact.returncode == 0, intact.stdout + intact.stderr
-    assert intact.stdout == f"{logged.name}: ok, {ENTRIES_A + ENTRIES_B} entries, chain intact\n"
+    assert intact.stdout == f"{logged.name}: ok, {HEADER + ENTRIES_A + ENTRIES_B} entries, chain intact\n"
     for case, run in zip(cases, runs, strict=True):
         _check_verify_output(case, tampered[case][1], tampered[case][2], run.returncode, run.stdout, run.stderr)
 
 
-def test_removing_whole_trailing_lines_is_not_detectable_by_the_chain_alone(logged, tmp_path):
-    """A documented limitation: nothing anchors the end of the chain, so dropping the last
-    entries leaves a valid (shorter) chain; keep the count or last hash elsewhere to detect it."""
+def test_removing_whole_trailing_units_is_not_detectable_by_the_chain_alone(logged, tmp_path):
+    """A documented limitation: without a key or an external head nothing anchors the end of
+    the chain, so dropping the last *whole evaluations* leaves a valid (shorter) chain
+    (tests/test_checkpoints.py shows both anchors detecting it). Dropping part of one is seen."""
     lines = log_lines(logged)
     short = tmp_path / "short.jsonl"
+    short.write_bytes(b"\n".join(lines[:-ENTRIES_B]) + b"\n")
+    assert audit.verify(short) == (len(lines) - ENTRIES_B, None)
     short.write_bytes(b"\n".join(lines[:-2]) + b"\n")
-    assert audit.verify(short) == (len(lines) - 2, None)
+    _, problem = audit.verify(short)
+    assert problem is not None and problem.code == "E413" and problem.line == HEADER + ENTRIES_A + 1
 
 
 def test_verify_reports_the_first_problem_even_when_the_tail_is_torn(logged, tmp_path):
@@ -589,8 +598,10 @@ def test_torn_last_line_is_repaired_by_the_next_append(demo, logged, tmp_path):
     repair = items[len(lines) - 1]
     assert repair["seq"] == len(lines)
     assert repair["prev"] == json.loads(lines[-2])["hash"]
-    assert repair["entry"] == {"kind": "repair", "removed_bytes": len(torn), "removed_sha256": sha256(torn)}
-    assert [i["entry"]["kind"] for i in items[len(lines) :]] == ["evaluation"] + ["decision"] * (ENTRIES_B - 1)
+    # the torn line was the commit of the second evaluation: the repair also records that unit as cut short
+    evaluation_b = items[HEADER + ENTRIES_A]["entry"]["id"]
+    assert repair["entry"] == {"kind": "repair", "removed_bytes": len(torn), "removed_sha256": sha256(torn), "abandoned": evaluation_b}
+    assert [i["entry"]["kind"] for i in items[len(lines) :]] == ["evaluation"] + ["decision"] * (ENTRIES_B - 2) + ["commit"]
     verify = cli("audit", "verify", log)
     assert verify.exit_code == 0, verify.stdout
     assert f"ok, {len(lines) + ENTRIES_B} entries" in verify.stdout
@@ -605,19 +616,30 @@ def test_complete_but_invalid_last_line_is_repaired(tmp_path):
     garbage = b'{"seq":3,"prev":"00\n'  # a complete line, but not JSON
     with log.open("ab") as f:
         f.write(garbage)
-    assert audit.append(log, [{"kind": "note", "n": 3}]) == [3, 4]
+    assert audit.append(log, [{"kind": "note", "n": 3}]) == [5]
     items = audit.read(log)
-    assert items[2]["entry"] == {"kind": "repair", "removed_bytes": len(garbage), "removed_sha256": sha256(garbage)}
-    assert audit.verify(log) == (4, None)
+    assert items[3]["entry"] == {"kind": "repair", "removed_bytes": len(garbage), "removed_sha256": sha256(garbage)}
+    assert items[1]["entry"] == {"kind": "note", "n": "1"}  # numbers inside entries are written as strings
+    assert audit.verify(log) == (5, None)
 
 
 def test_a_torn_first_line_is_repaired_from_the_genesis(tmp_path):
+    """The first append of a file writes the header first: a crash there leaves a prefix of the
+    header line, which the next append recognises and records; any other first line is refused."""
     log = tmp_path / "log.jsonl"
-    log.write_bytes(b'{"entry":{"kind":"evalu')
-    assert audit.append(log, [{"kind": "note"}]) == [1, 2]
-    first = audit.read(log)[0]
-    assert first["prev"] == GENESIS and first["entry"]["kind"] == "repair"
-    assert audit.verify(log) == (2, None)
+    header = b'{"entry":{"format":"stratdsl-audit-log","kind":"log","version":"2"},"hash":"'
+    log.write_bytes(header[:40])
+    assert audit.append(log, [{"kind": "note"}]) == [3]
+    first, repair = audit.read(log)[:2]
+    assert first["prev"] == GENESIS and first["entry"]["kind"] == "log"
+    assert repair["entry"] == {"kind": "repair", "removed_bytes": 40, "removed_sha256": sha256(header[:40])}
+    assert audit.verify(log) == (3, None)
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(b'{"entry":{"kind":"evalu')
+    with pytest.raises(StratError) as error:
+        audit.append(other, [{"kind": "note"}])
+    assert error.value.diagnostics[0].code == "E407"
+    assert other.read_bytes() == b'{"entry":{"kind":"evalu'
 
 
 def test_invalid_last_line_after_a_long_line_is_repaired(tmp_path):
@@ -625,8 +647,8 @@ def test_invalid_last_line_after_a_long_line_is_repaired(tmp_path):
     audit.append(log, [{"kind": "note", "blob": "x" * 100_000}])
     with log.open("ab") as f:
         f.write(b"garbage\n")
-    assert audit.append(log, [{"kind": "note", "n": 2}]) == [2, 3]
-    assert audit.verify(log) == (3, None)
+    assert audit.append(log, [{"kind": "note", "n": 2}]) == [4]
+    assert audit.verify(log) == (4, None)
 
 
 def test_repair_hash_is_the_hash_of_the_removed_bytes_when_a_character_is_cut(tmp_path):
@@ -637,7 +659,7 @@ def test_repair_hash_is_the_hash_of_the_removed_bytes_when_a_character_is_cut(tm
     torn = data[data.rfind(b"\n", 0, cut) + 1 : cut]
     log.write_bytes(data[:cut])
     audit.append(log, [{"kind": "note"}])
-    repair = audit.read(log)[1]["entry"]
+    repair = audit.read(log)[2]["entry"]
     assert repair["removed_bytes"] == len(torn)
     assert repair["removed_sha256"] == sha256(torn)
 
@@ -704,8 +726,10 @@ def test_concurrent_appends_from_several_processes_lose_nothing(tmp_path):
         _, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
     items = audit.read(log)
-    assert [i["seq"] for i in items] == list(range(1, 81))
-    keys = [(i["entry"]["writer"], i["entry"]["i"], i["entry"]["part"]) for i in items]
+    assert [i["seq"] for i in items] == list(range(1, 82))
+    assert items[0]["entry"]["kind"] == "log"  # written once, by whichever writer came first
+    items = items[1:]
+    keys = [(int(i["entry"]["writer"]), int(i["entry"]["i"]), i["entry"]["part"]) for i in items]
     assert sorted(keys) == sorted((w, i, p) for w in range(4) for i in range(10) for p in "ab")
     # the two entries of one append are adjacent, and each writer's appends keep their order
     for n in range(0, 80, 2):
@@ -713,7 +737,7 @@ def test_concurrent_appends_from_several_processes_lose_nothing(tmp_path):
         assert (a[0], a[1], a[2], b[2]) == (b[0], b[1], "a", "b")
     for w in range(4):
         assert [k[1] for k in keys if k[0] == w and k[2] == "a"] == list(range(10))
-    assert audit.verify(log) == (80, None)
+    assert audit.verify(log) == (81, None)
 
 
 def test_concurrent_cli_evaluations_keep_each_batch_together(demo, tmp_path):
@@ -722,14 +746,15 @@ def test_concurrent_cli_evaluations_keep_each_batch_together(demo, tmp_path):
     dates = ["2026-11-26", "2026-11-27", "2026-11-28"]
     runs = run_many([(["eval", "main.strat", "as/a.yaml", "--as-of", d, "--audit-log", log], repo, None) for d in dates])
     assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
-    items = audit.read(log)
+    items = audit.read(log)[HEADER:]
     assert len(items) == 3 * ENTRIES_A
     for start in range(0, len(items), ENTRIES_A):
         batch = [i["entry"] for i in items[start : start + ENTRIES_A]]
         assert batch[0]["kind"] == "evaluation"
-        assert all(e["kind"] == "decision" and e["evaluation"] == batch[0]["id"] for e in batch[1:])
+        assert all(e["kind"] == "decision" and e["evaluation"] == batch[0]["id"] for e in batch[1:-1])
+        assert batch[-1] == {"kind": "commit", "evaluation": batch[0]["id"], "entries": str(ENTRIES_A)}
     assert sorted(i["entry"]["as_of"] for i in items if i["entry"]["kind"] == "evaluation") == dates
-    assert audit.verify(log) == (3 * ENTRIES_A, None)
+    assert audit.verify(log) == (HEADER + 3 * ENTRIES_A, None)
 
 
 # ================================================================== errors

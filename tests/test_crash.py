@@ -73,12 +73,17 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 
 def log_state(log: Path) -> tuple[int, int | None]:
-    """(intact entries, length of a torn tail or None); fails on any other problem."""
+    """(intact entries, length of a torn tail or None); fails on any other problem. An append
+    cut exactly at a line boundary leaves no torn bytes but an evaluation without its commit
+    entry (E413): that is a torn tail of length 0 — the next append records it too."""
     if not log.exists():
         return 0, None
     count, problem = audit.verify(log)
     if problem is None:
         return count, None
+    if problem.code == "E413":
+        assert count == len(entries(log)) and "has no commit entry" in problem.message, problem
+        return count, 0
     assert problem.line == count + 1 and TORN_MESSAGE in problem.message, problem
     data = log.read_bytes()
     return count, len(data) - (data.rfind(b"\n") + 1)
@@ -109,29 +114,38 @@ def work(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def group_size(work) -> int:
-    """Entries one evaluation appends: the evaluation record and one record per decision."""
+    """Entries one evaluation appends: the evaluation record, one record per decision, its commit entry."""
     log = work / "size.jsonl"
     done = subprocess.run([STRATDSL, "eval", "policy.strat", "big.yaml", "--as-of", AS_OF, "--audit-log", str(log)],
                           cwd=work, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    return len(entries(log))
+    return len(entries(log)) - 1  # the log's header
 
 
 def check_groups(items: list[dict], size: int) -> None:
-    """Each evaluation is followed by its decisions; a group may only be short right before a repair entry."""
+    """Each evaluation is followed by its decisions and its commit entry; a unit may only be short
+    right before a repair entry that names it as abandoned."""
+    assert items[0]["entry"]["kind"] == "log"
     kinds = [i["entry"]["kind"] for i in items]
-    i = 0
+    i = 1
     while i < len(kinds):
         if kinds[i] != "evaluation":
             assert kinds[i] in ("repair", "note"), (i, kinds[i])
             i += 1
             continue
+        ident = items[i]["entry"]["id"]
         j = i + 1
         while j < len(kinds) and kinds[j] == "decision":
-            assert items[j]["entry"]["evaluation"] == items[i]["entry"]["id"]
+            assert items[j]["entry"]["evaluation"] == ident
             j += 1
-        if j - i != size:
-            assert j < len(kinds) and kinds[j] == "repair", f"evaluation at entry {i + 1} has {j - i - 1} decisions and no repair follows"
+        if j < len(kinds) and kinds[j] == "commit":
+            assert items[j]["entry"] == {"kind": "commit", "evaluation": ident, "entries": str(size)}
+            assert j + 1 - i == size
+            j += 1
+        else:
+            assert j < len(kinds) and kinds[j] == "repair" and items[j]["entry"].get("abandoned") == ident, (
+                f"evaluation at entry {i + 1} has {j - i - 1} decisions, no commit, and no repair records it"
+            )
         i = j
 
 
@@ -179,7 +193,7 @@ def test_audit_log_survives_random_sigkill(work, group_size, tmp_path):
             torn_seen += 1
             # the next append (here one note) cuts the torn bytes off and chains a repair entry first
             seqs = audit.append(log, [{"kind": "note", "after_kill": iteration}])
-            assert seqs == [count + 1, count + 2]
+            assert seqs == [count + 2]
             repair = entries(log)[count]["entry"]
             assert repair["kind"] == "repair" and repair["removed_bytes"] == torn
             repaired += 1
@@ -236,7 +250,7 @@ def _prepare(log: Path, torn: bool) -> int:
     if torn:
         with log.open("ab") as f:
             f.write(TORN)
-    return 3
+    return 4  # the header and three notes
 
 
 @pytest.mark.parametrize("torn_before", [False, True], ids=["clean-tail", "torn-tail"])
@@ -251,16 +265,18 @@ def test_append_killed_at_each_step(tmp_path, point, torn_before):
     assert audit.verify(log)[1] is None
     items = entries(log)
     kinds = [i["entry"]["kind"] for i in items]
-    assert kinds[:3] == ["note"] * 3 and kinds[-1] == "note"
+    assert kinds[:4] == ["log"] + ["note"] * 3 and kinds[-1] == "note"
     if torn is not None:
         assert kinds[-2] == "repair" and items[-2]["entry"]["removed_bytes"] == torn
     if torn_before:
         assert any(i["entry"]["kind"] == "repair" and i["entry"]["removed_bytes"] == len(TORN) for i in items), (
             "the torn tail that was there before disappeared without a repair entry"
         )
-    written = [k for k, kind in enumerate(kinds) if kind in ("evaluation", "decision")]
-    if written and len(written) != 4:  # an append cut short is followed by the repair of its torn part
-        assert kinds[written[-1] + 1] == "repair"
+    written = [k for k, kind in enumerate(kinds) if kind in ("evaluation", "decision", "commit")]
+    if written and kinds[written[-1]] != "commit":  # an append cut short: the repair names its unit as abandoned
+        assert kinds[written[-1] + 1] == "repair" and items[written[-1] + 1]["entry"]["abandoned"] == "e1"
+    report = audit.check(log)
+    assert report.problem is None and report.evaluations + len(report.abandoned) == (1 if written else 0)
 
 
 def test_append_killed_right_after_cutting_a_torn_tail_leaves_a_trace(tmp_path):
@@ -270,6 +286,49 @@ def test_append_killed_right_after_cutting_a_torn_tail_leaves_a_trace(tmp_path):
     audit.append(log, [{"kind": "note", "n": "after"}])
     assert audit.verify(log)[1] is None
     assert any(i["entry"]["kind"] == "repair" for i in entries(log)), "the torn bytes were removed and nothing records it"
+
+
+# a kill that lands exactly after a complete line of the unit: no torn bytes, only a unit without its commit
+KILL_AT_LINE = """
+import os, signal, sys
+from stratdsl.provenance import audit
+log, lines = sys.argv[1], int(sys.argv[2])
+real_pwrite = os.pwrite
+def pwrite(fd, data, at):
+    data = bytes(data)
+    cut = 0
+    for _ in range(lines):  # the header (on a new file) and `lines` more complete lines, then SIGKILL
+        cut = data.index(b"\\n", cut) + 1
+    real_pwrite(fd, data[:cut], at)
+    os.kill(os.getpid(), signal.SIGKILL)
+os.pwrite = pwrite
+audit.append(log, [{"kind": "evaluation", "id": "e1"}] + [{"kind": "decision", "evaluation": "e1", "n": n} for n in range(3)])
+print("not killed")
+"""
+
+
+@pytest.mark.parametrize("complete_lines", [2, 3, 4, 5])
+def test_a_unit_cut_at_a_line_boundary_by_sigkill_is_reported_then_recorded(tmp_path, complete_lines):
+    """Issue 16 point 3: the killed append leaves only valid lines (header, evaluation, some decisions) —
+    before format 2 `verify` said ok. Now verify reports the unit without its commit (E413, exit 1); the
+    next append chains a repair naming it as abandoned, and the records of that unit are never replayed."""
+    log = tmp_path / "log.jsonl"
+    done = subprocess.run([sys.executable, "-c", KILL_AT_LINE, str(log), str(complete_lines)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    data = log.read_bytes()
+    assert data.endswith(b"\n") and data.count(b"\n") == complete_lines
+    count, problem = audit.verify(log)
+    assert problem is not None and problem.code == "E413" and problem.line == 2 and count == complete_lines, problem
+    shown = subprocess.run([STRATDSL, "audit", "verify", str(log)], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 1 and f"{log}:2: error[E413]: the evaluation at line 2 has no commit entry" in shown.stdout
+    audit.append(log, [{"kind": "note", "n": "after"}])
+    items = entries(log)
+    assert items[complete_lines]["entry"] == {"kind": "repair", "removed_bytes": 0, "removed_sha256": hashlib.sha256(b"").hexdigest(), "abandoned": "e1"}
+    report = audit.check(log)
+    assert report.problem is None and report.abandoned == [(2, complete_lines + 1, "e1")] and report.evaluations == 0
+    shown = subprocess.run([STRATDSL, "audit", "verify", str(log)], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and f"evaluation e1 at line 2 was cut short by a crash; the repair at line {complete_lines + 1} records it" in shown.stdout
+    assert audit.committed(audit.read(log)) == set()
 
 
 # torn tails longer than the killed append's payload (about 47 KB): what is left of them after the
@@ -290,11 +349,11 @@ def test_append_over_a_long_torn_tail_killed_at_each_step(tmp_path, point, torn_
         f.write(garbage)
     _append_killed_at(log, point)
     count, problem = audit.verify(log)
-    assert count >= 4 and (problem is None or problem.line == count + 1), (count, problem)
+    assert count >= 5 and (problem is None or problem.line == count + 1 or problem.code == "E413"), (count, problem)
     audit.append(log, [{"kind": "note", "n": "after"}])
     assert audit.verify(log)[1] is None
     items = entries(log)
-    assert items[3]["entry"] == {"kind": "repair", "removed_bytes": len(garbage), "removed_sha256": hashlib.sha256(garbage).hexdigest()}
+    assert items[4]["entry"] == {"kind": "repair", "removed_bytes": len(garbage), "removed_sha256": hashlib.sha256(garbage).hexdigest()}
     kinds = [i["entry"]["kind"] for i in items]
     assert kinds[-1] == "note"
     if problem is not None:  # the killed append left bytes behind: the last append recorded them
@@ -441,13 +500,13 @@ def _check_writers(items: list[dict], finished: dict[int, int], killed: set[int]
     k = 0
     while k < len(items):
         entry = items[k]["entry"]
-        if entry["kind"] == "repair":
+        if entry["kind"] in ("repair", "log"):
             k += 1
             continue
-        writer, i, parts = entry["writer"], entry["i"], entry["of"]
+        writer, i, parts = int(entry["writer"]), int(entry["i"]), int(entry["of"])
         m = 0
-        while k + m < len(items) and m < parts and items[k + m]["entry"].get("writer") == writer and items[k + m]["entry"].get("i") == i:
-            assert items[k + m]["entry"]["part"] == m
+        while k + m < len(items) and m < parts and items[k + m]["entry"].get("writer") == entry["writer"] and items[k + m]["entry"].get("i") == entry["i"]:
+            assert items[k + m]["entry"]["part"] == str(m)
             m += 1
         if m != parts:
             assert writer in killed, f"entry {k + 1}: an append of writer {writer} is not in one piece"
@@ -526,11 +585,11 @@ def test_six_concurrent_cli_evaluations_keep_their_records_together(work, group_
         assert proc.returncode == 0, err
     assert audit.verify(log)[1] is None
     items = entries(log)
-    assert len(items) == 6 * group_size
+    assert len(items) == 1 + 6 * group_size
     check_groups(items, group_size)
     assert sorted(i["entry"]["as_of"] for i in items if i["entry"]["kind"] == "evaluation") == dates
 
 
 def test_the_driver_scripts_are_valid_python():
-    for code in (LOOP_IN_PROCESS, DRIVER, KILL_AT_ITEM, WRITER, READER):
+    for code in (LOOP_IN_PROCESS, DRIVER, KILL_AT_ITEM, WRITER, READER, KILL_AT_LINE):
         compile(textwrap.dedent(code), "<driver>", "exec")

@@ -229,7 +229,7 @@ def test_the_history_is_as_described(history):
     # the reformat commit really changes the text
     assert git(repo, "diff", "--stat", history["c2"], history["c3"])
     items = audit.read(history["log"])
-    assert [i["entry"]["kind"] for i in items] == (["evaluation"] + ["decision"] * 5) * 2
+    assert [i["entry"]["kind"] for i in items] == ["log"] + (["evaluation"] + ["decision"] * 5 + ["commit"]) * 2
     assert {i["entry"]["provenance"]["git"]["commit"] for i in items if i["entry"]["kind"] == "evaluation"} == {history["c1"]}
 
 
@@ -239,7 +239,7 @@ def test_the_history_is_as_described(history):
 def test_replay_uses_the_recorded_commit_not_the_working_tree(history):
     repo, log, c1 = history["repo"], history["log"], history["c1"]
     # the policy of today decides differently: the replay would notice if it read the working tree
-    recorded = {(i["entry"]["decision"], i["entry"]["entity"]): i["entry"] for i in audit.read(log)[:6] if i["entry"]["kind"] == "decision"}
+    recorded = {(i["entry"]["decision"], i["entry"]["entity"]): i["entry"] for i in audit.read(log)[:8] if i["entry"]["kind"] == "decision"}
     today = json.loads(cli("eval", "main.strat", "as/a.yaml", "--as-of", AS_OF, "--format", "records", cwd=repo).stdout)
     assert recorded[("level", None)]["outcome"] == "high" and next(r for r in today if r["decision"] == "level")["outcome"] == "low"
     # ... and an uncommitted edit of the working tree does not matter either
@@ -251,11 +251,12 @@ def test_replay_uses_the_recorded_commit_not_the_working_tree(history):
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines == [
-        f"entry 8 quadrant[ocr]: identical (commit {c1[:12]})",
-        f"entry 9 quadrant[cv]: identical (commit {c1[:12]})",
-        f"entry 10 risk[ocr]: identical (commit {c1[:12]})",
-        f"entry 11 risk[cv]: identical (commit {c1[:12]})",
-        f"entry 12 level: identical (commit {c1[:12]})",
+        f"entry 10 quadrant[ocr]: identical (commit {c1[:12]})",
+        f"entry 11 quadrant[cv]: identical (commit {c1[:12]})",
+        f"entry 12 risk[ocr]: identical (commit {c1[:12]})",
+        f"entry 13 risk[cv]: identical (commit {c1[:12]})",
+        f"entry 14 level: identical (commit {c1[:12]})",
+        "checked for every entry: assessment_sha256, policy_sha256, ids, defaults, policy files at the commit",
         "5 identical, 0 different",
     ]
     assert "note:" not in done.stdout
@@ -263,15 +264,19 @@ def test_replay_uses_the_recorded_commit_not_the_working_tree(history):
 
 def test_replay_one_entry(history):
     repo, log, c1 = history["repo"], history["log"], history["c1"]
-    one = cli("replay", log, "--entry", 3, cwd=repo)
+    one = cli("replay", log, "--entry", 4, cwd=repo)
     assert one.exit_code == 0, one.output
-    assert one.stdout == f"entry 3 quadrant[cv]: identical (commit {c1[:12]})\n1 identical, 0 different\n"
+    assert one.stdout == (
+        f"entry 4 quadrant[cv]: identical (commit {c1[:12]})\n"
+        "checked for every entry: assessment_sha256, policy_sha256, ids, defaults, policy files at the commit\n"
+        "1 identical, 0 different\n"
+    )
     # an undetermined decision replays identically too (risk[cv]: narrow unknown at c1)
-    entry5 = audit.read(log)[4]["entry"]
-    assert (entry5["decision"], entry5["entity"], entry5["status"]) == ("risk", "cv", "undetermined")
-    assert cli("replay", log, "--entry", 5, cwd=repo).stdout.startswith("entry 5 risk[cv]: identical")
-    # an evaluation entry, or a number past the end, is not a decision
-    for bad in (1, 99):
+    entry6 = audit.read(log)[5]["entry"]
+    assert (entry6["decision"], entry6["entity"], entry6["status"]) == ("risk", "cv", "undetermined")
+    assert cli("replay", log, "--entry", 6, cwd=repo).stdout.startswith("entry 6 risk[cv]: identical")
+    # the header, an evaluation entry, a commit entry, or a number past the end, is not a decision
+    for bad in (1, 2, 8, 99):
         result = cli("replay", log, "--entry", bad, cwd=repo)
         assert result.exit_code == 1
         assert "E405" in result.stderr and f"entry {bad} of" in result.stderr
@@ -281,9 +286,9 @@ def test_replay_outside_the_repository_needs_repo(history, tmp_path):
     repo, log = history["repo"], history["log"]
     if subprocess.run(["git", "rev-parse"], cwd=tmp_path, capture_output=True).returncode == 0:
         pytest.skip("the temporary folder is inside a git work tree")
-    outside = cli("replay", log, "--entry", 2, cwd=tmp_path)
+    outside = cli("replay", log, "--entry", 3, cwd=tmp_path)
     assert outside.exit_code == 1 and "E406" in outside.stderr
-    with_repo = cli("replay", log, "--entry", 2, "--repo", repo, cwd=tmp_path)
+    with_repo = cli("replay", log, "--entry", 3, "--repo", repo, cwd=tmp_path)
     assert with_repo.exit_code == 0 and "identical" in with_repo.stdout
 
 
@@ -295,17 +300,18 @@ def test_replay_of_a_log_recorded_from_a_dirty_tree_notes_it(tmp_path):
     log = tmp_path / "audit.jsonl"
     logged = cli("eval", "main.strat", "a.yaml", "--as-of", AS_OF, "--audit-log", log, cwd=repo)
     assert logged.exit_code == 0
-    evaluation = audit.read(log)[0]["entry"]
+    evaluation = audit.read(log)[1]["entry"]
     assert evaluation["provenance"]["git"] == {"commit": c1, "dirty": True, "policy_path": "main.strat"}
     done = stratdsl_cmd("replay", log, cwd=repo)
     assert done.returncode == 1  # a decision differs
     out = done.stdout
     assert out.count("note: the policy had uncommitted changes when this was recorded") == 5
     assert "note: the policy files at that commit do not hash as recorded" in out
-    assert f"entry 6 level: DIFFERS (commit {c1[:12]})" in out
+    assert f"entry 7 level: DIFFERS (commit {c1[:12]})" in out
+    assert out.count("could not verify policy files: recorded from a modified work tree") == 5
     assert "  outcome: recorded 'low' → replayed 'high'" in out
     assert "  recorded explanation:" in out and "  replayed explanation:" in out
-    assert f"entry 2 quadrant[ocr]: identical (commit {c1[:12]})" in out
+    assert f"entry 3 quadrant[ocr]: identical (commit {c1[:12]})" in out
     assert out.rstrip().endswith("4 identical, 1 different")
 
 
@@ -316,7 +322,7 @@ def test_every_replayed_entry_of_a_dirty_evaluation_gets_the_same_notes(tmp_path
     log = tmp_path / "audit.jsonl"
     assert cli("eval", "main.strat", "a.yaml", "--as-of", AS_OF, "--audit-log", log, cwd=repo).exit_code == 0
     results = replay_mod.replay(log, repo=repo)
-    alone = replay_mod.replay(log, entry=3, repo=repo)[0]
+    alone = replay_mod.replay(log, entry=4, repo=repo)[0]
     assert len(alone.notes) == 2
     assert [r.notes for r in results] == [alone.notes] * len(results)
 

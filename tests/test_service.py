@@ -477,19 +477,19 @@ def test_decisions_go_to_the_audit_log(servers, policy):
         assert first.status_code == 200
         lines = log.read_text(encoding="utf-8").splitlines()
         decisions = len(first.json()["decisions"])
-        assert len(lines) == 1 + decisions  # the evaluation, then one record per decision
+        assert len(lines) == 1 + 1 + decisions + 1  # the log's header, the evaluation, one record per decision, the commit
         second = c.post("/api/v1/evaluate", json={"assessment": data, "as_of": LATER, "decision": "risk"})
         assert second.status_code == 200
         assert c.post("/api/v1/evaluate", json={"assessment": {"organization": {"headcount": -1}}}).status_code == 422
     entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1))
-    assert len(entries) == 2 * (1 + decisions)  # appended, not rewritten; nothing for the refused request
+    assert len(entries) == 1 + 2 * (1 + decisions + 1)  # appended, not rewritten; nothing for the refused request
     evaluations = [e["entry"] for e in entries if e["entry"]["kind"] == "evaluation"]
     assert [e["as_of"] for e in evaluations] == [AS_OF, LATER]
     assessment = validate(policy, data, "x")
     assert evaluations[0]["assessment_sha256"] == assessment_sha256(assessment)
     assert evaluations[0]["policy_sha256"] == provenance(policy)["policy_sha256"]
-    records = [e["entry"] for e in entries[1 : 1 + decisions]]
+    records = [e["entry"] for e in entries[2 : 2 + decisions]]
     assert [(r["decision"], r["entity"], r["outcome"]) for r in records] == [
         (d["decision"], d["entity"], d["outcome"]) for d in first.json()["decisions"]
     ]

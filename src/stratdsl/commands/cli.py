@@ -18,7 +18,7 @@ import click
 from .. import __version__, engine
 from ..language.diagnostics import Diagnostic, StratError, sorted_diagnostics
 from ..language.source import SourceMap
-from ..provenance import audit, gitutil, history, semdiff
+from ..provenance import audit, gitutil, history, semdiff, signing
 from ..provenance import records as records_mod
 from ..provenance import replay as replay_mod
 from ..render import diagnostics as render_diags
@@ -239,14 +239,19 @@ def test_cmd(paths: tuple[str, ...], show_coverage: bool, fail_under: float | No
 
 
 _audit_opt = click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False), help="Append the decision records to this hash-chained JSONL audit log.")
+_audit_key_opt = click.option(
+    "--audit-key", "audit_key", type=click.Path(dir_okay=False), envvar=signing.KEY_ENV, show_envvar=True,
+    help="Private key (from 'audit keygen') that signs a checkpoint after the records appended to --audit-log.",
+)
 
 
-def _log(checked, facts, result, tracer, lang: str, audit_log: str | None) -> list[dict]:
+def _log(checked, facts, result, tracer, lang: str, audit_log: str | None, audit_key: str | None = None) -> list[dict]:
     """Build the records of an evaluation and append them to the audit log when asked."""
     evaluation, records = records_mod.decision_records(checked, facts, result, tracer, lang)
     if audit_log:
-        audit.append(audit_log, [evaluation, *records])
-        click.echo(f"stratdsl: {len(records)} decision record(s) appended to {audit_log}", err=True)
+        signer = signing.signer(signing.load_private(audit_key)) if audit_key else None
+        audit.append(audit_log, [evaluation, *records], signer=signer, checkpoint_at_end=signer is not None)
+        click.echo(f"stratdsl: {len(records)} decision record(s) appended to {audit_log}" + (", signed checkpoint added" if signer else ""), err=True)
     return records
 
 
@@ -259,9 +264,12 @@ def _log(checked, facts, result, tracer, lang: str, audit_log: str | None) -> li
               help="records: one decision record per decision, with explanation and provenance.")
 @_lang
 @_audit_opt
+@_audit_key_opt
 @click.option("--dump-compiled", is_flag=True, help="Print the Python source the policy compiles to, and stop.")
 @guarded
-def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str, ...], fmt: str, lang: str, audit_log: str | None, dump_compiled: bool) -> None:
+def eval_cmd(
+    policy: str, assessment: str, as_of: str | None, params: tuple[str, ...], fmt: str, lang: str, audit_log: str | None, audit_key: str | None, dump_compiled: bool
+) -> None:
     """Evaluate every decision of POLICY for the company described in ASSESSMENT."""
     checked, _ = _policy(policy)
     if dump_compiled:
@@ -273,7 +281,7 @@ def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str,
     facts = load_assessment(checked, assessment)
     want_records = fmt == "records" or audit_log is not None
     result, tracer = engine.run(checked, facts, _as_of(as_of), overrides, trace=want_records)
-    records = _log(checked, facts, result, tracer, lang, audit_log) if want_records else []
+    records = _log(checked, facts, result, tracer, lang, audit_log, audit_key) if want_records else []
     if fmt == "json":
         click.echo(json_out.dumps(json_out.result_json(checked, result, lang)), nl=False)
     elif fmt == "records":
@@ -294,8 +302,9 @@ def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str,
 @_format
 @_lang
 @_audit_opt
+@_audit_key_opt
 @guarded
-def explain_cmd(policy, assessment, decision, entity, why_not, blame, as_of, params, fmt, lang, audit_log) -> None:
+def explain_cmd(policy, assessment, decision, entity, why_not, blame, as_of, params, fmt, lang, audit_log, audit_key) -> None:
     """Explain DECISION: the rule that decided, the value of every sub-condition, and why other rules did not apply."""
     checked, _ = _policy(policy)
     overrides = engine.parse_params(checked, params)
@@ -303,7 +312,7 @@ def explain_cmd(policy, assessment, decision, entity, why_not, blame, as_of, par
     explanations = engine.explain(checked, facts, decision, _as_of(as_of), overrides, entity, why_not)
     if audit_log:
         result, tracer = engine.run(checked, facts, _as_of(as_of), overrides, trace=True)
-        _log(checked, facts, result, tracer, lang, audit_log)
+        _log(checked, facts, result, tracer, lang, audit_log, audit_key)
     data = []
     for x, why in explanations:
         item = json_out.explanation_json(checked, x, lang, why)
@@ -331,21 +340,100 @@ def _blame(checked, decision: str) -> dict:
 
 @main.group("audit")
 def audit_group() -> None:
-    """Verify and read a hash-chained audit log."""
+    """Verify, sign and read a hash-chained audit log."""
 
 
 @audit_group.command("verify")
 @click.argument("log", type=click.Path(dir_okay=False))
+@click.option("--key", "key", type=click.Path(dir_okay=False), metavar="PUB", help="Public key (or the private key file): check every checkpoint's signature.")
+@click.option("--expect-head", "expect_head", type=click.Path(dir_okay=False), metavar="FILE", multiple=True,
+              help="A head kept outside the log ('audit head -o'): the log must still hold it (not cut, not rewritten). Repeatable.")
+@click.option("--allow-unsigned", type=click.IntRange(0), default=0, show_default=True, metavar="N",
+              help="With --key: how many entries may follow the last checkpoint.")
 @guarded
-def audit_verify(log: str) -> None:
-    """Check the chain; name the first line that was altered, removed, inserted or reordered."""
-    count, problem = audit.verify(log)
+def audit_verify(log: str, key: str | None, expect_head: tuple[str, ...], allow_unsigned: int) -> None:
+    """Check the chain, the evaluation units and the checkpoints; name the first bad line."""
+    public = signing.load_public(key) if key else None
+    heads = [signing.load_head(path) for path in expect_head]
+    report = audit.verify_anchored(log, public, heads, allow_unsigned)
+    count, problem = report.count, report.problem
     if problem is None:
         click.echo(f"{log}: ok, {count} entr{'y' if count == 1 else 'ies'}, chain intact")
+        for line in _verify_details(report, public, heads):
+            click.echo(f"  {line}")
         return
-    click.echo(f"{log}:{problem.line}: {problem.message}")
-    click.echo(f"stratdsl: the first {count} entr{'y is' if count == 1 else 'ies are'} intact", err=True)
+    where = f"{log}:{problem.line}" if problem.line else "--expect-head"
+    click.echo(f"{where}: error[{problem.code}]: {problem.message}")
+    if problem.code in ("E415", "E416", "E417"):
+        click.echo(f"stratdsl: the hash chain itself holds {count} entr{'y' if count == 1 else 'ies'}; it is not anchored as required", err=True)
+    else:
+        click.echo(f"stratdsl: the first {count} entr{'y is' if count == 1 else 'ies are'} intact", err=True)
     sys.exit(EXIT_BAD_INPUT)
+
+
+def _verify_details(report: audit.Report, public, heads: list[dict]) -> list[str]:
+    out = []
+    if report.legacy:
+        out.append(f"{report.legacy} entr{'y' if report.legacy == 1 else 'ies'} written by stratdsl 0.1.0 (chain only: no units, no header)")
+    for first, repair, ident in report.abandoned:
+        out.append(f"evaluation {ident} at line {first} was cut short by a crash; the repair at line {repair} records it (its records are void)")
+    if report.checkpoints:
+        last = report.checkpoints[-1]
+        signed = "signatures valid" if public is not None else "signatures NOT checked (no --key)"
+        out.append(f"{len(report.checkpoints)} checkpoint(s), {signed}; the last at line {last['line']} covers {last['size']} entries, {last['time']}")
+    elif public is not None:
+        out.append("no checkpoint")
+    for head in heads:
+        out.append(f"holds the external head: entry {head['size']} has its hash ({head['time']})")
+    return out
+
+
+@audit_group.command("keygen")
+@click.option("--key", "key", type=click.Path(dir_okay=False), envvar=signing.KEY_ENV, show_envvar=True, metavar="PATH",
+              help="Where to write the private key (mode 0600); the public key goes to PATH.pub.")
+@guarded
+def audit_keygen(key: str | None) -> None:
+    """Create an Ed25519 key pair for signing audit checkpoints."""
+    if not key:
+        raise click.UsageError(f"give --key PATH or set {signing.KEY_ENV}")
+    private, public, ident = signing.keygen(key)
+    click.echo(f"private key: {private} (mode 0600: keep it from the log's readers and writers)")
+    click.echo(f"public key:  {public} (give it to whoever verifies: 'stratdsl audit verify LOG --key {public}')")
+    click.echo(f"key id:      {ident}")
+
+
+@audit_group.command("checkpoint")
+@click.argument("log", type=click.Path(dir_okay=False))
+@click.option("--key", "key", type=click.Path(dir_okay=False), envvar=signing.KEY_ENV, show_envvar=True, required=True, metavar="PRIV",
+              help="The private key that signs.")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), metavar="FILE", help="Also write the head (the signed statement) to FILE.")
+@guarded
+def audit_checkpoint(log: str, key: str, output: str | None) -> None:
+    """Append a signed checkpoint (size, head hash, time) and print it as a head to keep elsewhere."""
+    audit.append(log, [], signer=signing.signer(signing.load_private(key)), checkpoint_at_end=True)
+    _emit_head(log, output)
+
+
+@audit_group.command("head")
+@click.argument("log", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), metavar="FILE", help="Write the head to FILE instead of stdout.")
+@guarded
+def audit_head(log: str, output: str | None) -> None:
+    """Print the log's last checkpoint as a head to keep outside the log (for verify --expect-head)."""
+    _emit_head(log, output)
+
+
+def _emit_head(log: str, output: str | None) -> None:
+    entries = audit.read(log)
+    last = next((e for e in reversed(entries) if e["entry"].get("kind") == "checkpoint"), None)
+    if last is None:
+        raise StratError([Diagnostic("E405", f"the audit log '{log}' holds no checkpoint", hint="add one with 'stratdsl audit checkpoint LOG --key PRIV'")])
+    text = signing.dumps_head(last["entry"])
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"head of {log}: {last['entry']['size']} entries, written to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 @audit_group.command("show")
@@ -396,10 +484,14 @@ def replay_cmd(log: str, entry: int | None, repo: str | None) -> None:
     """Re-evaluate logged decisions with the policy as it was at the recorded commit."""
     results = replay_mod.replay(log, entry, Path(repo) if repo else None)
     differ = 0
+    skipped = 0
     for r in results:
         who = f"{r.decision}[{r.entity}]" if r.entity is not None else r.decision
         if r.identical:
             click.echo(f"entry {r.entry} {who}: identical (commit {r.commit[:12]})")
+        elif not r.replayable and not r.differences:
+            skipped += 1
+            click.echo(f"entry {r.entry} {who}: NOT REPLAYED (commit {r.commit[:12]})")
         else:
             differ += 1
             click.echo(f"entry {r.entry} {who}: DIFFERS (commit {r.commit[:12]})")
@@ -410,10 +502,15 @@ def replay_cmd(log: str, entry: int | None, repo: str | None) -> None:
             if r.replayed is not None:
                 click.echo("  replayed explanation:")
                 click.echo(_indent(text.render_explanation_data(r.replayed["explanation"]), "    "), nl=False)
+        for what in r.unverified:
+            click.echo(f"  could not verify {what}")
         for note in r.notes:
             click.echo(f"  note: {note}")
-    click.echo(f"{len(results) - differ} identical, {differ} different")
-    if differ:
+    common = [name for name in results[0].verified if all(name in r.verified for r in results)] if results else []
+    if common:
+        click.echo(f"checked for every entry: {', '.join(common)}")
+    click.echo(f"{len(results) - differ - skipped} identical, {differ} different" + (f", {skipped} not replayed" if skipped else ""))
+    if differ or skipped:
         sys.exit(EXIT_BAD_INPUT)
 
 

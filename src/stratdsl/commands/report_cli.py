@@ -75,7 +75,7 @@ def report_cmd(
     if audit_log:
         from ..provenance import audit
 
-        audit.append(audit_log, report.records)
+        audit.append(audit_log, report.records, checkpoint_at_end=True)  # signed when STRATDSL_AUDIT_KEY is set
         click.echo(f"stratdsl: {len(report.records) - 1} decision record(s) appended to {audit_log}", err=True)
     if output == "-":
         click.echo(text, nl=False)

@@ -63,6 +63,12 @@ def resolve(rev: str, cwd: Path) -> str:
     return out.strip()
 
 
+def resolve_commit(commit: str, cwd: Path) -> str | None:
+    """The commit if the repository has it, else None (never an error)."""
+    out = _git(["rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"], cwd)
+    return out.strip() if out else None
+
+
 def show(commit: str, rel_path: str, root: Path) -> str | None:
     return _git(["show", f"{commit}:{rel_path}"], root)
 

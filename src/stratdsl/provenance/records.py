@@ -22,7 +22,7 @@ from ..runtime.assessment import Assessment
 from ..runtime.explain import explain_decision
 from ..runtime.result import Result
 from ..runtime.trace import RecordingTracer
-from ..runtime.values import canonical_json, sha256_text, to_json_value
+from ..runtime.values import Unknown, canonical_json, sha256_text, to_json_value
 from . import gitutil
 
 ID_LENGTH = 20
@@ -68,6 +68,37 @@ def assessment_sha256(assessment: Assessment) -> str:
     return sha256_text(canonical_json(assessment.data))
 
 
+def applied_defaults(policy: ir.CheckedPolicy, assessment: Assessment) -> list[dict[str, Any]]:
+    """The questions the assessment left out and a declared default answered: `fact` (as in
+    `missing`), `path` (where the answer would be in the assessment) and the `value` applied.
+    The validated data holds null there, exactly as for a question answered `unknown`; only this
+    list tells them apart, so replay can leave the question out again and get the same default."""
+    out: list[dict[str, Any]] = []
+    data = assessment.data
+
+    def scan(item: ir.Input, raw: Any, values: dict[str, Any], prefix: str, path: list[Any]) -> None:
+        raw = raw if isinstance(raw, dict) else {}
+        for fname, f in item.fields.items():
+            value = values.get(fname)
+            if f.default is not None and raw.get(fname) is None and value is not None and not isinstance(value, Unknown):
+                out.append({"fact": f"{prefix}.{fname}", "path": [*path, fname], "value": to_json_value(value)})
+
+    for item in policy.inputs.values():
+        raw = data.get(item.name)
+        if item.kind == "record":
+            scan(item, raw, assessment.records.get(item.name, {}), item.name, [item.name])
+        elif item.kind == "many":
+            rows = raw if isinstance(raw, list) else []
+            for entity in assessment.entities.get(item.name, []):
+                row = rows[entity.index] if entity.index < len(rows) else None
+                scan(item, row, entity.values, entity.path, [item.name, str(entity.index)])
+        else:
+            group = raw if isinstance(raw, dict) else {}
+            for entity in assessment.entities.get(item.name, []):
+                scan(item, group.get(entity.id), entity.values, entity.path, [item.name, entity.id])
+    return out
+
+
 def overridden_params(result: Result) -> dict[str, Any]:
     return {p.name: to_json_value(p.value) for p in result.params if p.overridden}
 
@@ -89,6 +120,7 @@ def evaluation_record(policy: ir.CheckedPolicy, assessment: Assessment, result: 
         **key,
         "provenance": prov,
         "assessment": to_json_value(assessment.data),
+        "defaults": applied_defaults(policy, assessment),
     }
 
 
