@@ -470,6 +470,10 @@ def batch_cmd(policy, inputs, output, jobs, engine_name, scheduler, csv_input, a
     """Evaluate many assessments (folders of YAML/JSON, JSONL, or CSV with one use case per row) into OUT.jsonl."""
     from . import batch
 
+    if engine_name == "dask":
+        from .starter import require_extra
+
+        require_extra("dask", "batch --engine dask")
     checked, _ = _policy(policy)
     engine.parse_params(checked, params)  # reject a bad --param before any work starts
     engine_params = dict(item.split("=", 1) for item in params)
@@ -518,6 +522,9 @@ def diagnose_cmd(policy: str, output: str | None, full: bool, as_of: str | None,
 @guarded
 def serve_cmd(policy: str, host: str, port: int, audit_log: str | None) -> None:
     """Serve the questionnaire (web) and the decision API (JSON, OpenAPI at /docs)."""
+    from .starter import require_extra
+
+    require_extra("serve", "serve")
     from .service import serve
 
     _policy(policy)
@@ -525,12 +532,33 @@ def serve_cmd(policy: str, host: str, port: int, audit_log: str | None) -> None:
 
 
 @main.command("lsp", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.pass_context
-def lsp_cmd(ctx: click.Context) -> None:
-    """Run the language server over stdio (diagnostics, hover, go-to-definition, completion)."""
+@click.option("--stdio", is_flag=True, help="Serve over stdin/stdout (the default; accepted for LSP clients that pass it).")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Write the server's log to this file (default: stderr).")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False), default="WARNING", show_default=True)
+@guarded
+def lsp_cmd(stdio: bool, log_file: str | None, log_level: str) -> None:
+    """Run the language server over stdio (diagnostics, hover, go-to-definition, completion, formatting, rename)."""
+    from .starter import require_extra
+
+    require_extra("lsp", "lsp")
     from ..lsp.server import main as serve_lsp
 
-    serve_lsp(ctx.args)
+    serve_lsp([*(["--log-file", log_file] if log_file else []), "--log-level", log_level])
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(file_okay=False))
+@guarded
+def init_cmd(directory: str) -> None:
+    """Start a methodology folder: the reference policies, their tests and example assessments, ready for `git init`."""
+    from .starter import init_folder
+
+    written = init_folder(Path(directory))
+    click.echo(f"{len(written)} files written to {directory}/")
+    click.echo("next:")
+    click.echo(f"  cd {directory} && git init")
+    click.echo("  stratdsl eval policies/strategy.strat examples/cabinet-comptable.yaml")
+    click.echo("  stratdsl test policies/tests")
 
 
 @main.command("schema")
