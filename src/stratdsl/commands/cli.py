@@ -25,7 +25,7 @@ from ..render import diagnostics as render_diags
 from ..render import json_out, sarif, text
 from ..runtime.assessment import json_schema, load_assessment
 from . import policytest
-from .cliguard import EXIT_BAD_INPUT, SOURCES, emit_diagnostics, guarded
+from .cliguard import EXIT_BAD_INPUT, SOURCES, as_of_date, emit_diagnostics, guarded
 
 
 def _policy(path: str):
@@ -61,12 +61,7 @@ def _partial_sources(path: str) -> SourceMap:
 
 
 def _as_of(value: str | None) -> date:
-    if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+    return as_of_date(value)
 
 
 _lang = click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Language of labels.")

@@ -15,6 +15,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 
 import click
@@ -76,3 +77,16 @@ def guarded(func: F | None = None, *, sources: Callable[[dict[str, Any]], Source
         return wrapper  # type: ignore[return-value]
 
     return decorate(func) if func is not None else decorate
+
+
+def as_of_date(value: str | None) -> date:
+    """The `--as-of` option as a date (today when not given); E342 when it is not YYYY-MM-DD,
+    coded and exiting 1 like a bad `--param`."""
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise StratError(
+            [Diagnostic("E342", f"--as-of: '{value}' is not a date", hint="write the date as YYYY-MM-DD, e.g. --as-of 2026-08-02")]
+        ) from None

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import date
 from pathlib import Path
 
 import click
 
 from ..report import format_for, make_report, render
-from .cliguard import guarded
+from .cliguard import as_of_date, guarded
 
 
 def _sources(policy: str):
@@ -63,13 +62,7 @@ def report_cmd(
     chosen = fmt or (None if output == "-" else format_for(output))
     if chosen is None:
         raise click.BadParameter(f"'{output}' ends in neither .html nor .md: give --format html or --format markdown", param_hint="-o/--output")
-    if as_of is None:
-        when = date.today()
-    else:
-        try:
-            when = date.fromisoformat(as_of)
-        except ValueError:
-            raise click.BadParameter(f"'{as_of}' is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+    when = as_of_date(as_of)
     report = make_report(policy, assessment, when, lang, params)
     text = render(report, chosen)
     if audit_log:
