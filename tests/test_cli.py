@@ -229,7 +229,7 @@ def test_running_from_another_working_directory(tmp_path):
     # imports are found relative to the policy file, not to the working directory
     proc = stratdsl("check", FIXTURES / "full.strat", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "2 files" in proc.stdout
+    assert "2 fichiers" in proc.stdout  # the policy is French-first: French words by default
 
 
 def test_same_inputs_give_the_same_output_bytes():

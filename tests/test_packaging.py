@@ -42,6 +42,7 @@ def test_the_wheel_ships_the_methodology_the_grammar_and_py_typed(wheel):
     assert "stratdsl/methodology/policies/strategy.strat" in names
     assert "stratdsl/methodology/policies/tests/method.test.yaml" in names
     assert "stratdsl/methodology/examples/cabinet-comptable.yaml" in names
+    assert "stratdsl/locale/fr/LC_MESSAGES/stratdsl.mo" in names and "stratdsl/locale/fr/LC_MESSAGES/stratdsl.po" in names
 
 
 def test_the_wheel_metadata_declares_extras_urls_and_classifiers(wheel):
@@ -87,6 +88,11 @@ def test_fresh_venv_init_eval_and_test(wheel, tmp_path):
     tests = subprocess.run([str(bindir / "stratdsl"), "test", "policies/tests"], cwd=folder, env=env, capture_output=True, text=True)
     assert tests.returncode == 0, tests.stdout[-2000:] + tests.stderr
     assert " passed, 0 failed" in tests.stdout
+    french = subprocess.run(
+        [str(bindir / "stratdsl"), "eval", "policies/strategy.strat", "examples/cabinet-comptable.yaml", "--as-of", "2026-09-01"],
+        cwd=folder, env=env, capture_output=True, text=True,
+    )
+    assert french.stdout.splitlines()[1].startswith("au 2026-09-01"), french.stdout[:300]  # the .mo from the wheel
 
 
 def test_init_refuses_a_folder_with_files(tmp_path):

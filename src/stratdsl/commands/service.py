@@ -33,6 +33,7 @@ from ..language.diagnostics import Diagnostic, StratError
 from ..provenance import audit
 from ..provenance.records import decision_records, provenance
 from ..render import labels
+from ..render.catalogue import gettext_for, table
 from ..render.json_out import explanation_json, result_json
 from ..runtime.assessment import json_schema, validate
 from ..runtime.values import format_value
@@ -298,60 +299,34 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
 
 # ------------------------------------------------------------------ HTML
 
-_W = {
-    "fr": {
-        "title": "Diagnostic IA express",
-        "intro": "En cinq minutes, un prédiagnostic clair de vos opportunités d'automatisation. Laissez vide ce que vous ne savez pas.",
-        "usecase": "Cas d'usage (irritant) {n}",
-        "add": "Ajouter",
-        "submit": "Obtenir mon prédiagnostic",
-        "unknown": "Je ne sais pas",
-        "none": "Aucun",
-        "none_and_more": "cochez « Aucun » ou des réponses, pas les deux",
-        "yes": "Oui",
-        "no": "Non",
-        "result": "Prédiagnostic",
-        "next": "Pour compléter le diagnostic, répondez en priorité à :",
-        "download_yaml": "Télécharger l'évaluation (YAML)",
-        "download_report": "Télécharger le rapport (HTML)",
-        "report": "Rapport complet",
-        "undetermined": "à compléter",
-        "possible": "possibles",
-        "errors": "Certaines réponses sont à corriger :",
-        "back": "Recommencer",
-        "too_large": "Formulaire trop volumineux",
-        "too_large_help": "Les réponses envoyées dépassent {limit} octets. Revenez à la page précédente, "
-        "raccourcissez les textes les plus longs et envoyez à nouveau le formulaire.",
-        "columns": ("Décision", "Pour", "Résultat", "Sources"),
-        "colon": " : ",
-    },
-    "en": {
-        "title": "Express AI diagnostic",
-        "intro": "In five minutes, a clear pre-diagnosis of your automation opportunities. Leave empty what you do not know.",
-        "usecase": "Use case (irritant) {n}",
-        "add": "Add",
-        "submit": "Get my pre-diagnosis",
-        "unknown": "I don't know",
-        "none": "None",
-        "none_and_more": "tick “None” or some answers, not both",
-        "yes": "Yes",
-        "no": "No",
-        "result": "Pre-diagnosis",
-        "next": "To complete the diagnostic, answer these first:",
-        "download_yaml": "Download the assessment (YAML)",
-        "download_report": "Download the report (HTML)",
-        "report": "Full report",
-        "undetermined": "to be completed",
-        "possible": "possible",
-        "errors": "Some answers need fixing:",
-        "back": "Start again",
-        "too_large": "Form too large",
-        "too_large_help": "The answers sent are larger than {limit} bytes. Go back to the previous page, "
-        "shorten the longest texts and send the form again.",
-        "columns": ("Decision", "For", "Outcome", "Sources"),
-        "colon": ": ",
-    },
+#: the English text of each word (the message ids of the catalogue, render/catalogue.py);
+#: the translations are in stratdsl/locale/<lang>/LC_MESSAGES/stratdsl.po
+_SERVICE_EN = {
+    "title": "Express AI diagnostic",
+    "intro": "In five minutes, a clear pre-diagnosis of your automation opportunities. Leave empty what you do not know.",
+    "usecase": "Use case (irritant) {n}",
+    "add": "Add",
+    "submit": "Get my pre-diagnosis",
+    "unknown": "I don't know",
+    "none": "None",
+    "none_and_more": "tick “None” or some answers, not both",
+    "yes": "Yes",
+    "no": "No",
+    "result": "Pre-diagnosis",
+    "next": "To complete the diagnostic, answer these first:",
+    "download_yaml": "Download the assessment (YAML)",
+    "download_report": "Download the report (HTML)",
+    "report": "Full report",
+    "undetermined": "to be completed",
+    "possible": "possible",
+    "errors": "Some answers need fixing:",
+    "back": "Start again",
+    "too_large": "Form too large",
+    "too_large_help": "The answers sent are larger than {limit} bytes. Go back to the previous page, shorten the longest texts and send the form again.",
+    "columns": ("Decision", "For", "Outcome", "Sources"),
+    "colon": ": ",
 }
+_W = table("service", _SERVICE_EN)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.5}
@@ -487,7 +462,7 @@ def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: 
         name = _field_name(q, None)
         value = parsed(q, name)
         if value is None and q.required and name not in problems:
-            problems[name] = f"{q.label}: " + ("réponse obligatoire" if lang == "fr" else "answer required")
+            problems[name] = f"{q.label}: " + _answer_required(lang)
         set_answer(data, q, value)
     per_entity = [q for q in qs if q.kind == "many"]
     for input_name in dict.fromkeys(q.input_name for q in per_entity):
@@ -499,13 +474,18 @@ def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: 
             if all(v is None for v in values.values()):
                 continue
             if name_field is not None and values.get(name_field.field) is None:
-                problems[_field_name(name_field, index)] = name_field.label + _W[lang]["colon"] + ("réponse obligatoire" if lang == "fr" else "answer required")
+                problems[_field_name(name_field, index)] = name_field.label + _W[lang]["colon"] + _answer_required(lang)
                 continue
             ident = slug(str(values[name_field.field]), taken) if name_field is not None else f"{input_name[:2]}{index}"
             taken.add(ident)
             for q in block:
                 set_answer(data, q, values[q.field], ident)
     return data, problems
+
+
+def _answer_required(lang: str) -> str:
+    _ = gettext_for(lang)
+    return _("answer required")
 
 
 def render_result(policy: ir.CheckedPolicy, data: dict[str, Any], assessment: Any, result: Any, tracer: Any, lang: str) -> str:
