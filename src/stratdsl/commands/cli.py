@@ -205,9 +205,13 @@ def fmt_cmd(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--coverage", "show_coverage", is_flag=True, help="Report the rules, exceptions, band levels, obligations and cited clauses no test exercised.")
 @click.option("--fail-under", type=float, metavar="PCT", help="Fail when total coverage is below PCT percent.")
+@click.option("--coverage-json", type=click.Path(dir_okay=False), metavar="FILE", help="Write the coverage, per file and per item, as JSON.")
+@click.option("--coverage-lcov", type=click.Path(dir_okay=False), metavar="FILE", help="Write the coverage as an LCOV tracefile.")
 @_lang
 @guarded
-def test_cmd(paths: tuple[str, ...], show_coverage: bool, fail_under: float | None, lang: str | None) -> None:
+def test_cmd(
+    paths: tuple[str, ...], show_coverage: bool, fail_under: float | None, coverage_json: str | None, coverage_lcov: str | None, lang: str | None
+) -> None:
     """Run policy tests (*.test.yaml files; default: every one under the current folder)."""
     lang = resolve_lang(lang)
     _ = gettext_for(lang)
@@ -232,10 +236,15 @@ def test_cmd(paths: tuple[str, ...], show_coverage: bool, fail_under: float | No
         for x in r.explanations:
             click.echo(_indent(x, "    "), nl=False)
     below = False
+    if coverage_json:
+        Path(coverage_json).write_text(json_out.dumps(policytest.coverage_json(coverage)), encoding="utf-8")
+    if coverage_lcov:
+        Path(coverage_lcov).write_text(policytest.coverage_lcov(coverage), encoding="utf-8")
     if show_coverage or fail_under is not None:
         report, percent = policytest.render_coverage(coverage)
         click.echo("")
         click.echo(report)
+        click.echo(policytest.render_file_summary(coverage, lang))
         below = fail_under is not None and percent < fail_under
         if below:
             click.echo("stratdsl: " + _("coverage {percent}% is below --fail-under {limit}").format(percent=f"{percent:.1f}", limit=fail_under), err=True)
