@@ -254,8 +254,11 @@ class NextQuestion:
     settles: int  # how many undetermined decisions this missing fact takes part in
 
 
-def next_questions(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", limit: int = 8) -> list[NextQuestion]:
-    """The missing facts that appear in the most undetermined decisions: ask them next."""
+def next_questions(
+    policy: ir.CheckedPolicy, result: Result, lang: str = "fr", limit: int = 8, names: dict[str, str] | None = None
+) -> list[NextQuestion]:
+    """The missing facts that appear in the most undetermined decisions: ask them next.
+    `names` (entity id → the name the user gave it) labels the rows of repeated inputs."""
     counts: dict[str, int] = {}
     for d in result.decisions:
         if d.status == "undetermined":
@@ -273,7 +276,8 @@ def next_questions(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", l
             label = f"{q.member_label} — {label}"
         if q is not None and q.kind == "many":
             entity = re.search(r"\[([^\]]*)\]", fact)
-            label = f"{entity.group(1) if entity else ''} — {label}"
+            ident = entity.group(1) if entity else ""
+            label = f"{(names or {}).get(ident, ident)} — {label}"
         out.append(NextQuestion(fact, label, n))
     return out[:limit]
 
