@@ -683,7 +683,7 @@ def test_audit_show_prints_a_decision_record_with_its_explanation(demo, logged):
     assert f"engine stratdsl {stratdsl.__version__} · as of {AS_OF} · assessment sha256 {record['assessment_sha256'][:16]}…" in out
     for expected in (
         "quadrant for usecases[ocr]",
-        "outcome: quick_win — Priorité immédiate",
+        "outcome: Priorité immédiate (quick_win)",
         "decided by rule quadrant.qw at main.strat:12",
         "cites: Méthode Pilier 4",
         "rules, in order:",

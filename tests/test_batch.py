@@ -344,7 +344,7 @@ def test_methodology_batch_matches_single_evaluations(tmp_path):
     """The shipped policy on the shipped examples: each output line has the decisions and values of `compiled().evaluate`."""
     strategy = REPO / "policies" / "strategy.strat"
     out = tmp_path / "out.jsonl"
-    done = batch(strategy, REPO / "examples", "-o", out, "--as-of", AS_OF)
+    done = batch(strategy, REPO / "examples", "-o", out, "--as-of", AS_OF, "--lang", "en")
     assert "(0 invalid)" in done.stdout
     policy, _ = compile_policy(strategy)
     assert policy is not None

@@ -116,7 +116,6 @@ def test_eval_missing_assessment_exits_1():
     "args",
     [
         ["eval", POLICY, GOOD, "--bogus"],
-        ["eval", POLICY, GOOD, "--as-of", "2026-13-01"],
         ["eval", POLICY],
         ["frobnicate"],
     ],
@@ -125,6 +124,39 @@ def test_usage_errors_exit_2(args):
     proc = stratdsl(*args)
     assert_clean_failure(proc, 2)
     assert "Usage:" in proc.stderr or "Error:" in proc.stderr
+
+
+@pytest.mark.parametrize("command", [["eval"], ["explain", "quadrant"], ["report", "-o", "-", "--format", "markdown"]])
+def test_bad_as_of_is_a_coded_error_like_a_bad_param(command):
+    name, *rest = command
+    proc = stratdsl(name, POLICY, GOOD, *rest, "--as-of", "2026-13-01")
+    assert_clean_failure(proc, 1)
+    assert "error[E342]: --as-of: '2026-13-01' is not a date" in proc.stderr
+    assert "hint: write the date as YYYY-MM-DD" in proc.stderr
+
+
+def test_python_dash_m_runs_a_command():
+    proc = stratdsl("eval", POLICY, GOOD, "--as-of", "2026-09-01", "--format", "json", command=[sys.executable, "-m", "stratdsl"])
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["as_of"] == "2026-09-01"
+
+
+def test_lsp_help_lists_its_options():
+    proc = stratdsl("lsp", "--help")
+    assert proc.returncode == 0
+    for option in ("--stdio", "--log-file", "--log-level"):
+        assert option in proc.stdout
+
+
+def test_shell_completion_follows_the_documented_recipe():
+    script = subprocess.run(["stratdsl"], env={**os.environ, "_STRATDSL_COMPLETE": "bash_source"}, capture_output=True, text=True)
+    assert "_stratdsl_completion" in script.stdout and "complete -o nosort -F _stratdsl_completion stratdsl" in script.stdout
+    words = subprocess.run(
+        ["stratdsl"],
+        env={**os.environ, "_STRATDSL_COMPLETE": "bash_complete", "COMP_WORDS": "stratdsl ev", "COMP_CWORD": "1"},
+        capture_output=True, text=True,
+    )
+    assert words.stdout.split() == ["plain,eval"]
 
 
 def test_unknown_option_message():
@@ -197,7 +229,7 @@ def test_running_from_another_working_directory(tmp_path):
     # imports are found relative to the policy file, not to the working directory
     proc = stratdsl("check", FIXTURES / "full.strat", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "2 files" in proc.stdout
+    assert "2 fichiers" in proc.stdout  # the policy is French-first: French words by default
 
 
 def test_same_inputs_give_the_same_output_bytes():

@@ -43,6 +43,10 @@ CASES = {
     "quadrant_all": ["quadrant"],
     # bands: the value read and each bound
     "level_bands": ["level", "--for", "ocr"],
+    # the same explanations with every frame word in English (the others are in French)
+    "en_quadrant_why_not_quick_win": ["quadrant", "--for", "ocr", "--why-not", "quick_win", "--lang", "en"],
+    "en_risk_undetermined": ["risk", "--for", "chat", "--lang", "en"],
+    "en_risk_not_in_force_why_not_high": ["risk", "--for", "cv", "--why-not", "high", "--as-of", "2026-07-01", "--lang", "en"],
 }
 JSON_CASES = {
     "quadrant_why_not_quick_win": ["quadrant", "--for", "ocr", "--why-not", "quick_win"],
@@ -53,6 +57,8 @@ def run_explain(monkeypatch, args: list[str]):
     monkeypatch.chdir(EXPLAIN_DIR)
     if "--as-of" not in args:
         args = [*args, "--as-of", AS_OF]
+    if "--lang" not in args:  # the golden policy has no label: pin the language, not the environment's
+        args = [*args, "--lang", "fr"]
     return CliRunner().invoke(main, ["explain", "policy.strat", "assessment.yaml", *args], catch_exceptions=False)
 
 
@@ -194,7 +200,7 @@ def test_bad_explain_requests(policy, facts):
 
 
 def test_band_explanation_shows_the_bounds(monkeypatch):
-    result = run_explain(monkeypatch, ["level", "--for", "ocr"])
+    result = run_explain(monkeypatch, ["level", "--for", "ocr", "--lang", "en"])
     assert result.exit_code == 0, result.stderr
     assert "score (4.8) < 2 → false" in result.stdout
     assert "score (4.8) >= 2 → true" in result.stdout

@@ -497,3 +497,69 @@ def test_textmate_grammar_is_valid_and_tokenizes_keywords() -> None:
     line = scopes("define share = round(count(usecase where known(impact)) / 3, 2)")
     assert line["round"].startswith("support.function") and line["count"].startswith("support.function")
     assert line["where"].startswith("keyword.control")
+
+
+# ---------------------------------------------------------------------------- edits
+
+
+LIB = 'policy "Lib" version "1"\nimport "facts.strat"\n\ndefine score for each usecase = impact * 2 - effort\n'
+USE = (
+    'policy "Use" version "1"\n'
+    'import "lib.strat"\n'
+    "\n"
+    "decision level for each usecase {\n"
+    "  high when score >= 4\n"
+    "  otherwise low\n"
+    "}\n"
+    "obligation review for each usecase when score > 8 and level = high\n"
+)
+
+
+def test_formatting_gives_the_fmt_layout(client: LspClient, folder: Path) -> None:
+    from stratdsl.language.fmt import format_source
+    from stratdsl.language.source import SourceFile
+
+    messy = MAIN.replace("impakt", "impact").replace("  otherwise avoid", "      otherwise    avoid")
+    uri = open_doc(client, folder / "main.strat", messy)
+    client.wait_for("textDocument/publishDiagnostics", lambda p: p["uri"] == uri)
+    (edit,) = client.request("textDocument/formatting", {"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": True}})
+    assert edit["range"]["start"] == {"line": 0, "character": 0}
+    assert edit["newText"] == format_source(SourceFile("main.strat", messy))
+    assert "\n  otherwise avoid\n" in edit["newText"]
+    # a document that does not parse is left alone
+    client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": DRAFT}]})
+    assert client.request("textDocument/formatting", {"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": True}}) is None
+
+
+def test_quick_fix_for_did_you_mean(client: LspClient, folder: Path) -> None:
+    uri = open_doc(client, folder / "main.strat", MAIN)
+    published = client.wait_for("textDocument/publishDiagnostics", lambda p: p["uri"] == uri)
+    (problem,) = published["diagnostics"]
+    (action,) = client.request(
+        "textDocument/codeAction",
+        {"textDocument": {"uri": uri}, "range": problem["range"], "context": {"diagnostics": [problem]}},
+    )
+    assert action["kind"] == "quickfix" and action["title"] == "Replace with 'impact'"
+    (edit,) = action["edit"]["changes"][uri]
+    assert edit == {"range": problem["range"], "newText": "impact"}
+
+
+def test_rename_a_definition_across_files(client: LspClient, folder: Path) -> None:
+    (folder / "lib.strat").write_text(LIB, encoding="utf-8")
+    (folder / "use.strat").write_text(USE, encoding="utf-8")
+    uri = open_doc(client, folder / "use.strat", USE)
+    published = client.wait_for("textDocument/publishDiagnostics", lambda p: p["uri"] == uri)
+    assert published["diagnostics"] == []
+    at = position(USE, "score >= 4", offset=2)
+    prepared = client.request("textDocument/prepareRename", {"textDocument": {"uri": uri}, "position": at})
+    assert prepared == {"start": position(USE, "score >= 4"), "end": position(USE, "score >= 4", offset=5)}
+    edit = client.request("textDocument/rename", {"textDocument": {"uri": uri}, "position": at, "newName": "priority_score"})
+    lib_uri = (folder / "lib.strat").as_uri()
+    assert set(edit["changes"]) == {uri, lib_uri}
+    assert sorted(e["range"]["start"]["line"] for e in edit["changes"][uri]) == [4, 7]
+    (declared,) = edit["changes"][lib_uri]
+    assert declared["range"]["start"] == position(LIB, "score for") and declared["newText"] == "priority_score"
+    # the decision too, but not the outcome `high` nor a field
+    edit = client.request("textDocument/rename", {"textDocument": {"uri": uri}, "position": position(USE, "level for"), "newName": "tier"})
+    assert [e["range"]["start"]["line"] for e in edit["changes"][uri]] == [3, 7]
+    assert client.request("textDocument/prepareRename", {"textDocument": {"uri": uri}, "position": position(USE, "high when")}) is None

@@ -60,7 +60,8 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
         shutil.copy(ROOT / name, snapshot / name)
     shutil.copytree(ROOT / "src", snapshot / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "grammar", snapshot / "grammar")
+    for folder in ("grammar", "policies", "examples"):  # the wheel carries all three (pyproject's force-include)
+        shutil.copytree(ROOT / folder, snapshot / folder)
     _git(["init", "-q"], snapshot)
     _git(["-c", "user.email=ci@example.org", "-c", "user.name=CI", "add", "-A"], snapshot)
     _git(["-c", "user.email=ci@example.org", "-c", "user.name=CI", "commit", "-qm", "snapshot"], snapshot)

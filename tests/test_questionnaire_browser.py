@@ -233,6 +233,9 @@ FILL = """(values) => {
       for (const box of fields) box.checked = wanted.includes(box.value);
       const known = [...fields].map(b => b.value);
       for (const v of wanted) if (!known.includes(v)) problems.push(name + ' has no choice ' + v);
+    } else if (fields[0].type === 'radio') {
+      for (const r of fields) r.checked = r.value === String(value);
+      if (![...fields].some(r => r.checked)) problems.push(name + ' has no choice ' + value);
     } else {
       fields[0].value = value;
       if (fields[0].value !== String(value)) problems.push(name + ' refused ' + value);
@@ -386,7 +389,7 @@ def test_from_the_first_question_to_the_prediagnosis(base, page, tmp_path):
     assert page.evaluate("document.getElementsByName('organization.name')[0].value") == "Menuiserie Vidal"
     assert page.evaluate("document.getElementsByName('tools.1.name')[0].value") == "ChatGPT"
     assert page.evaluate("document.getElementsByName('usecases.1.hours_per_week')[0].value") == "15"
-    assert page.evaluate("document.getElementsByName('maturity.skills.documented')[0].value") == "oui"
+    assert page.evaluate("[...document.getElementsByName('maturity.skills.documented')].find(r => r.checked).value") == "oui"
     assert page.evaluate("[...document.getElementsByName('usecases.1.frictions')].filter(b => b.checked).map(b => b.value)") == [
         "repetitive_tasks",
         "complex_spreadsheets",
@@ -420,9 +423,9 @@ def test_from_the_first_question_to_the_prediagnosis(base, page, tmp_path):
     assert by_decision["Niveau de maturité IA"][""] in levels  # decided: every maturity question was answered
     risks = {labels.outcome_label(checked, "risk", o.name, "fr") for o in checked.decisions["risk"].outcomes}
     risk = by_decision["Catégorie de risque AI Act"]
-    assert set(risk) == {"chiffrage-des-devis", "affectation-des-poseurs"}
+    assert set(risk) == {"Chiffrage des devis", "Affectation des poseurs"}  # the names given, not their ids
     assert all(value in risks for value in risk.values()), risk
-    assert risk["affectation-des-poseurs"].startswith("Haut risque")  # Annex III 4(b), profiling
+    assert risk["Affectation des poseurs"].startswith("Haut risque")  # Annex III 4(b), profiling
     nxt = page.evaluate("[...document.querySelectorAll('h2 + ul li')].map(l => l.textContent)")
     assert page.evaluate("document.querySelector('h2').textContent") == "Pour compléter le diagnostic, répondez en priorité à :"
     assert 1 <= len(nxt) <= 8
@@ -461,6 +464,29 @@ def test_from_the_first_question_to_the_prediagnosis(base, page, tmp_path):
     if REGEN or not SCREENSHOT.exists():
         SCREENSHOT.parent.mkdir(exist_ok=True)
         SCREENSHOT.write_bytes(shot)
+
+    # a second visit: "Compléter mes réponses" reopens the form with every answer given,
+    # the questions that settle the most listed first and highlighted in place
+    assert page.evaluate("document.querySelector('form input[name=resume] ~ p button').textContent") == "Compléter mes réponses"
+    page.click("form input[name=resume] ~ p button")
+    assert page.evaluate("document.querySelector('h1').textContent") == "Diagnostic IA express"
+    assert page.evaluate("document.getElementsByName('organization.name')[0].value") == "Menuiserie Vidal"
+    assert page.evaluate("document.getElementsByName('usecases.2.name')[0].value") == "Affectation des poseurs"
+    assert page.evaluate("[...document.getElementsByName('maturity.skills.documented')].find(r => r.checked).value") == "oui"
+    assert page.evaluate("document.getElementById('progress').value") >= 40
+    targets = page.evaluate("[...document.querySelectorAll('.next-up a')].map(a => a.getAttribute('href'))")
+    assert targets, "no question to answer next"
+    assert all(page.evaluate(f"document.querySelector({json.dumps(t)}).classList.contains('next')") for t in targets)
+    # answer the yes/no ones among them ("non"), then ask for the pre-diagnosis again
+    radios = page.evaluate(
+        "[...document.querySelectorAll('.question.next input[type=radio][value=non]')].map(r => r.name)"
+    )
+    if radios:
+        fill(page, {name: "non" for name in radios})
+    page.click("form p button:not([name])")
+    assert page.evaluate("document.querySelector('h1').textContent") == "Prédiagnostic"
+    assert page.evaluate("document.querySelector('iframe').title") == "Rapport complet"
+    assert page.problems() == []
 
 
 def test_the_form_in_english_has_no_console_error(base, page):

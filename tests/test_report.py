@@ -463,8 +463,8 @@ def test_cli_format_from_extension_and_stdout(tmp_path):
     assert result.exit_code == 2 and "--format" in result.output
     result = run([POLICY, CABINET, "-o", "-", "--format", "markdown", "--as-of", "2026-11-26"])
     assert result.exit_code == 0 and result.stdout.startswith("# Diagnostic IA — Cabinet Durand & Associés\n")
-    result = run([POLICY, CABINET, "-o", str(tmp_path / "r.html"), "--as-of", "26/11/2026"])
-    assert result.exit_code == 2
+    result = CliRunner().invoke(report_cmd, [POLICY, CABINET, "-o", str(tmp_path / "r.html"), "--as-of", "26/11/2026"])
+    assert result.exit_code == 1 and "error[E342]" in result.output
 
 
 def test_cli_params_change_the_report_and_are_recorded(tmp_path):

@@ -596,7 +596,7 @@ def test_the_questionnaire_gives_the_prediagnosis(client, policy):
     assert "<h1>Pre-diagnosis</h1>" in r.text and '<link rel="icon" href="data:,">' in r.text
     assert "<thead><tr><th>Decision</th><th>For</th><th>Outcome</th><th>Sources</th></tr></thead>" in r.text
     assert "<td>AI maturity level</td><td></td><td>Exploratory</td>" in r.text
-    assert re.search(r"<td>AI Act risk category</td><td>quote-costing</td><td>[^<]+</td>", r.text)
+    assert re.search(r"<td>AI Act risk category</td><td>Quote costing</td><td>[^<]+</td>", r.text)  # the name given, not the slug
     link = re.search(r'download="evaluation.yaml" href="data:application/x-yaml;base64,([^"]+)"', r.text)
     saved = yaml.safe_load(base64.b64decode(link.group(1)))
     validate(policy, saved, "download")

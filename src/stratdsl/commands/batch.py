@@ -199,6 +199,25 @@ def iter_inputs(paths: list[str], rows_input: str | None) -> Iterator[Item]:
             yield _file_item(path)
 
 
+def count_inputs(paths: list[str], rows_input: str | None) -> int:
+    """How many assessments `iter_inputs` will give (for a progress bar's total): files are
+    counted, not read; JSONL lines and CSV rows are read, not evaluated."""
+    total = 0
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            total += sum(1 for p in path.rglob("*") if p.suffix.lower() in (".yaml", ".yml", ".json") and not p.is_dir())
+        elif path.suffix.lower() in (".jsonl", ".csv"):
+            total += sum(1 for _ in (_jsonl_items(path) if path.suffix.lower() == ".jsonl" else _csv_items(path, rows_input)))
+        else:
+            total += 1
+    return total
+
+
+def rows_input_for(policy: Any, csv_input: str | None) -> str | None:
+    return csv_input or _default_rows_input(policy)
+
+
 def _file_item(path: Path) -> Item:
     """A YAML/JSON file, read up to the size limit and no further."""
     key = str(path)

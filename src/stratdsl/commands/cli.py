@@ -23,9 +23,10 @@ from ..provenance import records as records_mod
 from ..provenance import replay as replay_mod
 from ..render import diagnostics as render_diags
 from ..render import json_out, sarif, text
+from ..render.catalogue import gettext_for, ngettext_for
 from ..runtime.assessment import json_schema, load_assessment
 from . import policytest
-from .cliguard import EXIT_BAD_INPUT, SOURCES, emit_diagnostics, guarded
+from .cliguard import EXIT_BAD_INPUT, SOURCES, as_of_date, current_lang, emit_diagnostics, guarded, resolve_lang
 
 
 def _policy(path: str):
@@ -61,15 +62,12 @@ def _partial_sources(path: str) -> SourceMap:
 
 
 def _as_of(value: str | None) -> date:
-    if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+    return as_of_date(value)
 
 
-_lang = click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Language of labels.")
+_lang = click.option(
+    "--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the words printed and of the labels (default: the policy's first language, else LANG)."
+)
 _as_of_opt = click.option("--as-of", "as_of", metavar="DATE", help="Evaluate the policy as in force on this date (default: today).")
 _param_opt = click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a parameter for this evaluation (repeatable).")
 _format = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -108,9 +106,11 @@ def _roots(paths: tuple[str, ...]) -> list[str]:
 @click.argument("policies", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
               help="sarif: SARIF 2.1.0 for code-scanning tools.")
+@_lang
 @guarded
-def check_cmd(policies: tuple[str, ...], fmt: str) -> None:
+def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None) -> None:
     """Check policy files and everything they import; report every error and warning."""
+    chosen = lang
     everything: list[Diagnostic] = []
     failed = False
     seen: set[tuple] = set()
@@ -124,20 +124,24 @@ def check_cmd(policies: tuple[str, ...], fmt: str) -> None:
                 fresh.append(d)
         everything.extend(fresh)
         failed = failed or checked is None
+        lang = resolve_lang(chosen, checked)
         if fmt != "text":
             continue
         sources = checked.source_map if checked else _sources_for(policy)
         emit_diagnostics(fresh, sources)
         if checked is not None:
-            counts = f"{len(checked.decisions)} decisions, {len(checked.definitions)} definitions, {len(checked.inputs)} inputs"
-            files = f"{len(checked.files)} file{'s' if len(checked.files) != 1 else ''}"
-            click.echo(f"{policy}: ok ({counts}; {files})" + (f", {render_diags.summary(fresh)}" if fresh else ""))
+            _, n_ = gettext_for(lang), ngettext_for(lang)
+            counts = _("{decisions} decisions, {definitions} definitions, {inputs} inputs").format(
+                decisions=len(checked.decisions), definitions=len(checked.definitions), inputs=len(checked.inputs)
+            )
+            files = n_("{n} file", "{n} files", len(checked.files)).format(n=len(checked.files))
+            click.echo(_("{policy}: ok ({counts}; {files})").format(policy=policy, counts=counts, files=files) + (f", {render_diags.summary(fresh, lang)}" if fresh else ""))
     if fmt == "json":
         click.echo(render_diags.render_json(sorted_diagnostics(everything)))
     elif fmt == "sarif":
         click.echo(sarif.render(sorted_diagnostics(everything), Path.cwd()), nl=False)
     elif failed:
-        click.echo(f"stratdsl: {render_diags.summary(everything)}", err=True)
+        click.echo(f"stratdsl: {render_diags.summary(everything, current_lang())}", err=True)
     if failed:
         sys.exit(EXIT_BAD_INPUT)
 
@@ -155,9 +159,11 @@ def _sources_for(policy: str) -> SourceMap:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 and list the files that would change.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the changes as a unified diff instead of writing them.")
+@_lang
 @guarded
-def fmt_cmd(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
+def fmt_cmd(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str | None) -> None:
     """Rewrite policy files in the one canonical layout (comments kept, meaning unchanged)."""
+    _ = gettext_for(resolve_lang(lang))
     import difflib
 
     from ..language.fmt import format_source
@@ -183,57 +189,68 @@ def fmt_cmd(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
             click.echo("".join(difflib.unified_diff(source.text.splitlines(True), formatted.splitlines(True), str(file), str(file))), nl=False)
         elif not check_only:
             file.write_text(formatted, encoding="utf-8")
-            click.echo(f"formatted {file}")
+            click.echo(_("formatted {file}").format(file=file))
     if problems:
         raise StratError(problems)
     if check_only:
         for name in changed:
-            click.echo(f"would reformat {name}")
+            click.echo(_("would reformat {file}").format(file=name))
         if changed:
-            click.echo(f"stratdsl: {len(changed)} file(s) would be reformatted", err=True)
+            click.echo("stratdsl: " + _("{n} file(s) would be reformatted").format(n=len(changed)), err=True)
             sys.exit(EXIT_BAD_INPUT)
-        click.echo(f"{len(files)} file(s) already formatted")
+        click.echo(_("{n} file(s) already formatted").format(n=len(files)))
 
 
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--coverage", "show_coverage", is_flag=True, help="Report the rules, exceptions, band levels, obligations and cited clauses no test exercised.")
 @click.option("--fail-under", type=float, metavar="PCT", help="Fail when total coverage is below PCT percent.")
+@click.option("--coverage-json", type=click.Path(dir_okay=False), metavar="FILE", help="Write the coverage, per file and per item, as JSON.")
+@click.option("--coverage-lcov", type=click.Path(dir_okay=False), metavar="FILE", help="Write the coverage as an LCOV tracefile.")
 @_lang
 @guarded
-def test_cmd(paths: tuple[str, ...], show_coverage: bool, fail_under: float | None, lang: str) -> None:
+def test_cmd(
+    paths: tuple[str, ...], show_coverage: bool, fail_under: float | None, coverage_json: str | None, coverage_lcov: str | None, lang: str | None
+) -> None:
     """Run policy tests (*.test.yaml files; default: every one under the current folder)."""
+    lang = resolve_lang(lang)
+    _ = gettext_for(lang)
     files = policytest.discover(list(paths))
     coverage: dict = {}
     results = []
     for file in files:
         for outcome in policytest.run_file(file, coverage, lang):
             results.append(outcome)
-            mark = "PASSED" if outcome.passed else ("ERROR" if outcome.error else "FAILED")
+            mark = _("PASSED") if outcome.passed else (_("ERROR") if outcome.error else _("FAILED"))
             click.echo(f"{outcome.file}::{outcome.name} {mark}")
     failures = [r for r in results if not r.passed]
     if failures:
         click.echo("")
-        click.echo("=" * 30 + " failures " + "=" * 30)
+        click.echo("=" * 30 + " " + _("failures") + " " + "=" * 30)
     for r in failures:
         click.echo(f"___ {r.file}::{r.name} ___")
         if r.error:
-            click.echo(f"  error: {r.error}")
+            click.echo("  " + _("error: {message}").format(message=r.error))
         for f in r.failures:
             click.echo(f"  {f}")
         for x in r.explanations:
             click.echo(_indent(x, "    "), nl=False)
     below = False
+    if coverage_json:
+        Path(coverage_json).write_text(json_out.dumps(policytest.coverage_json(coverage)), encoding="utf-8")
+    if coverage_lcov:
+        Path(coverage_lcov).write_text(policytest.coverage_lcov(coverage), encoding="utf-8")
     if show_coverage or fail_under is not None:
         report, percent = policytest.render_coverage(coverage)
         click.echo("")
         click.echo(report)
+        click.echo(policytest.render_file_summary(coverage, lang))
         below = fail_under is not None and percent < fail_under
         if below:
-            click.echo(f"stratdsl: coverage {percent:.1f}% is below --fail-under {fail_under}", err=True)
+            click.echo("stratdsl: " + _("coverage {percent}% is below --fail-under {limit}").format(percent=f"{percent:.1f}", limit=fail_under), err=True)
     passed = len(results) - len(failures)
     click.echo("")
-    click.echo(f"{passed} passed, {len(failures)} failed")
+    click.echo(_("{passed} passed, {failed} failed").format(passed=passed, failed=len(failures)))
     if failures or below or not results:
         sys.exit(EXIT_BAD_INPUT)
 
@@ -251,7 +268,9 @@ def _log(checked, facts, result, tracer, lang: str, audit_log: str | None, audit
     if audit_log:
         signer = signing.signer(signing.load_private(audit_key)) if audit_key else None
         audit.append(audit_log, [evaluation, *records], signer=signer, checkpoint_at_end=signer is not None)
-        click.echo(f"stratdsl: {len(records)} decision record(s) appended to {audit_log}" + (", signed checkpoint added" if signer else ""), err=True)
+        _ = gettext_for(lang)
+        click.echo("stratdsl: " + _("{n} decision record(s) appended to {log}").format(n=len(records), log=audit_log)
+                   + (", signed checkpoint added" if signer else ""), err=True)
     return records
 
 
@@ -268,10 +287,11 @@ def _log(checked, facts, result, tracer, lang: str, audit_log: str | None, audit
 @click.option("--dump-compiled", is_flag=True, help="Print the Python source the policy compiles to, and stop.")
 @guarded
 def eval_cmd(
-    policy: str, assessment: str, as_of: str | None, params: tuple[str, ...], fmt: str, lang: str, audit_log: str | None, audit_key: str | None, dump_compiled: bool
+    policy: str, assessment: str, as_of: str | None, params: tuple[str, ...], fmt: str, lang: str | None, audit_log: str | None, audit_key: str | None, dump_compiled: bool
 ) -> None:
     """Evaluate every decision of POLICY for the company described in ASSESSMENT."""
     checked, _ = _policy(policy)
+    lang = resolve_lang(lang, checked)
     if dump_compiled:
         from ..backends.compiler import compiled
 
@@ -307,6 +327,7 @@ def eval_cmd(
 def explain_cmd(policy, assessment, decision, entity, why_not, blame, as_of, params, fmt, lang, audit_log, audit_key) -> None:
     """Explain DECISION: the rule that decided, the value of every sub-condition, and why other rules did not apply."""
     checked, _ = _policy(policy)
+    lang = resolve_lang(lang, checked)
     overrides = engine.parse_params(checked, params)
     facts = load_assessment(checked, assessment)
     explanations = engine.explain(checked, facts, decision, _as_of(as_of), overrides, entity, why_not)
@@ -322,7 +343,7 @@ def explain_cmd(policy, assessment, decision, entity, why_not, blame, as_of, par
     if fmt == "json":
         click.echo(json_out.dumps(data if len(data) != 1 else data[0]), nl=False)
         return
-    click.echo("\n".join(text.render_explanation_data(item) for item in data), nl=False)
+    click.echo("\n".join(text.render_explanation_data(item, lang) for item in data), nl=False)
 
 
 def _blame(checked, decision: str) -> dict:
@@ -350,15 +371,17 @@ def audit_group() -> None:
               help="A head kept outside the log ('audit head -o'): the log must still hold it (not cut, not rewritten). Repeatable.")
 @click.option("--allow-unsigned", type=click.IntRange(0), default=0, show_default=True, metavar="N",
               help="With --key: how many entries may follow the last checkpoint.")
+@_lang
 @guarded
-def audit_verify(log: str, key: str | None, expect_head: tuple[str, ...], allow_unsigned: int) -> None:
+def audit_verify(log: str, key: str | None, expect_head: tuple[str, ...], allow_unsigned: int, lang: str | None) -> None:
     """Check the chain, the evaluation units and the checkpoints; name the first bad line."""
+    n_ = ngettext_for(resolve_lang(lang))
     public = signing.load_public(key) if key else None
     heads = [signing.load_head(path) for path in expect_head]
     report = audit.verify_anchored(log, public, heads, allow_unsigned)
     count, problem = report.count, report.problem
     if problem is None:
-        click.echo(f"{log}: ok, {count} entr{'y' if count == 1 else 'ies'}, chain intact")
+        click.echo(n_("{log}: ok, {n} entry, chain intact", "{log}: ok, {n} entries, chain intact", count).format(log=log, n=count))
         for line in _verify_details(report, public, heads):
             click.echo(f"  {line}")
         return
@@ -367,7 +390,7 @@ def audit_verify(log: str, key: str | None, expect_head: tuple[str, ...], allow_
     if problem.code in ("E415", "E416", "E417"):
         click.echo(f"stratdsl: the hash chain itself holds {count} entr{'y' if count == 1 else 'ies'}; it is not anchored as required", err=True)
     else:
-        click.echo(f"stratdsl: the first {count} entr{'y is' if count == 1 else 'ies are'} intact", err=True)
+        click.echo("stratdsl: " + n_("the first {n} entry is intact", "the first {n} entries are intact", count).format(n=count), err=True)
     sys.exit(EXIT_BAD_INPUT)
 
 
@@ -441,8 +464,9 @@ def _emit_head(log: str, output: str | None) -> None:
 @click.option("--decision", "decision_id", metavar="ID", help="The decision record id (a prefix is enough).")
 @click.option("--entry", type=int, metavar="N", help="The entry number (line).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_lang
 @guarded
-def audit_show(log: str, decision_id: str | None, entry: int | None, fmt: str) -> None:
+def audit_show(log: str, decision_id: str | None, entry: int | None, fmt: str, lang: str | None) -> None:
     """Print an entry of the audit log with its explanation (the last decision by default)."""
     entries = audit.read(log)
     if decision_id:
@@ -457,59 +481,65 @@ def audit_show(log: str, decision_id: str | None, entry: int | None, fmt: str) -
         click.echo(json_out.dumps(item), nl=False)
         return
     record = item["entry"]
-    click.echo(f"entry {item['seq']} · hash {item['hash'][:16]}… · kind {record.get('kind')}")
+    lang = resolve_lang(lang or record.get("lang"))
+    _ = gettext_for(lang)
+    click.echo(_("entry {seq} · hash {hash}… · kind {kind}").format(seq=item["seq"], hash=item["hash"][:16], kind=record.get("kind")))
     if record.get("kind") != "decision":
         click.echo(json_out.dumps({k: v for k, v in record.items() if k != "assessment"}), nl=False)
         return
     prov = record["provenance"]
     git = prov.get("git") or {}
-    click.echo(f"decision record {record['id']} · evaluation {record['evaluation']}")
+    click.echo(_("decision record {id} · evaluation {evaluation}").format(id=record["id"], evaluation=record["evaluation"]))
     click.echo(
-        f"policy {prov['policy']} {prov['version']} · sha256 {prov['policy_sha256'][:16]}…"
-        + (f" · commit {git['commit'][:12]}{' (dirty)' if git.get('dirty') else ''}" if git else " · not in git")
+        _("policy {name} {version} · sha256 {sha}…").format(name=prov["policy"], version=prov["version"], sha=prov["policy_sha256"][:16])
+        + (" · " + _("commit {commit}").format(commit=git["commit"][:12]) + (_(" (dirty)") if git.get("dirty") else "") if git else " · " + _("not in git"))
     )
-    click.echo(f"engine {prov['engine']} · as of {record['as_of']} · assessment sha256 {record['assessment_sha256'][:16]}…")
+    click.echo(_("engine {engine} · as of {date} · assessment sha256 {sha}…").format(engine=prov["engine"], date=record["as_of"], sha=record["assessment_sha256"][:16]))
     if record.get("params"):
-        click.echo("overridden parameters: " + ", ".join(f"{k} = {v}" for k, v in record["params"].items()))
+        click.echo(_("overridden parameters: ") + ", ".join(f"{k} = {v}" for k, v in record["params"].items()))
     click.echo("")
-    click.echo(text.render_explanation_data(record["explanation"]), nl=False)
+    click.echo(text.render_explanation_data(record["explanation"], lang), nl=False)
 
 
 @main.command("replay")
 @click.argument("log", type=click.Path(dir_okay=False))
 @click.option("--entry", type=int, metavar="N", help="Replay this entry (default: every decision of the last evaluation).")
 @click.option("--repo", type=click.Path(file_okay=False), help="The git repository holding the policy (default: the current one).")
+@_lang
 @guarded
-def replay_cmd(log: str, entry: int | None, repo: str | None) -> None:
+def replay_cmd(log: str, entry: int | None, repo: str | None, lang: str | None) -> None:
     """Re-evaluate logged decisions with the policy as it was at the recorded commit."""
+    lang = resolve_lang(lang)
+    _ = gettext_for(lang)
     results = replay_mod.replay(log, entry, Path(repo) if repo else None)
     differ = 0
     skipped = 0
     for r in results:
         who = f"{r.decision}[{r.entity}]" if r.entity is not None else r.decision
         if r.identical:
-            click.echo(f"entry {r.entry} {who}: identical (commit {r.commit[:12]})")
+            click.echo(_("entry {entry} {who}: identical (commit {commit})").format(entry=r.entry, who=who, commit=r.commit[:12]))
         elif not r.replayable and not r.differences:
             skipped += 1
             click.echo(f"entry {r.entry} {who}: NOT REPLAYED (commit {r.commit[:12]})")
         else:
             differ += 1
-            click.echo(f"entry {r.entry} {who}: DIFFERS (commit {r.commit[:12]})")
+            click.echo(_("entry {entry} {who}: DIFFERS (commit {commit})").format(entry=r.entry, who=who, commit=r.commit[:12]))
             for name, before, after in r.differences:
-                click.echo(f"  {name}: recorded {before!r} → replayed {after!r}")
-            click.echo("  recorded explanation:")
-            click.echo(_indent(text.render_explanation_data(r.recorded["explanation"]), "    "), nl=False)
+                click.echo("  " + _("{name}: recorded {before} → replayed {after}").format(name=name, before=repr(before), after=repr(after)))
+            click.echo("  " + _("recorded explanation:"))
+            click.echo(_indent(text.render_explanation_data(r.recorded["explanation"], lang), "    "), nl=False)
             if r.replayed is not None:
-                click.echo("  replayed explanation:")
-                click.echo(_indent(text.render_explanation_data(r.replayed["explanation"]), "    "), nl=False)
+                click.echo("  " + _("replayed explanation:"))
+                click.echo(_indent(text.render_explanation_data(r.replayed["explanation"], lang), "    "), nl=False)
         for what in r.unverified:
             click.echo(f"  could not verify {what}")
         for note in r.notes:
-            click.echo(f"  note: {note}")
+            click.echo("  " + _("note: {note}").format(note=note))
     common = [name for name in results[0].verified if all(name in r.verified for r in results)] if results else []
     if common:
         click.echo(f"checked for every entry: {', '.join(common)}")
-    click.echo(f"{len(results) - differ - skipped} identical, {differ} different" + (f", {skipped} not replayed" if skipped else ""))
+    click.echo(_("{same} identical, {differ} different").format(same=len(results) - differ - skipped, differ=differ)
+               + (f", {skipped} not replayed" if skipped else ""))
     if differ or skipped:
         sys.exit(EXIT_BAD_INPUT)
 
@@ -532,6 +562,7 @@ def diff_cmd(policy, assessments, from_rev, to_rev, as_of, fmt, lang) -> None:
     paths = semdiff.expand_assessments(list(assessments))
     when = _as_of(as_of)
     with history.policy_at(policy, from_rev) as old:
+        lang = resolve_lang(lang, old)
         if to_rev:
             with history.policy_at(policy, to_rev) as new:
                 diff = _diff(old, new, paths, when, lang)
@@ -543,7 +574,16 @@ def diff_cmd(policy, assessments, from_rev, to_rev, as_of, fmt, lang) -> None:
     elif fmt == "markdown":
         click.echo(semdiff.render_markdown(diff, from_rev, to_rev or "working tree"), nl=False)
     else:
-        click.echo(semdiff.render_text(diff), nl=False)
+        click.echo(semdiff.render_text(diff, lang, _terminal_width()), nl=False)
+
+
+def _terminal_width() -> int | None:
+    """The columns of the terminal (COLUMNS when set); None, no limit, when the output is a file or a pipe."""
+    import shutil
+
+    if not sys.stdout.isatty():
+        return None
+    return max(40, shutil.get_terminal_size().columns)
 
 
 def _diff(old, new, paths, when, lang) -> semdiff.PolicyDiff:
@@ -562,29 +602,32 @@ def _diff(old, new, paths, when, lang) -> semdiff.PolicyDiff:
 @click.option("--csv-input", metavar="INPUT", help="Which repeated input a CSV row fills (default: the one with most fields).")
 @_as_of_opt
 @_param_opt
+@_lang
 @guarded
-def batch_cmd(policy, inputs, output, jobs, engine_name, scheduler, csv_input, as_of, params) -> None:
+def batch_cmd(policy, inputs, output, jobs, engine_name, scheduler, csv_input, as_of, params, lang) -> None:
     """Evaluate many assessments (folders of YAML/JSON, JSONL, or CSV with one use case per row) into OUT.jsonl."""
     from . import batch
 
+    if engine_name == "dask":
+        from .starter import require_extra
+
+        require_extra("dask", "batch --engine dask")
     checked, _ = _policy(policy)
     engine.parse_params(checked, params)  # reject a bad --param before any work starts
     engine_params = dict(item.split("=", 1) for item in params)
+    lang = resolve_lang(lang, checked)
+    _ = gettext_for(lang)
     sources, root = batch.policy_sources(checked)
-    tty = sys.stderr.isatty()
+    from .progress import batch_progress
 
-    def progress(summary) -> None:
-        if tty and summary.processed % 50 == 0:
-            click.echo(f"\r{summary.processed} done, {summary.invalid} invalid, {summary.skipped} skipped", err=True, nl=False)
-
-    summary = batch.run_batch(
-        sources, root, list(inputs), Path(output), _as_of(as_of), engine_params, jobs, engine_name, scheduler, progress, csv_input
-    )
-    if tty:
-        click.echo("", err=True)
+    with batch_progress(lambda: batch.count_inputs(list(inputs), batch.rows_input_for(checked, csv_input)), lang) as progress:
+        summary = batch.run_batch(
+            sources, root, list(inputs), Path(output), _as_of(as_of), engine_params, jobs, engine_name, scheduler, progress, csv_input
+        )
     for key, reason in summary.invalid_keys:
-        click.echo(f"invalid: {key}: {reason}", err=True)
-    click.echo(f"{summary.processed} processed ({summary.invalid} invalid), {summary.skipped} already in {output}")
+        click.echo(_("invalid: {key}: {reason}").format(key=key, reason=reason), err=True)
+    click.echo(_("{processed} processed ({invalid} invalid), {skipped} already in {output}").format(
+        processed=summary.processed, invalid=summary.invalid, skipped=summary.skipped, output=output))
     for decision, counts in sorted(summary.outcomes.items()):
         parts = ", ".join(f"{outcome} {n}" for outcome, n in sorted(counts.items()))
         click.echo(f"  {decision}: {parts}")
@@ -599,11 +642,12 @@ def batch_cmd(policy, inputs, output, jobs, engine_name, scheduler, csv_input, a
 @_as_of_opt
 @_lang
 @guarded
-def diagnose_cmd(policy: str, output: str | None, full: bool, as_of: str | None, lang: str) -> None:
+def diagnose_cmd(policy: str, output: str | None, full: bool, as_of: str | None, lang: str | None) -> None:
     """Answer the policy's questions on the terminal and get a pre-diagnosis."""
     from .diagnose import run_questionnaire
 
     checked, _ = _policy(policy)
+    lang = resolve_lang(lang, checked)
     run_questionnaire(checked, Path(output) if output else None, lang, full, _as_of(as_of))
 
 
@@ -612,22 +656,53 @@ def diagnose_cmd(policy: str, output: str | None, full: bool, as_of: str | None,
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
 @_audit_opt
+@_lang
 @guarded
-def serve_cmd(policy: str, host: str, port: int, audit_log: str | None) -> None:
+def serve_cmd(policy: str, host: str, port: int, audit_log: str | None, lang: str | None) -> None:
     """Serve the questionnaire (web) and the decision API (JSON, OpenAPI at /docs)."""
+    from .starter import require_extra
+
+    require_extra("serve", "serve")
     from .service import serve
 
-    _policy(policy)
+    checked, _ = _policy(policy)
+    _ = gettext_for(resolve_lang(lang, checked))
+    base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    click.echo(_("stratdsl: serving {policy} at {url}/questionnaire (JSON API: {url}/docs)").format(policy=policy, url=base), err=True)
+    click.echo(_("stratdsl: press Ctrl+C to stop"), err=True)
     serve(policy, host, port, audit_log)
 
 
 @main.command("lsp", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.pass_context
-def lsp_cmd(ctx: click.Context) -> None:
-    """Run the language server over stdio (diagnostics, hover, go-to-definition, completion)."""
+@click.option("--stdio", is_flag=True, help="Serve over stdin/stdout (the default; accepted for LSP clients that pass it).")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Write the server's log to this file (default: stderr).")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False), default="WARNING", show_default=True)
+@guarded
+def lsp_cmd(stdio: bool, log_file: str | None, log_level: str) -> None:
+    """Run the language server over stdio (diagnostics, hover, go-to-definition, completion, formatting, rename)."""
+    from .starter import require_extra
+
+    require_extra("lsp", "lsp")
     from ..lsp.server import main as serve_lsp
 
-    serve_lsp(ctx.args)
+    serve_lsp([*(["--log-file", log_file] if log_file else []), "--log-level", log_level])
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(file_okay=False))
+@_lang
+@guarded
+def init_cmd(directory: str, lang: str | None) -> None:
+    """Start a methodology folder: the reference policies, their tests and example assessments, ready for `git init`."""
+    from .starter import init_folder
+
+    _ = gettext_for(resolve_lang(lang))
+    written = init_folder(Path(directory))
+    click.echo(_("{n} files written to {folder}/").format(n=len(written), folder=directory))
+    click.echo(_("next:"))
+    click.echo(f"  cd {directory} && git init")
+    click.echo("  stratdsl eval policies/strategy.strat examples/cabinet-comptable.yaml")
+    click.echo("  stratdsl test policies/tests")
 
 
 @main.command("schema")

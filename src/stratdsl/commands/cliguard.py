@@ -15,16 +15,22 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 
 import click
 
+from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError, sorted_diagnostics
 from ..language.source import SourceMap
 from ..render import diagnostics as render_diags
+from ..render.catalogue import default_lang
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERNAL = 3
+
+#: The language of the running command's words, once known (`--lang`, else the policy's, else LANG).
+LANG: list[str] = []
 
 #: The sources of the policies a command has loaded, newest last: diagnostics are
 #: shown with their source lines when the file they point at is known.
@@ -56,7 +62,7 @@ def guarded(func: F | None = None, *, sources: Callable[[dict[str, Any]], Source
             except StratError as error:
                 known = sources(kwargs) if sources else (SOURCES[-1] if SOURCES else None)
                 emit_diagnostics(error.diagnostics, known)
-                click.echo(f"stratdsl: {render_diags.summary(error.diagnostics)}", err=True)
+                click.echo(f"stratdsl: {render_diags.summary(error.diagnostics, current_lang())}", err=True)
                 sys.exit(EXIT_BAD_INPUT)
             except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit, KeyboardInterrupt):
                 raise
@@ -76,3 +82,28 @@ def guarded(func: F | None = None, *, sources: Callable[[dict[str, Any]], Source
         return wrapper  # type: ignore[return-value]
 
     return decorate(func) if func is not None else decorate
+
+
+def current_lang() -> str:
+    return LANG[-1] if LANG else default_lang()
+
+
+def resolve_lang(explicit: str | None, policy: ir.CheckedPolicy | None = None) -> str:
+    """The language of this command's words: `--lang`, else the policy's first language, else
+    LANG; remembered so that an error later in the command speaks it too."""
+    lang = default_lang(policy, explicit)
+    LANG.append(lang)
+    return lang
+
+
+def as_of_date(value: str | None) -> date:
+    """The `--as-of` option as a date (today when not given); E342 when it is not YYYY-MM-DD,
+    coded and exiting 1 like a bad `--param`."""
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise StratError(
+            [Diagnostic("E342", f"--as-of: '{value}' is not a date", hint="write the date as YYYY-MM-DD, e.g. --as-of 2026-08-02")]
+        ) from None

@@ -14,6 +14,7 @@ import click
 from ..engine import run
 from ..language import ir
 from ..render import labels
+from ..render.catalogue import gettext_for, table
 from ..runtime.assessment import read_data, validate
 from ..runtime.values import format_value
 from .questionnaire import (
@@ -31,32 +32,21 @@ from .questionnaire import (
     to_yaml,
 )
 
-WORDS = {
-    "fr": {
-        "title": "Diagnostic IA express",
-        "resume": "Reprise de {path} : les réponses déjà données sont conservées.",
-        "unknown": "(Entrée vide ou « ? » si vous ne savez pas.)",
-        "add": "Ajouter une entrée : {what} ?",
-        "another": "En ajouter une autre : {what} ?",
-        "saved": "Évaluation enregistrée dans {path}",
-        "pre": "Prédiagnostic",
-        "open": "Pour compléter le diagnostic, répondez en priorité à :",
-        "undetermined": "à compléter",
-        "possible": "possibles",
-    },
-    "en": {
-        "title": "Express AI diagnostic",
-        "resume": "Resuming {path}: the answers already given are kept.",
-        "unknown": "(Leave empty or type '?' if you don't know.)",
-        "add": "Add an entry: {what}?",
-        "another": "Add another one: {what}?",
-        "saved": "Assessment saved to {path}",
-        "pre": "Pre-diagnosis",
-        "open": "To complete the diagnostic, answer these first:",
-        "undetermined": "to be completed",
-        "possible": "possible",
-    },
+#: the English text of each word (the message ids of the catalogue, render/catalogue.py);
+#: the translations are in stratdsl/locale/<lang>/LC_MESSAGES/stratdsl.po
+_DIAGNOSE_EN = {
+    "title": "Express AI diagnostic",
+    "resume": "Resuming {path}: the answers already given are kept.",
+    "unknown": "(Leave empty or type '?' if you don't know.)",
+    "add": "Add an entry: {what}?",
+    "another": "Add another one: {what}?",
+    "saved": "Assessment saved to {path}",
+    "pre": "Pre-diagnosis",
+    "open": "To complete the diagnostic, answer these first:",
+    "undetermined": "to be completed",
+    "possible": "possible",
 }
+WORDS = table("diagnose", _DIAGNOSE_EN)
 
 
 _HELP_SHOWN: set[str] = set()
@@ -89,7 +79,8 @@ def _confirm(text: str, lang: str, default: bool) -> bool:
             return True
         if raw in NO:
             return False
-        click.echo("  ✗ " + ("répondez oui ou non" if lang == "fr" else "answer yes or no"))
+        _ = gettext_for(lang)
+        click.echo("  ✗ " + _("answer yes or no"))
 
 
 def _save(path: Path | None, data: dict[str, Any]) -> None:

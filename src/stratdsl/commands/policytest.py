@@ -24,6 +24,8 @@ import yaml
 from ..engine import compile_policy, parse_params, run
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.source import Span
+from ..render.catalogue import gettext_for
 from ..render.json_out import explanation_json
 from ..render.text import render_explanation_data
 from ..runtime.assessment import _Loader, read_data, validate
@@ -314,3 +316,114 @@ def render_coverage(coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]]) -> t
     percent = 100.0 * hit / total if total else 100.0
     lines.append(f"total coverage: {percent:.1f}% ({hit}/{total})")
     return "\n".join(lines), percent
+
+
+# ------------------------------------------------------------------ machine-readable coverage
+# Each item of coverage (a rule, an exception, a band level, an obligation, a cited clause)
+# is placed at the line that declares it, so that coverage reads per file: JSON for tools,
+# LCOV for the viewers that already read it (genhtml, editors' coverage gutters).
+
+_KINDS = {"rules": "rule", "exceptions": "exception", "band levels": "band", "obligations": "obligation", "cited clauses": "clause"}
+
+
+def _item_spans(policy: ir.CheckedPolicy) -> dict[tuple[str, str], Span]:
+    spans: dict[tuple[str, str], Span] = {}
+    for decision in policy.decisions.values():
+        for rule in decision.rules:
+            spans[("band" if decision.bands else "rule", rule.id)] = rule.span
+            for exc in rule.exceptions:
+                spans[("exception", exc.id)] = exc.span
+            for c in [*rule.cites, *(c for e in rule.exceptions for c in e.cites)]:
+                if c.decision is None:
+                    spans.setdefault(("clause", c.text), c.span if c.span.line > 0 else rule.span)
+    for obligation in policy.obligations.values():
+        spans[("obligation", obligation.name)] = obligation.span
+        for c in obligation.cites:
+            spans.setdefault(("clause", c.text), c.span if c.span.line > 0 else obligation.span)
+    return spans
+
+
+def coverage_items(coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]]) -> list[dict[str, Any]]:
+    """Every coverage item with its file, line and whether a test exercised it, sorted by place."""
+    items: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for _path, (policy, cov) in coverage.items():
+        spans = _item_spans(policy)
+        source_paths = {s.name: s.path for s in policy.source_map.files()}
+        for title, group in cov.groups():
+            kind = _KINDS[title]
+            for name, hit in group.items():
+                span = spans.get((kind, name))
+                file = span.file if span is not None else policy.files[0]
+                path = source_paths.get(file)
+                key = (str(path or file), kind, name)
+                previous = items.get(key)
+                items[key] = {
+                    "file": file,
+                    "path": str(path) if path is not None else None,
+                    "line": span.line if span is not None else 0,
+                    "kind": kind,
+                    "id": name,
+                    "hit": bool(hit) or bool(previous and previous["hit"]),
+                }
+    return sorted(items.values(), key=lambda i: (i["file"], i["line"], i["kind"], i["id"]))
+
+
+def coverage_files(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per file: hit and total for each kind and overall."""
+    files: dict[str, dict[str, Any]] = {}
+    for item in items:
+        entry = files.setdefault(item["file"], {"path": item["path"], "hit": 0, "total": 0, "kinds": {}})
+        kind = entry["kinds"].setdefault(item["kind"], {"hit": 0, "total": 0})
+        for counter in (entry, kind):
+            counter["total"] += 1
+            counter["hit"] += int(item["hit"])
+    for entry in files.values():
+        entry["percent"] = round(100.0 * entry["hit"] / entry["total"], 1) if entry["total"] else 100.0
+    return files
+
+
+def coverage_json(coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]]) -> dict[str, Any]:
+    items = coverage_items(coverage)
+    files = coverage_files(items)
+    hit, total = sum(int(i["hit"]) for i in items), len(items)
+    return {
+        "version": 1,
+        "total": {"hit": hit, "total": total, "percent": round(100.0 * hit / total, 1) if total else 100.0},
+        "files": files,
+        "items": items,
+    }
+
+
+def coverage_lcov(coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]]) -> str:
+    """LCOV tracefile: one record per policy file; a line is covered when every item declared on it was exercised
+    (DA), and each item is also a function record (FN/FNDA) named `kind:id`, so nothing is lost."""
+    out: list[str] = []
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for item in coverage_items(coverage):
+        by_file.setdefault(item["path"] or item["file"], []).append(item)
+    for source, items in by_file.items():
+        out += ["TN:", f"SF:{source}"]
+        for item in items:
+            out.append(f"FN:{item['line']},{item['kind']}:{item['id']}")
+        for item in items:
+            out.append(f"FNDA:{int(item['hit'])},{item['kind']}:{item['id']}")
+        out += [f"FNF:{len(items)}", f"FNH:{sum(int(i['hit']) for i in items)}"]
+        lines: dict[int, bool] = {}
+        for item in items:
+            if item["line"] > 0:
+                lines[item["line"]] = lines.get(item["line"], True) and item["hit"]
+        for line, hit in sorted(lines.items()):
+            out.append(f"DA:{line},{int(hit)}")
+        out += [f"LF:{len(lines)}", f"LH:{sum(lines.values())}", "end_of_record"]
+    return "\n".join(out) + "\n"
+
+
+def render_file_summary(coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]], lang: str = "en") -> str:
+    """The per-file lines of the coverage report: `policies/roi.strat  12/14  85.7%`."""
+    files = coverage_files(coverage_items(coverage))
+    width = max((len(name) for name in files), default=0)
+    _ = gettext_for(lang)
+    lines = [_("coverage per file:")]
+    for name, entry in files.items():
+        lines.append(f"  {name.ljust(width)}  {entry['hit']}/{entry['total']}  {entry['percent']:.1f}%")
+    return "\n".join(lines)

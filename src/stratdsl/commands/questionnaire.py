@@ -19,6 +19,7 @@ from typing import Any
 from ..language import ir
 from ..language.ast import Text
 from ..language.types import BoolT, DateT, EnumT, ListT, NumberT, TextT, Type
+from ..render.catalogue import gettext_for
 from ..runtime.result import Result
 
 YES = {"oui", "o", "yes", "y", "true", "vrai", "1"}
@@ -67,21 +68,21 @@ class Question:
 
     def describe_type(self, lang: str) -> str:
         t = self.type
-        fr = lang == "fr"
+        _ = gettext_for(lang)
         if isinstance(t, BoolT):
-            return "oui / non" if fr else "yes / no"
+            return _("yes / no")
         if isinstance(t, NumberT):
-            word = ("nombre entier" if fr else "whole number") if t.integer else ("nombre" if fr else "number")
+            word = _("whole number") if t.integer else _("number")
             if t.low is not None and t.high is not None:
-                return f"{word}, {_fmt(t.low)} {'à' if fr else 'to'} {_fmt(t.high)}"
+                return _("{word}, {low} to {high}").format(word=word, low=_fmt(t.low), high=_fmt(t.high))
             return word
         if isinstance(t, DateT):
-            return "date AAAA-MM-JJ" if fr else "date YYYY-MM-DD"
+            return _("date YYYY-MM-DD")
         if isinstance(t, ListT):
-            return "numéros séparés par des virgules" if fr else "numbers separated by commas"
+            return _("numbers separated by commas")
         if isinstance(t, EnumT):
-            return "un numéro" if fr else "a number"
-        return "texte" if fr else "text"
+            return _("a number")
+        return _("text")
 
 
 def _fmt(value: Decimal) -> str:
@@ -156,10 +157,10 @@ class AnswerError(ValueError):
 def parse_answer(q: Question, raw: str, lang: str = "fr") -> Any:
     """A typed value from what a person typed; None for "I don't know". Raises AnswerError with a message in `lang`."""
     text = raw.strip()
-    fr = lang == "fr"
+    _ = gettext_for(lang)
     if text.lower() in UNKNOWN_WORDS:
         if q.required:
-            raise AnswerError("cette réponse est obligatoire" if fr else "this answer is required")
+            raise AnswerError(_("this answer is required"))
         return None
     t = q.type
     if isinstance(t, BoolT):
@@ -167,42 +168,42 @@ def parse_answer(q: Question, raw: str, lang: str = "fr") -> Any:
             return True
         if text.lower() in NO:
             return False
-        raise AnswerError("répondez oui ou non" if fr else "answer yes or no")
+        raise AnswerError(_("answer yes or no"))
     if isinstance(t, NumberT):
         try:
             value = Decimal(text.replace(" ", "").replace("\u202f", "").replace(",", "."))
         except InvalidOperation:
-            raise AnswerError("ce n'est pas un nombre" if fr else "this is not a number") from None
+            raise AnswerError(_("this is not a number")) from None
         # no infinities, and no 1e-999999999 that would print as a billion digits
         if not value.is_finite() or abs(value.adjusted()) > 20 or len(value.as_tuple().digits) > 28:
-            raise AnswerError("ce n'est pas un nombre raisonnable" if fr else "this is not a reasonable number")
+            raise AnswerError(_("this is not a reasonable number"))
         if t.integer and value != value.to_integral_value():
-            raise AnswerError("un nombre entier est attendu" if fr else "a whole number is expected")
+            raise AnswerError(_("a whole number is expected"))
         if t.low is not None and value < t.low:
-            raise AnswerError((f"le minimum est {_fmt(t.low)}") if fr else f"the minimum is {_fmt(t.low)}")
+            raise AnswerError(_("the minimum is {value}").format(value=_fmt(t.low)))
         if t.high is not None and value > t.high:
-            raise AnswerError((f"le maximum est {_fmt(t.high)}") if fr else f"the maximum is {_fmt(t.high)}")
+            raise AnswerError(_("the maximum is {value}").format(value=_fmt(t.high)))
         return int(value) if t.integer else value
     if isinstance(t, DateT):
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise AnswerError("date attendue au format AAAA-MM-JJ" if fr else "a date YYYY-MM-DD is expected") from None
+            raise AnswerError(_("a date YYYY-MM-DD is expected")) from None
     if isinstance(t, EnumT):
-        return _one_choice(q, text, fr)
+        return _one_choice(q, text, lang)
     if isinstance(t, ListT):
         if text.lower() in ("aucun", "aucune", "none", "rien", "[]"):
             return []
         parts = [p for p in re.split(r"[,;]\s*|\s+", text) if p]
-        return sorted({_one_choice(q, p, fr) for p in parts}, key=lambda v: [c.value for c in q.choices].index(v))
+        return sorted({_one_choice(q, p, lang) for p in parts}, key=lambda v: [c.value for c in q.choices].index(v))
     if isinstance(t, TextT):
         if len(text) > 10_000:
-            raise AnswerError("texte trop long" if fr else "text too long")
+            raise AnswerError(_("text too long"))
         return text
     return text
 
 
-def _one_choice(q: Question, text: str, fr: bool) -> str:
+def _one_choice(q: Question, text: str, lang: str) -> str:
     values = [c.value for c in q.choices]
     if text.isdecimal() and text.isascii() and 1 <= int(text) <= len(values):
         return values[int(text) - 1]
@@ -211,9 +212,8 @@ def _one_choice(q: Question, text: str, fr: bool) -> str:
     for c in q.choices:
         if c.label.lower() == text.lower():
             return c.value
-    raise AnswerError(
-        (f"choisissez un numéro entre 1 et {len(values)}") if fr else f"choose a number between 1 and {len(values)}"
-    )
+    _ = gettext_for(lang)
+    raise AnswerError(_("choose a number between 1 and {n}").format(n=len(values)))
 
 
 def set_answer(data: dict[str, Any], q: Question, value: Any, entity: str | None = None) -> None:
@@ -254,8 +254,11 @@ class NextQuestion:
     settles: int  # how many undetermined decisions this missing fact takes part in
 
 
-def next_questions(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", limit: int = 8) -> list[NextQuestion]:
-    """The missing facts that appear in the most undetermined decisions: ask them next."""
+def next_questions(
+    policy: ir.CheckedPolicy, result: Result, lang: str = "fr", limit: int = 8, names: dict[str, str] | None = None
+) -> list[NextQuestion]:
+    """The missing facts that appear in the most undetermined decisions: ask them next.
+    `names` (entity id → the name the user gave it) labels the rows of repeated inputs."""
     counts: dict[str, int] = {}
     for d in result.decisions:
         if d.status == "undetermined":
@@ -273,7 +276,8 @@ def next_questions(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", l
             label = f"{q.member_label} — {label}"
         if q is not None and q.kind == "many":
             entity = re.search(r"\[([^\]]*)\]", fact)
-            label = f"{entity.group(1) if entity else ''} — {label}"
+            ident = entity.group(1) if entity else ""
+            label = f"{(names or {}).get(ident, ident)} — {label}"
         out.append(NextQuestion(fact, label, n))
     return out[:limit]
 

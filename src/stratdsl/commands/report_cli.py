@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import date
 from pathlib import Path
 
 import click
 
 from ..report import format_for, make_report, render
-from .cliguard import guarded
+from .cliguard import as_of_date, guarded, resolve_lang
 
 
 def _sources(policy: str):
@@ -30,6 +29,13 @@ def _sources(policy: str):
         return None
 
 
+def _umask() -> int:
+    """The process umask (read by setting it and putting it back: the only portable way)."""
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 def _write(path: Path, text: str) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     try:
@@ -37,6 +43,8 @@ def _write(path: Path, text: str) -> None:
     except OSError as error:
         raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
     try:
+        # mkstemp makes the file 0600; a report is an ordinary document: 0666 less the umask (0644 by default)
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         os.replace(tmp, path)
@@ -51,25 +59,25 @@ def _write(path: Path, text: str) -> None:
 @click.argument("assessment", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, metavar="FILE.html|FILE.md", help="Where to write the report; its extension chooses HTML or Markdown ('-' writes to stdout, then give --format).")
 @click.option("--format", "fmt", type=click.Choice(["html", "markdown"]), help="Override the format the extension of FILE gives.")
-@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Language of the report and of the policy's labels.")
+@click.option(
+    "--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the report and of the policy's labels (default: the policy's first language, else LANG)."
+)
 @click.option("--as-of", "as_of", metavar="DATE", help="Evaluate the policy as in force on this date (default: today).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a parameter for this evaluation (repeatable).")
 @click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False), help="Also append the evaluation and decision records the report cites to this hash-chained JSONL audit log.")
 @guarded(sources=lambda kwargs: _sources(kwargs["policy"]) if kwargs.get("policy") else None)
 def report_cmd(
-    policy: str, assessment: str, output: str, fmt: str | None, lang: str, as_of: str | None, params: tuple[str, ...], audit_log: str | None
+    policy: str, assessment: str, output: str, fmt: str | None, lang: str | None, as_of: str | None, params: tuple[str, ...], audit_log: str | None
 ) -> None:
     """Write a one-page management summary with charts, explanations and provenance (HTML or Markdown)."""
     chosen = fmt or (None if output == "-" else format_for(output))
     if chosen is None:
         raise click.BadParameter(f"'{output}' ends in neither .html nor .md: give --format html or --format markdown", param_hint="-o/--output")
-    if as_of is None:
-        when = date.today()
-    else:
-        try:
-            when = date.fromisoformat(as_of)
-        except ValueError:
-            raise click.BadParameter(f"'{as_of}' is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+    when = as_of_date(as_of)
+    if lang is None:
+        from ..engine import compile_policy
+
+        lang = resolve_lang(None, compile_policy(policy)[0])
     report = make_report(policy, assessment, when, lang, params)
     text = render(report, chosen)
     if audit_log:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -30,15 +31,20 @@ from .. import __version__
 from ..engine import explain, parse_params, run
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.types import BoolT, TextT
 from ..provenance import audit
 from ..provenance.records import decision_records, provenance
 from ..render import labels
+from ..render.catalogue import gettext_for, table
 from ..render.json_out import explanation_json, result_json
 from ..runtime.assessment import json_schema, validate
 from ..runtime.values import format_value
 from .questionnaire import (
+    NO,
+    YES,
     AnswerError,
     Question,
+    get_answer,
     next_questions,
     parse_answer,
     questions,
@@ -278,6 +284,9 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
 
         form_data = {k: v[-1] if len(v) == 1 else v for k, v in parse_qs(raw, keep_blank_values=True).items()}
         lang = "en" if form_data.get("lang") == "en" else "fr"
+        resume = form_data.get("resume")
+        if isinstance(resume, str) and resume.strip():
+            return resume_form(policy, resume, lang)
         count = _counts(policy, form_data)
         add = form_data.get("add")
         add = add[-1] if isinstance(add, list) else add
@@ -298,60 +307,34 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
 
 # ------------------------------------------------------------------ HTML
 
-_W = {
-    "fr": {
-        "title": "Diagnostic IA express",
-        "intro": "En cinq minutes, un prédiagnostic clair de vos opportunités d'automatisation. Laissez vide ce que vous ne savez pas.",
-        "usecase": "Cas d'usage (irritant) {n}",
-        "add": "Ajouter",
-        "submit": "Obtenir mon prédiagnostic",
-        "unknown": "Je ne sais pas",
-        "none": "Aucun",
-        "none_and_more": "cochez « Aucun » ou des réponses, pas les deux",
-        "yes": "Oui",
-        "no": "Non",
-        "result": "Prédiagnostic",
-        "next": "Pour compléter le diagnostic, répondez en priorité à :",
-        "download_yaml": "Télécharger l'évaluation (YAML)",
-        "download_report": "Télécharger le rapport (HTML)",
-        "report": "Rapport complet",
-        "undetermined": "à compléter",
-        "possible": "possibles",
-        "errors": "Certaines réponses sont à corriger :",
-        "back": "Recommencer",
-        "too_large": "Formulaire trop volumineux",
-        "too_large_help": "Les réponses envoyées dépassent {limit} octets. Revenez à la page précédente, "
-        "raccourcissez les textes les plus longs et envoyez à nouveau le formulaire.",
-        "columns": ("Décision", "Pour", "Résultat", "Sources"),
-        "colon": " : ",
-    },
-    "en": {
-        "title": "Express AI diagnostic",
-        "intro": "In five minutes, a clear pre-diagnosis of your automation opportunities. Leave empty what you do not know.",
-        "usecase": "Use case (irritant) {n}",
-        "add": "Add",
-        "submit": "Get my pre-diagnosis",
-        "unknown": "I don't know",
-        "none": "None",
-        "none_and_more": "tick “None” or some answers, not both",
-        "yes": "Yes",
-        "no": "No",
-        "result": "Pre-diagnosis",
-        "next": "To complete the diagnostic, answer these first:",
-        "download_yaml": "Download the assessment (YAML)",
-        "download_report": "Download the report (HTML)",
-        "report": "Full report",
-        "undetermined": "to be completed",
-        "possible": "possible",
-        "errors": "Some answers need fixing:",
-        "back": "Start again",
-        "too_large": "Form too large",
-        "too_large_help": "The answers sent are larger than {limit} bytes. Go back to the previous page, "
-        "shorten the longest texts and send the form again.",
-        "columns": ("Decision", "For", "Outcome", "Sources"),
-        "colon": ": ",
-    },
+#: the English text of each word (the message ids of the catalogue, render/catalogue.py);
+#: the translations are in stratdsl/locale/<lang>/LC_MESSAGES/stratdsl.po
+_SERVICE_EN = {
+    "title": "Express AI diagnostic",
+    "intro": "In five minutes, a clear pre-diagnosis of your automation opportunities. Leave empty what you do not know.",
+    "usecase": "Use case (irritant) {n}",
+    "add": "Add",
+    "submit": "Get my pre-diagnosis",
+    "unknown": "I don't know",
+    "none": "None",
+    "none_and_more": "tick “None” or some answers, not both",
+    "yes": "Yes",
+    "no": "No",
+    "result": "Pre-diagnosis",
+    "next": "To complete the diagnostic, answer these first:",
+    "download_yaml": "Download the assessment (YAML)",
+    "download_report": "Download the report (HTML)",
+    "report": "Full report",
+    "undetermined": "to be completed",
+    "possible": "possible",
+    "errors": "Some answers need fixing:",
+    "back": "Start again",
+    "too_large": "Form too large",
+    "too_large_help": "The answers sent are larger than {limit} bytes. Go back to the previous page, shorten the longest texts and send the form again.",
+    "columns": ("Decision", "For", "Outcome", "Sources"),
+    "colon": ": ",
 }
+_W = table("service", _SERVICE_EN)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.5}
@@ -402,31 +385,74 @@ def _input(q: Question, name: str, value: Any, lang: str) -> str:
             f'<option value="{_e(c.value)}"{" selected" if c.value == current else ""}>{_e(c.label)}</option>' for c in q.choices
         )
         return f'<select id="{ident}" name="{_e(name)}">{options}</select>'
-    if q.describe_type(lang).startswith(("oui", "yes")):
-        opts = [("", w["unknown"]), ("oui", w["yes"]), ("non", w["no"])]
-        return f'<select id="{ident}" name="{_e(name)}">' + "".join(
-            f'<option value="{v}"{" selected" if v == str(current) else ""}>{_e(t)}</option>' for v, t in opts
-        ) + "</select>"
+    if isinstance(q.type, BoolT):  # three radio buttons: an unanswered question stays unknown
+        chosen = ("oui" if current else "non") if isinstance(current, bool) else str(current).strip().lower()
+        chosen = "oui" if chosen in YES else "non" if chosen in NO else ""
+        opts = [("oui", w["yes"]), ("non", w["no"]), ("", w["unknown"])]
+        radios = "".join(
+            f'<label><input type="radio" name="{_e(name)}" value="{v}"' + (f' id="{ident}"' if i == 0 else "")
+            + (" checked" if v == chosen else "") + f"> {_e(t)}</label>"
+            for i, (v, t) in enumerate(opts)
+        )
+        return f'<div class="choices yesno" role="radiogroup" aria-labelledby="{ident}-label">{radios}</div>'
     kind = "number" if q.describe_type(lang).startswith(("nombre", "number", "whole")) else "text"
     step = ' step="any"' if kind == "number" else ""
     return f'<input id="{ident}" type="{kind}"{step} name="{_e(name)}" value="{_e(current)}">'
 
 
-def _question_html(q: Question, name: str, value: Any, lang: str, problem: str | None) -> str:
+def _question_html(
+    q: Question, name: str, value: Any, lang: str, problem: str | None, shown_help: set[str] | None = None, next_up: bool = False
+) -> str:
+    """One question; a help text shared by several questions of a group is shown once, above the first."""
     ident = _e(name.replace(".", "-"))
     title = f"{q.member_label} — {q.label}" if q.member_label else q.label
-    help_html = f'<p class="help">{_e(q.help)}</p>' if q.help else ""
+    show_help = bool(q.help) and (shown_help is None or q.help not in shown_help)
+    if show_help and shown_help is not None and q.help:
+        shown_help.add(q.help)
+    help_html = f'<p class="help">{_e(q.help)}</p>' if show_help else ""
     error = f'<p class="error" role="alert">{_e(problem)}</p>' if problem else ""
     required = " *" if q.required else ""
-    return f'<label id="{ident}-label" for="{ident}">{_e(title)}{required}</label>{help_html}{_input(q, name, value, lang)}{error}'
+    answered = value not in (None, "", [])
+    css = " ".join(c for c in ("question", "next" if next_up else "", "answered" if answered else "") if c)
+    return (
+        f'<div class="{css}" id="q-{ident}"><label id="{ident}-label" for="{ident}">{_e(title)}{required}</label>'
+        f"{help_html}{_input(q, name, value, lang)}{error}</div>"
+    )
 
 
-def render_form(policy: ir.CheckedPolicy, lang: str, count: dict[str, int], values: dict[str, Any], problems: dict[str, str]) -> str:
+def render_form(
+    policy: ir.CheckedPolicy,
+    lang: str,
+    count: dict[str, int],
+    values: dict[str, Any],
+    problems: dict[str, str],
+    next_up: dict[str, str] | None = None,
+) -> str:
+    """The web questionnaire, pre-filled with `values`; `next_up` (field name → question text)
+    are the questions that settle the most, listed first with links and highlighted in place."""
     w = _W[lang]
+    _ = gettext_for(lang)
+    next_up = next_up or {}
     qs = questions(policy, lang, express_only=True)
     single = [q for q in qs if q.kind != "many"]
     per_entity = [q for q in qs if q.kind == "many"]
     parts = [f"<h1>{_e(w['title'])}</h1>", f"<p>{_e(w['intro'])}</p>"]
+    names = [_field_name(q, None) for q in single] + [
+        _field_name(q, i) for q in per_entity for i in range(1, count.get(q.input_name, 1) + 1)
+    ]
+    done = sum(1 for n in names if values.get(n) not in (None, "", []))
+    answered = _("{done} of {total} questions answered").format(done=done, total=len(names))
+    first = _("Answer these first")
+    parts.append(
+        f'<p class="progress"><label for="progress">{_e(answered)}</label> '
+        f'<progress id="progress" max="{len(names)}" value="{done}">{done}/{len(names)}</progress></p>'
+    )
+    if next_up:
+        parts.append(
+            f'<div class="next-up"><h2>{_e(first)}</h2><ol>'
+            + "".join(f'<li><a href="#q-{_e(n.replace(".", "-"))}">{_e(text)}</a></li>' for n, text in next_up.items())
+            + "</ol></div>"
+        )
     if problems:
         parts.append(f'<div class="error" role="alert">{_e(w["errors"])}<ul>' + "".join(f"<li>{_e(m)}</li>" for m in problems.values()) + "</ul></div>")
     hidden = "".join(f'<input type="hidden" name="n.{_e(k)}" value="{v}">' for k, v in count.items())
@@ -439,24 +465,78 @@ def render_form(policy: ir.CheckedPolicy, lang: str, count: dict[str, int], valu
     for input_name, items in groups.items():
         legend = labels.text(policy.inputs[input_name].meta.label, lang, input_name)
         parts.append(f"<fieldset><legend>{_e(legend)}</legend>")
+        shown: set[str] = set()
         for q in items:
             name = _field_name(q, None)
-            parts.append(_question_html(q, name, values.get(name), lang, problems.get(name)))
+            parts.append(_question_html(q, name, values.get(name), lang, problems.get(name), shown, name in next_up))
         parts.append("</fieldset>")
     for input_name in dict.fromkeys(q.input_name for q in per_entity):
         qs = [q for q in per_entity if q.input_name == input_name]
         what = labels.text(policy.inputs[input_name].meta.label, lang, input_name)
         for index in range(1, count.get(input_name, 1) + 1):
             parts.append(f"<fieldset><legend>{_e(what)} — {index}</legend>")
+            shown = set()
             for q in qs:
                 name = _field_name(q, index)
-                parts.append(_question_html(q, name, values.get(name), lang, problems.get(name)))
+                parts.append(_question_html(q, name, values.get(name), lang, problems.get(name), shown, name in next_up))
             parts.append("</fieldset>")
         parts.append(f'<button type="submit" name="add" value="{_e(input_name)}" class="secondary">{_e(w["add"])}{w["colon"]}{_e(what)}</button>')
     parts.append(f'<p><button type="submit">{_e(w["submit"])}</button></p></form>')
+    parts.append(_resume_form(lang))
     other = "en" if lang == "fr" else "fr"
     parts.append(f'<p><a href="/questionnaire?lang={other}" lang="{other}">{"English" if other == "en" else "Français"}</a></p>')
     return _page(w["title"], "".join(parts), lang)
+
+
+def _resume_form(lang: str, yaml_text: str = "") -> str:
+    """Continue from a saved assessment: paste its YAML, or choose the downloaded file
+    (read into the text box by the browser; nothing is uploaded as a file)."""
+    _ = gettext_for(lang)
+    words = [_("Continue from a saved assessment (YAML)"), _("File downloaded earlier"), _("or its text"), _("Continue")]
+    summary, from_file, from_text, go = (_e(word) for word in words)
+    return (
+        f'<details class="resume"><summary>{summary}</summary>'
+        f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">'
+        f'<p><label for="resume-file">{from_file}</label> '
+        '<input type="file" id="resume-file" accept=".yaml,.yml,application/x-yaml,text/yaml" '
+        "onchange=\"const f=this.files[0];if(f){f.text().then(t=>{document.getElementById('resume-yaml').value=t;})}\"></p>"
+        f'<p><label for="resume-yaml">{from_text}</label><br>'
+        f'<textarea id="resume-yaml" name="resume" rows="6" cols="60">{_e(yaml_text)}</textarea></p>'
+        f'<p><button type="submit">{go}</button></p></form></details>'
+    )
+
+
+def form_values(policy: ir.CheckedPolicy, data: dict[str, Any], lang: str) -> tuple[dict[str, Any], dict[str, int], dict[str, str]]:
+    """Assessment data → the web form's values and block counts (the inverse of read_form), and
+    each entity id's form prefix (`usecases[ocr]` → `usecases.1`)."""
+    values: dict[str, Any] = {}
+    count: dict[str, int] = {}
+    where: dict[str, str] = {}
+    qs = questions(policy, lang, express_only=True)
+    for q in qs:
+        if q.kind == "many":
+            continue
+        values[_field_name(q, None)] = _form_text(get_answer(data, q))
+    for input_name in dict.fromkeys(q.input_name for q in qs if q.kind == "many"):
+        items = [i for i in (data.get(input_name) or []) if isinstance(i, dict)][:MAX_BLOCKS]
+        count[input_name] = max(1, len(items))
+        for index, item in enumerate(items, start=1):
+            where[f"{input_name}[{item.get('id')}]"] = f"{input_name}.{index}"
+            for q in (q for q in qs if q.kind == "many" and q.input_name == input_name):
+                values[_field_name(q, index)] = _form_text(item.get(q.field))
+    return values, count, where
+
+
+def _form_text(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, list):
+        return [str(v) for v in value] or [NONE]
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: dict[str, int]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -487,7 +567,7 @@ def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: 
         name = _field_name(q, None)
         value = parsed(q, name)
         if value is None and q.required and name not in problems:
-            problems[name] = f"{q.label}: " + ("réponse obligatoire" if lang == "fr" else "answer required")
+            problems[name] = f"{q.label}: " + _answer_required(lang)
         set_answer(data, q, value)
     per_entity = [q for q in qs if q.kind == "many"]
     for input_name in dict.fromkeys(q.input_name for q in per_entity):
@@ -499,7 +579,7 @@ def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: 
             if all(v is None for v in values.values()):
                 continue
             if name_field is not None and values.get(name_field.field) is None:
-                problems[_field_name(name_field, index)] = name_field.label + _W[lang]["colon"] + ("réponse obligatoire" if lang == "fr" else "answer required")
+                problems[_field_name(name_field, index)] = name_field.label + _W[lang]["colon"] + _answer_required(lang)
                 continue
             ident = slug(str(values[name_field.field]), taken) if name_field is not None else f"{input_name[:2]}{index}"
             taken.add(ident)
@@ -508,13 +588,65 @@ def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: 
     return data, problems
 
 
+def resume_form(policy: ir.CheckedPolicy, yaml_text: str, lang: str) -> HTMLResponse:
+    """The form again, filled with a saved assessment's answers, the questions that settle the most first."""
+    from ..runtime.assessment import parse_data
+
+    _ = gettext_for(lang)
+    try:
+        data, spans = parse_data(yaml_text, "evaluation.yaml")
+        if not isinstance(data, dict):
+            raise StratError([Diagnostic("E310", "the saved assessment is not a YAML mapping")])
+        assessment = validate(policy, data, "evaluation.yaml", spans)
+        result, _tracer = run(policy, assessment, date.today())
+    except StratError as error:
+        message = _("This file cannot be read as an assessment: {reason}").format(reason="; ".join(d.message for d in error.diagnostics))
+        return HTMLResponse(render_form(policy, lang, _counts(policy, {}), {}, {"": message}), status_code=422)
+    values, count, where = form_values(policy, data, lang)
+    by_key = {q.key: q for q in questions(policy, lang, express_only=True)}
+    next_up: dict[str, str] = {}
+    for nq in next_questions(policy, result, lang, limit=40, names=entity_names(policy, data)):
+        entity = re.match(r"^(\w+\[[^\]]*\])\.(\w+)$", nq.fact)
+        if entity and entity.group(1) in where:
+            field = f"{where[entity.group(1)]}.{entity.group(2)}"
+        elif nq.fact in by_key:
+            field = _field_name(by_key[nq.fact], None)
+        else:
+            continue
+        if field in values:  # a question of the form (the express questions), not one only the full diagnostic asks
+            next_up[field] = nq.label
+        if len(next_up) == 8:
+            break
+    return HTMLResponse(render_form(policy, lang, count, values, {}, next_up))
+
+
+def _answer_required(lang: str) -> str:
+    _ = gettext_for(lang)
+    return _("answer required")
+
+
+def entity_names(policy: ir.CheckedPolicy, data: dict[str, Any]) -> dict[str, str]:
+    """Each entity id → the name given to it (its first required text field), for display."""
+    out: dict[str, str] = {}
+    for item in policy.inputs.values():
+        if item.kind != "many":
+            continue
+        name_field = next((f.name for f in item.fields.values() if f.required and isinstance(f.type, TextT)), None)
+        for node in data.get(item.name) or []:
+            if isinstance(node, dict) and node.get("id") is not None:
+                out[str(node["id"])] = str(node.get(name_field) or node["id"]) if name_field else str(node["id"])
+    return out
+
+
 def render_result(policy: ir.CheckedPolicy, data: dict[str, Any], assessment: Any, result: Any, tracer: Any, lang: str) -> str:
     w = _W[lang]
+    _ = gettext_for(lang)
+    names = entity_names(policy, data)
     rows = []
     for decision in summary_decisions(policy):
         title = labels.decision_label(policy, decision.name, lang)
         for d in (x for x in result.decisions if x.decision == decision.name):
-            who = _e(d.entity) if d.entity else ""
+            who = _e(names.get(d.entity, d.entity)) if d.entity else ""
             if d.status == "decided":
                 value = _e(labels.outcome_label(policy, d.decision, d.outcome, lang))
                 cites = _e("; ".join(c.text for c in d.cites))
@@ -522,11 +654,18 @@ def render_result(policy: ir.CheckedPolicy, data: dict[str, Any], assessment: An
             else:
                 possible = ", ".join(labels.outcome_label(policy, d.decision, o, lang) for o in d.possible)
                 rows.append(f"<tr><td>{_e(title)}</td><td>{who}</td><td>{_e(w['undetermined'])} ({_e(w['possible'])}: {_e(possible)})</td><td></td></tr>")
-    nxt = next_questions(policy, result, lang)
+    nxt = next_questions(policy, result, lang, names=names)
     body = [f"<h1>{_e(w['result'])}</h1>", "<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in w["columns"]) + "</tr></thead><tbody>", *rows, "</tbody></table>"]
+    yaml_text = to_yaml(data)
     if nxt:
         body.append(f"<h2>{_e(w['next'])}</h2><ul>" + "".join(f"<li>{_e(q.label)}</li>" for q in nxt) + "</ul>")
-    yaml_text = to_yaml(data)
+        # reopen the form with every answer given, the questions above first
+        complete = _("Complete my answers")
+        body.append(
+            f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">'
+            f'<input type="hidden" name="resume" value="{_e(yaml_text)}">'
+            f'<p><button type="submit">{_e(complete)}</button></p></form>'
+        )
     body.append(f'<p><a class="button" download="evaluation.yaml" href="data:application/x-yaml;base64,{base64.b64encode(yaml_text.encode()).decode()}">{_e(w["download_yaml"])}</a>')
     report_html = _report_html(policy, assessment, result, tracer, lang)
     if report_html is not None:

@@ -29,6 +29,9 @@ class Text(Node):
 
     fr: str | None = None
     en: str | None = None
+    #: the language written first in the source ("fr" or "en"): the policy's first
+    #: language is the default of `--lang`; layout only, so equality ignores it
+    first: str | None = field(default=None, compare=False, repr=False)
 
     def get(self, lang: str) -> str | None:
         return (self.en or self.fr) if lang == "en" else (self.fr or self.en)

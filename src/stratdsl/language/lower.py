@@ -99,7 +99,8 @@ class _Lower(Transformer_NonRecursive):
 
     def _text(self, meta, pairs) -> ast.Text:
         values = dict(pairs)
-        return ast.Text(fr=values.get("fr"), en=values.get("en"), span=self._span(meta))
+        first = pairs[0][0] if pairs else None
+        return ast.Text(fr=values.get("fr"), en=values.get("en"), first=first, span=self._span(meta))
 
     def label(self, meta, children):
         return ("label", self._text(meta, children))
@@ -113,9 +114,10 @@ class _Lower(Transformer_NonRecursive):
     def inline_label(self, meta, children):
         fr = _unquote(children[0])
         en = children[1][1] if len(children) > 1 and children[1][0] == "en" else None
+        first = "fr"
         if len(children) > 1 and children[1][0] == "fr":
-            fr, en = children[1][1], fr
-        return ast.Text(fr=fr, en=en, span=self._span(meta))
+            fr, en, first = children[1][1], fr, "en"
+        return ast.Text(fr=fr, en=en, first=first, span=self._span(meta))
 
     def cite(self, meta, children):
         reference = _unquote(children[1]) if len(children) > 1 else None

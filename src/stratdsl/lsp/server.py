@@ -4,8 +4,10 @@
 
 Features: diagnostics from the checker as you type (on open and save at once,
 on change after a short pause), hover (rules, fields, declarations),
-go-to-definition (across imported files) and completion (fields of the
-current entity, definitions, decisions, parameters, outcomes after `x =`).
+go-to-definition (across imported files), completion (fields of the
+current entity, definitions, decisions, parameters, outcomes after `x =`),
+formatting (`stratdsl fmt`'s layout), quick fixes for "did you mean", and
+rename of a decision or definition across files (see `edits`).
 See `project` for which policy a document is checked with.
 """
 
@@ -28,6 +30,7 @@ from ..language.checker import check
 from ..language.diagnostics import StratError
 from ..language.loader import load_text
 from .convert import Positions, diagnostic, from_client
+from .edits import RenameError, formatted, renamable, rename, suggestion
 from .project import Analysis, Project, parse_alone
 from .sketch import sketch
 from .symbols import Index, Item, Symbol, complete, hover, symbol_at
@@ -295,7 +298,78 @@ def build_server() -> StratLanguageServer:
         items = [completion_item(item) for item in complete(known.index, text, line, col)]
         return types.CompletionList(is_incomplete=False, items=items)
 
+    _add_edit_features(server)
     return server
+
+
+def _whole(text: str) -> types.Range:
+    lines = text.split("\n")
+    return types.Range(start=types.Position(line=0, character=0), end=types.Position(line=len(lines), character=0))
+
+
+def _add_edit_features(server: StratLanguageServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_FORMATTING)
+    def on_formatting(ls: StratLanguageServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
+        doc = ls.workspace.get_text_document(params.text_document.uri)
+        analysis = ls.analyses.get(params.text_document.uri)
+        name = analysis.name if analysis is not None else params.text_document.uri
+        out = formatted(name, doc.source)
+        return None if out is None else [types.TextEdit(range=_whole(doc.source), new_text=out)]
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix])
+    )
+    def on_code_action(ls: StratLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        uri = params.text_document.uri
+        actions = []
+        for d in params.context.diagnostics:
+            proposed = suggestion(d.message)
+            if proposed is None or d.range.start == d.range.end:
+                continue
+            actions.append(
+                types.CodeAction(
+                    title=f"Replace with '{proposed}'",
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[d],
+                    is_preferred=True,
+                    edit=types.WorkspaceEdit(changes={uri: [types.TextEdit(range=d.range, new_text=proposed)]}),
+                )
+            )
+        return actions
+
+    @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
+    def on_prepare_rename(ls: StratLanguageServer, params: types.PrepareRenameParams) -> types.Range | None:
+        text, line, col, knowledge, _ = ls.context(params.text_document.uri, params.position)
+        found = renamable(knowledge.index, text, line, col)
+        if found is None:
+            return None
+        _, (at, start, end) = found
+        positions = Positions({"doc": text}, ls.encoding)
+        return types.Range(start=positions.to_client("doc", at, start), end=positions.to_client("doc", at, end))
+
+    @server.feature(types.TEXT_DOCUMENT_RENAME)
+    def on_rename(ls: StratLanguageServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+        uri = params.text_document.uri
+        text, line, col, knowledge, analysis = ls.context(uri, params.position)
+        found = renamable(knowledge.index, text, line, col)
+        if found is None:
+            return None
+        symbol, _ = found
+        own = analysis.name if analysis is not None else uri
+        texts = {**knowledge.texts, own: text}
+        try:
+            replacements = rename(knowledge.index, texts, symbol, params.new_name)
+        except RenameError as error:
+            raise ValueError(str(error)) from None
+        positions = Positions(texts, ls.encoding)
+        changes: dict[str, list[types.TextEdit]] = {}
+        for r in replacements:
+            target = uri if r.file == own else (knowledge.files[r.file].as_uri() if r.file in knowledge.files else None)
+            if target is None:
+                continue
+            edit_range = types.Range(start=positions.to_client(r.file, r.line, r.col), end=positions.to_client(r.file, r.line, r.end_col))
+            changes.setdefault(target, []).append(types.TextEdit(range=edit_range, new_text=r.text))
+        return types.WorkspaceEdit(changes=changes)
 
 
 def completion_item(item: Item) -> types.CompletionItem:

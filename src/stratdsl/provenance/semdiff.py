@@ -9,6 +9,7 @@ outcome numbered in order), exactly as the checker names them.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 from ..engine import run
 from ..language import ast, ir
+from ..render.catalogue import N_, gettext_for
 from ..render.json_out import explanation_json
 from ..render.text import render_explanation_data
 from ..runtime.assessment import load_assessment
@@ -40,6 +42,10 @@ class Change:
     name: str
     change: str  # "added", "removed", "changed"
     detail: str = ""
+
+
+#: the words of `Change.change`, as shown (message ids of the catalogue)
+CHANGE_WORDS = {"added": N_("added"), "removed": N_("removed"), "changed": N_("changed")}
 
 
 @dataclass
@@ -242,42 +248,65 @@ def compare_outcomes(old: ir.CheckedPolicy, new: ir.CheckedPolicy, paths: list[P
 # ------------------------------------------------------------------ rendering
 
 
-def _outcome_text(x: dict[str, Any] | None) -> str:
+def _outcome_text(x: dict[str, Any] | None, lang: str = "en") -> str:
+    _ = gettext_for(lang)
     if x is None:
-        return "(not made)"
+        return _("(not made)")
     d = x["decision"]
     if d["status"] == "decided":
         return f"{d['outcome']} ({'; '.join(c['text'] for c in d['cites'])})" if d["cites"] else d["outcome"]
     if d["status"] == "undetermined":
-        return f"undetermined ({', '.join(d['possible'])})"
-    return "no outcome"
+        return _("undetermined ({outcomes})").format(outcomes=", ".join(d["possible"]))
+    return _("no outcome")
 
 
-def render_text(diff: PolicyDiff) -> str:
-    out = ["Methodology changes:"]
+def _wrap(line: str, width: int) -> list[str]:
+    """One line cut to `width` columns, continuation lines indented like it (plus two)."""
+    if len(line) <= width:
+        return [line]
+    pad = " " * (len(line) - len(line.lstrip()) + 2)
+    return textwrap.wrap(line, width, subsequent_indent=pad, break_long_words=True, break_on_hyphens=False) or [""]
+
+
+def render_text(diff: PolicyDiff, lang: str = "en", width: int | None = None) -> str:
+    """The diff for a terminal. Explanations before and after stand side by side when both
+    fit in `width` columns (None: no limit), else one above the other, lines wrapped."""
+    _ = gettext_for(lang)
+    out = [_("Methodology changes:")]
     if not diff.changes:
-        out.append("  none (the two versions are equal once layout and comments are ignored)")
+        out.append("  " + _("none (the two versions are equal once layout and comments are ignored)"))
     for c in diff.changes:
-        out.append(f"  {c.change:8} {c.kind} {c.name}" + (f": {c.detail}" if c.detail else ""))
+        out.append(f"  {_(CHANGE_WORDS.get(c.change, c.change)):8} {c.kind} {c.name}" + (f": {c.detail}" if c.detail else ""))
     out.append("")
-    out.append(f"Decisions that change, over {len(diff.assessments)} assessment(s):")
+    out.append(_("Decisions that change, over {n} assessment(s):").format(n=len(diff.assessments)))
     if not diff.decisions:
-        out.append("  none")
+        out.append("  " + _("none"))
     for d in diff.decisions:
         who = f"{d.decision}[{d.entity}]" if d.entity is not None else d.decision
-        out.append(f"  {d.assessment}: {who}: {_outcome_text(d.before)} → {_outcome_text(d.after)}  (changed: {', '.join(d.fields)})")
+        line = f"  {d.assessment}: {who}: {_outcome_text(d.before, lang)} → {_outcome_text(d.after, lang)}  " + _("(changed: {fields})").format(
+            fields=", ".join(d.fields)
+        )
+        out.extend(_wrap(line, width) if width else [line])
     for d in diff.decisions:
         who = f"{d.decision}[{d.entity}]" if d.entity is not None else d.decision
         out.append("")
         out.append(f"=== {d.assessment}: {who}")
-        left = render_explanation_data(d.before).splitlines() if d.before else ["(not made)"]
-        right = render_explanation_data(d.after).splitlines() if d.after else ["(not made)"]
-        width = max(len(line) for line in left) + 2
-        out.append(f"{'BEFORE'.ljust(width)}| AFTER")
-        for i in range(max(len(left), len(right))):
-            a = left[i] if i < len(left) else ""
-            b = right[i] if i < len(right) else ""
-            out.append(f"{a.ljust(width)}| {b}")
+        left = render_explanation_data(d.before, lang).splitlines() if d.before else [_("(not made)")]
+        right = render_explanation_data(d.after, lang).splitlines() if d.after else [_("(not made)")]
+        column = max(len(line) for line in [*left, _("BEFORE")]) + 2
+        side_by_side = width is None or column + 2 + max(len(line) for line in [*right, _("AFTER")]) <= width
+        if side_by_side:
+            out.append(f"{_('BEFORE').ljust(column)}| {_('AFTER')}")
+            for i in range(max(len(left), len(right))):
+                a = left[i] if i < len(left) else ""
+                b = right[i] if i < len(right) else ""
+                out.append(f"{a.ljust(column)}| {b}")
+            continue
+        assert width is not None
+        for title, lines in ((_("BEFORE"), left), (_("AFTER"), right)):
+            out.append(f"--- {title}")
+            for line in lines:
+                out.extend(_wrap(line, width))
     return "\n".join(out) + "\n"
 
 

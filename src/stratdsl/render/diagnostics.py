@@ -6,6 +6,7 @@ import json
 
 from ..language.diagnostics import Diagnostic
 from ..language.source import SourceMap
+from .catalogue import ngettext_for
 
 
 def render_diagnostic(d: Diagnostic, sources: SourceMap | None) -> str:
@@ -34,10 +35,12 @@ def render_text(diagnostics: list[Diagnostic], sources: SourceMap | None) -> str
     return "\n\n".join(render_diagnostic(d, sources) for d in diagnostics)
 
 
-def summary(diagnostics: list[Diagnostic]) -> str:
+def summary(diagnostics: list[Diagnostic], lang: str = "en") -> str:
+    """`2 errors, 1 warning` in `lang`."""
+    ngettext = ngettext_for(lang)
     errors = sum(1 for d in diagnostics if d.is_error)
     warnings = len(diagnostics) - errors
-    return f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+    return ngettext("{n} error", "{n} errors", errors).format(n=errors) + ", " + ngettext("{n} warning", "{n} warnings", warnings).format(n=warnings)
 
 
 def render_json(diagnostics: list[Diagnostic]) -> str:

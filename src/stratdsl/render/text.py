@@ -10,15 +10,17 @@ from ..runtime.result import DecisionResult, Result
 from ..runtime.values import Unknown, describe_possible, describe_shown, format_value
 from ..runtime.whynot import WhyNot
 from . import labels
+from .catalogue import N_, gettext_for
 
+# the English message ids of the rule statuses; translated where printed
 _STATUS_WORDS = {
-    "fired": "applied",
-    "false": "did not apply",
-    "unknown": "may apply (facts missing)",
-    "excepted": "set aside by an exception",
-    "exception_unknown": "may be set aside by an exception (facts missing)",
-    "not_in_force": "not in force on the as-of date",
-    "not_reached": "not reached (an earlier rule decided)",
+    "fired": N_("applied"),
+    "false": N_("did not apply"),
+    "unknown": N_("may apply (facts missing)"),
+    "excepted": N_("set aside by an exception"),
+    "exception_unknown": N_("may be set aside by an exception (facts missing)"),
+    "not_in_force": N_("not in force on the as-of date"),
+    "not_reached": N_("not reached (an earlier rule decided)"),
 }
 _MARKS = {"fired": "✓", "false": "✗", "unknown": "?", "excepted": "↷", "exception_unknown": "?", "not_in_force": "⏸", "not_reached": "·"}
 
@@ -27,37 +29,51 @@ def _cites(cites) -> str:
     return "; ".join(c.text for c in cites)
 
 
-def _params_line(result: Result) -> str | None:
+def _params_line(result: Result, lang: str) -> str | None:
+    _ = gettext_for(lang)
     if not result.params:
         return None
     overridden = [p for p in result.params if p.overridden]
     if not overridden:
-        return f"parameters: all {len(result.params)} at their defaults"
-    parts = [f"{p.name} = {format_value(p.value)} (overridden)" for p in overridden]
+        return _("parameters: all {n} at their defaults").format(n=len(result.params))
+    parts = [_("{name} = {value} (overridden)").format(name=p.name, value=format_value(p.value)) for p in overridden]
     rest = len(result.params) - len(overridden)
-    return "parameters: " + ", ".join(parts) + (f"; the other {rest} at their defaults" if rest else "")
+    return _("parameters: ") + ", ".join(parts) + (_("; the other {n} at their defaults").format(n=rest) if rest else "")
+
+
+def labelled(label: str | None, code: str | None) -> str:
+    """Label first, code second: `Priorité immédiate (quick_win)`; the code alone when there is no other label."""
+    if not code:
+        return label or ""
+    return f"{label} ({code})" if label and label != code else code
 
 
 def _decision_line(policy: ir.CheckedPolicy, d: DecisionResult, lang: str) -> str:
+    _ = gettext_for(lang)
     name = d.decision
     if d.status == "decided":
         label = labels.outcome_label(policy, name, d.outcome, lang)
         where = labels.rule_location(policy, name, d.rule)
-        line = f"{name}: {d.outcome}"
-        if label and label != d.outcome:
-            line += f" — {label}"
+        line = _("{name}: {outcome}").format(name=name, outcome=labelled(label, d.outcome))
         line += f"  [{where}]"
         if d.cites:
-            line += f"  cites {_cites(d.cites)}"
+            line += "  " + _("cites {sources}").format(sources=_cites(d.cites))
         return line
     if d.status == "undetermined":
-        return f"{name}: undetermined — possible: {', '.join(d.possible)}; missing: {', '.join(d.missing) or 'none'}"
-    return f"{name}: no outcome — no rule applies"
+        possible = ", ".join(labelled(labels.outcome_label(policy, name, o, lang), o) for o in d.possible)
+        return _("{name}: undetermined — possible: {possible}; missing: {missing}").format(
+            name=name, possible=possible, missing=", ".join(d.missing) or _("none")
+        )
+    return _("{name}: no outcome — no rule applies").format(name=name)
 
 
 def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", assessment: str | None = None) -> str:
-    out = [f"{result.policy} — version {result.version}", f"as of {result.as_of.isoformat()}" + (f" · assessment {assessment}" if assessment else "")]
-    params = _params_line(result)
+    _ = gettext_for(lang)
+    out = [
+        _("{policy} — version {version}").format(policy=result.policy, version=result.version),
+        _("as of {date}").format(date=result.as_of.isoformat()) + (_(" · assessment {path}").format(path=assessment) if assessment else ""),
+    ]
+    params = _params_line(result, lang)
     if params:
         out.append(params)
     globals_ = [d for d in result.decisions if d.entity is None]
@@ -68,9 +84,10 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
         for d in globals_:
             out.append(_decision_line(policy, d, lang))
         for v in values:
-            out.append(f"{v.definition} = {_value(v.value)}" + (f"  (missing: {', '.join(v.missing)})" if v.missing else ""))
+            out.append(f"{v.definition} = {_value(v.value, lang)}" + (_("  (missing: {facts})").format(facts=", ".join(v.missing)) if v.missing else ""))
         for o in global_obligations:
-            out.append(f"obligation {o.obligation}: {o.status}")
+            status = _("applies") if o.status == "applies" else _("may apply")
+            out.append(_("obligation {name}: {status}").format(name=labelled(labels.obligation_label(policy, o.obligation, lang), o.obligation), status=status))
     paths: list[str] = []
     for item in (result.decisions, result.values, result.obligations):
         for x in item:
@@ -84,13 +101,14 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
                 out.append("  " + _decision_line(policy, d, lang))
         for v in result.values:
             if v.entity_path == path:
-                missing = f"  (missing: {', '.join(v.missing)})" if v.missing else ""
-                out.append(f"  {v.definition} = {_value(v.value)}{missing}")
+                missing = _("  (missing: {facts})").format(facts=", ".join(v.missing)) if v.missing else ""
+                out.append(f"  {v.definition} = {_value(v.value, lang)}{missing}")
         obligations = [o for o in result.obligations if o.entity_path == path and o.status in ("applies", "possible")]
         for o in obligations:
             cites = _cites(policy.obligations[o.obligation].cites)
-            state = "applies" if o.status == "applies" else f"may apply (missing: {', '.join(o.missing)})"
-            out.append(f"  obligation {o.obligation} — {labels.obligation_label(policy, o.obligation, lang)}: {state}" + (f"  cites {cites}" if cites else ""))
+            state = _("applies") if o.status == "applies" else _("may apply (missing: {facts})").format(facts=", ".join(o.missing))
+            name = labelled(labels.obligation_label(policy, o.obligation, lang), o.obligation)
+            out.append("  " + _("obligation {name}: {status}").format(name=name, status=state) + ("  " + _("cites {sources}").format(sources=cites) if cites else ""))
     return "\n".join(out) + "\n"
 
 
@@ -99,61 +117,68 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
 # back from the audit log months later prints exactly as it did at the time.
 
 
-def _value(value: Any) -> str:
+def _value(value: Any, lang: str = "en") -> str:
     """A value as `eval` prints it: an unknown that may only be a few values says which."""
-    shown = describe_possible(value) if isinstance(value, Unknown) else None
-    return f"unknown ({shown})" if shown is not None else format_value(value)
+    _ = gettext_for(lang)
+    shown = describe_possible(value, _("or"), _("{count} values from {low} to {high}")) if isinstance(value, Unknown) else None
+    if shown is not None:
+        return _("unknown ({values})").format(values=shown)
+    if isinstance(value, Unknown):
+        return _("unknown")
+    return format_value(value)
 
 
-def _jv(node: dict, operand: bool = False) -> str:
+def _jv(node: dict, operand: bool = False, lang: str = "en") -> str:
     """A value in an explanation, from its JSON form; `global_score (unknown: 0.8 or 1)`
     as an operand, `unknown (0.8 or 1)` elsewhere."""
+    _ = gettext_for(lang)
     value = node.get("value")
     if not node.get("computed", True):
-        return "not evaluated"
+        return _("not evaluated")
     if value is None and node.get("possible"):
-        shown = describe_shown(node["possible"])
-        return f"unknown: {shown}" if operand else f"unknown ({shown})"
+        shown = describe_shown(node["possible"], _("or"), _("{count} values from {low} to {high}"))
+        return (_("unknown: {values}") if operand else _("unknown ({values})")).format(values=shown)
     if value is None:
-        return "unknown"
+        return _("unknown")
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return _("true") if value else _("false")
     if isinstance(value, list):
         return "{" + ", ".join(str(v) for v in value) + "}"
     return str(value)
 
 
-def _joperand(node: dict, text: str) -> str:
+def _joperand(node: dict, text: str, lang: str) -> str:
     if node["kind"] == "const":
         # a literal reads as written; a constant made from a band line reads as its value
-        return text if " " not in text else _jv(node)
+        return text if " " not in text else _jv(node, lang=lang)
     if not node.get("computed", True):
         return text
-    return f"{text} ({_jv(node, operand=True)})"
+    return f"{text} ({_jv(node, operand=True, lang=lang)})"
 
 
-def expr_lines(node: dict, indent: str) -> list[str]:
-    """`governance (1.5) < 2 → true`, one line per sub-condition, nested."""
+def expr_lines(node: dict, indent: str, lang: str = "en") -> list[str]:
+    """`governance (1.5) < 2 → true`, one line per sub-condition, nested. The
+    operators (`and`, `or`, `not`) are the policy's own words and stay as written."""
     kind = node["kind"]
     kids = node.get("children", [])
     if kind in ("compare", "in") and len(kids) == 2:
         left, right = kids
-        return [f"{indent}{_joperand(left, left['text'])} {node['op']} {_joperand(right, right['text'])} → {_jv(node)}"]
+        return [f"{indent}{_joperand(left, left['text'], lang)} {node['op']} {_joperand(right, right['text'], lang)} → {_jv(node, lang=lang)}"]
     if kind in ("and", "or"):
-        lines = [f"{indent}{kind} → {_jv(node)}"]
+        lines = [f"{indent}{kind} → {_jv(node, lang=lang)}"]
         for child in kids:
-            lines.extend(expr_lines(child, indent + "  "))
+            lines.extend(expr_lines(child, indent + "  ", lang))
         return lines
     if kind == "not":
         inner = kids[0] if kids else None
         if inner is not None and inner["kind"] in ("and", "or", "compare", "in", "not"):
-            return [f"{indent}not → {_jv(node)}", *expr_lines(inner, indent + "  ")]
-        return [f"{indent}{node['text']} → {_jv(node)}"]
+            return [f"{indent}not → {_jv(node, lang=lang)}", *expr_lines(inner, indent + "  ", lang)]
+        return [f"{indent}{node['text']} → {_jv(node, lang=lang)}"]
     if kind == "call" and node.get("op") == "known" and kids and node.get("value") is True:
         arg = kids[0]
-        shown = f'"{arg["value"]}"' if isinstance(arg.get("value"), str) else _jv(arg)
-        return [f"{indent}{node['text']} → true  ({arg['text']} = {shown})"]
-    return [f"{indent}{node['text']} → {_jv(node)}"]
+        shown = f'"{arg["value"]}"' if isinstance(arg.get("value"), str) else _jv(arg, lang=lang)
+        return [f"{indent}{node['text']} → {_jv(node, lang=lang)}  ({arg['text']} = {shown})"]
+    return [f"{indent}{node['text']} → {_jv(node, lang=lang)}"]
 
 
 def _cite_list(cites: list[dict]) -> str:
@@ -163,94 +188,104 @@ def _cite_list(cites: list[dict]) -> str:
 def render_explanation(policy: ir.CheckedPolicy, x: DecisionExplanation, lang: str = "fr", why: WhyNot | None = None) -> str:
     from .json_out import explanation_json
 
-    return render_explanation_data(explanation_json(policy, x, lang, why))
+    return render_explanation_data(explanation_json(policy, x, lang, why), lang)
 
 
-def render_explanation_data(data: dict) -> str:
+def render_explanation_data(data: dict, lang: str = "en") -> str:
+    """An explanation from its JSON form, with the frame words in `lang` (the labels are the data's own)."""
+    _ = gettext_for(lang)
     d = data["decision"]
     title = data.get("decision_label") or d["decision"]
-    head = d["decision"] + (f" for {d['entity_path']}" if d.get("entity_path") else "") + (f" — {title}" if title != d["decision"] else "")
-    out = [head, f"as of {data['as_of']}"]
+    head = d["decision"] + (_(" for {path}").format(path=d["entity_path"]) if d.get("entity_path") else "") + (f" — {title}" if title != d["decision"] else "")
+    out = [head, _("as of {date}").format(date=data["as_of"])]
     overridden = [p for p in data.get("params", []) if p["overridden"]]
     if overridden:
-        out.append("overridden parameters: " + ", ".join(f"{p['name']} = {p['value']}" for p in overridden))
+        out.append(_("overridden parameters: ") + ", ".join(f"{p['name']} = {p['value']}" for p in overridden))
     if d["status"] == "decided":
-        label = d.get("label") or d["outcome"]
-        out.append(f"outcome: {d['outcome']}" + (f" — {label}" if label != d["outcome"] else ""))
-        out.append(f"decided by rule {d['rule']} at {d['location']}")
+        out.append(_("outcome: {outcome}").format(outcome=labelled(d.get("label"), d["outcome"])))
+        out.append(_("decided by rule {rule} at {location}").format(rule=d["rule"], location=d["location"]))
         if d["cites"]:
-            out.append(f"cites: {_cite_list(d['cites'])}")
+            out.append(_("cites: {sources}").format(sources=_cite_list(d["cites"])))
     elif d["status"] == "undetermined":
-        out.append("outcome: undetermined")
-        out.append(f"possible outcomes: {', '.join(d['possible'])}")
-        out.append(f"missing facts: {', '.join(d['missing']) or 'none'}")
+        out.append(_("outcome: undetermined"))
+        out.append(_("possible outcomes: {outcomes}").format(outcomes=", ".join(d["possible"])))
+        out.append(_("missing facts: {facts}").format(facts=", ".join(d["missing"]) or _("none")))
     else:
-        out.append("outcome: none — no rule applies")
+        out.append(_("outcome: none — no rule applies"))
     if d.get("obligations"):
-        out.append(f"obligations: {', '.join(d['obligations'])}")
+        out.append(_("obligations: {names}").format(names=", ".join(d["obligations"])))
     out.append("")
-    out.append("rules, in order:")
+    out.append(_("rules, in order:"))
     blame = data.get("blame", {})
     for r in data["rules"]:
         mark = _MARKS.get(r["status"], "·")
-        out.append(f"{mark} {r['rule']} → {r['outcome']}: {_STATUS_WORDS.get(r['status'], r['status'])}  ({r['location']})")
+        status = _(_STATUS_WORDS[r["status"]]) if r["status"] in _STATUS_WORDS else r["status"]
+        out.append(f"{mark} {r['rule']} → {r['outcome']}: {status}  ({r['location']})")
         if r["cites"]:
-            out.append(f"    cites: {_cite_list(r['cites'])}")
+            out.append("    " + _("cites: {sources}").format(sources=_cite_list(r["cites"])))
         if r.get("valid_from") is not None or r.get("valid_until") is not None:
             dates = []
             if r.get("valid_from") is not None:
-                dates.append(f"from {r['valid_from']}")
+                dates.append(_("from {date}").format(date=r["valid_from"]))
             if r.get("valid_until") is not None:
-                dates.append(f"until {r['valid_until']}")
-            out.append(f"    in force {' '.join(dates)}")
+                dates.append(_("until {date}").format(date=r["valid_until"]))
+            out.append("    " + _("in force {dates}").format(dates=" ".join(dates)))
         cond = r.get("condition")
         if r["status"] in ("fired", "unknown", "excepted", "exception_unknown") and cond is not None:
-            out.extend(expr_lines(cond, "    "))
+            out.extend(expr_lines(cond, "    ", lang))
         elif r["status"] == "false" and r.get("first_failure") is not None:
-            out.append("    first failed condition:")
-            out.extend(expr_lines(r["first_failure"], "      "))
+            out.append("    " + _("first failed condition:"))
+            out.extend(expr_lines(r["first_failure"], "      ", lang))
         if r.get("missing"):
-            out.append(f"    missing: {', '.join(r['missing'])}")
+            out.append("    " + _("missing: {facts}").format(facts=", ".join(r["missing"])))
         for e in r.get("exceptions", []):
             if e["status"] == "not_tested":
                 continue
-            state = {"applied": "applied", "not_applied": "did not apply", "unknown": "unknown"}[e["status"]]
-            out.append(f"    unless ({e['id']}): {state}" + (f"  cites {_cite_list(e['cites'])}" if e["cites"] else ""))
+            state = {"applied": _("applied"), "not_applied": _("did not apply"), "unknown": _("unknown")}[e["status"]]
+            out.append(
+                "    " + _("unless ({id}): {state}").format(id=e["id"], state=state)
+                + ("  " + _("cites {sources}").format(sources=_cite_list(e["cites"])) if e["cites"] else "")
+            )
             if e.get("condition") is not None:
-                out.extend(expr_lines(e["condition"], "      "))
+                out.extend(expr_lines(e["condition"], "      ", lang))
         if r["rule"] in blame:
             b = blame[r["rule"]]
-            out.append(f"    last changed: {b['commit'][:12]} by {b['author']} on {b['date']}: {b['summary']}")
+            out.append("    " + _("last changed: {commit} by {author} on {date}: {summary}").format(
+                commit=b["commit"][:12], author=b["author"], date=b["date"], summary=b["summary"]))
     if data.get("definitions"):
         out.append("")
-        out.append("definitions read:")
+        out.append(_("definitions read:"))
         for definition in data["definitions"]:
-            out.append(f"  {definition['name']} = {_jv(definition)}  ({definition['location']})")
+            out.append(f"  {definition['name']} = {_jv(definition, lang=lang)}  ({definition['location']})")
             out.append(f"    = {definition['expression']['text']}")
     if data.get("why_not") is not None:
         out.append("")
-        out.extend(_why_not_lines(data["why_not"]))
+        out.extend(_why_not_lines(data["why_not"], lang))
     return "\n".join(out) + "\n"
 
 
-def _why_not_lines(why: dict) -> list[str]:
+def _why_not_lines(why: dict, lang: str) -> list[str]:
+    _ = gettext_for(lang)
     if why["chosen"]:
-        return [f"why not {why['outcome']}: it is the outcome."]
-    out = [f"why not {why['outcome']}:"]
+        return [_("why not {outcome}: it is the outcome.").format(outcome=why["outcome"])]
+    out = [_("why not {outcome}:").format(outcome=why["outcome"])]
     if not why["blockers"]:
-        out.append("  no rule of this decision gives that outcome")
+        out.append("  " + _("no rule of this decision gives that outcome"))
     for b in why["blockers"]:
-        out.append(f"  rule {b['rule']} ({b['location']}): {b['detail']}")
+        out.append("  " + _("rule {rule} ({location}): {detail}").format(rule=b["rule"], location=b["location"], detail=b["detail"]))
         for f in b["failed"]:
-            out.extend(expr_lines(f, "    "))
+            out.extend(expr_lines(f, "    ", lang))
         if b["cites"]:
-            out.append(f"    cites: {_cite_list(b['cites'])}")
+            out.append("    " + _("cites: {sources}").format(sources=_cite_list(b["cites"])))
         exact = [c for c in b["changes"] if c["exact"]]
         other = [c for c in b["changes"] if not c["exact"]]
         if exact:
-            out.append("    what each failed part needs (one input at a time, others unchanged):")
+            out.append("    " + _("what each failed part needs (one input at a time, others unchanged):"))
             for c in exact:
-                out.append(f"      {c['fact']} {_jv({'value': c['current']})} → {c['needed']}")
+                out.append(f"      {c['fact']} {_jv({'value': c['current']}, lang=lang)} → {c['needed']}")
         for c in other:
-            out.append(f"    {c['fact']} ({_jv({'value': c['current']})}) would need to be {c['needed']}" + (f": {c['note']}" if c["note"] else ""))
+            out.append(
+                "    " + _("{fact} ({value}) would need to be {needed}").format(fact=c["fact"], value=_jv({"value": c["current"]}, lang=lang), needed=c["needed"])
+                + (f": {c['note']}" if c["note"] else "")
+            )
     return out
