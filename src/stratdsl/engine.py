@@ -11,20 +11,23 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .backends.compiler import compiled
 from .language import ir
 from .language.checker import check
 from .language.diagnostics import Diagnostic, StratError, did_you_mean
 from .language.loader import Program, load_policy, load_text
 from .language.types import BoolT, DateT, EnumT, NumberT, TextT
-from .runtime.assessment import Assessment, load_assessment
-from .runtime.evaluator import evaluate
-from .runtime.explain import DecisionExplanation, explain_decision
-from .runtime.result import Result
-from .runtime.trace import RecordingTracer
-from .runtime.whynot import WhyNot, why_not
+
+if TYPE_CHECKING:
+    from .runtime.assessment import Assessment
+    from .runtime.explain import DecisionExplanation
+    from .runtime.result import Result
+    from .runtime.trace import RecordingTracer
+    from .runtime.whynot import WhyNot
+
+# The runtime (pydantic, the evaluators, the compiler) is imported by the functions
+# that evaluate: `stratdsl check` and `--version` never pay for it (docs/performance.md).
 
 
 def compile_program(program: Program) -> tuple[ir.CheckedPolicy | None, list[Diagnostic]]:
@@ -109,10 +112,15 @@ def run(
 ) -> tuple[Result, RecordingTracer | None]:
     with _stack_guard():
         if trace:
+            from .runtime.evaluator import evaluate
+            from .runtime.trace import RecordingTracer
+
             tracer = RecordingTracer()
             return evaluate(policy, assessment, as_of, params, tracer), tracer
         # without a trace, the compiled form decides (the differential tests prove it
         # gives the reference evaluator's results)
+        from .backends.compiler import compiled
+
         return compiled(policy).evaluate(assessment, as_of, params), None
 
 
@@ -172,6 +180,9 @@ def explain(
             raise StratError(
                 [Diagnostic("E303", f"no {policy.inputs[target.entity_input].entity} with id '{entity}'", hint=did_you_mean(entity, ids) or f"ids: {', '.join(ids)}")]
             )
+    from .runtime.explain import explain_decision
+    from .runtime.whynot import why_not
+
     out = []
     with _stack_guard():
         for d in chosen:
@@ -179,6 +190,13 @@ def explain(
             why = why_not(x, why_not_outcome, policy, result, tracer) if why_not_outcome else None
             out.append((x, why))
     return out
+
+
+def load_assessment(policy: ir.CheckedPolicy, path: str | Path, name: str | None = None) -> Assessment:
+    """Read and validate an assessment file against the policy's inputs (runtime.assessment)."""
+    from .runtime.assessment import load_assessment as load
+
+    return load(policy, path, name)
 
 
 __all__ = [

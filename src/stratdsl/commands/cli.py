@@ -12,23 +12,27 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .. import __version__, engine
+from .. import __version__
 from ..language.diagnostics import Diagnostic, StratError, sorted_diagnostics
 from ..language.source import SourceMap
-from ..provenance import audit, gitutil, history, semdiff
-from ..provenance import records as records_mod
-from ..provenance import replay as replay_mod
 from ..render import diagnostics as render_diags
-from ..render import json_out, sarif, text
-from ..runtime.assessment import json_schema, load_assessment
-from . import policytest
 from .cliguard import EXIT_BAD_INPUT, SOURCES, emit_diagnostics, guarded
+
+if TYPE_CHECKING:
+    from ..provenance.semdiff import PolicyDiff
+
+# Each command imports what it uses (the engine, pydantic, the renderers, the
+# provenance modules, FastAPI…) inside its body: `stratdsl --version` and
+# `stratdsl check` start in a fraction of the time (docs/performance.md, "Cold start").
 
 
 def _policy(path: str):
+    from .. import engine
+
     policy, diagnostics = engine.compile_policy(path)
     if policy is None:
         from ..language.loader import load_policy
@@ -77,8 +81,13 @@ _format = click.option("--format", "fmt", type=click.Choice(["text", "json"]), d
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="stratdsl")
-def main() -> None:
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the on-disk cache of parsed and compiled policies.")
+def main(no_cache: bool = False) -> None:
     """stratdsl — evaluate an AI-strategy policy against a company's assessment, with an explanation for every decision."""
+    if no_cache:
+        from ..language import cache
+
+        cache.enabled = False
 
 
 def _roots(paths: tuple[str, ...]) -> list[str]:
@@ -111,6 +120,9 @@ def _roots(paths: tuple[str, ...]) -> list[str]:
 @guarded
 def check_cmd(policies: tuple[str, ...], fmt: str) -> None:
     """Check policy files and everything they import; report every error and warning."""
+    from .. import engine
+    from ..render import sarif
+
     everything: list[Diagnostic] = []
     failed = False
     seen: set[tuple] = set()
@@ -203,6 +215,8 @@ def fmt_cmd(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
 @guarded
 def test_cmd(paths: tuple[str, ...], show_coverage: bool, fail_under: float | None, lang: str) -> None:
     """Run policy tests (*.test.yaml files; default: every one under the current folder)."""
+    from . import policytest
+
     files = policytest.discover(list(paths))
     coverage: dict = {}
     results = []
@@ -243,6 +257,9 @@ _audit_opt = click.option("--audit-log", "audit_log", type=click.Path(dir_okay=F
 
 def _log(checked, facts, result, tracer, lang: str, audit_log: str | None) -> list[dict]:
     """Build the records of an evaluation and append them to the audit log when asked."""
+    from ..provenance import audit
+    from ..provenance import records as records_mod
+
     evaluation, records = records_mod.decision_records(checked, facts, result, tracer, lang)
     if audit_log:
         audit.append(audit_log, [evaluation, *records])
@@ -263,6 +280,10 @@ def _log(checked, facts, result, tracer, lang: str, audit_log: str | None) -> li
 @guarded
 def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str, ...], fmt: str, lang: str, audit_log: str | None, dump_compiled: bool) -> None:
     """Evaluate every decision of POLICY for the company described in ASSESSMENT."""
+    from .. import engine
+    from ..render import json_out, text
+    from ..runtime.assessment import load_assessment
+
     checked, _ = _policy(policy)
     if dump_compiled:
         from ..backends.compiler import compiled
@@ -297,6 +318,10 @@ def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str,
 @guarded
 def explain_cmd(policy, assessment, decision, entity, why_not, blame, as_of, params, fmt, lang, audit_log) -> None:
     """Explain DECISION: the rule that decided, the value of every sub-condition, and why other rules did not apply."""
+    from .. import engine
+    from ..render import json_out, text
+    from ..runtime.assessment import load_assessment
+
     checked, _ = _policy(policy)
     overrides = engine.parse_params(checked, params)
     facts = load_assessment(checked, assessment)
@@ -318,6 +343,8 @@ def explain_cmd(policy, assessment, decision, entity, why_not, blame, as_of, par
 
 def _blame(checked, decision: str) -> dict:
     """Who last changed each rule of the decision (its exceptions are part of its lines)."""
+    from ..provenance import gitutil
+
     out = {}
     for rule in checked.decisions[decision].rules:
         source = checked.source_map.get(rule.span.file)
@@ -339,6 +366,8 @@ def audit_group() -> None:
 @guarded
 def audit_verify(log: str) -> None:
     """Check the chain; name the first line that was altered, removed, inserted or reordered."""
+    from ..provenance import audit
+
     count, problem = audit.verify(log)
     if problem is None:
         click.echo(f"{log}: ok, {count} entr{'y' if count == 1 else 'ies'}, chain intact")
@@ -356,6 +385,9 @@ def audit_verify(log: str) -> None:
 @guarded
 def audit_show(log: str, decision_id: str | None, entry: int | None, fmt: str) -> None:
     """Print an entry of the audit log with its explanation (the last decision by default)."""
+    from ..provenance import audit
+    from ..render import json_out, text
+
     entries = audit.read(log)
     if decision_id:
         item = audit.find_decision(entries, decision_id)
@@ -394,6 +426,9 @@ def audit_show(log: str, decision_id: str | None, entry: int | None, fmt: str) -
 @guarded
 def replay_cmd(log: str, entry: int | None, repo: str | None) -> None:
     """Re-evaluate logged decisions with the policy as it was at the recorded commit."""
+    from ..provenance import replay as replay_mod
+    from ..render import text
+
     results = replay_mod.replay(log, entry, Path(repo) if repo else None)
     differ = 0
     for r in results:
@@ -432,6 +467,9 @@ def _indent(block: str, pad: str) -> str:
 @guarded
 def diff_cmd(policy, assessments, from_rev, to_rev, as_of, fmt, lang) -> None:
     """What changed in the methodology between two revisions, and which decisions change for each ASSESSMENT (files or folders)."""
+    from ..provenance import history, semdiff
+    from ..render import json_out
+
     paths = semdiff.expand_assessments(list(assessments))
     when = _as_of(as_of)
     with history.policy_at(policy, from_rev) as old:
@@ -449,7 +487,9 @@ def diff_cmd(policy, assessments, from_rev, to_rev, as_of, fmt, lang) -> None:
         click.echo(semdiff.render_text(diff), nl=False)
 
 
-def _diff(old, new, paths, when, lang) -> semdiff.PolicyDiff:
+def _diff(old, new, paths, when, lang) -> PolicyDiff:
+    from ..provenance import semdiff
+
     changes = semdiff.compare_policies(old, new)
     decisions = semdiff.compare_outcomes(old, new, paths, when, lang)
     return semdiff.PolicyDiff(changes, decisions, [str(p) for p in paths])
@@ -468,6 +508,7 @@ def _diff(old, new, paths, when, lang) -> semdiff.PolicyDiff:
 @guarded
 def batch_cmd(policy, inputs, output, jobs, engine_name, scheduler, csv_input, as_of, params) -> None:
     """Evaluate many assessments (folders of YAML/JSON, JSONL, or CSV with one use case per row) into OUT.jsonl."""
+    from .. import engine
     from . import batch
 
     checked, _ = _policy(policy)
@@ -538,6 +579,8 @@ def lsp_cmd(ctx: click.Context) -> None:
 @guarded
 def schema_cmd(policy: str) -> None:
     """Print the JSON Schema of an assessment for POLICY (built from its input declarations)."""
+    from ..runtime.assessment import json_schema
+
     checked, _ = _policy(policy)
     click.echo(json.dumps(json_schema(checked), indent=2, ensure_ascii=False, sort_keys=True, default=str))
 
