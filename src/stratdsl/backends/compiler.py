@@ -30,7 +30,7 @@ from __future__ import annotations
 import decimal
 import functools
 import re
-import threading
+from dataclasses import replace
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -164,6 +164,10 @@ class _Gen:
         self.memo_slots: dict[str, int] = {}
         # estimated bracket depth of the code being written, one entry per open expression
         self.heights: list[int] = [0]
+        # arithmetic (or a function or aggregate) needs the decimal context; comparisons do not
+        self.needs_context = False
+        # the fields a known-path walk reads directly: (code that reads it, local name)
+        self.reads: dict[str, str] = {}
 
     def fresh(self, prefix: str) -> str:
         n = self.numbers.get(prefix, 0)
@@ -179,11 +183,12 @@ class _Gen:
         self.functions.append("\n".join(lines))
 
     def const(self, value: Any) -> str:
+        """A module global `K_n` bound to the n-th entry of the constants table `K`."""
         key = (type(value), value if not isinstance(value, list) else tuple(value))
         if key not in self.const_index:
             self.const_index[key] = len(self.consts)
             self.consts.append(value)
-        return f"K[{self.const_index[key]}]"
+        return f"K_{self.const_index[key]}"
 
     def span(self, span: Any) -> str:
         self.spans.append(span)
@@ -234,21 +239,21 @@ class _Gen:
 
     def _FieldRef(self, e: ir.FieldRef, ent: str) -> str:
         if e.of_record:
-            return f"R[{self.const(e.input_name)}][{self.const(e.field_name)}]"
+            return f"X.R[{self.const(e.input_name)}][{self.const(e.field_name)}]"
         return f"{ent}.values[{self.const(e.field_name)}]"
 
     def _MemberFieldRef(self, e: ir.MemberFieldRef, ent: str) -> str:
-        return f"MEM[{self.const(e.input_name)}][{self.const(e.member)}].values[{self.const(e.field_name)}]"
+        return f"X.MEM[{self.const(e.input_name)}][{self.const(e.member)}].values[{self.const(e.field_name)}]"
 
     def _EntityId(self, e: ir.EntityId, ent: str) -> str:
         return f"{ent}.id"
 
     def _AsOf(self, e: ir.AsOf, ent: str) -> str:
-        return "AS_OF"
+        return "X.AS_OF"
 
     def _target(self, e: ir.DefRef | ir.DecisionRef, ent: str, owner: str | None) -> str:
         if e.member is not None:
-            return f"MEM[{self.const(e.input_name)}][{self.const(e.member)}]"
+            return f"X.MEM[{self.const(e.input_name)}][{self.const(e.member)}]"
         return ent if owner is not None else "None"
 
     def _DefRef(self, e: ir.DefRef, ent: str) -> str:
@@ -260,9 +265,10 @@ class _Gen:
         return f"X.outcome({self.const(e.name)}, {self._target(e, ent, owner)})"
 
     def _ParamRef(self, e: ir.ParamRef, ent: str) -> str:
-        return f"P[{self.const(e.name)}]"
+        return f"X.P[{self.const(e.name)}]"
 
     def _Neg(self, e: ir.Neg, ent: str) -> str:
+        self.needs_context = True
         a = self.t()
         return f"(_u_neg({a}) if ({a} := {self.expr(e.operand, ent)}).__class__ is U else -{a})"
 
@@ -272,23 +278,28 @@ class _Gen:
 
     def _both(self, left: ir.Expr, right: ir.Expr, ent: str, body: str, unknown: str | None = None) -> str:
         """Both operands evaluated (missing facts of both are reported), unknown if either is;
-        constants and parameters are never unknown, so they skip the test."""
-        a, b = self.t(), self.t()
-        tests = []
-        for temp, operand in ((a, left), (b, right)):
+        constants and parameters are never unknown, so they skip the test (and the temporary)."""
+        names, tests = [], []
+        for operand in (left, right):
             code = self.expr(operand, ent)
             if isinstance(operand, (ir.Const, ir.ParamRef, ir.SetOf, ir.AsOf)):
-                tests.append(f"(({temp} := {code}) is U)")  # never true: binds the temporary
+                names.append(code)
             else:
+                temp = self.t()
+                names.append(temp)
                 tests.append(f"(({temp} := {code}).__class__ is U)")
+        a, b = names
+        if not tests:
+            return body.format(a=a, b=b)
         when_unknown = (unknown or "_u({a}, {b})").format(a=a, b=b)
-        return f"({when_unknown} if {tests[0]} | {tests[1]} else {body.format(a=a, b=b)})"
+        return f"({when_unknown} if {' | '.join(tests)} else {body.format(a=a, b=b)})"
 
     # With an unknown operand, the values.py helpers (`_u_add` is arith_unknown("+", …),
     # see _UNKNOWN_OPS) compute the possible values exactly as the reference evaluator
     # does; the known case stays inline, and the names are short so that the code of
     # an `if` branch stays short (INLINE_BRANCH).
     def _Arith(self, e: ir.Arith, ent: str) -> str:
+        self.needs_context = True
         unknown = f"_u_{_OP_NAMES[e.op]}({{a}}, {{b}})"
         if e.op == "/":
             return self._both(e.left, e.right, ent, "_div({a}, {b}, " + self.span(e.span) + f", {ent})", unknown)
@@ -317,7 +328,7 @@ class _Gen:
             ops = self.const(tuple(item.op for item in e.items))
             rights = "".join(f"{self.expr(item.right, ent)}, " for item in e.items)
             unknown = f"_u_range({ops}, {self.expr(e.items[0].left, ent)}, ({rights}), {unknown})"
-        rest = f"{unknown} if any(v.__class__ is U for v in ({', '.join(temps)},)) else {'False' if e.op == 'or' else 'True'}"
+        rest = f"{unknown} if {' or '.join(f'{t}.__class__ is U' for t in temps)} else {'False' if e.op == 'or' else 'True'}"
         if len(e.items) > LONG_CHAIN:  # one statement per operand: no nesting
             name = self.fresh("h")
             lines = [f"def {name}(X, {ent}):"]
@@ -348,6 +359,7 @@ class _Gen:
         return code
 
     def _Func(self, e: ir.Func, ent: str) -> str:
+        self.needs_context = True
         args = [self.expr(a, ent) for a in e.args]
         if e.name == "known":
             return f"(({args[0]}).__class__ is not U)"
@@ -375,11 +387,12 @@ class _Gen:
         return self.const(int(places.value))
 
     def _Aggregate(self, e: ir.Aggregate, ent: str) -> str:
+        self.needs_context = True
         fname = f"a_{e.id}"
         if fname in self.defined:  # the same node reached twice (a shared sub-tree)
             return f"{fname}(X, {ent})"
         lines = [f"def {fname}(X, _outer):", "    vals = []; wts = []; unc = []"]
-        lines.append(f"    for x in ENT[{self.const(e.input_name)}]:")
+        lines.append(f"    for x in X.ENT[{self.const(e.input_name)}]:")
         if e.where is not None:
             lines.append(f"        w = {self.detached(e.where, 'x')}")
             lines.append("        if w is False: continue")
@@ -433,7 +446,7 @@ class _Gen:
             f"def {fname}(X, e):",
             f"    table = X.memo[{slot}].get(0)",
             "    if table is None:",
-            f"        table = _rank_table(X, ENT[{self.const(e.input_name)}], lambda x: {where}, lambda x: ({keys},), {desc})",
+            f"        table = _rank_table(X, X.ENT[{self.const(e.input_name)}], lambda x: {where}, lambda x: ({keys},), {desc})",
             f"        X.memo[{slot}][0] = table",
             "    return table.get(e.id, _ZERO)",
         ]
@@ -463,6 +476,118 @@ class _Gen:
         fname = self.fresh("c")
         self.define(fname, [f"def {fname}(X, e):", f"    return {self.detached(e, 'e')}"], about)
         return fname
+
+
+    # -------------------------------------------------------------- the known path
+    #
+    # A decision's walk is generated twice more: once returning the full result
+    # (`w_N`) and once the outcome alone (`o_N`). Both first read the fields the
+    # conditions read directly into locals and test them once; when all are known
+    # the conditions are plain Python (`f0 >= K_1 and f1 < K_1`: no Kleene tests),
+    # values computed elsewhere (definitions, decisions, aggregates) are checked
+    # where they are read (`_fb()` leaves the known path when one is unknown), and a
+    # rule that certainly fires returns at once: the statuses of the other rules are
+    # a tuple built at compile time. Anything else (an unknown field, an unknown
+    # value, a rule in force on an unknown date, no rule firing) takes the generic
+    # walk (`_Run._walk`), which agrees with the reference evaluator.
+
+    def known(self, e: ir.Expr, depth: int = 0) -> str:
+        """Code of `e` for the known path in the scope of entity `e`."""
+        if depth > 24:  # deep: the generic code (bracket depth managed), checked
+            return self.checked(self.detached(e, "e"))
+        kind = type(e)
+        if kind in (ir.Const, ir.SetOf, ir.ParamRef, ir.AsOf, ir.EntityId):
+            return self.expr(e, "e")
+        if kind is ir.FieldRef or kind is ir.MemberFieldRef:
+            code = self.expr(e, "e")
+            local = self.reads.get(code)
+            if local is None:
+                local = self.reads[code] = f"f{len(self.reads)}"
+            return local
+        if kind is ir.Not:
+            return f"(not {self.known(e.operand, depth + 1)})"
+        if kind is ir.Logic and len(e.items) <= LONG_CHAIN:
+            return "(" + f" {e.op} ".join(self.known(item, depth + 1) for item in e.items) + ")"
+        if kind is ir.Compare:
+            op = "==" if e.op == "=" else e.op
+            return f"({self.known(e.left, depth + 1)} {op} {self.known(e.right, depth + 1)})"
+        if kind is ir.In:
+            return f"({self.known(e.item, depth + 1)} {'not in' if e.negated else 'in'} {self.known(e.container, depth + 1)})"
+        if kind is ir.Cond:
+            return f"({self.known(e.then, depth + 1)} if {self.known(e.cond, depth + 1)} else {self.known(e.otherwise, depth + 1)})"
+        if kind is ir.Arith and e.op != "/":
+            self.needs_context = True
+            return f"({self.known(e.left, depth + 1)} {e.op} {self.known(e.right, depth + 1)})"
+        # definitions, decisions, aggregates, ranks, functions, divisions: computed (and
+        # memoised) by the generic code, then checked to be known
+        return self.checked(self.detached(e, "e"))
+
+    def checked(self, code: str) -> str:
+        t = self.t()
+        return f"({t} if ({t} := {code}).__class__ is not U else _fb())"
+
+    def walks(self, decision: ir.Decision, number: int) -> tuple[str, str]:
+        """The known-path walks of a decision: (full result function, outcome function)."""
+        self.reads = {}
+        body: list[str] = []  # lines with {FIRE} / {SPECIAL} placeholders
+        for i, rule in enumerate(decision.rules):
+            body.append(f"    # rule {rule.id}" if _COMMENT.match(rule.id) else "    # rule")
+            pad = "    "
+            if rule.valid_from is not None or rule.valid_until is not None:
+                force = f"X.force({number}, {i})"
+                body += [f"{pad}if (_f := {force}) is not True:",
+                         f"{pad}    if _f is not False: return {{SLOW}}",
+                         f"{pad}    {{SPECIAL:{i}:-1}}",
+                         f"{pad}else:"]
+                pad += "    "
+            cond = "True" if rule.cond is None else self.known(rule.cond)
+            body.append(f"{pad}if {cond}:")
+            for j, x in enumerate(rule.exceptions):
+                body.append(f"{pad}    {'if' if j == 0 else 'elif'} {self.known(x.cond)}: {{SPECIAL:{i}:{j}}}")
+            if rule.exceptions:
+                body.append(f"{pad}    else: {{FIRE:{i}}}")
+            else:
+                body.append(f"{pad}    {{FIRE:{i}}}")
+        body.append("    return {SLOW}")
+        prelude = []
+        if self.reads:
+            prelude += [f"    {local} = {code}" for code, local in self.reads.items()]
+            prelude.append(f"    if {' or '.join(f'{local}.__class__ is U' for local in self.reads.values())}: return {{SLOW}}")
+        name = self.const(decision.name)
+        full, outcome = f"w_{number}", f"o_{number}"
+        fire_full = {i: f"return X.fired({number}, {i}, s, e)" for i in range(len(decision.rules))}
+        fire_outcome = {i: f"return {self.const(rule.outcome)}" for i, rule in enumerate(decision.rules)}
+
+        def render(fire: dict[int, str], track: bool, slow: str) -> list[str]:
+            out = []
+            for line in body:
+                line = line.replace("{SLOW}", slow)
+                if "{FIRE:" in line:
+                    i = int(line.split("{FIRE:")[1].split("}")[0])
+                    line = line.replace(f"{{FIRE:{i}}}", fire[i])
+                if "{SPECIAL:" in line:
+                    tag = line.split("{SPECIAL:")[1].split("}")[0]
+                    i, j = (int(n) for n in tag.split(":"))
+                    special = f"s = (s or ()) + (({i}, {j}),)" if track else "pass"
+                    line = line.replace(f"{{SPECIAL:{tag}}}", special)
+                out.append(line)
+            return out
+
+        self.define(full, [f"def {full}(X, e):", *[line.replace("{SLOW}", f"X._walk_named({name}, e)") for line in prelude],
+                           "    s = None", *render(fire_full, True, f"X._walk_named({name}, e)")],
+                    f"decision {decision.name}: the known path")
+        self.define(outcome, [f"def {outcome}(X, e):", *[line.replace("{SLOW}", f"X.slow_outcome({name}, e)") for line in prelude],
+                              *render(fire_outcome, False, f"X.slow_outcome({name}, e)")],
+                    f"decision {decision.name}: the known path, outcome only")
+        return full, outcome
+
+
+class _Fallback(Exception):
+    """Raised by the known path when a value it reads turns out unknown: take the generic walk."""
+
+
+def _fb() -> Any:
+    raise _Fallback
 
 
 def _cond_unknown(c: Unknown, then_fn: Any, other_fn: Any) -> Any:
@@ -519,11 +644,12 @@ _ZERO = Decimal(0)
 
 
 class CompiledPolicy:
-    """Callable form of a checked policy. `evaluate` has the reference evaluator's signature and result."""
+    """Callable form of a checked policy. `evaluate` has the reference evaluator's signature and
+    result; `outcomes` gives the outcomes alone. The generated functions keep no per-run state:
+    the run's data reach them as the argument `X`, so threads evaluate in parallel."""
 
     def __init__(self, policy: ir.CheckedPolicy) -> None:
         self.policy = policy
-        self._lock = threading.Lock()
         gen = _Gen(policy)
         for d in policy.definitions.values():
             gen.definition(d)
@@ -544,10 +670,13 @@ class CompiledPolicy:
                 gen.condition(o.valid_from, f"obligation {o.name}: from") if o.valid_from is not None else None,
                 gen.condition(o.valid_until, f"obligation {o.name}: until") if o.valid_until is not None else None,
             )
+        known_walks = [gen.walks(decision, n) for n, decision in enumerate(policy.decisions.values())]
         self.source = "\n\n".join(gen.functions) + "\n"
         self.memo_slots = len(gen.memo_slots)
+        self.needs_context = gen.needs_context
         self.namespace: dict[str, Any] = {
             "K": gen.consts,
+            **{f"K_{n}": value for n, value in enumerate(gen.consts)},
             "S": gen.spans,
             "U": Unknown,
             "MISS": _MISSING,
@@ -566,6 +695,7 @@ class CompiledPolicy:
             "_cond_unknown": _cond_unknown,
             "_rank_table": _rank_table,
             "_ZERO": _ZERO,
+            "_fb": _fb,
             "__builtins__": {"len": len, "min": min, "max": max, "abs": abs, "any": any, "zip": zip},
         }
         code = compile(self.source, f"<stratdsl compiled {policy.name}>", "exec")
@@ -595,41 +725,123 @@ class CompiledPolicy:
         self.obligation_fns = {
             name: tuple(ns[f] if f else None for f in fns) for name, fns in self.obligation_conditions.items()
         }
+        # the known path: per decision, its two walks and, per rule that may fire, what the
+        # result holds besides the entity (statuses of every rule when the earlier ones were false)
+        self.decision_list = list(policy.decisions.values())
+        self.known_full = {d.name: ns[full] for d, (full, _) in zip(self.decision_list, known_walks, strict=True)}
+        self.known_outcome = [(d.name, d.entity_input, ns[out]) for d, (_, out) in zip(self.decision_list, known_walks, strict=True)]
+        self.fire_plans: list[list[tuple]] = []
+        for decision in self.decision_list:
+            plans = []
+            rules = decision.rules
+            for k, rule in enumerate(rules):
+                statuses = (
+                    *(RuleStatus(r.id, r.outcome, FALSE) for r in rules[:k]),
+                    RuleStatus(rule.id, rule.outcome, FIRED),
+                    *(RuleStatus(r.id, r.outcome, NOT_REACHED) for r in rules[k + 1 :]),
+                )
+                static = not any(c.decision for c in rule.cites)
+                plans.append((decision, rule, statuses, tuple(rule.cites) if static else None, (rule.outcome,)))
+            self.fire_plans.append(plans)
+        self.dates = [
+            [(ns[vf] if vf else None, ns[vu] if vu else None) for _, _, _, vf, vu in self.rule_conditions[d.name]] for d in self.decision_list
+        ]
+        self.uses_members = any(i.kind == "group" for i in policy.inputs.values())
+        self.param_defaults = {n: p.default for n, p in policy.params.items()}
 
     def evaluate(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> Result:
-        # the generated functions read the run's data from their module globals:
-        # one evaluation at a time per compiled policy (threads of a server queue here)
-        with self._lock, decimal.localcontext(CONTEXT):
-            try:
-                return _Run(self, assessment, as_of, params or {}).run()
-            except decimal.Overflow:
-                raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+        try:
+            if self.needs_context:
+                with decimal.localcontext(CONTEXT):
+                    return _Run(self, assessment, as_of, params).run()
+            return _Run(self, assessment, as_of, params).run()
+        except decimal.Overflow:
+            raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+
+    def outcomes(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> tuple[str | None, ...]:
+        """The outcome of every decision, in the order of `evaluate(...).decisions` (each decision,
+        then each entity); None where it is undetermined or no rule applies. For callers that
+        need no statuses, citations, values or obligations: no result objects are built."""
+        try:
+            if self.needs_context:
+                with decimal.localcontext(CONTEXT):
+                    return _Run(self, assessment, as_of, params).outcomes()
+            return _Run(self, assessment, as_of, params).outcomes()
+        except decimal.Overflow:
+            raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+
+
+_new = object.__new__
+
+
+def _decision_result(decision: str, entity: Entity | None, status: str, outcome: str | None, rule: str | None,
+                     possible: tuple, rules: tuple, cites: tuple) -> DecisionResult:
+    """A DecisionResult without the frozen dataclass's per-field __setattr__ (same class, same fields)."""
+    result = _new(DecisionResult)
+    result.__dict__.update(
+        decision=decision, entity=entity.id if entity is not None else None, entity_path=entity.path if entity is not None else None,
+        status=status, outcome=outcome, rule=rule, possible=possible, missing=(), rules=rules, cites=cites, obligations=(),
+    )
+    return result
 
 
 class _Run:
-    """One evaluation: memo tables, the globals the generated code reads, and the decision walk."""
+    """One evaluation: the run's data (read by the generated code as `X.R`, `X.P` …), memo
+    tables, and the decision walks."""
 
-    def __init__(self, compiled: CompiledPolicy, assessment: Assessment, as_of: date, overrides: dict[str, Any]) -> None:
+    __slots__ = ("AS_OF", "ENT", "MEM", "P", "R", "_force", "as_of", "assessment", "c", "decisions", "memo", "overrides", "params", "policy")
+
+    def __init__(self, compiled: CompiledPolicy, assessment: Assessment, as_of: date, overrides: dict[str, Any] | None) -> None:
         self.c = compiled
         self.policy = compiled.policy
         self.assessment = assessment
-        self.as_of = as_of
-        self.overrides = overrides
-        self.params = {n: overrides.get(n, p.default) for n, p in self.policy.params.items()}
+        self.as_of = self.AS_OF = as_of
+        self.overrides = overrides = overrides or {}
+        self.params = self.P = {n: overrides.get(n, v) for n, v in compiled.param_defaults.items()} if overrides else compiled.param_defaults
         self.memo: list[dict[Any, Any]] = [{} for _ in range(compiled.memo_slots)]
         self.decisions: dict[tuple[str, int], DecisionResult] = {}
         self._force: dict[tuple[Any, Any], Any] = {}  # dates are global: one answer per run
-        ns = compiled.namespace
-        ns["R"] = assessment.records
-        ns["ENT"] = assessment.entities
-        ns["MEM"] = {name: {e.id: e for e in items} for name, items in assessment.entities.items()}
-        ns["P"] = self.params
-        ns["AS_OF"] = as_of
+        self.R = assessment.records
+        self.ENT = assessment.entities
+        self.MEM = {name: {e.id: e for e in items} for name, items in assessment.entities.items()} if compiled.uses_members else None
 
     # called by generated code
     def outcome(self, name: str, entity: Entity | None) -> Any:
         d = self.decision(name, entity)
         return d.outcome if d.status == DECIDED else Unknown(frozenset(d.missing), frozenset(d.possible) if d.possible else None)
+
+    def force(self, number: int, rule: int) -> Any:
+        vf, vu = self.c.dates[number][rule]
+        return self._in_force(vf, vu)
+
+    def fired(self, number: int, k: int, special: tuple | None, entity: Entity | None) -> DecisionResult:
+        """The result when rule k certainly fires and every earlier rule was false, not in force
+        (special (i, -1)) or excepted (special (i, j): exception j applied)."""
+        decision, rule, statuses, cites, possible = self.c.fire_plans[number][k]
+        because: list[ir.Citation] = []
+        if special is not None:
+            patched = list(statuses)
+            for i, j in special:
+                r = decision.rules[i]
+                if j < 0:
+                    patched[i] = RuleStatus(r.id, r.outcome, NOT_IN_FORCE)
+                else:
+                    exc = r.exceptions[j]
+                    patched[i] = RuleStatus(r.id, r.outcome, EXCEPTED, exc.id)
+                    because.extend(self._cites(exc.cites, entity))
+            statuses = tuple(patched)
+        if cites is None:
+            cites = self._cites(rule.cites, entity)
+        if because:
+            cites = cites + tuple(because)
+        return _decision_result(decision.name, entity, DECIDED, rule.outcome, rule.id, possible, statuses, cites)
+
+    def _walk_named(self, name: str, entity: Entity | None) -> DecisionResult:
+        return self._walk(self.policy.decisions[name], entity)
+
+    def slow_outcome(self, name: str, entity: Entity | None) -> str | None:
+        d = self.decision(name, entity)
+        return d.outcome if d.status == DECIDED else None
 
     def _in_force(self, vf: Any, vu: Any) -> Any:
         key = (vf, vu)
@@ -666,7 +878,11 @@ class _Run:
         key = (name, scope.index if scope is not None else -1)
         found = self.decisions.get(key)
         if found is None:
-            found = self.decisions[key] = self._walk(decision, scope)
+            try:
+                found = self.c.known_full[name](self, scope)
+            except _Fallback:
+                found = self._walk(decision, scope)
+            self.decisions[key] = found
         return found
 
     def _walk(self, decision: ir.Decision, entity: Entity | None) -> DecisionResult:
@@ -718,10 +934,23 @@ class _Run:
     def _entities(self, input_name: str | None) -> list[Entity | None]:
         return [None] if input_name is None else list(self.assessment.entities.get(input_name, []))
 
-    def run(self) -> Result:
-        from dataclasses import replace
+    def outcomes(self) -> tuple[str | None, ...]:
+        out: list[str | None] = []
+        entities = self.assessment.entities
+        for name, input_name, walk in self.c.known_outcome:
+            for e in (None,) if input_name is None else entities.get(input_name, ()):
+                found = self.decisions.get((name, e.index if e is not None else -1))
+                if found is not None:
+                    out.append(found.outcome if found.status == DECIDED else None)
+                    continue
+                try:
+                    out.append(walk(self, e))
+                except _Fallback:
+                    out.append(self.slow_outcome(name, e))
+        return tuple(out)
 
-        decisions = [self.decision(d.name, e) for d in self.policy.decisions.values() for e in self._entities(d.entity_input)]
+    def run(self) -> Result:
+        decisions = [self.decision(d.name, e) for d in self.c.decision_list for e in self._entities(d.entity_input)]
         obligations = []
         applied: dict[tuple[str, str | None], list[str]] = {}
         for o in self.policy.obligations.values():
@@ -744,7 +973,8 @@ class _Run:
                 if res.status in ("applies", "possible"):
                     for name in o.decisions:
                         applied.setdefault((name, eid), []).append(o.name)
-        decisions = [replace(d, obligations=tuple(applied[(d.decision, d.entity)])) if (d.decision, d.entity) in applied else d for d in decisions]
+        if applied:
+            decisions = [replace(d, obligations=tuple(applied[(d.decision, d.entity)])) if (d.decision, d.entity) in applied else d for d in decisions]
         values = []
         for definition in self.policy.outputs():
             fn = self.c.namespace[_name("d", definition.name)]
@@ -784,6 +1014,9 @@ class Interpreted:
     def evaluate(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> Result:
         with decimal.localcontext(CONTEXT):
             return reference_evaluate(self.policy, assessment, as_of, params)
+
+    def outcomes(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> tuple[str | None, ...]:
+        return tuple(d.outcome if d.status == DECIDED else None for d in self.evaluate(assessment, as_of, params).decisions)
 
 
 def compiled(policy: ir.CheckedPolicy) -> CompiledPolicy | Interpreted:
