@@ -358,6 +358,7 @@ def test_compiled_and_reference_agree_on_generated_policies(text, data, as_of, p
         "the generator wrote a policy that does not check:\n" + text + "\n" + "\n".join(f"{d.code} {d.message}" for d in errors)
     )
     facts = validate(policy, copy.deepcopy(data))
+    assert isinstance(compiled(policy), CompiledPolicy), compiled(policy).source  # not the reference standing in
     fast = outcome(lambda: compiled(policy).evaluate(facts, as_of, params))
     slow = outcome(lambda: reference_evaluate(policy, facts, as_of, params))
     assert fast[0] == slow[0], f"compiled: {fast}\nreference: {slow}\npolicy:\n{text}"

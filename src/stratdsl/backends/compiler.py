@@ -168,6 +168,8 @@ class _Gen:
         self.needs_context = False
         # the fields a known-path walk reads directly: (code that reads it, local name)
         self.reads: dict[str, str] = {}
+        # whether the known code written since it was last set reads nothing but entity fields and constants
+        self.pure = True
 
     def fresh(self, prefix: str) -> str:
         n = self.numbers.get(prefix, 0)
@@ -497,8 +499,12 @@ class _Gen:
             return self.checked(self.detached(e, "e"))
         kind = type(e)
         if kind in (ir.Const, ir.SetOf, ir.ParamRef, ir.AsOf, ir.EntityId):
+            if kind is ir.ParamRef or kind is ir.AsOf:
+                self.pure = False
             return self.expr(e, "e")
         if kind is ir.FieldRef or kind is ir.MemberFieldRef:
+            if kind is ir.MemberFieldRef or e.of_record:
+                self.pure = False
             code = self.expr(e, "e")
             local = self.reads.get(code)
             if local is None:
@@ -523,6 +529,7 @@ class _Gen:
         return self.checked(self.detached(e, "e"))
 
     def checked(self, code: str) -> str:
+        self.pure = False
         t = self.t()
         return f"({t} if ({t} := {code}).__class__ is not U else _fb())"
 
@@ -573,13 +580,58 @@ class _Gen:
                 out.append(line)
             return out
 
-        self.define(full, [f"def {full}(X, e):", *[line.replace("{SLOW}", f"X._walk_named({name}, e)") for line in prelude],
-                           "    s = None", *render(fire_full, True, f"X._walk_named({name}, e)")],
+        def function(fname: str, lines: list[str], slow: str) -> list[str]:
+            # a value read on the known path that turns out unknown (`_fb()`) leaves for the generic walk
+            inner = ["    " + line for line in lines]
+            return [f"def {fname}(X, e):", "    try:", *inner, "    except _Fallback:", f"        return {slow}"]
+
+        slow_full, slow_outcome = f"X._walk_named({name}, e)", f"X.slow_outcome({name}, e)"
+        self.define(full, function(full, [*(line.replace("{SLOW}", slow_full) for line in prelude), "    s = None",
+                                          *render(fire_full, True, slow_full)], slow_full),
                     f"decision {decision.name}: the known path")
-        self.define(outcome, [f"def {outcome}(X, e):", *[line.replace("{SLOW}", f"X.slow_outcome({name}, e)") for line in prelude],
-                              *render(fire_outcome, False, f"X.slow_outcome({name}, e)")],
+        self.define(outcome, function(outcome, [*(line.replace("{SLOW}", slow_outcome) for line in prelude),
+                                                *render(fire_outcome, False, slow_outcome)], slow_outcome),
                     f"decision {decision.name}: the known path, outcome only")
         return full, outcome
+
+
+    def fused(self, decisions: list[ir.Decision]) -> str | None:
+        """For a policy whose decisions read only fields of their entity and constants (no
+        definitions, parameters, dates or records), one function giving every outcome: per
+        entity, its fields are read and tested once, then each decision is an if/elif chain
+        (an exception that applies makes its rule's test false). None (the caller then takes
+        the walks) as soon as a field is unknown or no rule applies."""
+        if not decisions or any(d.entity_input is None for d in decisions):
+            return None
+        self.pure = True
+        by_input: dict[str, list[int]] = {}
+        for n, decision in enumerate(decisions):
+            by_input.setdefault(decision.entity_input or "", []).append(n)
+        lines = ["def t_all(A):", "    E = A.entities"]
+        for input_name, numbers in by_input.items():
+            self.reads = {}  # the fields of this input's entities
+            chains: list[str] = []
+            for n in numbers:
+                for i, rule in enumerate(decisions[n].rules):
+                    if rule.valid_from is not None or rule.valid_until is not None:
+                        return None
+                    tests = [] if rule.cond is None else [self.known(rule.cond)]
+                    tests += [f"not {self.known(x.cond)}" for x in rule.exceptions]
+                    test = " and ".join(tests) or "True"
+                    chains.append(f"        {'if' if i == 0 else 'elif'} {test}: r{n} = {self.const(rule.outcome)}")
+                chains += ["        else: return None", f"        l{n}.append(r{n})"]
+            if not self.pure:
+                return None
+            lines.append(f"    E{numbers[0]} = E.get({self.const(input_name)}, ())")
+            lines += [f"    l{n} = []" for n in numbers]
+            lines += [f"    for e in E{numbers[0]}:", "        v = e.values"]
+            lines += [f"        {local} = v{code[len('e.values'):]}" for code, local in self.reads.items()]
+            if self.reads:
+                lines.append(f"        if {' or '.join(f'{local}.__class__ is U' for local in self.reads.values())}: return None")
+            lines += chains
+        lines.append(f"    return ({', '.join(f'*l{n}' for n in range(len(decisions)))},)")
+        self.define("t_all", lines, "every outcome when every field read is known")
+        return "t_all"
 
 
 class _Fallback(Exception):
@@ -671,6 +723,7 @@ class CompiledPolicy:
                 gen.condition(o.valid_until, f"obligation {o.name}: until") if o.valid_until is not None else None,
             )
         known_walks = [gen.walks(decision, n) for n, decision in enumerate(policy.decisions.values())]
+        fused = gen.fused(list(policy.decisions.values()))
         self.source = "\n\n".join(gen.functions) + "\n"
         self.memo_slots = len(gen.memo_slots)
         self.needs_context = gen.needs_context
@@ -696,6 +749,7 @@ class CompiledPolicy:
             "_rank_table": _rank_table,
             "_ZERO": _ZERO,
             "_fb": _fb,
+            "_Fallback": _Fallback,
             "__builtins__": {"len": len, "min": min, "max": max, "abs": abs, "any": any, "zip": zip},
         }
         code = compile(self.source, f"<stratdsl compiled {policy.name}>", "exec")
@@ -741,12 +795,18 @@ class CompiledPolicy:
                     *(RuleStatus(r.id, r.outcome, NOT_REACHED) for r in rules[k + 1 :]),
                 )
                 static = not any(c.decision for c in rule.cites)
-                plans.append((decision, rule, statuses, tuple(rule.cites) if static else None, (rule.outcome,)))
+                template = {"decision": decision.name, "status": DECIDED, "outcome": rule.outcome, "rule": rule.id,
+                            "possible": (rule.outcome,), "missing": (), "rules": statuses,
+                            "cites": tuple(rule.cites) if static else None, "obligations": ()}
+                plans.append((decision, rule, statuses, template))
             self.fire_plans.append(plans)
         self.dates = [
             [(ns[vf] if vf else None, ns[vu] if vu else None) for _, _, _, vf, vu in self.rule_conditions[d.name]] for d in self.decision_list
         ]
         self.uses_members = any(i.kind == "group" for i in policy.inputs.values())
+        self.fused = ns[fused] if fused else None
+        self.run_order = [(d.name, d.entity_input, self.known_full[d.name]) for d in self.decision_list]
+        self.outputs = [(d.name, d.entity_input, ns[_name("d", d.name)]) for d in policy.outputs()]
         self.param_defaults = {n: p.default for n, p in policy.params.items()}
 
     def evaluate(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> Result:
@@ -762,6 +822,10 @@ class CompiledPolicy:
         """The outcome of every decision, in the order of `evaluate(...).decisions` (each decision,
         then each entity); None where it is undetermined or no rule applies. For callers that
         need no statuses, citations, values or obligations: no result objects are built."""
+        if self.fused is not None:
+            found = self.fused(assessment)
+            if found is not None:
+                return found
         try:
             if self.needs_context:
                 with decimal.localcontext(CONTEXT):
@@ -817,7 +881,18 @@ class _Run:
     def fired(self, number: int, k: int, special: tuple | None, entity: Entity | None) -> DecisionResult:
         """The result when rule k certainly fires and every earlier rule was false, not in force
         (special (i, -1)) or excepted (special (i, j): exception j applied)."""
-        decision, rule, statuses, cites, possible = self.c.fire_plans[number][k]
+        decision, rule, statuses, template = self.c.fire_plans[number][k]
+        if special is None and template["cites"] is not None:  # the common case: a copy of the template
+            result = _new(DecisionResult)
+            fields = result.__dict__
+            fields.update(template)
+            if entity is None:
+                fields["entity"] = fields["entity_path"] = None
+            else:
+                fields["entity"] = entity.id
+                fields["entity_path"] = entity.path
+            return result
+        cites = template["cites"]
         because: list[ir.Citation] = []
         if special is not None:
             patched = list(statuses)
@@ -834,7 +909,7 @@ class _Run:
             cites = self._cites(rule.cites, entity)
         if because:
             cites = cites + tuple(because)
-        return _decision_result(decision.name, entity, DECIDED, rule.outcome, rule.id, possible, statuses, cites)
+        return _decision_result(decision.name, entity, DECIDED, rule.outcome, rule.id, (rule.outcome,), statuses, cites)
 
     def _walk_named(self, name: str, entity: Entity | None) -> DecisionResult:
         return self._walk(self.policy.decisions[name], entity)
@@ -878,11 +953,7 @@ class _Run:
         key = (name, scope.index if scope is not None else -1)
         found = self.decisions.get(key)
         if found is None:
-            try:
-                found = self.c.known_full[name](self, scope)
-            except _Fallback:
-                found = self._walk(decision, scope)
-            self.decisions[key] = found
+            found = self.decisions[key] = self.c.known_full[name](self, scope)
         return found
 
     def _walk(self, decision: ir.Decision, entity: Entity | None) -> DecisionResult:
@@ -943,14 +1014,20 @@ class _Run:
                 if found is not None:
                     out.append(found.outcome if found.status == DECIDED else None)
                     continue
-                try:
-                    out.append(walk(self, e))
-                except _Fallback:
-                    out.append(self.slow_outcome(name, e))
+                out.append(walk(self, e))
         return tuple(out)
 
     def run(self) -> Result:
-        decisions = [self.decision(d.name, e) for d in self.c.decision_list for e in self._entities(d.entity_input)]
+        entities = self.assessment.entities
+        memo = self.decisions
+        decisions = []
+        for name, input_name, walk in self.c.run_order:
+            for e in (None,) if input_name is None else entities.get(input_name, ()):
+                key = (name, e.index if e is not None else -1)
+                found = memo.get(key)
+                if found is None:
+                    found = memo[key] = walk(self, e)
+                decisions.append(found)
         obligations = []
         applied: dict[tuple[str, str | None], list[str]] = {}
         for o in self.policy.obligations.values():
@@ -976,15 +1053,14 @@ class _Run:
         if applied:
             decisions = [replace(d, obligations=tuple(applied[(d.decision, d.entity)])) if (d.decision, d.entity) in applied else d for d in decisions]
         values = []
-        for definition in self.policy.outputs():
-            fn = self.c.namespace[_name("d", definition.name)]
-            for e in self._entities(definition.entity_input):
+        for name, input_name, fn in self.c.outputs:
+            for e in (None,) if input_name is None else entities.get(input_name, ()):
                 v = fn(self, e)
                 missing = tuple(sorted(v.missing)) if v.__class__ is Unknown else ()
-                values.append(ValueResult(definition.name, e.id if e else None, e.path if e else None, v, missing))
+                values.append(ValueResult(name, e.id if e else None, e.path if e else None, v, missing))
         params = [ParamValue(n, self.params[n], n in self.overrides) for n in self.policy.params]
-        entities = {name: [e.id for e in items] for name, items in self.assessment.entities.items()}
-        return Result(self.policy.name, self.policy.version, self.as_of, params, decisions, values, obligations, entities)
+        ids = {name: [e.id for e in items] for name, items in entities.items()}
+        return Result(self.policy.name, self.policy.version, self.as_of, params, decisions, values, obligations, ids)
 
 
 # ------------------------------------------------------------------ cache
