@@ -623,11 +623,15 @@ class _Gen:
             if not self.pure:
                 return None
             lines.append(f"    E{numbers[0]} = E.get({self.const(input_name)}, ())")
-            lines += [f"    l{n} = []" for n in numbers]
-            lines += [f"    for e in E{numbers[0]}:", "        v = e.values"]
-            lines += [f"        {local} = v{code[len('e.values'):]}" for code, local in self.reads.items()]
+            reads = [f"        {local} = v{code[len('e.values'):]}" for code, local in self.reads.items()]
             if self.reads:
-                lines.append(f"        if {' or '.join(f'{local}.__class__ is U' for local in self.reads.values())}: return None")
+                reads.append(f"        if {' or '.join(f'{local}.__class__ is U' for local in self.reads.values())}: return None")
+            if len(by_input) == 1:  # one entity (the common case of a call per record): no lists
+                lines += [f"    if len(E{numbers[0]}) == 1:", f"        e = E{numbers[0]}[0]", "        v = e.values", *reads]
+                lines += [line for line in chains if ".append(" not in line]
+                lines.append(f"        return ({', '.join(f'r{n}' for n in numbers)},)")
+            lines += [f"    l{n} = []" for n in numbers]
+            lines += [f"    for e in E{numbers[0]}:", "        v = e.values", *reads]
             lines += chains
         lines.append(f"    return ({', '.join(f'*l{n}' for n in range(len(decisions)))},)")
         self.define("t_all", lines, "every outcome when every field read is known")
