@@ -555,14 +555,17 @@ def diagnose_cmd(policy: str, output: str | None, full: bool, as_of: str | None,
 @click.argument("policy", type=click.Path(dir_okay=False, exists=True))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes (uvicorn workers; one per core).")
 @_audit_opt
 @guarded
-def serve_cmd(policy: str, host: str, port: int, audit_log: str | None) -> None:
+def serve_cmd(policy: str, host: str, port: int, workers: int, audit_log: str | None) -> None:
     """Serve the questionnaire (web) and the decision API (JSON, OpenAPI at /docs)."""
     from .service import serve
 
+    if workers > 1 and audit_log:
+        raise click.UsageError("--audit-log needs --workers 1: one process appends to the hash chain")
     _policy(policy)
-    serve(policy, host, port, audit_log)
+    serve(policy, host, port, audit_log, workers)
 
 
 @main.command("lsp", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

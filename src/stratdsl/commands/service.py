@@ -549,10 +549,30 @@ def _report_html(policy: ir.CheckedPolicy, assessment: Any, result: Any, tracer:
         return None
 
 
-def serve(policy_path: str | Path, host: str, port: int, audit_log: str | None) -> None:
+def app_from_env() -> FastAPI:
+    """The app of the policy named by STRATDSL_SERVE_POLICY: the factory each uvicorn worker
+    process calls (`stratdsl serve --workers N`, or `uvicorn --factory` / gunicorn with
+    uvicorn workers, docs/performance.md)."""
+    import os
+
+    from ..engine import require_policy
+
+    policy, _ = require_policy(os.environ["STRATDSL_SERVE_POLICY"])
+    return create_app(policy, os.environ.get("STRATDSL_SERVE_AUDIT_LOG") or None)
+
+
+def serve(policy_path: str | Path, host: str, port: int, audit_log: str | None, workers: int = 1) -> None:
     import uvicorn
 
     from ..engine import require_policy
 
+    if workers > 1:
+        import os
+
+        # each worker is a process of its own that checks and compiles the policy once
+        os.environ["STRATDSL_SERVE_POLICY"] = str(Path(policy_path).resolve())
+        os.environ["STRATDSL_SERVE_AUDIT_LOG"] = audit_log or ""
+        uvicorn.run("stratdsl.commands.service:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="warning")
+        return
     policy, _ = require_policy(policy_path)
     uvicorn.run(create_app(policy, audit_log), host=host, port=port, log_level="warning")
