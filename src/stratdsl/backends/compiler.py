@@ -30,6 +30,7 @@ from __future__ import annotations
 import decimal
 import functools
 import re
+import threading
 from dataclasses import replace
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -157,6 +158,7 @@ class _Gen:
         self.consts: list[Any] = []
         self.const_index: dict[tuple[type, Any], int] = {}
         self.functions: list[str] = []
+        self.later: list[str] = []  # compiled on first use: the outcome-only walks
         self.defined: set[str] = set()
         self.numbers: dict[str, int] = {}
         self.tmp = 0
@@ -176,13 +178,14 @@ class _Gen:
         self.numbers[prefix] = n + 1
         return f"{prefix}_{n}"
 
-    def define(self, name: str, lines: list[str], about: str | None = None) -> None:
+    def define(self, name: str, lines: list[str], about: str | None = None, later: bool = False) -> None:
+        """Add a function; `later` ones (only `outcomes()` calls them) are compiled on first use."""
         if name in self.defined:  # a second `def` would silently replace the first (B10)
             raise AssertionError(f"generated function {name} defined twice")
         self.defined.add(name)
         if about is not None and _COMMENT.match(about):
             lines = [f"# {about}", *lines]
-        self.functions.append("\n".join(lines))
+        (self.later if later else self.functions).append("\n".join(lines))
 
     def const(self, value: Any) -> str:
         """A module global `K_n` bound to the n-th entry of the constants table `K`."""
@@ -591,7 +594,7 @@ class _Gen:
                     f"decision {decision.name}: the known path")
         self.define(outcome, function(outcome, [*(line.replace("{SLOW}", slow_outcome) for line in prelude),
                                                 *render(fire_outcome, False, slow_outcome)], slow_outcome),
-                    f"decision {decision.name}: the known path, outcome only")
+                    f"decision {decision.name}: the known path, outcome only", later=True)
         return full, outcome
 
 
@@ -634,7 +637,7 @@ class _Gen:
             lines += [f"    for e in E{numbers[0]}:", "        v = e.values", *reads]
             lines += chains
         lines.append(f"    return ({', '.join(f'*l{n}' for n in range(len(decisions)))},)")
-        self.define("t_all", lines, "every outcome when every field read is known")
+        self.define("t_all", lines, "every outcome when every field read is known", later=True)
         return "t_all"
 
 
@@ -728,7 +731,11 @@ class CompiledPolicy:
             )
         known_walks = [gen.walks(decision, n) for n, decision in enumerate(policy.decisions.values())]
         fused = gen.fused(list(policy.decisions.values()))
-        self.source = "\n\n".join(gen.functions) + "\n"
+        main = "\n\n".join(gen.functions) + "\n"
+        self.later_source = "\n\n".join(gen.later) + "\n"
+        self.source = main + "\n\n" + self.later_source  # all of it, for --dump-compiled and reviews
+        self._fused_name = fused
+        self._later_lock = threading.Lock()
         self.memo_slots = len(gen.memo_slots)
         self.needs_context = gen.needs_context
         self.namespace: dict[str, Any] = {
@@ -756,8 +763,7 @@ class CompiledPolicy:
             "_Fallback": _Fallback,
             "__builtins__": {"len": len, "min": min, "max": max, "abs": abs, "any": any, "zip": zip},
         }
-        code = compile(self.source, f"<stratdsl compiled {policy.name}>", "exec")
-        exec(code, self.namespace)  # our generated code, never policy text: see the module docstring
+        _run_generated(main, f"<stratdsl compiled {policy.name}>", self.namespace)
         # resolve generated names to functions, and build the statuses that carry
         # no per-run data once: the walk then only picks them
         ns = self.namespace
@@ -787,7 +793,8 @@ class CompiledPolicy:
         # result holds besides the entity (statuses of every rule when the earlier ones were false)
         self.decision_list = list(policy.decisions.values())
         self.known_full = {d.name: ns[full] for d, (full, _) in zip(self.decision_list, known_walks, strict=True)}
-        self.known_outcome = [(d.name, d.entity_input, ns[out]) for d, (_, out) in zip(self.decision_list, known_walks, strict=True)]
+        self._outcome_names = [(d.name, d.entity_input, out) for d, (_, out) in zip(self.decision_list, known_walks, strict=True)]
+        self.known_outcome: list[tuple[str, str | None, Any]] | None = None  # compiled on first use
         self.fire_plans: list[list[tuple]] = []
         for decision in self.decision_list:
             plans = []
@@ -808,7 +815,7 @@ class CompiledPolicy:
             [(ns[vf] if vf else None, ns[vu] if vu else None) for _, _, _, vf, vu in self.rule_conditions[d.name]] for d in self.decision_list
         ]
         self.uses_members = any(i.kind == "group" for i in policy.inputs.values())
-        self.fused = ns[fused] if fused else None
+        self.fused: Any = None
         self.run_order = [(d.name, d.entity_input, self.known_full[d.name]) for d in self.decision_list]
         self.outputs = [(d.name, d.entity_input, ns[_name("d", d.name)]) for d in policy.outputs()]
         self.param_defaults = {n: p.default for n, p in policy.params.items()}
@@ -826,6 +833,8 @@ class CompiledPolicy:
         """The outcome of every decision, in the order of `evaluate(...).decisions` (each decision,
         then each entity); None where it is undetermined or no rule applies. For callers that
         need no statuses, citations, values or obligations: no result objects are built."""
+        if self.known_outcome is None:
+            self._compile_later()
         if self.fused is not None:
             found = self.fused(assessment)
             if found is not None:
@@ -837,6 +846,21 @@ class CompiledPolicy:
             return _Run(self, assessment, as_of, params).outcomes()
         except decimal.Overflow:
             raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+
+
+    def _compile_later(self) -> None:
+        with self._later_lock:
+            if self.known_outcome is not None:
+                return
+            ns = self.namespace
+            _run_generated(self.later_source, f"<stratdsl compiled {self.policy.name}, outcomes>", ns)
+            self.fused = ns[self._fused_name] if self._fused_name else None
+            self.known_outcome = [(name, input_name, ns[out]) for name, input_name, out in self._outcome_names]
+
+
+def _run_generated(source: str, name: str, namespace: dict[str, Any]) -> None:
+    code = compile(source, name, "exec")
+    exec(code, namespace)  # our generated code, never policy text: see the module docstring
 
 
 _new = object.__new__
