@@ -247,20 +247,22 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
 
     @app.post("/api/v1/evaluate", summary="Evaluate an assessment: every decision, or one", responses=ERROR_RESPONSES)
     def evaluate_api(body: EvaluateRequest) -> dict[str, Any]:
+        # the result is plain JSON data already (result_json): a JSONResponse skips FastAPI's
+        # jsonable_encoder, which cost 11 ms for the methodology's 170 kB, twice the evaluation
         if body.decision is not None and body.decision not in policy.decisions:
             raise StratError([Diagnostic("E305", f"unknown decision '{body.decision}'")])
         _, result, _ = _evaluate(body.assessment, body.as_of, body.params, trace=False)
         out = result_json(policy, result, body.lang)
         if body.decision is not None:
             out["decisions"] = [d for d in out["decisions"] if d["decision"] == body.decision]
-        return out
+        return JSONResponse(out)  # type: ignore[return-value]
 
     @app.post("/api/v1/explain", summary="Explain a decision, and optionally why an outcome was not chosen", responses=ERROR_RESPONSES)
     def explain_api(body: ExplainRequest) -> dict[str, Any]:
         assessment = validate(policy, _exact(body.assessment), "request")
         overrides = parse_params(policy, [f"{k}={v}" for k, v in body.params.items()])
         found = explain(policy, assessment, body.decision, body.as_of or date.today(), overrides, body.entity, body.why_not)
-        return {"explanations": [explanation_json(policy, x, body.lang, why) for x, why in found]}
+        return JSONResponse({"explanations": [explanation_json(policy, x, body.lang, why) for x, why in found]})  # type: ignore[return-value]
 
     # ------------------------------------------------------------ web questionnaire
     @app.get("/", include_in_schema=False)
