@@ -88,6 +88,23 @@ def per_process_rss(pid: int) -> list[int]:
     return out
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server and its worker processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        children = []
+    for p in [pid, *children]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def run_level(port: int, path: str, body: bytes, clients: int, total: int, check: Any) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
@@ -178,15 +195,20 @@ def main() -> None:
         }
         for path, body in bodies.items():  # warm every worker
             run_level(port, path, body, args.workers * 2, args.workers * 10, checks[path])
-        print(f"{'route':18} {'clients':>7} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>6}", flush=True)
+        print(f"{'route':18} {'clients':>7} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>6} {'srv CPU ms/req':>15} {'idle est. req/s':>16}", flush=True)
         for clients in (int(c) for c in args.levels.split(",")):
             for path, body in bodies.items():
                 total = args.requests if path.endswith("evaluate") else max(50, args.requests // 3)
+                cpu0 = server_cpu_s(server.pid)
                 row = run_level(port, path, body, clients, total, checks[path])
+                row["server_cpu_ms_per_request"] = (server_cpu_s(server.pid) - cpu0) / max(1, row["requests"]) * 1e3
+                # what the server's CPU per request allows on idle cores (the client's CPU excluded)
+                row["idle_cores_estimate_rps"] = (os.cpu_count() or 1) * 1e3 / row["server_cpu_ms_per_request"] if row["server_cpu_ms_per_request"] else None
                 results["levels"].append(row)
                 print(
                     f"{path.rsplit('/', 1)[1]:18} {clients:>7} {row['requests']:>8} {row['requests_per_s']:>8.1f} "
-                    f"{row['p50_ms']:>8.1f} {row['p90_ms']:>8.1f} {row['p99_ms']:>8.1f} {row['errors']:>6}",
+                    f"{row['p50_ms']:>8.1f} {row['p90_ms']:>8.1f} {row['p99_ms']:>8.1f} {row['errors']:>6} "
+                    f"{row['server_cpu_ms_per_request']:>15.2f} {row['idle_cores_estimate_rps'] or 0:>16.0f}",
                     flush=True,
                 )
                 if row["first_error"]:
