@@ -49,6 +49,7 @@ def payloads() -> dict[str, bytes]:
     first = assessment["usecases"][0]["id"]
     return {
         "/api/v1/evaluate": json.dumps({"assessment": assessment, "as_of": AS_OF}).encode(),
+        "/api/v1/evaluate outcomes_only": json.dumps({"assessment": assessment, "as_of": AS_OF, "outcomes_only": True}).encode(),
         "/api/v1/explain": json.dumps({"assessment": assessment, "as_of": AS_OF, "decision": "risk", "entity": first}).encode(),
     }
 
@@ -121,7 +122,7 @@ def run_level(port: int, path: str, body: bytes, clients: int, total: int, check
                     if next(counter, None) is None:
                         break
                 t0 = time.perf_counter()
-                conn.request("POST", path, body, {"Content-Type": "application/json"})
+                conn.request("POST", path.split()[0], body, {"Content-Type": "application/json"})
                 response = conn.getresponse()
                 data = response.read()
                 mine.append(time.perf_counter() - t0)
@@ -191,6 +192,7 @@ def main() -> None:
         bodies = payloads()
         checks = {
             "/api/v1/evaluate": lambda data: b'"decisions"' in data,
+            "/api/v1/evaluate outcomes_only": lambda data: b'"outcome":"' in data,
             "/api/v1/explain": lambda data: b'"explanations"' in data,
         }
         for path, body in bodies.items():  # warm every worker
@@ -198,7 +200,7 @@ def main() -> None:
         print(f"{'route':18} {'clients':>7} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>6} {'srv CPU ms/req':>15} {'idle est. req/s':>16}", flush=True)
         for clients in (int(c) for c in args.levels.split(",")):
             for path, body in bodies.items():
-                total = args.requests if path.endswith("evaluate") else max(50, args.requests // 3)
+                total = max(50, args.requests // 3) if path.endswith("explain") else args.requests
                 cpu0 = server_cpu_s(server.pid)
                 row = run_level(port, path, body, clients, total, checks[path])
                 row["server_cpu_ms_per_request"] = (server_cpu_s(server.pid) - cpu0) / max(1, row["requests"]) * 1e3
@@ -206,7 +208,7 @@ def main() -> None:
                 row["idle_cores_estimate_rps"] = (os.cpu_count() or 1) * 1e3 / row["server_cpu_ms_per_request"] if row["server_cpu_ms_per_request"] else None
                 results["levels"].append(row)
                 print(
-                    f"{path.rsplit('/', 1)[1]:18} {clients:>7} {row['requests']:>8} {row['requests_per_s']:>8.1f} "
+                    f"{path.rsplit('/', 1)[1]:18.18} {clients:>7} {row['requests']:>8} {row['requests_per_s']:>8.1f} "
                     f"{row['p50_ms']:>8.1f} {row['p90_ms']:>8.1f} {row['p99_ms']:>8.1f} {row['errors']:>6} "
                     f"{row['server_cpu_ms_per_request']:>15.2f} {row['idle_cores_estimate_rps'] or 0:>16.0f}",
                     flush=True,

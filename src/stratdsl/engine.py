@@ -124,6 +124,24 @@ def run(
         return compiled(policy).evaluate(assessment, as_of, params), None
 
 
+def outcomes(
+    policy: ir.CheckedPolicy, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None
+) -> list[tuple[str, str | None, str | None]]:
+    """(decision, entity id, outcome) for every decision, in the order of `run(...).decisions`;
+    the outcome is None where the decision is undetermined or no rule applies. No result objects
+    are built (the compiled form's outcome walks)."""
+    from .backends.compiler import compiled
+
+    with _stack_guard():
+        found = compiled(policy).outcomes(assessment, as_of, params)
+    keys = [
+        (d.name, e.id if e is not None else None)
+        for d in policy.decisions.values()
+        for e in ((None,) if d.entity_input is None else assessment.entities.get(d.entity_input, ()))
+    ]
+    return [(name, entity, outcome) for (name, entity), outcome in zip(keys, found, strict=True)]
+
+
 @contextlib.contextmanager
 def _stack_guard() -> Iterator[None]:
     """The checker bounds nesting (E009, E031) so that evaluation fits Python's stack; should a
@@ -204,6 +222,7 @@ __all__ = [
     "compile_text",
     "explain",
     "load_assessment",
+    "outcomes",
     "parse_params",
     "require_policy",
     "run",

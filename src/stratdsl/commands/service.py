@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..engine import explain, parse_params, run
+from ..engine import explain, outcomes, parse_params, run
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
 from ..provenance import audit
@@ -84,6 +84,9 @@ class EvaluateRequest(BaseModel):
     params: dict[str, str] = Field(default_factory=dict, description="Parameter overrides, name → value")
     decision: str | None = Field(None, description="Only this decision")
     lang: Literal["fr", "en"] = "fr"
+    outcomes_only: bool = Field(
+        False, description="Only each decision's outcome (null when undetermined): no statuses, citations, values or obligations; the fastest answer"
+    )
 
 
 class ExplainRequest(BaseModel):
@@ -251,6 +254,16 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
         # jsonable_encoder, which cost 11 ms for the methodology's 170 kB, twice the evaluation
         if body.decision is not None and body.decision not in policy.decisions:
             raise StratError([Diagnostic("E305", f"unknown decision '{body.decision}'")])
+        if body.outcomes_only and audit_log is None:  # audited runs record every decision in full
+            assessment = validate(policy, _exact(body.assessment), "request")
+            overrides = parse_params(policy, [f"{k}={v}" for k, v in body.params.items()])
+            when = body.as_of or date.today()
+            found = [
+                {"decision": name, "entity": entity, "outcome": outcome}
+                for name, entity, outcome in outcomes(policy, assessment, when, overrides)
+                if body.decision is None or name == body.decision
+            ]
+            return JSONResponse({"policy": policy.name, "version": policy.version, "as_of": when.isoformat(), "decisions": found})  # type: ignore[return-value]
         _, result, _ = _evaluate(body.assessment, body.as_of, body.params, trace=False)
         out = result_json(policy, result, body.lang)
         if body.decision is not None:
