@@ -833,12 +833,14 @@ class CompiledPolicy:
         """The outcome of every decision, in the order of `evaluate(...).decisions` (each decision,
         then each entity); None where it is undetermined or no rule applies. For callers that
         need no statuses, citations, values or obligations: no result objects are built."""
-        if self.known_outcome is None:
-            self._compile_later()
-        if self.fused is not None:
-            found = self.fused(assessment)
+        fused = self.fused  # set by the first call (the outcome walks are compiled then)
+        if fused is not None:
+            found = fused(assessment)
             if found is not None:
                 return found
+        elif self.known_outcome is None:
+            self._compile_later()
+            return self.outcomes(assessment, as_of, params)
         try:
             if self.needs_context:
                 with decimal.localcontext(CONTEXT):
