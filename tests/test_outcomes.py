@@ -64,3 +64,21 @@ def test_serve_with_workers_refuses_a_shared_audit_log(tmp_path):
     assert done.returncode == 2
     assert "--audit-log needs --workers 1" in done.stderr
     assert not (tmp_path / "log.jsonl").exists()
+
+
+def test_outcomes_use_the_engines_decimal_context_not_the_callers():
+    """The fused outcome function multiplies under the engine's context (28 digits), whatever
+    precision the calling thread has set: the same answer as the reference evaluator."""
+    import decimal
+
+    from stratdsl.backends.compiler import compiled
+    from stratdsl.engine import compile_text
+    from stratdsl.runtime.evaluator import evaluate
+
+    policy, _ = compile_text('policy "p" version "1"\ninput us: many u { x: number  y: number }\n'
+                             "decision d for each u { hi when x * y > 2.24  otherwise lo }\n", "p.strat")
+    facts = validate(policy, {"us": [{"id": "a", "x": "1.5", "y": "1.5"}]})  # 2.25; 2.2 with 2 digits
+    with decimal.localcontext() as caller:
+        caller.prec = 2
+        assert compiled(policy).outcomes(facts, date(2026, 1, 1)) == ("hi",)
+        assert evaluate(policy, facts, date(2026, 1, 1)).decisions[0].outcome == "hi"

@@ -835,7 +835,14 @@ class CompiledPolicy:
         need no statuses, citations, values or obligations: no result objects are built."""
         fused = self.fused  # set by the first call (the outcome walks are compiled then)
         if fused is not None:
-            found = fused(assessment)
+            if self.needs_context:  # arithmetic in the conditions: the engine's decimal context
+                try:
+                    with decimal.localcontext(CONTEXT):
+                        found = fused(assessment)
+                except decimal.Overflow:
+                    raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+            else:
+                found = fused(assessment)
             if found is not None:
                 return found
         elif self.known_outcome is None:
