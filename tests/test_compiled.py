@@ -358,6 +358,7 @@ def test_compiled_and_reference_agree_on_generated_policies(text, data, as_of, p
         "the generator wrote a policy that does not check:\n" + text + "\n" + "\n".join(f"{d.code} {d.message}" for d in errors)
     )
     facts = validate(policy, copy.deepcopy(data))
+    assert isinstance(compiled(policy), CompiledPolicy), compiled(policy).source  # not the reference standing in
     fast = outcome(lambda: compiled(policy).evaluate(facts, as_of, params))
     slow = outcome(lambda: reference_evaluate(policy, facts, as_of, params))
     assert fast[0] == slow[0], f"compiled: {fast}\nreference: {slow}\npolicy:\n{text}"
@@ -365,6 +366,25 @@ def test_compiled_and_reference_agree_on_generated_policies(text, data, as_of, p
         assert fast[1] == slow[1]
         return
     assert_same(fast[1], slow[1])
+    # the outcome-only path (no result objects) gives the same outcomes
+    assert compiled(policy).outcomes(facts, as_of, params) == tuple(d.outcome if d.status == "decided" else None for d in slow[1].decisions)
+
+
+def test_the_known_path_decides_without_the_generic_walk(monkeypatch):
+    """With every fact known, decisions come from the generated known-path walks: the generic
+    walk (compiler._Run._walk) is not called, for results or for outcomes."""
+    policy, _ = compile_policy(REPO / "benchmarks" / "three.strat")
+    row = {"id": "u1", "impact": 4, "effort": "2.5", "recruitment": True, "narrow_task": True, "profiling": False, "score": "1.5"}
+    facts = validate(policy, {"usecases": [row]})
+    reference = reference_evaluate(policy, facts, date(2026, 1, 1))
+
+    def refuse(*args):
+        raise AssertionError("the generic walk ran")
+
+    monkeypatch.setattr(compiler._Run, "_walk", refuse)
+    assert compiled(policy).evaluate(facts, date(2026, 1, 1)) == reference
+    assert compiled(policy).outcomes(facts, date(2026, 1, 1)) == ("quick_win", "minimal", "emerging")
+    assert [s.status for s in reference.decisions[1].rules] == ["excepted", "fired"]  # the exception applied, then otherwise
 
 
 KNOWN_ANY_ALL = """policy "P" version "1"
@@ -446,6 +466,7 @@ def test_methodology_compiled_and_reference_agree_on_examples(methodology, examp
         reference = reference_evaluate(methodology, facts, as_of)
         traced = reference_evaluate(methodology, facts, as_of, None, RecordingTracer())
         assert_same(fast, reference)
+        assert compiled(methodology).outcomes(facts, as_of) == tuple(d.outcome if d.status == "decided" else None for d in reference.decisions)
         assert traced == reference
         assert run(methodology, facts, as_of)[0] == reference  # the engine's default path is the compiled one
 

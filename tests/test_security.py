@@ -254,6 +254,8 @@ RUNTIME_NAMES = {
     *(f"_u_{n}" for n in ("size", "round", "abs", "floor", "ceil", "min", "max")),
     "R", "ENT", "MEM", "P", "AS_OF", "X", "e", "x", "v", "w", "m", "vals", "wts", "unc", "pend", "tw", "table", "_outer",
     "True", "False", "None",
+    # the known-path walks (compiler._Gen.walks): leave for the generic walk, a rule's special statuses, a date's answer
+    "_fb", "_Fallback", "s", "_f",
 }
 
 
@@ -266,10 +268,12 @@ def test_compiled_code_holds_no_policy_text(text):
     assert PAYLOAD not in source and "__import__" not in source.replace("d___import__", "")
     defs, names, attrs, strings = _generated_names(source)
     assert strings == [], "every constant must come from the table K"
-    assert all(re.fullmatch(r"[dcarbh]_[A-Za-z0-9_]+", name) for name in defs), defs
-    unknown = {n for n in names - RUNTIME_NAMES - defs if not re.fullmatch(r"_t\d+", n)}
+    assert all(re.fullmatch(r"[dcarbhwot]_[A-Za-z0-9_]+", name) for name in defs), defs
+    # temporaries, the known path's locals (fields, per-decision results and lists, entities), the constants K_n
+    unknown = {n for n in names - RUNTIME_NAMES - defs if not re.fullmatch(r"_t\d+|f\d+|[lr]\d+|E\d*|A|K_\d+", n)}
     assert unknown == set(), unknown
-    assert attrs <= {"__class__", "values", "id", "outcome", "memo", "get", "append", "divide", "multiply", "missing", "index"}, attrs
+    run_data = {"R", "ENT", "MEM", "P", "AS_OF", "fired", "force", "_walk_named", "slow_outcome"}  # the run's data and walks: compiler._Run
+    assert attrs <= {"__class__", "values", "id", "outcome", "memo", "get", "append", "divide", "multiply", "missing", "index", *run_data}, attrs
     assert PAYLOAD in compiled(policy).namespace["K"] or text is HOSTILE_NAMES
 
 

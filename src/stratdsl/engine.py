@@ -11,20 +11,23 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .backends.compiler import compiled
 from .language import ir
 from .language.checker import check
 from .language.diagnostics import Diagnostic, StratError, did_you_mean
 from .language.loader import Program, load_policy, load_text
 from .language.types import BoolT, DateT, EnumT, NumberT, TextT
-from .runtime.assessment import Assessment, load_assessment
-from .runtime.evaluator import evaluate
-from .runtime.explain import DecisionExplanation, explain_decision
-from .runtime.result import Result
-from .runtime.trace import RecordingTracer
-from .runtime.whynot import WhyNot, why_not
+
+if TYPE_CHECKING:
+    from .runtime.assessment import Assessment
+    from .runtime.explain import DecisionExplanation
+    from .runtime.result import Result
+    from .runtime.trace import RecordingTracer
+    from .runtime.whynot import WhyNot
+
+# The runtime (pydantic, the evaluators, the compiler) is imported by the functions
+# that evaluate: `stratdsl check` and `--version` never pay for it (docs/performance.md).
 
 
 def compile_program(program: Program) -> tuple[ir.CheckedPolicy | None, list[Diagnostic]]:
@@ -109,11 +112,34 @@ def run(
 ) -> tuple[Result, RecordingTracer | None]:
     with _stack_guard():
         if trace:
+            from .runtime.evaluator import evaluate
+            from .runtime.trace import RecordingTracer
+
             tracer = RecordingTracer()
             return evaluate(policy, assessment, as_of, params, tracer), tracer
         # without a trace, the compiled form decides (the differential tests prove it
         # gives the reference evaluator's results)
+        from .backends.compiler import compiled
+
         return compiled(policy).evaluate(assessment, as_of, params), None
+
+
+def outcomes(
+    policy: ir.CheckedPolicy, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None
+) -> list[tuple[str, str | None, str | None]]:
+    """(decision, entity id, outcome) for every decision, in the order of `run(...).decisions`;
+    the outcome is None where the decision is undetermined or no rule applies. No result objects
+    are built (the compiled form's outcome walks)."""
+    from .backends.compiler import compiled
+
+    with _stack_guard():
+        found = compiled(policy).outcomes(assessment, as_of, params)
+    keys = [
+        (d.name, e.id if e is not None else None)
+        for d in policy.decisions.values()
+        for e in ((None,) if d.entity_input is None else assessment.entities.get(d.entity_input, ()))
+    ]
+    return [(name, entity, outcome) for (name, entity), outcome in zip(keys, found, strict=True)]
 
 
 @contextlib.contextmanager
@@ -172,6 +198,9 @@ def explain(
             raise StratError(
                 [Diagnostic("E303", f"no {policy.inputs[target.entity_input].entity} with id '{entity}'", hint=did_you_mean(entity, ids) or f"ids: {', '.join(ids)}")]
             )
+    from .runtime.explain import explain_decision
+    from .runtime.whynot import why_not
+
     out = []
     with _stack_guard():
         for d in chosen:
@@ -181,11 +210,19 @@ def explain(
     return out
 
 
+def load_assessment(policy: ir.CheckedPolicy, path: str | Path, name: str | None = None) -> Assessment:
+    """Read and validate an assessment file against the policy's inputs (runtime.assessment)."""
+    from .runtime.assessment import load_assessment as load
+
+    return load(policy, path, name)
+
+
 __all__ = [
     "compile_policy",
     "compile_text",
     "explain",
     "load_assessment",
+    "outcomes",
     "parse_params",
     "require_policy",
     "run",

@@ -31,6 +31,7 @@ import decimal
 import functools
 import re
 import threading
+from dataclasses import replace
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -157,6 +158,7 @@ class _Gen:
         self.consts: list[Any] = []
         self.const_index: dict[tuple[type, Any], int] = {}
         self.functions: list[str] = []
+        self.later: list[str] = []  # compiled on first use: the outcome-only walks
         self.defined: set[str] = set()
         self.numbers: dict[str, int] = {}
         self.tmp = 0
@@ -164,26 +166,34 @@ class _Gen:
         self.memo_slots: dict[str, int] = {}
         # estimated bracket depth of the code being written, one entry per open expression
         self.heights: list[int] = [0]
+        # arithmetic (or a function or aggregate) needs the decimal context; comparisons do not
+        self.needs_context = False
+        # the fields a known-path walk reads directly: (code that reads it, local name)
+        self.reads: dict[str, str] = {}
+        # whether the known code written since it was last set reads nothing but entity fields and constants
+        self.pure = True
 
     def fresh(self, prefix: str) -> str:
         n = self.numbers.get(prefix, 0)
         self.numbers[prefix] = n + 1
         return f"{prefix}_{n}"
 
-    def define(self, name: str, lines: list[str], about: str | None = None) -> None:
+    def define(self, name: str, lines: list[str], about: str | None = None, later: bool = False) -> None:
+        """Add a function; `later` ones (only `outcomes()` calls them) are compiled on first use."""
         if name in self.defined:  # a second `def` would silently replace the first (B10)
             raise AssertionError(f"generated function {name} defined twice")
         self.defined.add(name)
         if about is not None and _COMMENT.match(about):
             lines = [f"# {about}", *lines]
-        self.functions.append("\n".join(lines))
+        (self.later if later else self.functions).append("\n".join(lines))
 
     def const(self, value: Any) -> str:
+        """A module global `K_n` bound to the n-th entry of the constants table `K`."""
         key = (type(value), value if not isinstance(value, list) else tuple(value))
         if key not in self.const_index:
             self.const_index[key] = len(self.consts)
             self.consts.append(value)
-        return f"K[{self.const_index[key]}]"
+        return f"K_{self.const_index[key]}"
 
     def span(self, span: Any) -> str:
         self.spans.append(span)
@@ -234,21 +244,21 @@ class _Gen:
 
     def _FieldRef(self, e: ir.FieldRef, ent: str) -> str:
         if e.of_record:
-            return f"R[{self.const(e.input_name)}][{self.const(e.field_name)}]"
+            return f"X.R[{self.const(e.input_name)}][{self.const(e.field_name)}]"
         return f"{ent}.values[{self.const(e.field_name)}]"
 
     def _MemberFieldRef(self, e: ir.MemberFieldRef, ent: str) -> str:
-        return f"MEM[{self.const(e.input_name)}][{self.const(e.member)}].values[{self.const(e.field_name)}]"
+        return f"X.MEM[{self.const(e.input_name)}][{self.const(e.member)}].values[{self.const(e.field_name)}]"
 
     def _EntityId(self, e: ir.EntityId, ent: str) -> str:
         return f"{ent}.id"
 
     def _AsOf(self, e: ir.AsOf, ent: str) -> str:
-        return "AS_OF"
+        return "X.AS_OF"
 
     def _target(self, e: ir.DefRef | ir.DecisionRef, ent: str, owner: str | None) -> str:
         if e.member is not None:
-            return f"MEM[{self.const(e.input_name)}][{self.const(e.member)}]"
+            return f"X.MEM[{self.const(e.input_name)}][{self.const(e.member)}]"
         return ent if owner is not None else "None"
 
     def _DefRef(self, e: ir.DefRef, ent: str) -> str:
@@ -260,9 +270,10 @@ class _Gen:
         return f"X.outcome({self.const(e.name)}, {self._target(e, ent, owner)})"
 
     def _ParamRef(self, e: ir.ParamRef, ent: str) -> str:
-        return f"P[{self.const(e.name)}]"
+        return f"X.P[{self.const(e.name)}]"
 
     def _Neg(self, e: ir.Neg, ent: str) -> str:
+        self.needs_context = True
         a = self.t()
         return f"(_u_neg({a}) if ({a} := {self.expr(e.operand, ent)}).__class__ is U else -{a})"
 
@@ -272,23 +283,28 @@ class _Gen:
 
     def _both(self, left: ir.Expr, right: ir.Expr, ent: str, body: str, unknown: str | None = None) -> str:
         """Both operands evaluated (missing facts of both are reported), unknown if either is;
-        constants and parameters are never unknown, so they skip the test."""
-        a, b = self.t(), self.t()
-        tests = []
-        for temp, operand in ((a, left), (b, right)):
+        constants and parameters are never unknown, so they skip the test (and the temporary)."""
+        names, tests = [], []
+        for operand in (left, right):
             code = self.expr(operand, ent)
             if isinstance(operand, (ir.Const, ir.ParamRef, ir.SetOf, ir.AsOf)):
-                tests.append(f"(({temp} := {code}) is U)")  # never true: binds the temporary
+                names.append(code)
             else:
+                temp = self.t()
+                names.append(temp)
                 tests.append(f"(({temp} := {code}).__class__ is U)")
+        a, b = names
+        if not tests:
+            return body.format(a=a, b=b)
         when_unknown = (unknown or "_u({a}, {b})").format(a=a, b=b)
-        return f"({when_unknown} if {tests[0]} | {tests[1]} else {body.format(a=a, b=b)})"
+        return f"({when_unknown} if {' | '.join(tests)} else {body.format(a=a, b=b)})"
 
     # With an unknown operand, the values.py helpers (`_u_add` is arith_unknown("+", …),
     # see _UNKNOWN_OPS) compute the possible values exactly as the reference evaluator
     # does; the known case stays inline, and the names are short so that the code of
     # an `if` branch stays short (INLINE_BRANCH).
     def _Arith(self, e: ir.Arith, ent: str) -> str:
+        self.needs_context = True
         unknown = f"_u_{_OP_NAMES[e.op]}({{a}}, {{b}})"
         if e.op == "/":
             return self._both(e.left, e.right, ent, "_div({a}, {b}, " + self.span(e.span) + f", {ent})", unknown)
@@ -317,7 +333,7 @@ class _Gen:
             ops = self.const(tuple(item.op for item in e.items))
             rights = "".join(f"{self.expr(item.right, ent)}, " for item in e.items)
             unknown = f"_u_range({ops}, {self.expr(e.items[0].left, ent)}, ({rights}), {unknown})"
-        rest = f"{unknown} if any(v.__class__ is U for v in ({', '.join(temps)},)) else {'False' if e.op == 'or' else 'True'}"
+        rest = f"{unknown} if {' or '.join(f'{t}.__class__ is U' for t in temps)} else {'False' if e.op == 'or' else 'True'}"
         if len(e.items) > LONG_CHAIN:  # one statement per operand: no nesting
             name = self.fresh("h")
             lines = [f"def {name}(X, {ent}):"]
@@ -348,6 +364,7 @@ class _Gen:
         return code
 
     def _Func(self, e: ir.Func, ent: str) -> str:
+        self.needs_context = True
         args = [self.expr(a, ent) for a in e.args]
         if e.name == "known":
             return f"(({args[0]}).__class__ is not U)"
@@ -375,11 +392,12 @@ class _Gen:
         return self.const(int(places.value))
 
     def _Aggregate(self, e: ir.Aggregate, ent: str) -> str:
+        self.needs_context = True
         fname = f"a_{e.id}"
         if fname in self.defined:  # the same node reached twice (a shared sub-tree)
             return f"{fname}(X, {ent})"
         lines = [f"def {fname}(X, _outer):", "    vals = []; wts = []; unc = []"]
-        lines.append(f"    for x in ENT[{self.const(e.input_name)}]:")
+        lines.append(f"    for x in X.ENT[{self.const(e.input_name)}]:")
         if e.where is not None:
             lines.append(f"        w = {self.detached(e.where, 'x')}")
             lines.append("        if w is False: continue")
@@ -433,7 +451,7 @@ class _Gen:
             f"def {fname}(X, e):",
             f"    table = X.memo[{slot}].get(0)",
             "    if table is None:",
-            f"        table = _rank_table(X, ENT[{self.const(e.input_name)}], lambda x: {where}, lambda x: ({keys},), {desc})",
+            f"        table = _rank_table(X, X.ENT[{self.const(e.input_name)}], lambda x: {where}, lambda x: ({keys},), {desc})",
             f"        X.memo[{slot}][0] = table",
             "    return table.get(e.id, _ZERO)",
         ]
@@ -463,6 +481,172 @@ class _Gen:
         fname = self.fresh("c")
         self.define(fname, [f"def {fname}(X, e):", f"    return {self.detached(e, 'e')}"], about)
         return fname
+
+
+    # -------------------------------------------------------------- the known path
+    #
+    # A decision's walk is generated twice more: once returning the full result
+    # (`w_N`) and once the outcome alone (`o_N`). Both first read the fields the
+    # conditions read directly into locals and test them once; when all are known
+    # the conditions are plain Python (`f0 >= K_1 and f1 < K_1`: no Kleene tests),
+    # values computed elsewhere (definitions, decisions, aggregates) are checked
+    # where they are read (`_fb()` leaves the known path when one is unknown), and a
+    # rule that certainly fires returns at once: the statuses of the other rules are
+    # a tuple built at compile time. Anything else (an unknown field, an unknown
+    # value, a rule in force on an unknown date, no rule firing) takes the generic
+    # walk (`_Run._walk`), which agrees with the reference evaluator.
+
+    def known(self, e: ir.Expr, depth: int = 0) -> str:
+        """Code of `e` for the known path in the scope of entity `e`."""
+        if depth > 24:  # deep: the generic code (bracket depth managed), checked
+            return self.checked(self.detached(e, "e"))
+        kind = type(e)
+        if kind in (ir.Const, ir.SetOf, ir.ParamRef, ir.AsOf, ir.EntityId):
+            if kind is ir.ParamRef or kind is ir.AsOf:
+                self.pure = False
+            return self.expr(e, "e")
+        if kind is ir.FieldRef or kind is ir.MemberFieldRef:
+            if kind is ir.MemberFieldRef or e.of_record:
+                self.pure = False
+            code = self.expr(e, "e")
+            local = self.reads.get(code)
+            if local is None:
+                local = self.reads[code] = f"f{len(self.reads)}"
+            return local
+        if kind is ir.Not:
+            return f"(not {self.known(e.operand, depth + 1)})"
+        if kind is ir.Logic and len(e.items) <= LONG_CHAIN:
+            return "(" + f" {e.op} ".join(self.known(item, depth + 1) for item in e.items) + ")"
+        if kind is ir.Compare:
+            op = "==" if e.op == "=" else e.op
+            return f"({self.known(e.left, depth + 1)} {op} {self.known(e.right, depth + 1)})"
+        if kind is ir.In:
+            return f"({self.known(e.item, depth + 1)} {'not in' if e.negated else 'in'} {self.known(e.container, depth + 1)})"
+        if kind is ir.Cond:
+            return f"({self.known(e.then, depth + 1)} if {self.known(e.cond, depth + 1)} else {self.known(e.otherwise, depth + 1)})"
+        if kind is ir.Arith and e.op != "/":
+            self.needs_context = True
+            return f"({self.known(e.left, depth + 1)} {e.op} {self.known(e.right, depth + 1)})"
+        # definitions, decisions, aggregates, ranks, functions, divisions: computed (and
+        # memoised) by the generic code, then checked to be known
+        return self.checked(self.detached(e, "e"))
+
+    def checked(self, code: str) -> str:
+        self.pure = False
+        t = self.t()
+        return f"({t} if ({t} := {code}).__class__ is not U else _fb())"
+
+    def walks(self, decision: ir.Decision, number: int) -> tuple[str, str]:
+        """The known-path walks of a decision: (full result function, outcome function)."""
+        self.reads = {}
+        body: list[str] = []  # lines with {FIRE} / {SPECIAL} placeholders
+        for i, rule in enumerate(decision.rules):
+            body.append(f"    # rule {rule.id}" if _COMMENT.match(rule.id) else "    # rule")
+            pad = "    "
+            if rule.valid_from is not None or rule.valid_until is not None:
+                force = f"X.force({number}, {i})"
+                body += [f"{pad}if (_f := {force}) is not True:",
+                         f"{pad}    if _f is not False: return {{SLOW}}",
+                         f"{pad}    {{SPECIAL:{i}:-1}}",
+                         f"{pad}else:"]
+                pad += "    "
+            cond = "True" if rule.cond is None else self.known(rule.cond)
+            body.append(f"{pad}if {cond}:")
+            for j, x in enumerate(rule.exceptions):
+                body.append(f"{pad}    {'if' if j == 0 else 'elif'} {self.known(x.cond)}: {{SPECIAL:{i}:{j}}}")
+            if rule.exceptions:
+                body.append(f"{pad}    else: {{FIRE:{i}}}")
+            else:
+                body.append(f"{pad}    {{FIRE:{i}}}")
+        body.append("    return {SLOW}")
+        prelude = []
+        if self.reads:
+            prelude += [f"    {local} = {code}" for code, local in self.reads.items()]
+            prelude.append(f"    if {' or '.join(f'{local}.__class__ is U' for local in self.reads.values())}: return {{SLOW}}")
+        name = self.const(decision.name)
+        full, outcome = f"w_{number}", f"o_{number}"
+        fire_full = {i: f"return X.fired({number}, {i}, s, e)" for i in range(len(decision.rules))}
+        fire_outcome = {i: f"return {self.const(rule.outcome)}" for i, rule in enumerate(decision.rules)}
+
+        def render(fire: dict[int, str], track: bool, slow: str) -> list[str]:
+            out = []
+            for line in body:
+                line = line.replace("{SLOW}", slow)
+                if "{FIRE:" in line:
+                    i = int(line.split("{FIRE:")[1].split("}")[0])
+                    line = line.replace(f"{{FIRE:{i}}}", fire[i])
+                if "{SPECIAL:" in line:
+                    tag = line.split("{SPECIAL:")[1].split("}")[0]
+                    i, j = (int(n) for n in tag.split(":"))
+                    special = f"s = (s or ()) + (({i}, {j}),)" if track else "pass"
+                    line = line.replace(f"{{SPECIAL:{tag}}}", special)
+                out.append(line)
+            return out
+
+        def function(fname: str, lines: list[str], slow: str) -> list[str]:
+            # a value read on the known path that turns out unknown (`_fb()`) leaves for the generic walk
+            inner = ["    " + line for line in lines]
+            return [f"def {fname}(X, e):", "    try:", *inner, "    except _Fallback:", f"        return {slow}"]
+
+        slow_full, slow_outcome = f"X._walk_named({name}, e)", f"X.slow_outcome({name}, e)"
+        self.define(full, function(full, [*(line.replace("{SLOW}", slow_full) for line in prelude), "    s = None",
+                                          *render(fire_full, True, slow_full)], slow_full),
+                    f"decision {decision.name}: the known path")
+        self.define(outcome, function(outcome, [*(line.replace("{SLOW}", slow_outcome) for line in prelude),
+                                                *render(fire_outcome, False, slow_outcome)], slow_outcome),
+                    f"decision {decision.name}: the known path, outcome only", later=True)
+        return full, outcome
+
+
+    def fused(self, decisions: list[ir.Decision]) -> str | None:
+        """For a policy whose decisions read only fields of their entity and constants (no
+        definitions, parameters, dates or records), one function giving every outcome: per
+        entity, its fields are read and tested once, then each decision is an if/elif chain
+        (an exception that applies makes its rule's test false). None (the caller then takes
+        the walks) as soon as a field is unknown or no rule applies."""
+        if not decisions or any(d.entity_input is None for d in decisions):
+            return None
+        self.pure = True
+        by_input: dict[str, list[int]] = {}
+        for n, decision in enumerate(decisions):
+            by_input.setdefault(decision.entity_input or "", []).append(n)
+        lines = ["def t_all(A):", "    E = A.entities"]
+        for input_name, numbers in by_input.items():
+            self.reads = {}  # the fields of this input's entities
+            chains: list[str] = []
+            for n in numbers:
+                for i, rule in enumerate(decisions[n].rules):
+                    if rule.valid_from is not None or rule.valid_until is not None:
+                        return None
+                    tests = [] if rule.cond is None else [self.known(rule.cond)]
+                    tests += [f"not {self.known(x.cond)}" for x in rule.exceptions]
+                    test = " and ".join(tests) or "True"
+                    chains.append(f"        {'if' if i == 0 else 'elif'} {test}: r{n} = {self.const(rule.outcome)}")
+                chains += ["        else: return None", f"        l{n}.append(r{n})"]
+            if not self.pure:
+                return None
+            lines.append(f"    E{numbers[0]} = E.get({self.const(input_name)}, ())")
+            reads = [f"        {local} = v{code[len('e.values'):]}" for code, local in self.reads.items()]
+            if self.reads:
+                reads.append(f"        if {' or '.join(f'{local}.__class__ is U' for local in self.reads.values())}: return None")
+            if len(by_input) == 1:  # one entity (the common case of a call per record): no lists
+                lines += [f"    if len(E{numbers[0]}) == 1:", f"        e = E{numbers[0]}[0]", "        v = e.values", *reads]
+                lines += [line for line in chains if ".append(" not in line]
+                lines.append(f"        return ({', '.join(f'r{n}' for n in numbers)},)")
+            lines += [f"    l{n} = []" for n in numbers]
+            lines += [f"    for e in E{numbers[0]}:", "        v = e.values", *reads]
+            lines += chains
+        lines.append(f"    return ({', '.join(f'*l{n}' for n in range(len(decisions)))},)")
+        self.define("t_all", lines, "every outcome when every field read is known", later=True)
+        return "t_all"
+
+
+class _Fallback(Exception):
+    """Raised by the known path when a value it reads turns out unknown: take the generic walk."""
+
+
+def _fb() -> Any:
+    raise _Fallback
 
 
 def _cond_unknown(c: Unknown, then_fn: Any, other_fn: Any) -> Any:
@@ -519,11 +703,12 @@ _ZERO = Decimal(0)
 
 
 class CompiledPolicy:
-    """Callable form of a checked policy. `evaluate` has the reference evaluator's signature and result."""
+    """Callable form of a checked policy. `evaluate` has the reference evaluator's signature and
+    result; `outcomes` gives the outcomes alone. The generated functions keep no per-run state:
+    the run's data reach them as the argument `X`, so threads evaluate in parallel."""
 
     def __init__(self, policy: ir.CheckedPolicy) -> None:
         self.policy = policy
-        self._lock = threading.Lock()
         gen = _Gen(policy)
         for d in policy.definitions.values():
             gen.definition(d)
@@ -544,10 +729,18 @@ class CompiledPolicy:
                 gen.condition(o.valid_from, f"obligation {o.name}: from") if o.valid_from is not None else None,
                 gen.condition(o.valid_until, f"obligation {o.name}: until") if o.valid_until is not None else None,
             )
-        self.source = "\n\n".join(gen.functions) + "\n"
+        known_walks = [gen.walks(decision, n) for n, decision in enumerate(policy.decisions.values())]
+        fused = gen.fused(list(policy.decisions.values()))
+        main = "\n\n".join(gen.functions) + "\n"
+        self.later_source = "\n\n".join(gen.later) + "\n"
+        self.source = main + "\n\n" + self.later_source  # all of it, for --dump-compiled and reviews
+        self._fused_name = fused
+        self._later_lock = threading.Lock()
         self.memo_slots = len(gen.memo_slots)
+        self.needs_context = gen.needs_context
         self.namespace: dict[str, Any] = {
             "K": gen.consts,
+            **{f"K_{n}": value for n, value in enumerate(gen.consts)},
             "S": gen.spans,
             "U": Unknown,
             "MISS": _MISSING,
@@ -566,10 +759,11 @@ class CompiledPolicy:
             "_cond_unknown": _cond_unknown,
             "_rank_table": _rank_table,
             "_ZERO": _ZERO,
+            "_fb": _fb,
+            "_Fallback": _Fallback,
             "__builtins__": {"len": len, "min": min, "max": max, "abs": abs, "any": any, "zip": zip},
         }
-        code = compile(self.source, f"<stratdsl compiled {policy.name}>", "exec")
-        exec(code, self.namespace)  # our generated code, never policy text: see the module docstring
+        _run_generated(main, f"<stratdsl compiled {policy.name}>", self.namespace)
         # resolve generated names to functions, and build the statuses that carry
         # no per-run data once: the walk then only picks them
         ns = self.namespace
@@ -595,41 +789,171 @@ class CompiledPolicy:
         self.obligation_fns = {
             name: tuple(ns[f] if f else None for f in fns) for name, fns in self.obligation_conditions.items()
         }
+        # the known path: per decision, its two walks and, per rule that may fire, what the
+        # result holds besides the entity (statuses of every rule when the earlier ones were false)
+        self.decision_list = list(policy.decisions.values())
+        self.known_full = {d.name: ns[full] for d, (full, _) in zip(self.decision_list, known_walks, strict=True)}
+        self._outcome_names = [(d.name, d.entity_input, out) for d, (_, out) in zip(self.decision_list, known_walks, strict=True)]
+        self.known_outcome: list[tuple[str, str | None, Any]] | None = None  # compiled on first use
+        self.fire_plans: list[list[tuple]] = []
+        for decision in self.decision_list:
+            plans = []
+            rules = decision.rules
+            for k, rule in enumerate(rules):
+                statuses = (
+                    *(RuleStatus(r.id, r.outcome, FALSE) for r in rules[:k]),
+                    RuleStatus(rule.id, rule.outcome, FIRED),
+                    *(RuleStatus(r.id, r.outcome, NOT_REACHED) for r in rules[k + 1 :]),
+                )
+                static = not any(c.decision for c in rule.cites)
+                template = {"decision": decision.name, "status": DECIDED, "outcome": rule.outcome, "rule": rule.id,
+                            "possible": (rule.outcome,), "missing": (), "rules": statuses,
+                            "cites": tuple(rule.cites) if static else None, "obligations": ()}
+                plans.append((decision, rule, statuses, template))
+            self.fire_plans.append(plans)
+        self.dates = [
+            [(ns[vf] if vf else None, ns[vu] if vu else None) for _, _, _, vf, vu in self.rule_conditions[d.name]] for d in self.decision_list
+        ]
+        self.uses_members = any(i.kind == "group" for i in policy.inputs.values())
+        self.fused: Any = None
+        self.run_order = [(d.name, d.entity_input, self.known_full[d.name]) for d in self.decision_list]
+        self.outputs = [(d.name, d.entity_input, ns[_name("d", d.name)]) for d in policy.outputs()]
+        self.param_defaults = {n: p.default for n, p in policy.params.items()}
 
     def evaluate(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> Result:
-        # the generated functions read the run's data from their module globals:
-        # one evaluation at a time per compiled policy (threads of a server queue here)
-        with self._lock, decimal.localcontext(CONTEXT):
-            try:
-                return _Run(self, assessment, as_of, params or {}).run()
-            except decimal.Overflow:
-                raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+        try:
+            if self.needs_context:
+                with decimal.localcontext(CONTEXT):
+                    return _Run(self, assessment, as_of, params).run()
+            return _Run(self, assessment, as_of, params).run()
+        except decimal.Overflow:
+            raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+
+    def outcomes(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> tuple[str | None, ...]:
+        """The outcome of every decision, in the order of `evaluate(...).decisions` (each decision,
+        then each entity); None where it is undetermined or no rule applies. For callers that
+        need no statuses, citations, values or obligations: no result objects are built."""
+        fused = self.fused  # set by the first call (the outcome walks are compiled then)
+        if fused is not None:
+            if self.needs_context:  # arithmetic in the conditions: the engine's decimal context
+                try:
+                    with decimal.localcontext(CONTEXT):
+                        found = fused(assessment)
+                except decimal.Overflow:
+                    raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+            else:
+                found = fused(assessment)
+            if found is not None:
+                return found
+        elif self.known_outcome is None:
+            self._compile_later()
+            return self.outcomes(assessment, as_of, params)
+        try:
+            if self.needs_context:
+                with decimal.localcontext(CONTEXT):
+                    return _Run(self, assessment, as_of, params).outcomes()
+            return _Run(self, assessment, as_of, params).outcomes()
+        except decimal.Overflow:
+            raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+
+
+    def _compile_later(self) -> None:
+        with self._later_lock:
+            if self.known_outcome is not None:
+                return
+            ns = self.namespace
+            _run_generated(self.later_source, f"<stratdsl compiled {self.policy.name}, outcomes>", ns)
+            self.fused = ns[self._fused_name] if self._fused_name else None
+            self.known_outcome = [(name, input_name, ns[out]) for name, input_name, out in self._outcome_names]
+
+
+def _run_generated(source: str, name: str, namespace: dict[str, Any]) -> None:
+    code = compile(source, name, "exec")
+    exec(code, namespace)  # our generated code, never policy text: see the module docstring
+
+
+_new = object.__new__
+
+
+def _decision_result(decision: str, entity: Entity | None, status: str, outcome: str | None, rule: str | None,
+                     possible: tuple, rules: tuple, cites: tuple) -> DecisionResult:
+    """A DecisionResult without the frozen dataclass's per-field __setattr__ (same class, same fields)."""
+    result = _new(DecisionResult)
+    result.__dict__.update(
+        decision=decision, entity=entity.id if entity is not None else None, entity_path=entity.path if entity is not None else None,
+        status=status, outcome=outcome, rule=rule, possible=possible, missing=(), rules=rules, cites=cites, obligations=(),
+    )
+    return result
 
 
 class _Run:
-    """One evaluation: memo tables, the globals the generated code reads, and the decision walk."""
+    """One evaluation: the run's data (read by the generated code as `X.R`, `X.P` …), memo
+    tables, and the decision walks."""
 
-    def __init__(self, compiled: CompiledPolicy, assessment: Assessment, as_of: date, overrides: dict[str, Any]) -> None:
+    __slots__ = ("AS_OF", "ENT", "MEM", "P", "R", "_force", "as_of", "assessment", "c", "decisions", "memo", "overrides", "params", "policy")
+
+    def __init__(self, compiled: CompiledPolicy, assessment: Assessment, as_of: date, overrides: dict[str, Any] | None) -> None:
         self.c = compiled
         self.policy = compiled.policy
         self.assessment = assessment
-        self.as_of = as_of
-        self.overrides = overrides
-        self.params = {n: overrides.get(n, p.default) for n, p in self.policy.params.items()}
+        self.as_of = self.AS_OF = as_of
+        self.overrides = overrides = overrides or {}
+        self.params = self.P = {n: overrides.get(n, v) for n, v in compiled.param_defaults.items()} if overrides else compiled.param_defaults
         self.memo: list[dict[Any, Any]] = [{} for _ in range(compiled.memo_slots)]
         self.decisions: dict[tuple[str, int], DecisionResult] = {}
         self._force: dict[tuple[Any, Any], Any] = {}  # dates are global: one answer per run
-        ns = compiled.namespace
-        ns["R"] = assessment.records
-        ns["ENT"] = assessment.entities
-        ns["MEM"] = {name: {e.id: e for e in items} for name, items in assessment.entities.items()}
-        ns["P"] = self.params
-        ns["AS_OF"] = as_of
+        self.R = assessment.records
+        self.ENT = assessment.entities
+        self.MEM = {name: {e.id: e for e in items} for name, items in assessment.entities.items()} if compiled.uses_members else None
 
     # called by generated code
     def outcome(self, name: str, entity: Entity | None) -> Any:
         d = self.decision(name, entity)
         return d.outcome if d.status == DECIDED else Unknown(frozenset(d.missing), frozenset(d.possible) if d.possible else None)
+
+    def force(self, number: int, rule: int) -> Any:
+        vf, vu = self.c.dates[number][rule]
+        return self._in_force(vf, vu)
+
+    def fired(self, number: int, k: int, special: tuple | None, entity: Entity | None) -> DecisionResult:
+        """The result when rule k certainly fires and every earlier rule was false, not in force
+        (special (i, -1)) or excepted (special (i, j): exception j applied)."""
+        decision, rule, statuses, template = self.c.fire_plans[number][k]
+        if special is None and template["cites"] is not None:  # the common case: a copy of the template
+            result = _new(DecisionResult)
+            fields = result.__dict__
+            fields.update(template)
+            if entity is None:
+                fields["entity"] = fields["entity_path"] = None
+            else:
+                fields["entity"] = entity.id
+                fields["entity_path"] = entity.path
+            return result
+        cites = template["cites"]
+        because: list[ir.Citation] = []
+        if special is not None:
+            patched = list(statuses)
+            for i, j in special:
+                r = decision.rules[i]
+                if j < 0:
+                    patched[i] = RuleStatus(r.id, r.outcome, NOT_IN_FORCE)
+                else:
+                    exc = r.exceptions[j]
+                    patched[i] = RuleStatus(r.id, r.outcome, EXCEPTED, exc.id)
+                    because.extend(self._cites(exc.cites, entity))
+            statuses = tuple(patched)
+        if cites is None:
+            cites = self._cites(rule.cites, entity)
+        if because:
+            cites = cites + tuple(because)
+        return _decision_result(decision.name, entity, DECIDED, rule.outcome, rule.id, (rule.outcome,), statuses, cites)
+
+    def _walk_named(self, name: str, entity: Entity | None) -> DecisionResult:
+        return self._walk(self.policy.decisions[name], entity)
+
+    def slow_outcome(self, name: str, entity: Entity | None) -> str | None:
+        d = self.decision(name, entity)
+        return d.outcome if d.status == DECIDED else None
 
     def _in_force(self, vf: Any, vu: Any) -> Any:
         key = (vf, vu)
@@ -666,7 +990,7 @@ class _Run:
         key = (name, scope.index if scope is not None else -1)
         found = self.decisions.get(key)
         if found is None:
-            found = self.decisions[key] = self._walk(decision, scope)
+            found = self.decisions[key] = self.c.known_full[name](self, scope)
         return found
 
     def _walk(self, decision: ir.Decision, entity: Entity | None) -> DecisionResult:
@@ -718,10 +1042,29 @@ class _Run:
     def _entities(self, input_name: str | None) -> list[Entity | None]:
         return [None] if input_name is None else list(self.assessment.entities.get(input_name, []))
 
-    def run(self) -> Result:
-        from dataclasses import replace
+    def outcomes(self) -> tuple[str | None, ...]:
+        out: list[str | None] = []
+        entities = self.assessment.entities
+        for name, input_name, walk in self.c.known_outcome:
+            for e in (None,) if input_name is None else entities.get(input_name, ()):
+                found = self.decisions.get((name, e.index if e is not None else -1))
+                if found is not None:
+                    out.append(found.outcome if found.status == DECIDED else None)
+                    continue
+                out.append(walk(self, e))
+        return tuple(out)
 
-        decisions = [self.decision(d.name, e) for d in self.policy.decisions.values() for e in self._entities(d.entity_input)]
+    def run(self) -> Result:
+        entities = self.assessment.entities
+        memo = self.decisions
+        decisions = []
+        for name, input_name, walk in self.c.run_order:
+            for e in (None,) if input_name is None else entities.get(input_name, ()):
+                key = (name, e.index if e is not None else -1)
+                found = memo.get(key)
+                if found is None:
+                    found = memo[key] = walk(self, e)
+                decisions.append(found)
         obligations = []
         applied: dict[tuple[str, str | None], list[str]] = {}
         for o in self.policy.obligations.values():
@@ -744,17 +1087,17 @@ class _Run:
                 if res.status in ("applies", "possible"):
                     for name in o.decisions:
                         applied.setdefault((name, eid), []).append(o.name)
-        decisions = [replace(d, obligations=tuple(applied[(d.decision, d.entity)])) if (d.decision, d.entity) in applied else d for d in decisions]
+        if applied:
+            decisions = [replace(d, obligations=tuple(applied[(d.decision, d.entity)])) if (d.decision, d.entity) in applied else d for d in decisions]
         values = []
-        for definition in self.policy.outputs():
-            fn = self.c.namespace[_name("d", definition.name)]
-            for e in self._entities(definition.entity_input):
+        for name, input_name, fn in self.c.outputs:
+            for e in (None,) if input_name is None else entities.get(input_name, ()):
                 v = fn(self, e)
                 missing = tuple(sorted(v.missing)) if v.__class__ is Unknown else ()
-                values.append(ValueResult(definition.name, e.id if e else None, e.path if e else None, v, missing))
+                values.append(ValueResult(name, e.id if e else None, e.path if e else None, v, missing))
         params = [ParamValue(n, self.params[n], n in self.overrides) for n in self.policy.params]
-        entities = {name: [e.id for e in items] for name, items in self.assessment.entities.items()}
-        return Result(self.policy.name, self.policy.version, self.as_of, params, decisions, values, obligations, entities)
+        ids = {name: [e.id for e in items] for name, items in entities.items()}
+        return Result(self.policy.name, self.policy.version, self.as_of, params, decisions, values, obligations, ids)
 
 
 # ------------------------------------------------------------------ cache
@@ -784,6 +1127,9 @@ class Interpreted:
     def evaluate(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> Result:
         with decimal.localcontext(CONTEXT):
             return reference_evaluate(self.policy, assessment, as_of, params)
+
+    def outcomes(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> tuple[str | None, ...]:
+        return tuple(d.outcome if d.status == DECIDED else None for d in self.evaluate(assessment, as_of, params).decisions)
 
 
 def compiled(policy: ir.CheckedPolicy) -> CompiledPolicy | Interpreted:

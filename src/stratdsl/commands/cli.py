@@ -12,24 +12,30 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .. import __version__, engine
+from .. import __version__
 from ..language.diagnostics import Diagnostic, StratError, sorted_diagnostics
 from ..language.source import SourceMap
-from ..provenance import audit, gitutil, history, semdiff, signing
-from ..provenance import records as records_mod
-from ..provenance import replay as replay_mod
+from ..provenance import signing  # key paths and environment names only: cryptography loads on use
 from ..render import diagnostics as render_diags
-from ..render import json_out, sarif, text
 from ..render.catalogue import gettext_for, ngettext_for
-from ..runtime.assessment import json_schema, load_assessment
-from . import policytest
 from .cliguard import EXIT_BAD_INPUT, SOURCES, as_of_date, current_lang, emit_diagnostics, guarded, resolve_lang
+
+if TYPE_CHECKING:
+    from ..provenance import audit
+    from ..provenance.semdiff import PolicyDiff
+
+# Each command imports what it uses (the engine, pydantic, the renderers, the
+# provenance modules, FastAPI…) inside its body: `stratdsl --version` and
+# `stratdsl check` start in a fraction of the time (docs/performance.md, "Cold start").
 
 
 def _policy(path: str):
+    from .. import engine
+
     policy, diagnostics = engine.compile_policy(path)
     if policy is None:
         from ..language.loader import load_policy
@@ -75,8 +81,13 @@ _format = click.option("--format", "fmt", type=click.Choice(["text", "json"]), d
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="stratdsl")
-def main() -> None:
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the on-disk cache of parsed and compiled policies.")
+def main(no_cache: bool = False) -> None:
     """stratdsl — evaluate an AI-strategy policy against a company's assessment, with an explanation for every decision."""
+    if no_cache:
+        from ..language import cache
+
+        cache.enabled = False
 
 
 def _roots(paths: tuple[str, ...]) -> list[str]:
@@ -110,6 +121,9 @@ def _roots(paths: tuple[str, ...]) -> list[str]:
 @guarded
 def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None) -> None:
     """Check policy files and everything they import; report every error and warning."""
+    from .. import engine
+    from ..render import sarif
+
     chosen = lang
     everything: list[Diagnostic] = []
     failed = False
@@ -213,6 +227,8 @@ def test_cmd(
     paths: tuple[str, ...], show_coverage: bool, fail_under: float | None, coverage_json: str | None, coverage_lcov: str | None, lang: str | None
 ) -> None:
     """Run policy tests (*.test.yaml files; default: every one under the current folder)."""
+    from . import policytest
+
     lang = resolve_lang(lang)
     _ = gettext_for(lang)
     files = policytest.discover(list(paths))
@@ -237,6 +253,8 @@ def test_cmd(
             click.echo(_indent(x, "    "), nl=False)
     below = False
     if coverage_json:
+        from ..render import json_out
+
         Path(coverage_json).write_text(json_out.dumps(policytest.coverage_json(coverage)), encoding="utf-8")
     if coverage_lcov:
         Path(coverage_lcov).write_text(policytest.coverage_lcov(coverage), encoding="utf-8")
@@ -264,6 +282,9 @@ _audit_key_opt = click.option(
 
 def _log(checked, facts, result, tracer, lang: str, audit_log: str | None, audit_key: str | None = None) -> list[dict]:
     """Build the records of an evaluation and append them to the audit log when asked."""
+    from ..provenance import audit
+    from ..provenance import records as records_mod
+
     evaluation, records = records_mod.decision_records(checked, facts, result, tracer, lang)
     if audit_log:
         signer = signing.signer(signing.load_private(audit_key)) if audit_key else None
@@ -290,6 +311,10 @@ def eval_cmd(
     policy: str, assessment: str, as_of: str | None, params: tuple[str, ...], fmt: str, lang: str | None, audit_log: str | None, audit_key: str | None, dump_compiled: bool
 ) -> None:
     """Evaluate every decision of POLICY for the company described in ASSESSMENT."""
+    from .. import engine
+    from ..render import json_out, text
+    from ..runtime.assessment import load_assessment
+
     checked, _ = _policy(policy)
     lang = resolve_lang(lang, checked)
     if dump_compiled:
@@ -326,6 +351,10 @@ def eval_cmd(
 @guarded
 def explain_cmd(policy, assessment, decision, entity, why_not, blame, as_of, params, fmt, lang, audit_log, audit_key) -> None:
     """Explain DECISION: the rule that decided, the value of every sub-condition, and why other rules did not apply."""
+    from .. import engine
+    from ..render import json_out, text
+    from ..runtime.assessment import load_assessment
+
     checked, _ = _policy(policy)
     lang = resolve_lang(lang, checked)
     overrides = engine.parse_params(checked, params)
@@ -348,6 +377,8 @@ def explain_cmd(policy, assessment, decision, entity, why_not, blame, as_of, par
 
 def _blame(checked, decision: str) -> dict:
     """Who last changed each rule of the decision (its exceptions are part of its lines)."""
+    from ..provenance import gitutil
+
     out = {}
     for rule in checked.decisions[decision].rules:
         source = checked.source_map.get(rule.span.file)
@@ -375,6 +406,8 @@ def audit_group() -> None:
 @guarded
 def audit_verify(log: str, key: str | None, expect_head: tuple[str, ...], allow_unsigned: int, lang: str | None) -> None:
     """Check the chain, the evaluation units and the checkpoints; name the first bad line."""
+    from ..provenance import audit, signing
+
     n_ = ngettext_for(resolve_lang(lang))
     public = signing.load_public(key) if key else None
     heads = [signing.load_head(path) for path in expect_head]
@@ -433,6 +466,8 @@ def audit_keygen(key: str | None) -> None:
 @guarded
 def audit_checkpoint(log: str, key: str, output: str | None) -> None:
     """Append a signed checkpoint (size, head hash, time) and print it as a head to keep elsewhere."""
+    from ..provenance import audit
+
     audit.append(log, [], signer=signing.signer(signing.load_private(key)), checkpoint_at_end=True)
     _emit_head(log, output)
 
@@ -447,6 +482,8 @@ def audit_head(log: str, output: str | None) -> None:
 
 
 def _emit_head(log: str, output: str | None) -> None:
+    from ..provenance import audit
+
     entries = audit.read(log)
     last = next((e for e in reversed(entries) if e["entry"].get("kind") == "checkpoint"), None)
     if last is None:
@@ -468,6 +505,9 @@ def _emit_head(log: str, output: str | None) -> None:
 @guarded
 def audit_show(log: str, decision_id: str | None, entry: int | None, fmt: str, lang: str | None) -> None:
     """Print an entry of the audit log with its explanation (the last decision by default)."""
+    from ..provenance import audit
+    from ..render import json_out, text
+
     entries = audit.read(log)
     if decision_id:
         item = audit.find_decision(entries, decision_id)
@@ -509,6 +549,9 @@ def audit_show(log: str, decision_id: str | None, entry: int | None, fmt: str, l
 @guarded
 def replay_cmd(log: str, entry: int | None, repo: str | None, lang: str | None) -> None:
     """Re-evaluate logged decisions with the policy as it was at the recorded commit."""
+    from ..provenance import replay as replay_mod
+    from ..render import text
+
     lang = resolve_lang(lang)
     _ = gettext_for(lang)
     results = replay_mod.replay(log, entry, Path(repo) if repo else None)
@@ -559,6 +602,9 @@ def _indent(block: str, pad: str) -> str:
 @guarded
 def diff_cmd(policy, assessments, from_rev, to_rev, as_of, fmt, lang) -> None:
     """What changed in the methodology between two revisions, and which decisions change for each ASSESSMENT (files or folders)."""
+    from ..provenance import history, semdiff
+    from ..render import json_out
+
     paths = semdiff.expand_assessments(list(assessments))
     when = _as_of(as_of)
     with history.policy_at(policy, from_rev) as old:
@@ -586,7 +632,9 @@ def _terminal_width() -> int | None:
     return max(40, shutil.get_terminal_size().columns)
 
 
-def _diff(old, new, paths, when, lang) -> semdiff.PolicyDiff:
+def _diff(old, new, paths, when, lang) -> PolicyDiff:
+    from ..provenance import semdiff
+
     changes = semdiff.compare_policies(old, new)
     decisions = semdiff.compare_outcomes(old, new, paths, when, lang)
     return semdiff.PolicyDiff(changes, decisions, [str(p) for p in paths])
@@ -606,6 +654,7 @@ def _diff(old, new, paths, when, lang) -> semdiff.PolicyDiff:
 @guarded
 def batch_cmd(policy, inputs, output, jobs, engine_name, scheduler, csv_input, as_of, params, lang) -> None:
     """Evaluate many assessments (folders of YAML/JSON, JSONL, or CSV with one use case per row) into OUT.jsonl."""
+    from .. import engine
     from . import batch
 
     if engine_name == "dask":
@@ -655,22 +704,25 @@ def diagnose_cmd(policy: str, output: str | None, full: bool, as_of: str | None,
 @click.argument("policy", type=click.Path(dir_okay=False, exists=True))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes (uvicorn workers; one per core).")
 @_audit_opt
 @_lang
 @guarded
-def serve_cmd(policy: str, host: str, port: int, audit_log: str | None, lang: str | None) -> None:
+def serve_cmd(policy: str, host: str, port: int, workers: int, audit_log: str | None, lang: str | None) -> None:
     """Serve the questionnaire (web) and the decision API (JSON, OpenAPI at /docs)."""
     from .starter import require_extra
 
     require_extra("serve", "serve")
     from .service import serve
 
+    if workers > 1 and audit_log:
+        raise click.UsageError("--audit-log needs --workers 1: one process appends to the hash chain")
     checked, _ = _policy(policy)
     _ = gettext_for(resolve_lang(lang, checked))
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     click.echo(_("stratdsl: serving {policy} at {url}/questionnaire (JSON API: {url}/docs)").format(policy=policy, url=base), err=True)
     click.echo(_("stratdsl: press Ctrl+C to stop"), err=True)
-    serve(policy, host, port, audit_log)
+    serve(policy, host, port, audit_log, workers)
 
 
 @main.command("lsp", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -710,6 +762,8 @@ def init_cmd(directory: str, lang: str | None) -> None:
 @guarded
 def schema_cmd(policy: str) -> None:
     """Print the JSON Schema of an assessment for POLICY (built from its input declarations)."""
+    from ..runtime.assessment import json_schema
+
     checked, _ = _policy(policy)
     click.echo(json.dumps(json_schema(checked), indent=2, ensure_ascii=False, sort_keys=True, default=str))
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import click
 
-from ..report import format_for, make_report, render
 from .cliguard import as_of_date, guarded, resolve_lang
 
 
@@ -70,6 +69,8 @@ def report_cmd(
     policy: str, assessment: str, output: str, fmt: str | None, lang: str | None, as_of: str | None, params: tuple[str, ...], audit_log: str | None
 ) -> None:
     """Write a one-page management summary with charts, explanations and provenance (HTML or Markdown)."""
+    from ..report import format_for, make_report, render  # Jinja2 and the charts: only for this command
+
     chosen = fmt or (None if output == "-" else format_for(output))
     if chosen is None:
         raise click.BadParameter(f"'{output}' ends in neither .html nor .md: give --format html or --format markdown", param_hint="-o/--output")

@@ -14,13 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lark.exceptions import VisitError
-
-from . import ast
+from . import ast, cache
 from .diagnostics import Diagnostic, StratError
-from .lower import lower
 from .source import SourceFile, SourceMap, Span
-from .syntax import MAX_NESTING, parse
 
 MAX_FILE_BYTES = 2_000_000
 MAX_IMPORTS = 200
@@ -94,7 +90,24 @@ def read_source(path: Path, name: str | None = None, span: Span | None = None) -
     return SourceFile(shown, text.removeprefix("\ufeff"), path, hashlib.sha256(data).hexdigest())
 
 
-def parse_source(source: SourceFile) -> ast.Module:
+def parse_source(source: SourceFile, persist: bool = True) -> ast.Module:
+    """The lowered AST of one file; a file read before (same text, same name, same engine)
+    comes from the cache (language/cache.py) without importing Lark. `persist=False`
+    keeps it in memory only (texts that are not files: tests, the language server)."""
+    entry = cache.key("module", source.name, source.text)
+    module = cache.get("modules", entry, ast.Module, persist)
+    if module is None:
+        module = _parse_source(source)
+        cache.put("modules", entry, module, persist)
+    return module
+
+
+def _parse_source(source: SourceFile) -> ast.Module:
+    from lark.exceptions import VisitError
+
+    from .lower import lower
+    from .syntax import MAX_NESTING, parse
+
     try:
         return lower(parse(source), source)
     except (RecursionError, VisitError) as error:
@@ -192,7 +205,7 @@ def load_text(text: str, name: str = "<policy>") -> Program:
     source = SourceFile(name, text)
     source_map = SourceMap()
     source_map.add(source)
-    module = parse_source(source)
+    module = parse_source(source, persist=False)
     if module.imports:
         raise StratError([Diagnostic("E006", "an in-memory policy cannot import files", module.imports[0].span)])
     return Program([module], source_map, Path.cwd())

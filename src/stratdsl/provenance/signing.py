@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from ..language.diagnostics import Diagnostic, StratError
-from ..runtime.values import canonical_json
 
 KEY_ENV = "STRATDSL_AUDIT_KEY"
 EVERY_ENV = "STRATDSL_AUDIT_CHECKPOINT_EVERY"
@@ -130,6 +129,8 @@ def load_public(path: str | Path) -> Any:
 
 def statement(size: str, head: str, time: str, key: str) -> bytes:
     """The bytes signed: a domain tag, then the canonical JSON of the four fields."""
+    from ..runtime.values import canonical_json  # not at import: the CLI imports this module for KEY_ENV
+
     return DOMAIN + canonical_json({"size": size, "head": head, "time": time, "key": key}).encode("utf-8")
 
 
