@@ -359,6 +359,10 @@ def run_batch(
     progress: Any = None,
     csv_input: str | None = None,
 ) -> Summary:
+    if engine == "duckdb":  # the policy as SQL over the files in place (batch_duckdb.py)
+        from .batch_duckdb import run as duckdb_run
+
+        return duckdb_run(sources, root, inputs, out, as_of, params, jobs, progress, csv_input)
     policy = _policy_for(sources, root)
     rows_input = csv_input or _default_rows_input(policy)
     summary = Summary()

@@ -460,7 +460,7 @@ def _diff(old, new, paths, when, lang) -> semdiff.PolicyDiff:
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="The JSONL file to write (appended to; a rerun resumes).")
 @click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="Worker processes.")
-@click.option("--engine", "engine_name", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option("--engine", "engine_name", type=click.Choice(["local", "dask", "duckdb"]), default="local", show_default=True)
 @click.option("--scheduler", metavar="ADDRESS", help="The Dask scheduler, with --engine dask.")
 @click.option("--csv-input", metavar="INPUT", help="Which repeated input a CSV row fills (default: the one with most fields).")
 @_as_of_opt
