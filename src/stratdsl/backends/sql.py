@@ -278,7 +278,7 @@ class SqlCompiler:
         states = []
         for rule in d.rules:
             parts = []
-            in_force = self._in_force(rule.valid_from, rule.valid_until)
+            in_force = self._in_force(rule.valid_from, rule.valid_until, scope)
             if in_force is False:
                 states.append("FALSE")
                 continue
@@ -315,7 +315,7 @@ class SqlCompiler:
         self.done[(scope, "dec:" + d.name)] = value
         self.done[(scope, "decision:" + d.name)] = f"{status}|{rule}|{out}"
 
-    def _in_force(self, valid_from: ir.Expr | None, valid_until: ir.Expr | None) -> Any:
+    def _in_force(self, valid_from: ir.Expr | None, valid_until: ir.Expr | None, scope: str) -> Any:
         """True, False, or a SQL condition: the date bounds are global expressions."""
         conds = []
         for bound, op in ((valid_from, "<="), (valid_until, ">")):
@@ -326,10 +326,11 @@ class SqlCompiler:
                 if not holds:
                     return False
                 continue
-            sql, kind = self.expr(bound, "")
+            sql, kind = self.expr(bound, scope)
             if kind != DATE:
                 raise unsupported("a validity bound that is not a date", bound.span)
-            raise unsupported("a validity date computed from the assessment", bound.span)
+            asof = f"DATE '{self.as_of.isoformat()}'"
+            conds.append(f"({sql} <= {asof})" if op == "<=" else f"({sql} > {asof})")
         return True if not conds else " AND ".join(conds)
 
     # ------------------------------------------------------------ expressions

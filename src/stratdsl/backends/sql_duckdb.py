@@ -292,3 +292,33 @@ def run_policy(
     bind_files(con, policy, paths, rows_input)
     evaluate(con, compiled, as_of)
     return con
+
+
+def bind_assessments(con: Any, policy: ir.CheckedPolicy, assessments: list[tuple[str, Any]]) -> None:
+    """Typed input tables from validated assessments (`runtime.assessment.Assessment`): what a
+    warehouse binds, built here for tests and benchmarks. An unknown fact is NULL."""
+    from ..runtime.values import Unknown
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, Unknown):
+            return None
+        if isinstance(value, frozenset):
+            return sorted(value)
+        return value
+
+    for item in policy.inputs.values():
+        names = list(item.fields)
+        typed = ", ".join(f"{ident(n)} {_sql_type(f)}" for n, f in item.fields.items())
+        head = "assessment VARCHAR" + ("" if item.kind == "record" else ", id VARCHAR, ord BIGINT")
+        con.execute(f"CREATE OR REPLACE TABLE {ident(item.name)} ({head}{', ' + typed if typed else ''})")
+        rows = []
+        for key, assessment in assessments:
+            if item.kind == "record":
+                values = assessment.records.get(item.name, {})
+                rows.append((key, *[cell(values.get(n)) for n in names]))
+            else:
+                for entity in assessment.entities.get(item.name, []):
+                    rows.append((key, entity.id, entity.index, *[cell(entity.values.get(n)) for n in names]))
+        if rows:
+            marks = ", ".join("?" for _ in rows[0])
+            con.executemany(f"INSERT INTO {ident(item.name)} VALUES ({marks})", rows)

@@ -495,6 +495,20 @@ def batch_cmd(policy, inputs, output, jobs, engine_name, scheduler, csv_input, a
         sys.exit(EXIT_BAD_INPUT)  # every valid input was still evaluated and written
 
 
+@main.command("sql")
+@click.argument("policy", type=click.Path(dir_okay=False, exists=True))
+@click.option("--dialect", type=click.Choice(["duckdb", "postgres", "spark", "bigquery", "snowflake"]), default="duckdb", show_default=True)
+@_as_of_opt
+@_param_opt
+@guarded
+def sql_cmd(policy, dialect, as_of, params) -> None:
+    """Print the policy as one SQL query for a warehouse (input tables to bind are listed in its header)."""
+    from .sql_cmd import render
+
+    checked, _ = _policy(policy)
+    click.echo(render(checked, dialect, _as_of(as_of), engine.parse_params(checked, params)), nl=False)
+
+
 @main.command("diagnose")
 @click.argument("policy", type=click.Path(dir_okay=False, exists=True))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Save (and resume) the assessment in this YAML file.")
