@@ -505,7 +505,7 @@ class SqlCompiler:
             sql, kind = args[0]
             if kind != LIST:
                 raise unsupported("size() of a value that is not a list", e.span)
-            return f"CAST(len({sql}) AS DECIMAL(38, 0))", NUM
+            return f"(CASE WHEN {sql} IS NULL THEN NULL ELSE CAST(coalesce(array_length({sql}), 0) AS DECIMAL(38, 0)) END)", NUM
         sql, kind = args[0]
         if name == "round":
             places = e.args[1] if len(e.args) > 1 else None

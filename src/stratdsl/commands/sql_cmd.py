@@ -68,7 +68,13 @@ def render(policy: ir.CheckedPolicy, dialect: str, as_of: date, params: dict[str
         raise StratError([Diagnostic("E857", f"unknown SQL dialect '{dialect}'", hint="one of: " + ", ".join(DIALECTS))])
     canonical = compile_sql(policy, as_of, params).query()
     try:
-        (query,) = sqlglot.transpile(canonical, read="duckdb", write=dialect, pretty=True, unsupported_level=sqlglot.ErrorLevel.RAISE)
+        tree = sqlglot.parse_one(canonical, read="duckdb")
+        if dialect == "postgres":
+            # PostgreSQL inlines a CTE read once: the chain of `SELECT *, expr` stages then
+            # nests expressions into each other until the planner runs out of memory
+            for cte in tree.find_all(sqlglot.exp.CTE):
+                cte.set("materialized", True)
+        query = tree.sql(dialect=dialect, pretty=True, unsupported_level=sqlglot.ErrorLevel.RAISE)
     except SqlglotError as error:
         raise StratError(
             [Diagnostic("E858", f"sqlglot cannot write this policy in {dialect}: {str(error).splitlines()[0]}", hint="try --dialect duckdb")]
