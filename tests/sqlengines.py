@@ -40,7 +40,7 @@ def python_results(policy, items, as_of: date) -> dict[Row, tuple[str, str | Non
 def duckdb_results(policy, items, as_of: date, params=None) -> dict[Row, tuple[str, str | None, str | None]]:
     con = connect(2)
     bind_assessments(con, policy, items)
-    query = render(policy, "duckdb", as_of, params or {})
+    query = render(policy, "duckdb", as_of, params or {}, defaults=False)  # the assessments hold them
     rows = con.execute(query).fetchall()
     return {(r[0], r[1], r[2]): (r[5], r[6], r[7]) for r in rows}
 
@@ -108,7 +108,7 @@ class Postgres:
         return done.stdout
 
     def results(self, policy, items, as_of: date) -> dict[Row, tuple[str, str | None, str | None]]:
-        script = [_pg_tables(policy, items), render(policy, "postgres", as_of, {})]
+        script = [_pg_tables(policy, items), render(policy, "postgres", as_of, {}, defaults=False)]
         out = self.psql("BEGIN;\n" + "\n".join(script) + "\nROLLBACK;\n")
         rows = list(csv.reader(io.StringIO(out)))
         head = rows[0]

@@ -148,8 +148,9 @@ class SqlPolicy:
 
 
 class SqlCompiler:
-    def __init__(self, policy: ir.CheckedPolicy, as_of: date, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, policy: ir.CheckedPolicy, as_of: date, params: dict[str, Any] | None = None, defaults: bool = True) -> None:
         self.policy = policy
+        self.defaults = defaults
         self.as_of = as_of
         overrides = params or {}
         self.params = {name: overrides.get(name, p.default) for name, p in policy.params.items()}
@@ -204,7 +205,7 @@ class SqlCompiler:
     def _typed(self, column: str, f: ir.Field) -> str:
         """A bound column, with the policy's default for a NULL (an unanswered question)."""
         sql = f"CAST({column} AS {sql_type(f.type)})"
-        if f.default is not None:
+        if f.default is not None and self.defaults:
             default, _ = literal(f.default, f.type)
             sql = f"COALESCE({sql}, {default})"
         return sql
@@ -708,6 +709,7 @@ def _guarded_integral(name: str, sql: str) -> str:
     return f"(CASE WHEN abs({value} - round({value})) > {_margin(value)} THEN CAST({name}({value}) AS DECIMAL(38, 0)) END)"
 
 
-def compile_sql(policy: ir.CheckedPolicy, as_of: date, params: dict[str, Any] | None = None) -> SqlPolicy:
-    """The canonical SQL form of a checked policy (raises StratError E851/E852 for what SQL cannot say)."""
-    return SqlCompiler(policy, as_of, params).compile()
+def compile_sql(policy: ir.CheckedPolicy, as_of: date, params: dict[str, Any] | None = None, defaults: bool = True) -> SqlPolicy:
+    """The canonical SQL form of a checked policy (raises StratError E851/E852 for what SQL cannot say).
+    `defaults`: a NULL in a field with a default takes it (False when the tables already hold them)."""
+    return SqlCompiler(policy, as_of, params, defaults).compile()

@@ -59,14 +59,14 @@ def header(policy: ir.CheckedPolicy, dialect: str, as_of: date, params: dict[str
     return "\n".join("-- " + line if line else "--" for line in lines)
 
 
-def render(policy: ir.CheckedPolicy, dialect: str, as_of: date, params: dict[str, Any]) -> str:
+def render(policy: ir.CheckedPolicy, dialect: str, as_of: date, params: dict[str, Any], defaults: bool = True) -> str:
     """The header and the query in `dialect`."""
     import sqlglot
     from sqlglot.errors import SqlglotError
 
     if dialect not in DIALECTS:
         raise StratError([Diagnostic("E857", f"unknown SQL dialect '{dialect}'", hint="one of: " + ", ".join(DIALECTS))])
-    canonical = compile_sql(policy, as_of, params).query()
+    canonical = compile_sql(policy, as_of, params, defaults).query()
     try:
         tree = sqlglot.parse_one(canonical, read="duckdb")
         if dialect == "postgres":
