@@ -109,7 +109,7 @@ class Postgres:
 
     def results(self, policy, items, as_of: date) -> dict[Row, tuple[str, str | None, str | None]]:
         script = [_pg_tables(policy, items), render(policy, "postgres", as_of, {}, defaults=False)]
-        out = self.psql("BEGIN;\n" + "\n".join(script) + "\nROLLBACK;\n")
+        out = self.psql("SET jit = off;\nBEGIN;\n" + "\n".join(script) + "\nROLLBACK;\n")  # see the header of `stratdsl sql`
         rows = list(csv.reader(io.StringIO(out)))
         head = rows[0]
         got = {}

@@ -76,7 +76,7 @@ def test_the_reference_methodology_on_postgres_gives_the_same_decisions(strategy
     assert compare(python, postgres.results(strategy, items, AS_OF)) == compare(python, duckdb_results(strategy, items, AS_OF))
 
 
-@quick(25)
+@quick(10)
 @given(st.data())
 def test_generated_assessments_agree_on_duckdb(strategy, data):
     raw = data.draw(sf.assessment_data(strategy, invalid=False))
@@ -120,7 +120,7 @@ def test_generated_policies_agree_on_postgres(postgres):
     """A handful of generated policies and assessments, each run on PostgreSQL too."""
     checked = 0
 
-    @settings(max_examples=30, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=15, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
     @given(sf.policies(), st.data())
     def run(text, data):
         nonlocal checked
@@ -139,7 +139,7 @@ def test_generated_policies_agree_on_postgres(postgres):
         checked += 1
 
     run()
-    assert checked > 5
+    assert checked > 3
 
 
 def test_a_construct_sql_cannot_say_is_a_compile_time_error_naming_it():

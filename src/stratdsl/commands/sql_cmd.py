@@ -56,6 +56,8 @@ def header(policy: ir.CheckedPolicy, dialect: str, as_of: date, params: dict[str
         "status (decided | undetermined | no_match), outcome, rule. 'undetermined' means SQL",
         "could not settle it: run `stratdsl explain` on that assessment for the full answer.",
     ]
+    if dialect == "postgres":
+        lines += ["PostgreSQL: run `SET jit = off;` first: JIT-compiling this query's large expressions", "takes minutes, running it takes milliseconds."]
     return "\n".join("-- " + line if line else "--" for line in lines)
 
 
