@@ -30,7 +30,7 @@ from stratdsl.language.diagnostics import StratError
 from stratdsl.runtime.assessment import validate
 
 sys.path.insert(0, str(REPO / "fuzz"))
-import stratfuzz as sf  # noqa: E402
+import stratfuzz as sf
 
 AS_OF = date(2026, 11, 26)
 STRATEGY = REPO / "policies" / "strategy.strat"

@@ -539,7 +539,7 @@ class SqlCompiler:
             raise unsupported(f"an aggregate over '{source}'", e.span)
         where = self.cond(e.where, source) if e.where is not None else "TRUE"
         body, bk = self.expr(e.body, source) if e.body is not None else ("TRUE", BOOL)
-        weight, wk = self.expr(e.weight, source) if e.weight is not None else ("NULL", NUM)
+        weight, _ = self.expr(e.weight, source) if e.weight is not None else ("NULL", NUM)
         self._flush_hazards()
         s = self.scopes[source]
         wcol, bcol, gcol = self._fresh("w"), self._fresh("b"), self._fresh("wt")

@@ -21,12 +21,11 @@ from typing import Any
 
 from ..backends.sql_duckdb import run_policy
 from ..language.diagnostics import Diagnostic, StratError
-from . import batch as _batch
 
 
-def _python_items(con: Any, paths: list[Path], keys: set[str], rows_input: str | None) -> list[_batch.Item]:
+def _python_items(_batch: Any, con: Any, paths: list[Path], keys: set[str], rows_input: str | None) -> list[Any]:
     """The assessments SQL did not settle, read the way the local engine reads them."""
-    items: list[_batch.Item] = []
+    items: list[Any] = []
     if not keys:
         return items
     csvs = [str(p) for p in paths if p.suffix.lower() == ".csv"]
@@ -54,6 +53,7 @@ def _python_items(con: Any, paths: list[Path], keys: set[str], rows_input: str |
 
 
 def run(
+    _batch: Any,
     sources: dict[str, str],
     root: str,
     inputs: list[str],
@@ -63,7 +63,8 @@ def run(
     jobs: int = 1,
     progress: Any = None,
     csv_input: str | None = None,
-) -> _batch.Summary:
+) -> Any:
+    """`_batch` is commands.batch (its readers, its Python path, its Summary)."""
     from ..engine import parse_params
 
     policy = _batch._policy_for(sources, root)
@@ -85,7 +86,7 @@ def run(
     parquet = out.suffix.lower() == ".parquet"
     seen = set() if parquet else _batch.done_keys(out)
     open_keys = {k for (k,) in con.execute("SELECT key FROM lines WHERE line IS NULL").fetchall()} - seen
-    work = ((sources, root, as_of.isoformat(), params, item) for item in _python_items(con, paths, open_keys, rows_input))
+    work = ((sources, root, as_of.isoformat(), params, item) for item in _python_items(_batch, con, paths, open_keys, rows_input))
     python_lines = {}
     for line in _batch._execute(work, jobs, "local", None):
         record = json.loads(line)
@@ -96,7 +97,7 @@ def run(
         "JOIN lines l ON l.key = d.assessment WHERE l.line IS NOT NULL GROUP BY ALL"
     ).fetchall()
     if parquet:
-        _write_parquet(con, out, python_lines, summary)
+        _write_parquet(con, out, python_lines)
     else:
         skipped_settled = Counter()
         with out.open("a", encoding="utf-8") as handle:
@@ -136,7 +137,7 @@ def run(
     return summary
 
 
-def _write_parquet(con: Any, out: Path, python_lines: dict[str, str], summary: _batch.Summary) -> None:
+def _write_parquet(con: Any, out: Path, python_lines: dict[str, str]) -> None:
     """One row per decision: key, decision, entity, status, outcome, rule, missing (and errors of invalid inputs)."""
     con.execute(
         "CREATE TEMP TABLE python_rows (key VARCHAR, d_index BIGINT, decision VARCHAR, entity VARCHAR, status VARCHAR, "
