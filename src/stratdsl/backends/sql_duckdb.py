@@ -107,7 +107,7 @@ def bind_files(con: Any, policy: ir.CheckedPolicy, paths: list[Path], rows_input
     union = " UNION ALL BY NAME ".join(f"({s})" for s in selects)
     con.execute(
         f"CREATE TEMP TABLE raw AS SELECT *, CASE WHEN group_name IS NULL THEN file || ':' || row_number ELSE file || '#' || group_name END AS assessment, "
-        f"row_number() OVER (ORDER BY file_index, row_number) AS ord FROM ({union})"
+        f"file_index * 1099511627776 + row_number AS ord FROM ({union})"
     )
     _views(con, policy, [c for c in columns if c != "assessment"], rows_input)
     return Bound(columns)
@@ -140,7 +140,8 @@ def _typed(raw: str, f: ir.Field) -> tuple[str, str]:
     unk = f"lower({r}) = 'unknown'"
     t = f.type
     if isinstance(t, NumberT):
-        ok = f"regexp_full_match({r}, '{_NUMBER}') AND length(regexp_extract({r}, '\\.([0-9]*)$', 1)) <= {INPUT_SCALE} AND length({r}) <= 30"
+        places = f"(CASE WHEN strpos({r}, '.') = 0 THEN 0 ELSE length({r}) - strpos({r}, '.') END)"
+        ok = f"regexp_full_match({r}, '{_NUMBER}') AND {places} <= {INPUT_SCALE} AND length({r}) <= 30"
         value = f"CASE WHEN {ok} THEN CAST({r} AS DECIMAL(38, {INPUT_SCALE})) END"
         checks = [f"NOT ({ok})"]
         if t.low is not None:
@@ -260,10 +261,16 @@ def evaluate(con: Any, compiled: SqlPolicy, as_of: date) -> None:
     """Run the policy: tables `decisions` and `lines` (key, ord, line or NULL for Python)."""
     con.execute(f"CREATE TEMP TABLE decisions AS {compiled.query()}")
     con.execute(f"CREATE TEMP TABLE hazard AS {compiled.query(compiled.hazards)}")
+    # Every string here is a checked name of the policy or an entity id that passed the id
+    # pattern [A-Za-z0-9_.-]+ (an assessment with any other id goes to Python): none needs
+    # escaping in JSON, so quoting is enough (to_json per value costs more than the decisions)
+    def quoted(sql: str) -> str:
+        return f"coalesce('\"' || {sql} || '\"', 'null')"
+
     obj = (
-        "'{\"decision\":' || " + _json_text("decision") + " || ',\"entity\":' || " + _json_text("entity")
-        + " || ',\"missing\":[],\"outcome\":' || " + _json_text("outcome") + " || ',\"rule\":' || " + _json_text("rule")
-        + " || ',\"status\":' || " + _json_text("status") + " || '}'"
+        "'{\"decision\":\"' || decision || '\",\"entity\":' || " + quoted("entity")
+        + " || ',\"missing\":[],\"outcome\":' || " + quoted("outcome") + " || ',\"rule\":' || " + quoted("rule")
+        + " || ',\"status\":\"' || status || '\"}'"
     )
     prefix = "{\"as_of\":\"" + as_of.isoformat() + "\",\"decisions\":["
     con.execute(
