@@ -242,3 +242,16 @@ def test_batch_duckdb_refuses_a_folder_with_a_coded_error(tmp_path):
     done = _stratdsl("batch", str(THREE), str(tmp_path), "-o", "out.jsonl", "--engine", "duckdb", cwd=tmp_path)
     assert done.returncode == 1
     assert "error[E854]" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_batch_duckdb_reads_flat_jsonl_like_its_csv(tmp_path):
+    import duckdb
+
+    source = tmp_path / "cases.csv"
+    _write_csv(source, 120, 5)
+    duckdb.execute(f"COPY (SELECT * FROM read_csv('{source}', all_varchar = true)) TO '{tmp_path / 'cases.jsonl'}' (FORMAT json)")
+    from_csv = _stratdsl("batch", str(THREE), "cases.csv", "-o", "a.jsonl", "--as-of", "2026-11-26", "--engine", "duckdb", cwd=tmp_path)
+    from_jsonl = _stratdsl("batch", str(THREE), "cases.jsonl", "-o", "b.jsonl", "--as-of", "2026-11-26", "--engine", "duckdb", cwd=tmp_path)
+    assert from_csv.stdout.splitlines()[1:] == from_jsonl.stdout.splitlines()[1:]
+    decisions = [json.loads(line).get("decisions") for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert decisions == [json.loads(line).get("decisions") for line in (tmp_path / "b.jsonl").read_text().splitlines()]

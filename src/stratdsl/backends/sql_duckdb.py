@@ -44,8 +44,14 @@ def connect(threads: int | None = None) -> Any:
         import duckdb
     except ImportError:  # pragma: no cover - a dependency of the package
         raise StratError([Diagnostic("E853", "--engine duckdb needs the duckdb package: pip install duckdb")]) from None
+    import tempfile
+
     con = duckdb.connect(":memory:")
     con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+    # bounded memory on a shared machine: past the limit DuckDB spills to a temporary folder
+    limit = os.environ.get("STRATDSL_DUCKDB_MEMORY", "4GB")
+    con.execute(f"SET memory_limit = {text_literal(limit)}")
+    con.execute(f"SET temp_directory = {text_literal(str(Path(tempfile.gettempdir()) / f'stratdsl-duckdb-{os.getpid()}'))}")
     con.execute("SET preserve_insertion_order = true")
     return con
 
