@@ -95,12 +95,13 @@ def child(which: str, n: int, mode: str, out: str) -> None:
         wall = time.perf_counter() - start
         rows, settled = con.execute("SELECT count(*), count(*) FILTER (WHERE status <> 'undetermined') FROM decisions").fetchone()
         result.update(wall=wall, cpu=time.process_time() - cpu, decisions=rows, settled=settled)
-    else:  # batch from Parquet to JSONL, through the command's own code
+    else:  # batch from a file to JSONL, through the command's own code: duckdb from Parquet, local from CSV
         folder = Path(out)
-        source = folder / f"a{n}.parquet"
+        source = folder / (f"a{n}.parquet" if mode == "batch" else f"a{n}.csv")
         con.execute(
             f"COPY (SELECT assessment, id, CAST(impact AS DOUBLE) AS impact, CAST(effort AS DOUBLE) AS effort, recruitment, narrow_task, "
-            f"profiling, CAST(score AS DOUBLE) AS score FROM usecases ORDER BY ord) TO '{source}' (FORMAT parquet)"
+            f"profiling, CAST(score AS DOUBLE) AS score FROM usecases ORDER BY ord) TO '{source}' "
+            f"({'FORMAT parquet' if mode == 'batch' else 'HEADER'})"
         )
         con.close()
         from stratdsl.commands import batch
@@ -108,7 +109,10 @@ def child(which: str, n: int, mode: str, out: str) -> None:
         sources, root = batch.policy_sources(policy)
         target = folder / f"a{n}.jsonl"
         start, cpu = time.perf_counter(), time.process_time()
-        summary = batch.run_batch(sources, root, [str(source)], target, AS_OF, {}, 1, "duckdb")
+        if mode == "batch":
+            summary = batch.run_batch(sources, root, [str(source)], target, AS_OF, {}, 1, "duckdb")
+        else:  # the per-record engine, both cores (CPU time is this process only: the workers are children)
+            summary = batch.run_batch(sources, root, [str(source)], target, AS_OF, {}, 2, "local")
         wall = time.perf_counter() - start
         result.update(wall=wall, cpu=time.process_time() - cpu, decisions=3 * n, lines=summary.processed)
         target.unlink()
@@ -151,6 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100000,1000000,10000000")
     parser.add_argument("--strategy-sizes", default="100000,1000000")
+    parser.add_argument("--modes", default="sql,batch", help="for benchmark A: sql, batch (duckdb), local (per-record batch)")
     parser.add_argument("--json", dest="json_out")
     parser.add_argument("--child", nargs=4, metavar=("WHICH", "N", "MODE", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -161,7 +166,7 @@ def main() -> None:
     print(load(), flush=True)
     records = []
     with tempfile.TemporaryDirectory(prefix="stratdsl-sqlbench-") as folder:
-        plans = [("A", int(n), m) for n in args.sizes.split(",") for m in ("sql", "batch")]
+        plans = [("A", int(n), m) for n in args.sizes.split(",") for m in args.modes.split(",")]
         plans += [("strategy", int(n), "sql") for n in args.strategy_sizes.split(",") if n]
         for which, n, mode in plans:
             done = subprocess.run([sys.executable, __file__, "--child", which, str(n), mode, folder], capture_output=True, text=True)
