@@ -255,3 +255,15 @@ def test_batch_duckdb_reads_flat_jsonl_like_its_csv(tmp_path):
     assert from_csv.stdout.splitlines()[1:] == from_jsonl.stdout.splitlines()[1:]
     decisions = [json.loads(line).get("decisions") for line in (tmp_path / "a.jsonl").read_text().splitlines()]
     assert decisions == [json.loads(line).get("decisions") for line in (tmp_path / "b.jsonl").read_text().splitlines()]
+
+
+def test_batch_duckdb_resumes_after_a_torn_line(tmp_path):
+    source = tmp_path / "cases.csv"
+    _write_csv(source, 200, 11)
+    args = ("batch", str(THREE), "cases.csv", "--as-of", "2026-11-26", "--engine", "duckdb")
+    _stratdsl(*args, "-o", "full.jsonl", cwd=tmp_path)
+    full = (tmp_path / "full.jsonl").read_bytes()
+    (tmp_path / "part.jsonl").write_bytes(full[: len(full) // 2])  # cut inside a line
+    again = _stratdsl(*args, "-o", "part.jsonl", cwd=tmp_path)
+    assert "already in part.jsonl" in again.stdout
+    assert (tmp_path / "part.jsonl").read_bytes() == full
