@@ -267,3 +267,63 @@ def test_batch_duckdb_resumes_after_a_torn_line(tmp_path):
     again = _stratdsl(*args, "-o", "part.jsonl", cwd=tmp_path)
     assert "already in part.jsonl" in again.stdout
     assert (tmp_path / "part.jsonl").read_bytes() == full
+
+
+OPTIONAL = '''policy "Optional facts" version "1"
+
+input org { headcount: integer 0..100000 }
+
+input usecases: many usecase {
+  impact: number 0..5
+  effort: number 0..5
+  personal_data: bool
+}
+
+define big = org.headcount >= 250
+
+decision quadrant for each usecase {
+  quick_win when impact >= 3 and effort < 3
+  structuring when impact >= 3 and effort >= 3
+  secondary when impact < 3 and effort < 3
+  avoid when impact < 3 and effort >= 3
+}
+
+decision care for each usecase {
+  high when personal_data and big
+  otherwise low
+}
+
+define cases = count(usecases where personal_data)
+
+decision portfolio {
+  large when cases >= 3
+  otherwise small
+}
+'''
+
+
+def test_batch_duckdb_hands_undetermined_decisions_to_python(tmp_path):
+    """Unknown facts: what SQL leaves open is written by Python (with its missing facts)."""
+    (tmp_path / "p.strat").write_text(OPTIONAL, encoding="utf-8")
+    rng = random.Random(5)
+    with (tmp_path / "cases.csv").open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["assessment", "id", "impact", "effort", "personal_data", "org.headcount"])
+        for i in range(300):
+            out.writerow([f"a{i // 3}", f"u{i}", rng.choice(["1", "3.5", "", "unknown"] + ["2"] * 4), rng.choice(["1", "4", ""] + ["2.5"] * 4),
+                          rng.choice(["true", "false", ""]), rng.choice(["10", "300", ""]) if i % 3 == 0 else ""])
+    args = ("batch", "p.strat", "cases.csv", "--as-of", "2026-11-26")
+    local = _stratdsl(*args, "-o", "local.jsonl", cwd=tmp_path)
+    duck = _stratdsl(*args, "-o", "duck.jsonl", "--engine", "duckdb", cwd=tmp_path)
+    assert local.returncode == duck.returncode == 0, duck.stderr
+    assert local.stdout.replace("local.jsonl", "duck.jsonl") == duck.stdout
+    python_lines = sql_lines = undetermined = 0
+    for a, b in zip((tmp_path / "local.jsonl").read_text().splitlines(), (tmp_path / "duck.jsonl").read_text().splitlines(), strict=True):
+        if '"engine":"duckdb"' in b:
+            sql_lines += 1
+            assert a.split('"decisions":', 1)[1].split('],"key"', 1)[0] == b.split('"decisions":', 1)[1].split('],"engine"', 1)[0]
+        else:
+            python_lines += 1  # undetermined, or settled by what Python knows of the unknowns
+            assert a == b
+            undetermined += '"undetermined"' in a
+    assert python_lines > 10 and sql_lines > 10 and undetermined > 5
