@@ -310,8 +310,9 @@ def test_batch_duckdb_hands_undetermined_decisions_to_python(tmp_path):
         out = csv.writer(handle)
         out.writerow(["assessment", "id", "impact", "effort", "personal_data", "org.headcount"])
         for i in range(300):
-            out.writerow([f"a{i // 3}", f"u{i}", rng.choice(["1", "3.5", "", "unknown"] + ["2"] * 4), rng.choice(["1", "4", ""] + ["2.5"] * 4),
-                          rng.choice(["true", "false", ""]), rng.choice(["10", "300", ""]) if i % 3 == 0 else ""])
+            rare = lambda known, *unknown: rng.choice(unknown) if rng.random() < 0.08 else rng.choice(known)  # noqa: E731
+            out.writerow([f"a{i // 3}", f"u{i}", rare(["1", "3.5", "2"], "", "unknown"), rare(["1", "4", "2.5"], ""),
+                          rare(["true", "false"], ""), rare(["10", "300"], "") if i % 3 == 0 else ""])
     args = ("batch", "p.strat", "cases.csv", "--as-of", "2026-11-26")
     local = _stratdsl(*args, "-o", "local.jsonl", cwd=tmp_path)
     duck = _stratdsl(*args, "-o", "duck.jsonl", "--engine", "duckdb", cwd=tmp_path)
