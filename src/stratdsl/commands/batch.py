@@ -378,6 +378,13 @@ def run_batch(
     progress: Any = None,
     csv_input: str | None = None,
 ) -> Summary:
+    if engine == "duckdb":  # the policy as SQL over the files in place (batch_duckdb.py)
+        import sys
+
+        from .batch_duckdb import run as duckdb_run
+
+        # this module is handed in (as to batch_dask) so that batch_duckdb does not import it back
+        return duckdb_run(sys.modules[__name__], sources, root, inputs, out, as_of, params, jobs, progress, csv_input)
     policy = _policy_for(sources, root)
     rows_input = csv_input or _default_rows_input(policy)
     summary = Summary()

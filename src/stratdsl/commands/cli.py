@@ -645,7 +645,7 @@ def _diff(old, new, paths, when, lang) -> PolicyDiff:
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="The JSONL file to write (appended to; a rerun resumes).")
 @click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="Worker processes.")
-@click.option("--engine", "engine_name", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option("--engine", "engine_name", type=click.Choice(["local", "dask", "duckdb"]), default="local", show_default=True)
 @click.option("--scheduler", metavar="ADDRESS", help="The Dask scheduler, with --engine dask.")
 @click.option("--csv-input", metavar="INPUT", help="Which repeated input a CSV row fills (default: the one with most fields).")
 @_as_of_opt
@@ -682,6 +682,21 @@ def batch_cmd(policy, inputs, output, jobs, engine_name, scheduler, csv_input, a
         click.echo(f"  {decision}: {parts}")
     if summary.invalid:
         sys.exit(EXIT_BAD_INPUT)  # every valid input was still evaluated and written
+
+
+@main.command("sql")
+@click.argument("policy", type=click.Path(dir_okay=False, exists=True))
+@click.option("--dialect", type=click.Choice(["duckdb", "postgres", "spark", "bigquery", "snowflake"]), default="duckdb", show_default=True)
+@_as_of_opt
+@_param_opt
+@guarded
+def sql_cmd(policy, dialect, as_of, params) -> None:
+    """Print the policy as one SQL query for a warehouse (input tables to bind are listed in its header)."""
+    from .. import engine
+    from .sql_cmd import render
+
+    checked, _ = _policy(policy)
+    click.echo(render(checked, dialect, _as_of(as_of), engine.parse_params(checked, params)), nl=False)
 
 
 @main.command("diagnose")
