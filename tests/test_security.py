@@ -895,3 +895,66 @@ def test_in_process_runs_are_deterministic_too(props):
     first = run(policy, facts, date(2026, 9, 1))[0]
     assert run(policy, facts, date(2026, 9, 1))[0] == first == reference_evaluate(policy, facts, date(2026, 9, 1))
 
+
+
+# ====================================================================== issue 16, points 7–13
+# Holes found by an attack on the engine (docs/security.md §2, "attack of 2026-12").
+
+SECRET = "SECRET_TOKEN=hunter2-do-not-print"
+
+
+@pytest.fixture
+def linked_folder(tmp_path):
+    """A policy folder holding a good policy, a link to a secret file outside it and a
+    linked sub-folder leading outside (what `ln -s /proc/self/environ policies/x.strat` does)."""
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "environ").write_text(f"{SECRET}\nPATH=/usr/bin\n", encoding="utf-8")
+    (secret / "inner.strat").write_text(f"{SECRET}\n", encoding="utf-8")
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "good.strat").write_text(f'{HEADER}{ORG}decision d {{ yes when o.b  otherwise no }}\n', encoding="utf-8")
+    (folder / "x.strat").symlink_to(secret / "environ")
+    (folder / "more").symlink_to(secret, target_is_directory=True)
+    return folder
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_check_of_a_folder_never_reads_a_linked_file_outside_it(linked_folder, fmt):
+    done = cli("check", "--format", fmt, "policies", cwd=linked_folder.parent)
+    assert done.returncode == 1
+    assert "hunter2" not in done.stdout + done.stderr
+    assert "E060" in done.stdout + done.stderr
+    assert "x.strat" in done.stdout + done.stderr
+
+
+def test_check_of_a_shell_glob_refuses_the_link_too(linked_folder):
+    done = cli("check", "policies/good.strat", "policies/x.strat", cwd=linked_folder.parent)
+    assert done.returncode == 1
+    assert "hunter2" not in done.stdout + done.stderr
+    assert "error[E060]: policy file 'policies/x.strat' is a link to a file outside the folder 'policies'" in done.stderr
+    assert "policies/good.strat: ok" in done.stdout
+
+
+def test_a_link_inside_the_folder_is_still_fine(tmp_path):
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "good.strat").write_text(f'{HEADER}{ORG}decision d {{ yes when o.b  otherwise no }}\n', encoding="utf-8")
+    (folder / "alias.strat").symlink_to(folder / "good.strat")
+    done = cli("check", "policies", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
+def test_fmt_never_writes_through_a_link_out_of_the_folder(linked_folder):
+    before = (linked_folder.parent / "secret" / "environ").read_bytes()
+    done = cli("fmt", "policies", cwd=linked_folder.parent)
+    assert done.returncode == 1 and "E060" in done.stderr and "hunter2" not in done.stdout + done.stderr
+    assert (linked_folder.parent / "secret" / "environ").read_bytes() == before
+
+
+def test_syntax_errors_never_print_a_line_of_a_file_outside_the_folder(linked_folder):
+    """The renderer's fallback sources (for a policy that does not parse) stay in the folder too."""
+    (linked_folder / "broken.strat").write_text(f'{HEADER}import "x.strat"\nthis is not a policy\n', encoding="utf-8")
+    done = cli("check", "policies/broken.strat", cwd=linked_folder.parent)
+    assert done.returncode == 1
+    assert "hunter2" not in done.stdout + done.stderr

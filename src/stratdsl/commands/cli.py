@@ -50,6 +50,8 @@ def _partial_sources(path: str) -> SourceMap:
     sources = SourceMap()
     root = Path(path).resolve()
     for file in [root, *sorted(root.parent.rglob("*.strat"))]:
+        if file != root and not file.resolve().is_relative_to(root.parent):
+            continue  # never show a line of a file outside the policy folder
         try:
             source = read_source(file)
         except StratError:
@@ -81,17 +83,15 @@ def main() -> None:
     """stratdsl — evaluate an AI-strategy policy against a company's assessment, with an explanation for every decision."""
 
 
-def _roots(paths: tuple[str, ...]) -> list[str]:
+def _roots(paths: tuple[str, ...]) -> tuple[list[str], list[Diagnostic]]:
     """Expand folders to their .strat files and keep only the roots: a file imported
-    by another one given is checked through it, with the context it has there."""
-    from ..language.loader import load_policy
+    by another one given is checked through it, with the context it has there.
+    Links leading out of the folder scanned are refused (E060), unread."""
+    from ..language.loader import find_policy_files, load_policy
 
-    files: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        files.extend(sorted(p.rglob("*.strat")) if p.is_dir() else [p])
-    if len(files) == 1:
-        return [str(files[0])]  # nothing to compare with: spare a second parse
+    files, refused = find_policy_files(paths)
+    if len(files) <= 1:
+        return [str(f) for f in files], refused  # nothing to compare with: spare a second parse
     imported: set[Path] = set()
     for file in files:
         try:
@@ -101,7 +101,7 @@ def _roots(paths: tuple[str, ...]) -> list[str]:
         for source in program.source_map.files()[1:]:
             if source.path is not None:
                 imported.add(source.path.resolve())
-    return [str(f) for f in files if f.resolve() not in imported]
+    return [str(f) for f in files if f.resolve() not in imported], refused
 
 
 @main.command("check")
@@ -114,7 +114,13 @@ def check_cmd(policies: tuple[str, ...], fmt: str) -> None:
     everything: list[Diagnostic] = []
     failed = False
     seen: set[tuple] = set()
-    for policy in _roots(policies):
+    roots, refused = _roots(policies)
+    if refused:
+        everything.extend(refused)
+        failed = True
+        if fmt == "text":
+            emit_diagnostics(refused, None)
+    for policy in roots:
         checked, diagnostics = engine.compile_policy(policy)
         fresh = []
         for d in diagnostics:
@@ -161,14 +167,10 @@ def fmt_cmd(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
     import difflib
 
     from ..language.fmt import format_source
-    from ..language.loader import read_source
+    from ..language.loader import find_policy_files, read_source
 
-    files: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        files.extend(sorted(p.rglob("*.strat")) if p.is_dir() else [p])
+    files, problems = find_policy_files(paths)  # fmt must never write through a link out of the folder
     changed = []
-    problems: list[Diagnostic] = []
     for file in files:
         try:
             source = read_source(file)
