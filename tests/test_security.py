@@ -958,3 +958,56 @@ def test_syntax_errors_never_print_a_line_of_a_file_outside_the_folder(linked_fo
     done = cli("check", "policies/broken.strat", cwd=linked_folder.parent)
     assert done.returncode == 1
     assert "hunter2" not in done.stdout + done.stderr
+
+
+@pytest.fixture
+def test_repo(tmp_path):
+    """A repository (`.git`) with a policy and a test file in a sub-folder, and a secret outside."""
+    (tmp_path / "secret.yaml").write_text(f"{SECRET}: 1\n", encoding="utf-8")
+    (tmp_path / "secret.strat").write_text(f"{SECRET}\n", encoding="utf-8")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "policies" / "tests").mkdir(parents=True)
+    (repo / "policies" / "p.strat").write_text(f'{HEADER}{ORG}decision d {{ go when o.b  otherwise stop }}\n', encoding="utf-8")
+    (repo / "policies" / "tests" / "base.yaml").write_text("o: {b: true, x: 1, t: a}\n", encoding="utf-8")
+    return repo
+
+
+def _policy_test(policy: str, assessment: str) -> str:
+    return f"policy: {policy}\nassessment: {assessment}\nas_of: 2026-09-01\ncases:\n  - name: c\n    expect: {{d: go}}\n"
+
+
+@pytest.mark.parametrize(
+    ("policy", "assessment", "field"),
+    [
+        ("../p.strat", "base.yaml", None),  # inside the repository: fine
+        ("{outside}/secret.strat", "base.yaml", "policy"),
+        ("../../../secret.strat", "base.yaml", "policy"),
+        ("link.strat", "base.yaml", "policy"),
+        ("../p.strat", "{outside}/secret.yaml", "assessment"),
+        ("../p.strat", "../../../secret.yaml", "assessment"),
+        ("../p.strat", "link.yaml", "assessment"),
+    ],
+)
+def test_policy_tests_read_only_files_of_their_repository(test_repo, policy, assessment, field):
+    outside = test_repo.parent
+    tests = test_repo / "policies" / "tests"
+    (tests / "link.strat").symlink_to(outside / "secret.strat")
+    (tests / "link.yaml").symlink_to(outside / "secret.yaml")
+    (tests / "a.test.yaml").write_text(_policy_test(policy.format(outside=outside), assessment.format(outside=outside)), encoding="utf-8")
+    done = cli("test", "policies/tests", cwd=test_repo)
+    assert "hunter2" not in done.stdout + done.stderr
+    if field is None:
+        assert done.returncode == 0, done.stdout + done.stderr
+        return
+    assert done.returncode == 1
+    assert f"E510 {field} '" in done.stdout
+    assert "is outside the folder" in done.stdout
+
+
+def test_policy_tests_outside_git_are_confined_to_their_folder(tmp_path):
+    (tmp_path / "p.strat").write_text(f"{HEADER}{ORG}decision d {{ go when o.b  otherwise stop }}\n", encoding="utf-8")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "a.test.yaml").write_text(_policy_test("../p.strat", "{o: {b: true}}"), encoding="utf-8")
+    done = cli("test", "t", cwd=tmp_path)
+    assert done.returncode == 1 and "E510 policy '../p.strat'" in done.stdout
