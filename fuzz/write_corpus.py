@@ -24,6 +24,17 @@ import json
 import sys
 from pathlib import Path
 
+def _squares(start: str, times: int) -> str:
+    """Definitions squaring `start` `times` times, the last one named y: 10^20 squared 16 times
+    is 10^1310720, past the exponent limit of the arithmetic."""
+    lines, previous = [], start
+    for n in range(times):
+        name = "y" if n == times - 1 else f"s{n}"
+        lines.append(f'define {name} label en "{name}" = {previous} * {previous}\n')
+        previous = name
+    return "".join(lines)
+
+
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "fuzz_corpus"
 
 HEADER = 'policy "corpus" version "1"\n'
@@ -170,9 +181,15 @@ def main() -> int:
         expect="rejected E031",
     )
     policy("round-40-places", HEADER + ORG + 'define y label en "y" = round(o.x, 40)\n', "o: {x: 1.5}\n", expect="rejected E024")
-    policy("big-integral-output", HEADER + ORG + 'define y label en "y" = o.x\n', "o: {x: 1.0e+30}\n", expect="ok / evaluated")
-    policy("overflow", HEADER + ORG + 'define y label en "y" = o.x * o.x\n', "o: {x: 9.0e+999998}\n", expect="ok / eval refused E202")
-    policy("tiny-division", HEADER + ORG + 'define y label en "y" = 1 / o.x\n', "o: {x: 1.0e-999999}\n", expect="ok / evaluated")
+    # issue 16 point 9: a given number has at most 28 digits, from 10^-20 to 10^20, so the
+    # values of B12 are refused at the door; large and tiny values can still be computed
+    policy("big-integral-output", HEADER + ORG + 'define y label en "y" = o.x\n', "o: {x: 1.0e+30}\n", expect="ok / invalid E302")
+    policy("big-integral-computed", HEADER + ORG + 'define y label en "y" = o.x * o.x\n', "o: {x: 1.0e+20}\n", expect="ok / evaluated")
+    policy("overflow", HEADER + ORG + 'define y label en "y" = o.x * o.x\n', "o: {x: 9.0e+999998}\n", expect="ok / invalid E302")
+    policy("overflow-computed", HEADER + ORG + _squares("o.x", 16), "o: {x: 1.0e+20}\n", expect="ok / eval refused E202")
+    policy("tiny-division", HEADER + ORG + 'define y label en "y" = 1 / o.x\n', "o: {x: 1.0e-999999}\n", expect="ok / invalid E302")
+    policy("tiny-division-computed", HEADER + ORG + _squares("o.x", 16) + 'define z label en "z" = 1 / y\n', "o: {x: 1.0e-20}\n")
+    policy("tiny-as-text", HEADER + ORG + 'define y label en "y" = 1 / o.x\n', "o: {x: '1e-999999'}\n", expect="ok / invalid E302")
 
     # ---------------------------------------------------------------- assessments that hold
     assessment("python-name.yaml", "org: !!python/name:os.system\n", expect="unreadable E301")
@@ -220,7 +237,9 @@ def main() -> int:
     # billion laughs (refused with E307, but slowly: B6) is in tests/test_security.py: it costs seconds by design
     aliases = "a: &a {x: 1}\n" + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(4))
     assessment("aliases-10000.yaml", "about:\n" + "".join("  " + line + "\n" for line in aliases.splitlines()), expect="evaluated")
-    assessment("big-total.yaml", "org: {total: 1.0e+30}\n", expect="evaluated")
+    assessment("big-total.yaml", "org: {total: 1.0e+30}\n", expect="invalid E302")
+    assessment("number-as-text.json", '{"org": {"total": "5"}}', expect="invalid E302")
+    assessment("number-29-digits.json", '{"org": {"total": 0.12345678901234567890123456789}}', expect="invalid E302")
 
     (CORPUS / "expected.json").write_text(json.dumps(expected, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     (CORPUS / "known_bugs.json").write_text(json.dumps(known, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1011,3 +1011,91 @@ def test_policy_tests_outside_git_are_confined_to_their_folder(tmp_path):
     (tmp_path / "t" / "a.test.yaml").write_text(_policy_test("../p.strat", "{o: {b: true}}"), encoding="utf-8")
     done = cli("test", "t", cwd=tmp_path)
     assert done.returncode == 1 and "E510 policy '../p.strat'" in done.stdout
+
+
+# ---------------------------------------------------------------------- point 9: numbers
+
+
+UNBOUNDED = f'{HEADER}{ORG}define y label en "y" = o.x\ndecision d {{ go when o.x > 0  otherwise stop }}\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "json_format", "message"),
+    [
+        ('o: {x: "5"}\n', False, "'5' is text, not a number"),
+        ("o: {x: '1e-999999'}\n", False, "'1e-999999' is text, not a number"),
+        ("o: {x: 1e-999999}\n", False, "'1e-999999' is text, not a number"),  # YAML 1.1 reads it as text
+        ("o: {x: 1.0e-999999}\n", False, "is refused: it is smaller than 10^-20"),
+        ('{"o": {"x": 1e-999999}}', True, "is refused: it is smaller than 10^-20"),
+        ('{"o": {"x": "1e-999999"}}', True, "'1e-999999' is text, not a number"),
+        ('{"o": {"x": 1e21}}', True, "is refused: it is 10^21 or more"),
+        ('{"o": {"x": 1000000000000000000000}}', True, "is refused: it is 10^21 or more"),
+        ('{"o": {"x": 1.00000000000000000000000000001}}', True, "more than 28 significant digits"),
+        ('{"o": {"x": true}}', True, "a number is expected, not true"),
+    ],
+)
+def test_numbers_are_bounded_and_never_text(text, json_format, message):
+    policy, _ = compile_text(UNBOUNDED)
+    data, spans = parse_data(text, "a.json" if json_format else "a.yaml", json_format=json_format)
+    (d,) = stage_error(validate, policy, data, "a", spans)
+    assert d.code == "E302" and message in d.message, d.message
+    assert len(d.message) < 200
+
+
+@pytest.mark.parametrize("value", ["1e20", "-1e20", "1e-20", "0.1234567890123456789012345678", "2.50", "0", "0.000"])
+def test_numbers_within_the_bounds_are_read(value):
+    policy, _ = compile_text(UNBOUNDED)
+    data, spans = parse_data(f'{{"o": {{"x": {value}}}}}', "a.json", json_format=True)
+    assert validate(policy, data, "a", spans).records["o"]["x"] == Decimal(value)
+
+
+def test_the_schema_says_number_not_text():
+    policy, _ = compile_text(UNBOUNDED)
+    schema = assessment_mod.json_schema(policy)
+    x = schema["$defs"]["O"]["properties"]["x"]
+    assert {"type": "string"} not in x["anyOf"] and {"type": "number"} in x["anyOf"]
+
+
+def test_a_tiny_number_through_the_command_prints_a_short_line(tmp_path):
+    """The attack of the issue: 1e-999999 printed a million characters wherever it went."""
+    (tmp_path / "p.strat").write_text(UNBOUNDED, encoding="utf-8")
+    (tmp_path / "a.json").write_text('{"o": {"x": 1e-999999}}', encoding="utf-8")
+    log = tmp_path / "audit.jsonl"
+    done = cli("eval", "p.strat", "a.json", "--audit-log", log, "--as-of", AS_OF, cwd=tmp_path)
+    assert done.returncode == 1 and "E302" in done.stderr and len(done.stdout + done.stderr) < 1000
+    assert not log.exists() or log.stat().st_size < 10_000
+
+
+@pytest.mark.parametrize(
+    ("literal", "message"),
+    [("12345678901234567890123456789", "more than 28 significant digits"), ("0.000000000000000000001", "smaller than 10^-20"),
+     ("1000000000000000000000", "10^21 or more")],
+)
+def test_numbers_written_in_a_policy_are_bounded_e061(literal, message):
+    policy, diagnostics = compile_text(f"{HEADER}{ORG}define y = o.x * {literal}\n")
+    assert policy is None
+    (d,) = [d for d in diagnostics if d.is_error]
+    assert d.code == "E061" and message in d.message
+    assert d.span is not None and d.span.line == 3 and d.span.column == 18
+
+
+def test_parameter_overrides_are_bounded_like_assessments(tmp_path):
+    (tmp_path / "p.strat").write_text(f"{HEADER}{ORG}param t: number = 1\ndefine y = o.x * t\n", encoding="utf-8")
+    (tmp_path / "a.yaml").write_text("o: {x: 1}\n", encoding="utf-8")
+    for value, expected in [("1e-999999", "smaller than 10^-20"), ("1" * 29, "28 significant digits")]:
+        done = cli("eval", "p.strat", "a.yaml", "--param", f"t={value}", "--as-of", AS_OF, cwd=tmp_path)
+        assert done.returncode == 1 and "E304" in done.stderr and expected in done.stderr
+
+
+def test_the_web_form_posts_text_and_reads_it_with_the_same_bounds():
+    """The form posts strings: parse_answer converts them from the declared type (the explicit
+    path), with the same bounds as the assessment model."""
+    from stratdsl.commands.questionnaire import AnswerError, parse_answer, questions
+
+    policy, _ = compile_text(UNBOUNDED)
+    (q,) = [q for q in questions(policy, "en") if q.field == "x"]
+    assert parse_answer(q, "12,5", "en") == Decimal("12.5")
+    assert parse_answer(q, "1e20", "en") == Decimal("1e20")
+    for bad in ("1e-999999", "1e21", "1" * 29):
+        with pytest.raises(AnswerError):
+            parse_answer(q, bad, "en")

@@ -408,6 +408,25 @@ def test_an_extreme_param_is_E304(client):
     assert done.exit_code == 1 and "error[E304]" in done.output, done.output
 
 
+def test_numbers_are_bounded_and_never_text_in_the_api(client):
+    """Issue 16, point 9: a 5 KB request with "1e-999999" gave a 1.1 GB audit log. The body's
+    numbers are read as exact decimals (not floats, where 1e-999999 would become 0.0) and
+    bounded like a file's; a number given as text is refused."""
+    for raw, expected in [
+        (b'1e-999999', "is refused: it is smaller than 10^-20"),
+        (b'"1e-999999"', "'1e-999999' is text, not a number"),
+        (b'"5"', "'5' is text, not a number"),
+        (b'1e21', "is refused: it is 10^21 or more"),
+    ]:
+        body = b'{"assessment": {"organization": {"name": "X", "annual_revenue": ' + raw + b'}}}'
+        found = errors(client.post("/api/v1/evaluate", content=body, headers={"content-type": "application/json"}))
+        assert [e["code"] for e in found] == ["E302"], raw
+        assert found[0]["message"].startswith("organization.annual_revenue: ") and expected in found[0]["message"], found
+    exact = b'{"assessment": {"organization": {"name": "X", "annual_revenue": 0.1000000000000000055511151231257827}}}'
+    found = errors(client.post("/api/v1/evaluate", content=exact, headers={"content-type": "application/json"}))
+    assert "more than 28 significant digits" in found[0]["message"]  # as a float it would have passed, rounded
+
+
 def test_a_body_over_1_MB_is_refused_with_E311(client):
     big = {"assessment": {"about": {"notes": "x" * 1_000_100}}}
     found = errors(client.post("/api/v1/evaluate", json=big), 413)

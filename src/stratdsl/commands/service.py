@@ -23,6 +23,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -76,6 +77,27 @@ def _counts(policy: ir.CheckedPolicy, form: dict[str, Any]) -> dict[str, int]:
             raw = str(form.get(f"n.{item.name}", "1"))
             out[item.name] = max(1, min(int(raw), MAX_BLOCKS)) if raw.isdecimal() and raw.isascii() else 1
     return out
+
+
+class _ExactRequest(Request):
+    """A JSON body read with its numbers as exact decimals, as `parse_data` reads a file:
+    `0.1` stays 0.1 and `1e-999999` stays 1e-999999 (then refused by the assessment model's
+    bounds) instead of silently becoming the float 0.0."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = json.loads(await self.body(), parse_float=Decimal)
+        return self._json
+
+
+class _ExactRoute(APIRoute):
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+
+        async def exact(request: Request) -> Response:
+            return await handler(_ExactRequest(request.scope, request.receive))
+
+        return exact
 
 
 class EvaluateRequest(BaseModel):
@@ -188,6 +210,7 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
         version=__version__,
         description=f"Decisions of the policy {policy.name} {policy.version}, with explanations.",
     )
+    app.router.route_class = _ExactRoute
     prov = provenance(policy)
 
     app.add_middleware(_BodyLimit, limit=max_body)
