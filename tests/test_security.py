@@ -1099,3 +1099,95 @@ def test_the_web_form_posts_text_and_reads_it_with_the_same_bounds():
     for bad in ("1e-999999", "1e21", "1" * 29):
         with pytest.raises(AnswerError):
             parse_answer(q, bad, "en")
+
+
+# ---------------------------------------------------------------------- point 11: Trojan source
+
+HIDDEN_DECISION = f'{HEADER}{ORG}# harmless note\rdecision evil {{ go when o.b  otherwise stop }}\ndecision d {{ go when o.b  otherwise stop }}\n'
+
+
+def test_a_lone_cr_is_a_w120_warning_at_its_place():
+    policy, diagnostics = compile_text(HIDDEN_DECISION)
+    assert policy is not None and "evil" not in policy.decisions  # the parser reads a comment
+    (w,) = [d for d in diagnostics if d.code == "W120"]
+    assert (w.span.line, w.span.column) == (3, 16) and not w.is_error
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u2066", "\u2069", "\u200f", "\u061c"])
+@pytest.mark.parametrize("where", ["comment", "string"])
+def test_bidi_controls_are_a_w121_warning(control, where):
+    line = f"# note {control}x\n" if where == "comment" else f'define z label en "a{control}b" = 1\n'
+    policy, diagnostics = compile_text(f"{HEADER}{ORG}{line}decision d {{ go when o.b  otherwise stop }}\n")
+    assert policy is not None
+    (w,) = [d for d in diagnostics if d.code == "W121"]
+    assert f"U+{ord(control):04X}" in w.message and w.span.line == 3
+
+
+def test_crlf_line_endings_are_no_warning():
+    text = HEADER + ORG + "decision d { go when o.b  otherwise stop }\n"
+    policy, diagnostics = compile_text(text.replace("\n", "\r\n"))
+    assert policy is not None and not [d for d in diagnostics if d.code in ("W120", "W121")]
+
+
+def test_hidden_characters_are_never_printed_raw(tmp_path):
+    """The source line under a warning shows U+FFFD where the control was: the terminal does not
+    obey it, and the caret stays under it."""
+    (tmp_path / "p.strat").write_text(HIDDEN_DECISION.replace("# harmless", "# \u202eharmless"), encoding="utf-8", newline="")
+    done = cli("check", "p.strat", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "\r" not in done.stderr and "\u202e" not in done.stderr
+    assert "3 | # \ufffdharmless note\ufffddecision evil" in done.stderr
+
+
+def test_many_hidden_characters_give_a_bounded_number_of_warnings():
+    comments = "".join(f"# {n}\r{n}\n" for n in range(500))
+    _, diagnostics = compile_text(f"{HEADER}{ORG}{comments}decision d {{ go when o.b  otherwise stop }}\n")
+    w120 = [d for d in diagnostics if d.code == "W120"]
+    assert len(w120) == 21 and w120[-1].message == "480 more characters of this kind in '<policy>'"
+
+
+def test_fmt_ends_lines_with_lf_and_shows_what_a_lone_cr_hid(tmp_path):
+    path = tmp_path / "p.strat"
+    path.write_text(HIDDEN_DECISION.replace("\n", "\r\n").replace('otherwise stop }\r\ndecision d', 'otherwise stop }\r\ndecision d'), encoding="utf-8", newline="")
+    done = cli("fmt", "p.strat", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = path.read_bytes().decode("utf-8")
+    assert "\r" not in text
+    assert "# harmless note decision evil { go when o.b  otherwise stop }\n" in text  # still a comment, now visibly so
+    before, _ = compile_text(HIDDEN_DECISION)
+    after, diagnostics = compile_text(text)
+    assert after is not None and set(after.decisions) == set(before.decisions) == {"d"}
+    assert not [d for d in diagnostics if d.code == "W120"]
+    assert cli("fmt", "--check", "p.strat", cwd=tmp_path).returncode == 0  # idempotent
+
+
+def test_a_cr_in_a_string_is_kept_and_written_as_an_escape():
+    from stratdsl.language.fmt import format_text
+
+    text = f'{HEADER}{ORG}define z label en "a\rb" = 1\ndecision d {{ go when o.t = "x\\ry"  otherwise stop }}\n'
+    formatted = format_text(text)
+    assert '"a\\rb"' in formatted and '"x\\ry"' in formatted and "\r" not in formatted
+    before, _ = compile_text(text)
+    after, _ = compile_text(formatted)
+    assert before is not None and after is not None
+    assert before.definitions["z"].meta.label.en == after.definitions["z"].meta.label.en == "a\rb"
+
+
+COMPOSED, DECOMPOSED = "R\u00e9union", "Re\u0301union"
+
+
+@pytest.mark.parametrize(("in_policy", "in_assessment"), [(COMPOSED, DECOMPOSED), (DECOMPOSED, COMPOSED), (DECOMPOSED, DECOMPOSED)])
+def test_texts_are_compared_in_nfc(in_policy, in_assessment):
+    policy, _ = compile_text(f'{HEADER}{ORG}decision d {{ go when o.t = "{in_policy}" and o.t in {{ "{in_policy}", "x" }}  otherwise stop }}\n')
+    facts = validate(policy, {"o": {"t": in_assessment}})
+    (d,) = run(policy, facts, date(2026, 9, 1))[0].decisions
+    assert d.outcome == "go"
+    assert reference_evaluate(policy, facts, date(2026, 9, 1)).decisions[0].outcome == "go"
+
+
+def test_text_parameters_are_compared_in_nfc(tmp_path):
+    (tmp_path / "p.strat").write_text(f'{HEADER}{ORG}param region: text = "x"\ndecision d {{ go when region = "{COMPOSED}"  otherwise stop }}\n', encoding="utf-8")
+    (tmp_path / "a.yaml").write_text("o: {b: true}\n", encoding="utf-8")
+    done = cli("eval", "p.strat", "a.yaml", "--param", f"region={DECOMPOSED}", "--as-of", AS_OF, "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["decisions"][0]["outcome"] == "go"

@@ -7,6 +7,7 @@ of them re-implements a stage.
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -89,7 +90,7 @@ def parse_param(policy: ir.CheckedPolicy, text: str) -> tuple[str, Any]:
                 )
             value = raw
         elif isinstance(type_, TextT):
-            value = raw
+            value = unicodedata.normalize("NFC", raw)  # compared like the policy's texts
         else:
             raise ValueError
     except (InvalidOperation, ValueError):

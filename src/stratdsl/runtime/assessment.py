@@ -14,6 +14,7 @@ import json
 import os
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import PydanticCustomError
 from yaml.constructor import SafeConstructor
 
@@ -493,6 +494,12 @@ def _given_number(value: Any) -> Any:
     return value
 
 
+def _nfc(text: str) -> str:
+    """Texts are compared in Unicode NFC, as the policy's string literals are (lower._unquote):
+    "Réunion" with a combining accent equals "Réunion" with a precomposed é."""
+    return unicodedata.normalize("NFC", text)
+
+
 def _python_type(type_: Type) -> Any:
     if isinstance(type_, NumberT):
         base = int if type_.integer else Decimal
@@ -508,7 +515,7 @@ def _python_type(type_: Type) -> Any:
     if isinstance(type_, BoolT):
         return bool
     if isinstance(type_, TextT):
-        return Annotated[str, Field(max_length=MAX_TEXT)]
+        return Annotated[str, AfterValidator(_nfc), Field(max_length=MAX_TEXT)]
     if isinstance(type_, DateT):
         return date
     if isinstance(type_, EnumT):
