@@ -40,6 +40,7 @@ from .types import (
     is_number,
     same_family,
 )
+from .urls import url_problem
 
 COUNT = NumberT(integer=True, low=Decimal(0))  # counts, sizes and ranks are never negative
 AGGREGATES = {"count", "sum", "mean", "weighted_mean", "min", "max", "any", "all"}
@@ -138,6 +139,10 @@ class Checker:
                     if decl.name in self.sources:
                         self._duplicate(decl.name, decl.span, self.sources[decl.name].span)
                         continue
+                    if decl.url is not None and (problem := url_problem(decl.url)) is not None:
+                        shown = decl.url if len(decl.url) <= 60 else decl.url[:60] + "…"
+                        self.diags.error("E062", f"the url of source '{decl.name}' ({shown!r}) is refused: {problem}", decl.span,
+                                         hint="give an http:// or https:// address, or no url")
                     self.sources[decl.name] = ir.Source(decl.name, decl.title, decl.url, decl.span)
                 elif isinstance(decl, ast.EnumDecl):
                     if decl.name in self.enums:
