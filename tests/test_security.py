@@ -25,15 +25,18 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from helpers import FIXTURES, REPO, stage_error, stratdsl_command
 from stratdsl.backends.compiler import _name, compiled
+from stratdsl.commands import service as service_mod
 from stratdsl.engine import compile_policy, compile_text, run
 from stratdsl.language.diagnostics import StratError
 from stratdsl.language.loader import MAX_FILE_BYTES, MAX_IMPORTS, load_policy
@@ -1191,3 +1194,157 @@ def test_text_parameters_are_compared_in_nfc(tmp_path):
     done = cli("eval", "p.strat", "a.yaml", "--param", f"region={DECOMPOSED}", "--as-of", AS_OF, "--format", "json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["decisions"][0]["outcome"] == "go"
+
+
+# ---------------------------------------------------------------------- point 13: the service
+
+STRATEGY = REPO / "policies" / "strategy.strat"
+LOCAL = "http://127.0.0.1:8000"
+
+
+@pytest.fixture(scope="module")
+def strategy():
+    policy, _ = compile_policy(STRATEGY)
+    return policy
+
+
+def _app(policy, **security):
+    return service_mod.create_app(policy, security=service_mod.Security(**security))
+
+
+def _example() -> dict:
+    data, _ = read_data(REPO / "examples" / "cabinet-comptable.yaml", "x.yaml")
+    return json.loads(json.dumps(data, default=str))
+
+
+def test_serve_listens_on_this_machine_by_default_and_says_so():
+    from stratdsl.commands.cli import serve_cmd
+
+    (host,) = [p.default for p in serve_cmd.params if p.name == "host"]
+    assert host == "127.0.0.1"
+    message = service_mod.startup_message("p.strat", "127.0.0.1", 8000, service_mod.Security())
+    assert "listening on this machine only (127.0.0.1): other machines cannot connect" in message
+    wide = service_mod.startup_message("p.strat", "0.0.0.0", 8000, service_mod.Security(api_keys=("k",)))
+    assert "reachable from the network — put it behind a reverse proxy" in wide and "needs one of 1 API key(s)" in wide
+
+
+@pytest.mark.parametrize(("host", "served"), [("127.0.0.1:8000", True), ("localhost", True), ("[::1]:8000", True),
+                                              ("evil.example", False), ("evil.example:8000", False), ("127.0.0.1.evil.example", False), ("", False)])
+def test_the_host_header_is_checked_dns_rebinding(strategy, host, served):
+    client = TestClient(_app(strategy), base_url=LOCAL)
+    api = client.get("/api/v1/policy", headers={"host": host})
+    page = client.get("/questionnaire", headers={"host": host})
+    if served:
+        assert api.status_code == 200 and page.status_code == 200
+        return
+    assert api.status_code == 421 and api.json()["errors"][0]["code"] == "E314"
+    assert page.status_code == 421 and page.headers["content-type"].startswith("text/html")
+
+
+def test_more_host_names_can_be_allowed(strategy):
+    client = TestClient(_app(strategy, allowed_hosts=(*service_mod.LOOPBACK_HOSTS, "strat.example.org")), base_url=LOCAL)
+    assert client.get("/api/v1/policy", headers={"host": "strat.example.org"}).status_code == 200
+    assert client.get("/api/v1/policy", headers={"host": "other.example.org"}).status_code == 421
+
+
+@pytest.mark.parametrize(("headers", "allowed"), [
+    ({"origin": "http://evil.example"}, False),
+    ({"origin": "null"}, False),
+    ({"origin": "http://127.0.0.1:9999"}, False),
+    ({"sec-fetch-site": "cross-site"}, False),
+    ({"origin": LOCAL}, True),
+    ({"sec-fetch-site": "same-origin"}, True),
+    ({}, True),  # curl, scripts: no Origin (API keys protect the API when it is exposed)
+])
+def test_cross_site_posts_are_refused(strategy, headers, allowed):
+    client = TestClient(_app(strategy), base_url=LOCAL)
+    r = client.post("/api/v1/evaluate", json={"assessment": _example(), "as_of": AS_OF}, headers=headers)
+    if allowed:
+        assert r.status_code == 200, r.text
+    else:
+        assert r.status_code == 403 and r.json()["errors"][0]["code"] == "E315"
+
+
+def _token(client: TestClient) -> str:
+    page = client.get("/questionnaire").text
+    return re.search(r'name="csrf" value="([0-9a-f]{64})"', page).group(1)
+
+
+def test_the_web_form_needs_its_csrf_token(strategy):
+    app = _app(strategy, secret=b"s" * 32)
+    browser = TestClient(app, base_url=LOCAL)
+    form = {"lang": "en", "organization.name": "Acme", "usecases.1.title": "Invoices"}
+    assert browser.post("/questionnaire", data=form).status_code == 403  # no cookie, no token
+    token = _token(browser)
+    cookie = browser.cookies.get("stratdsl_csrf")
+    assert cookie and token == service_mod.csrf_token(b"s" * 32, cookie)  # HMAC of this browser's cookie
+    refused = browser.post("/questionnaire", data={**form, "csrf": "0" * 64})
+    assert refused.status_code == 403 and "This form has expired or does not come from this site" in refused.text
+    ok = browser.post("/questionnaire", data={**form, "csrf": token})
+    assert ok.status_code in (200, 422) and "<h1>Request refused</h1>" not in ok.text
+    other = TestClient(app, base_url=LOCAL)  # another browser: its own cookie, so the first token is worth nothing
+    _token(other)
+    assert other.post("/questionnaire", data={**form, "csrf": token}).status_code == 403
+
+
+def test_a_form_re_rendered_keeps_a_valid_token(strategy):
+    browser = TestClient(_app(strategy), base_url=LOCAL)
+    token = _token(browser)
+    page = browser.post("/questionnaire", data={"lang": "fr", "csrf": token, "add": "usecases"})
+    assert page.status_code == 200
+    again = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text).group(1)
+    assert again == token
+
+
+def test_api_keys(strategy):
+    client = TestClient(_app(strategy, api_keys=("key-one", "key-two")), base_url=LOCAL)
+    body = {"assessment": _example(), "as_of": AS_OF}
+    r = client.post("/api/v1/evaluate", json=body)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer" and r.json()["errors"][0]["code"] == "E316"
+    assert client.post("/api/v1/evaluate", json=body, headers={"authorization": "Bearer nope"}).status_code == 401
+    assert client.post("/api/v1/evaluate", json=body, headers={"authorization": "Bearer key-two"}).status_code == 200
+    assert client.post("/api/v1/evaluate", json=body, headers={"x-api-key": "key-one"}).status_code == 200
+    assert client.get("/questionnaire").status_code == 200  # the web form is for people, not keys
+    assert client.get("/api/v1/policy").status_code == 200  # health checks
+    assert client.get("/api/v1/schema").status_code == 401
+
+
+def test_a_trusted_proxy_header(strategy):
+    client = TestClient(_app(strategy, auth_header="X-Remote-User"), base_url=LOCAL)
+    assert client.get("/api/v1/policy").status_code == 200  # health checks
+    r = client.get("/questionnaire")
+    assert r.status_code == 401
+    assert client.get("/questionnaire", headers={"x-remote-user": "alice"}).status_code == 200
+    assert client.post("/api/v1/evaluate", json={"assessment": _example(), "as_of": AS_OF}).json()["errors"][0]["code"] == "E316"
+
+
+def test_evaluations_beyond_the_bound_get_503_and_retry_after(strategy, monkeypatch):
+    """One evaluation is held inside validation (an event, no timing); the next one is refused at
+    once with 503, Retry-After and E313; once the first ends, evaluations are accepted again."""
+    entered, release = threading.Event(), threading.Event()
+    real = service_mod.validate
+
+    def held(*args, **kwargs):
+        entered.set()
+        assert release.wait(60)
+        return real(*args, **kwargs)
+
+    app = _app(strategy, max_evaluations=1)
+    body = {"assessment": _example(), "as_of": AS_OF}
+    results: list = []
+    monkeypatch.setattr(service_mod, "validate", held)
+    first = threading.Thread(target=lambda: results.append(TestClient(app, base_url=LOCAL).post("/api/v1/evaluate", json=body)))
+    first.start()
+    try:
+        assert entered.wait(60)
+        busy = TestClient(app, base_url=LOCAL).post("/api/v1/evaluate", json=body)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == str(service_mod.RETRY_AFTER)
+        assert busy.json()["errors"][0]["code"] == "E313"
+        explain = TestClient(app, base_url=LOCAL).post("/api/v1/explain", json={**body, "decision": "portfolio"})
+        assert explain.status_code == 503
+    finally:
+        release.set()
+        first.join(60)
+    assert results[0].status_code == 200
+    monkeypatch.setattr(service_mod, "validate", real)
+    assert TestClient(app, base_url=LOCAL).post("/api/v1/evaluate", json=body).status_code == 200

@@ -116,9 +116,24 @@ def base(servers):
     return servers["plain"]
 
 
+def form_token(c: httpx.Client, lang: str = "fr") -> str:
+    """The CSRF token of the web form (and, in the client's cookie jar, the cookie it signs)."""
+    page = c.get("/questionnaire", params={"lang": lang}).text
+    return re.search(r'<input type="hidden" name="csrf" value="([0-9a-f]{64})">', page).group(1)
+
+
+class FormClient(httpx.Client):
+    """A browser-like client: a form posted to /questionnaire carries the token of a page it got."""
+
+    def post(self, url, *args, data=None, **kwargs):  # type: ignore[override]
+        if url == "/questionnaire" and isinstance(data, dict) and "csrf" not in data:
+            data = {**data, "csrf": form_token(self)}
+        return super().post(url, *args, data=data, **kwargs)
+
+
 @pytest.fixture(scope="module")
 def client(base):
-    with httpx.Client(base_url=base, timeout=60) as c:
+    with FormClient(base_url=base, timeout=60) as c:
         yield c
 
 
@@ -483,6 +498,40 @@ def test_a_chunked_form_over_1_MB_is_refused_not_a_crash(base):
         assert own.get("/questionnaire").status_code == 200  # and the server goes on
 
 
+def test_serve_binds_this_machine_by_default_and_says_so(tmp_path):
+    """Issue 16, point 13: without --host the service listens on 127.0.0.1 and its first
+    lines say so (and what protects it)."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([STRATDSL, "serve", str(POLICY_PATH), "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        wait_until_up(proc, f"http://127.0.0.1:{port}", log)
+        text = log.read_text(encoding="utf-8")
+        assert f"on http://127.0.0.1:{port}" in text
+        assert "listening on this machine only (127.0.0.1): other machines cannot connect" in text
+        assert "answering for the host names 127.0.0.1, localhost, ::1; at most 4 evaluations at once" in text
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/policy", headers={"host": "attacker.example"}, timeout=10).status_code == 421
+    finally:
+        stop(proc)
+
+
+def test_serve_with_api_keys_from_the_environment(tmp_path):
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([STRATDSL, "serve", str(POLICY_PATH), "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                                env={**__import__("os").environ, "STRATDSL_API_KEYS": "k-123,k-456"})
+    try:
+        wait_until_up(proc, f"http://127.0.0.1:{port}", log)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+            assert c.get("/api/v1/schema").status_code == 401
+            assert c.get("/api/v1/schema", headers={"authorization": "Bearer k-456"}).status_code == 200
+        assert "the JSON API needs one of 2 API key(s)" in log.read_text(encoding="utf-8")
+    finally:
+        stop(proc)
+
+
 # ------------------------------------------------------------------ the audit log
 
 
@@ -700,7 +749,7 @@ def test_odd_form_fields_are_not_a_server_error(base):
     }
     statuses = {}
     for what, form in forms.items():
-        with httpx.Client(base_url=base, timeout=60) as own:  # the server drops the connection after a 500
+        with FormClient(base_url=base, timeout=60) as own:  # the server drops the connection after a 500
             statuses[what] = own.post("/questionnaire", data=form).status_code
     assert all(status < 500 for status in statuses.values()), statuses
 

@@ -514,16 +514,33 @@ def diagnose_cmd(policy: str, output: str | None, full: bool, as_of: str | None,
 
 @main.command("serve")
 @click.argument("policy", type=click.Path(dir_okay=False, exists=True))
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (the default: this machine only).")
 @click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="A host name the service is reached by (repeatable; localhost names always; '*' any — only behind a proxy that checks it).")
+@click.option("--api-keys-file", type=click.Path(dir_okay=False, exists=True),
+              help="Require one of these API keys (one per line) on /api/; or set STRATDSL_API_KEYS (comma-separated).")
+@click.option("--auth-header", metavar="HEADER", help="Require this header, set by an authenticating reverse proxy, on every request.")
+@click.option("--max-evaluations", type=click.IntRange(1, 1000), default=4, show_default=True,
+              help="Evaluations running at once; more get 503 with Retry-After.")
 @_audit_opt
 @guarded
-def serve_cmd(policy: str, host: str, port: int, audit_log: str | None) -> None:
+def serve_cmd(policy: str, host: str, port: int, allowed_hosts: tuple[str, ...], api_keys_file: str | None, auth_header: str | None,
+              max_evaluations: int, audit_log: str | None) -> None:
     """Serve the questionnaire (web) and the decision API (JSON, OpenAPI at /docs)."""
-    from .service import serve
+    import os
+
+    from .service import LOOPBACK_HOSTS, Security, host_of, serve
 
     _policy(policy)
-    serve(policy, host, port, audit_log)
+    keys = [k.strip() for k in os.environ.get("STRATDSL_API_KEYS", "").split(",") if k.strip()]
+    if api_keys_file:
+        keys += [line.strip() for line in Path(api_keys_file).read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    bound = () if host in ("0.0.0.0", "::", "") else (host_of(host),)
+    hosts = tuple(dict.fromkeys([*LOOPBACK_HOSTS, *bound, *(h if h == "*" else host_of(h) for h in allowed_hosts)]))
+    secret = os.environ.get("STRATDSL_SECRET", "").encode()
+    security = Security(hosts, tuple(keys), auth_header, max_evaluations, *([secret] if len(secret) >= 16 else []))
+    serve(policy, host, port, audit_log, security)
 
 
 @main.command("lsp", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
