@@ -1035,6 +1035,7 @@ UNBOUNDED = f'{HEADER}{ORG}define y label en "y" = o.x\ndecision d {{ go when o.
         ('{"o": {"x": 1000000000000000000000}}', True, "is refused: it is 10^21 or more"),
         ('{"o": {"x": 1.00000000000000000000000000001}}', True, "more than 28 significant digits"),
         ('{"o": {"x": true}}', True, "a number is expected, not true"),
+        ('{"o": {"x": 1}, "about": {"notes": [{"n": 1e-999999}]}}', True, "about.notes[0].n: 1E-999999 is refused: it is smaller than 10^-20"),
     ],
 )
 def test_numbers_are_bounded_and_never_text(text, json_format, message):

@@ -446,6 +446,28 @@ def _check_plain(data: Any, top: str = "") -> None:
                 stack.append((item, depth + 1))
 
 
+def _check_free_numbers(about: Any, name: str, spans: dict[str, Span]) -> None:
+    """The free notes (`about`) have no declared types, but their numbers are written into
+    records and the audit log like any other: the same bounds (types.number_problem), E302."""
+    problems = []
+    stack: list[tuple[Any, str]] = [(about, "about")]
+    while stack and len(problems) < 20:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}") for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
+        elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            number = Decimal(repr(value)) if isinstance(value, float) else value
+            problem = number_problem(number)
+            if problem is not None:
+                text = str(value)
+                shown = text if len(text) <= 40 else text[:20] + "…" + text[-12:]
+                problems.append(Diagnostic("E302", f"{path}: {shown} is refused: {problem}", spans.get(path) or Span(name, 0, 0, 0, 0)))
+    if problems:
+        raise StratError(sorted(problems, key=lambda d: d.message))
+
+
 def _same(target: Any) -> Any:
     return lambda v: v is target
 
@@ -717,6 +739,7 @@ def validate(policy: ir.CheckedPolicy, data: Any, name: str = "<assessment>", sp
     if not isinstance(data, dict):
         raise StratError([Diagnostic("E302", "the assessment must be a mapping of inputs (organization:, usecases: …)", Span(name, 1, 1, 1, 2))])
     _check_plain(data)  # data that did not come through parse_data: the service, policy tests, callers
+    _check_free_numbers(data.get("about"), name, spans)
     data = _unknown_to_none(data, policy)
     duplicates = _duplicate_ids(policy, data, name, spans)
     model = build_model(policy)
