@@ -107,7 +107,7 @@ def main() -> int:
     policy(
         "payload-strings",
         'policy "__import__(\'os\').system(\'id\')" version "1\\"); import os #"\n'
-        'source law "\'); __import__(\'os\').system(\'id\'); (\'" url "javascript:alert(1)"\n'
+        'source law "\'); __import__(\'os\').system(\'id\'); (\'" url "https://example.org/\');__import__(\'os\')#"\n'
         "input o { t: text  x: number }\n"
         'define y label en "{{7*7}} ${7*7} __import__(\'os\')" = if o.t = "__import__(\'os\').system(\'id\')" then 1 else 2\n'
         'decision d { a "\\"); exec(\'x\') #" when o.x > 1 cites law "__class__.__bases__" otherwise b }\n',
@@ -135,8 +135,8 @@ def main() -> int:
     policy("not-utf8", b'policy "\xff\xfe" version "1"\n', expect="rejected E004")
     policy("nul-in-string", HEADER + 'source s "a\x00b"\n')
     policy("deep-parens-10000", HEADER + ORG + "define y label en \"y\" = " + nested("(", "o.x", ")", 10_000) + "\n", "o: {x: 2}\n", expect="ok / evaluated")
-    policy("huge-number", HEADER + ORG + "define y label en \"y\" = o.x * 0." + "0" * 5000 + "1\n", "o: {x: 2}\n")
-    policy("huge-integer-literal", HEADER + ORG + "define y = o.x < " + "9" * 5000 + "\n", "o: {x: 2}\n")
+    policy("huge-number", HEADER + ORG + "define y label en \"y\" = o.x * 0." + "0" * 5000 + "1\n", "o: {x: 2}\n", expect="rejected E061")
+    policy("huge-integer-literal", HEADER + ORG + "define y = o.x < " + "9" * 5000 + "\n", "o: {x: 2}\n", expect="rejected E061")
     policy("bad-dates", HEADER + ORG + "decision d { a when o.b from 2026-02-30 until 2026-13-01 otherwise z }\n", expect="rejected E003")
     policy("import-cycle-self", HEADER + 'import "import-cycle-self.strat"\n', expect="rejected E007")
     policy("import-dir", HEADER + 'import "."\n', expect="rejected E004")
@@ -189,6 +189,12 @@ def main() -> int:
     policy("overflow-computed", HEADER + ORG + _squares("o.x", 16), "o: {x: 1.0e+20}\n", expect="ok / eval refused E202")
     policy("tiny-division", HEADER + ORG + 'define y label en "y" = 1 / o.x\n', "o: {x: 1.0e-999999}\n", expect="ok / invalid E302")
     policy("tiny-division-computed", HEADER + ORG + _squares("o.x", 16) + 'define z label en "z" = 1 / y\n', "o: {x: 1.0e-20}\n")
+    # issue 16 points 11 and 12: Trojan source is a warning, a javascript: url an error
+    policy("trojan-lone-cr", HEADER + ORG + "# note\rdecision evil { go when o.b  otherwise stop }\ndecision d { go when o.b  otherwise stop }\n",
+           "o: {b: true}\n", expect="ok / evaluated")
+    policy("trojan-bidi", HEADER + ORG + 'define y label en "admin\u202e\u2066// check\u2069\u2066" = o.x\ndecision d { go when o.b  otherwise stop }\n',
+           "o: {b: true, x: 1}\n", expect="ok / evaluated")
+    policy("javascript-url", HEADER + 'source s "S" url "javascript:alert(document.cookie)"\n' + ORG, expect="rejected E062")
     policy("tiny-as-text", HEADER + ORG + 'define y label en "y" = 1 / o.x\n', "o: {x: '1e-999999'}\n", expect="ok / invalid E302")
 
     # ---------------------------------------------------------------- assessments that hold
