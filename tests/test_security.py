@@ -1349,3 +1349,12 @@ def test_evaluations_beyond_the_bound_get_503_and_retry_after(strategy, monkeypa
     assert results[0].status_code == 200
     monkeypatch.setattr(service_mod, "validate", real)
     assert TestClient(app, base_url=LOCAL).post("/api/v1/evaluate", json=body).status_code == 200
+
+
+def test_a_policy_test_file_linked_from_outside_the_repository_is_not_read(test_repo):
+    outside = test_repo.parent
+    (outside / "private.yaml").write_text(f"{SECRET}: [unclosed\n", encoding="utf-8")
+    (test_repo / "policies" / "tests" / "x.test.yaml").symlink_to(outside / "private.yaml")
+    done = cli("test", "policies/tests", cwd=test_repo)
+    assert done.returncode == 1 and "hunter2" not in done.stdout + done.stderr
+    assert "E510 test file 'policies/tests/x.test.yaml' is a link to a file outside the folder" in done.stdout

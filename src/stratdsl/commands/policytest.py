@@ -13,6 +13,7 @@ A `table:` runs one template over many rows. See docs/authoring.md.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -143,7 +144,7 @@ def _set_path(data: dict[str, Any], path: str, value: Any, lists: frozenset[str]
 def boundary(test_file: Path) -> Path:
     """The folder a test file may read from: its git repository (the nearest folder above
     it holding `.git`), or its own folder when it is in none."""
-    folder = test_file.resolve().parent
+    folder = Path(os.path.abspath(test_file)).parent  # where the file is named, not where a link leads
     for candidate in (folder, *folder.parents):
         if (candidate / ".git").exists():
             return candidate
@@ -294,6 +295,10 @@ def discover(paths: list[str]) -> list[Path]:
 
 
 def run_file(path: Path, coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]], lang: str = "fr") -> list[CaseResult]:
+    if not path.resolve().is_relative_to(boundary(path).resolve()):
+        # a test file that is a link out of its repository is not read: its YAML errors would print it
+        message = f"E510 test file '{path}' is a link to a file outside the folder '{boundary(path)}'"
+        return [CaseResult(str(path), "(file)", error=message)]
     loader = _Loader(path.read_text(encoding="utf-8"))
     try:
         doc = loader.get_single_data() or {}
