@@ -1358,3 +1358,13 @@ def test_a_policy_test_file_linked_from_outside_the_repository_is_not_read(test_
     done = cli("test", "policies/tests", cwd=test_repo)
     assert done.returncode == 1 and "hunter2" not in done.stdout + done.stderr
     assert "E510 test file 'policies/tests/x.test.yaml' is a link to a file outside the folder" in done.stdout
+
+
+def test_decimals_as_text_only_on_the_explicit_path_of_records():
+    """Decision records hold canonical JSON, where decimals are text: replay reads them back with
+    `decimals_as_text=True`, the one explicit path; even there, only the canonical form, bounded."""
+    policy, _ = compile_text(UNBOUNDED)
+    assert validate(policy, {"o": {"x": "2.5"}}, "r", decimals_as_text=True).records["o"]["x"] == Decimal("2.5")
+    assert codes(stage_error(validate, policy, {"o": {"x": "2.5"}}, "r")) == ["E302"]
+    for text in ("1e-999999", "1E+30", " 5", "0x10", "1" * 41):
+        assert codes(stage_error(validate, policy, {"o": {"x": text}}, "r", decimals_as_text=True)) == ["E302"], text

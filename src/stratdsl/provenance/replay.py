@@ -70,7 +70,8 @@ def replay(log_path: str | Path, entry: int | None = None, repo: Path | None = N
             notes.append("the policy had uncommitted changes when this was recorded; the replay uses the commit, so file hashes may differ")
         if key not in cache:
             with policy_at_commit(git["policy_path"], git["commit"], root) as policy:
-                assessment = validate(policy, evaluation["assessment"], "recorded assessment")
+                # canonical JSON writes decimals as text: the one explicit path that reads them (#16 point 9)
+                assessment = validate(policy, evaluation["assessment"], "recorded assessment", decimals_as_text=True)
                 params = parse_params(policy, [f"{k}={v}" for k, v in evaluation["params"].items()])
                 result, tracer = run(policy, assessment, date.fromisoformat(evaluation["as_of"]), params, trace=True)
                 _, records = decision_records(policy, assessment, result, tracer)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, create_model
 from pydantic_core import PydanticCustomError
 from yaml.constructor import SafeConstructor
 
@@ -492,16 +492,20 @@ def _path_of(data: Any, top: str, found: Any) -> str:
 _STRICT = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
 
 
-def _given_number(value: Any) -> Any:
-    """A number field takes numbers only, within the bounds of values.number_problem.
+def _given_number(value: Any, info: ValidationInfo) -> Any:
+    """A number field takes numbers only, within the bounds of types.number_problem.
 
     Text is refused even when it reads as a number ("5", "1e-999999"): the schema says
     `number`, and every reader that gets text from people — the web form, CSV cells,
-    `--param` — converts it explicitly from the policy's declarations before this."""
+    `--param` — converts it explicitly from the policy's declarations before this. The one
+    other explicit path: data read back from a decision record (`validate(…,
+    decimals_as_text=True)`), where canonical JSON writes every decimal as text."""
     if value is None or isinstance(value, Unknown):
         return value
     if isinstance(value, bool):
         raise PydanticCustomError("number_bool", "a number is expected, not {given}", {"given": str(value).lower()})
+    if isinstance(value, str) and info.context and info.context.get("decimals_as_text") and _CANONICAL_DECIMAL.match(value):
+        value = Decimal(value)
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:40] + "…"
         raise PydanticCustomError("number_text", "'{shown}' is text, not a number", {"shown": shown})
@@ -520,6 +524,10 @@ def _nfc(text: str) -> str:
     """Texts are compared in Unicode NFC, as the policy's string literals are (lower._unquote):
     "Réunion" with a combining accent equals "Réunion" with a precomposed é."""
     return unicodedata.normalize("NFC", text)
+
+
+#: A decimal as values.canonical_json writes it (no exponent, no spaces, no "+").
+_CANONICAL_DECIMAL = re.compile(r"-?\d{1,40}(\.\d{1,40})?")
 
 
 def _python_type(type_: Type) -> Any:
@@ -731,8 +739,13 @@ def _unknown_to_none(data: Any, policy: ir.CheckedPolicy) -> Any:
     return data
 
 
-def validate(policy: ir.CheckedPolicy, data: Any, name: str = "<assessment>", spans: dict[str, Span] | None = None) -> Assessment:
-    """Validate plain data against the policy's inputs; raise StratError listing every problem."""
+def validate(
+    policy: ir.CheckedPolicy, data: Any, name: str = "<assessment>", spans: dict[str, Span] | None = None, decimals_as_text: bool = False
+) -> Assessment:
+    """Validate plain data against the policy's inputs; raise StratError listing every problem.
+
+    `decimals_as_text`: the data comes from a decision record (canonical JSON), where a number
+    field holds its decimal as text ("2.5"); anywhere else a number given as text is E302."""
     spans = spans or {}
     if data is None:
         data = {}
@@ -744,7 +757,7 @@ def validate(policy: ir.CheckedPolicy, data: Any, name: str = "<assessment>", sp
     duplicates = _duplicate_ids(policy, data, name, spans)
     model = build_model(policy)
     try:
-        validated = model.model_validate(data)
+        validated = model.model_validate(data, context={"decimals_as_text": decimals_as_text})
     except ValidationError as error:
         problems = list(duplicates)
         for e in error.errors():
