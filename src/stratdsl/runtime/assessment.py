@@ -504,7 +504,7 @@ def _given_number(value: Any, info: ValidationInfo) -> Any:
         return value
     if isinstance(value, bool):
         raise PydanticCustomError("number_bool", "a number is expected, not {given}", {"given": str(value).lower()})
-    if isinstance(value, str) and info.context and info.context.get("decimals_as_text") and _CANONICAL_DECIMAL.match(value):
+    if isinstance(value, str) and info.context and info.context.get("decimals_as_text") and _CANONICAL_DECIMAL.fullmatch(value):
         value = Decimal(value)
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:40] + "…"
