@@ -209,7 +209,7 @@ def test_the_yaml_loader_is_the_safe_loader():
 PAYLOAD = "__import__('os').system('id')"
 HOSTILE_POLICY = f"""\
 policy "{PAYLOAD}" version "1\\"); {PAYLOAD} #"
-source law "'); {PAYLOAD}; ('" url "javascript:{PAYLOAD}"
+source law "'); {PAYLOAD}; ('" url "https://example.org/{PAYLOAD}"
 enum kind label en "{PAYLOAD}" {{ a label en "{PAYLOAD}"  b }}
 input o label en "{PAYLOAD}" {{ t: text help en "{PAYLOAD}"  x: number  k: kind }}
 param p: text = "{PAYLOAD}"
