@@ -24,6 +24,17 @@ import json
 import sys
 from pathlib import Path
 
+def _squares(start: str, times: int) -> str:
+    """Definitions squaring `start` `times` times, the last one named y: 10^20 squared 16 times
+    is 10^1310720, past the exponent limit of the arithmetic."""
+    lines, previous = [], start
+    for n in range(times):
+        name = "y" if n == times - 1 else f"s{n}"
+        lines.append(f'define {name} label en "{name}" = {previous} * {previous}\n')
+        previous = name
+    return "".join(lines)
+
+
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "fuzz_corpus"
 
 HEADER = 'policy "corpus" version "1"\n'
@@ -96,7 +107,7 @@ def main() -> int:
     policy(
         "payload-strings",
         'policy "__import__(\'os\').system(\'id\')" version "1\\"); import os #"\n'
-        'source law "\'); __import__(\'os\').system(\'id\'); (\'" url "javascript:alert(1)"\n'
+        'source law "\'); __import__(\'os\').system(\'id\'); (\'" url "https://example.org/\');__import__(\'os\')#"\n'
         "input o { t: text  x: number }\n"
         'define y label en "{{7*7}} ${7*7} __import__(\'os\')" = if o.t = "__import__(\'os\').system(\'id\')" then 1 else 2\n'
         'decision d { a "\\"); exec(\'x\') #" when o.x > 1 cites law "__class__.__bases__" otherwise b }\n',
@@ -124,8 +135,8 @@ def main() -> int:
     policy("not-utf8", b'policy "\xff\xfe" version "1"\n', expect="rejected E004")
     policy("nul-in-string", HEADER + 'source s "a\x00b"\n')
     policy("deep-parens-10000", HEADER + ORG + "define y label en \"y\" = " + nested("(", "o.x", ")", 10_000) + "\n", "o: {x: 2}\n", expect="ok / evaluated")
-    policy("huge-number", HEADER + ORG + "define y label en \"y\" = o.x * 0." + "0" * 5000 + "1\n", "o: {x: 2}\n")
-    policy("huge-integer-literal", HEADER + ORG + "define y = o.x < " + "9" * 5000 + "\n", "o: {x: 2}\n")
+    policy("huge-number", HEADER + ORG + "define y label en \"y\" = o.x * 0." + "0" * 5000 + "1\n", "o: {x: 2}\n", expect="rejected E061")
+    policy("huge-integer-literal", HEADER + ORG + "define y = o.x < " + "9" * 5000 + "\n", "o: {x: 2}\n", expect="rejected E061")
     policy("bad-dates", HEADER + ORG + "decision d { a when o.b from 2026-02-30 until 2026-13-01 otherwise z }\n", expect="rejected E003")
     policy("import-cycle-self", HEADER + 'import "import-cycle-self.strat"\n', expect="rejected E007")
     policy("import-dir", HEADER + 'import "."\n', expect="rejected E004")
@@ -170,9 +181,21 @@ def main() -> int:
         expect="rejected E031",
     )
     policy("round-40-places", HEADER + ORG + 'define y label en "y" = round(o.x, 40)\n', "o: {x: 1.5}\n", expect="rejected E024")
-    policy("big-integral-output", HEADER + ORG + 'define y label en "y" = o.x\n', "o: {x: 1.0e+30}\n", expect="ok / evaluated")
-    policy("overflow", HEADER + ORG + 'define y label en "y" = o.x * o.x\n', "o: {x: 9.0e+999998}\n", expect="ok / eval refused E202")
-    policy("tiny-division", HEADER + ORG + 'define y label en "y" = 1 / o.x\n', "o: {x: 1.0e-999999}\n", expect="ok / evaluated")
+    # issue 16 point 9: a given number has at most 28 digits, from 10^-20 to 10^20, so the
+    # values of B12 are refused at the door; large and tiny values can still be computed
+    policy("big-integral-output", HEADER + ORG + 'define y label en "y" = o.x\n', "o: {x: 1.0e+30}\n", expect="ok / invalid E302")
+    policy("big-integral-computed", HEADER + ORG + 'define y label en "y" = o.x * o.x\n', "o: {x: 1.0e+20}\n", expect="ok / evaluated")
+    policy("overflow", HEADER + ORG + 'define y label en "y" = o.x * o.x\n', "o: {x: 9.0e+999998}\n", expect="ok / invalid E302")
+    policy("overflow-computed", HEADER + ORG + _squares("o.x", 16), "o: {x: 1.0e+20}\n", expect="ok / eval refused E202")
+    policy("tiny-division", HEADER + ORG + 'define y label en "y" = 1 / o.x\n', "o: {x: 1.0e-999999}\n", expect="ok / invalid E302")
+    policy("tiny-division-computed", HEADER + ORG + _squares("o.x", 16) + 'define z label en "z" = 1 / y\n', "o: {x: 1.0e-20}\n")
+    # issue 16 points 11 and 12: Trojan source is a warning, a javascript: url an error
+    policy("trojan-lone-cr", HEADER + ORG + "# note\rdecision evil { go when o.b  otherwise stop }\ndecision d { go when o.b  otherwise stop }\n",
+           "o: {b: true}\n", expect="ok / evaluated")
+    policy("trojan-bidi", HEADER + ORG + 'define y label en "admin\u202e\u2066// check\u2069\u2066" = o.x\ndecision d { go when o.b  otherwise stop }\n',
+           "o: {b: true, x: 1}\n", expect="ok / evaluated")
+    policy("javascript-url", HEADER + 'source s "S" url "javascript:alert(document.cookie)"\n' + ORG, expect="rejected E062")
+    policy("tiny-as-text", HEADER + ORG + 'define y label en "y" = 1 / o.x\n', "o: {x: '1e-999999'}\n", expect="ok / invalid E302")
 
     # ---------------------------------------------------------------- assessments that hold
     assessment("python-name.yaml", "org: !!python/name:os.system\n", expect="unreadable E301")
@@ -220,7 +243,9 @@ def main() -> int:
     # billion laughs (refused with E307, but slowly: B6) is in tests/test_security.py: it costs seconds by design
     aliases = "a: &a {x: 1}\n" + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(4))
     assessment("aliases-10000.yaml", "about:\n" + "".join("  " + line + "\n" for line in aliases.splitlines()), expect="evaluated")
-    assessment("big-total.yaml", "org: {total: 1.0e+30}\n", expect="evaluated")
+    assessment("big-total.yaml", "org: {total: 1.0e+30}\n", expect="invalid E302")
+    assessment("number-as-text.json", '{"org": {"total": "5"}}', expect="invalid E302")
+    assessment("number-29-digits.json", '{"org": {"total": 0.12345678901234567890123456789}}', expect="invalid E302")
 
     (CORPUS / "expected.json").write_text(json.dumps(expected, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     (CORPUS / "known_bugs.json").write_text(json.dumps(known, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

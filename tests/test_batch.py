@@ -573,3 +573,85 @@ def test_dask_engine_without_scheduler_is_an_error(work, big, tmp_path):
     done = batch(work / "policy.strat", source, "-o", tmp_path / "out.jsonl", "--engine", "dask", expect=None)
     assert done.returncode != 0
     assert "E602" in done.stderr + done.stdout
+
+
+# ------------------------------------------------------------------ issue 16, point 10
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("assessment,id,impact,usecases.x", "'usecases' is filled one row per entry"),
+        ("assessment,id,impact,organization.name,organization.name.first", "'organization' is a set of fields"),
+        ("assessment,id,impact,maturity.governance", "'maturity' is a group"),
+        ("assessment,id,impact,nothing.x", "'nothing' is not an input of the policy"),
+        ("assessment,id,impact,impact", "column 'impact' is written twice"),
+        ("assessment,id,impact,a..b", "an empty part between dots"),
+    ],
+)
+def test_a_csv_header_that_does_not_fit_the_policy_is_one_invalid_line(work, tmp_path, header, expected):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{header}\nA,u1,4,x,y\n", encoding="utf-8")
+    good = tmp_path / "good.csv"
+    good.write_text("assessment,id,impact,effort\nG,u1,4,1\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    for _ in range(2):  # and the rerun neither crashes nor writes it again
+        done = batch(work / "policy.strat", bad, good, "-o", out, "--as-of", AS_OF, expect=None)
+        assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
+    records = by_key(out)
+    assert len(lines(out)) == 2
+    assert records[str(bad)]["status"] == "invalid"
+    (error,) = records[str(bad)]["errors"]
+    assert error.startswith("E605 ") and expected in error
+    assert records[f"{good}#G"]["status"] == "ok"
+
+
+def test_a_csv_row_longer_than_its_header_makes_only_its_assessment_invalid(work, tmp_path):
+    source = tmp_path / "long.csv"
+    source.write_text("assessment,id,impact,effort\nA,u1,4,1,surprise\nB,u1,4,1\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    batch(work / "policy.strat", source, "-o", out, "--as-of", AS_OF, expect=1)
+    records = by_key(out)
+    assert records[f"{source}#A"]["errors"] == [f"E606 row 2 of '{source}' has more cells than the header has columns"]
+    assert records[f"{source}#B"]["status"] == "ok"
+
+
+def test_csv_cells_are_converted_only_where_the_policy_says_so(work, tmp_path):
+    """A company named "Oui" stays a name, a title with ';' stays one text; a bool column
+    reads oui/non, a list column splits on ';', a number column reads a decimal comma."""
+    source = tmp_path / "typed.csv"
+    source.write_text(
+        "assessment,organization.name,organization.headcount,id,impact,effort,purpose,tags,profiling,about.note\n"
+        'A,Oui,"1 200",u1,"3,5",1,recruitment,scoring;recruitment,oui,a;b\n'
+        "B,[Non; Merci],12,u1,4,1,other,[scoring],non,true\n",
+        encoding="utf-8",
+    )
+    policy, _ = compile_policy(work / "policy.strat")
+    from stratdsl.commands.batch import iter_inputs
+
+    items = {item.key.rsplit("#")[-1]: item for item in iter_inputs([str(source)], policy, "usecases")}
+    a, b = items["A"].data, items["B"].data
+    assert a["organization"] == {"name": "Oui", "headcount": 1200}
+    assert a["usecases"] == [{"id": "u1", "impact": __import__("decimal").Decimal("3.5"), "effort": 1, "purpose": "recruitment", "tags": ["scoring", "recruitment"], "profiling": True}]
+    assert a["about"] == {"note": "a;b"}
+    assert b["organization"]["name"] == "[Non; Merci]" and b["usecases"][0]["profiling"] is False and b["about"] == {"note": "true"}
+    out = tmp_path / "out.jsonl"
+    batch(work / "policy.strat", source, "-o", out, "--as-of", AS_OF)
+    assert outcomes(by_key(out)[f"{source}#A"])[("risk", "u1")] == "high"
+
+
+def test_two_batch_runs_on_one_output_the_second_is_refused(work, tmp_path):
+    """The output is locked for the whole run: a second run stops at once (E607) and writes nothing."""
+    import fcntl
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(doc) + "\n" for doc in generated(3)), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    out.write_text("", encoding="utf-8")
+    with out.open("a") as held:  # what a run in progress holds
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        done = batch(work / "policy.strat", source, "-o", out, "--as-of", AS_OF, expect=1)
+        assert f"error[E607]: another batch run is writing '{out}'" in done.stderr
+        assert out.read_text(encoding="utf-8") == ""
+    batch(work / "policy.strat", source, "-o", out, "--as-of", AS_OF)
+    assert len(lines(out)) == 3

@@ -31,6 +31,7 @@ from helpers import REPO
 from stratdsl.backends import compiler
 from stratdsl.backends.compiler import CompiledPolicy, Interpreted, compiled
 from stratdsl.engine import compile_policy, compile_text, run
+from stratdsl.language import types as types_mod
 from stratdsl.language.diagnostics import StratError
 from stratdsl.runtime.assessment import read_data, validate
 from stratdsl.runtime.evaluator import evaluate as reference_evaluate
@@ -636,14 +637,18 @@ def test_code_cpython_refuses_is_evaluated_by_the_reference_evaluator(monkeypatc
     ],
     ids=["round-too-precise", "under-unknown-condition", "overflow-under-unknown", "round-20-fits", "echo-1e30"],
 )
-def test_decimal_limits_are_coded_errors_in_both_evaluators(define, data):
+def test_decimal_limits_are_coded_errors_in_both_evaluators(define, data, monkeypatch):
     """B12: quantize's InvalidOperation is E202 (same message in both); a failing branch
-    under an unknown condition only makes the value unknown."""
+    under an unknown condition only makes the value unknown. Given numbers are bounded
+    (types.MAX_MAGNITUDE, issue 16); a program embedding stratdsl may raise the bound, and
+    the evaluators must stay safe then: the test raises it."""
+    monkeypatch.setattr(types_mod, "MAX_MAGNITUDE", 10**7)
     policy = _checked(SMALL + f'define z label en "z" = {define}\n')
     _agree(policy, data)
 
 
-def test_overflow_in_an_aggregate_is_e202_in_both_evaluators():
+def test_overflow_in_an_aggregate_is_e202_in_both_evaluators(monkeypatch):
+    monkeypatch.setattr(types_mod, "MAX_MAGNITUDE", 10**7)  # as above: an embedder's raised bound
     policy = _checked('policy "p" version "1"\n' + MEMBERS + 'define total label en "t" = sum(u, x)\ndefine m label en "m" = mean(u, x)\n')
     data = {"us": [{"id": "a", "x": Decimal("9e999999")}, {"id": "b", "x": Decimal("9e999999")}]}
     _agree(policy, data)

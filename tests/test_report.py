@@ -474,7 +474,7 @@ def test_cli_params_change_the_report_and_are_recorded(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "`effort_threshold = 2`" in text
     assert "Effort élevé (≥ 2)" in text
-    result = run([POLICY, CABINET, "-o", str(out), "--param", "no_such_param=1"])
+    result = run([POLICY, CABINET, "-o", str(out), "--force", "--param", "no_such_param=1"])
     assert result.exit_code == 1 and "E304" in result.output
 
 
@@ -522,7 +522,10 @@ def test_anchor_ids_are_safe():
 def test_output_is_written_whole(tmp_path):
     out = tmp_path / "r.html"
     out.write_text("old", encoding="utf-8")
-    assert run([POLICY, CABINET, "-o", str(out), "--as-of", "2026-11-26"]).exit_code == 0
+    refused = run([POLICY, CABINET, "-o", str(out), "--as-of", "2026-11-26"])
+    assert refused.exit_code == 2 and "error[E702]" in refused.output  # replaced only with --force
+    assert out.read_text(encoding="utf-8") == "old"
+    assert run([POLICY, CABINET, "-o", str(out), "--as-of", "2026-11-26", "--force"]).exit_code == 0
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
     assert Path(out).stat().st_size > 10000
@@ -610,3 +613,66 @@ def test_groundwork_lane_even_without_a_selected_use_case(tmp_path):
     assert not report.roadmap and len(report.groundwork) == 3
     assert 'data-phase="groundwork"' in render_html(report)
     assert "Groundwork: write the AI use policy" in render_markdown(report)
+
+
+def test_output_that_is_a_folder_is_a_coded_error(tmp_path):
+    result = run([POLICY, CABINET, "-o", str(tmp_path), "--as-of", "2026-11-26"])
+    assert result.exit_code == 2 and f"error[E701]: '{tmp_path}' is a folder" in result.output
+    assert "internal error" not in result.output and list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ issue 16, point 12: source urls
+
+HOSTILE_URLS = [
+    "javascript:alert(document.cookie)",
+    "JavaScript:alert(1)",
+    " javascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "//evil.example/x",
+    "https://",
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_a_source_url_that_is_not_http_is_refused_by_check(url):
+    policy, diagnostics = engine.compile_text(f'policy "p" version "1"\nsource s "S" url "{url}"\n')
+    assert policy is None
+    (d,) = diagnostics
+    assert d.code == "E062" and "is refused" in d.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [*HOSTILE_URLS, 'https://x.example/a")<script>alert(1)</script>', "https://x.example/a)[evil](javascript:alert(1)", "https://x.example/<b>\"'"],
+)
+def test_source_urls_are_http_only_and_escaped_in_both_formats(url):
+    """Even when the checker is bypassed (a hand-built IR), neither renderer writes a link that is
+    not http(s), nor a character that could end the link and start markup."""
+    policy, facts, result, tracer = evaluate(CABINET)
+    gdpr = policy.sources["gdpr"].url
+    policy.sources["gdpr"] = dataclasses.replace(policy.sources["gdpr"], url=url)
+    report = build_report(policy, facts, result, tracer, "fr", "x.yaml")
+    html, md = render_html(report), render_markdown(report)
+    for text in (html, md):
+        if not url.startswith("https://x.example/"):  # there, "javascript:" is harmless text inside an https path
+            assert "javascript:" not in text.lower() and "vbscript:" not in text and "data:text/html" not in text
+        assert "<script>alert" not in text and "[evil]" not in text
+    hrefs = set(re.findall(r'<a href="([^"]*)" rel="noreferrer">', html))
+    links = set(re.findall(r"\]\((https?:[^)\s]*)\)", md))
+    assert gdpr not in hrefs | links
+    ours = {h for h in hrefs | links if "x.example" in h}
+    assert all(h.startswith("https://") for h in hrefs | links)
+    if url.startswith("https://x.example/"):
+        assert ours and all(not set(h) & set("<>\"'()[] ") for h in ours)
+    else:
+        assert ours == set()
+
+
+def test_safe_url_keeps_ordinary_addresses():
+    from stratdsl.language.urls import safe_url
+
+    assert safe_url("https://eur-lex.europa.eu/eli/reg/2016/679/oj") == "https://eur-lex.europa.eu/eli/reg/2016/679/oj"
+    assert safe_url("http://a.example/p?q=1&r=%C3%A9#x") == "http://a.example/p?q=1&r=%C3%A9#x"
+    assert safe_url("https://a.example/é (1)") == "https://a.example/%C3%A9%20%281%29" or safe_url("https://a.example/é (1)") is None
+    assert safe_url("ftp://a.example/") is None and safe_url(None) is None

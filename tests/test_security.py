@@ -25,15 +25,18 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from helpers import FIXTURES, REPO, stage_error, stratdsl_command
 from stratdsl.backends.compiler import _name, compiled
+from stratdsl.commands import service as service_mod
 from stratdsl.engine import compile_policy, compile_text, run
 from stratdsl.language.diagnostics import StratError
 from stratdsl.language.loader import MAX_FILE_BYTES, MAX_IMPORTS, load_policy
@@ -206,7 +209,7 @@ def test_the_yaml_loader_is_the_safe_loader():
 PAYLOAD = "__import__('os').system('id')"
 HOSTILE_POLICY = f"""\
 policy "{PAYLOAD}" version "1\\"); {PAYLOAD} #"
-source law "'); {PAYLOAD}; ('" url "javascript:{PAYLOAD}"
+source law "'); {PAYLOAD}; ('" url "https://example.org/{PAYLOAD}"
 enum kind label en "{PAYLOAD}" {{ a label en "{PAYLOAD}"  b }}
 input o label en "{PAYLOAD}" {{ t: text help en "{PAYLOAD}"  x: number  k: kind }}
 param p: text = "{PAYLOAD}"
@@ -899,3 +902,473 @@ def test_in_process_runs_are_deterministic_too(props):
     first = run(policy, facts, date(2026, 9, 1))[0]
     assert run(policy, facts, date(2026, 9, 1))[0] == first == reference_evaluate(policy, facts, date(2026, 9, 1))
 
+
+
+# ====================================================================== issue 16, points 7–13
+# Holes found by an attack on the engine (docs/security.md §2, "attack of 2026-12").
+
+SECRET = "SECRET_TOKEN=hunter2-do-not-print"
+
+
+@pytest.fixture
+def linked_folder(tmp_path):
+    """A policy folder holding a good policy, a link to a secret file outside it and a
+    linked sub-folder leading outside (what `ln -s /proc/self/environ policies/x.strat` does)."""
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "environ").write_text(f"{SECRET}\nPATH=/usr/bin\n", encoding="utf-8")
+    (secret / "inner.strat").write_text(f"{SECRET}\n", encoding="utf-8")
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "good.strat").write_text(f'{HEADER}{ORG}decision d {{ yes when o.b  otherwise no }}\n', encoding="utf-8")
+    (folder / "x.strat").symlink_to(secret / "environ")
+    (folder / "more").symlink_to(secret, target_is_directory=True)
+    return folder
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_check_of_a_folder_never_reads_a_linked_file_outside_it(linked_folder, fmt):
+    done = cli("check", "--format", fmt, "policies", cwd=linked_folder.parent)
+    assert done.returncode == 1
+    assert "hunter2" not in done.stdout + done.stderr
+    assert "E060" in done.stdout + done.stderr
+    assert "x.strat" in done.stdout + done.stderr
+
+
+def test_check_of_a_shell_glob_refuses_the_link_too(linked_folder):
+    done = cli("check", "policies/good.strat", "policies/x.strat", cwd=linked_folder.parent)
+    assert done.returncode == 1
+    assert "hunter2" not in done.stdout + done.stderr
+    assert "error[E060]: policy file 'policies/x.strat' is a link to a file outside the folder 'policies'" in done.stderr
+    assert "policies/good.strat: ok" in done.stdout
+
+
+def test_a_link_inside_the_folder_is_still_fine(tmp_path):
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "good.strat").write_text(f'{HEADER}{ORG}decision d {{ yes when o.b  otherwise no }}\n', encoding="utf-8")
+    (folder / "alias.strat").symlink_to(folder / "good.strat")
+    done = cli("check", "policies", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
+def test_fmt_never_writes_through_a_link_out_of_the_folder(linked_folder):
+    before = (linked_folder.parent / "secret" / "environ").read_bytes()
+    done = cli("fmt", "policies", cwd=linked_folder.parent)
+    assert done.returncode == 1 and "E060" in done.stderr and "hunter2" not in done.stdout + done.stderr
+    assert (linked_folder.parent / "secret" / "environ").read_bytes() == before
+
+
+def test_syntax_errors_never_print_a_line_of_a_file_outside_the_folder(linked_folder):
+    """The renderer's fallback sources (for a policy that does not parse) stay in the folder too."""
+    (linked_folder / "broken.strat").write_text(f'{HEADER}import "x.strat"\nthis is not a policy\n', encoding="utf-8")
+    done = cli("check", "policies/broken.strat", cwd=linked_folder.parent)
+    assert done.returncode == 1
+    assert "hunter2" not in done.stdout + done.stderr
+
+
+@pytest.fixture
+def test_repo(tmp_path):
+    """A repository (`.git`) with a policy and a test file in a sub-folder, and a secret outside."""
+    (tmp_path / "secret.yaml").write_text(f"{SECRET}: 1\n", encoding="utf-8")
+    (tmp_path / "secret.strat").write_text(f"{SECRET}\n", encoding="utf-8")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "policies" / "tests").mkdir(parents=True)
+    (repo / "policies" / "p.strat").write_text(f'{HEADER}{ORG}decision d {{ go when o.b  otherwise stop }}\n', encoding="utf-8")
+    (repo / "policies" / "tests" / "base.yaml").write_text("o: {b: true, x: 1, t: a}\n", encoding="utf-8")
+    return repo
+
+
+def _policy_test(policy: str, assessment: str) -> str:
+    return f"policy: {policy}\nassessment: {assessment}\nas_of: 2026-09-01\ncases:\n  - name: c\n    expect: {{d: go}}\n"
+
+
+@pytest.mark.parametrize(
+    ("policy", "assessment", "field"),
+    [
+        ("../p.strat", "base.yaml", None),  # inside the repository: fine
+        ("{outside}/secret.strat", "base.yaml", "policy"),
+        ("../../../secret.strat", "base.yaml", "policy"),
+        ("link.strat", "base.yaml", "policy"),
+        ("../p.strat", "{outside}/secret.yaml", "assessment"),
+        ("../p.strat", "../../../secret.yaml", "assessment"),
+        ("../p.strat", "link.yaml", "assessment"),
+    ],
+)
+def test_policy_tests_read_only_files_of_their_repository(test_repo, policy, assessment, field):
+    outside = test_repo.parent
+    tests = test_repo / "policies" / "tests"
+    (tests / "link.strat").symlink_to(outside / "secret.strat")
+    (tests / "link.yaml").symlink_to(outside / "secret.yaml")
+    (tests / "a.test.yaml").write_text(_policy_test(policy.format(outside=outside), assessment.format(outside=outside)), encoding="utf-8")
+    done = cli("test", "policies/tests", cwd=test_repo)
+    assert "hunter2" not in done.stdout + done.stderr
+    if field is None:
+        assert done.returncode == 0, done.stdout + done.stderr
+        return
+    assert done.returncode == 1
+    assert f"E510 {field} '" in done.stdout
+    assert "is outside the folder" in done.stdout
+
+
+def test_policy_tests_outside_git_are_confined_to_their_folder(tmp_path):
+    (tmp_path / "p.strat").write_text(f"{HEADER}{ORG}decision d {{ go when o.b  otherwise stop }}\n", encoding="utf-8")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "a.test.yaml").write_text(_policy_test("../p.strat", "{o: {b: true}}"), encoding="utf-8")
+    done = cli("test", "t", cwd=tmp_path)
+    assert done.returncode == 1 and "E510 policy '../p.strat'" in done.stdout
+
+
+# ---------------------------------------------------------------------- point 9: numbers
+
+
+UNBOUNDED = f'{HEADER}{ORG}define y label en "y" = o.x\ndecision d {{ go when o.x > 0  otherwise stop }}\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "json_format", "message"),
+    [
+        ('o: {x: "5"}\n', False, "'5' is text, not a number"),
+        ("o: {x: '1e-999999'}\n", False, "'1e-999999' is text, not a number"),
+        ("o: {x: 1e-999999}\n", False, "'1e-999999' is text, not a number"),  # YAML 1.1 reads it as text
+        ("o: {x: 1.0e-999999}\n", False, "is refused: it is smaller than 10^-20"),
+        ('{"o": {"x": 1e-999999}}', True, "is refused: it is smaller than 10^-20"),
+        ('{"o": {"x": "1e-999999"}}', True, "'1e-999999' is text, not a number"),
+        ('{"o": {"x": 1e21}}', True, "is refused: it is 10^21 or more"),
+        ('{"o": {"x": 1000000000000000000000}}', True, "is refused: it is 10^21 or more"),
+        ('{"o": {"x": 1.00000000000000000000000000001}}', True, "more than 28 significant digits"),
+        ('{"o": {"x": true}}', True, "a number is expected, not true"),
+        ('{"o": {"x": 1}, "about": {"notes": [{"n": 1e-999999}]}}', True, "about.notes[0].n: 1E-999999 is refused: it is smaller than 10^-20"),
+    ],
+)
+def test_numbers_are_bounded_and_never_text(text, json_format, message):
+    policy, _ = compile_text(UNBOUNDED)
+    data, spans = parse_data(text, "a.json" if json_format else "a.yaml", json_format=json_format)
+    (d,) = stage_error(validate, policy, data, "a", spans)
+    assert d.code == "E302" and message in d.message, d.message
+    assert len(d.message) < 200
+
+
+@pytest.mark.parametrize("value", ["1e20", "-1e20", "1e-20", "0.1234567890123456789012345678", "2.50", "0", "0.000"])
+def test_numbers_within_the_bounds_are_read(value):
+    policy, _ = compile_text(UNBOUNDED)
+    data, spans = parse_data(f'{{"o": {{"x": {value}}}}}', "a.json", json_format=True)
+    assert validate(policy, data, "a", spans).records["o"]["x"] == Decimal(value)
+
+
+def test_the_schema_says_number_not_text():
+    policy, _ = compile_text(UNBOUNDED)
+    schema = assessment_mod.json_schema(policy)
+    x = schema["$defs"]["O"]["properties"]["x"]
+    assert {"type": "string"} not in x["anyOf"] and {"type": "number"} in x["anyOf"]
+
+
+def test_a_tiny_number_through_the_command_prints_a_short_line(tmp_path):
+    """The attack of the issue: 1e-999999 printed a million characters wherever it went."""
+    (tmp_path / "p.strat").write_text(UNBOUNDED, encoding="utf-8")
+    (tmp_path / "a.json").write_text('{"o": {"x": 1e-999999}}', encoding="utf-8")
+    log = tmp_path / "audit.jsonl"
+    done = cli("eval", "p.strat", "a.json", "--audit-log", log, "--as-of", AS_OF, cwd=tmp_path)
+    assert done.returncode == 1 and "E302" in done.stderr and len(done.stdout + done.stderr) < 1000
+    assert not log.exists() or log.stat().st_size < 10_000
+
+
+@pytest.mark.parametrize(
+    ("literal", "message"),
+    [("12345678901234567890123456789", "more than 28 significant digits"), ("0.000000000000000000001", "smaller than 10^-20"),
+     ("1000000000000000000000", "10^21 or more")],
+)
+def test_numbers_written_in_a_policy_are_bounded_e061(literal, message):
+    policy, diagnostics = compile_text(f"{HEADER}{ORG}define y = o.x * {literal}\n")
+    assert policy is None
+    (d,) = [d for d in diagnostics if d.is_error]
+    assert d.code == "E061" and message in d.message
+    assert d.span is not None and d.span.line == 3 and d.span.column == 18
+
+
+def test_parameter_overrides_are_bounded_like_assessments(tmp_path):
+    (tmp_path / "p.strat").write_text(f"{HEADER}{ORG}param t: number = 1\ndefine y = o.x * t\n", encoding="utf-8")
+    (tmp_path / "a.yaml").write_text("o: {x: 1}\n", encoding="utf-8")
+    for value, expected in [("1e-999999", "smaller than 10^-20"), ("1" * 29, "28 significant digits")]:
+        done = cli("eval", "p.strat", "a.yaml", "--param", f"t={value}", "--as-of", AS_OF, cwd=tmp_path)
+        assert done.returncode == 1 and "E304" in done.stderr and expected in done.stderr
+
+
+def test_the_web_form_posts_text_and_reads_it_with_the_same_bounds():
+    """The form posts strings: parse_answer converts them from the declared type (the explicit
+    path), with the same bounds as the assessment model."""
+    from stratdsl.commands.questionnaire import AnswerError, parse_answer, questions
+
+    policy, _ = compile_text(UNBOUNDED)
+    (q,) = [q for q in questions(policy, "en") if q.field == "x"]
+    assert parse_answer(q, "12,5", "en") == Decimal("12.5")
+    assert parse_answer(q, "1e20", "en") == Decimal("1e20")
+    for bad in ("1e-999999", "1e21", "1" * 29):
+        with pytest.raises(AnswerError):
+            parse_answer(q, bad, "en")
+
+
+# ---------------------------------------------------------------------- point 11: Trojan source
+
+HIDDEN_DECISION = f'{HEADER}{ORG}# harmless note\rdecision evil {{ go when o.b  otherwise stop }}\ndecision d {{ go when o.b  otherwise stop }}\n'
+
+
+def test_a_lone_cr_is_a_w120_warning_at_its_place():
+    policy, diagnostics = compile_text(HIDDEN_DECISION)
+    assert policy is not None and "evil" not in policy.decisions  # the parser reads a comment
+    (w,) = [d for d in diagnostics if d.code == "W120"]
+    assert (w.span.line, w.span.column) == (3, 16) and not w.is_error
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u2066", "\u2069", "\u200f", "\u061c"])
+@pytest.mark.parametrize("where", ["comment", "string"])
+def test_bidi_controls_are_a_w121_warning(control, where):
+    line = f"# note {control}x\n" if where == "comment" else f'define z label en "a{control}b" = 1\n'
+    policy, diagnostics = compile_text(f"{HEADER}{ORG}{line}decision d {{ go when o.b  otherwise stop }}\n")
+    assert policy is not None
+    (w,) = [d for d in diagnostics if d.code == "W121"]
+    assert f"U+{ord(control):04X}" in w.message and w.span.line == 3
+
+
+def test_crlf_line_endings_are_no_warning():
+    text = HEADER + ORG + "decision d { go when o.b  otherwise stop }\n"
+    policy, diagnostics = compile_text(text.replace("\n", "\r\n"))
+    assert policy is not None and not [d for d in diagnostics if d.code in ("W120", "W121")]
+
+
+def test_hidden_characters_are_never_printed_raw(tmp_path):
+    """The source line under a warning shows U+FFFD where the control was: the terminal does not
+    obey it, and the caret stays under it."""
+    (tmp_path / "p.strat").write_text(HIDDEN_DECISION.replace("# harmless", "# \u202eharmless"), encoding="utf-8", newline="")
+    done = cli("check", "p.strat", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "\r" not in done.stderr and "\u202e" not in done.stderr
+    assert "3 | # \ufffdharmless note\ufffddecision evil" in done.stderr
+
+
+def test_many_hidden_characters_give_a_bounded_number_of_warnings():
+    comments = "".join(f"# {n}\r{n}\n" for n in range(500))
+    _, diagnostics = compile_text(f"{HEADER}{ORG}{comments}decision d {{ go when o.b  otherwise stop }}\n")
+    w120 = [d for d in diagnostics if d.code == "W120"]
+    assert len(w120) == 21 and w120[-1].message == "480 more characters of this kind in '<policy>'"
+
+
+def test_fmt_ends_lines_with_lf_and_shows_what_a_lone_cr_hid(tmp_path):
+    path = tmp_path / "p.strat"
+    path.write_text(HIDDEN_DECISION.replace("\n", "\r\n").replace('otherwise stop }\r\ndecision d', 'otherwise stop }\r\ndecision d'), encoding="utf-8", newline="")
+    done = cli("fmt", "p.strat", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = path.read_bytes().decode("utf-8")
+    assert "\r" not in text
+    assert "# harmless note decision evil { go when o.b  otherwise stop }\n" in text  # still a comment, now visibly so
+    before, _ = compile_text(HIDDEN_DECISION)
+    after, diagnostics = compile_text(text)
+    assert after is not None and set(after.decisions) == set(before.decisions) == {"d"}
+    assert not [d for d in diagnostics if d.code == "W120"]
+    assert cli("fmt", "--check", "p.strat", cwd=tmp_path).returncode == 0  # idempotent
+
+
+def test_a_cr_in_a_string_is_kept_and_written_as_an_escape():
+    from stratdsl.language.fmt import format_text
+
+    text = f'{HEADER}{ORG}define z label en "a\rb" = 1\ndecision d {{ go when o.t = "x\\ry"  otherwise stop }}\n'
+    formatted = format_text(text)
+    assert '"a\\rb"' in formatted and '"x\\ry"' in formatted and "\r" not in formatted
+    before, _ = compile_text(text)
+    after, _ = compile_text(formatted)
+    assert before is not None and after is not None
+    assert before.definitions["z"].meta.label.en == after.definitions["z"].meta.label.en == "a\rb"
+
+
+COMPOSED, DECOMPOSED = "R\u00e9union", "Re\u0301union"
+
+
+@pytest.mark.parametrize(("in_policy", "in_assessment"), [(COMPOSED, DECOMPOSED), (DECOMPOSED, COMPOSED), (DECOMPOSED, DECOMPOSED)])
+def test_texts_are_compared_in_nfc(in_policy, in_assessment):
+    policy, _ = compile_text(f'{HEADER}{ORG}decision d {{ go when o.t = "{in_policy}" and o.t in {{ "{in_policy}", "x" }}  otherwise stop }}\n')
+    facts = validate(policy, {"o": {"t": in_assessment}})
+    (d,) = run(policy, facts, date(2026, 9, 1))[0].decisions
+    assert d.outcome == "go"
+    assert reference_evaluate(policy, facts, date(2026, 9, 1)).decisions[0].outcome == "go"
+
+
+def test_text_parameters_are_compared_in_nfc(tmp_path):
+    (tmp_path / "p.strat").write_text(f'{HEADER}{ORG}param region: text = "x"\ndecision d {{ go when region = "{COMPOSED}"  otherwise stop }}\n', encoding="utf-8")
+    (tmp_path / "a.yaml").write_text("o: {b: true}\n", encoding="utf-8")
+    done = cli("eval", "p.strat", "a.yaml", "--param", f"region={DECOMPOSED}", "--as-of", AS_OF, "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["decisions"][0]["outcome"] == "go"
+
+
+# ---------------------------------------------------------------------- point 13: the service
+
+STRATEGY = REPO / "policies" / "strategy.strat"
+LOCAL = "http://127.0.0.1:8000"
+
+
+@pytest.fixture(scope="module")
+def strategy():
+    policy, _ = compile_policy(STRATEGY)
+    return policy
+
+
+def _app(policy, **security):
+    return service_mod.create_app(policy, security=service_mod.Security(**security))
+
+
+def _example() -> dict:
+    data, _ = read_data(REPO / "examples" / "cabinet-comptable.yaml", "x.yaml")
+    return json.loads(json.dumps(data, default=str))
+
+
+def test_serve_listens_on_this_machine_by_default_and_says_so():
+    from stratdsl.commands.cli import serve_cmd
+
+    (host,) = [p.default for p in serve_cmd.params if p.name == "host"]
+    assert host == "127.0.0.1"
+    message = service_mod.startup_message("p.strat", "127.0.0.1", 8000, service_mod.Security())
+    assert "listening on this machine only (127.0.0.1): other machines cannot connect" in message
+    wide = service_mod.startup_message("p.strat", "0.0.0.0", 8000, service_mod.Security(api_keys=("k",)))
+    assert "reachable from the network — put it behind a reverse proxy" in wide and "needs one of 1 API key(s)" in wide
+
+
+@pytest.mark.parametrize(("host", "served"), [("127.0.0.1:8000", True), ("localhost", True), ("[::1]:8000", True),
+                                              ("evil.example", False), ("evil.example:8000", False), ("127.0.0.1.evil.example", False), ("", False)])
+def test_the_host_header_is_checked_dns_rebinding(strategy, host, served):
+    client = TestClient(_app(strategy), base_url=LOCAL)
+    api = client.get("/api/v1/policy", headers={"host": host})
+    page = client.get("/questionnaire", headers={"host": host})
+    if served:
+        assert api.status_code == 200 and page.status_code == 200
+        return
+    assert api.status_code == 421 and api.json()["errors"][0]["code"] == "E314"
+    assert page.status_code == 421 and page.headers["content-type"].startswith("text/html")
+
+
+def test_more_host_names_can_be_allowed(strategy):
+    client = TestClient(_app(strategy, allowed_hosts=(*service_mod.LOOPBACK_HOSTS, "strat.example.org")), base_url=LOCAL)
+    assert client.get("/api/v1/policy", headers={"host": "strat.example.org"}).status_code == 200
+    assert client.get("/api/v1/policy", headers={"host": "other.example.org"}).status_code == 421
+
+
+@pytest.mark.parametrize(("headers", "allowed"), [
+    ({"origin": "http://evil.example"}, False),
+    ({"origin": "null"}, False),
+    ({"origin": "http://127.0.0.1:9999"}, False),
+    ({"sec-fetch-site": "cross-site"}, False),
+    ({"origin": LOCAL}, True),
+    ({"sec-fetch-site": "same-origin"}, True),
+    ({}, True),  # curl, scripts: no Origin (API keys protect the API when it is exposed)
+])
+def test_cross_site_posts_are_refused(strategy, headers, allowed):
+    client = TestClient(_app(strategy), base_url=LOCAL)
+    r = client.post("/api/v1/evaluate", json={"assessment": _example(), "as_of": AS_OF}, headers=headers)
+    if allowed:
+        assert r.status_code == 200, r.text
+    else:
+        assert r.status_code == 403 and r.json()["errors"][0]["code"] == "E315"
+
+
+def _token(client: TestClient) -> str:
+    page = client.get("/questionnaire").text
+    return re.search(r'name="csrf" value="([0-9a-f]{64})"', page).group(1)
+
+
+def test_the_web_form_needs_its_csrf_token(strategy):
+    app = _app(strategy, secret=b"s" * 32)
+    browser = TestClient(app, base_url=LOCAL)
+    form = {"lang": "en", "organization.name": "Acme", "usecases.1.title": "Invoices"}
+    assert browser.post("/questionnaire", data=form).status_code == 403  # no cookie, no token
+    token = _token(browser)
+    cookie = browser.cookies.get("stratdsl_csrf")
+    assert cookie and token == service_mod.csrf_token(b"s" * 32, cookie)  # HMAC of this browser's cookie
+    refused = browser.post("/questionnaire", data={**form, "csrf": "0" * 64})
+    assert refused.status_code == 403 and "This form has expired or does not come from this site" in refused.text
+    ok = browser.post("/questionnaire", data={**form, "csrf": token})
+    assert ok.status_code in (200, 422) and "<h1>Request refused</h1>" not in ok.text
+    other = TestClient(app, base_url=LOCAL)  # another browser: its own cookie, so the first token is worth nothing
+    _token(other)
+    assert other.post("/questionnaire", data={**form, "csrf": token}).status_code == 403
+
+
+def test_a_form_re_rendered_keeps_a_valid_token(strategy):
+    browser = TestClient(_app(strategy), base_url=LOCAL)
+    token = _token(browser)
+    page = browser.post("/questionnaire", data={"lang": "fr", "csrf": token, "add": "usecases"})
+    assert page.status_code == 200
+    again = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text).group(1)
+    assert again == token
+
+
+def test_api_keys(strategy):
+    client = TestClient(_app(strategy, api_keys=("key-one", "key-two")), base_url=LOCAL)
+    body = {"assessment": _example(), "as_of": AS_OF}
+    r = client.post("/api/v1/evaluate", json=body)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer" and r.json()["errors"][0]["code"] == "E316"
+    assert client.post("/api/v1/evaluate", json=body, headers={"authorization": "Bearer nope"}).status_code == 401
+    assert client.post("/api/v1/evaluate", json=body, headers={"authorization": "Bearer key-two"}).status_code == 200
+    assert client.post("/api/v1/evaluate", json=body, headers={"x-api-key": "key-one"}).status_code == 200
+    assert client.get("/questionnaire").status_code == 200  # the web form is for people, not keys
+    assert client.get("/api/v1/policy").status_code == 200  # health checks
+    assert client.get("/api/v1/schema").status_code == 401
+
+
+def test_a_trusted_proxy_header(strategy):
+    client = TestClient(_app(strategy, auth_header="X-Remote-User"), base_url=LOCAL)
+    assert client.get("/api/v1/policy").status_code == 200  # health checks
+    r = client.get("/questionnaire")
+    assert r.status_code == 401
+    assert client.get("/questionnaire", headers={"x-remote-user": "alice"}).status_code == 200
+    assert client.post("/api/v1/evaluate", json={"assessment": _example(), "as_of": AS_OF}).json()["errors"][0]["code"] == "E316"
+
+
+def test_evaluations_beyond_the_bound_get_503_and_retry_after(strategy, monkeypatch):
+    """One evaluation is held inside validation (an event, no timing); the next one is refused at
+    once with 503, Retry-After and E313; once the first ends, evaluations are accepted again."""
+    entered, release = threading.Event(), threading.Event()
+    real = service_mod.validate
+
+    def held(*args, **kwargs):
+        entered.set()
+        assert release.wait(60)
+        return real(*args, **kwargs)
+
+    app = _app(strategy, max_evaluations=1)
+    body = {"assessment": _example(), "as_of": AS_OF}
+    results: list = []
+    monkeypatch.setattr(service_mod, "validate", held)
+    first = threading.Thread(target=lambda: results.append(TestClient(app, base_url=LOCAL).post("/api/v1/evaluate", json=body)))
+    first.start()
+    try:
+        assert entered.wait(60)
+        busy = TestClient(app, base_url=LOCAL).post("/api/v1/evaluate", json=body)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == str(service_mod.RETRY_AFTER)
+        assert busy.json()["errors"][0]["code"] == "E313"
+        explain = TestClient(app, base_url=LOCAL).post("/api/v1/explain", json={**body, "decision": "portfolio"})
+        assert explain.status_code == 503
+    finally:
+        release.set()
+        first.join(60)
+    assert results[0].status_code == 200
+    monkeypatch.setattr(service_mod, "validate", real)
+    assert TestClient(app, base_url=LOCAL).post("/api/v1/evaluate", json=body).status_code == 200
+
+
+def test_a_policy_test_file_linked_from_outside_the_repository_is_not_read(test_repo):
+    outside = test_repo.parent
+    (outside / "private.yaml").write_text(f"{SECRET}: [unclosed\n", encoding="utf-8")
+    (test_repo / "policies" / "tests" / "x.test.yaml").symlink_to(outside / "private.yaml")
+    done = cli("test", "policies/tests", cwd=test_repo)
+    assert done.returncode == 1 and "hunter2" not in done.stdout + done.stderr
+    assert "E510 test file 'policies/tests/x.test.yaml' is a link to a file outside the folder" in done.stdout
+
+
+def test_decimals_as_text_only_on_the_explicit_path_of_records():
+    """Decision records hold canonical JSON, where decimals are text: replay reads them back with
+    `decimals_as_text=True`, the one explicit path; even there, only the canonical form, bounded."""
+    policy, _ = compile_text(UNBOUNDED)
+    assert validate(policy, {"o": {"x": "2.5"}}, "r", decimals_as_text=True).records["o"]["x"] == Decimal("2.5")
+    assert codes(stage_error(validate, policy, {"o": {"x": "2.5"}}, "r")) == ["E302"]
+    for text in ("1e-999999", "1E+30", " 5", "0x10", "1" * 41):
+        assert codes(stage_error(validate, policy, {"o": {"x": text}}, "r", decimals_as_text=True)) == ["E302"], text

@@ -116,9 +116,24 @@ def base(servers):
     return servers["plain"]
 
 
+def form_token(c: httpx.Client, lang: str = "fr") -> str:
+    """The CSRF token of the web form (and, in the client's cookie jar, the cookie it signs)."""
+    page = c.get("/questionnaire", params={"lang": lang}).text
+    return re.search(r'<input type="hidden" name="csrf" value="([0-9a-f]{64})">', page).group(1)
+
+
+class FormClient(httpx.Client):
+    """A browser-like client: a form posted to /questionnaire carries the token of a page it got."""
+
+    def post(self, url, *args, data=None, **kwargs):  # type: ignore[override]
+        if url == "/questionnaire" and isinstance(data, dict) and "csrf" not in data:
+            data = {**data, "csrf": form_token(self)}
+        return super().post(url, *args, data=data, **kwargs)
+
+
 @pytest.fixture(scope="module")
 def client(base):
-    with httpx.Client(base_url=base, timeout=60) as c:
+    with FormClient(base_url=base, timeout=60) as c:
         yield c
 
 
@@ -408,6 +423,25 @@ def test_an_extreme_param_is_E304(client):
     assert done.exit_code == 1 and "error[E304]" in done.output, done.output
 
 
+def test_numbers_are_bounded_and_never_text_in_the_api(client):
+    """Issue 16, point 9: a 5 KB request with "1e-999999" gave a 1.1 GB audit log. The body's
+    numbers are read as exact decimals (not floats, where 1e-999999 would become 0.0) and
+    bounded like a file's; a number given as text is refused."""
+    for raw, expected in [
+        (b'1e-999999', "is refused: it is smaller than 10^-20"),
+        (b'"1e-999999"', "'1e-999999' is text, not a number"),
+        (b'"5"', "'5' is text, not a number"),
+        (b'1e21', "is refused: it is 10^21 or more"),
+    ]:
+        body = b'{"assessment": {"organization": {"name": "X", "annual_revenue": ' + raw + b'}}}'
+        found = errors(client.post("/api/v1/evaluate", content=body, headers={"content-type": "application/json"}))
+        assert [e["code"] for e in found] == ["E302"], raw
+        assert found[0]["message"].startswith("organization.annual_revenue: ") and expected in found[0]["message"], found
+    exact = b'{"assessment": {"organization": {"name": "X", "annual_revenue": 0.1000000000000000055511151231257827}}}'
+    found = errors(client.post("/api/v1/evaluate", content=exact, headers={"content-type": "application/json"}))
+    assert "more than 28 significant digits" in found[0]["message"]  # as a float it would have passed, rounded
+
+
 def test_a_body_over_1_MB_is_refused_with_E311(client):
     big = {"assessment": {"about": {"notes": "x" * 1_000_100}}}
     found = errors(client.post("/api/v1/evaluate", json=big), 413)
@@ -462,6 +496,40 @@ def test_a_chunked_form_over_1_MB_is_refused_not_a_crash(base):
         assert "content-length" in r.request.headers
         assert r.status_code == 413 and '<html lang="en">' in r.text and "<h1>Form too large</h1>" in r.text
         assert own.get("/questionnaire").status_code == 200  # and the server goes on
+
+
+def test_serve_binds_this_machine_by_default_and_says_so(tmp_path):
+    """Issue 16, point 13: without --host the service listens on 127.0.0.1 and its first
+    lines say so (and what protects it)."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([STRATDSL, "serve", str(POLICY_PATH), "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        wait_until_up(proc, f"http://127.0.0.1:{port}", log)
+        text = log.read_text(encoding="utf-8")
+        assert f"on http://127.0.0.1:{port}" in text
+        assert "listening on this machine only (127.0.0.1): other machines cannot connect" in text
+        assert "answering for the host names 127.0.0.1, localhost, ::1; at most 4 evaluations at once" in text
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/policy", headers={"host": "attacker.example"}, timeout=10).status_code == 421
+    finally:
+        stop(proc)
+
+
+def test_serve_with_api_keys_from_the_environment(tmp_path):
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([STRATDSL, "serve", str(POLICY_PATH), "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                                env={**__import__("os").environ, "STRATDSL_API_KEYS": "k-123,k-456"})
+    try:
+        wait_until_up(proc, f"http://127.0.0.1:{port}", log)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+            assert c.get("/api/v1/schema").status_code == 401
+            assert c.get("/api/v1/schema", headers={"authorization": "Bearer k-456"}).status_code == 200
+        assert "the JSON API needs one of 2 API key(s)" in log.read_text(encoding="utf-8")
+    finally:
+        stop(proc)
 
 
 # ------------------------------------------------------------------ the audit log
@@ -681,7 +749,7 @@ def test_odd_form_fields_are_not_a_server_error(base):
     }
     statuses = {}
     for what, form in forms.items():
-        with httpx.Client(base_url=base, timeout=60) as own:  # the server drops the connection after a 500
+        with FormClient(base_url=base, timeout=60) as own:  # the server drops the connection after a 500
             statuses[what] = own.post("/questionnaire", data=form).status_code
     assert all(status < 500 for status in statuses.values()), statuses
 

@@ -7,6 +7,7 @@ of them re-implements a stage.
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -17,7 +18,7 @@ from .language import ir
 from .language.checker import check
 from .language.diagnostics import Diagnostic, StratError, did_you_mean
 from .language.loader import Program, load_policy, load_text
-from .language.types import BoolT, DateT, EnumT, NumberT, TextT
+from .language.types import BoolT, DateT, EnumT, NumberT, TextT, number_problem
 
 if TYPE_CHECKING:
     from .runtime.assessment import Assessment
@@ -74,8 +75,9 @@ def parse_param(policy: ir.CheckedPolicy, text: str) -> tuple[str, Any]:
             value: Any = Decimal(raw)
             if not value.is_finite() or (type_.integer and value != value.to_integral_value()):
                 raise InvalidOperation
-            if abs(value.adjusted()) > 20:
-                raise StratError([Diagnostic("E304", f"--param {name}: {raw} is not a reasonable number (at most 20 digits)")])
+            problem = number_problem(value)
+            if problem is not None:
+                raise StratError([Diagnostic("E304", f"--param {name}: {raw[:40]} is not a reasonable number: {problem}")])
             if (type_.low is not None and value < type_.low) or (type_.high is not None and value > type_.high):
                 raise StratError([Diagnostic("E304", f"--param {name}: {raw} is outside {type_.low}..{type_.high}")])
         elif isinstance(type_, BoolT):
@@ -91,7 +93,7 @@ def parse_param(policy: ir.CheckedPolicy, text: str) -> tuple[str, Any]:
                 )
             value = raw
         elif isinstance(type_, TextT):
-            value = raw
+            value = unicodedata.normalize("NFC", raw)  # compared like the policy's texts
         else:
             raise ValueError
     except (InvalidOperation, ValueError):

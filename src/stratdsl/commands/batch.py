@@ -27,11 +27,13 @@ from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..engine import compile_policy, parse_params
-from ..language.diagnostics import StratError
+from ..language.diagnostics import Diagnostic, StratError
+from ..language.types import BoolT, ListT, NumberT, Type, number_problem
 from ..runtime import assessment as _assessment
 from ..runtime.assessment import parse_data, validate
 from ..runtime.values import canonical_json, sha256_text, to_json_value
@@ -58,17 +60,88 @@ class Summary:
 # ------------------------------------------------------------------ inputs
 
 
-def _csv_value(raw: str) -> Any:
+_TRUE = ("true", "oui", "yes", "vrai")
+_FALSE = ("false", "non", "no", "faux")
+
+
+def _csv_cell(type_: Type | None, raw: str) -> Any:
+    """A cell converted to the type the policy declares for its column, and only then: a
+    company named "Oui" stays text, a title with a ';' stays one text. A cell that does not
+    read as its type stays text, so that validation names it and the field (E302)."""
     text = raw.strip()
     if text == "":
         return None
-    if text.lower() in ("true", "oui", "yes"):
-        return True
-    if text.lower() in ("false", "non", "no"):
-        return False
-    if ";" in text or text.startswith("["):
-        return [p.strip() for p in text.strip("[]").split(";") if p.strip()]
+    if text.lower() == "unknown" or type_ is None:
+        return text
+    if isinstance(type_, BoolT):
+        return True if text.lower() in _TRUE else False if text.lower() in _FALSE else text
+    if isinstance(type_, NumberT):
+        try:
+            value = Decimal(text.replace(" ", "").replace("\u202f", "").replace(",", "."))
+        except InvalidOperation:
+            return text
+        if type_.integer and value.is_finite() and value == value.to_integral_value() and number_problem(value) is None:
+            return int(value)
+        return value
+    if isinstance(type_, ListT):
+        inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+        return [_csv_cell(type_.element, part) for part in inner.split(";") if part.strip()]
     return text
+
+
+@dataclass(frozen=True)
+class _Column:
+    """Where a CSV column goes: `path` in the assessment (a path of length 1 is a field of the
+    row's entry in the repeated input), and the type the policy declares for it (None: text)."""
+
+    path: tuple[str, ...]
+    type: Type | None
+
+
+def _columns(header: list[str], policy: Any, rows_input: str | None) -> tuple[dict[str, _Column], list[str]]:
+    """Each column of a CSV header placed in the policy's inputs, or E605 problems. A column
+    must name a field where the assessment has one: `field` (the row's entry of the repeated
+    input), `record.field`, `group.member.field`, `about.anything`; so no column can also be
+    the parent of another (`a.b` beside `a.b.c`), and none fills a list as a record
+    (`usecases.x`)."""
+    columns: dict[str, _Column] = {}
+    problems: list[str] = []
+    rows = policy.inputs.get(rows_input) if rows_input else None
+    for column in header:
+        if column in columns:
+            problems.append(f"column '{column}' is written twice in the header")
+            continue
+        if column == "assessment":
+            continue
+        parts = tuple(p.strip() for p in column.split("."))
+        if not column.strip() or any(not p for p in parts):
+            problems.append(f"column '{column}' has an empty name or an empty part between dots")
+            continue
+        if len(parts) == 1:
+            if rows is None:
+                problems.append(f"column '{column}' names no input: the policy has no repeated input for rows")
+                continue
+            f = rows.fields.get(parts[0])
+            columns[column] = _Column(parts, f.type if f is not None else None)
+            continue
+        first = parts[0]
+        if first == "about":
+            columns[column] = _Column(parts, None)
+            continue
+        item = policy.inputs.get(first)
+        if item is None:
+            known = ", ".join(sorted(i for i in policy.inputs if i != rows_input)) or "none"
+            problems.append(f"column '{column}': '{first}' is not an input of the policy (inputs filled by columns: {known})")
+        elif item.kind == "many":
+            problems.append(f"column '{column}': '{first}' is filled one row per entry; name the column '{'.'.join(parts[1:])}'" + ("" if first == rows_input else f" and run with --csv-input {first}"))
+        elif item.kind == "record" and len(parts) != 2:
+            problems.append(f"column '{column}': '{first}' is a set of fields; name a column '{first}.FIELD'")
+        elif item.kind == "group" and len(parts) != 3:
+            problems.append(f"column '{column}': '{first}' is a group; name a column '{first}.MEMBER.FIELD'")
+        else:
+            f = item.fields.get(parts[-1])
+            columns[column] = _Column(parts, f.type if f is not None else None)
+    return columns, problems
 
 
 def _default_rows_input(policy: Any) -> str | None:
@@ -104,59 +177,86 @@ def _read_error(path: Path, error: Exception) -> str:
     return f"E301 cannot read '{path}': {getattr(error, 'strerror', None) or error}"
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, str | None, dict[str, str | None]]]:
-    """(row number, `assessment` cell or None, row); utf-8-sig: spreadsheets often write a BOM."""
+def _csv_rows(path: Path) -> Iterator[tuple[int, str | None, dict[str, str | None] | list[str]]]:
+    """(row number, `assessment` cell or None, row); the header first, as row 1 (a list);
+    utf-8-sig: spreadsheets often write a BOM."""
     with _open_regular(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
-        for number, row in enumerate(csv.DictReader(handle), start=2):
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        yield 1, None, header
+        for number, cells in enumerate(reader, start=2):
+            if not cells:
+                continue  # a blank line, as DictReader skips it
+            row: dict[str, str | None] = dict(zip(header, cells))
+            if len(cells) > len(header):
+                row[None] = None  # type: ignore[index]  # marks a row longer than its header
             yield number, (row.get("assessment") or "").strip() or None, row
 
 
-def _csv_fill(current: dict[str, Any], row: dict[str, str | None], rows_input: str | None) -> None:
-    usecase: dict[str, Any] = {}
+def _csv_fill(current: dict[str, Any], row: dict[str, str | None], columns: dict[str, _Column], rows_input: str | None) -> None:
+    entry: dict[str, Any] = {}
     for column, raw in row.items():
-        if column is None or column == "assessment":
+        place = columns.get(column) if column is not None else None
+        if place is None:
             continue
-        value = _csv_value(raw or "")
-        if "." in column:
-            node = current
-            parts = column.split(".")
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            if value is not None:
-                node[parts[-1]] = value
-        elif value is not None:
-            usecase[column] = value
-    if usecase and rows_input is not None:
-        current.setdefault(rows_input, []).append(usecase)
+        value = _csv_cell(place.type, raw or "")
+        if value is None:
+            continue
+        if len(place.path) == 1:
+            entry[place.path[0]] = value
+            continue
+        node = current
+        for part in place.path[:-1]:
+            node = node.setdefault(part, {})
+        node[place.path[-1]] = value
+    if entry and rows_input is not None:
+        current.setdefault(rows_input, []).append(entry)
 
 
-def _csv_items(path: Path, rows_input: str | None) -> Iterator[Item]:
+def _csv_items(path: Path, policy: Any, rows_input: str | None) -> Iterator[Item]:
     """One item per assessment, keyed `file#name` (unique across files), or `file:row` for a row
     without a name. Rows of one name are merged wherever they are (a sorted or filtered
     spreadsheet scatters them): a first pass finds each name's last row, the second yields
-    assessments in the order of their first rows as soon as they are complete."""
+    assessments in the order of their first rows as soon as they are complete.
+
+    A header that does not fit the policy is one invalid line for the file (E605); a row
+    with more cells than the header makes its assessment invalid (E606); the run goes on."""
     try:
         last = {group: number for number, group, _ in _csv_rows(path) if group is not None}
         pending: dict[str, dict[str, Any]] = {}
+        broken: dict[str, list[str]] = {}
         order: deque[str] = deque()
         complete: set[str] = set()
+        columns: dict[str, _Column] = {}
         for number, group, row in _csv_rows(path):
+            if isinstance(row, list):
+                columns, problems = _columns(row, policy, rows_input)
+                if problems:
+                    yield Item(str(path), None, "E605 " + "; ".join(problems))
+                    return
+                continue
             key = f"{path}#{group}" if group is not None else f"{path}:{number}"
             if key not in pending:
                 pending[key] = {}
                 order.append(key)
-            _csv_fill(pending[key], row, rows_input)
+            if None in row:
+                broken.setdefault(key, []).append(f"E606 row {number} of '{path}' has more cells than the header has columns")
+            else:
+                _csv_fill(pending[key], row, columns, rows_input)
             if group is None or last.get(group, number) <= number:
                 complete.add(key)
             while order and order[0] in complete:
                 done = order.popleft()
                 complete.discard(done)
-                yield Item(done, pending.pop(done))
+                data = pending.pop(done)
+                errors = broken.pop(done, None)
+                yield Item(done, None, "; ".join(errors)) if errors else Item(done, data)
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         yield Item(str(path), None, _read_error(path, error))
         return
     for key in order:  # only if the file changed between the two passes
-        yield Item(key, pending[key])
+        errors = broken.get(key)
+        yield Item(key, None, "; ".join(errors)) if errors else Item(key, pending[key])
 
 
 def _jsonl_items(path: Path) -> Iterator[Item]:
@@ -184,7 +284,7 @@ def _jsonl_items(path: Path) -> Iterator[Item]:
         yield Item(str(path) if number == 0 else f"{path}:{number + 1}", None, _read_error(path, error))
 
 
-def iter_inputs(paths: list[str], rows_input: str | None) -> Iterator[Item]:
+def iter_inputs(paths: list[str], policy: Any, rows_input: str | None) -> Iterator[Item]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -194,7 +294,7 @@ def iter_inputs(paths: list[str], rows_input: str | None) -> Iterator[Item]:
         elif path.suffix.lower() == ".jsonl":
             yield from _jsonl_items(path)
         elif path.suffix.lower() == ".csv":
-            yield from _csv_items(path, rows_input)
+            yield from _csv_items(path, policy, rows_input)
         else:
             yield _file_item(path)
 
@@ -365,6 +465,28 @@ def done_keys(out: Path) -> set[str]:
     return keys
 
 
+def _lock_output(handle: Any, out: Path) -> None:
+    """One run per output file: a second run on the same output would read the same keys
+    as done and evaluate (and write) every remaining input a second time. The lock is
+    released when the run ends, however it ends (the kernel drops it with the process)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; documented in docs/cli.md
+        return
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise StratError(
+            [
+                Diagnostic(
+                    "E607",
+                    f"another batch run is writing '{out}'",
+                    hint="wait for it to end (a rerun then resumes where it stopped), or write to another output file",
+                )
+            ]
+        ) from None
+
+
 def run_batch(
     sources: dict[str, str],
     root: str,
@@ -388,17 +510,18 @@ def run_batch(
     policy = _policy_for(sources, root)
     rows_input = csv_input or _default_rows_input(policy)
     summary = Summary()
-    seen = done_keys(out)
-
-    def pending() -> Iterator[tuple]:
-        for item in iter_inputs(inputs, rows_input):
-            if item.key in seen:
-                summary.skipped += 1
-                continue
-            yield (sources, root, as_of.isoformat(), params, item)
-
-    work = pending()
     with out.open("a", encoding="utf-8") as handle:
+        _lock_output(handle, out)  # before reading the keys done: the other run may be adding some
+        seen = done_keys(out)
+
+        def pending() -> Iterator[tuple]:
+            for item in iter_inputs(inputs, policy, rows_input):
+                if item.key in seen:
+                    summary.skipped += 1
+                    continue
+                yield (sources, root, as_of.isoformat(), params, item)
+
+        work = pending()
         for line in _execute(work, jobs, engine, scheduler):
             handle.write(line + "\n")
             record = json.loads(line)

@@ -57,6 +57,8 @@ def _partial_sources(path: str) -> SourceMap:
     sources = SourceMap()
     root = Path(path).resolve()
     for file in [root, *sorted(root.parent.rglob("*.strat"))]:
+        if file != root and not file.resolve().is_relative_to(root.parent):
+            continue  # never show a line of a file outside the policy folder
         try:
             source = read_source(file)
         except StratError:
@@ -90,17 +92,15 @@ def main(no_cache: bool = False) -> None:
         cache.enabled = False
 
 
-def _roots(paths: tuple[str, ...]) -> list[str]:
+def _roots(paths: tuple[str, ...]) -> tuple[list[str], list[Diagnostic]]:
     """Expand folders to their .strat files and keep only the roots: a file imported
-    by another one given is checked through it, with the context it has there."""
-    from ..language.loader import load_policy
+    by another one given is checked through it, with the context it has there.
+    Links leading out of the folder scanned are refused (E060), unread."""
+    from ..language.loader import find_policy_files, load_policy
 
-    files: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        files.extend(sorted(p.rglob("*.strat")) if p.is_dir() else [p])
-    if len(files) == 1:
-        return [str(files[0])]  # nothing to compare with: spare a second parse
+    files, refused = find_policy_files(paths)
+    if len(files) <= 1:
+        return [str(f) for f in files], refused  # nothing to compare with: spare a second parse
     imported: set[Path] = set()
     for file in files:
         try:
@@ -110,7 +110,7 @@ def _roots(paths: tuple[str, ...]) -> list[str]:
         for source in program.source_map.files()[1:]:
             if source.path is not None:
                 imported.add(source.path.resolve())
-    return [str(f) for f in files if f.resolve() not in imported]
+    return [str(f) for f in files if f.resolve() not in imported], refused
 
 
 @main.command("check")
@@ -128,7 +128,13 @@ def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None) -> None:
     everything: list[Diagnostic] = []
     failed = False
     seen: set[tuple] = set()
-    for policy in _roots(policies):
+    roots, refused = _roots(policies)
+    if refused:
+        everything.extend(refused)
+        failed = True
+        if fmt == "text":
+            emit_diagnostics(refused, None)
+    for policy in roots:
         checked, diagnostics = engine.compile_policy(policy)
         fresh = []
         for d in diagnostics:
@@ -181,14 +187,10 @@ def fmt_cmd(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str
     import difflib
 
     from ..language.fmt import format_source
-    from ..language.loader import read_source
+    from ..language.loader import find_policy_files, read_source
 
-    files: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        files.extend(sorted(p.rglob("*.strat")) if p.is_dir() else [p])
+    files, problems = find_policy_files(paths)  # fmt must never write through a link out of the folder
     changed = []
-    problems: list[Diagnostic] = []
     for file in files:
         try:
             source = read_source(file)
@@ -717,27 +719,44 @@ def diagnose_cmd(policy: str, output: str | None, full: bool, as_of: str | None,
 
 @main.command("serve")
 @click.argument("policy", type=click.Path(dir_okay=False, exists=True))
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (the default: this machine only).")
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes (uvicorn workers; one per core).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="A host name the service is reached by (repeatable; localhost names always; '*' any — only behind a proxy that checks it).")
+@click.option("--api-keys-file", type=click.Path(dir_okay=False, exists=True),
+              help="Require one of these API keys (one per line) on /api/; or set STRATDSL_API_KEYS (comma-separated).")
+@click.option("--auth-header", metavar="HEADER", help="Require this header, set by an authenticating reverse proxy, on every request.")
+@click.option("--max-evaluations", type=click.IntRange(1, 1000), default=4, show_default=True,
+              help="Evaluations running at once; more get 503 with Retry-After.")
 @_audit_opt
 @_lang
 @guarded
-def serve_cmd(policy: str, host: str, port: int, workers: int, audit_log: str | None, lang: str | None) -> None:
+def serve_cmd(policy: str, host: str, port: int, workers: int, allowed_hosts: tuple[str, ...], api_keys_file: str | None,
+              auth_header: str | None, max_evaluations: int, audit_log: str | None, lang: str | None) -> None:
     """Serve the questionnaire (web) and the decision API (JSON, OpenAPI at /docs)."""
+    import os
+
     from .starter import require_extra
 
     require_extra("serve", "serve")
-    from .service import serve
+    from .service import LOOPBACK_HOSTS, Security, host_of, serve
 
     if workers > 1 and audit_log:
         raise click.UsageError("--audit-log needs --workers 1: one process appends to the hash chain")
     checked, _ = _policy(policy)
+    keys = [k.strip() for k in os.environ.get("STRATDSL_API_KEYS", "").split(",") if k.strip()]
+    if api_keys_file:
+        keys += [line.strip() for line in Path(api_keys_file).read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    bound = () if host in ("0.0.0.0", "::", "") else (host_of(host),)
+    hosts = tuple(dict.fromkeys([*LOOPBACK_HOSTS, *bound, *(h if h == "*" else host_of(h) for h in allowed_hosts)]))
+    secret = os.environ.get("STRATDSL_SECRET", "").encode()
+    security = Security(hosts, tuple(keys), auth_header, max_evaluations, *([secret] if len(secret) >= 16 else []))
     _ = gettext_for(resolve_lang(lang, checked))
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     click.echo(_("stratdsl: serving {policy} at {url}/questionnaire (JSON API: {url}/docs)").format(policy=policy, url=base), err=True)
     click.echo(_("stratdsl: press Ctrl+C to stop"), err=True)
-    serve(policy, host, port, audit_log, workers)
+    serve(policy, host, port, audit_log, security, workers)
 
 
 @main.command("lsp", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

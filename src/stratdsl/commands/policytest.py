@@ -13,6 +13,7 @@ A `table:` runs one template over many rows. See docs/authoring.md.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -142,11 +143,46 @@ def _set_path(data: dict[str, Any], path: str, value: Any, lists: frozenset[str]
             node = node.setdefault(name, [] if (n == 0 and name in lists) else {})
 
 
-def _assessment(case: dict[str, Any], base_dir: Path, defaults: dict[str, Any], lists: frozenset[str]) -> dict[str, Any]:
+def boundary(test_file: Path) -> Path:
+    """The folder a test file may read from: its git repository (the nearest folder above
+    it holding `.git`), or its own folder when it is in none."""
+    folder = Path(os.path.abspath(test_file)).parent  # where the file is named, not where a link leads
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return folder
+
+
+def confine(test_file: Path, key: str, value: str) -> Path:
+    """The file a test file's `policy:` or `assessment:` names, resolved (links followed);
+    E510 when it leaves the test file's repository: a test file from a pull request must
+    not make `stratdsl test` read (and print the first token of) /etc/shadow."""
+    allowed = boundary(test_file)
+    try:
+        if "\x00" in value:
+            raise ValueError(value)
+        target = (test_file.resolve().parent / value).resolve()
+    except (OSError, RuntimeError, ValueError):
+        target = None
+    if target is None or not target.is_relative_to(allowed):
+        shown = value.replace("\x00", "\\0")
+        raise StratError(
+            [
+                Diagnostic(
+                    "E510",
+                    f"{key} '{shown}' of '{test_file}' is outside the folder '{allowed}'",
+                    hint="a test file may only name files of its own repository (or of its folder, outside git)",
+                )
+            ]
+        )
+    return target
+
+
+def _assessment(case: dict[str, Any], test_file: Path, defaults: dict[str, Any], lists: frozenset[str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     source = case.get("assessment") or defaults.get("assessment")
     if isinstance(source, str):
-        loaded, _ = read_data(base_dir / source, source)
+        loaded, _ = read_data(confine(test_file, "assessment", source), source)
         data = copy.deepcopy(loaded or {})
     elif isinstance(source, dict):
         data = copy.deepcopy(source)
@@ -261,6 +297,10 @@ def discover(paths: list[str]) -> list[Path]:
 
 
 def run_file(path: Path, coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]], lang: str = "fr") -> list[CaseResult]:
+    if not path.resolve().is_relative_to(boundary(path).resolve()):
+        # a test file that is a link out of its repository is not read: its YAML errors would print it
+        message = f"E510 test file '{path}' is a link to a file outside the folder '{boundary(path)}'"
+        return [CaseResult(str(path), "(file)", error=message)]
     loader = _Loader(path.read_text(encoding="utf-8"))
     try:
         doc = loader.get_single_data() or {}
@@ -268,7 +308,10 @@ def run_file(path: Path, coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]],
         return [CaseResult(str(path), "(file)", error=f"not valid YAML: {error}")]
     finally:
         loader.dispose()
-    policy_path = (path.parent / str(doc.get("policy", ""))).resolve()
+    try:
+        policy_path = confine(path, "policy", str(doc.get("policy", "")))
+    except StratError as error:
+        return [CaseResult(str(path), "(policy)", error="; ".join(f"{d.code} {d.message}" for d in error.diagnostics))]
     key = str(policy_path)
     if key not in coverage:
         policy, diagnostics = compile_policy(policy_path)
@@ -282,7 +325,7 @@ def run_file(path: Path, coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]],
         outcome = CaseResult(str(path), case["name"])
         try:
             lists = frozenset(i.name for i in policy.inputs.values() if i.kind == "many")
-            data = _assessment(case, path.parent, defaults, lists)
+            data = _assessment(case, path, defaults, lists)
             assessment = validate(policy, data, f"{path}::{case['name']}")
             as_of = date.fromisoformat(str(case.get("as_of") or doc.get("as_of") or date.today().isoformat()))
             params = parse_params(policy, [f"{k}={v}" for k, v in {**doc.get("params", {}), **case.get("params", {})}.items()])

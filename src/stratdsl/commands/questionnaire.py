@@ -18,7 +18,7 @@ from typing import Any
 
 from ..language import ir
 from ..language.ast import Text
-from ..language.types import BoolT, DateT, EnumT, ListT, NumberT, TextT, Type
+from ..language.types import BoolT, DateT, EnumT, ListT, NumberT, TextT, Type, number_problem
 from ..render.catalogue import gettext_for
 from ..runtime.result import Result
 
@@ -175,7 +175,7 @@ def parse_answer(q: Question, raw: str, lang: str = "fr") -> Any:
         except InvalidOperation:
             raise AnswerError(_("this is not a number")) from None
         # no infinities, and no 1e-999999999 that would print as a billion digits
-        if not value.is_finite() or abs(value.adjusted()) > 20 or len(value.as_tuple().digits) > 28:
+        if number_problem(value) is not None:
             raise AnswerError(_("this is not a reasonable number"))
         if t.integer and value != value.to_integral_value():
             raise AnswerError(_("a whole number is expected"))

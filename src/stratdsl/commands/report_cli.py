@@ -1,21 +1,25 @@
-"""`stratdsl report POLICY ASSESSMENT -o FILE.html|FILE.md [--lang fr|en] [--as-of DATE] [--param NAME=VALUE]…`
+"""`stratdsl report POLICY ASSESSMENT -o FILE.html|FILE.md [--force] [--lang fr|en] [--as-of DATE] [--param NAME=VALUE]…`
 
 Registered on the main group with `main.add_command(report_cmd)`. Exit codes
 as for the other commands: 0 written; 1 a bad policy or assessment (the
 diagnostics say why); 2 a usage error; 3 an internal error (STRATDSL_DEBUG=1
 shows the traceback). The report is written whole or not at all: it goes to a
-temporary file next to FILE, then replaces FILE.
+temporary file next to FILE, then replaces FILE. FILE may not be a folder (E701)
+and may not exist unless --force is given (E702); both exit 2, before any work.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import click
 
-from .cliguard import as_of_date, guarded, resolve_lang
+from ..language.diagnostics import Diagnostic
+from ..render.diagnostics import summary
+from .cliguard import as_of_date, emit_diagnostics, guarded, resolve_lang
 
 
 def _sources(policy: str):
@@ -53,6 +57,21 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
+def _check_output(path: Path, force: bool) -> None:
+    """Before any work: a folder is never a report file (E701), and a file that exists is
+    replaced only with --force (E702): a report is often written next to the previous one,
+    and a mistyped name must not silently destroy it. Usage errors: exit 2."""
+    problem = None
+    if path.is_dir():
+        problem = Diagnostic("E701", f"'{path}' is a folder: -o takes the report's file name", hint=f"write e.g. -o {path / 'report.html'}")
+    elif (path.exists() or path.is_symlink()) and not force:
+        problem = Diagnostic("E702", f"'{path}' already exists", hint="give --force to replace it, or another file name")
+    if problem is not None:
+        emit_diagnostics([problem], None)
+        click.echo(f"stratdsl: {summary([problem])}", err=True)
+        sys.exit(2)
+
+
 @click.command("report")
 @click.argument("policy", type=click.Path(dir_okay=False))
 @click.argument("assessment", type=click.Path(dir_okay=False))
@@ -64,13 +83,17 @@ def _write(path: Path, text: str) -> None:
 @click.option("--as-of", "as_of", metavar="DATE", help="Evaluate the policy as in force on this date (default: today).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a parameter for this evaluation (repeatable).")
 @click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False), help="Also append the evaluation and decision records the report cites to this hash-chained JSONL audit log.")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (without it, an existing FILE is an error, E702).")
 @guarded(sources=lambda kwargs: _sources(kwargs["policy"]) if kwargs.get("policy") else None)
 def report_cmd(
-    policy: str, assessment: str, output: str, fmt: str | None, lang: str | None, as_of: str | None, params: tuple[str, ...], audit_log: str | None
+    policy: str, assessment: str, output: str, fmt: str | None, lang: str | None, as_of: str | None, params: tuple[str, ...], audit_log: str | None,
+    force: bool,
 ) -> None:
     """Write a one-page management summary with charts, explanations and provenance (HTML or Markdown)."""
-    from ..report import format_for, make_report, render  # Jinja2 and the charts: only for this command
+    from ..report import format_for, make_report, render  # the report package and its charts: only for this command
 
+    if output != "-":
+        _check_output(Path(output), force)
     chosen = fmt or (None if output == "-" else format_for(output))
     if chosen is None:
         raise click.BadParameter(f"'{output}' ends in neither .html nor .md: give --format html or --format markdown", param_hint="-o/--output")

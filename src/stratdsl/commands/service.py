@@ -13,17 +13,25 @@ one is configured.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import html
 import json
 import re
+import secrets
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -84,6 +92,27 @@ def _counts(policy: ir.CheckedPolicy, form: dict[str, Any]) -> dict[str, int]:
     return out
 
 
+class _ExactRequest(Request):
+    """A JSON body read with its numbers as exact decimals, as `parse_data` reads a file:
+    `0.1` stays 0.1 and `1e-999999` stays 1e-999999 (then refused by the assessment model's
+    bounds) instead of silently becoming the float 0.0."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = json.loads(await self.body(), parse_float=Decimal)
+        return self._json
+
+
+class _ExactRoute(APIRoute):
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+
+        async def exact(request: Request) -> Response:
+            return await handler(_ExactRequest(request.scope, request.receive))
+
+        return exact
+
+
 class EvaluateRequest(BaseModel):
     assessment: dict[str, Any] = Field(description="The assessment, shaped as GET /api/v1/schema says")
     as_of: date | None = Field(None, description="Evaluate as in force on this date (default: today)")
@@ -124,6 +153,127 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "The body is too large (E311)"},
     422: {"model": ErrorBody, "description": "The request or the assessment is not valid"},
 }
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+MAX_EVALUATIONS = 4  # evaluations running at once; more get 503 + Retry-After (E313)
+RETRY_AFTER = 2  # seconds, in the Retry-After header of a 503
+CSRF_COOKIE = "stratdsl_csrf"
+HEALTH_PATH = "/api/v1/policy"  # the policy's name, version and hash: open to health checks, whatever the keys
+CSRF_FIELD = "csrf"
+
+
+@dataclass(frozen=True)
+class Security:
+    """Who may talk to the service, and how much at once (docs/service.md, "Security").
+
+    `allowed_hosts`: the Host header values (without port) served — DNS rebinding makes a
+    victim's browser send requests to 127.0.0.1 under the attacker's host name; "*" serves
+    any. `api_keys`: when any, every /api/ request needs one (`Authorization: Bearer KEY`
+    or `X-API-Key: KEY`). `auth_header`: a header a trusted reverse proxy sets after it
+    authenticated the user; when given, every request must carry it. Both leave
+    HEALTH_PATH open, for health checks. `secret`: signs the CSRF tokens of the web form."""
+
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    api_keys: tuple[str, ...] = ()
+    auth_header: str | None = None
+    max_evaluations: int = MAX_EVALUATIONS
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+
+
+def host_of(header: str) -> str:
+    """The host name of a Host (or Origin netloc) header, lower case, without port or brackets."""
+    value = header.strip().lower()
+    if value.startswith("["):  # [::1]:8000
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def host_allowed(header: str, allowed: tuple[str, ...]) -> bool:
+    return "*" in allowed or host_of(header) in allowed
+
+
+def origin_allowed(origin: str, host_header: str) -> bool:
+    """A cross-site POST (CSRF) is refused: when the browser says where the request comes from,
+    it must be this very site (same scheme-less host and port as the Host header)."""
+    if origin == "null":
+        return False
+    netloc = urlsplit(origin).netloc.lower()
+    return bool(netloc) and netloc == host_header.strip().lower()
+
+
+def csrf_token(secret: bytes, cookie: str) -> str:
+    """The form token for a browser's CSRF cookie: HMAC-SHA256 of the cookie under the
+    service's secret (signed double submit: another site can neither read the token nor set
+    the cookie for this one)."""
+    return hmac.new(secret, b"stratdsl-form:" + cookie.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
+
+
+def csrf_ok(secret: bytes, cookie: str | None, token: Any) -> bool:
+    if not cookie or not isinstance(token, str) or len(cookie) > 200:
+        return False
+    return hmac.compare_digest(csrf_token(secret, cookie), token)
+
+
+def api_key_ok(keys: tuple[str, ...], headers: dict[bytes, bytes]) -> bool:
+    given = headers.get(b"x-api-key", b"").decode("latin-1").strip()
+    auth = headers.get(b"authorization", b"").decode("latin-1").strip()
+    if not given and auth[:7].lower() == "bearer ":
+        given = auth[7:].strip()
+    # compare with every key, always: the time taken does not say which key came close
+    return bool(given) and sum(hmac.compare_digest(given.encode(), k.encode()) for k in keys) > 0
+
+
+class _Gate:
+    """ASGI middleware, outermost: Host (DNS rebinding), Origin (cross-site requests), the
+    trusted proxy's header and the API keys are checked before anything is read or run."""
+
+    def __init__(self, app: Any, security: Security) -> None:
+        self.app = app
+        self.security = security
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        problem = self._problem(scope, headers)
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        status, diagnostic, extra = problem
+        if scope.get("path") in FORM_PATHS or scope.get("path") == "/":
+            lang = "en" if headers.get(b"accept-language", b"").strip().lower().startswith(b"en") else "fr"
+            response: Response = HTMLResponse(_page(_W[lang]["refused"], f"<h1>{_e(_W[lang]['refused'])}</h1><p>{_e(diagnostic.message)}</p>", lang), status_code=status)
+        else:
+            response = _errors([diagnostic], status)
+        response.headers.update({**extra, "connection": "close"})
+        await response(scope, receive, send)
+
+    def _problem(self, scope: Any, headers: dict[bytes, bytes]) -> tuple[int, Diagnostic, dict[str, str]] | None:
+        sec = self.security
+        host = headers.get(b"host", b"").decode("latin-1")
+        path = scope.get("path", "")
+        if not host_allowed(host, sec.allowed_hosts):
+            shown = host[:100] or "(none)"
+            return 421, Diagnostic("E314", f"this service does not answer for the host '{shown}'",
+                                   hint="serve it with --allowed-host NAME for each name it is reached by"), {}
+        if scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
+            origin = headers.get(b"origin", b"").decode("latin-1")
+            fetch_site = headers.get(b"sec-fetch-site", b"").decode("latin-1").lower()
+            if (origin and not origin_allowed(origin, host)) or fetch_site == "cross-site":
+                return 403, Diagnostic("E315", f"a request from another site ({(origin or fetch_site)[:100]}) is refused"), {}
+        if sec.auth_header is not None and path != HEALTH_PATH:
+            if not headers.get(sec.auth_header.lower().encode("latin-1"), b"").strip():
+                return 401, Diagnostic("E316", f"the request does not carry the header {sec.auth_header} that the authenticating proxy sets",
+                                       hint="reach the service through its proxy"), {}
+        if sec.api_keys and path.startswith("/api/") and path != HEALTH_PATH and not api_key_ok(sec.api_keys, headers):
+            return 401, Diagnostic("E316", "this API needs a key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"), {"www-authenticate": "Bearer"}
+        return None
+
+
+class _Busy(Exception):
+    """More evaluations than Security.max_evaluations are running: 503 + Retry-After (E313)."""
 
 
 class _BodyLimit:
@@ -191,15 +341,40 @@ def _errors(diagnostics: list[Diagnostic], status: int = 422) -> JSONResponse:
     return JSONResponse({"errors": [d.to_json() for d in diagnostics]}, status_code=status)
 
 
-def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body: int = MAX_BODY) -> FastAPI:
+def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body: int = MAX_BODY, security: Security | None = None) -> FastAPI:
     app = FastAPI(
         title=f"stratdsl — {policy.name}",
         version=__version__,
         description=f"Decisions of the policy {policy.name} {policy.version}, with explanations.",
     )
+    app.router.route_class = _ExactRoute
     prov = provenance(policy)
 
+    security = security or Security()
     app.add_middleware(_BodyLimit, limit=max_body)
+    app.add_middleware(_Gate, security=security)  # added last: runs first
+    slots = threading.BoundedSemaphore(max(security.max_evaluations, 1))
+
+    @contextmanager
+    def evaluation_slot() -> Any:
+        if not slots.acquire(blocking=False):
+            raise _Busy()
+        try:
+            yield
+        finally:
+            slots.release()
+
+    @app.exception_handler(_Busy)
+    async def busy(request: Request, error: _Busy) -> Response:
+        message = f"{security.max_evaluations} evaluations are already running: try again in {RETRY_AFTER} s"
+        headers = {"retry-after": str(RETRY_AFTER)}
+        if request.url.path in FORM_PATHS:
+            lang = "en" if request.headers.get("accept-language", "").lower().startswith("en") else "fr"
+            page = _page(_W[lang]["busy"], f"<h1>{_e(_W[lang]['busy'])}</h1><p>{_e(_W[lang]['busy_help'])}</p>", lang)
+            return HTMLResponse(page, status_code=503, headers=headers)
+        response = _errors([Diagnostic("E313", message)], 503)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -225,6 +400,10 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
         return _errors(error.diagnostics)
 
     def _evaluate(data: dict[str, Any], as_of: date | None, params: dict[str, str], trace: bool):
+        with evaluation_slot():
+            return _evaluate_now(data, as_of, params, trace)
+
+    def _evaluate_now(data: dict[str, Any], as_of: date | None, params: dict[str, str], trace: bool):
         assessment = validate(policy, _exact(data), "request")
         overrides = parse_params(policy, [f"{k}={v}" for k, v in params.items()])
         when = as_of or date.today()
@@ -278,9 +457,10 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
 
     @app.post("/api/v1/explain", summary="Explain a decision, and optionally why an outcome was not chosen", responses=ERROR_RESPONSES)
     def explain_api(body: ExplainRequest) -> dict[str, Any]:
-        assessment = validate(policy, _exact(body.assessment), "request")
-        overrides = parse_params(policy, [f"{k}={v}" for k, v in body.params.items()])
-        found = explain(policy, assessment, body.decision, body.as_of or date.today(), overrides, body.entity, body.why_not)
+        with evaluation_slot():
+            assessment = validate(policy, _exact(body.assessment), "request")
+            overrides = parse_params(policy, [f"{k}={v}" for k, v in body.params.items()])
+            found = explain(policy, assessment, body.decision, body.as_of or date.today(), overrides, body.entity, body.why_not)
         return JSONResponse({"explanations": [explanation_json(policy, x, body.lang, why) for x, why in found]})  # type: ignore[return-value]
 
     # ------------------------------------------------------------ web questionnaire
@@ -288,9 +468,22 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
     def home() -> RedirectResponse:
         return RedirectResponse("/questionnaire?lang=fr")
 
+    def with_cookie(response: HTMLResponse, cookie: str, fresh: bool) -> HTMLResponse:
+        if fresh:  # SameSite=Strict: never sent with a request another site starts
+            response.set_cookie(CSRF_COOKIE, cookie, httponly=True, samesite="strict", path="/questionnaire")
+        return response
+
+    def browser_cookie(request: Request) -> tuple[str, bool]:
+        cookie = request.cookies.get(CSRF_COOKIE)
+        if cookie and 16 <= len(cookie) <= 200:
+            return cookie, False
+        return secrets.token_urlsafe(32), True
+
     @app.get("/questionnaire", response_class=HTMLResponse, include_in_schema=False)
-    def form(lang: Literal["fr", "en"] = "fr") -> HTMLResponse:
-        return HTMLResponse(render_form(policy, lang, _counts(policy, {}), {}, {}))
+    def form(request: Request, lang: Literal["fr", "en"] = "fr") -> HTMLResponse:
+        cookie, fresh = browser_cookie(request)
+        token = csrf_token(security.secret, cookie)
+        return with_cookie(HTMLResponse(render_form(policy, lang, _counts(policy, {}), {}, {}, csrf=token)), cookie, fresh)
 
     @app.post("/questionnaire", response_class=HTMLResponse, include_in_schema=False)
     async def submit(request: Request) -> HTMLResponse:
@@ -299,22 +492,27 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
 
         form_data = {k: v[-1] if len(v) == 1 else v for k, v in parse_qs(raw, keep_blank_values=True).items()}
         lang = "en" if form_data.get("lang") == "en" else "fr"
+        if not csrf_ok(security.secret, request.cookies.get(CSRF_COOKIE), form_data.pop(CSRF_FIELD, None)):
+            page = _page(_W[lang]["refused"], f'<h1>{_e(_W[lang]["refused"])}</h1><p>{_e(_W[lang]["refused_csrf"])}</p>'
+                         f'<p><a href="/questionnaire?lang={lang}">{_e(_W[lang]["back"])}</a></p>', lang)
+            return HTMLResponse(page, status_code=403)
+        token = csrf_token(security.secret, request.cookies[CSRF_COOKIE])
         resume = form_data.get("resume")
         if isinstance(resume, str) and resume.strip():
-            return resume_form(policy, resume, lang)
+            return resume_form(policy, resume, lang, token)
         count = _counts(policy, form_data)
         add = form_data.get("add")
         add = add[-1] if isinstance(add, list) else add
         if add in count:
             count[add] = min(count[add] + 1, MAX_BLOCKS)
-            return HTMLResponse(render_form(policy, lang, count, form_data, {}))
+            return HTMLResponse(render_form(policy, lang, count, form_data, {}, csrf=token))
         data, problems = read_form(policy, form_data, lang, count)
         if problems:
-            return HTMLResponse(render_form(policy, lang, count, form_data, problems), status_code=422)
+            return HTMLResponse(render_form(policy, lang, count, form_data, problems, csrf=token), status_code=422)
         try:
             assessment, result, tracer = _evaluate(data, None, {}, trace=True)
         except StratError as error:
-            return HTMLResponse(render_form(policy, lang, count, form_data, {"": "; ".join(d.message for d in error.diagnostics)}), status_code=422)
+            return HTMLResponse(render_form(policy, lang, count, form_data, {"": "; ".join(d.message for d in error.diagnostics)}, csrf=token), status_code=422)
         return HTMLResponse(render_result(policy, data, assessment, result, tracer, lang))
 
     return app
@@ -348,6 +546,10 @@ _SERVICE_EN = {
     "too_large_help": "The answers sent are larger than {limit} bytes. Go back to the previous page, shorten the longest texts and send the form again.",
     "columns": ("Decision", "For", "Outcome", "Sources"),
     "colon": ": ",
+    "refused": "Request refused",
+    "refused_csrf": "This form has expired or does not come from this site. Reload the questionnaire page and send it again.",
+    "busy": "Service busy",
+    "busy_help": "Too many evaluations are running. Try again in a few seconds.",
 }
 _W = table("service", _SERVICE_EN)
 
@@ -442,9 +644,11 @@ def render_form(
     values: dict[str, Any],
     problems: dict[str, str],
     next_up: dict[str, str] | None = None,
+    csrf: str = "",
 ) -> str:
     """The web questionnaire, pre-filled with `values`; `next_up` (field name → question text)
-    are the questions that settle the most, listed first with links and highlighted in place."""
+    are the questions that settle the most, listed first with links and highlighted in place;
+    `csrf` is the token the form posts back (docs/service.md)."""
     w = _W[lang]
     _ = gettext_for(lang)
     next_up = next_up or {}
@@ -473,7 +677,8 @@ def render_form(
     hidden = "".join(f'<input type="hidden" name="n.{_e(k)}" value="{v}">' for k, v in count.items())
     # the first submit button is the one Enter presses: make it the pre-diagnosis, not "add"
     default = f'<button type="submit" tabindex="-1" style="position:absolute;left:-10000px">{_e(w["submit"])}</button>'
-    parts.append(f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">{hidden}{default}')
+    token = f'<input type="hidden" name="{CSRF_FIELD}" value="{_e(csrf)}">'
+    parts.append(f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">{token}{hidden}{default}')
     groups: dict[str, list[Question]] = {}
     for q in single:
         groups.setdefault(q.input_name, []).append(q)
@@ -497,13 +702,13 @@ def render_form(
             parts.append("</fieldset>")
         parts.append(f'<button type="submit" name="add" value="{_e(input_name)}" class="secondary">{_e(w["add"])}{w["colon"]}{_e(what)}</button>')
     parts.append(f'<p><button type="submit">{_e(w["submit"])}</button></p></form>')
-    parts.append(_resume_form(lang))
+    parts.append(_resume_form(lang, csrf=csrf))
     other = "en" if lang == "fr" else "fr"
     parts.append(f'<p><a href="/questionnaire?lang={other}" lang="{other}">{"English" if other == "en" else "Français"}</a></p>')
     return _page(w["title"], "".join(parts), lang)
 
 
-def _resume_form(lang: str, yaml_text: str = "") -> str:
+def _resume_form(lang: str, yaml_text: str = "", csrf: str = "") -> str:
     """Continue from a saved assessment: paste its YAML, or choose the downloaded file
     (read into the text box by the browser; nothing is uploaded as a file)."""
     _ = gettext_for(lang)
@@ -512,6 +717,7 @@ def _resume_form(lang: str, yaml_text: str = "") -> str:
     return (
         f'<details class="resume"><summary>{summary}</summary>'
         f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">'
+        f'<input type="hidden" name="{CSRF_FIELD}" value="{_e(csrf)}">'
         f'<p><label for="resume-file">{from_file}</label> '
         '<input type="file" id="resume-file" accept=".yaml,.yml,application/x-yaml,text/yaml" '
         "onchange=\"const f=this.files[0];if(f){f.text().then(t=>{document.getElementById('resume-yaml').value=t;})}\"></p>"
@@ -603,7 +809,7 @@ def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: 
     return data, problems
 
 
-def resume_form(policy: ir.CheckedPolicy, yaml_text: str, lang: str) -> HTMLResponse:
+def resume_form(policy: ir.CheckedPolicy, yaml_text: str, lang: str, csrf: str = "") -> HTMLResponse:
     """The form again, filled with a saved assessment's answers, the questions that settle the most first."""
     from ..runtime.assessment import parse_data
 
@@ -616,7 +822,7 @@ def resume_form(policy: ir.CheckedPolicy, yaml_text: str, lang: str) -> HTMLResp
         result, _tracer = run(policy, assessment, date.today())
     except StratError as error:
         message = _("This file cannot be read as an assessment: {reason}").format(reason="; ".join(d.message for d in error.diagnostics))
-        return HTMLResponse(render_form(policy, lang, _counts(policy, {}), {}, {"": message}), status_code=422)
+        return HTMLResponse(render_form(policy, lang, _counts(policy, {}), {}, {"": message}, csrf=csrf), status_code=422)
     values, count, where = form_values(policy, data, lang)
     by_key = {q.key: q for q in questions(policy, lang, express_only=True)}
     next_up: dict[str, str] = {}
@@ -632,7 +838,7 @@ def resume_form(policy: ir.CheckedPolicy, yaml_text: str, lang: str) -> HTMLResp
             next_up[field] = nq.label
         if len(next_up) == 8:
             break
-    return HTMLResponse(render_form(policy, lang, count, values, {}, next_up))
+    return HTMLResponse(render_form(policy, lang, count, values, {}, next_up, csrf))
 
 
 def _answer_required(lang: str) -> str:
@@ -712,21 +918,61 @@ def app_from_env() -> FastAPI:
     from ..engine import require_policy
 
     policy, _ = require_policy(os.environ["STRATDSL_SERVE_POLICY"])
-    return create_app(policy, os.environ.get("STRATDSL_SERVE_AUDIT_LOG") or None)
+    return create_app(policy, os.environ.get("STRATDSL_SERVE_AUDIT_LOG") or None, security=_security_from_env(os.environ))
 
 
-def serve(policy_path: str | Path, host: str, port: int, audit_log: str | None, workers: int = 1) -> None:
+def _security_to_env(security: Security) -> str:
+    """The parent's Security for its worker processes: the same host names, keys, bound and
+    CSRF secret, so that a token one worker gave is accepted by another."""
+    return json.dumps({
+        "allowed_hosts": list(security.allowed_hosts), "api_keys": list(security.api_keys), "auth_header": security.auth_header,
+        "max_evaluations": security.max_evaluations, "secret": security.secret.hex(),
+    })
+
+
+def _security_from_env(environ: Any) -> Security:
+    raw = environ.get("STRATDSL_SERVE_SECURITY")
+    if not raw:
+        return Security()
+    data = json.loads(raw)
+    return Security(tuple(data["allowed_hosts"]), tuple(data["api_keys"]), data["auth_header"], int(data["max_evaluations"]), bytes.fromhex(data["secret"]))
+
+
+def startup_message(policy_path: str | Path, host: str, port: int, security: Security) -> str:
+    """What `serve` says first: where it listens, who can reach it, what protects it."""
+    shown = f"[{host}]" if ":" in host else host
+    lines = [f"stratdsl: serving {policy_path} on http://{shown}:{port} (questionnaire at /questionnaire, API at /api/v1, docs at /docs)"]
+    if host in LOOPBACK_HOSTS:
+        lines.append("stratdsl: listening on this machine only (127.0.0.1): other machines cannot connect; see docs/service.md to serve a network")
+    else:
+        lines.append(f"stratdsl: listening on {host}: reachable from the network — put it behind a reverse proxy with TLS and authentication (docs/service.md)")
+    hosts = "any host name (--allowed-host '*')" if "*" in security.allowed_hosts else ", ".join(security.allowed_hosts)
+    lines.append(f"stratdsl: answering for the host names {hosts}; at most {security.max_evaluations} evaluations at once")
+    if security.api_keys:
+        lines.append(f"stratdsl: the JSON API needs one of {len(security.api_keys)} API key(s)")
+    if security.auth_header:
+        lines.append(f"stratdsl: every request must carry the header {security.auth_header} set by the authenticating proxy")
+    return "\n".join(lines)
+
+
+def serve(policy_path: str | Path, host: str, port: int, audit_log: str | None, security: Security | None = None, workers: int = 1) -> None:
+    import sys
+
     import uvicorn
 
     from ..engine import require_policy
 
+    security = security or Security()
     if workers > 1:
         import os
 
         # each worker is a process of its own that checks and compiles the policy once
         os.environ["STRATDSL_SERVE_POLICY"] = str(Path(policy_path).resolve())
         os.environ["STRATDSL_SERVE_AUDIT_LOG"] = audit_log or ""
+        os.environ["STRATDSL_SERVE_SECURITY"] = _security_to_env(security)
+        print(startup_message(policy_path, host, port, security), file=sys.stderr, flush=True)
         uvicorn.run("stratdsl.commands.service:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="warning")
         return
     policy, _ = require_policy(policy_path)
-    uvicorn.run(create_app(policy, audit_log), host=host, port=port, log_level="warning")
+    print(startup_message(policy_path, host, port, security), file=sys.stderr, flush=True)
+    uvicorn.run(create_app(policy, audit_log, security=security), host=host, port=port, log_level="warning")

@@ -12,6 +12,7 @@ all reported once. Static analyses of decisions live in `analysis`.
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,7 @@ from . import ast, ir
 from .analysis import analyse
 from .diagnostics import Diagnostics, did_you_mean, suggestions
 from .loader import Program
-from .source import Span
+from .source import BIDI_CONTROLS, Span, hidden_characters
 from .types import (
     ANY,
     BOOL,
@@ -39,6 +40,7 @@ from .types import (
     is_number,
     same_family,
 )
+from .urls import url_problem
 
 COUNT = NumberT(integer=True, low=Decimal(0))  # counts, sizes and ranks are never negative
 AGGREGATES = {"count", "sum", "mean", "weighted_mean", "min", "max", "any", "all"}
@@ -49,6 +51,7 @@ BUILTIN_NAMES = {"id", "as_of"}
 # The levels one value may be computed through: each definition or decision it reads
 # (and they read, and so on) and each operation inside them. The evaluators recurse
 # once per level, so a longer chain would exhaust Python's stack (docs/security.md §3).
+MAX_HIDDEN_WARNINGS = 20  # W120/W121 per file and code; the rest are counted in one more warning
 MAX_CHAIN_DEPTH = 150
 _LEAVES = (ast.NumberLit, ast.StringLit, ast.DateLit, ast.BoolLit, ast.Path)
 
@@ -107,6 +110,7 @@ class Checker:
         self._check_cycles()
         self._check_depth()
         self._warn_unused(modules)
+        self._warn_hidden_text()
         policy = ir.CheckedPolicy(
             name=root.header.name,
             version=root.header.version,
@@ -135,6 +139,10 @@ class Checker:
                     if decl.name in self.sources:
                         self._duplicate(decl.name, decl.span, self.sources[decl.name].span)
                         continue
+                    if decl.url is not None and (problem := url_problem(decl.url)) is not None:
+                        shown = decl.url if len(decl.url) <= 60 else decl.url[:60] + "…"
+                        self.diags.error("E062", f"the url of source '{decl.name}' ({shown!r}) is refused: {problem}", decl.span,
+                                         hint="give an http:// or https:// address, or no url")
                     self.sources[decl.name] = ir.Source(decl.name, decl.title, decl.url, decl.span)
                 elif isinstance(decl, ast.EnumDecl):
                     if decl.name in self.enums:
@@ -1091,6 +1099,38 @@ class Checker:
             hint="compute some of these values directly from the facts, so that fewer definitions read one another",
             notes=((f"each name read and each operation counts as a level: {path}", None),),
         )
+
+    def _warn_hidden_text(self) -> None:
+        """W120 (lone CR) and W121 (bidi control) wherever they are — comments, strings: what a
+        reviewer reads there is not what the parser reads (Trojan source). Reported even when
+        the policy has errors; at most MAX_HIDDEN_WARNINGS per file and code."""
+        for source in self.program.source_map.files():
+            shown: Counter[str] = Counter()
+            for line, column, ch in hidden_characters(source.text):
+                code = "W120" if ch == "\r" else "W121"
+                shown[code] += 1
+                if shown[code] > MAX_HIDDEN_WARNINGS:
+                    continue
+                span = Span(source.name, line, column, line, column + 1)
+                if code == "W120":
+                    self.diags.warning(
+                        "W120",
+                        "a lone carriage return (CR): editors show what follows it on a new line, the parser reads it on this one",
+                        span,
+                        hint="run `stratdsl fmt` (it ends lines with LF only), or remove the character",
+                    )
+                else:
+                    name = BIDI_CONTROLS[ch]
+                    self.diags.warning(
+                        "W121",
+                        f"a bidirectional control character (U+{ord(ch):04X} {name}): it can make the text shown differ from the text read",
+                        span,
+                        hint="remove it; write right-to-left text without control characters",
+                    )
+            for code, count in sorted(shown.items()):
+                if count > MAX_HIDDEN_WARNINGS:
+                    more = count - MAX_HIDDEN_WARNINGS
+                    self.diags.warning(code, f"{more} more character{'s' if more != 1 else ''} of this kind in '{source.name}'", Span(source.name, 0, 0, 0, 0))
 
     def _warn_unused(self, modules: list[ast.Module]) -> None:
         if self.diags.has_errors:

@@ -53,7 +53,8 @@ def _number(value: Decimal) -> str:
 
 
 def _string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+    return '"' + escaped + '"'
 
 
 def flat(e: ast.Expr, min_prec: int = 0) -> str:
@@ -467,11 +468,13 @@ def _anchors(m: ast.Module) -> list[tuple[ast.Node, ast.Node | None]]:
 def _attach(m: ast.Module, comments: list[Token], text: str) -> _Comments:
     result = _Comments()
     anchors = sorted(_anchors(m), key=lambda a: (a[0].span.line, a[0].span.column))
-    lines = text.splitlines()
+    lines = text.split("\n")  # as the parser counts lines: a lone CR does not end one
     code_lines = {a.span.line for a, _ in anchors}
     for token in comments:
         line, col = token.line, token.column
-        body = str(token).rstrip()
+        # a lone CR inside a comment makes editors show what follows it as code (W120):
+        # it becomes a space, so the text it hid is shown for what it is, part of the comment
+        body = str(token).rstrip().replace("\r", " ")
         before = lines[line - 1][: col - 1] if line - 1 < len(lines) else ""
         if before.strip():
             # a comment after code: trail the innermost item ending (or starting) on this line
@@ -505,7 +508,7 @@ def _attach(m: ast.Module, comments: list[Token], text: str) -> _Comments:
         for token in comments:
             if token.line < first and token.line >= first - len(result.leading.get(id(node), [])) - 1:
                 first = min(first, token.line)
-        starts = [c.line for c in comments if str(c).rstrip() and str(c).rstrip() in result.leading.get(id(node), [])]
+        starts = [c.line for c in comments if str(c).rstrip() and str(c).rstrip().replace("\r", " ") in result.leading.get(id(node), [])]
         top = min([node.span.line, *[s for s in starts if s < node.span.line and s not in code_lines]])
         if top >= 2 and top - 2 < len(lines) and not lines[top - 2].strip():
             result.blank_before.add(id(node))

@@ -200,6 +200,49 @@ def load_policy(path: str | Path, display: Callable[[Path], str] | None = None) 
     return Program(modules, source_map, root_dir)
 
 
+def _outside(link: Path, folder: Path) -> bool:
+    """Whether `link` (found in or named inside `folder`) really lives outside it."""
+    try:
+        return not link.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError, ValueError):
+        return True
+
+
+def find_policy_files(paths: list[str] | tuple[str, ...]) -> tuple[list[Path], list[Diagnostic]]:
+    """The policy files named on a command line: folders are scanned for `*.strat`.
+
+    A file found by scanning a folder that resolves outside that folder (a symlink to
+    `/proc/self/environ` added by a pull request) is refused with E060 *before it is
+    read*, like an import that leaves the policy's folder: CI must never print a line
+    of it. A file named directly that is a symbolic link leading out of the folder
+    that holds the link is refused too, because a shell glob (`policies/*.strat`)
+    names the link, not the person running the command."""
+    files: list[Path] = []
+    problems: list[Diagnostic] = []
+    for raw in paths:
+        given = Path(raw)
+        if given.is_dir():
+            for found in sorted(given.rglob("*.strat")):
+                if _outside(found, given):
+                    problems.append(_escape(found, given))
+                else:
+                    files.append(found)
+        elif given.is_symlink() and _outside(given, given.parent):
+            problems.append(_escape(given, given.parent))
+        else:
+            files.append(given)
+    return files, problems
+
+
+def _escape(found: Path, folder: Path) -> Diagnostic:
+    return Diagnostic(
+        "E060",
+        f"policy file '{display_name(found)}' is a link to a file outside the folder '{display_name(folder)}': it is not read",
+        Span(display_name(found), 0, 0, 0, 0),
+        hint="policy files and their imports must live inside the policy folder; replace the link by the file itself",
+    )
+
+
 def load_text(text: str, name: str = "<policy>") -> Program:
     """Load a single in-memory policy (no imports); used by tests and the language server."""
     source = SourceFile(name, text)

@@ -7,6 +7,7 @@ silently keep a raw `Tree` for a rule we forgot.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from decimal import Decimal
 
@@ -18,17 +19,21 @@ from .diagnostics import Diagnostic, StratError
 from .source import SourceFile, Span
 
 
-def _unquote(token: Token) -> str:
+def _unquote(token: Token, nfc: bool = True) -> str:
+    """A string literal's value, in Unicode NFC: "Réunion" typed with a combining accent is
+    the same text as with a precomposed é (assessment texts are normalised alike). Import
+    paths keep their code points (`nfc=False`): a file name is the bytes on disk."""
     body = str(token)[1:-1]
     out = []
     chars = iter(body)
     for ch in chars:
         if ch == "\\":
             nxt = next(chars, "")
-            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
+            out.append({"n": "\n", "t": "\t", "r": "\r"}.get(nxt, nxt))
         else:
             out.append(ch)
-    return "".join(out)
+    text = "".join(out)
+    return unicodedata.normalize("NFC", text) if nfc else text
 
 
 # Non-recursive: a long `and`/`or` chain is a deep parse tree even though it lowers to
@@ -87,7 +92,7 @@ class _Lower(Transformer_NonRecursive):
         return ast.Header(_unquote(name), _unquote(version), self._meta_of(rest), span=self._span(meta))
 
     def import_decl(self, meta, children):
-        return ast.Import(_unquote(children[0]), span=self._span(meta))
+        return ast.Import(_unquote(children[0], nfc=False), span=self._span(meta))
 
     def source_decl(self, meta, children):
         url = _unquote(children[2]) if len(children) > 2 else None

@@ -11,6 +11,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+#: Characters that change how a line looks without being seen (Trojan source, CVE-2021-42574):
+#: the bidirectional controls, which reorder what an editor or a code review shows, and a
+#: lone CR, which editors show as a line break while the parser does not.
+BIDI_CONTROLS = {
+    "\u061c": "ARABIC LETTER MARK",
+    "\u200e": "LEFT-TO-RIGHT MARK",
+    "\u200f": "RIGHT-TO-LEFT MARK",
+    "\u202a": "LEFT-TO-RIGHT EMBEDDING",
+    "\u202b": "RIGHT-TO-LEFT EMBEDDING",
+    "\u202c": "POP DIRECTIONAL FORMATTING",
+    "\u202d": "LEFT-TO-RIGHT OVERRIDE",
+    "\u202e": "RIGHT-TO-LEFT OVERRIDE",
+    "\u2066": "LEFT-TO-RIGHT ISOLATE",
+    "\u2067": "RIGHT-TO-LEFT ISOLATE",
+    "\u2068": "FIRST STRONG ISOLATE",
+    "\u2069": "POP DIRECTIONAL ISOLATE",
+}
+HIDDEN = frozenset(["\r", *BIDI_CONTROLS])
+
+
+def hidden_characters(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, character) of every bidi control and lone CR (a CR not followed by LF),
+    with lines and columns counted as the parser counts them (only LF ends a line)."""
+    found = []
+    line, start = 1, 0
+    for index, ch in enumerate(text):
+        if ch == "\n":
+            line, start = line + 1, index + 1
+        elif ch in HIDDEN and not (ch == "\r" and text[index + 1 : index + 2] == "\n"):
+            found.append((line, index - start + 1, ch))
+    return found
+
 
 @dataclass(frozen=True, order=True)
 class Span:
@@ -53,14 +85,17 @@ class SourceFile:
     sha256: str | None = None
 
     def line(self, number: int) -> str:
-        lines = self.text.splitlines()
+        """Line `number` as the parser counts lines: only LF ends one (a lone CR, a form feed or
+        U+2028 inside a line must not shift the line shown under a message), without its CRLF."""
+        lines = self.text.split("\n")
         if 1 <= number <= len(lines):
-            return lines[number - 1]
+            return lines[number - 1].removesuffix("\r")
         return ""
 
     def slice(self, span: Span) -> str:
         """The exact source text a span covers (used to print sub-expressions)."""
-        lines = self.text.splitlines(keepends=True)
+        lines = self.text.split("\n")
+        lines = [line + "\n" for line in lines[:-1]] + lines[-1:]
         if not (1 <= span.line <= len(lines)):
             return ""
         if span.line == span.end_line:

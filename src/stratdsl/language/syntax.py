@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, Unexpec
 
 from .diagnostics import Diagnostic, StratError, did_you_mean
 from .source import SourceFile, Span
+from .types import number_problem
 
 # Limits on one expression (docs/security.md §3). Every stage after the parser walks
 # expressions recursively, so depth must be bounded before lowering; 100 levels leave
@@ -98,7 +100,23 @@ def parse(source: SourceFile) -> Tree:
     problem = _too_deep(tree, source)
     if problem is not None:
         raise StratError([problem])
+    numbers = _unreasonable_numbers(tree, source)
+    if numbers:
+        raise StratError(numbers)
     return tree
+
+
+def _unreasonable_numbers(tree: Tree, source: SourceFile) -> list[Diagnostic]:
+    """E061 for each number written in the policy past the bounds every number has
+    (types.number_problem: 28 significant digits, below 10^21, not below 10^-20)."""
+    problems = []
+    for token in tree.scan_values(lambda v: isinstance(v, Token) and v.type == "NUMBER"):
+        problem = number_problem(Decimal(str(token)))
+        if problem is not None:
+            shown = str(token) if len(token) <= 40 else f"{str(token)[:20]}…{str(token)[-12:]}"
+            span = Span(source.name, token.line or 1, token.column or 1, token.end_line or token.line or 1, token.end_column or (token.column or 1) + 1)
+            problems.append(Diagnostic("E061", f"the number {shown} is refused: {problem}", span, hint="numbers have at most 28 significant digits, from 10^-20 to 10^20"))
+    return problems
 
 
 def _span_of(tree: Tree, source: SourceFile) -> Span | None:

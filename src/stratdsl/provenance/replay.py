@@ -107,7 +107,7 @@ def _evaluate(evaluation: dict[str, Any], git: dict[str, Any], root: Path) -> tu
     notes: list[str] = []
     prov = evaluation["provenance"]
     with policy_at_commit(git["policy_path"], git["commit"], root) as policy:
-        assessment = validate(policy, _given(evaluation), "recorded assessment")
+        assessment = validate(policy, _given(evaluation), "recorded assessment", decimals_as_text=True)  # the log writes decimals as text (#16 point 9)
         params = parse_params(policy, [f"{k}={v}" for k, v in evaluation["params"].items()])
         result, tracer = run(policy, assessment, date.fromisoformat(evaluation["as_of"]), params, trace=True)
         _, records = decision_records(policy, assessment, result, tracer)

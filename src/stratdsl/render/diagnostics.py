@@ -5,8 +5,17 @@ from __future__ import annotations
 import json
 
 from ..language.diagnostics import Diagnostic
-from ..language.source import SourceMap
+from ..language.source import HIDDEN, SourceMap
 from .catalogue import ngettext_for
+
+
+def visible(line: str) -> str:
+    """A source line as it may be printed on a terminal: the characters of source.HIDDEN (bidi
+    controls, a lone CR: Trojan source) shown as U+FFFD, one column each so that the caret
+    stays in place, never obeyed by the terminal."""
+    if not any(ch in HIDDEN for ch in line):
+        return line
+    return "".join("\ufffd" if ch in HIDDEN else ch for ch in line)
 
 
 def render_diagnostic(d: Diagnostic, sources: SourceMap | None) -> str:
@@ -14,7 +23,7 @@ def render_diagnostic(d: Diagnostic, sources: SourceMap | None) -> str:
     lines = [f"{where}{d.severity.value}[{d.code}]: {d.message}"]
     source = sources.get(d.span.file) if (sources and d.span and d.span.line > 0) else None
     if source is not None:
-        text = source.line(d.span.line).rstrip("\n")
+        text = visible(source.line(d.span.line).rstrip("\n"))
         number = str(d.span.line)
         pad = " " * len(number)
         start = d.span.column

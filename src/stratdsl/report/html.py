@@ -14,6 +14,7 @@ import base64
 import hashlib
 from html import escape
 
+from ..language.urls import safe_url
 from .i18n import Locale
 from .model import Cite, DecisionView, EntityView, ExplanationView, Fact, ObligationView, Report, Seg, ValueView, safe_id
 from .svg import PHASE_COLOURS, gantt, matrix, phase_label, quadrant_colours, radar
@@ -251,7 +252,8 @@ class _Html:
             elif s.kind == "strong":
                 out.append(f"<strong>{_e(s.text)}</strong>")
             elif s.kind == "link":
-                out.append(f'<a href="{_e(s.target)}" rel="noreferrer">{_e(s.text)}</a>' if s.target else _e(s.text))
+                url = safe_url(s.target)  # http(s) only, whatever built the Seg
+                out.append(f'<a href="{_e(url)}" rel="noreferrer">{_e(s.text)}</a>' if url else _e(s.text))
             elif s.kind == "xref":
                 if s.target in self.anchors:
                     out.append(f' · <a href="#{_e(s.target)}">{_e(s.text)}</a>')

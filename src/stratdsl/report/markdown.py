@@ -10,6 +10,7 @@ follow them.
 
 from __future__ import annotations
 
+from ..language.urls import safe_url
 from .i18n import Locale
 from .model import Cite, DecisionView, ExplanationView, Fact, ObligationView, Report, Seg, ValueView
 from .svg import PHASE_LETTERS, phase_label
@@ -103,7 +104,8 @@ class _Md:
             elif s.kind == "strong":
                 out.append(f"**{md(s.text)}**")
             elif s.kind == "link":
-                out.append(f"[{md(s.text)}]({s.target})" if s.target else md(s.text))
+                url = safe_url(s.target)  # again here: a Seg may come from elsewhere than model.cite
+                out.append(f"[{md(s.text)}]({url})" if url else md(s.text))
             elif s.kind == "xref" and s.target in self.anchors:
                 out.append(f" · [{md(s.text)}](#{s.target})")
         return "".join(out)

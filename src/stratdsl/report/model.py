@@ -25,6 +25,7 @@ from typing import Any
 
 from .. import __version__
 from ..language import ir
+from ..language.urls import safe_url
 from ..provenance.records import assessment_sha256, decision_records
 from ..render import labels
 from ..runtime.assessment import Assessment
@@ -534,7 +535,7 @@ class _Builder:
         if c.decision is not None:  # `cites DECISION`: the citations of that decision's own outcome
             return Cite(self.loc.t("cites_decision", label=labels.decision_label(self.policy, c.decision, self.lang)))
         source = self.policy.sources.get(c.source)
-        return Cite(c.text, source.url if source else None)
+        return Cite(c.text, safe_url(source.url) if source else None)  # http(s) only, encoded
 
     def cites(self, cites: tuple[ir.Citation, ...]) -> tuple[Cite, ...]:
         seen: list[Cite] = []

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -21,13 +22,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, create_model
+from pydantic_core import PydanticCustomError
 from yaml.constructor import SafeConstructor
 
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError, did_you_mean
 from ..language.source import Span
-from ..language.types import BoolT, DateT, EnumT, ListT, NumberT, TextT, Type
+from ..language.types import MAX_DIGITS, MAX_MAGNITUDE, BoolT, DateT, EnumT, ListT, NumberT, TextT, Type, number_problem
 from .values import Unknown
 
 MAX_ASSESSMENT_BYTES = 20_000_000
@@ -444,6 +446,28 @@ def _check_plain(data: Any, top: str = "") -> None:
                 stack.append((item, depth + 1))
 
 
+def _check_free_numbers(about: Any, name: str, spans: dict[str, Span]) -> None:
+    """The free notes (`about`) have no declared types, but their numbers are written into
+    records and the audit log like any other: the same bounds (types.number_problem), E302."""
+    problems = []
+    stack: list[tuple[Any, str]] = [(about, "about")]
+    while stack and len(problems) < 20:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}") for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
+        elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            number = Decimal(repr(value)) if isinstance(value, float) else value
+            problem = number_problem(number)
+            if problem is not None:
+                text = str(value)
+                shown = text if len(text) <= 40 else text[:20] + "…" + text[-12:]
+                problems.append(Diagnostic("E302", f"{path}: {shown} is refused: {problem}", spans.get(path) or Span(name, 0, 0, 0, 0)))
+    if problems:
+        raise StratError(sorted(problems, key=lambda d: d.message))
+
+
 def _same(target: Any) -> Any:
     return lambda v: v is target
 
@@ -468,6 +492,44 @@ def _path_of(data: Any, top: str, found: Any) -> str:
 _STRICT = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
 
 
+def _given_number(value: Any, info: ValidationInfo) -> Any:
+    """A number field takes numbers only, within the bounds of types.number_problem.
+
+    Text is refused even when it reads as a number ("5", "1e-999999"): the schema says
+    `number`, and every reader that gets text from people — the web form, CSV cells,
+    `--param` — converts it explicitly from the policy's declarations before this. The one
+    other explicit path: data read back from a decision record (`validate(…,
+    decimals_as_text=True)`), where canonical JSON writes every decimal as text."""
+    if value is None or isinstance(value, Unknown):
+        return value
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_bool", "a number is expected, not {given}", {"given": str(value).lower()})
+    if isinstance(value, str) and info.context and info.context.get("decimals_as_text") and _CANONICAL_DECIMAL.fullmatch(value):
+        value = Decimal(value)
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise PydanticCustomError("number_text", "'{shown}' is text, not a number", {"shown": shown})
+    if isinstance(value, float):
+        value = Decimal(repr(value))  # a caller's float: the number it was written as
+    if isinstance(value, (int, Decimal)):
+        problem = number_problem(value)
+        if problem is not None:
+            text = str(value)
+            shown = text if len(text) <= 40 else text[:20] + "…" + text[-12:]
+            raise PydanticCustomError("number_bounds", "{shown} is refused: {problem}", {"shown": shown, "problem": problem})
+    return value
+
+
+def _nfc(text: str) -> str:
+    """Texts are compared in Unicode NFC, as the policy's string literals are (lower._unquote):
+    "Réunion" with a combining accent equals "Réunion" with a precomposed é."""
+    return unicodedata.normalize("NFC", text)
+
+
+#: A decimal as values.canonical_json writes it (no exponent, no spaces, no "+").
+_CANONICAL_DECIMAL = re.compile(r"-?\d{1,40}(\.\d{1,40})?")
+
+
 def _python_type(type_: Type) -> Any:
     if isinstance(type_, NumberT):
         base = int if type_.integer else Decimal
@@ -477,13 +539,13 @@ def _python_type(type_: Type) -> Any:
             constraints["ge"] = int(type_.low) if type_.low == type_.low.to_integral_value() else type_.low
         if type_.high is not None:
             constraints["le"] = int(type_.high) if type_.high == type_.high.to_integral_value() else type_.high
-        if not type_.integer:
-            constraints["allow_inf_nan"] = False
-        return Annotated[base, Field(**constraints)]
+        # NaN and infinities are refused by _given_number (pydantic's own allow_inf_nan check
+        # would go through float and call 9e999999 infinite)
+        return Annotated[base, BeforeValidator(_given_number), Field(**constraints)]
     if isinstance(type_, BoolT):
         return bool
     if isinstance(type_, TextT):
-        return Annotated[str, Field(max_length=MAX_TEXT)]
+        return Annotated[str, AfterValidator(_nfc), Field(max_length=MAX_TEXT)]
     if isinstance(type_, DateT):
         return date
     if isinstance(type_, EnumT):
@@ -549,9 +611,25 @@ def _build_model(policy: ir.CheckedPolicy) -> type[BaseModel]:
     return _model("Assessment", fields)
 
 
+def _numbers_only(schema: Any) -> None:
+    """pydantic lets a Decimal be given as text (`anyOf: number, string`); ours may not be
+    (see _given_number), so the schema says number only."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            options = node.get("anyOf")
+            if isinstance(options, list) and any(isinstance(o, dict) and o.get("type") == "number" for o in options):
+                node["anyOf"] = [o for o in options if o != {"type": "string"}]
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 def json_schema(policy: ir.CheckedPolicy) -> dict[str, Any]:
     schema = build_model(policy).model_json_schema()
     schema["title"] = f"Assessment for {policy.name} {policy.version}"
+    _numbers_only(schema)
     # every optional answer may also be the word "unknown", as the loader accepts
     for definition in schema.get("$defs", {}).values():
         for prop in definition.get("properties", {}).values():
@@ -606,6 +684,10 @@ def _message(error: dict[str, Any], policy: ir.CheckedPolicy) -> tuple[str, str 
         return "is required but missing", None
     if value is None and kind not in ("model_type", "dict_type", "model_attributes_type", "list_type"):
         return "is required: it cannot be left unknown", None
+    if kind == "number_text":
+        return error["msg"], f"write the number without quotes; numbers have at most {MAX_DIGITS} significant digits, from 10^-{MAX_MAGNITUDE} to 10^{MAX_MAGNITUDE}"
+    if kind in ("number_bool", "number_bounds"):
+        return error["msg"], f"numbers have at most {MAX_DIGITS} significant digits, from 10^-{MAX_MAGNITUDE} to 10^{MAX_MAGNITUDE}"
     if kind in ("bool_parsing", "bool_type"):
         return f"'{shown}' is not true or false", None
     if kind in ("int_parsing", "int_from_float", "int_type"):
@@ -657,19 +739,25 @@ def _unknown_to_none(data: Any, policy: ir.CheckedPolicy) -> Any:
     return data
 
 
-def validate(policy: ir.CheckedPolicy, data: Any, name: str = "<assessment>", spans: dict[str, Span] | None = None) -> Assessment:
-    """Validate plain data against the policy's inputs; raise StratError listing every problem."""
+def validate(
+    policy: ir.CheckedPolicy, data: Any, name: str = "<assessment>", spans: dict[str, Span] | None = None, decimals_as_text: bool = False
+) -> Assessment:
+    """Validate plain data against the policy's inputs; raise StratError listing every problem.
+
+    `decimals_as_text`: the data comes from a decision record (canonical JSON), where a number
+    field holds its decimal as text ("2.5"); anywhere else a number given as text is E302."""
     spans = spans or {}
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise StratError([Diagnostic("E302", "the assessment must be a mapping of inputs (organization:, usecases: …)", Span(name, 1, 1, 1, 2))])
     _check_plain(data)  # data that did not come through parse_data: the service, policy tests, callers
+    _check_free_numbers(data.get("about"), name, spans)
     data = _unknown_to_none(data, policy)
     duplicates = _duplicate_ids(policy, data, name, spans)
     model = build_model(policy)
     try:
-        validated = model.model_validate(data)
+        validated = model.model_validate(data, context={"decimals_as_text": decimals_as_text})
     except ValidationError as error:
         problems = list(duplicates)
         for e in error.errors():
