@@ -202,11 +202,13 @@ class Translation:
         free_params: frozenset[str] | set[str] = frozenset(),
         grid: int | None = None,
         prefix: str = "",
+        off_grid: frozenset[str] = frozenset(),
     ) -> None:
         self.policy = policy
         self.shape = shape
         self.as_of = as_of
         self.grid = grid
+        self.off_grid = off_grid  # fact paths whose value is finer than the grid: kept rational
         self.prefix = prefix
         self.overrides = dict(params or {})
         self.free_params = frozenset(free_params)
@@ -255,16 +257,16 @@ class Translation:
     def _fact(self, path: str, input_name: str, owner: str | None, fname: str, type_: Type) -> Fact:
         name = self._var_name(path)
         known = z3.Bool(f"{name}?")
-        value, var = self._fresh(name, type_)
+        value, var = self._fresh(name, type_, path not in self.off_grid)
         return Fact(path, input_name, owner, fname, type_, known, value, var)
 
-    def _fresh(self, name: str, type_: Type) -> tuple[Any, Any]:
+    def _fresh(self, name: str, type_: Type, on_grid: bool = True) -> tuple[Any, Any]:
         """A variable of the type and its value term, with the type's declared range."""
         if isinstance(type_, NumberT):
             if type_.integer:
                 var = z3.Int(name)
                 value = z3.ToReal(var)
-            elif self.grid:
+            elif self.grid and on_grid:
                 var = z3.Int(name + "*" + str(self.grid))
                 value = z3.ToReal(var) / self.grid
             else:
@@ -825,3 +827,49 @@ def check_translatable(policy: ir.CheckedPolicy, as_of: date) -> list[Diagnostic
             except Untranslatable as error:
                 problems.extend(error.diagnostics)
     return problems
+
+
+def constants(*exprs: Any) -> set[str]:
+    """The names of the solver variables a term reads (one walk over the shared DAG)."""
+    seen: set[int] = set()
+    out: set[str] = set()
+    stack = list(exprs)
+    while stack:
+        e = stack.pop()
+        i = e.get_id()
+        if i in seen:
+            continue
+        seen.add(i)
+        if z3.is_const(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            out.add(str(e))
+            continue
+        stack.extend(e.children())
+    return out
+
+
+def fact_names(fact: Fact) -> set[str]:
+    """The names of a fact's solver variables."""
+    out = {str(fact.known)}
+    if isinstance(fact.var, dict):
+        out |= {str(b) for b in fact.var.values()}
+    else:
+        out.add(str(fact.var))
+    return out
+
+
+def check(s: Any, budget_ms: int) -> Any:
+    """`s.check()` within `budget_ms`: the solver's own timeout, and an interrupt from a
+    timer as a backstop (non-linear arithmetic does not always look at its clock)."""
+    import threading
+
+    s.set("timeout", max(int(budget_ms), 1))
+    ctx = s.ctx
+    timer = threading.Timer(budget_ms / 1000 + 0.2, ctx.interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        return s.check()
+    except z3.Z3Exception:
+        return z3.unknown
+    finally:
+        timer.cancel()

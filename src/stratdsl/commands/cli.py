@@ -288,6 +288,8 @@ def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str,
 @click.argument("decision")
 @click.option("--for", "entity", metavar="ID", help="The entity (e.g. use case id) whose decision to explain.")
 @click.option("--why-not", "why_not", metavar="OUTCOME", help="Explain what blocked this outcome, and the smallest change that would give it.")
+@click.option("--keep", "keep", multiple=True, metavar="FACT", help="With --why-not: a fact the closest change must not touch (repeatable; fields declared `fixed` are always kept).")
+@click.option("--budget", "budget", type=click.FloatRange(0.1, 600), default=5.0, show_default=True, help="With --why-not: seconds the solver may spend per decision.")
 @click.option("--blame", is_flag=True, help="Add, for each rule, the commit, author, date and subject that last changed it.")
 @_as_of_opt
 @_param_opt
@@ -295,12 +297,12 @@ def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str,
 @_lang
 @_audit_opt
 @guarded
-def explain_cmd(policy, assessment, decision, entity, why_not, blame, as_of, params, fmt, lang, audit_log) -> None:
+def explain_cmd(policy, assessment, decision, entity, why_not, keep, budget, blame, as_of, params, fmt, lang, audit_log) -> None:
     """Explain DECISION: the rule that decided, the value of every sub-condition, and why other rules did not apply."""
     checked, _ = _policy(policy)
     overrides = engine.parse_params(checked, params)
     facts = load_assessment(checked, assessment)
-    explanations = engine.explain(checked, facts, decision, _as_of(as_of), overrides, entity, why_not)
+    explanations = engine.explain(checked, facts, decision, _as_of(as_of), overrides, entity, why_not, tuple(keep), budget_ms=int(budget * 1000))
     if audit_log:
         result, tracer = engine.run(checked, facts, _as_of(as_of), overrides, trace=True)
         _log(checked, facts, result, tracer, lang, audit_log)

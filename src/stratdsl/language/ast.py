@@ -258,6 +258,7 @@ class FieldDecl(Decl):
     meta: Meta = Meta()
     required: bool = False
     default: Expr | None = None
+    fixed: bool = False  # a fact the company cannot change: why-not holds it
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,7 @@ class Checker:
             default = None
             if f.default is not None:
                 default = self._constant(f.default, type_, f"the default of field '{f.name}'")
-            fields[f.name] = ir.Field(f.name, type_, f.meta, f.required, f.span, default)
+            fields[f.name] = ir.Field(f.name, type_, f.meta, f.required, f.span, default, f.fixed)
         members: tuple[str, ...] = ()
         if decl.kind == "group":
             enum = self.enums.get(decl.over or "")

@@ -246,6 +246,7 @@ class Field:
     required: bool
     span: Span
     default: Any = None  # the value of an unanswered question, when the policy gives one
+    fixed: bool = False  # a fact the company cannot change (sector, headcount): why-not holds it
 
 
 @dataclass(frozen=True)

@@ -253,4 +253,22 @@ def _why_not_lines(why: dict) -> list[str]:
                 out.append(f"      {c['fact']} {_jv({'value': c['current']})} → {c['needed']}")
         for c in other:
             out.append(f"    {c['fact']} ({_jv({'value': c['current']})}) would need to be {c['needed']}" + (f": {c['note']}" if c["note"] else ""))
+    out.extend(_counterfactual_lines(why))
+    return out
+
+
+def _counterfactual_lines(why: dict) -> list[str]:
+    """The solver's closest changes (each verified by re-evaluation) and the settling answers."""
+    out: list[str] = []
+    if why.get("counterfactuals"):
+        out.append(f"  closest changes that give {why['outcome']} (solver, each checked by re-evaluating):")
+        for n, c in enumerate(why["counterfactuals"], start=1):
+            parts = [f"{f['label']} ({f['fact']}): {f['current_text']} → {f['new_text']}" for f in c["changes"]]
+            out.append(f"    {n}. " + ("\n       and ".join(parts)))
+    elif "counterfactuals" in why and why.get("search_note"):
+        out.append(f"  closest change: none found ({why['search_note']})")
+    if why.get("settlers"):
+        out.append("  single answers that settle it:")
+        for s in why["settlers"]:
+            out.append(f"    {s['label']} ({s['fact']}) = {s['value_text']} → {s['outcome_label']}")
     return out
