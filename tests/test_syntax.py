@@ -185,7 +185,9 @@ def test_record_input_and_every_field_type():
         "headcount",
         ast.NumberType(Decimal(0), Decimal(100000), integer=True),
         ast.Meta(label=ast.Text("Effectif", "Headcount"), help=ast.Text("Aide", "Help"), express=1),
+        fixed=True,
     )
+    assert not fields["name"].fixed
     assert fields["sites"].type == ast.NumberType(None, None, integer=True)
     assert fields["founded"].type == ast.DateType()
     assert fields["sector"].type == ast.EnumType(("industry", "services"))  # trailing comma allowed

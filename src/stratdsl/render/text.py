@@ -263,12 +263,16 @@ def _counterfactual_lines(why: dict) -> list[str]:
     if why.get("counterfactuals"):
         out.append(f"  closest changes that give {why['outcome']} (solver, each checked by re-evaluating):")
         for n, c in enumerate(why["counterfactuals"], start=1):
-            parts = [f"{f['label']} ({f['fact']}): {f['current_text']} → {f['new_text']}" for f in c["changes"]]
+            parts = [f"{_fact_name(f)}: {f['current_text']} → {f['new_text']}" for f in c["changes"]]
             out.append(f"    {n}. " + ("\n       and ".join(parts)))
     elif "counterfactuals" in why and why.get("search_note"):
         out.append(f"  closest change: none found ({why['search_note']})")
     if why.get("settlers"):
         out.append("  single answers that settle it:")
         for s in why["settlers"]:
-            out.append(f"    {s['label']} ({s['fact']}) = {s['value_text']} → {s['outcome_label']}")
+            out.append(f"    {_fact_name(s)} = {s['value_text']} → {s['outcome_label']}")
     return out
+
+
+def _fact_name(item: dict) -> str:
+    return item["fact"] if item["label"] == item["fact"] else f"{item['label']} ({item['fact']})"
