@@ -119,3 +119,98 @@ def test_an_untranslatable_construct_is_named():
         t.decision("d", None)
     assert caught.value.diagnostics[0].code == "E801"
     assert "known() of a computed value" in caught.value.diagnostics[0].message
+
+
+# ------------------------------------------------------------------ counterfactuals
+
+SMALL = """policy "Small" version "1"
+enum level { low mid high }
+input org {
+  size: integer 0..3 fixed
+  a: integer 0..3
+  b: integer 0..3
+  ok: bool
+  lvl: level
+}
+define score = org.a + 2 * org.b
+decision verdict {
+  top when score >= 7 and org.ok unless org.lvl = low
+  middle when score between 3 and 6 or org.size = 3
+  otherwise bottom
+}
+"""
+
+
+def _small():
+    policy, diags = compile_text(SMALL, "small.strat")
+    assert policy is not None, diags
+    return policy
+
+
+def _brute_force_min(policy, assessment, outcome):
+    """The fewest facts (size held) whose change gives `outcome`, by trying every assessment."""
+    import itertools
+
+    base = {"a": assessment.records["org"]["a"], "b": assessment.records["org"]["b"], "ok": assessment.records["org"]["ok"], "lvl": assessment.records["org"]["lvl"]}
+    best = None
+    for a, b, ok, lvl in itertools.product(range(4), range(4), (True, False), ("low", "mid", "high")):
+        data = {"org": {"size": int(assessment.records["org"]["size"]), "a": a, "b": b, "ok": ok, "lvl": lvl}}
+        result = evaluate(policy, validate(policy, data, "x"), AS_OF)
+        if result.decisions[0].outcome == outcome:
+            n = sum(1 for k, v in {"a": a, "b": b, "ok": ok, "lvl": lvl}.items() if base[k] != v)
+            best = n if best is None else min(best, n)
+    return best
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@given(
+    st.integers(0, 3), st.integers(0, 3), st.integers(0, 3), st.booleans(), st.sampled_from(["low", "mid", "high"]),
+    st.sampled_from(["top", "middle", "bottom"]),
+)
+def test_counterfactuals_are_verified_and_minimal_on_a_small_policy(size, a, b, ok, lvl, outcome):
+    from stratdsl.backends import counterfactual
+
+    policy = _small()
+    assessment = validate(policy, {"org": {"size": size, "a": a, "b": b, "ok": ok, "lvl": lvl}}, "x")
+    current = evaluate(policy, assessment, AS_OF).decisions[0]
+    if current.outcome == outcome:
+        return
+    search = counterfactual.why_not(policy, assessment, "verdict", None, outcome, AS_OF, timeout_ms=20000)
+    best = _brute_force_min(policy, assessment, outcome)
+    if best is None:
+        assert search.counterfactuals == () and search.note is not None
+        return
+    assert search.counterfactuals, search.note
+    first = search.counterfactuals[0]
+    assert len(first.changes) == best  # minimal: brute force agrees
+    for c in search.counterfactuals:
+        assert "org.size" not in {f.fact for f in c.changes}  # declared fixed
+        changed = counterfactual.apply_changes(policy, assessment, {f.fact: (_fact(policy, assessment, f.fact), f.new) for f in c.changes})
+        assert evaluate(policy, changed, AS_OF).decisions[0].outcome == outcome
+
+
+def _fact(policy, assessment, path):
+    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
+    return t.facts[path]
+
+
+def test_keep_holds_a_fact():
+    from stratdsl.backends import counterfactual
+
+    policy = _small()
+    assessment = validate(policy, {"org": {"size": 0, "a": 0, "b": 0, "ok": True, "lvl": "mid"}}, "x")
+    search = counterfactual.why_not(policy, assessment, "verdict", None, "middle", AS_OF, keep=("b",), timeout_ms=20000)
+    assert search.counterfactuals
+    assert all(f.fact == "org.a" for c in search.counterfactuals for f in c.changes)
+
+
+@pytest.mark.parametrize("example", ["cabinet-comptable.yaml"])
+def test_why_not_on_the_methodology_gives_verified_changes(example):
+    from stratdsl.backends import counterfactual
+
+    policy, _ = compile_policy(REPO / "policies" / "strategy.strat")
+    assessment = load_assessment(policy, REPO / "examples" / example)
+    search = counterfactual.why_not(policy, assessment, "quadrant", "tri-cv", "quick_win", AS_OF, timeout_ms=30000)
+    assert search.counterfactuals
+    assert all(c.verified for c in search.counterfactuals)
+    assert all(not f.fact.startswith("organization.sector") for c in search.counterfactuals for f in c.changes)
