@@ -550,3 +550,7 @@ main.add_command(report_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+from .prove_cli import prove_cmd  # noqa: E402 — the solver-backed proof command
+
+main.add_command(prove_cmd)

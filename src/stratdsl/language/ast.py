@@ -349,6 +349,16 @@ class ObligationDecl(Decl):
 
 
 @dataclass(frozen=True)
+class AssertDecl(Decl):
+    """`assert NAME for each E: EXPR cites …`: an invariant `stratdsl prove` checks for all inputs."""
+
+    for_each: str | None = None
+    meta: Meta = Meta()
+    expr: Expr = BoolLit(True)
+    cites: tuple[Citation, ...] = ()
+
+
+@dataclass(frozen=True)
 class Module(Node):
     """One policy file."""
 

@@ -416,6 +416,19 @@ class _Printer:
         self.close(d, "")
         self.emit("}")
 
+    def _AssertDecl(self, d: ast.AssertDecl) -> None:
+        self.lead(d, "")
+        self.emit(f"assert {d.name}{self._for_each(d.for_each)}")
+        self.trail(d)
+        for i in _meta_items(d.meta):
+            self.emit(INDENT + i)
+        body = layout(d.expr, INDENT * 2, len(INDENT) + 2)
+        self.emit(f"{INDENT}: {body[0]}")
+        for line in body[1:]:
+            self.emit(line)
+        for c in d.cites:
+            self.emit(INDENT + _cite(c))
+
     def _ObligationDecl(self, d: ast.ObligationDecl) -> None:
         self.lead(d, "")
         self.emit(f"obligation {d.name}{self._for_each(d.for_each)}")

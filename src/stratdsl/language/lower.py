@@ -309,6 +309,13 @@ class _Lower(Transformer_NonRecursive):
             span=self._span(meta),
         )
 
+    def assert_decl(self, meta, children):
+        name = str(children[0])
+        expr = next(c for c in children[1:] if isinstance(c, ast.Expr))
+        return ast.AssertDecl(
+            name, self._for_each(children), self._meta_of(children[1:]), expr, self._of(children, ast.Citation), span=self._span(meta)
+        )
+
     def obligation_decl(self, meta, children):
         name = str(children[0])
         when = next(c for c in children[1:] if isinstance(c, ast.Expr))
