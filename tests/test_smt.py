@@ -214,3 +214,71 @@ def test_why_not_on_the_methodology_gives_verified_changes(example):
     assert search.counterfactuals
     assert all(c.verified for c in search.counterfactuals)
     assert all(not f.fact.startswith("organization.sector") for c in search.counterfactuals for f in c.changes)
+
+
+# ------------------------------------------------------------------ assertions and prove
+
+ASSERTS = SMALL + """
+assert top_needs_ok: verdict != top or org.ok
+assert top_needs_a_high_score: verdict != top or score >= 7
+assert never_bottom: verdict != bottom
+"""
+
+
+def test_prove_proves_true_assertions_and_finds_a_verified_counterexample():
+    from stratdsl.backends import prove
+
+    policy, diags = compile_text(ASSERTS, "asserts.strat")
+    assert policy is not None, diags
+    proofs = {p.assertion: p for p in prove.prove(policy, AS_OF, timeout_ms=30000)}
+    assert proofs["top_needs_ok"].status == "proven"
+    assert proofs["top_needs_a_high_score"].status == "proven"
+    cx = proofs["never_bottom"]
+    assert cx.status == "counterexample"
+    assessment = validate(policy, cx.counterexample, "cx.yaml")
+    assert evaluate(policy, assessment, AS_OF).decisions[0].outcome == "bottom"
+    stub = prove.test_stub("asserts.strat", cx, AS_OF)
+    assert stub.startswith("# counterexample to assertion 'never_bottom'")
+
+
+def test_prove_on_the_methodology_and_on_a_broken_copy(tmp_path):
+    import shutil
+
+    from stratdsl.backends import prove
+
+    policy, _ = compile_policy(REPO / "policies" / "strategy.strat")
+    only = ("prohibited_never_selected", "planned_only_if_selected")
+    proofs = prove.prove(policy, AS_OF, max_entities=1, timeout_ms=120000, only=only)
+    assert [(p.assertion, p.status) for p in proofs] == [(n, "proven") for n in only]
+    broken = tmp_path / "policies"
+    shutil.copytree(REPO / "policies", broken)
+    text = (broken / "priorities.strat").read_text(encoding="utf-8")
+    assert "    when risk = prohibited\n" in text
+    (broken / "priorities.strat").write_text(text.replace("    when risk = prohibited\n", "    when risk = prohibited and false\n"), encoding="utf-8")
+    policy, _ = compile_policy(broken / "strategy.strat")
+    (proof,) = prove.prove(policy, AS_OF, max_entities=1, timeout_ms=120000, only=("prohibited_never_selected",))
+    assert proof.status == "counterexample"
+    result = evaluate(policy, validate(policy, proof.counterexample, "cx.yaml"), AS_OF)
+    outcomes = {(d.decision, d.entity): d.outcome for d in result.decisions}
+    assert outcomes[("risk", proof.entity)] == "prohibited"
+    assert outcomes[("selection", proof.entity)] == "selected"
+
+
+def test_prove_command_end_to_end(tmp_path):
+    import subprocess
+
+    path = tmp_path / "asserts.strat"
+    path.write_text(ASSERTS, encoding="utf-8")
+    done = subprocess.run(
+        ["stratdsl", "prove", str(path), "--as-of", "2026-09-01", "--write", str(tmp_path / "cx")],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "top_needs_ok" in done.stdout and "proven for 0 to 2 entities" in done.stdout
+    assert "never_bottom" in done.stdout and "COUNTEREXAMPLE" in done.stdout
+    rerun = subprocess.run(
+        ["stratdsl", "eval", str(path), str(tmp_path / "cx" / "never_bottom.yaml"), "--as-of", "2026-09-01", "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert '"outcome": "bottom"' in rerun.stdout

@@ -249,7 +249,12 @@ class Translation:
                 prefix = self.entity_path(item.name, owner)
                 for fname, f in item.fields.items():
                     path = f"{prefix}.{fname}"
-                    self.facts[path] = self._fact(path, item.name, owner, fname, f.type)
+                    fact = self._fact(path, item.name, owner, fname, f.type)
+                    self.facts[path] = fact
+                    if f.required:  # an assessment without it is refused (E302)
+                        self.domain.append(fact.known)
+                        if isinstance(f.type, TextT):
+                            self.domain.append(z3.Length(fact.value) >= 1)
 
     def _var_name(self, path: str) -> str:
         return f"{self.prefix}{path}"
