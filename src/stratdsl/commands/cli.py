@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from .. import __version__, engine
-from ..language.diagnostics import Diagnostic, StratError, sorted_diagnostics
+from ..language.diagnostics import Diagnostic, Severity, StratError, sorted_diagnostics
 from ..language.source import SourceMap
 from ..provenance import audit, gitutil, history, semdiff
 from ..provenance import records as records_mod
@@ -108,8 +108,10 @@ def _roots(paths: tuple[str, ...]) -> list[str]:
 @click.argument("policies", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
               help="sarif: SARIF 2.1.0 for code-scanning tools.")
+@click.option("--assertions", "assert_budget", type=click.FloatRange(0, 600), default=0, metavar="SECONDS",
+              help="Also try to prove the policy's assertions (one use case, this many seconds each): E071 for a counterexample, W130 when unknown within the budget. Off by default, so that check stays fast and its output does not depend on the machine.")
 @guarded
-def check_cmd(policies: tuple[str, ...], fmt: str) -> None:
+def check_cmd(policies: tuple[str, ...], fmt: str, assert_budget: float = 0) -> None:
     """Check policy files and everything they import; report every error and warning."""
     everything: list[Diagnostic] = []
     failed = False
@@ -122,6 +124,10 @@ def check_cmd(policies: tuple[str, ...], fmt: str) -> None:
             if key not in seen:
                 seen.add(key)
                 fresh.append(d)
+        if checked is not None and assert_budget > 0:
+            found = _assertion_diagnostics(checked, assert_budget)
+            fresh.extend(found)
+            failed = failed or any(d.is_error for d in found)
         everything.extend(fresh)
         failed = failed or checked is None
         if fmt != "text":
@@ -140,6 +146,25 @@ def check_cmd(policies: tuple[str, ...], fmt: str) -> None:
         click.echo(f"stratdsl: {render_diags.summary(everything)}", err=True)
     if failed:
         sys.exit(EXIT_BAD_INPUT)
+
+
+def _assertion_diagnostics(checked, budget: float) -> list[Diagnostic]:
+    """The policy's assertions tried with a small budget: a counterexample is an error, an
+    unknown a warning that says so (never reported as proven)."""
+    from ..backends import prove as prove_mod
+
+    out = []
+    for p in prove_mod.prove(checked, date.today(), None, 1, int(budget * 1000)):
+        span = checked.assertions[p.assertion].span
+        if p.status == prove_mod.COUNTEREXAMPLE:
+            whom = f" for use case {p.entity}" if p.entity else ""
+            out.append(Diagnostic("E071", f"assertion '{p.assertion}' is false{whom} in a counterexample", span,
+                                  hint="`stratdsl prove POLICY --write DIR` writes it as an assessment and a test stub"))
+        elif p.status == prove_mod.UNKNOWN:
+            out.append(Diagnostic("W130", f"assertion '{p.assertion}': {p.detail} ({budget:g} s)", span,
+                                  hint="not proven, not refuted: `stratdsl prove` with a larger --budget decides it",
+                                  severity=Severity.WARNING))
+    return out
 
 
 def _sources_for(policy: str) -> SourceMap:
