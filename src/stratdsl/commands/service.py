@@ -91,6 +91,7 @@ class ExplainRequest(BaseModel):
     decision: str
     entity: str | None = None
     why_not: str | None = None
+    keep: list[str] = Field(default_factory=list, description="With why_not: facts the closest change must not touch (fields declared `fixed` are always kept).")
     as_of: date | None = None
     params: dict[str, str] = Field(default_factory=dict)
     lang: Literal["fr", "en"] = "fr"
@@ -259,7 +260,7 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
     def explain_api(body: ExplainRequest) -> dict[str, Any]:
         assessment = validate(policy, _exact(body.assessment), "request")
         overrides = parse_params(policy, [f"{k}={v}" for k, v in body.params.items()])
-        found = explain(policy, assessment, body.decision, body.as_of or date.today(), overrides, body.entity, body.why_not)
+        found = explain(policy, assessment, body.decision, body.as_of or date.today(), overrides, body.entity, body.why_not, tuple(body.keep))
         return {"explanations": [explanation_json(policy, x, body.lang, why) for x, why in found]}
 
     # ------------------------------------------------------------ web questionnaire
