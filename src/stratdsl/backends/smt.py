@@ -878,3 +878,10 @@ def check(s: Any, budget_ms: int) -> Any:
         return z3.unknown
     finally:
         timer.cancel()
+
+
+def format_term(model: Any, fact: Fact, codes: dict[str, int]) -> str:
+    """A fact's value in a model, as the policy writes it."""
+    from ..runtime.values import format_value
+
+    return format_value(term_value(model, fact.value, fact.type, codes))

@@ -456,11 +456,18 @@ def _indent(block: str, pad: str) -> str:
 @_as_of_opt
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @_lang
+@click.option("--symbolic", is_flag=True, help="Compare over all inputs with the solver: per changed decision, a witness company per (old → new) pair and the region's bounds.")
+@click.option("--entities", type=click.IntRange(1, 4), default=1, show_default=True, help="With --symbolic: entities per list input.")
+@click.option("--budget", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True, help="With --symbolic: seconds per decision.")
+@click.option("--decision", "only", multiple=True, metavar="NAME", help="With --symbolic: compare only this decision (repeatable).")
 @guarded
-def diff_cmd(policy, assessments, from_rev, to_rev, as_of, fmt, lang) -> None:
+def diff_cmd(policy, assessments, from_rev, to_rev, as_of, fmt, lang, symbolic=False, entities=1, budget=10.0, only=()) -> None:
     """What changed in the methodology between two revisions, and which decisions change for each ASSESSMENT (files or folders)."""
     paths = semdiff.expand_assessments(list(assessments))
     when = _as_of(as_of)
+    if symbolic:
+        _symbolic_diff(policy, from_rev, to_rev, when, fmt, entities, budget, tuple(only))
+        return
     with history.policy_at(policy, from_rev) as old:
         if to_rev:
             with history.policy_at(policy, to_rev) as new:
@@ -474,6 +481,22 @@ def diff_cmd(policy, assessments, from_rev, to_rev, as_of, fmt, lang) -> None:
         click.echo(semdiff.render_markdown(diff, from_rev, to_rev or "working tree"), nl=False)
     else:
         click.echo(semdiff.render_text(diff), nl=False)
+
+
+def _symbolic_diff(policy, from_rev, to_rev, when, fmt, entities, budget, only) -> None:
+    from ..backends import symdiff
+
+    with history.policy_at(policy, from_rev) as old:
+        if to_rev:
+            with history.policy_at(policy, to_rev) as new:
+                diffs = symdiff.symbolic_diff(old, new, when, entities, int(budget * 1000), only)
+        else:
+            new, _ = _policy(policy)
+            diffs = symdiff.symbolic_diff(old, new, when, entities, int(budget * 1000), only)
+    if fmt == "json":
+        click.echo(json_out.dumps(symdiff.to_json(diffs)), nl=False)
+    else:
+        click.echo(symdiff.render_text(diffs), nl=False)
 
 
 def _diff(old, new, paths, when, lang) -> semdiff.PolicyDiff:
