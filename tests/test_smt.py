@@ -356,3 +356,41 @@ def test_symbolic_diff_on_a_real_change_in_the_git_history():
     (diff,) = json.loads(done.stdout)
     assert diff["status"] == "changed"
     assert any(p["new"] == "not_applicable" for p in diff["pairs"])
+
+
+# ------------------------------------------------------------------ exact static checks
+
+EXACT = """policy "C" version "1"
+input org { a: number 0..10  b: number 0..10 }
+define s = org.a + org.b
+define d2 = org.a - org.b
+decision v {
+  high when s > 15
+  odd when s > 19 and d2 > 1
+  mid when org.a > 5 unless org.a < 3
+  low when s <= 15
+}
+"""
+
+
+def test_exact_checks_find_dead_rules_and_exceptions():
+    from stratdsl.backends import exact
+
+    policy, diags = compile_text(EXACT, "c.strat")
+    assert policy is not None, diags
+    found = {(d.code, d.message.split("'")[1]) for d in exact.exact_checks(policy, AS_OF, 20000, diags)}
+    assert found == {("W131", "v.odd"), ("W132", "v.mid.unless1")}
+    # the approximation saw the dead rule, not the dead exception
+    assert {d.code for d in diags} == {"W101"}
+
+
+def test_check_exact_end_to_end(tmp_path):
+    import subprocess
+
+    path = tmp_path / "c.strat"
+    path.write_text(EXACT, encoding="utf-8")
+    done = subprocess.run(["stratdsl", "check", str(path), "--exact", "20"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout + done.stderr
+    assert "warning[W131]: rule 'v.odd' fires for no assessment" in out
+    assert "warning[W132]: exception 'v.mid.unless1' never applies" in out

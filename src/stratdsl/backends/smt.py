@@ -173,6 +173,7 @@ class DecisionTerm:
     possible: dict[str, Any]
     no_match: Any
     fired: dict[str, Any] = field(default_factory=dict)  # rule id → it certainly fired
+    excepts: dict[str, Any] = field(default_factory=dict)  # exception id → it applied where its rule would fire
 
     @property
     def settled(self) -> Any:
@@ -409,6 +410,7 @@ class Translation:
         possible: dict[str, list[Any]] = {o.name: [] for o in decision.outcomes}
         fired_by: dict[str, list[Any]] = {o.name: [] for o in decision.outcomes}
         fired_rules: dict[str, Any] = {}
+        excepts: dict[str, Any] = {}
         any_fired = []
         for rule in decision.rules:
             k_if, v_if = self._in_force(rule.valid_from, rule.valid_until)
@@ -427,6 +429,7 @@ class Translation:
                 x = self.expr(exc.cond, scope, _simp_and(open_, *[z3.Not(a) for a in applied_parts]))
                 applied_parts.append(_simp_and(x.known, x.value))
                 maybe_parts.append(z3.Not(x.known))
+                excepts[exc.id] = _simp_and(open_, certain, x.known, x.value)
             applied = _simp_or(*applied_parts)
             maybe = _simp_or(*maybe_parts)
             fires = _simp_and(open_, z3.Not(applied), certain, z3.Not(maybe))
@@ -444,7 +447,7 @@ class Translation:
             decided[o] = alone if not decision.bands else _simp_and(alone, some_fired)
         no_match = _simp_and(*[z3.Not(v) for v in in_set.values()])
         entity = scope[1] if scope else None
-        return DecisionTerm(decision.name, entity, decided, in_set, no_match, fired_rules)
+        return DecisionTerm(decision.name, entity, decided, in_set, no_match, fired_rules, excepts)
 
     # -------------------------------------------------------------- expressions
     def expr(self, e: ir.Expr, scope: tuple[str, str] | None, guard: Any) -> SVal:

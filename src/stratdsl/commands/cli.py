@@ -110,8 +110,10 @@ def _roots(paths: tuple[str, ...]) -> list[str]:
               help="sarif: SARIF 2.1.0 for code-scanning tools.")
 @click.option("--assertions", "assert_budget", type=click.FloatRange(0, 600), default=0, metavar="SECONDS",
               help="Also try to prove the policy's assertions (one use case, this many seconds each): E071 for a counterexample, W130 when unknown within the budget. Off by default, so that check stays fast and its output does not depend on the machine.")
+@click.option("--exact", "exact_budget", type=click.FloatRange(0, 600), default=0, metavar="SECONDS",
+              help="Also decide unreachable rules, dead exceptions and gaps with the solver (this many seconds per question): W131–W134. Off by default.")
 @guarded
-def check_cmd(policies: tuple[str, ...], fmt: str, assert_budget: float = 0) -> None:
+def check_cmd(policies: tuple[str, ...], fmt: str, assert_budget: float = 0, exact_budget: float = 0) -> None:
     """Check policy files and everything they import; report every error and warning."""
     everything: list[Diagnostic] = []
     failed = False
@@ -124,6 +126,10 @@ def check_cmd(policies: tuple[str, ...], fmt: str, assert_budget: float = 0) -> 
             if key not in seen:
                 seen.add(key)
                 fresh.append(d)
+        if checked is not None and exact_budget > 0:
+            from ..backends import exact
+
+            fresh.extend(exact.exact_checks(checked, date.today(), int(exact_budget * 1000), diagnostics))
         if checked is not None and assert_budget > 0:
             found = _assertion_diagnostics(checked, assert_budget)
             fresh.extend(found)
