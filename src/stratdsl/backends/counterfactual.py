@@ -36,6 +36,7 @@ from . import smt
 
 GRID = 100
 MAX_ALTERNATIVES = 3
+CANDIDATES = 8  # minimal sets compared before the best three are chosen
 
 
 def held_facts(policy: ir.CheckedPolicy, t: smt.Translation, keep: tuple[str, ...]) -> set[str]:
@@ -160,7 +161,10 @@ def why_not(
     s.add(*base)
     flags = list(changed.items())
     k = 1
-    while len(found) < alternatives and k <= len(flags):
+    candidates: list[tuple[tuple, Counterfactual]] = []
+    # every minimal set of the smallest sizes (up to CANDIDATES), then a canonical order:
+    # the answer does not depend on which of equally good sets the solver meets first
+    while k <= len(flags) and len(candidates) < CANDIDATES and (len(candidates) < alternatives or _all_of_size(candidates, k)):
         left = timeout_ms - int((time.perf_counter() - start) * 1000)
         if left <= 0:
             note = "unknown within the time budget"
@@ -174,24 +178,22 @@ def why_not(
             note = "unknown within the time budget"
             break
         if model is None:
+            if candidates and len(candidates) >= alternatives:
+                break
             k += 1
             continue
-        moved = [p for p, f in flags if z3.is_true(model.eval(f, model_completion=True))]
+        moved = sorted(p for p, f in flags if z3.is_true(model.eval(f, model_completion=True)))
         model = _closest(t, base, changed, moved, current, model, left)
         values = {p: (t.facts[p], smt.model_value(model, t.facts[p], t.codes)) for p in moved}
         if _verify(policy, assessment, values, decision, entity, outcome, as_of, params):
-            found.append(
-                Counterfactual(
-                    tuple(FactChange(p, _label_path(policy, fact), current.get(p), v) for p, (fact, v) in sorted(values.items())),
-                    outcome,
-                    True,
-                )
-            )
+            changes = tuple(FactChange(p, _label_path(policy, fact), current.get(p), v) for p, (fact, v) in sorted(values.items()))
+            candidates.append(((len(changes), _score(t, changes), tuple(c.fact for c in changes)), Counterfactual(changes, outcome, True)))
         else:
             rejected += 1
             if rejected > 3:
                 break
         s.add(z3.Or(*[z3.Not(changed[p]) for p in moved]) if moved else z3.BoolVal(False))  # another set next
+    found = [c for _, c in sorted(candidates, key=lambda item: item[0])[:alternatives]]
     if not found and note is None:
         note = "no change of the facts that are not held gives this outcome"
     if rejected and not found:
@@ -199,14 +201,37 @@ def why_not(
     return Search(tuple(found), note, time.perf_counter() - start)
 
 
+def _all_of_size(candidates: list, k: int) -> bool:
+    """Whether every candidate so far changes k facts (then the other sets of size k come next)."""
+    return all(key[0] == k for key, _ in candidates)
+
+
+def _score(t: smt.Translation, changes: tuple[FactChange, ...]) -> Decimal:
+    """The normalised distance of a change (numbers only), as the solver minimised it."""
+    total = Decimal(0)
+    for c in changes:
+        fact = t.facts[c.fact]
+        if isinstance(fact.type, NumberT) and isinstance(c.current, Decimal) and isinstance(c.new, Decimal):
+            low, high = fact.type.low, fact.type.high
+            span = (high - low) if low is not None and high is not None and high > low else max(abs(c.current), Decimal(1))
+            total += abs(c.new - c.current) / span
+    return total
+
+
 def _closest(t: smt.Translation, base: list[Any], changed: dict[str, Any], moved: list[str], current: dict[str, Any], model: Any, budget_ms: int) -> Any:
     """Among assessments changing exactly `moved`, the one nearest the current numbers."""
     distance = [_distance(t.facts[p], current[p]) for p in moved if isinstance(t.facts[p].type, NumberT)]
-    if not distance:
+    if not moved:
         return model
     opt = z3.Optimize()
     opt.add(*base, *[z3.Not(f) for p, f in changed.items() if p not in moved])
-    opt.minimize(z3.Sum(distance))
+    opt.minimize(z3.Sum(distance or [z3.RealVal(0)]))
+    for p in moved:  # ties broken the same way every time: each fact nearest, then the lowest value
+        fact = t.facts[p]
+        if isinstance(fact.type, NumberT):
+            opt.minimize(_distance(fact, current[p]))
+        elif not isinstance(fact.value, dict) and z3.is_int(fact.value):
+            opt.minimize(fact.value)
     if smt.check(opt, max(budget_ms // 2, 100)) == z3.sat:
         return opt.model()
     return model

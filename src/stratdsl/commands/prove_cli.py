@@ -11,14 +11,16 @@ counterexample, or a bad policy; 2 a usage error.
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 
 import click
 
 from .. import engine
 from ..backends import prove as prove_mod
+from ..language.diagnostics import StratError
 from ..render import json_out
-from .cliguard import EXIT_BAD_INPUT, guarded
+from .cliguard import EXIT_BAD_INPUT, SOURCES, guarded
 
 
 @click.command("prove")
@@ -33,10 +35,14 @@ from .cliguard import EXIT_BAD_INPUT, guarded
 @guarded
 def prove_cmd(policy, entities, budget, only, write_dir, as_of, params, fmt) -> None:
     """Prove the policy's assertions for all inputs, or give a counterexample."""
-    from .cli import _as_of, _policy
-
-    checked, _ = _policy(policy)
-    when = _as_of(as_of)
+    checked, diagnostics = engine.compile_policy(policy)
+    if checked is None:
+        raise StratError(diagnostics)
+    SOURCES.append(checked.source_map)
+    try:
+        when = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError:
+        raise click.BadParameter(f"'{as_of}' is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
     overrides = engine.parse_params(checked, params)
     proofs = prove_mod.prove(checked, when, overrides, entities, int(budget * 1000), tuple(only))
     if write_dir:
