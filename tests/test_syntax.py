@@ -502,7 +502,7 @@ def test_misspelt_keyword_suggests_the_keyword():
     d = syntax_error('policy "p" version "1"\ndecisoin d { otherwise a }\n')
     assert d.code == "E002"
     assert (d.span.line, d.span.column) == (2, 1)
-    assert d.message.startswith("unexpected 'decisoin': expected 'bands', 'decision', 'define', 'enum'")
+    assert d.message.startswith("unexpected 'decisoin': expected 'assert', 'bands', 'decision', 'define', 'enum'")
     assert d.hint == "did you mean 'decision'?"
     assert_in_words(d.message)
 
