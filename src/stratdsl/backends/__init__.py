@@ -1,6 +1,9 @@
 """Back ends: other ways to run a checked policy, each checked against the reference evaluator.
 
-Owns: the policy compiled to Python source (compiler). Each back end reads
+Owns: the policy compiled to Python source (compiler); the symbolic back end
+(smt: the policy as z3 constraints) and what stands on it — counterfactual
+why-not (counterfactual), assertions proven (prove), exact static checks
+(exact), the methodology diff over all inputs (symdiff). Each back end reads
 the checked form (ir) and must agree with runtime.evaluator, its oracle.
 
 May import: runtime, language.
