@@ -72,13 +72,13 @@ def compare(policy, assessment, as_of=AS_OF) -> int:
         if all_known and exact:
             assert (got.status, got.outcome, set(got.possible)) == (d.status, d.outcome, set(d.possible)), where
     for v, sv in values:
-        known = z3.is_true(model.eval(sv.known, model_completion=True))
+        known = z3.is_true(model.evaluate(sv.known, model_completion=True))
         if known and exact and sv.kind == "num":
-            assert smt.decimal_of(model.eval(sv.value, model_completion=True)) == v.value, v.definition
+            assert smt.decimal_of(model.evaluate(sv.value, model_completion=True)) == v.value, v.definition
         if all_known and exact:
             assert known == (not isinstance(v.value, Unknown)), v.definition
     for o, terms_o in obligations:
-        status = next(k for k, b in terms_o.items() if z3.is_true(model.eval(b, model_completion=True)))
+        status = next(k for k, b in terms_o.items() if z3.is_true(model.evaluate(b, model_completion=True)))
         if status != "possible" and exact:
             assert status == o.status, o.obligation
         if all_known and exact:

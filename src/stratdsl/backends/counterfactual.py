@@ -182,7 +182,7 @@ def why_not(
                 break
             k += 1
             continue
-        moved = sorted(p for p, f in flags if z3.is_true(model.eval(f, model_completion=True)))
+        moved = sorted(p for p, f in flags if z3.is_true(model.evaluate(f, model_completion=True)))
         model = _closest(t, base, changed, moved, current, model, left)
         values = {p: (t.facts[p], smt.model_value(model, t.facts[p], t.codes)) for p in moved}
         if _verify(policy, assessment, values, decision, entity, outcome, as_of, params):

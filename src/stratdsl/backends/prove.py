@@ -81,8 +81,8 @@ def _data(t: smt.Translation, model: Any) -> dict[str, Any]:
 
 def _all_decimal(t: smt.Translation, model: Any) -> bool:
     for fact in t.facts.values():
-        if isinstance(fact.type, NumberT) and z3.is_true(model.eval(fact.known, model_completion=True)):
-            if not smt.is_decimal_numeral(model.eval(fact.value, model_completion=True)):
+        if isinstance(fact.type, NumberT) and z3.is_true(model.evaluate(fact.known, model_completion=True)):
+            if not smt.is_decimal_numeral(model.evaluate(fact.value, model_completion=True)):
                 return False
     return True
 

@@ -770,15 +770,15 @@ def assessment_facts(policy: ir.CheckedPolicy, assessment: Assessment) -> dict[s
 
 def model_value(model: z3.ModelRef, fact: Fact, codes: dict[str, int]) -> Any:
     """The value a model gives a fact, as the evaluator would read it (Unknown when not known)."""
-    if not z3.is_true(model.eval(fact.known, model_completion=True)):
+    if not z3.is_true(model.evaluate(fact.known, model_completion=True)):
         return Unknown(frozenset({fact.path}))
     return term_value(model, fact.value, fact.type, codes)
 
 
 def term_value(model: z3.ModelRef, term: Any, type_: Type, codes: dict[str, int] | None) -> Any:
     if isinstance(type_, ListT):
-        return frozenset(v for v, bit in term.items() if z3.is_true(model.eval(bit, model_completion=True)))
-    value = model.eval(term, model_completion=True)
+        return frozenset(v for v, bit in term.items() if z3.is_true(model.evaluate(bit, model_completion=True)))
+    value = model.evaluate(term, model_completion=True)
     if isinstance(type_, NumberT):
         return decimal_of(value)
     if isinstance(type_, BoolT):
@@ -808,7 +808,7 @@ def read_decision(model: z3.ModelRef, term: DecisionTerm) -> SymbolicDecision:
     """What a model says of one decision."""
 
     def true(x: Any) -> bool:
-        return z3.is_true(model.eval(x, model_completion=True))
+        return z3.is_true(model.evaluate(x, model_completion=True))
 
     for o, d in term.decided.items():
         if true(d):

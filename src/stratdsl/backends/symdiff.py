@@ -95,7 +95,7 @@ def _region(goal: Any, context: list[Any], facts: dict[str, smt.Fact], codes: di
             if smt.check(s, left) != z3.sat:
                 return None
             model = s.model()
-            value = model.eval(fact.value, model_completion=True)
+            value = model.evaluate(fact.value, model_completion=True)
             s.add(fact.value != value)
             if smt.check(s, left) == z3.unsat:
                 parts.append(f"{path} = {smt.format_term(model, fact, codes)}")
