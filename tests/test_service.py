@@ -301,6 +301,8 @@ def test_explain_with_why_not_is_the_clis(client, cli):
     assert explanation["decision"]["outcome"] == "high_pending"
     why = explanation["why_not"]
     assert why["outcome"] == "minimal" and why["chosen"] is False and why["blockers"]
+    # the solver's closest changes come with it, each verified by re-evaluation
+    assert "counterfactuals" in why and all(c["verified"] for c in why["counterfactuals"])
     # every use case when no entity is named
     r = client.post("/api/v1/explain", json={**body, "entity": None, "why_not": None})
     assert [x["decision"]["entity"] for x in r.json()["explanations"]] == [

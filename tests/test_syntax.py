@@ -185,7 +185,9 @@ def test_record_input_and_every_field_type():
         "headcount",
         ast.NumberType(Decimal(0), Decimal(100000), integer=True),
         ast.Meta(label=ast.Text("Effectif", "Headcount"), help=ast.Text("Aide", "Help"), express=1),
+        fixed=True,
     )
+    assert not fields["name"].fixed
     assert fields["sites"].type == ast.NumberType(None, None, integer=True)
     assert fields["founded"].type == ast.DateType()
     assert fields["sector"].type == ast.EnumType(("industry", "services"))  # trailing comma allowed
@@ -500,7 +502,7 @@ def test_misspelt_keyword_suggests_the_keyword():
     d = syntax_error('policy "p" version "1"\ndecisoin d { otherwise a }\n')
     assert d.code == "E002"
     assert (d.span.line, d.span.column) == (2, 1)
-    assert d.message.startswith("unexpected 'decisoin': expected 'bands', 'decision', 'define', 'enum'")
+    assert d.message.startswith("unexpected 'decisoin': expected 'assert', 'bands', 'decision', 'define', 'enum'")
     assert d.hint == "did you mean 'decision'?"
     assert_in_words(d.message)
 

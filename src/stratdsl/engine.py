@@ -23,7 +23,7 @@ from .language.types import BoolT, DateT, EnumT, NumberT, TextT, number_problem
 if TYPE_CHECKING:
     from .runtime.assessment import Assessment
     from .runtime.explain import DecisionExplanation
-    from .runtime.result import Result
+    from .runtime.result import DecisionResult, Result
     from .runtime.trace import RecordingTracer
     from .runtime.whynot import WhyNot
 
@@ -170,6 +170,9 @@ def explain(
     params: dict[str, Any] | None = None,
     entity: str | None = None,
     why_not_outcome: str | None = None,
+    keep: tuple[str, ...] = (),
+    symbolic: bool = True,
+    budget_ms: int = 5000,
 ) -> list[tuple[DecisionExplanation, WhyNot | None]]:
     """Explain one decision (for one entity, or every entity); optionally why an outcome was not chosen."""
     if decision not in policy.decisions:
@@ -208,6 +211,8 @@ def explain(
         for d in chosen:
             x = explain_decision(policy, result, d, tracer)
             why = why_not(x, why_not_outcome, policy, result, tracer) if why_not_outcome else None
+            if why is not None and symbolic:
+                why = _symbolic_why_not(policy, assessment, d, why, as_of, params, keep, budget_ms)
             out.append((x, why))
     return out
 
@@ -217,6 +222,31 @@ def load_assessment(policy: ir.CheckedPolicy, path: str | Path, name: str | None
     from .runtime.assessment import load_assessment as load
 
     return load(policy, path, name)
+
+
+def _symbolic_why_not(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    decided: DecisionResult,
+    why: WhyNot,
+    as_of: date,
+    params: dict[str, Any] | None,
+    keep: tuple[str, ...],
+    budget_ms: int,
+) -> WhyNot:
+    """The blockers of `why_not`, plus the solver's closest verified changes (and, for an
+    undetermined decision, the single answers that settle it)."""
+    import dataclasses
+
+    from .backends import counterfactual
+
+    settlers: tuple = ()
+    if decided.status == "undetermined":
+        settlers = counterfactual.settlers(policy, assessment, decided.decision, decided.entity, decided.missing, as_of, params, budget_ms)
+    if why.chosen:
+        return dataclasses.replace(why, settlers=settlers, searched=True)
+    search = counterfactual.why_not(policy, assessment, decided.decision, decided.entity, why.outcome, as_of, params, keep, budget_ms)
+    return dataclasses.replace(why, counterfactuals=search.counterfactuals, search_note=search.note, settlers=settlers, searched=True)
 
 
 __all__ = [

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .. import __version__
-from ..language.diagnostics import Diagnostic, StratError, sorted_diagnostics
+from ..language.diagnostics import Diagnostic, Severity, StratError, sorted_diagnostics
 from ..language.source import SourceMap
 from ..provenance import signing  # key paths and environment names only: cryptography loads on use
 from ..render import diagnostics as render_diags
@@ -117,9 +117,13 @@ def _roots(paths: tuple[str, ...]) -> tuple[list[str], list[Diagnostic]]:
 @click.argument("policies", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
               help="sarif: SARIF 2.1.0 for code-scanning tools.")
+@click.option("--assertions", "assert_budget", type=click.FloatRange(0, 600), default=0, metavar="SECONDS",
+              help="Also try to prove the policy's assertions (one use case, this many seconds each): E071 for a counterexample, W130 when unknown within the budget. Off by default, so that check stays fast and its output does not depend on the machine.")
+@click.option("--exact", "exact_budget", type=click.FloatRange(0, 600), default=0, metavar="SECONDS",
+              help="Also decide unreachable rules, dead exceptions and gaps with the solver (this many seconds per question): W131–W134. Off by default.")
 @_lang
 @guarded
-def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None) -> None:
+def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None, assert_budget: float = 0, exact_budget: float = 0) -> None:
     """Check policy files and everything they import; report every error and warning."""
     from .. import engine
     from ..render import sarif
@@ -142,6 +146,14 @@ def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None) -> None:
             if key not in seen:
                 seen.add(key)
                 fresh.append(d)
+        if checked is not None and exact_budget > 0:
+            from ..backends import exact
+
+            fresh.extend(exact.exact_checks(checked, date.today(), int(exact_budget * 1000), diagnostics))
+        if checked is not None and assert_budget > 0:
+            found = _assertion_diagnostics(checked, assert_budget)
+            fresh.extend(found)
+            failed = failed or any(d.is_error for d in found)
         everything.extend(fresh)
         failed = failed or checked is None
         lang = resolve_lang(chosen, checked)
@@ -164,6 +176,25 @@ def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None) -> None:
         click.echo(f"stratdsl: {render_diags.summary(everything, current_lang())}", err=True)
     if failed:
         sys.exit(EXIT_BAD_INPUT)
+
+
+def _assertion_diagnostics(checked, budget: float) -> list[Diagnostic]:
+    """The policy's assertions tried with a small budget: a counterexample is an error, an
+    unknown a warning that says so (never reported as proven)."""
+    from ..backends import prove as prove_mod
+
+    out = []
+    for p in prove_mod.prove(checked, date.today(), None, 1, int(budget * 1000)):
+        span = checked.assertions[p.assertion].span
+        if p.status == prove_mod.COUNTEREXAMPLE:
+            whom = f" for use case {p.entity}" if p.entity else ""
+            out.append(Diagnostic("E071", f"assertion '{p.assertion}' is false{whom} in a counterexample", span,
+                                  hint="`stratdsl prove POLICY --write DIR` writes it as an assessment and a test stub"))
+        elif p.status == prove_mod.UNKNOWN:
+            out.append(Diagnostic("W130", f"assertion '{p.assertion}': {p.detail} ({budget:g} s)", span,
+                                  hint="not proven, not refuted: `stratdsl prove` with a larger --budget decides it",
+                                  severity=Severity.WARNING))
+    return out
 
 
 def _sources_for(policy: str) -> SourceMap:
@@ -343,6 +374,8 @@ def eval_cmd(
 @click.argument("decision")
 @click.option("--for", "entity", metavar="ID", help="The entity (e.g. use case id) whose decision to explain.")
 @click.option("--why-not", "why_not", metavar="OUTCOME", help="Explain what blocked this outcome, and the smallest change that would give it.")
+@click.option("--keep", "keep", multiple=True, metavar="FACT", help="With --why-not: a fact the closest change must not touch (repeatable; fields declared `fixed` are always kept).")
+@click.option("--budget", "budget", type=click.FloatRange(0.1, 600), default=5.0, show_default=True, help="With --why-not: seconds the solver may spend per decision.")
 @click.option("--blame", is_flag=True, help="Add, for each rule, the commit, author, date and subject that last changed it.")
 @_as_of_opt
 @_param_opt
@@ -351,7 +384,7 @@ def eval_cmd(
 @_audit_opt
 @_audit_key_opt
 @guarded
-def explain_cmd(policy, assessment, decision, entity, why_not, blame, as_of, params, fmt, lang, audit_log, audit_key) -> None:
+def explain_cmd(policy, assessment, decision, entity, why_not, keep, budget, blame, as_of, params, fmt, lang, audit_log, audit_key) -> None:
     """Explain DECISION: the rule that decided, the value of every sub-condition, and why other rules did not apply."""
     from .. import engine
     from ..render import json_out, text
@@ -361,7 +394,7 @@ def explain_cmd(policy, assessment, decision, entity, why_not, blame, as_of, par
     lang = resolve_lang(lang, checked)
     overrides = engine.parse_params(checked, params)
     facts = load_assessment(checked, assessment)
-    explanations = engine.explain(checked, facts, decision, _as_of(as_of), overrides, entity, why_not)
+    explanations = engine.explain(checked, facts, decision, _as_of(as_of), overrides, entity, why_not, tuple(keep), budget_ms=int(budget * 1000))
     if audit_log:
         result, tracer = engine.run(checked, facts, _as_of(as_of), overrides, trace=True)
         _log(checked, facts, result, tracer, lang, audit_log, audit_key)
@@ -601,14 +634,21 @@ def _indent(block: str, pad: str) -> str:
 @_as_of_opt
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @_lang
+@click.option("--symbolic", is_flag=True, help="Compare over all inputs with the solver: per changed decision, a witness company per (old → new) pair and the region's bounds.")
+@click.option("--entities", type=click.IntRange(1, 4), default=1, show_default=True, help="With --symbolic: entities per list input.")
+@click.option("--budget", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True, help="With --symbolic: seconds per decision.")
+@click.option("--decision", "only", multiple=True, metavar="NAME", help="With --symbolic: compare only this decision (repeatable).")
 @guarded
-def diff_cmd(policy, assessments, from_rev, to_rev, as_of, fmt, lang) -> None:
+def diff_cmd(policy, assessments, from_rev, to_rev, as_of, fmt, lang, symbolic=False, entities=1, budget=10.0, only=()) -> None:
     """What changed in the methodology between two revisions, and which decisions change for each ASSESSMENT (files or folders)."""
     from ..provenance import history, semdiff
     from ..render import json_out
 
     paths = semdiff.expand_assessments(list(assessments))
     when = _as_of(as_of)
+    if symbolic:
+        _symbolic_diff(policy, from_rev, to_rev, when, fmt, entities, budget, tuple(only))
+        return
     with history.policy_at(policy, from_rev) as old:
         lang = resolve_lang(lang, old)
         if to_rev:
@@ -632,6 +672,24 @@ def _terminal_width() -> int | None:
     if not sys.stdout.isatty():
         return None
     return max(40, shutil.get_terminal_size().columns)
+
+
+def _symbolic_diff(policy, from_rev, to_rev, when, fmt, entities, budget, only) -> None:
+    from ..backends import symdiff
+    from ..provenance import history
+    from ..render import json_out
+
+    with history.policy_at(policy, from_rev) as old:
+        if to_rev:
+            with history.policy_at(policy, to_rev) as new:
+                diffs = symdiff.symbolic_diff(old, new, when, entities, int(budget * 1000), only)
+        else:
+            new, _ = _policy(policy)
+            diffs = symdiff.symbolic_diff(old, new, when, entities, int(budget * 1000), only)
+    if fmt == "json":
+        click.echo(json_out.dumps(symdiff.to_json(diffs)), nl=False)
+    else:
+        click.echo(symdiff.render_text(diffs), nl=False)
 
 
 def _diff(old, new, paths, when, lang) -> PolicyDiff:
@@ -805,6 +863,10 @@ def schema_cmd(policy: str) -> None:
 from .report_cli import report_cmd  # noqa: E402 — the report command lives with the report package
 
 main.add_command(report_cmd)
+
+from .prove_cli import prove_cmd  # noqa: E402 — the solver-backed proof command
+
+main.add_command(prove_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

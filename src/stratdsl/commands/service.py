@@ -129,6 +129,7 @@ class ExplainRequest(BaseModel):
     decision: str
     entity: str | None = None
     why_not: str | None = None
+    keep: list[str] = Field(default_factory=list, description="With why_not: facts the closest change must not touch (fields declared `fixed` are always kept).")
     as_of: date | None = None
     params: dict[str, str] = Field(default_factory=dict)
     lang: Literal["fr", "en"] = "fr"
@@ -460,7 +461,7 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
         with evaluation_slot():
             assessment = validate(policy, _exact(body.assessment), "request")
             overrides = parse_params(policy, [f"{k}={v}" for k, v in body.params.items()])
-            found = explain(policy, assessment, body.decision, body.as_of or date.today(), overrides, body.entity, body.why_not)
+            found = explain(policy, assessment, body.decision, body.as_of or date.today(), overrides, body.entity, body.why_not, tuple(body.keep))
         return JSONResponse({"explanations": [explanation_json(policy, x, body.lang, why) for x, why in found]})  # type: ignore[return-value]
 
     # ------------------------------------------------------------ web questionnaire

@@ -261,6 +261,7 @@ class FieldDecl(Decl):
     meta: Meta = Meta()
     required: bool = False
     default: Expr | None = None
+    fixed: bool = False  # a fact the company cannot change: why-not holds it
 
 
 @dataclass(frozen=True)
@@ -348,6 +349,16 @@ class ObligationDecl(Decl):
     cites: tuple[Citation, ...] = ()
     valid_from: Expr | None = None
     valid_until: Expr | None = None
+
+
+@dataclass(frozen=True)
+class AssertDecl(Decl):
+    """`assert NAME for each E: EXPR cites …`: an invariant `stratdsl prove` checks for all inputs."""
+
+    for_each: str | None = None
+    meta: Meta = Meta()
+    expr: Expr = BoolLit(True)
+    cites: tuple[Citation, ...] = ()
 
 
 @dataclass(frozen=True)

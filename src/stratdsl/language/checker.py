@@ -84,6 +84,7 @@ class Checker:
         self.definitions: dict[str, ir.Definition] = {}
         self.decisions: dict[str, ir.Decision] = {}
         self.obligations: dict[str, ir.Obligation] = {}
+        self.assertions: dict[str, ir.Assertion] = {}
         self.used_fields: set[tuple[str, str]] = set()
         self.used_names: set[str] = set()
         # declarations by name, filled before any expression is checked
@@ -124,6 +125,7 @@ class Checker:
             definitions=self.definitions,
             decisions=self.decisions,
             obligations=self.obligations,
+            assertions=self.assertions,
             source_map=self.program.source_map,
             expr_count=self.next_id,
         )
@@ -156,6 +158,8 @@ class Checker:
                         listed.add(value.name)
                     labels = {v.name: v.meta.label for v in decl.values if v.meta.label is not None}
                     self.enums[decl.name] = ir.EnumDef(decl.name, values, labels, decl.meta, decl.span)
+                elif isinstance(decl, ast.AssertDecl):
+                    pass  # not a value: checked in its own pass (E070 for a repeated name)
                 else:
                     self._declare_value(decl)
                     if isinstance(decl, ast.InputDecl) and decl.entity:
@@ -243,7 +247,7 @@ class Checker:
             default = None
             if f.default is not None:
                 default = self._constant(f.default, type_, f"the default of field '{f.name}'")
-            fields[f.name] = ir.Field(f.name, type_, f.meta, f.required, f.span, default)
+            fields[f.name] = ir.Field(f.name, type_, f.meta, f.required, f.span, default, f.fixed)
         members: tuple[str, ...] = ()
         if decl.kind == "group":
             enum = self.enums.get(decl.over or "")
@@ -283,6 +287,20 @@ class Checker:
             self._check_bands(decl)
         elif isinstance(decl, ast.ObligationDecl):
             self._check_obligation(decl)
+        elif isinstance(decl, ast.AssertDecl):
+            self._check_assert(decl)
+
+    def _check_assert(self, decl: ast.AssertDecl) -> None:
+        if decl.name in self.assertions:
+            self.diags.error(
+                "E070", f"assertion '{decl.name}' is declared twice", decl.span, hint=f"first declared at {self.assertions[decl.name].span.short()}"
+            )
+            return
+        entity = self._entity_scope(decl.for_each, decl.span)
+        previous, self._current = self._current, decl.name
+        expr = self._condition(decl.expr, _Scope(entity, f"assertion '{decl.name}'"), "an assertion")
+        self._current = previous
+        self.assertions[decl.name] = ir.Assertion(decl.name, entity, expr, self._cites(decl.cites), decl.meta, decl.span)
 
     def _check_param(self, decl: ast.ParamDecl) -> None:
         type_ = self._resolve_type(decl.type, f"param {decl.name}")

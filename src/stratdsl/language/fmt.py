@@ -307,7 +307,7 @@ class _Printer:
             kind = f": group {d.entity} over {d.over}"
         self._block_head(d, f"input {d.name}{kind}", d.meta)
         for n, f in enumerate(d.fields):
-            rest = _meta_items(f.meta) + (["required"] if f.required else []) + ([f"default {flat(f.default)}"] if f.default is not None else [])
+            rest = _meta_items(f.meta) + (["required"] if f.required else []) + (["fixed"] if f.fixed else []) + ([f"default {flat(f.default)}"] if f.default is not None else [])
             self.item(f, INDENT, f"{f.name}: {_type(f.type)}", rest, first=n == 0)
         self.close(d, "")
         self.emit("}")
@@ -416,6 +416,19 @@ class _Printer:
             self.item(b, INDENT, f"{b.name}{_inline_label(b.label)} {bound}", [_cite(c) for c in b.cites], first=n == 0)
         self.close(d, "")
         self.emit("}")
+
+    def _AssertDecl(self, d: ast.AssertDecl) -> None:
+        self.lead(d, "")
+        self.emit(f"assert {d.name}{self._for_each(d.for_each)}")
+        self.trail(d)
+        for i in _meta_items(d.meta):
+            self.emit(INDENT + i)
+        body = layout(d.expr, INDENT * 2, len(INDENT) + 2)
+        self.emit(f"{INDENT}: {body[0]}")
+        for line in body[1:]:
+            self.emit(line)
+        for c in d.cites:
+            self.emit(INDENT + _cite(c))
 
     def _ObligationDecl(self, d: ast.ObligationDecl) -> None:
         self.lead(d, "")

@@ -246,6 +246,7 @@ class Field:
     required: bool
     span: Span
     default: Any = None  # the value of an unanswered question, when the policy gives one
+    fixed: bool = False  # a fact the company cannot change (sector, headcount): why-not holds it
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,19 @@ class Obligation:
     decisions: tuple[str, ...]  # the decisions its condition reads
 
 
+@dataclass(frozen=True)
+class Assertion:
+    """An invariant of the policy (`assert`): `expr` must be true for every assessment
+    (for each entity when `entity_input` is set); `stratdsl prove` checks it."""
+
+    name: str
+    entity_input: str | None
+    expr: Expr
+    cites: tuple[Citation, ...]
+    meta: ast.Meta
+    span: Span
+
+
 @dataclass
 class CheckedPolicy:
     name: str
@@ -367,6 +381,7 @@ class CheckedPolicy:
     source_map: SourceMap
     expr_count: int = 0
     caches: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # derived forms, built once
+    assertions: dict[str, Assertion] = field(default_factory=dict)
 
     def entity_input(self, entity_or_input: str) -> Input | None:
         """Find a many/group input by its input name or its entity name."""

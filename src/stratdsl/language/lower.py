@@ -184,6 +184,9 @@ class _Lower(Transformer_NonRecursive):
     def required(self, meta, children):
         return ("required", True)
 
+    def fixed(self, meta, children):
+        return ("fixed", True)
+
     def field_default(self, meta, children):
         return ("default", children[0])
 
@@ -191,7 +194,8 @@ class _Lower(Transformer_NonRecursive):
         name, type_, *options = children
         required = any(isinstance(o, tuple) and o[0] == "required" for o in options)
         default = next((o[1] for o in options if isinstance(o, tuple) and o[0] == "default"), None)
-        return ast.FieldDecl(str(name), type_, self._meta_of(options), required, default, span=self._span(meta))
+        fixed = any(isinstance(o, tuple) and o[0] == "fixed" for o in options)
+        return ast.FieldDecl(str(name), type_, self._meta_of(options), required, default, fixed, span=self._span(meta))
 
     def input_decl(self, meta, children):
         name = str(children[0])
@@ -310,6 +314,13 @@ class _Lower(Transformer_NonRecursive):
             on,
             self._of(children, ast.Band),
             span=self._span(meta),
+        )
+
+    def assert_decl(self, meta, children):
+        name = str(children[0])
+        expr = next(c for c in children[1:] if isinstance(c, ast.Expr))
+        return ast.AssertDecl(
+            name, self._for_each(children), self._meta_of(children[1:]), expr, self._of(children, ast.Citation), span=self._span(meta)
         )
 
     def obligation_decl(self, meta, children):

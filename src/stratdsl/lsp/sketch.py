@@ -208,6 +208,9 @@ class _Reader:
         if keyword == "obligation":
             meta, _ = self.meta(i)
             return ast.ObligationDecl(name, for_each, meta, span=whole)
+        if keyword == "assert":
+            meta, _ = self.meta(i)
+            return ast.AssertDecl(name, for_each, meta, span=whole)
         if keyword == "param":
             type_, j = self.type_(i + 1) if self.op_at(i, ":") else (None, i)
             default: ast.Expr = ast.StringLit("")

@@ -28,7 +28,7 @@ TYPE_WORDS = ("number", "integer", "bool", "text", "date", "enum", "list")
 META_WORDS = {"label", "help", "express", "fr", "en", "required"}
 EXPR_KEYWORDS = ("and", "or", "not", "in", "between", "if", "then", "else", "true", "false", "where", "by", "asc", "desc")
 RULE_KEYWORDS = ("when", "cites", "from", "until", "unless", "rule", "outcome", "otherwise")
-TOP_KEYWORDS = ("policy", "import", "source", "enum", "input", "param", "define", "decision", "bands", "obligation")
+TOP_KEYWORDS = ("policy", "import", "source", "enum", "input", "param", "define", "decision", "bands", "obligation", "assert")
 
 FUNCTIONS = {
     "round": "round(x) or round(x, n): rounded half-up, to n decimal places",

@@ -30,7 +30,7 @@ _TOKEN = re.compile(
 )
 
 #: Keywords that start a top-level declaration.
-TOP_KEYWORDS = ("policy", "import", "source", "enum", "input", "param", "define", "decision", "bands", "obligation")
+TOP_KEYWORDS = ("policy", "import", "source", "enum", "input", "param", "define", "decision", "bands", "obligation", "assert")
 
 
 @dataclass(frozen=True)

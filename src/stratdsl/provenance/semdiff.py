@@ -33,6 +33,7 @@ _KIND = {
     ast.DecisionDecl: "decision",
     ast.BandsDecl: "bands",
     ast.ObligationDecl: "obligation",
+    ast.AssertDecl: "assertion",
 }
 
 

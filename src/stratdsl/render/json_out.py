@@ -146,4 +146,51 @@ def explanation_json(policy: ir.CheckedPolicy, x: DecisionExplanation, lang: str
                 for b in why.blockers
             ],
         }
+        if why.searched:
+            out["why_not"]["counterfactuals"] = [
+                {"outcome": c.outcome, "verified": c.verified, "changes": [_fact_change_json(policy, f, lang) for f in c.changes]}
+                for c in why.counterfactuals
+            ]
+            out["why_not"]["search_note"] = why.search_note
+            out["why_not"]["settlers"] = [
+                {
+                    "fact": s.fact,
+                    "label": labels.text(s.label, lang, s.fact),
+                    "value": to_json_value(s.value),
+                    "value_text": _fact_text(policy, s.fact, s.value, lang),
+                    "outcome": s.outcome,
+                    "outcome_label": labels.outcome_label(policy, x.result.decision, s.outcome, lang),
+                }
+                for s in why.settlers
+            ]
     return out
+
+
+def _fact_change_json(policy: ir.CheckedPolicy, change: Any, lang: str) -> dict[str, Any]:
+    return {
+        "fact": change.fact,
+        "label": labels.text(change.label, lang, change.fact),
+        "current": to_json_value(change.current),
+        "new": to_json_value(change.new),
+        "current_text": _fact_text(policy, change.fact, change.current, lang),
+        "new_text": _fact_text(policy, change.fact, change.new, lang),
+    }
+
+
+def _fact_text(policy: ir.CheckedPolicy, fact: str, value: Any, lang: str) -> str:
+    """A fact's value as a person reads it: enum values by their labels."""
+    from ..runtime.values import Unknown, format_value
+
+    if isinstance(value, Unknown):
+        return "unknown" if lang == "en" else "inconnu"
+    field_name = fact.rsplit(".", 1)[-1]
+    head = fact.split(".", 1)[0].split("[", 1)[0]
+    item = policy.inputs.get(head)
+    field = item.fields.get(field_name) if item else None
+    element = getattr(field.type, "element", field.type) if field else None
+    enum = policy.enums.get(getattr(element, "name", "")) if element is not None else None
+    if enum is not None:
+        if isinstance(value, (frozenset, set, list, tuple)):
+            return "{" + ", ".join(labels.text(enum.labels.get(v), lang, v) for v in sorted(value)) + "}"
+        return labels.text(enum.labels.get(value), lang, str(value))
+    return format_value(value)

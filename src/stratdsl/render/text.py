@@ -288,4 +288,26 @@ def _why_not_lines(why: dict, lang: str) -> list[str]:
                 "    " + _("{fact} ({value}) would need to be {needed}").format(fact=c["fact"], value=_jv({"value": c["current"]}, lang=lang), needed=c["needed"])
                 + (f": {c['note']}" if c["note"] else "")
             )
+    out.extend(_counterfactual_lines(why))
     return out
+
+
+def _counterfactual_lines(why: dict) -> list[str]:
+    """The solver's closest changes (each verified by re-evaluation) and the settling answers."""
+    out: list[str] = []
+    if why.get("counterfactuals"):
+        out.append(f"  closest changes that give {why['outcome']} (solver, each checked by re-evaluating):")
+        for n, c in enumerate(why["counterfactuals"], start=1):
+            parts = [f"{_fact_name(f)}: {f['current_text']} → {f['new_text']}" for f in c["changes"]]
+            out.append(f"    {n}. " + ("\n       and ".join(parts)))
+    elif "counterfactuals" in why and why.get("search_note"):
+        out.append(f"  closest change: none found ({why['search_note']})")
+    if why.get("settlers"):
+        out.append("  single answers that settle it:")
+        for s in why["settlers"]:
+            out.append(f"    {_fact_name(s)} = {s['value_text']} → {s['outcome_label']}")
+    return out
+
+
+def _fact_name(item: dict) -> str:
+    return item["fact"] if item["label"] == item["fact"] else f"{item['label']} ({item['fact']})"

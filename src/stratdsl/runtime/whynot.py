@@ -47,10 +47,44 @@ class Blocker:
 
 
 @dataclass(frozen=True)
+class FactChange:
+    """One fact of a counterfactual: its path, its declared label, its value now and then."""
+
+    fact: str
+    label: Any  # ast.Text | None
+    current: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Counterfactual:
+    """A change of facts that gives `outcome`, found by the solver (backends/counterfactual)
+    and confirmed by re-evaluating the changed assessment (`verified`)."""
+
+    changes: tuple[FactChange, ...]
+    outcome: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Settler:
+    """A single missing answer that settles an undetermined decision, and to what."""
+
+    fact: str
+    label: Any
+    value: Any
+    outcome: str
+
+
+@dataclass(frozen=True)
 class WhyNot:
     outcome: str
     chosen: bool
     blockers: tuple[Blocker, ...]
+    counterfactuals: tuple[Counterfactual, ...] = ()
+    search_note: str | None = None  # why no (or fewer) counterfactuals: budget, untranslatable, none exist
+    settlers: tuple[Settler, ...] = ()
+    searched: bool = False  # whether the solver was asked at all
 
 
 @dataclass(frozen=True)

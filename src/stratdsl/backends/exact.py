@@ -1,0 +1,116 @@
+"""Exact static checks: unreachable rules, dead exceptions and gaps, decided by the solver.
+
+Input: a checked policy, the as-of date, a time budget per question, and the
+approximate analysis's own findings (language/analysis.py: W101). Output:
+diagnostics, each backed by the solver — a rule that fires for no assessment
+(W131), an exception that never applies where its rule would fire (W132), an
+assessment with every fact known to which no rule applies (W133, with the
+witness), and a W101 of the approximation that the solver refutes (W134, with
+a witness assessment for which the rule fires). A question not answered within
+the budget gives nothing: the approximation stands. One entity per list input.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import z3
+
+from ..language import ir
+from ..language.diagnostics import Diagnostic, Severity
+from ..runtime.assessment import validate
+from ..runtime.evaluator import evaluate
+from . import prove as prove_mod
+from . import smt
+
+
+def _witness_line(data: dict[str, Any]) -> str:
+    return " ".join(line.strip() for line in prove_mod.assessment_yaml(data).splitlines())
+
+
+def _counts_entities(policy: ir.CheckedPolicy, decision: ir.Decision) -> bool:
+    """Whether the decision reads an aggregate or a rank (then one entity per list is a bound, not all)."""
+    seen: set[str] = set()
+    stack: list[ir.Expr] = [e for r in decision.rules for e in (r.cond, *(x.cond for x in r.exceptions)) if e is not None]
+    while stack:
+        for node in ir.walk(stack.pop()):
+            if isinstance(node, (ir.Aggregate, ir.Rank)):
+                return True
+            if isinstance(node, ir.DefRef) and node.name not in seen:
+                seen.add(node.name)
+                stack.append(policy.definitions[node.name].expr)
+            if isinstance(node, ir.DecisionRef) and "d:" + node.name not in seen:
+                seen.add("d:" + node.name)
+                d = policy.decisions[node.name]
+                stack.extend(e for r in d.rules for e in (r.cond, *(x.cond for x in r.exceptions)) if e is not None)
+    return False
+
+
+def exact_checks(policy: ir.CheckedPolicy, as_of: date, budget_ms: int, approximate: list[Diagnostic]) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    try:
+        t = smt.Translation(policy, smt.Shape.uniform(policy, 1), as_of)
+    except smt.Untranslatable:
+        return out
+    flagged = {(d.span.file, d.span.line) for d in approximate if d.code == "W101" and d.span is not None}
+    base = [*t.domain, *t.safety]
+    all_known = [f.known for f in t.facts.values()]
+
+    def ask(*goal: Any) -> tuple[Any, Any]:
+        s = smt.solver(budget_ms)
+        s.add(*base, *goal)
+        answer = smt.check(s, budget_ms)
+        return answer, (s.model() if answer == z3.sat else None)
+
+    when = f"on {as_of.isoformat()}"
+    for decision in policy.decisions.values():
+        scope = f"{when}, with one entity per list input (more may reach it)" if _counts_entities(policy, decision) else when
+        for entity in t.scope_entities(decision.entity_input):
+            try:
+                term = t.decision(decision.name, entity)
+            except smt.Untranslatable:
+                continue
+            for rule in decision.rules:
+                if rule.valid_from is not None or rule.valid_until is not None:
+                    continue  # a rule not in force on this date is meant to be so: not dead text
+                answer, model = ask(term.fired[rule.id])
+                if answer == z3.unsat:
+                    out.append(Diagnostic("W131", f"rule '{rule.id}' fires for no assessment {scope} (proven by the solver)", rule.span,
+                                          hint="remove it, or change the rules above it or its condition", severity=Severity.WARNING))
+                elif answer == z3.sat and (rule.span.file, rule.span.line) in flagged:
+                    data = prove_mod._data(t, model)
+                    if _fires(policy, data, decision.name, entity, rule.id, as_of):
+                        out.append(Diagnostic("W134", f"rule '{rule.id}' does fire, despite W101: for instance {_witness_line(data)}", rule.span,
+                                              hint="the approximate analysis could not see it; the W101 above is a false alarm", severity=Severity.WARNING))
+                for exc in rule.exceptions:
+                    answer, _ = ask(term.excepts[exc.id])
+                    if answer == z3.unsat:
+                        out.append(Diagnostic("W132", f"exception '{exc.id}' never applies where rule '{rule.id}' would fire, {scope} (proven by the solver)", exc.span,
+                                              hint="remove the exception, or correct its condition", severity=Severity.WARNING))
+            if not any(r.is_otherwise for r in decision.rules):
+                answer, model = ask(term.no_match, *all_known)
+                if answer == z3.sat:
+                    data = prove_mod._data(t, model)
+                    if _no_match(policy, data, decision.name, entity, as_of):
+                        out.append(Diagnostic("W133", f"no rule of '{decision.name}' applies to: {_witness_line(data)}", decision.span,
+                                              hint="add a rule or `otherwise` for it", severity=Severity.WARNING))
+    return out
+
+
+def _result(policy, data, name, entity, as_of):
+    try:
+        result = evaluate(policy, validate(policy, data, "witness.yaml"), as_of)
+    except Exception:
+        return None
+    return next((d for d in result.decisions if d.decision == name and d.entity == entity), None)
+
+
+def _fires(policy, data, name, entity, rule_id, as_of) -> bool:
+    d = _result(policy, data, name, entity, as_of)
+    return d is not None and d.rule == rule_id
+
+
+def _no_match(policy, data, name, entity, as_of) -> bool:
+    d = _result(policy, data, name, entity, as_of)
+    return d is not None and d.status == "no_match"
