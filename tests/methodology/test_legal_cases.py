@@ -38,6 +38,8 @@ GDPR_TABLE = HERE / "gdpr_cases.yaml"
 DEFAULT_AS_OF = date(2026, 11, 26)
 #: Art. 113(a): Chapters I and II (Art. 4 AI literacy, Art. 5 prohibitions) apply from this date.
 ART_4_DATE = date(2025, 2, 2)
+#: Reg. (EU) 2026/1744, Art. 4: entry into force of the Omnibus (Art. 4 of the AI Act replaced).
+OMNIBUS_IN_FORCE = date(2026, 7, 27)
 ENTITY = "uc"
 ENTITY_PATH = f"usecases[{ENTITY}]"
 
@@ -89,7 +91,22 @@ BASE_USECASE: dict[str, Any] = {
     "in_education": False,
     "medical_or_safety_reason": False,
     "infers_sensitive_traits": False,
-    "dataset_labelling_law_enforcement": False,
+    "lawful_dataset_labelling": False,
+    "biometric_input": False,
+    "untargeted_scraping": False,
+    "annex_i_family": "none",
+    "depicts_minors": False,
+    "explicit_consent_of_depicted": False,
+    "foreseeable_intimate_output": False,
+    "misuse_safeguards": False,
+    "in_service_before_high_risk_date": False,
+    "significant_design_change": False,
+    "bias_detection_special_data": False,
+    "automated_decision_ground": "none",
+    "criminal_data": False,
+    "innovative_technology": False,
+    "core_activity": False,
+    "residual_high_risk": False,
     "real_time": False,
     "public_space": False,
     "law_enforcement": False,
@@ -240,13 +257,20 @@ def check_case(policy: ir.CheckedPolicy, case: dict[str, Any], art4: bool) -> No
         if status not in ("not_applicable", "not_in_force"):
             problems.append(f"obligation {name}: expected not to apply, got {status}")
 
-    # Art. 4: AI literacy for every use case that is not prohibited, from 2 February 2025.
+    # Art. 4: AI literacy for every use case that is not prohibited, from 2 February 2025 — in
+    # the wording of 2026/1744, Art. 1, point (5) ("measures to support", no level required) once
+    # the Omnibus is in force (27 July 2026), in the 2024 wording before or under the 2024 timeline.
     risk = expect.get("risk")
     if art4 and risk not in (None, UNDETERMINED, "prohibited"):
-        status = obligation_status(result, "ai_literacy")
+        omnibus = (case.get("params") or {}).get("timeline", "omnibus_2026") == "omnibus_2026"
+        current = "ai_literacy" if omnibus and case_as_of(case) >= OMNIBUS_IN_FORCE else "ai_literacy_2024"
+        other = "ai_literacy_2024" if current == "ai_literacy" else "ai_literacy"
         wanted = "applies" if case_as_of(case) >= ART_4_DATE else "not_in_force"
+        status = obligation_status(result, current)
         if status != wanted:
-            problems.append(f"obligation ai_literacy (Art. 4): expected {wanted}, got {status}")
+            problems.append(f"obligation {current} (Art. 4): expected {wanted}, got {status}")
+        if obligation_status(result, other) == "applies":
+            problems.append(f"obligation {other} (Art. 4) applies beside {current}")
 
     assert not problems, f"{case['id']} ({case['article']}): " + "; ".join(problems)
 
