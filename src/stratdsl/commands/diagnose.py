@@ -21,6 +21,7 @@ from .questionnaire import (
     YES,
     AnswerError,
     Question,
+    assumed_answers,
     get_answer,
     next_questions,
     parse_answer,
@@ -167,6 +168,8 @@ def render_prediagnosis(policy: ir.CheckedPolicy, result: Any, lang: str) -> str
                 value = labels.outcome_label(policy, d.decision, d.outcome, lang)
                 cites = "; ".join(c.text for c in d.cites)
                 out.append(f"{title} — {who}{value}" + (f"  ({cites})" if cites else ""))
+                if d.assumed:
+                    out.append(f"    {assumed_answers(policy, result, d.assumed, lang)}")
             else:
                 possible = ", ".join(labels.outcome_label(policy, d.decision, o, lang) for o in d.possible)
                 out.append(f"{title} — {who}{w['undetermined']} ({w['possible']}: {possible})")

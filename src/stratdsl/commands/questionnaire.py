@@ -101,6 +101,28 @@ def _choices(policy: ir.CheckedPolicy, t: Type, lang: str) -> tuple[Choice, ...]
     return tuple(Choice(v, _text(labels.get(v), lang, v.replace("_", " "))) for v in enum.values)
 
 
+_FACT = re.compile(r"^(?P<input>\w+)(?:\[[^\]]+\])?(?:\.(?P<member>\w+))?\.(?P<field>\w+)$")
+
+
+def fact_label(policy: ir.CheckedPolicy, path: str, lang: str = "fr") -> str:
+    """The question behind a fact path (`usecases[x].law_enforcement`), as the person was asked it."""
+    match = _FACT.match(path)
+    item = policy.inputs.get(match["input"]) if match else None
+    f = item.fields.get(match["field"]) if item is not None and match else None
+    return _text(f.meta.label, lang, f.name.replace("_", " ")) if f is not None else path
+
+
+def assumed_answers(policy: ir.CheckedPolicy, result: Any, paths: tuple[str, ...], lang: str = "fr") -> str:
+    """`assumed: <question> = no — answer to confirm` for the defaulted facts a result rests on."""
+    words = {"fr": ("supposé", "à confirmer", "oui", "non"), "en": ("assumed", "answer to confirm", "yes", "no")}[lang]
+
+    def shown(value: Any) -> str:
+        return words[2] if value is True else words[3] if value is False else str(value)
+
+    parts = [f"{fact_label(policy, p, lang)} = {shown(result.assumed.get(p))}" for p in paths]
+    return f"{words[0]} : {'; '.join(parts)} — {words[1]}" if lang == "fr" else f"{words[0]}: {'; '.join(parts)} — {words[1]}"
+
+
 def questions(policy: ir.CheckedPolicy, lang: str = "fr", express_only: bool = False) -> list[Question]:
     """Every question, in declaration order — or the express ones, in their `express` order."""
     out: list[Question] = []

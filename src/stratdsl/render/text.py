@@ -38,7 +38,15 @@ def _params_line(result: Result) -> str | None:
     return "parameters: " + ", ".join(parts) + (f"; the other {rest} at their defaults" if rest else "")
 
 
-def _decision_line(policy: ir.CheckedPolicy, d: DecisionResult, lang: str) -> str:
+def assumed_note(result: Result, paths: tuple[str, ...]) -> str:
+    """`  (assumed: usecases[x].law_enforcement = false — answer to confirm)`, or nothing."""
+    if not paths:
+        return ""
+    shown = ", ".join(f"{p} = {_value(result.assumed[p]) if p in result.assumed else '?'}" for p in paths)
+    return f"  (assumed: {shown} — answer to confirm)"
+
+
+def _decision_line(policy: ir.CheckedPolicy, d: DecisionResult, lang: str, result: Result | None = None) -> str:
     name = d.decision
     if d.status == "decided":
         label = labels.outcome_label(policy, name, d.outcome, lang)
@@ -49,6 +57,8 @@ def _decision_line(policy: ir.CheckedPolicy, d: DecisionResult, lang: str) -> st
         line += f"  [{where}]"
         if d.cites:
             line += f"  cites {_cites(d.cites)}"
+        if result is not None:
+            line += assumed_note(result, d.assumed)
         return line
     if d.status == "undetermined":
         return f"{name}: undetermined — possible: {', '.join(d.possible)}; missing: {', '.join(d.missing) or 'none'}"
@@ -66,7 +76,7 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
     if globals_ or values or global_obligations:
         out.append("")
         for d in globals_:
-            out.append(_decision_line(policy, d, lang))
+            out.append(_decision_line(policy, d, lang, result))
         for v in values:
             out.append(f"{v.definition} = {_value(v.value)}" + (f"  (missing: {', '.join(v.missing)})" if v.missing else ""))
         for o in global_obligations:
@@ -81,7 +91,7 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
         out.append(path)
         for d in result.decisions:
             if d.entity_path == path:
-                out.append("  " + _decision_line(policy, d, lang))
+                out.append("  " + _decision_line(policy, d, lang, result))
         for v in result.values:
             if v.entity_path == path:
                 missing = f"  (missing: {', '.join(v.missing)})" if v.missing else ""
@@ -90,7 +100,11 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
         for o in obligations:
             cites = _cites(policy.obligations[o.obligation].cites)
             state = "applies" if o.status == "applies" else f"may apply (missing: {', '.join(o.missing)})"
-            out.append(f"  obligation {o.obligation} — {labels.obligation_label(policy, o.obligation, lang)}: {state}" + (f"  cites {cites}" if cites else ""))
+            out.append(
+                f"  obligation {o.obligation} — {labels.obligation_label(policy, o.obligation, lang)}: {state}"
+                + (f"  cites {cites}" if cites else "")
+                + assumed_note(result, o.assumed)
+            )
     return "\n".join(out) + "\n"
 
 
@@ -180,6 +194,8 @@ def render_explanation_data(data: dict) -> str:
         out.append(f"decided by rule {d['rule']} at {d['location']}")
         if d["cites"]:
             out.append(f"cites: {_cite_list(d['cites'])}")
+        if d.get("assumed"):
+            out.append(f"rests on assumed answers (declared defaults, to confirm): {', '.join(d['assumed'])}")
     elif d["status"] == "undetermined":
         out.append("outcome: undetermined")
         out.append(f"possible outcomes: {', '.join(d['possible'])}")

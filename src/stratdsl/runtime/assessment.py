@@ -53,6 +53,24 @@ class Assessment:
     data: dict[str, Any]  # the validated data, for the canonical hash
     name: str = "<assessment>"
     spans: dict[str, Span] = field(default_factory=dict)
+    #: The facts a declared `default` filled because the question was left out, path → value:
+    #: answers the company did not give, shown as assumed wherever a decision rests on them.
+    assumed: dict[str, Any] = field(default_factory=dict)
+
+    def without_assumptions(self) -> Assessment:
+        """The same facts with every defaulted answer unknown again: what the decisions would be
+        had the company answered nothing beyond what it wrote."""
+        if not self.assumed:
+            return self
+
+        def strip(values: dict[str, Any], prefix: str) -> dict[str, Any]:
+            return {k: Unknown(frozenset({f"{prefix}.{k}"})) if f"{prefix}.{k}" in self.assumed else v for k, v in values.items()}
+
+        records = {name: strip(values, name) for name, values in self.records.items()}
+        entities = {
+            name: [Entity(e.input_name, e.index, e.id, strip(e.values, e.path), e.path) for e in rows] for name, rows in self.entities.items()
+        }
+        return Assessment(records, entities, self.data, self.name, self.spans, {})
 
 
 # ------------------------------------------------------------------ reading
@@ -709,6 +727,7 @@ def _runtime(
     entities: dict[str, list[Entity]] = {}
     problems: list[Diagnostic] = []
     given = given or {}
+    assumed: dict[str, Any] = {}
 
     def answered(path: tuple) -> set[str]:
         """The keys written in the assessment for one record: a default fills only a question
@@ -731,6 +750,7 @@ def _runtime(
             v = raw.get(fname)
             if v is None and f.default is not None and fname not in written:
                 v = f.default
+                assumed[f"{prefix}.{fname}"] = v
             if v is None:
                 out[fname] = Unknown(frozenset({f"{prefix}.{fname}"}))
             elif isinstance(f.type, NumberT):
@@ -769,7 +789,7 @@ def _runtime(
             ]
     if problems:
         raise StratError(problems)
-    return Assessment(records, entities, plain, name, spans)
+    return Assessment(records, entities, plain, name, spans, assumed)
 
 
 def load_assessment(policy: ir.CheckedPolicy, path: str | Path, name: str | None = None) -> Assessment:
