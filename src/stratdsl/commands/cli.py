@@ -24,6 +24,7 @@ from ..provenance import replay as replay_mod
 from ..render import diagnostics as render_diags
 from ..render import json_out, sarif, text
 from ..runtime.assessment import json_schema, load_assessment
+from ..runtime.relevance import irrelevant_answers
 from . import policytest
 from .cliguard import EXIT_BAD_INPUT, SOURCES, emit_diagnostics, guarded
 
@@ -271,6 +272,8 @@ def eval_cmd(policy: str, assessment: str, as_of: str | None, params: tuple[str,
         return
     overrides = engine.parse_params(checked, params)
     facts = load_assessment(checked, assessment)
+    for warning in irrelevant_answers(checked, facts):  # W110: kept, but said
+        click.echo(render_diags.render_diagnostic(warning, None), err=True)
     want_records = fmt == "records" or audit_log is not None
     result, tracer = engine.run(checked, facts, _as_of(as_of), overrides, trace=want_records)
     records = _log(checked, facts, result, tracer, lang, audit_log) if want_records else []

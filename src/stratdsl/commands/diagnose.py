@@ -26,6 +26,7 @@ from .questionnaire import (
     next_questions,
     parse_answer,
     questions,
+    relevant_now,
     set_answer,
     slug,
     summary_decisions,
@@ -111,7 +112,7 @@ def run_questionnaire(policy: ir.CheckedPolicy, output: Path | None, lang: str, 
     single = [q for q in asked if q.kind != "many"]
     per_entity = [q for q in asked if q.kind == "many"]
     for q in single:
-        if get_answer(data, q) is not None:
+        if get_answer(data, q) is not None or not relevant_now(policy, data, [q]):
             continue
         value = _ask(q, lang)
         set_answer(data, q, value)
@@ -123,7 +124,7 @@ def run_questionnaire(policy: ir.CheckedPolicy, output: Path | None, lang: str, 
         name_field = next((q for q in qs if q.required), None)
         items = data.setdefault(input_name, [])
         for item in items:
-            _fill_entity(data, item["id"], qs, lang, output)
+            _fill_entity(policy, data, item["id"], qs, lang, output)
         prompt = (w["add"] if not items else w["another"]).format(what=what)
         while _confirm(prompt, lang, default=not items):
             n = len(data[input_name]) + 1
@@ -136,7 +137,7 @@ def run_questionnaire(policy: ir.CheckedPolicy, output: Path | None, lang: str, 
             else:
                 data[input_name].append({"id": ident})
             _save(output, data)
-            _fill_entity(data, ident, qs, lang, output)
+            _fill_entity(policy, data, ident, qs, lang, output)
             prompt = w["another"].format(what=what)
     _save(output, data)
     if output is not None:
@@ -147,9 +148,10 @@ def run_questionnaire(policy: ir.CheckedPolicy, output: Path | None, lang: str, 
     click.echo(render_prediagnosis(policy, result, lang))
 
 
-def _fill_entity(data: dict[str, Any], ident: str, qs: list[Question], lang: str, output: Path | None) -> None:
+def _fill_entity(policy: ir.CheckedPolicy, data: dict[str, Any], ident: str, qs: list[Question], lang: str, output: Path | None) -> None:
     for q in qs:
-        if get_answer(data, q, ident) is not None:
+        # a detail question is asked only once the earlier answers make it relevant (`ask when`)
+        if get_answer(data, q, ident) is not None or not relevant_now(policy, data, [q], ident):
             continue
         value = _ask(q, lang, prefix=f"[{ident}] ")
         set_answer(data, q, value, ident)

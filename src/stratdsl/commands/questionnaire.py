@@ -45,6 +45,7 @@ class Question:
     express: int | None
     required: bool
     member_label: str | None = None
+    ask_when: Any = None  # ir.Expr of `ask when`: asked only when earlier answers make it true
 
     @property
     def key(self) -> str:
@@ -147,6 +148,7 @@ def questions(policy: ir.CheckedPolicy, lang: str = "fr", express_only: bool = F
                         f.meta.express,
                         f.required,
                         _text(member_labels.get(member), lang, member or "") if member else None,
+                        f.ask_when,
                     )
                 )
     if express_only:
@@ -274,6 +276,24 @@ class NextQuestion:
     fact: str
     label: str
     settles: int  # how many undetermined decisions this missing fact takes part in
+
+
+def relevant_now(policy: ir.CheckedPolicy, data: dict[str, Any], qs: list[Question], ident: str | None = None) -> list[Question]:
+    """The questions to ask given the answers so far: a question with `ask when` only once the
+    answers it depends on make its condition true (runtime.relevance; docs/language.md)."""
+    if all(q.ask_when is None for q in qs):
+        return qs
+    from ..language.diagnostics import StratError
+    from ..runtime.assessment import validate
+    from ..runtime.relevance import is_relevant, relevance
+
+    try:
+        known = relevance(policy, validate(policy, data, "questionnaire"))
+    except StratError:
+        known = {}
+    return [
+        q for q in qs if q.ask_when is None or is_relevant(known.get((q.input_name, ident if q.kind != "record" else None, q.field)))
+    ]
 
 
 def next_questions(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", limit: int = 8) -> list[NextQuestion]:

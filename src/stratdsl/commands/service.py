@@ -35,6 +35,7 @@ from ..provenance.records import decision_records, provenance
 from ..render import labels
 from ..render.json_out import explanation_json, result_json
 from ..runtime.assessment import json_schema, validate
+from ..runtime.relevance import irrelevant_answers
 from ..runtime.values import format_value
 from .questionnaire import (
     AnswerError,
@@ -42,6 +43,7 @@ from .questionnaire import (
     next_questions,
     parse_answer,
     questions,
+    relevant_now,
     set_answer,
     slug,
     summary_decisions,
@@ -249,8 +251,11 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
     def evaluate_api(body: EvaluateRequest) -> dict[str, Any]:
         if body.decision is not None and body.decision not in policy.decisions:
             raise StratError([Diagnostic("E305", f"unknown decision '{body.decision}'")])
-        _, result, _ = _evaluate(body.assessment, body.as_of, body.params, trace=False)
+        assessment, result, _ = _evaluate(body.assessment, body.as_of, body.params, trace=False)
         out = result_json(policy, result, body.lang)
+        warnings = irrelevant_answers(policy, assessment)  # W110, as `stratdsl eval` reports them
+        if warnings:
+            out["warnings"] = [w.to_json() for w in warnings]
         if body.decision is not None:
             out["decisions"] = [d for d in out["decisions"] if d["decision"] == body.decision]
         return out
@@ -284,6 +289,8 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
         if add in count:
             count[add] = min(count[add] + 1, MAX_BLOCKS)
             return HTMLResponse(render_form(policy, lang, count, form_data, {}))
+        if form_data.get("refresh"):  # show the questions the answers so far make relevant
+            return HTMLResponse(render_form(policy, lang, count, form_data, {}))
         data, problems = read_form(policy, form_data, lang, count)
         if problems:
             return HTMLResponse(render_form(policy, lang, count, form_data, problems), status_code=422)
@@ -305,6 +312,7 @@ _W = {
         "usecase": "Cas d'usage (irritant) {n}",
         "add": "Ajouter",
         "submit": "Obtenir mon prédiagnostic",
+        "refresh": "Afficher les questions qui s'appliquent",
         "unknown": "Je ne sais pas",
         "none": "Aucun",
         "none_and_more": "cochez « Aucun » ou des réponses, pas les deux",
@@ -331,6 +339,7 @@ _W = {
         "usecase": "Use case (irritant) {n}",
         "add": "Add",
         "submit": "Get my pre-diagnosis",
+        "refresh": "Show the questions that apply",
         "unknown": "I don't know",
         "none": "None",
         "none_and_more": "tick “None” or some answers, not both",
@@ -433,8 +442,11 @@ def render_form(policy: ir.CheckedPolicy, lang: str, count: dict[str, int], valu
     # the first submit button is the one Enter presses: make it the pre-diagnosis, not "add"
     default = f'<button type="submit" tabindex="-1" style="position:absolute;left:-10000px">{_e(w["submit"])}</button>'
     parts.append(f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">{hidden}{default}')
+    # `ask when`: a question is shown once the answers already given make it relevant
+    ids: dict[tuple[str, int], str] = {}
+    answered, _ = read_form(policy, values, lang, count, ids)
     groups: dict[str, list[Question]] = {}
-    for q in single:
+    for q in relevant_now(policy, answered, single):
         groups.setdefault(q.input_name, []).append(q)
     for input_name, items in groups.items():
         legend = labels.text(policy.inputs[input_name].meta.label, lang, input_name)
@@ -448,18 +460,24 @@ def render_form(policy: ir.CheckedPolicy, lang: str, count: dict[str, int], valu
         what = labels.text(policy.inputs[input_name].meta.label, lang, input_name)
         for index in range(1, count.get(input_name, 1) + 1):
             parts.append(f"<fieldset><legend>{_e(what)} — {index}</legend>")
-            for q in qs:
+            ident = ids.get((input_name, index))
+            shown = relevant_now(policy, answered, qs, ident) if ident else [q for q in qs if q.ask_when is None]
+            for q in shown:
                 name = _field_name(q, index)
                 parts.append(_question_html(q, name, values.get(name), lang, problems.get(name)))
             parts.append("</fieldset>")
         parts.append(f'<button type="submit" name="add" value="{_e(input_name)}" class="secondary">{_e(w["add"])}{w["colon"]}{_e(what)}</button>')
+    if any(q.ask_when is not None for q in qs):
+        parts.append(f'<p><button type="submit" name="refresh" value="1" class="secondary">{_e(w["refresh"])}</button></p>')
     parts.append(f'<p><button type="submit">{_e(w["submit"])}</button></p></form>')
     other = "en" if lang == "fr" else "fr"
     parts.append(f'<p><a href="/questionnaire?lang={other}" lang="{other}">{"English" if other == "en" else "Français"}</a></p>')
     return _page(w["title"], "".join(parts), lang)
 
 
-def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: dict[str, int]) -> tuple[dict[str, Any], dict[str, str]]:
+def read_form(
+    policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: dict[str, int], ids: dict[tuple[str, int], str] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Form fields → assessment data, with every answer parsed as on the terminal.
     A use-case block left entirely empty is no use case."""
     data: dict[str, Any] = {}
@@ -503,6 +521,8 @@ def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: 
                 continue
             ident = slug(str(values[name_field.field]), taken) if name_field is not None else f"{input_name[:2]}{index}"
             taken.add(ident)
+            if ids is not None:
+                ids[(input_name, index)] = ident
             for q in block:
                 set_answer(data, q, values[q.field], ident)
     return data, problems

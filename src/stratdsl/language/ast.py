@@ -258,6 +258,7 @@ class FieldDecl(Decl):
     meta: Meta = Meta()
     required: bool = False
     default: Expr | None = None
+    ask_when: Expr | None = None  # `ask when EXPR`: relevant only when earlier answers make EXPR true
 
 
 @dataclass(frozen=True)

@@ -306,7 +306,12 @@ class _Printer:
             kind = f": group {d.entity} over {d.over}"
         self._block_head(d, f"input {d.name}{kind}", d.meta)
         for n, f in enumerate(d.fields):
-            rest = _meta_items(f.meta) + (["required"] if f.required else []) + ([f"default {flat(f.default)}"] if f.default is not None else [])
+            rest = (
+                _meta_items(f.meta)
+                + (["required"] if f.required else [])
+                + ([f"default {flat(f.default)}"] if f.default is not None else [])
+                + ([f"ask when {flat(f.ask_when)}"] if f.ask_when is not None else [])
+            )
             self.item(f, INDENT, f"{f.name}: {_type(f.type)}", rest, first=n == 0)
         self.close(d, "")
         self.emit("}")

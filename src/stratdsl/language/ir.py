@@ -246,6 +246,9 @@ class Field:
     required: bool
     span: Span
     default: Any = None  # the value of an unanswered question, when the policy gives one
+    #: `ask when EXPR`: the question is relevant only when EXPR, over answers given before it,
+    #: is true; the questionnaires hide it otherwise (None: always relevant)
+    ask_when: Expr | None = None
 
 
 @dataclass(frozen=True)

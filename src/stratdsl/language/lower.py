@@ -180,11 +180,15 @@ class _Lower(Transformer_NonRecursive):
     def field_default(self, meta, children):
         return ("default", children[0])
 
+    def ask_when(self, meta, children):
+        return ("ask_when", children[0])
+
     def field(self, meta, children):
         name, type_, *options = children
         required = any(isinstance(o, tuple) and o[0] == "required" for o in options)
         default = next((o[1] for o in options if isinstance(o, tuple) and o[0] == "default"), None)
-        return ast.FieldDecl(str(name), type_, self._meta_of(options), required, default, span=self._span(meta))
+        ask_when = next((o[1] for o in options if isinstance(o, tuple) and o[0] == "ask_when"), None)
+        return ast.FieldDecl(str(name), type_, self._meta_of(options), required, default, ask_when, span=self._span(meta))
 
     def input_decl(self, meta, children):
         name = str(children[0])
