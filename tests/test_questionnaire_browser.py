@@ -359,7 +359,7 @@ def test_from_the_first_question_to_the_prediagnosis(base, page, tmp_path):
         "usecases.1.name": "Chiffrage des devis",
         "usecases.1.function": "sales_marketing",
         "usecases.1.frictions": ["repetitive_tasks", "complex_spreadsheets"],
-        "usecases.1.purposes": ["document_processing"],
+        "usecases.1.inputs": ["documents_text"],
         "usecases.1.hours_per_week": "15",
         "usecases.1.data_availability": "scattered",
         "usecases.1.integration": "low",
@@ -394,7 +394,7 @@ def test_from_the_first_question_to_the_prediagnosis(base, page, tmp_path):
     second_case = {
         "usecases.2.name": "Affectation des poseurs",
         "usecases.2.function": "hr",
-        "usecases.2.purposes": ["worker_management"],
+        "usecases.2.decides": ["task_allocation"],
         "usecases.2.hours_per_week": "4",
         "usecases.2.affected": ["employees"],
         "usecases.2.personal_data": "oui",

@@ -545,9 +545,9 @@ def test_derivation_details(evaluate):
     # Which Art. 50 paragraph made transparency required.
     assert retail.decision("transparency", "chatbot-service-client").rule == "transparency.interaction"
     assert retail.decision("transparency", "visuels-marketing").rule == "transparency.deep_fake"
-    # The fraud exception of Annex III 5(b) is what set the scoring aside.
+    # The fraud carve-out of Annex III 5(b) is what the "not in Annex III" outcome cites.
     fraud = retail.decision("annex_iii_point", "detection-fraude")
-    assert any(r.rule == "annex_iii_point.p5b" and r.status == "excepted" for r in fraud.rules)
+    assert fraud.rule == "annex_iii_point.fraud_carve_out"
 
 
 # ------------------------------------------------------------------ other dates and the 2024 timeline
@@ -724,9 +724,9 @@ EXPRESS_UNDETERMINED = [
      {f"usecases[planning-poseurs].{f}" for f in
       ("profiling", "narrow_procedural_task", "improves_human_work", "detects_patterns_only", "preparatory_task")},
      True),
-    # Purposes unknown: anything from prohibited to minimal — but not `high` before 2027-12-02.
+    # What it infers and decides unknown: anything from prohibited to minimal — but not `high` before 2027-12-02.
     ("risk", "comptes-rendus-chantier", {"prohibited", "high_pending", "high_sectoral", "minimal"},
-     {"usecases[comptes-rendus-chantier].purposes"}, False),
+     {"usecases[comptes-rendus-chantier].infers", "usecases[comptes-rendus-chantier].decides"}, False),
     ("transparency", "reponses-demandes", {"required", "not_required"},
      {"usecases[reponses-demandes].interacts_with_people", "usecases[reponses-demandes].legacy_generative_system"},
      False),

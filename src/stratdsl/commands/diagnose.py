@@ -145,7 +145,7 @@ def run_questionnaire(policy: ir.CheckedPolicy, output: Path | None, lang: str, 
     assessment = validate(policy, data, str(output or "questionnaire"))
     result, _ = run(policy, assessment, as_of)
     click.echo("")
-    click.echo(render_prediagnosis(policy, result, lang))
+    click.echo(render_prediagnosis(policy, result, lang, assessment))
 
 
 def _fill_entity(policy: ir.CheckedPolicy, data: dict[str, Any], ident: str, qs: list[Question], lang: str, output: Path | None) -> None:
@@ -158,7 +158,7 @@ def _fill_entity(policy: ir.CheckedPolicy, data: dict[str, Any], ident: str, qs:
         _save(output, data)
 
 
-def render_prediagnosis(policy: ir.CheckedPolicy, result: Any, lang: str) -> str:
+def render_prediagnosis(policy: ir.CheckedPolicy, result: Any, lang: str, assessment: Any = None) -> str:
     w = WORDS[lang]
     out = [f"== {w['pre']} — {policy.name} ==", ""]
     shown = summary_decisions(policy)
@@ -182,7 +182,7 @@ def render_prediagnosis(policy: ir.CheckedPolicy, result: Any, lang: str) -> str
             if lang == "fr":
                 shown = shown.replace(".", ",")
             out.append(f"{labels.definition_label(policy, v.definition, lang)}{' : ' if lang == 'fr' else ': '}{shown}")
-    nxt = next_questions(policy, result, lang)
+    nxt = next_questions(policy, result, lang, assessment=assessment)
     if nxt:
         out.append("")
         out.append(w["open"])

@@ -296,13 +296,26 @@ def relevant_now(policy: ir.CheckedPolicy, data: dict[str, Any], qs: list[Questi
     ]
 
 
-def next_questions(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", limit: int = 8) -> list[NextQuestion]:
-    """The missing facts that appear in the most undetermined decisions: ask them next."""
+def next_questions(
+    policy: ir.CheckedPolicy, result: Result, lang: str = "fr", limit: int = 8, assessment: Any = None
+) -> list[NextQuestion]:
+    """The missing facts that appear in the most undetermined decisions: ask them next — but
+    never a detail question (`ask when`) that the answers so far do not make relevant: what it
+    infers or decides is asked before whether it only checks travel documents."""
+    hidden: set[str] = set()
+    if assessment is not None:
+        from ..runtime.relevance import is_relevant, relevance
+
+        for (input_name, ident, field_name), value in relevance(policy, assessment).items():
+            if not is_relevant(value):
+                item = policy.inputs[input_name]
+                hidden.add(f"{input_name}[{ident}].{field_name}" if item.kind == "many" else f"{input_name}.{field_name}")
     counts: dict[str, int] = {}
     for d in result.decisions:
         if d.status == "undetermined":
             for fact in d.missing:
-                counts[fact] = counts.get(fact, 0) + 1
+                if fact not in hidden:
+                    counts[fact] = counts.get(fact, 0) + 1
     labels = {}
     for q in questions(policy, lang):
         labels[q.key] = q

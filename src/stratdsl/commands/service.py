@@ -542,7 +542,7 @@ def render_result(policy: ir.CheckedPolicy, data: dict[str, Any], assessment: An
             else:
                 possible = ", ".join(labels.outcome_label(policy, d.decision, o, lang) for o in d.possible)
                 rows.append(f"<tr><td>{_e(title)}</td><td>{who}</td><td>{_e(w['undetermined'])} ({_e(w['possible'])}: {_e(possible)})</td><td></td></tr>")
-    nxt = next_questions(policy, result, lang)
+    nxt = next_questions(policy, result, lang, assessment=assessment)
     body = [f"<h1>{_e(w['result'])}</h1>", "<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in w["columns"]) + "</tr></thead><tbody>", *rows, "</tbody></table>"]
     if nxt:
         body.append(f"<h2>{_e(w['next'])}</h2><ul>" + "".join(f"<li>{_e(q.label)}</li>" for q in nxt) + "</ul>")

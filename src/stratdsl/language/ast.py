@@ -262,6 +262,14 @@ class FieldDecl(Decl):
 
 
 @dataclass(frozen=True)
+class RetiredField(Decl):
+    """`retired NAME "hint" { value "what to answer instead" … }`: a question no longer asked."""
+
+    hint: str = ""
+    values: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class InputDecl(Decl):
     """`kind` is "record", "many" or "group"; `entity` names one element."""
 
@@ -270,6 +278,7 @@ class InputDecl(Decl):
     over: str | None = None
     meta: Meta = Meta()
     fields: tuple[FieldDecl, ...] = ()
+    retired: tuple[RetiredField, ...] = ()
 
 
 @dataclass(frozen=True)

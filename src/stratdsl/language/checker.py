@@ -250,8 +250,14 @@ class Checker:
                 )
             else:
                 members = enum.values
+        retired: dict[str, tuple[str, dict[str, str]]] = {}
+        for r in decl.retired:
+            if r.name in fields or r.name in retired:
+                self.diags.error("E011", f"'{r.name}' is both asked and retired in input '{decl.name}'", r.span)
+                continue
+            retired[r.name] = (r.hint, dict(r.values))
         self.inputs[decl.name] = ir.Input(
-            decl.name, decl.kind, decl.entity, members, decl.over, fields, decl.meta, decl.span
+            decl.name, decl.kind, decl.entity, members, decl.over, fields, decl.meta, decl.span, retired
         )
 
     def _entity_scope(self, name: str | None, span: Span) -> str | None:

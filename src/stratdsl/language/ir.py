@@ -263,6 +263,9 @@ class Input:
     fields: dict[str, Field]
     meta: ast.Meta
     span: Span
+    #: questions no longer asked: name → (hint, {old value: what to answer instead}); an
+    #: assessment that answers one gets E320 (the migration of older assessments)
+    retired: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

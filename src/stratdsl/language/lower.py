@@ -198,7 +198,16 @@ class _Lower(Transformer_NonRecursive):
             kind, entity, over = rest[0]
             rest = rest[1:]
         fields = self._of(rest, ast.FieldDecl)
-        return ast.InputDecl(name, kind, entity, over, self._meta_of(rest), fields, span=self._span(meta))
+        retired = self._of(rest, ast.RetiredField)
+        return ast.InputDecl(name, kind, entity, over, self._meta_of(rest), fields, retired, span=self._span(meta))
+
+    def retired_value(self, meta, children):
+        return ("retired_value", str(children[0]), _unquote(children[1]))
+
+    def retired(self, meta, children):
+        name, hint, *values = children
+        pairs = tuple((v[1], v[2]) for v in values)
+        return ast.RetiredField(str(name), _unquote(hint), pairs, span=self._span(meta))
 
     # -------------------------------------------------------------- values
     def param_decl(self, meta, children):

@@ -683,6 +683,9 @@ def validate(policy: ir.CheckedPolicy, data: Any, name: str = "<assessment>", sp
     if not isinstance(data, dict):
         raise StratError([Diagnostic("E302", "the assessment must be a mapping of inputs (organization:, usecases: …)", Span(name, 1, 1, 1, 2))])
     _check_plain(data)  # data that did not come through parse_data: the service, policy tests, callers
+    retired = _retired_answers(policy, data, name, spans)
+    if retired:
+        raise StratError(retired)
     data = _unknown_to_none(data, policy)
     duplicates = _duplicate_ids(policy, data, name, spans)
     model = build_model(policy)
@@ -700,6 +703,44 @@ def validate(policy: ir.CheckedPolicy, data: Any, name: str = "<assessment>", sp
         raise StratError(duplicates)
     plain = validated.model_dump(exclude_none=False, by_alias=True)
     return _runtime(policy, plain, name, spans, data)
+
+
+def _retired_answers(policy: ir.CheckedPolicy, data: dict[str, Any], name: str, spans: dict[str, Span]) -> list[Diagnostic]:
+    """E320: an assessment written for an older version of the questionnaire still answers a
+    question the policy retired (`retired NAME "hint" { value "…" }`). Each answer is reported with
+    what to answer instead — per old value when the policy says — so that the file can be
+    migrated by hand; nothing is guessed."""
+    problems = []
+    for item in policy.inputs.values():
+        if not item.retired:
+            continue
+        raw = data.get(item.name)
+        if item.kind == "record":
+            rows = [(item.name, raw)]
+        elif item.kind == "many":
+            rows = [(f"{item.name}[{i}]", row) for i, row in enumerate(raw)] if isinstance(raw, list) else []
+        else:
+            rows = [(f"{item.name}.{m}", v) for m, v in raw.items()] if isinstance(raw, dict) else []
+        for where, row in rows:
+            if not isinstance(row, dict):
+                continue
+            for field_name, (hint, per_value) in item.retired.items():
+                if field_name not in row:
+                    continue
+                answer = row[field_name]
+                values = answer if isinstance(answer, list) else [answer]
+                instead = [f"'{v}' → {per_value[v]}" for v in values if isinstance(v, str) and v in per_value]
+                shown = f"{item.name}[{row.get('id')}]" if item.kind == "many" and isinstance(row.get("id"), str) else where
+                span = spans.get(f"{where}.{field_name}") or spans.get(where) or Span(name, 0, 0, 0, 0)
+                problems.append(
+                    Diagnostic(
+                        "E320",
+                        f"{shown}.{field_name}: this question is no longer asked — {hint}",
+                        span,
+                        hint=("answer instead: " + "; ".join(instead)) if instead else "remove the answer once the new questions are answered",
+                    )
+                )
+    return problems
 
 
 def _duplicate_ids(policy: ir.CheckedPolicy, data: dict[str, Any], name: str, spans: dict[str, Span]) -> list[Diagnostic]:
