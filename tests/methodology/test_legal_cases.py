@@ -34,6 +34,8 @@ HERE = Path(__file__).resolve().parent
 POLICY = HERE.parent.parent / "policies" / "strategy.strat"
 AI_ACT_TABLE = HERE / "ai_act_cases.yaml"
 GDPR_TABLE = HERE / "gdpr_cases.yaml"
+#: plain-language use cases as an SME describes them, each with its category and why (issue 15)
+SME_TABLE = HERE / "sme_cases.yaml"
 
 DEFAULT_AS_OF = date(2026, 11, 26)
 #: Art. 113(a): Chapters I and II (Art. 4 AI literacy, Art. 5 prohibitions) apply from this date.
@@ -137,7 +139,7 @@ BASE_USECASE: dict[str, Any] = {
 
 # ------------------------------------------------------------------ the tables
 
-CASE_KEYS = {"id", "article", "description", "as_of", "params", "organization", "facts", "expect", "xfail"}
+CASE_KEYS = {"id", "article", "description", "why", "as_of", "params", "organization", "facts", "expect", "xfail"}
 EXPECT_KEYS = {"must_apply", "must_not_apply", "missing", "possible", "cites"}  # everything else is a decision
 
 
@@ -149,6 +151,7 @@ def load_table(path: Path) -> list[dict[str, Any]]:
 
 AI_ACT_CASES = load_table(AI_ACT_TABLE)
 GDPR_CASES = load_table(GDPR_TABLE)
+SME_CASES = load_table(SME_TABLE)
 
 
 def as_params(cases: list[dict[str, Any]]) -> list[Any]:
@@ -287,10 +290,33 @@ def test_gdpr_case(policy: ir.CheckedPolicy, case: dict[str, Any]) -> None:
     check_case(policy, case, art4=False)
 
 
+@pytest.mark.parametrize("case", as_params(SME_CASES))
+def test_sme_case(policy: ir.CheckedPolicy, case: dict[str, Any]) -> None:
+    check_case(policy, case, art4=True)
+
+
+def test_sme_cases_cover_the_boundaries() -> None:
+    """At least 40 plain-language cases, each with its reason, and every boundary pair of issue 15."""
+    assert len(SME_CASES) >= 40
+    assert all(str(c.get("why", "")).strip() for c in SME_CASES)
+    ids = {c["id"] for c in SME_CASES}
+    pairs = [
+        ("sme03_email_sentiment_customer_service", "sme04_call_centre_voice_emotions_staff"),  # sentiment vs emotion
+        ("sme05_shop_camera_customer_moods", "sme04_call_centre_voice_emotions_staff"),  # customers vs workers
+        ("sme06_truck_driver_drowsiness", "sme07_driver_stress_for_safety"),  # fatigue vs emotion
+        ("sme17_employee_badge_photos", "sme18_scraping_social_media_faces"),  # targeted vs untargeted
+        ("sme13_card_fraud_detection", "sme14_consumer_credit_scoring"),  # fraud vs credit
+        ("sme15_face_unlock_laptops", "sme16_shop_watchlist_face_identification"),  # verification vs identification
+        ("sme21_spelling_correction", "sme22_marketing_texts_generation"),  # assistive editing vs generation
+    ]
+    for a, b in pairs:
+        assert a in ids and b in ids
+
+
 # ------------------------------------------------------------------ the tables themselves
 
 
-@pytest.mark.parametrize("table", [AI_ACT_TABLE, GDPR_TABLE], ids=lambda p: p.name)
+@pytest.mark.parametrize("table", [AI_ACT_TABLE, GDPR_TABLE, SME_TABLE], ids=lambda p: p.name)
 def test_table_is_well_formed(policy: ir.CheckedPolicy, table: Path) -> None:
     """Typos in a table would make a case pass vacuously: every name must exist in the policy."""
     cases = load_table(table)

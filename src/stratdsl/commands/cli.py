@@ -199,7 +199,7 @@ def fmt_cmd(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--coverage", "show_coverage", is_flag=True, help="Report the rules, exceptions, band levels, obligations and cited clauses no test exercised.")
-@click.option("--fail-under", type=float, metavar="PCT", help="Fail when total coverage is below PCT percent.")
+@click.option("--fail-under", type=float, metavar="PCT", help="Fail when total, rule or cited-clause coverage is below PCT percent.")
 @_lang
 @guarded
 def test_cmd(paths: tuple[str, ...], show_coverage: bool, fail_under: float | None, lang: str) -> None:
@@ -226,12 +226,15 @@ def test_cmd(paths: tuple[str, ...], show_coverage: bool, fail_under: float | No
             click.echo(_indent(x, "    "), nl=False)
     below = False
     if show_coverage or fail_under is not None:
-        report, percent = policytest.render_coverage(coverage)
+        report, _ = policytest.render_coverage(coverage)
         click.echo("")
         click.echo(report)
-        below = fail_under is not None and percent < fail_under
-        if below:
-            click.echo(f"stratdsl: coverage {percent:.1f}% is below --fail-under {fail_under}", err=True)
+        if fail_under is not None:
+            shares = policytest.coverage_by_group(coverage)
+            for group in ("total", "rules", "cited clauses"):
+                if shares.get(group, 100.0) < fail_under:
+                    below = True
+                    click.echo(f"stratdsl: {group} coverage {shares[group]:.1f}% is below --fail-under {fail_under}", err=True)
     passed = len(results) - len(failures)
     click.echo("")
     click.echo(f"{passed} passed, {len(failures)} failed")
