@@ -119,3 +119,21 @@ def test_the_shipped_methodology_reaches_90_percent_rule_and_clause_coverage() -
         [*command, "test", str(POLICY_TESTS), "--fail-under", "99.9"], capture_output=True, text=True, timeout=600, check=False
     )
     assert strict.returncode == 1 and "coverage" in strict.stderr and "is below --fail-under 99.9" in strict.stderr
+
+
+LEGAL_DECISIONS = (
+    "prohibited_practice", "annex_iii_point", "derogation_6_3", "annex_i_route", "risk", "transparency", "sme_status",
+    "gdpr_scope", "lawful_basis_status", "special_categories_status", "dpia", "automated_decision_status",
+)  # fmt: skip
+
+
+def test_every_legal_rule_and_exception_is_exercised() -> None:
+    """Issue 15: a policy test per Art. 5 letter and exception, Annex III point and carve-out,
+    Art. 6(3) condition, Art. 50 paragraph and exception, and GDPR rule — none left unexercised."""
+    found = shutil.which("stratdsl")
+    command = [found] if found else [sys.executable, "-m", "stratdsl"]
+    run = subprocess.run([*command, "test", str(POLICY_TESTS), "--coverage"], capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stdout[-2000:]
+    missed = re.findall(r"^    not exercised: (\S+)$", run.stdout, re.M)
+    legal = [m for m in missed if m.split(".")[0] in LEGAL_DECISIONS]
+    assert legal == [], legal
