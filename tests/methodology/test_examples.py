@@ -174,11 +174,11 @@ EXPECTED_USECASES: dict[tuple[str, str], tuple[str | None, ...]] = {
     #   errors +0,5, customers +0,5 → impact 5. Effort: ready 0 + low 0,5 + change medium 0,5 + vendor 0 = 1 → quick
     #   win. No Annex III purpose, no Art. 50 trigger; personal data with one EDPB criterion (innovative technology)
     #   → DPIA recommended. Payback 6 000 × 12 / (63 720 − 4 800) → 2 months. Planned M3–M7.
-    (CABINET, "saisie-factures"): ("none", "none", "minimal", "not_required", "recommended",
+    (CABINET, "saisie-factures"): ("none", "none", "minimal", "not_required", "not_required",
                                    "quick_win", "eligible", "selected", "planned"),
     # revue-ecritures: 20 × 47 × 25 % = 235 h × 48 € + 6 000 × 50 % = 14 280 € = 0,494 % → 4 pts; errors +0,5,
     #   customers +0,5 → impact 5. Effort 0 + medium 1 + medium 0,5 = 1,5 → quick win; payback 10 months.
-    (CABINET, "revue-ecritures"): ("none", "none", "minimal", "not_required", "recommended",
+    (CABINET, "revue-ecritures"): ("none", "none", "minimal", "not_required", "not_required",
                                    "quick_win", "eligible", "selected", "planned"),
     # tri-cv: recruitment → Annex III 4(a); profiling → Art. 6(3) third subparagraph, no derogation even though
     #   the tool is preparatory; Annex III applies from 2027-12-02 (Omnibus) → high_pending. Profiling with
@@ -191,7 +191,7 @@ EXPECTED_USECASES: dict[tuple[str, str], tuple[str | None, ...]] = {
     #   → 3 pts, customers +0,5 → 3,5; effort scattered 1,5 + medium 1 + medium 0,5 = 3 → major project.
     #   Risk-adjusted 9 517,50 × 75 % − 3 600 = 3 538,13 €; (8 000 + 1 000 transparency) × 12 / 3 538,13 → 31
     #   months > 18 → too slow for an emerging company.
-    (CABINET, "assistant-clients"): ("none", "none", "minimal", "required", "recommended",
+    (CABINET, "assistant-clients"): ("none", "none", "minimal", "required", "not_required",
                                      "structuring", "excluded_slow_payback", "not_eligible", "not_planned"),
     # ---- Société Mécanique du Haut-Doubs (ETI, 300 salariés, maturité structurée 2,8 → limit 24 months) -------
     # consolidation-reporting: 30 × 47 × 50 % = 705 h × 52 € + 12 000 × 50 % = 42 660 € = 0,197 % → 3 pts; slow
@@ -207,7 +207,7 @@ EXPECTED_USECASES: dict[tuple[str, str], tuple[str | None, ...]] = {
     #   Art. 50(2) marking applies to it only from 2026-12-02 (Omnibus, Art. 111(4)) → not yet on 2026-11-26.
     #   Suppliers' contacts are personal data, one EDPB criterion → DPIA recommended.
     #   8 × 47 × 40 % × 46 € = 6 918,40 € = 0,032 % → 1 pt: impact 1 (a rounding error for a 300-person ETI).
-    (USINE, "comparatif-fournisseurs"): ("none", "none", "minimal", "not_required", "recommended",
+    (USINE, "comparatif-fournisseurs"): ("none", "none", "minimal", "not_required", "not_required",
                                          "secondary", "excluded_low_impact", "not_eligible", "not_planned"),
     # planning-equipes: allocating tasks on individual behaviour → Annex III 4(b); profiling → no derogation;
     #   high_pending until 2027-12-02. Profiling employees with significant effect → DPIA required.
@@ -219,7 +219,7 @@ EXPECTED_USECASES: dict[tuple[str, str], tuple[str | None, ...]] = {
     #   35 × 47 × 60 % = 987 h × 44 € + 60 000 × 50 % = 73 428 € = 0,338 % → 3 pts, errors +0,5: impact 3,5;
     #   effort 4 → major project. Risk-adjusted 73 428 × 90 % − 12 000 − 5 000 = 49 085,20 €;
     #   (140 000 + 15 000) × 12 / 49 085,20 → 38 months > 24 → excluded.
-    (USINE, "vision-cellule-pliage"): ("none", "none", "high_pending", "not_required", "not_required",
+    (USINE, "vision-cellule-pliage"): ("none", "none", "high_sectoral", "not_required", "not_required",
                                        "structuring", "excluded_slow_payback", "not_eligible", "not_planned"),
     # detection-emotions: inferring operators' emotions at the workplace, no medical or safety reason →
     #   Art. 5(1)(f), prohibited since 2025-02-02 (Annex III 1(c) is also the point it would fall under).
@@ -230,7 +230,7 @@ EXPECTED_USECASES: dict[tuple[str, str], tuple[str | None, ...]] = {
     # chatbot: Art. 50(1) (interaction not obvious) → transparency required. Large-scale customer data + innovative
     #   technology = 2 EDPB criteria → DPIA required. 70 × 47 × 35 % = 1 151,5 h × 38 € = 43 757 €; hours share
     #   0,597 % → 4 pts, slow +0,5, customers +0,5: impact 5; effort 0 + medium 1 + 0 = 1 → quick win.
-    (RETAIL, "chatbot-service-client"): ("none", "none", "minimal", "required", "required",
+    (RETAIL, "chatbot-service-client"): ("none", "none", "minimal", "required", "recommended",
                                          "quick_win", "eligible", "selected", "planned"),
     # visuels-marketing: photorealistic virtual models wearing real products = deep fake → Art. 50(4) applies
     #   since 2026-08-02, even though the Art. 50(2) marking of this pre-August-2026 generator waits until
@@ -511,7 +511,7 @@ def test_usecase_value(evaluate, example, ident, name, expected):
     [
         # Prohibited practice: stop it; the AI literacy duty is not the point for a system that must not run.
         (USINE, "detection-emotions", "stop_prohibited", "applies"),
-        (USINE, "detection-emotions", "identify_lawful_basis", "applies"),  # lawful basis not identified
+        (USINE, "detection-emotions", "identify_lawful_basis", "not_applicable"),  # prohibited: only the stop duty  # lawful basis not identified
         # Annex III before 2027-12-02: prepare, but Art. 26 duties are not yet applicable.
         (USINE, "planning-equipes", "prepare_high_risk", "applies"),
         (USINE, "planning-equipes", "human_oversight", "not_applicable"),
@@ -583,9 +583,9 @@ def test_derivation_details(evaluate):
     # Which Art. 50 paragraph made transparency required.
     assert retail.decision("transparency", "chatbot-service-client").rule == "transparency.interaction"
     assert retail.decision("transparency", "visuels-marketing").rule == "transparency.deep_fake"
-    # The fraud exception of Annex III 5(b) is what set the scoring aside.
+    # The fraud carve-out of Annex III 5(b) is what the "not in Annex III" outcome cites.
     fraud = retail.decision("annex_iii_point", "detection-fraude")
-    assert any(r.rule == "annex_iii_point.p5b" and r.status == "excepted" for r in fraud.rules)
+    assert fraud.rule == "annex_iii_point.fraud_carve_out"
 
 
 # ------------------------------------------------------------------ other dates and the 2024 timeline
@@ -610,7 +610,7 @@ def test_derivation_details(evaluate):
         # Annex I (machinery safety component, Annex I Section A in the 2024 text): 2027-08-02 in the 2024 text.
         (USINE, "vision-cellule-pliage", date(2027, 8, 1), {"timeline": "aiact_2024"}, "high_pending"),
         (USINE, "vision-cellule-pliage", date(2028, 1, 1), {"timeline": "aiact_2024"}, "high"),
-        (USINE, "vision-cellule-pliage", date(2028, 1, 1), {}, "high_pending"),
+        (USINE, "vision-cellule-pliage", date(2028, 1, 1), {}, "high_sectoral"),  # Section B under the Omnibus
         # Art. 5 prohibitions apply from 2025-02-02; before that the system is only an Annex III 1(c) case.
         (USINE, "detection-emotions", date(2025, 1, 15), {}, "high_pending"),
         (USINE, "detection-emotions", date(2025, 6, 1), {}, "prohibited"),
@@ -781,9 +781,9 @@ EXPRESS_UNDETERMINED = [
      {f"usecases[planning-poseurs].{f}" for f in
       ("profiling", "narrow_procedural_task", "improves_human_work", "detects_patterns_only", "preparatory_task")},
      True),
-    # Purposes unknown: anything from prohibited to minimal — but not `high` before 2027-12-02.
-    ("risk", "comptes-rendus-chantier", {"prohibited", "high_pending", "minimal"},
-     {"usecases[comptes-rendus-chantier].purposes"}, False),
+    # What it infers and decides unknown: anything from prohibited to minimal — but not `high` before 2027-12-02.
+    ("risk", "comptes-rendus-chantier", {"prohibited", "high_pending", "high_sectoral", "minimal"},
+     {"usecases[comptes-rendus-chantier].infers", "usecases[comptes-rendus-chantier].decides"}, False),
     ("transparency", "reponses-demandes", {"required", "not_required"},
      {"usecases[reponses-demandes].interacts_with_people", "usecases[reponses-demandes].legacy_generative_system"},
      False),
@@ -905,15 +905,11 @@ def test_a_company_with_several_priorities_and_a_scheduled_roadmap(evaluate):
 # ------------------------------------------------------------------ POLICY BUGS (expected failures)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POLICY BUG: the Omnibus (Reg. (EU) 2026/1744) moved the Machinery Regulation to Annex I Section B; "
-    "for Section B products only Art. 6(1), 102-109 and 112 apply (Art. 2(2)), so the Art. 26 deployer "
-    "duties do not apply to an AI safety component of a machine. The policy's product_safety route does not "
-    "distinguish Section A from Section B (vehicles were already Section B in 2024).",
-)
 def test_machinery_safety_component_under_omnibus_has_no_article_26_duties(evaluate):
+    """Issue 15 B1: machinery is Annex I Section B under the Omnibus (2026/1744 Art. 1(41)); for Section B
+    products only Art. 6(1), 60a and 102-112 apply (Art. 2(2) as replaced), not the Art. 26 duties."""
     ev = evaluate(USINE, date(2028, 9, 1))
+    assert ev.outcome("risk", "vision-cellule-pliage") == "high_sectoral"
     for duty in ("follow_instructions", "human_oversight", "keep_logs", "monitoring", "inform_workers"):
         assert ev.obligation(duty, "vision-cellule-pliage") != "applies", duty
 
@@ -925,8 +921,13 @@ def test_no_derogation_question_outside_annex_iii(evaluate):
     assert dec.status == DECIDED and not dec.missing
 
 
-def test_express_dpia_required_once_two_criteria_are_known(evaluate):
-    assert evaluate(EXPRESS).outcome("dpia", "planning-poseurs") == "required"
+def test_express_dpia_waits_for_the_profiling_answer(evaluate):
+    """Employees are one WP248 criterion; AI alone is not a second one. Whether the allocation profiles the
+    fitters decides between the CNIL list (required) and one criterion (recommended)."""
+    dec = evaluate(EXPRESS).decision("dpia", "planning-poseurs")
+    assert dec.status == UNDETERMINED
+    assert "required" in dec.possible and "recommended" in dec.possible
+    assert "usecases[planning-poseurs].profiling" in dec.missing
 
 
 def test_express_unapproved_tool_must_be_governed(evaluate):
