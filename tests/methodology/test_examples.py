@@ -172,8 +172,8 @@ EXPECTED_USECASES: dict[tuple[str, str], tuple[str | None, ...]] = {
     # ---- Cabinet Durand & Associés (40 salariés, maturité émergente 2,2 → payback limit 18 months) -----------
     # saisie-factures: 60 h × 47 × 50 % = 1 410 h × 42 € + 9 000 × 50 % = 63 720 € = 2,203 % of payroll → 4 pts;
     #   errors +0,5, customers +0,5 → impact 5. Effort: ready 0 + low 0,5 + change medium 0,5 + vendor 0 = 1 → quick
-    #   win. No Annex III purpose, no Art. 50 trigger; personal data with one EDPB criterion (innovative technology)
-    #   → DPIA recommended. Payback 6 000 × 12 / (63 720 − 4 800) → 2 months. Planned M3–M7.
+    #   win. No Annex III purpose, no Art. 50 trigger; personal data but no WP248 criterion (AI alone is not
+    #   "innovative technology", issue 15; the undeclared answers are assumed "no") → no DPIA. Payback 6 000 × 12 / (63 720 − 4 800) → 2 months. Planned M3–M7.
     (CABINET, "saisie-factures"): ("none", "none", "minimal", "not_required", "not_required",
                                    "quick_win", "eligible", "selected", "planned"),
     # revue-ecritures: 20 × 47 × 25 % = 235 h × 48 € + 6 000 × 50 % = 14 280 € = 0,494 % → 4 pts; errors +0,5,
@@ -205,7 +205,7 @@ EXPECTED_USECASES: dict[tuple[str, str], tuple[str | None, ...]] = {
                                         "structuring", "excluded_slow_payback", "not_eligible", "not_planned"),
     # comparatif-fournisseurs: generated text from a generative system placed on the market before 2 August 2026:
     #   Art. 50(2) marking applies to it only from 2026-12-02 (Omnibus, Art. 111(4)) → not yet on 2026-11-26.
-    #   Suppliers' contacts are personal data, one EDPB criterion → DPIA recommended.
+    #   Suppliers' contacts are personal data but no WP248 criterion (AI alone is not "innovative technology") → no DPIA.
     #   8 × 47 × 40 % × 46 € = 6 918,40 € = 0,032 % → 1 pt: impact 1 (a rounding error for a 300-person ETI).
     (USINE, "comparatif-fournisseurs"): ("none", "none", "minimal", "not_required", "not_required",
                                          "secondary", "excluded_low_impact", "not_eligible", "not_planned"),
@@ -214,11 +214,12 @@ EXPECTED_USECASES: dict[tuple[str, str], tuple[str | None, ...]] = {
     #   20 × 47 × 50 % × 50 € = 23 500 € = 0,108 % → 2 pts, slow +0,5: impact 2,5; effort 4 → avoid.
     (USINE, "planning-equipes"): ("none", "p4b", "high_pending", "not_required", "required",
                                   "avoid", "excluded_low_impact", "not_eligible", "not_planned"),
-    # vision-cellule-pliage: safety function of a machine needing a notified body → Art. 6(1) (Annex I route),
-    #   obligations from 2028-08-02 → high_pending. No personal data (silhouette detection, nothing recorded).
+    # vision-cellule-pliage: safety function of a machine needing a notified body → Art. 6(1); machinery is
+    #   Annex I Section B under the Omnibus (2026/1744 Art. 1(41)): only the sectoral regime applies (Art. 2(2) as
+    #   replaced) → high_sectoral, no AI Act compliance cost or point (issue 15). No personal data (silhouette detection, nothing recorded).
     #   35 × 47 × 60 % = 987 h × 44 € + 60 000 × 50 % = 73 428 € = 0,338 % → 3 pts, errors +0,5: impact 3,5;
-    #   effort 4 → major project. Risk-adjusted 73 428 × 90 % − 12 000 − 5 000 = 49 085,20 €;
-    #   (140 000 + 15 000) × 12 / 49 085,20 → 38 months > 24 → excluded.
+    #   effort 3 → major project. Risk-adjusted 73 428 × 90 % − 12 000 = 54 085,20 €; 140 000 × 12 / 54 085,20
+    #   → 32 months > 24 → still excluded (strategy's payback limit), now without the compliance cost.
     (USINE, "vision-cellule-pliage"): ("none", "none", "high_sectoral", "not_required", "not_required",
                                        "structuring", "excluded_slow_payback", "not_eligible", "not_planned"),
     # detection-emotions: inferring operators' emotions at the workplace, no medical or safety reason →
@@ -227,8 +228,8 @@ EXPECTED_USECASES: dict[tuple[str, str], tuple[str | None, ...]] = {
     (USINE, "detection-emotions"): ("art5_1f", "p1c", "prohibited", None, None,
                                     "avoid", "excluded_prohibited", "not_eligible", "not_planned"),
     # ---- Maison Ribaud (PME, 120 salariés, maturité avancée 4,0 → limit 36 months) ----------------------------
-    # chatbot: Art. 50(1) (interaction not obvious) → transparency required. Large-scale customer data + innovative
-    #   technology = 2 EDPB criteria → DPIA required. 70 × 47 × 35 % = 1 151,5 h × 38 € = 43 757 €; hours share
+    # chatbot: Art. 50(1) (interaction not obvious) → transparency required. Large-scale customer data is one
+    #   WP248 criterion (AI alone is not "innovative technology", issue 15) → DPIA recommended. 70 × 47 × 35 % = 1 151,5 h × 38 € = 43 757 €; hours share
     #   0,597 % → 4 pts, slow +0,5, customers +0,5: impact 5; effort 0 + medium 1 + 0 = 1 → quick win.
     (RETAIL, "chatbot-service-client"): ("none", "none", "minimal", "required", "recommended",
                                          "quick_win", "eligible", "selected", "planned"),
@@ -240,13 +241,15 @@ EXPECTED_USECASES: dict[tuple[str, str], tuple[str | None, ...]] = {
                                     "quick_win", "eligible", "selected", "planned"),
     # prevision-demande: 30 × 47 × 40 % = 564 h × 45 € + 80 000 × 50 % = 65 380 € = 0,753 % → 4 pts, errors and
     #   slow +1 → 5; effort partial 1 + high 1,5 + medium 0,5 = 3 (threshold reached) → major project.
+    #   Selected, but its deployment (M10–M12) cannot be standardised by M12: deferred for capacity (see the values).
     (RETAIL, "prevision-demande"): ("none", "none", "minimal", "not_required", "not_required",
-                                    "structuring", "eligible", "selected", "planned"),
+                                    "structuring", "eligible", "selected", "deferred_capacity"),
     # scoring-credit: creditworthiness of natural persons → Annex III 5(b), profiling → high_pending (2027-12-02).
     #   Profiling + significant effect → DPIA required. 12 × 47 × 50 % = 282 h × 40 € + 35 000 = 46 280 € =
     #   0,533 % → 4 pts, errors +0,5, slow +0,5: impact 5; effort 3,5 → major project; payback 30 ≤ 36 months.
+    #   Fifth in the deployment chain (M12): deferred after M12 for capacity.
     (RETAIL, "scoring-credit"): ("none", "p5b", "high_pending", "not_required", "required",
-                                 "structuring", "eligible_with_compliance", "selected", "planned"),
+                                 "structuring", "eligible_with_compliance", "selected", "deferred_capacity"),
     # detection-fraude: the order score is used only to detect payment fraud → Annex III 5(b) exception → not
     #   high risk. Profiling with significant effect (order blocked) → DPIA required. 10 × 47 × 50 % × 40 € + 25 000
     #   = 34 400 € = 0,396 % → 3 pts, errors +0,5, customers +0,5: 4; effort 0,5 → quick win.
@@ -429,9 +432,11 @@ EXPECTED_VALUES: tuple[tuple[str, str, str, Any], ...] = (
     (USINE, "maintenance-predictive", "test_start", 0),
     (USINE, "vision-cellule-pliage", "annual_gain", d("73428")),
     (USINE, "vision-cellule-pliage", "impact", d("3.5")),
-    (USINE, "vision-cellule-pliage", "effort", 4),
-    (USINE, "vision-cellule-pliage", "compliance_one_off", 15000),
-    (USINE, "vision-cellule-pliage", "risk_adjusted_payback_months", 38),  # ceil(155 000 × 12 / 49 085,20)
+    (USINE, "vision-cellule-pliage", "effort", 3),  # no AI Act compliance point: Annex I Section B (legal, issue 15)
+    (USINE, "vision-cellule-pliage", "compliance_one_off", 0),  # sectoral regime only (Art. 2(2) as replaced)
+    # risk-adjusted 73 428 × 90 % − 12 000 = 54 085,20 € (no high-risk monitoring either): ceil(140 000 × 12 /
+    # 54 085,20) = 32 months, still beyond the 24 months a structured company accepts → still excluded
+    (USINE, "vision-cellule-pliage", "risk_adjusted_payback_months", 32),
     (USINE, "planning-equipes", "annual_gain", d("23500")),
     (USINE, "planning-equipes", "impact", d("2.5")),
     (USINE, "planning-equipes", "effort", 4),
@@ -443,41 +448,43 @@ EXPECTED_VALUES: tuple[tuple[str, str, str, Any], ...] = (
     (USINE, "detection-emotions", "priority_rank", 0),
     (USINE, "detection-emotions", "test_start", 0),
     # Retail: PME, advanced → 2 pilots at once, deployments 2 months apart; no groundwork (governance 4, teams
-    # trained, data quality 5). Launch order by earliest start: visuels (M1), chatbot, fraude, prévision (M2),
-    # scoring (M5).
+    # trained, data quality 5). Since issue 15 the chatbot's DPIA is only recommended (large-scale data is one
+    # WP248 criterion; AI alone is not "innovative technology"), so it has no prerequisite: it ties with visuels
+    # at M1 and goes first by priority. Its 3-month pilot puts the first deployment at M4, so the chain of
+    # deployments 2 months apart is M4 (chatbot), M6 (visuels), M8 (fraude), M10 (prévision, 3 months of
+    # deployment → standardised M13) and M12 (scoring): the last two are deferred after M12 for capacity.
     (RETAIL, "visuels-marketing", "annual_gain", d("24675")),
     (RETAIL, "visuels-marketing", "impact", d("3.5")),
     (RETAIL, "visuels-marketing", "effort", d("0.5")),
     (RETAIL, "visuels-marketing", "prerequisite_months", 0),
-    (RETAIL, "visuels-marketing", "schedule_rank", 1),
-    (RETAIL, "visuels-marketing", "test_start", 1),
-    (RETAIL, "visuels-marketing", "deployment_start", 3),
-    (RETAIL, "visuels-marketing", "standardisation_end", 4),
+    (RETAIL, "visuels-marketing", "schedule_rank", 2),
+    (RETAIL, "visuels-marketing", "test_start", 4),  # deployment chatbot 4 + 2 − pilot 2
+    (RETAIL, "visuels-marketing", "deployment_start", 6),
+    (RETAIL, "visuels-marketing", "standardisation_end", 7),
     (RETAIL, "chatbot-service-client", "hours_saved_per_year", d("1151.5")),
     (RETAIL, "chatbot-service-client", "annual_gain", d("43757")),
     (RETAIL, "chatbot-service-client", "impact", 5),
     (RETAIL, "chatbot-service-client", "effort", 1),
-    (RETAIL, "chatbot-service-client", "compliance_one_off", 5000),  # DPIA 4 000 + transparency 1 000
+    (RETAIL, "chatbot-service-client", "compliance_one_off", 1000),  # transparency 1 000 (DPIA only recommended)
     (RETAIL, "chatbot-service-client", "priority_rank", 1),
-    (RETAIL, "chatbot-service-client", "prerequisite_months", 1),  # DPIA
-    (RETAIL, "chatbot-service-client", "prerequisite_dpia_start", 1),
-    (RETAIL, "chatbot-service-client", "prerequisite_dpia_end", 1),
-    (RETAIL, "chatbot-service-client", "test_start", 2),  # max(2, 1 + 1, 3 + 2 − 3)
-    (RETAIL, "chatbot-service-client", "deployment_start", 5),
-    (RETAIL, "chatbot-service-client", "standardisation_end", 7),
+    (RETAIL, "chatbot-service-client", "prerequisite_months", 0),  # no DPIA step (recommended, not required)
+    (RETAIL, "chatbot-service-client", "schedule_rank", 1),
+    (RETAIL, "chatbot-service-client", "test_start", 1),
+    (RETAIL, "chatbot-service-client", "deployment_start", 4),
+    (RETAIL, "chatbot-service-client", "standardisation_end", 6),
     (RETAIL, "detection-fraude", "annual_gain", d("34400")),
     (RETAIL, "detection-fraude", "impact", 4),
     (RETAIL, "detection-fraude", "effort", d("0.5")),
     (RETAIL, "detection-fraude", "prerequisite_months", 1),
-    (RETAIL, "detection-fraude", "test_start", 5),  # max(2, 3, deployment 5 + 2 − pilot 2, pilot 1 ends M4)
-    (RETAIL, "detection-fraude", "deployment_start", 7),
+    (RETAIL, "detection-fraude", "test_start", 6),  # deployment visuels 6 + 2 − pilot 2
+    (RETAIL, "detection-fraude", "deployment_start", 8),
     (RETAIL, "prevision-demande", "annual_gain", d("65380")),
     (RETAIL, "prevision-demande", "impact", 5),
     (RETAIL, "prevision-demande", "effort", 3),
-    (RETAIL, "prevision-demande", "test_start", 6),  # max(2, 6, 7 + 2 − 3, 5)
-    (RETAIL, "prevision-demande", "deployment_start", 9),
-    (RETAIL, "prevision-demande", "deployment_end", 11),  # 6 people + high integration → 3 months
-    (RETAIL, "prevision-demande", "standardisation_end", 12),
+    (RETAIL, "prevision-demande", "test_start", 7),  # deployment fraude 8 + 2 − pilot 3
+    (RETAIL, "prevision-demande", "deployment_start", 10),
+    (RETAIL, "prevision-demande", "deployment_end", 12),  # 6 people + high integration → 3 months
+    (RETAIL, "prevision-demande", "standardisation_end", 13),  # after M12 → deferred_capacity
     (RETAIL, "scoring-credit", "annual_gain", d("46280")),
     (RETAIL, "scoring-credit", "impact", 5),
     (RETAIL, "scoring-credit", "effort", d("3.5")),
@@ -485,8 +492,8 @@ EXPECTED_VALUES: tuple[tuple[str, str, str, Any], ...] = (
     (RETAIL, "scoring-credit", "risk_adjusted_payback_months", 30),  # ceil(54 000 × 12 / 21 652)
     (RETAIL, "scoring-credit", "prerequisite_months", 4),  # data 1 + DPIA 1 + FRIA 1 + oversight design 1
     (RETAIL, "scoring-credit", "prerequisite_oversight_start", 4),
-    (RETAIL, "scoring-credit", "test_start", 8),  # max(5, 7, 9 + 2 − 3, 7)
-    (RETAIL, "scoring-credit", "standardisation_end", 12),
+    (RETAIL, "scoring-credit", "test_start", 9),  # deployment prévision 10 + 2 − pilot 3
+    (RETAIL, "scoring-credit", "standardisation_end", 13),  # after M12 → deferred_capacity
     (RETAIL, "recrutement-saisonniers", "annual_gain", d("7520")),
     (RETAIL, "recrutement-saisonniers", "effort", d("3.5")),
     (RETAIL, "fiches-produits", "annual_gain", d("5358")),
@@ -518,7 +525,7 @@ def test_usecase_value(evaluate, example, ident, name, expected):
         (USINE, "planning-equipes", "carry_out_dpia", "applies"),
         (USINE, "planning-equipes", "consult_dpo", "applies"),  # a DPO is appointed (Art. 35(2))
         (USINE, "planning-equipes", "prerequisite_dpia", "not_applicable"),  # not a lever: nothing to plan
-        (USINE, "vision-cellule-pliage", "prepare_high_risk", "applies"),
+        (USINE, "vision-cellule-pliage", "sectoral_legislation", "applies"),  # Annex I Section B (machinery), issue 15
         (USINE, None, "groundwork_governance", "applies"),  # critical shadow tool, whatever is selected
         (USINE, None, "groundwork_literacy", "applies"),
         (USINE, None, "groundwork_data", "not_applicable"),  # data quality 3
@@ -530,7 +537,7 @@ def test_usecase_value(evaluate, example, ident, name, expected):
         # rules apply; until then it is planned as a roadmap prerequisite.
         (RETAIL, "scoring-credit", "prepare_high_risk", "applies"),
         (RETAIL, "scoring-credit", "fundamental_rights_assessment", "not_applicable"),
-        (RETAIL, "scoring-credit", "prerequisite_fria", "applies"),
+        (RETAIL, "scoring-credit", "prerequisite_fria", "not_applicable"),  # deferred after M12: not yet scheduled
         (RETAIL, "scoring-credit", "carry_out_dpia", "applies"),
         (RETAIL, "scoring-credit", "human_intervention", "applies"),  # solely automated decision, GDPR Art. 22(3)
         (RETAIL, "chatbot-service-client", "disclose_ai_interaction", "applies"),
@@ -718,12 +725,13 @@ def test_emotion_recognition_for_safety_is_high_risk_not_prohibited(variant):
 
 def test_roadmap_with_one_pilot_at_a_time_defers_visibly(evaluate):
     """pilots_pme = 1 at Ribaud: each test waits for the previous pilot to end (deployments 2 months apart).
-    visuels T1–A2 (deployment 3); chatbot max(2, 2, 3 + 2 − 3, 3) = 3, deployment 6; fraude max(2, 4, 6, 6) = 6,
-    deployment 8, standardisation 9; prévision max(2, 7, 7, 8) = 8, deployment 11–13 → after M12 although its own
-    cycle (M2–M8) would fit: deferred for capacity; scoring likewise."""
+    chatbot T1–A3 (no DPIA step since issue 15: only recommended), deployment 4; visuels max(1, 4, 4 + 2 − 2) = 4,
+    deployment 6; fraude max(2, 6, 6 + 2 − 2) = 6, deployment 8, standardisation 9; prévision max(2, 8, 8 + 2 − 3)
+    = 8, deployment 11–13 → after M12 although its own cycle (M2–M8) would fit: deferred for capacity; scoring
+    likewise."""
     ev = evaluate(RETAIL, AS_OF, pilots_pme="1")
     assert ev.value("max_concurrent_pilots") == 1
-    assert [ev.value("test_start", i) for i in ("visuels-marketing", "chatbot-service-client", "detection-fraude")] == [1, 3, 6]
+    assert [ev.value("test_start", i) for i in ("chatbot-service-client", "visuels-marketing", "detection-fraude")] == [1, 4, 6]
     assert ev.outcome("roadmap", "detection-fraude") == "planned"
     assert ev.value("test_start", "prevision-demande") == 8
     assert ev.outcome("roadmap", "prevision-demande") == "deferred_capacity"
@@ -897,7 +905,11 @@ def test_a_company_with_several_priorities_and_a_scheduled_roadmap(evaluate):
     starts = sorted(ev.value("test_start", i) for i in selected)
     assert all(s > 0 for s in starts)
     assert len(set(starts)) == len(starts), "two tests start in the same month"
-    assert {ev.outcome("roadmap", i) for i in selected} == {"planned"}
+    # every selected lever is either planned in full or visibly deferred for capacity (prévision and scoring at
+    # Ribaud since issue 15 moved the chatbot first: see EXPECTED_VALUES), never silently dropped
+    roadmaps = {i: ev.outcome("roadmap", i) for i in selected}
+    assert set(roadmaps.values()) <= {"planned", "deferred_capacity"}
+    assert sum(r == "planned" for r in roadmaps.values()) >= 3
     deployments = sorted(ev.value("deployment_start", i) for i in selected)
     assert all(b - a >= ev.value("deployment_gap_months") for a, b in itertools.pairwise(deployments))
 
