@@ -79,7 +79,7 @@ def test_eval_marks_what_rests_on_a_default(left_out: Path, answered: Path) -> N
     out = stratdsl("eval", POLICY, left_out, "--as-of", AS_OF, "--lang", "en")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    duty = next(line for line in lines if "obligation follow_instructions" in line)
+    duty = next(line for line in lines if "(follow_instructions)" in line)  # label first, code in brackets
     assert f"(assumed: {PATH} = false — answer to confirm)" in duty
     risk = next(line for line in lines if line.strip().startswith("risk:"))
     assert "high" in risk and "assumed" not in risk  # the category does not depend on it
@@ -104,7 +104,7 @@ def test_only_results_that_depend_on_the_default_are_marked(left_out: Path) -> N
 
 
 def test_explain_says_the_outcome_rests_on_an_assumption(left_out: Path) -> None:
-    out = stratdsl("explain", POLICY, left_out, "dpia", "--for", "uc", "--as-of", AS_OF)
+    out = stratdsl("explain", POLICY, left_out, "dpia", "--for", "uc", "--as-of", AS_OF, "--lang", "en")
     assert out.returncode == 0, out.stderr
     assert f"rests on assumed answers (declared defaults, to confirm): {PATH}" in out.stdout
 

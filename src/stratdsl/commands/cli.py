@@ -259,7 +259,7 @@ def test_cmd(
     if coverage_lcov:
         Path(coverage_lcov).write_text(policytest.coverage_lcov(coverage), encoding="utf-8")
     if show_coverage or fail_under is not None:
-        report, _ = policytest.render_coverage(coverage)
+        report, _percent = policytest.render_coverage(coverage)
         click.echo("")
         click.echo(report)
         click.echo(policytest.render_file_summary(coverage, lang))
