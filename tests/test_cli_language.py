@@ -51,7 +51,7 @@ def test_golden_text_in_both_languages(name, args, lang):
 
 def test_labels_first_codes_second():
     done = run("eval", POLICY, CABINET, "--as-of", "2026-11-26", "--lang", "fr")
-    assert "  quadrant : Priorité immédiate (quick_win)  [policies/impact-effort.strat:159]" in done.stdout
+    assert "  quadrant : Priorité immédiate (quick_win)  [policies/impact-effort.strat:199]" in done.stdout
     assert "au 2026-11-26" in done.stdout.splitlines()[1]
 
 

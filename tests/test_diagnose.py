@@ -275,7 +275,7 @@ def fr_session(policy, tmp_path_factory) -> Session:
         "usecases.*.name": "Relance des impayés",
         "usecases.*.function": number_of("usecases.*.function", "finance", policy),
         "usecases.*.frictions": ", ".join(number_of("usecases.*.frictions", v, policy) for v in ("repetitive_tasks", "rekeying")),
-        "usecases.*.purposes": number_of("usecases.*.purposes", "content_drafting", policy),
+        "usecases.*.inputs": number_of("usecases.*.inputs", "documents_text", policy),
         "usecases.*.hours_per_week": "12,5",
         "usecases.*.data_availability": number_of("usecases.*.data_availability", "ready", policy),
         "usecases.*.integration": number_of("usecases.*.integration", "low", policy),
@@ -290,7 +290,11 @@ def fr_session(policy, tmp_path_factory) -> Session:
     second = {
         "usecases.*.name": "Tri des CV",
         "usecases.*.function": number_of("usecases.*.function", "hr", policy),
-        "usecases.*.purposes": number_of("usecases.*.purposes", "recruitment", policy),
+        "usecases.*.inputs": number_of("usecases.*.inputs", "documents_text", policy),
+        "usecases.*.infers": "aucun",
+        "usecases.*.decides": number_of("usecases.*.decides", "hiring", policy),
+        "usecases.*.setting": "aucun",
+        "usecases.*.influences_behaviour": "non",
         "usecases.*.hours_per_week": "6",
         "usecases.*.affected": number_of("usecases.*.affected", "candidates", policy),
         "usecases.*.personal_data": "oui",
@@ -571,12 +575,12 @@ def test_the_saved_file_validates_and_holds_the_answers(fr_session, policy):
     first, second = fr_session.saved()["usecases"]
     assert first["function"] == "finance"
     assert first["frictions"] == ["repetitive_tasks", "rekeying"]
-    assert first["purposes"] == ["content_drafting"]
+    assert first["inputs"] == ["documents_text"]
     assert first["hours_per_week"] == 12.5  # "12,5" typed the French way
     assert first["data_availability"] == "ready" and first["integration"] == "low"
     assert first["vendor_solution"] is True and first["affected"] == ["customers"]
     assert first["generated_content"] == []  # "aucun": an empty list, not unknown
-    assert second["purposes"] == ["recruitment"] and second["profiling"] is True and second["affected"] == ["candidates"]
+    assert second["decides"] == ["hiring"] and second["profiling"] is True and second["affected"] == ["candidates"]
     # "I don't know" (an empty line) is left out of the file, not written as false
     assert "automated_decision" not in second and "integration" not in second and "generated_content" not in second
     assert saved["tools"] == [{"id": "chatgpt", "name": "ChatGPT", "personal_data": True, "approved": False}]

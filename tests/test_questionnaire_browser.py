@@ -362,7 +362,11 @@ def test_from_the_first_question_to_the_prediagnosis(base, page, tmp_path):
         "usecases.1.name": "Chiffrage des devis",
         "usecases.1.function": "sales_marketing",
         "usecases.1.frictions": ["repetitive_tasks", "complex_spreadsheets"],
-        "usecases.1.purposes": ["document_processing"],
+        "usecases.1.inputs": ["documents_text"],
+        "usecases.1.infers": ["[]"],
+        "usecases.1.decides": ["[]"],
+        "usecases.1.setting": ["[]"],
+        "usecases.1.influences_behaviour": "non",
         "usecases.1.hours_per_week": "15",
         "usecases.1.data_availability": "scattered",
         "usecases.1.integration": "low",
@@ -397,7 +401,12 @@ def test_from_the_first_question_to_the_prediagnosis(base, page, tmp_path):
     second_case = {
         "usecases.2.name": "Affectation des poseurs",
         "usecases.2.function": "hr",
-        "usecases.2.purposes": ["worker_management"],
+        "usecases.2.inputs": ["numbers_transactions"],
+        "usecases.2.infers": ["[]"],
+        "usecases.2.decides": ["task_allocation"],
+        "usecases.2.setting": ["workplace"],
+        "usecases.2.influences_behaviour": "non",
+        "usecases.2.generated_content": ["[]"],
         "usecases.2.hours_per_week": "4",
         "usecases.2.affected": ["employees"],
         "usecases.2.personal_data": "oui",
@@ -445,7 +454,8 @@ def test_from_the_first_question_to_the_prediagnosis(base, page, tmp_path):
     assert [u["name"] for u in saved["usecases"]] == ["Chiffrage des devis", "Affectation des poseurs"]
     assert saved["tools"] == [{"id": "chatgpt", "name": "ChatGPT", "personal_data": True, "approved": False}]
     assert saved["usecases"][0]["frictions"] == ["repetitive_tasks", "complex_spreadsheets"]
-    assert saved["usecases"][0]["generated_content"] == [] and "generated_content" not in saved["usecases"][1]
+    assert saved["usecases"][0]["generated_content"] == [] and saved["usecases"][1]["generated_content"] == []
+    assert "frictions" not in saved["usecases"][1]  # a list left unanswered stays out of the file
     report = base64.b64decode(links[1][3].split(",", 1)[1]).decode("utf-8")
     assert report.lstrip().lower().startswith("<!doctype html") and "Menuiserie Vidal" in report
     # the page shows what the engine decides for the downloaded assessment

@@ -326,11 +326,11 @@ def test_invalid_assessment_is_E302(client):
     found = errors(
         client.post(
             "/api/v1/explain",
-            json={"assessment": {"usecases": [{"id": "a", "name": "A", "purposes": ["astrology"]}]}, "decision": "risk"},
+            json={"assessment": {"usecases": [{"id": "a", "name": "A", "inputs": ["astrology"]}]}, "decision": "risk"},
         )
     )
     assert [e["code"] for e in found] == ["E302"] and found[0]["message"].startswith(
-        "usecases[0].purposes[0]: 'astrology' is not one of: "
+        "usecases[0].inputs[0]: 'astrology' is not one of: "
     )
 
 
@@ -660,7 +660,7 @@ def test_the_questionnaire_gives_the_prediagnosis(client, policy):
             for lv in ("practiced", "documented", "owned", "measured", "improved")
         }
     )
-    form.update({"usecases.1.name": "Quote costing", "usecases.1.purposes": "document_processing"})
+    form.update({"usecases.1.name": "Quote costing", "usecases.1.inputs": "documents_text"})
     r = client.post("/questionnaire", data=form)
     assert r.status_code == 200, re.findall(r"<li>(.*?)</li>", r.text)[:5]
     assert "<h1>Pre-diagnosis</h1>" in r.text and '<link rel="icon" href="data:,">' in r.text

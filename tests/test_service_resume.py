@@ -36,7 +36,7 @@ MATURITY = {
 
 def _first_visit(client) -> str:
     form = {"lang": "fr", "n.tools": "1", "n.usecases": "1", "organization.name": "Acme", "organization.headcount": "12", **MATURITY}
-    form.update({"usecases.1.name": "Chiffrage des devis", "usecases.1.purposes": "document_processing"})
+    form.update({"usecases.1.name": "Chiffrage des devis", "usecases.1.inputs": "documents_text"})
     r = client.post("/questionnaire", data=form)
     assert r.status_code == 200, r.text[:500]
     return r.text
@@ -91,7 +91,7 @@ def test_a_downloaded_yaml_continues_the_diagnostic_and_a_bad_one_says_why(clien
     assert bad.status_code == 422 and "This file cannot be read as an assessment" in bad.text
     # finishing: the resumed answers plus the rest give the pre-diagnosis as a fresh form would
     finish = {"lang": "fr", "n.tools": "1", "n.usecases": "1", "organization.name": "Acme", "organization.headcount": "12",
-              "usecases.1.name": "Chiffrage des devis", "usecases.1.purposes": "document_processing"}
+              "usecases.1.name": "Chiffrage des devis", "usecases.1.inputs": "documents_text"}
     finish.update(MATURITY)
     done = client.post("/questionnaire", data=finish)
     assert done.status_code == 200 and "<h1>Prédiagnostic</h1>" in done.text

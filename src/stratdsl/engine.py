@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import unicodedata
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -118,12 +119,42 @@ def run(
             from .runtime.trace import RecordingTracer
 
             tracer = RecordingTracer()
-            return evaluate(policy, assessment, as_of, params, tracer), tracer
+            return mark_assumptions(policy, assessment, as_of, params, evaluate(policy, assessment, as_of, params, tracer)), tracer
         # without a trace, the compiled form decides (the differential tests prove it
         # gives the reference evaluator's results)
         from .backends.compiler import compiled
 
-        return compiled(policy).evaluate(assessment, as_of, params), None
+        return mark_assumptions(policy, assessment, as_of, params, compiled(policy).evaluate(assessment, as_of, params)), None
+
+
+def mark_assumptions(
+    policy: ir.CheckedPolicy, assessment: Assessment, as_of: date, params: dict[str, Any] | None, result: Result
+) -> Result:
+    """Say which settled results rest on an assumption. A fact filled by a declared `default` is an
+    answer the company did not give; evaluating again with those facts unknown shows which settled
+    decisions, obligations and values would no longer be settled, and on which of them they wait —
+    exactly the defaulted facts the result rests on (three-valued logic, no guess)."""
+    from .backends.compiler import compiled
+    from .runtime.result import DECIDED
+
+    result.assumed = dict(assessment.assumed)
+    if not assessment.assumed:
+        return result
+    bare = compiled(policy).evaluate(assessment.without_assumptions(), as_of, params)
+    assumed = set(assessment.assumed)
+    decisions = {(d.decision, d.entity): d for d in bare.decisions}
+    for i, d in enumerate(result.decisions):
+        other = decisions.get((d.decision, d.entity))
+        if d.status == DECIDED and other is not None and (other.status != DECIDED or other.outcome != d.outcome):
+            rests = tuple(sorted(assumed & set(other.missing))) or tuple(sorted(assumed))
+            result.decisions[i] = replace(d, assumed=rests)
+    obligations = {(o.obligation, o.entity): o for o in bare.obligations}
+    for i, o in enumerate(result.obligations):
+        other = obligations.get((o.obligation, o.entity))
+        if other is not None and other.status != o.status:
+            rests = tuple(sorted(assumed & set(other.missing))) or tuple(sorted(assumed))
+            result.obligations[i] = replace(o, assumed=rests)
+    return result
 
 
 def outcomes(

@@ -34,10 +34,14 @@ HERE = Path(__file__).resolve().parent
 POLICY = HERE.parent.parent / "policies" / "strategy.strat"
 AI_ACT_TABLE = HERE / "ai_act_cases.yaml"
 GDPR_TABLE = HERE / "gdpr_cases.yaml"
+#: plain-language use cases as an SME describes them, each with its category and why (issue 15)
+SME_TABLE = HERE / "sme_cases.yaml"
 
 DEFAULT_AS_OF = date(2026, 11, 26)
 #: Art. 113(a): Chapters I and II (Art. 4 AI literacy, Art. 5 prohibitions) apply from this date.
 ART_4_DATE = date(2025, 2, 2)
+#: Reg. (EU) 2026/1744, Art. 4: entry into force of the Omnibus (Art. 4 of the AI Act replaced).
+OMNIBUS_IN_FORCE = date(2026, 7, 27)
 ENTITY = "uc"
 ENTITY_PATH = f"usecases[{ENTITY}]"
 
@@ -60,13 +64,16 @@ BASE_MATURITY: dict[str, Any] = {
     for dimension in ("data_quality", "processes", "skills", "culture", "governance")
 }
 
-#: Every legal fact answered with the neutral value: no purpose that the law lists,
+#: Every legal fact answered with the neutral value: no input, inference, decision or setting the law lists,
 #: every condition "no", every list empty. Cases override what matters.
 BASE_USECASE: dict[str, Any] = {
     "name": "Cas d'usage de test",
     "function": "other",
-    "role": "deployer",
-    "purposes": ["other"],
+    "built_by": "vendor",
+    "inputs": [],
+    "infers": [],
+    "decides": [],
+    "setting": [],
     "affected": ["customers"],
     # GDPR
     "personal_data": False,
@@ -81,23 +88,37 @@ BASE_USECASE: dict[str, Any] = {
     "combines_datasets": False,
     "blocks_right_or_service": False,
     # AI Act: Art. 5, Annex III, Art. 6
+    "influences_behaviour": False,
+    "manipulative_techniques": False,
+    "exploits_vulnerability": False,
     "harmful_distortion": False,
+    "builds_face_database": False,
+    "safety_function": False,
+    "published": False,
+    "generates_intimate_content": False,
     "detrimental_treatment": False,
     "solely_profiling": False,
     "supports_human_assessment": False,
-    "at_workplace": False,
-    "in_education": False,
     "medical_or_safety_reason": False,
-    "infers_sensitive_traits": False,
-    "dataset_labelling_law_enforcement": False,
+    "lawful_dataset_labelling": False,
+    "untargeted_scraping": False,
+    "annex_i_family": "none",
+    "depicts_minors": False,
+    "explicit_consent_of_depicted": False,
+    "foreseeable_intimate_output": False,
+    "misuse_safeguards": False,
+    "in_service_before_high_risk_date": False,
+    "significant_design_change": False,
+    "bias_detection_special_data": False,
+    "automated_decision_ground": "none",
+    "criminal_data": False,
+    "innovative_technology": False,
+    "core_activity": False,
+    "residual_high_risk": False,
     "real_time": False,
-    "public_space": False,
-    "law_enforcement": False,
     "strictly_necessary_exception": False,
     "public_authority": False,
-    "migration_control": False,
     "travel_document_check_only": False,
-    "fraud_detection_only": False,
     "campaign_logistics_only": False,
     "third_party_conformity": False,
     "narrow_procedural_task": False,
@@ -118,7 +139,7 @@ BASE_USECASE: dict[str, Any] = {
 
 # ------------------------------------------------------------------ the tables
 
-CASE_KEYS = {"id", "article", "description", "as_of", "params", "organization", "facts", "expect", "xfail"}
+CASE_KEYS = {"id", "article", "description", "why", "as_of", "params", "organization", "facts", "expect", "xfail"}
 EXPECT_KEYS = {"must_apply", "must_not_apply", "missing", "possible", "cites"}  # everything else is a decision
 
 
@@ -130,6 +151,7 @@ def load_table(path: Path) -> list[dict[str, Any]]:
 
 AI_ACT_CASES = load_table(AI_ACT_TABLE)
 GDPR_CASES = load_table(GDPR_TABLE)
+SME_CASES = load_table(SME_TABLE)
 
 
 def as_params(cases: list[dict[str, Any]]) -> list[Any]:
@@ -240,13 +262,20 @@ def check_case(policy: ir.CheckedPolicy, case: dict[str, Any], art4: bool) -> No
         if status not in ("not_applicable", "not_in_force"):
             problems.append(f"obligation {name}: expected not to apply, got {status}")
 
-    # Art. 4: AI literacy for every use case that is not prohibited, from 2 February 2025.
+    # Art. 4: AI literacy for every use case that is not prohibited, from 2 February 2025 — in
+    # the wording of 2026/1744, Art. 1, point (5) ("measures to support", no level required) once
+    # the Omnibus is in force (27 July 2026), in the 2024 wording before or under the 2024 timeline.
     risk = expect.get("risk")
     if art4 and risk not in (None, UNDETERMINED, "prohibited"):
-        status = obligation_status(result, "ai_literacy")
+        omnibus = (case.get("params") or {}).get("timeline", "omnibus_2026") == "omnibus_2026"
+        current = "ai_literacy" if omnibus and case_as_of(case) >= OMNIBUS_IN_FORCE else "ai_literacy_2024"
+        other = "ai_literacy_2024" if current == "ai_literacy" else "ai_literacy"
         wanted = "applies" if case_as_of(case) >= ART_4_DATE else "not_in_force"
+        status = obligation_status(result, current)
         if status != wanted:
-            problems.append(f"obligation ai_literacy (Art. 4): expected {wanted}, got {status}")
+            problems.append(f"obligation {current} (Art. 4): expected {wanted}, got {status}")
+        if obligation_status(result, other) == "applies":
+            problems.append(f"obligation {other} (Art. 4) applies beside {current}")
 
     assert not problems, f"{case['id']} ({case['article']}): " + "; ".join(problems)
 
@@ -261,10 +290,33 @@ def test_gdpr_case(policy: ir.CheckedPolicy, case: dict[str, Any]) -> None:
     check_case(policy, case, art4=False)
 
 
+@pytest.mark.parametrize("case", as_params(SME_CASES))
+def test_sme_case(policy: ir.CheckedPolicy, case: dict[str, Any]) -> None:
+    check_case(policy, case, art4=True)
+
+
+def test_sme_cases_cover_the_boundaries() -> None:
+    """At least 40 plain-language cases, each with its reason, and every boundary pair of issue 15."""
+    assert len(SME_CASES) >= 40
+    assert all(str(c.get("why", "")).strip() for c in SME_CASES)
+    ids = {c["id"] for c in SME_CASES}
+    pairs = [
+        ("sme03_email_sentiment_customer_service", "sme04_call_centre_voice_emotions_staff"),  # sentiment vs emotion
+        ("sme05_shop_camera_customer_moods", "sme04_call_centre_voice_emotions_staff"),  # customers vs workers
+        ("sme06_truck_driver_drowsiness", "sme07_driver_stress_for_safety"),  # fatigue vs emotion
+        ("sme17_employee_badge_photos", "sme18_scraping_social_media_faces"),  # targeted vs untargeted
+        ("sme13_card_fraud_detection", "sme14_consumer_credit_scoring"),  # fraud vs credit
+        ("sme15_face_unlock_laptops", "sme16_shop_watchlist_face_identification"),  # verification vs identification
+        ("sme21_spelling_correction", "sme22_marketing_texts_generation"),  # assistive editing vs generation
+    ]
+    for a, b in pairs:
+        assert a in ids and b in ids
+
+
 # ------------------------------------------------------------------ the tables themselves
 
 
-@pytest.mark.parametrize("table", [AI_ACT_TABLE, GDPR_TABLE], ids=lambda p: p.name)
+@pytest.mark.parametrize("table", [AI_ACT_TABLE, GDPR_TABLE, SME_TABLE], ids=lambda p: p.name)
 def test_table_is_well_formed(policy: ir.CheckedPolicy, table: Path) -> None:
     """Typos in a table would make a case pass vacuously: every name must exist in the policy."""
     cases = load_table(table)

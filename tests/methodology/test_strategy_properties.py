@@ -45,6 +45,19 @@ OBJECTIVES = ("reduce_costs", "improve_quality", "accelerate_decisions", "secure
 PURPOSES = ("document_processing", "content_drafting", "business_forecasting", "quality_control",
             "customer_assistance", "recruitment", "worker_management", "credit_scoring", "emotion_recognition",
             "social_scoring")
+#: each kind of use case as the factual questions of issue 15 describe it (docs/methodology.md §16.3)
+FACTS: dict[str, dict[str, Any]] = {
+    "document_processing": {"inputs": ["documents_text"]},
+    "content_drafting": {"inputs": ["documents_text"]},
+    "business_forecasting": {"inputs": ["numbers_transactions"]},
+    "quality_control": {"inputs": ["machine_data"]},
+    "customer_assistance": {"inputs": ["documents_text"]},
+    "recruitment": {"inputs": ["documents_text"], "decides": ["hiring"]},
+    "worker_management": {"inputs": ["numbers_transactions"], "decides": ["task_allocation"], "setting": ["workplace"]},
+    "credit_scoring": {"inputs": ["numbers_transactions"], "decides": ["credit"]},
+    "emotion_recognition": {"inputs": ["face_images"], "infers": ["emotions"], "setting": ["workplace"], "builds_face_database": False},
+    "social_scoring": {"inputs": ["online_behaviour"], "infers": ["behaviour_score"]},
+}
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +93,12 @@ def usecase(draw: st.DrawFn, index: int, complete: bool) -> dict[str, Any]:
         "function": draw(st.sampled_from(["finance", "hr", "customer_service", "production", "sales_marketing"])),
         "frictions": draw(st.lists(st.sampled_from(["repetitive_tasks", "rekeying", "frequent_errors",
                                                     "slow_decisions", "complex_spreadsheets"]), max_size=3, unique=True)),
-        "role": "deployer",
-        "purposes": [purpose],
+        "built_by": "vendor",
+        "inputs": [],
+        "infers": [],
+        "decides": [],
+        "setting": [],
+        "influences_behaviour": False,
         "hours_per_week": draw(st.integers(0, 120)),
         "people_involved": draw(st.integers(1, 60)),
         "expected_time_saving": draw(st.integers(10, 70)),
@@ -105,14 +122,12 @@ def usecase(draw: st.DrawFn, index: int, complete: bool) -> dict[str, Any]:
         "large_scale": False,
         "combines_datasets": False,
         "blocks_right_or_service": purpose == "credit_scoring",
-        "at_workplace": purpose in {"worker_management", "emotion_recognition"},
         "medical_or_safety_reason": False,
         "detrimental_treatment": True,
         "narrow_procedural_task": False,
         "improves_human_work": False,
         "detects_patterns_only": False,
         "preparatory_task": False,
-        "fraud_detection_only": False,
         "interacts_with_people": purpose == "customer_assistance",
         "interaction_obvious": True,
         "generated_content": ["text"] if purpose in {"content_drafting", "customer_assistance"} else [],
@@ -121,6 +136,7 @@ def usecase(draw: st.DrawFn, index: int, complete: bool) -> dict[str, Any]:
         "deep_fake": False,
         "public_interest_text": False,
     }
+    uc.update(FACTS[purpose])
     if not complete:
         # an express-style answer sheet: some facts left unanswered
         for key in draw(st.lists(st.sampled_from(["one_off_cost", "integration", "people_involved", "serves",

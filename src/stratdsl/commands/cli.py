@@ -251,7 +251,7 @@ def fmt_cmd(paths: tuple[str, ...], check_only: bool, show_diff: bool, lang: str
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--coverage", "show_coverage", is_flag=True, help="Report the rules, exceptions, band levels, obligations and cited clauses no test exercised.")
-@click.option("--fail-under", type=float, metavar="PCT", help="Fail when total coverage is below PCT percent.")
+@click.option("--fail-under", type=float, metavar="PCT", help="Fail when total, rule or cited-clause coverage is below PCT percent.")
 @click.option("--coverage-json", type=click.Path(dir_okay=False), metavar="FILE", help="Write the coverage, per file and per item, as JSON.")
 @click.option("--coverage-lcov", type=click.Path(dir_okay=False), metavar="FILE", help="Write the coverage as an LCOV tracefile.")
 @_lang
@@ -292,13 +292,18 @@ def test_cmd(
     if coverage_lcov:
         Path(coverage_lcov).write_text(policytest.coverage_lcov(coverage), encoding="utf-8")
     if show_coverage or fail_under is not None:
-        report, percent = policytest.render_coverage(coverage)
+        report, _percent = policytest.render_coverage(coverage)
         click.echo("")
         click.echo(report)
         click.echo(policytest.render_file_summary(coverage, lang))
-        below = fail_under is not None and percent < fail_under
-        if below:
-            click.echo("stratdsl: " + _("coverage {percent}% is below --fail-under {limit}").format(percent=f"{percent:.1f}", limit=fail_under), err=True)
+        if fail_under is not None:
+            shares = policytest.coverage_by_group(coverage)
+            labels = {"total": _("total"), "rules": _("rules"), "cited clauses": _("cited clauses")}
+            for group in ("total", "rules", "cited clauses"):
+                if shares.get(group, 100.0) < fail_under:
+                    below = True
+                    message = _("{group} coverage {percent}% is below --fail-under {limit}")
+                    click.echo("stratdsl: " + message.format(group=labels[group], percent=f"{shares[group]:.1f}", limit=fail_under), err=True)
     passed = len(results) - len(failures)
     click.echo("")
     click.echo(_("{passed} passed, {failed} failed").format(passed=passed, failed=len(failures)))
@@ -347,6 +352,7 @@ def eval_cmd(
     from .. import engine
     from ..render import json_out, text
     from ..runtime.assessment import load_assessment
+    from ..runtime.relevance import irrelevant_answers
 
     checked, _ = _policy(policy)
     lang = resolve_lang(lang, checked)
@@ -357,6 +363,8 @@ def eval_cmd(
         return
     overrides = engine.parse_params(checked, params)
     facts = load_assessment(checked, assessment)
+    for warning in irrelevant_answers(checked, facts):  # W110: kept, but said
+        click.echo(render_diags.render_diagnostic(warning, None), err=True)
     want_records = fmt == "records" or audit_log is not None
     result, tracer = engine.run(checked, facts, _as_of(as_of), overrides, trace=want_records)
     records = _log(checked, facts, result, tracer, lang, audit_log, audit_key) if want_records else []

@@ -22,10 +22,12 @@ from .questionnaire import (
     YES,
     AnswerError,
     Question,
+    assumed_answers,
     get_answer,
     next_questions,
     parse_answer,
     questions,
+    relevant_now,
     set_answer,
     slug,
     summary_decisions,
@@ -101,7 +103,7 @@ def run_questionnaire(policy: ir.CheckedPolicy, output: Path | None, lang: str, 
     single = [q for q in asked if q.kind != "many"]
     per_entity = [q for q in asked if q.kind == "many"]
     for q in single:
-        if get_answer(data, q) is not None:
+        if get_answer(data, q) is not None or not relevant_now(policy, data, [q]):
             continue
         value = _ask(q, lang)
         set_answer(data, q, value)
@@ -113,7 +115,7 @@ def run_questionnaire(policy: ir.CheckedPolicy, output: Path | None, lang: str, 
         name_field = next((q for q in qs if q.required), None)
         items = data.setdefault(input_name, [])
         for item in items:
-            _fill_entity(data, item["id"], qs, lang, output)
+            _fill_entity(policy, data, item["id"], qs, lang, output)
         prompt = (w["add"] if not items else w["another"]).format(what=what)
         while _confirm(prompt, lang, default=not items):
             n = len(data[input_name]) + 1
@@ -126,7 +128,7 @@ def run_questionnaire(policy: ir.CheckedPolicy, output: Path | None, lang: str, 
             else:
                 data[input_name].append({"id": ident})
             _save(output, data)
-            _fill_entity(data, ident, qs, lang, output)
+            _fill_entity(policy, data, ident, qs, lang, output)
             prompt = w["another"].format(what=what)
     _save(output, data)
     if output is not None:
@@ -134,19 +136,20 @@ def run_questionnaire(policy: ir.CheckedPolicy, output: Path | None, lang: str, 
     assessment = validate(policy, data, str(output or "questionnaire"))
     result, _ = run(policy, assessment, as_of)
     click.echo("")
-    click.echo(render_prediagnosis(policy, result, lang))
+    click.echo(render_prediagnosis(policy, result, lang, assessment))
 
 
-def _fill_entity(data: dict[str, Any], ident: str, qs: list[Question], lang: str, output: Path | None) -> None:
+def _fill_entity(policy: ir.CheckedPolicy, data: dict[str, Any], ident: str, qs: list[Question], lang: str, output: Path | None) -> None:
     for q in qs:
-        if get_answer(data, q, ident) is not None:
+        # a detail question is asked only once the earlier answers make it relevant (`ask when`)
+        if get_answer(data, q, ident) is not None or not relevant_now(policy, data, [q], ident):
             continue
         value = _ask(q, lang, prefix=f"[{ident}] ")
         set_answer(data, q, value, ident)
         _save(output, data)
 
 
-def render_prediagnosis(policy: ir.CheckedPolicy, result: Any, lang: str) -> str:
+def render_prediagnosis(policy: ir.CheckedPolicy, result: Any, lang: str, assessment: Any = None) -> str:
     w = WORDS[lang]
     out = [f"== {w['pre']} — {policy.name} ==", ""]
     shown = summary_decisions(policy)
@@ -158,6 +161,8 @@ def render_prediagnosis(policy: ir.CheckedPolicy, result: Any, lang: str) -> str
                 value = labels.outcome_label(policy, d.decision, d.outcome, lang)
                 cites = "; ".join(c.text for c in d.cites)
                 out.append(f"{title} — {who}{value}" + (f"  ({cites})" if cites else ""))
+                if d.assumed:
+                    out.append(f"    {assumed_answers(policy, result, d.assumed, lang)}")
             else:
                 possible = ", ".join(labels.outcome_label(policy, d.decision, o, lang) for o in d.possible)
                 out.append(f"{title} — {who}{w['undetermined']} ({w['possible']}: {possible})")
@@ -168,7 +173,7 @@ def render_prediagnosis(policy: ir.CheckedPolicy, result: Any, lang: str) -> str
             if lang == "fr":
                 shown = shown.replace(".", ",")
             out.append(f"{labels.definition_label(policy, v.definition, lang)}{' : ' if lang == 'fr' else ': '}{shown}")
-    nxt = next_questions(policy, result, lang)
+    nxt = next_questions(policy, result, lang, assessment=assessment)
     if nxt:
         out.append("")
         out.append(w["open"])

@@ -470,3 +470,18 @@ def render_file_summary(coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]], 
     for name, entry in files.items():
         lines.append(f"  {name.ljust(width)}  {entry['hit']}/{entry['total']}  {entry['percent']:.1f}%")
     return "\n".join(lines)
+
+
+def coverage_by_group(coverage: dict[str, tuple[ir.CheckedPolicy, Coverage]]) -> dict[str, float]:
+    """Percent covered per group (rules, cited clauses…) over every policy tested, and in total."""
+    counts: dict[str, list[int]] = {}
+    for _path, (_policy, cov) in coverage.items():
+        for title, group in cov.groups():
+            hit_total = counts.setdefault(title, [0, 0])
+            hit_total[0] += sum(group.values())
+            hit_total[1] += len(group)
+    out = {title: 100.0 * hit / total if total else 100.0 for title, (hit, total) in counts.items()}
+    hit = sum(h for h, _ in counts.values())
+    total = sum(t for _, t in counts.values())
+    out["total"] = 100.0 * hit / total if total else 100.0
+    return out

@@ -46,6 +46,7 @@ class Question:
     express: int | None
     required: bool
     member_label: str | None = None
+    ask_when: Any = None  # ir.Expr of `ask when`: asked only when earlier answers make it true
 
     @property
     def key(self) -> str:
@@ -102,6 +103,28 @@ def _choices(policy: ir.CheckedPolicy, t: Type, lang: str) -> tuple[Choice, ...]
     return tuple(Choice(v, _text(labels.get(v), lang, v.replace("_", " "))) for v in enum.values)
 
 
+_FACT = re.compile(r"^(?P<input>\w+)(?:\[[^\]]+\])?(?:\.(?P<member>\w+))?\.(?P<field>\w+)$")
+
+
+def fact_label(policy: ir.CheckedPolicy, path: str, lang: str = "fr") -> str:
+    """The question behind a fact path (`usecases[x].law_enforcement`), as the person was asked it."""
+    match = _FACT.match(path)
+    item = policy.inputs.get(match["input"]) if match else None
+    f = item.fields.get(match["field"]) if item is not None and match else None
+    return _text(f.meta.label, lang, f.name.replace("_", " ")) if f is not None else path
+
+
+def assumed_answers(policy: ir.CheckedPolicy, result: Any, paths: tuple[str, ...], lang: str = "fr") -> str:
+    """`assumed: <question> = no — answer to confirm` for the defaulted facts a result rests on."""
+    words = {"fr": ("supposé", "à confirmer", "oui", "non"), "en": ("assumed", "answer to confirm", "yes", "no")}[lang]
+
+    def shown(value: Any) -> str:
+        return words[2] if value is True else words[3] if value is False else str(value)
+
+    parts = [f"{fact_label(policy, p, lang)} = {shown(result.assumed.get(p))}" for p in paths]
+    return f"{words[0]} : {'; '.join(parts)} — {words[1]}" if lang == "fr" else f"{words[0]}: {'; '.join(parts)} — {words[1]}"
+
+
 def questions(policy: ir.CheckedPolicy, lang: str = "fr", express_only: bool = False) -> list[Question]:
     """Every question, in declaration order — or the express ones, in their `express` order."""
     out: list[Question] = []
@@ -126,6 +149,7 @@ def questions(policy: ir.CheckedPolicy, lang: str = "fr", express_only: bool = F
                         f.meta.express,
                         f.required,
                         _text(member_labels.get(member), lang, member or "") if member else None,
+                        f.ask_when,
                     )
                 )
     if express_only:
@@ -254,16 +278,50 @@ class NextQuestion:
     settles: int  # how many undetermined decisions this missing fact takes part in
 
 
+def relevant_now(policy: ir.CheckedPolicy, data: dict[str, Any], qs: list[Question], ident: str | None = None) -> list[Question]:
+    """The questions to ask given the answers so far: a question with `ask when` only once the
+    answers it depends on make its condition true (runtime.relevance; docs/language.md)."""
+    if all(q.ask_when is None for q in qs):
+        return qs
+    from ..language.diagnostics import StratError
+    from ..runtime.assessment import validate
+    from ..runtime.relevance import is_relevant, relevance
+
+    try:
+        known = relevance(policy, validate(policy, data, "questionnaire"))
+    except StratError:
+        known = {}
+    return [
+        q for q in qs if q.ask_when is None or is_relevant(known.get((q.input_name, ident if q.kind != "record" else None, q.field)))
+    ]
+
+
 def next_questions(
-    policy: ir.CheckedPolicy, result: Result, lang: str = "fr", limit: int = 8, names: dict[str, str] | None = None
+    policy: ir.CheckedPolicy,
+    result: Result,
+    lang: str = "fr",
+    limit: int = 8,
+    names: dict[str, str] | None = None,
+    assessment: Any = None,
 ) -> list[NextQuestion]:
-    """The missing facts that appear in the most undetermined decisions: ask them next.
+    """The missing facts that appear in the most undetermined decisions: ask them next — but
+    never a detail question (`ask when`) that the answers so far do not make relevant: what it
+    infers or decides is asked before whether it only checks travel documents.
     `names` (entity id → the name the user gave it) labels the rows of repeated inputs."""
+    hidden: set[str] = set()
+    if assessment is not None:
+        from ..runtime.relevance import is_relevant, relevance
+
+        for (input_name, ident, field_name), value in relevance(policy, assessment).items():
+            if not is_relevant(value):
+                item = policy.inputs[input_name]
+                hidden.add(f"{input_name}[{ident}].{field_name}" if item.kind == "many" else f"{input_name}.{field_name}")
     counts: dict[str, int] = {}
     for d in result.decisions:
         if d.status == "undetermined":
             for fact in d.missing:
-                counts[fact] = counts.get(fact, 0) + 1
+                if fact not in hidden:
+                    counts[fact] = counts.get(fact, 0) + 1
     labels = {}
     for q in questions(policy, lang):
         labels[q.key] = q

@@ -46,6 +46,7 @@ from ..render import labels
 from ..render.catalogue import gettext_for, table
 from ..render.json_out import explanation_json, result_json
 from ..runtime.assessment import json_schema, validate
+from ..runtime.relevance import irrelevant_answers
 from ..runtime.values import format_value
 from .questionnaire import (
     NO,
@@ -56,6 +57,7 @@ from .questionnaire import (
     next_questions,
     parse_answer,
     questions,
+    relevant_now,
     set_answer,
     slug,
     summary_decisions,
@@ -450,8 +452,11 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
                 if body.decision is None or name == body.decision
             ]
             return JSONResponse({"policy": policy.name, "version": policy.version, "as_of": when.isoformat(), "decisions": found})  # type: ignore[return-value]
-        _, result, _ = _evaluate(body.assessment, body.as_of, body.params, trace=False)
+        assessment, result, _ = _evaluate(body.assessment, body.as_of, body.params, trace=False)
         out = result_json(policy, result, body.lang)
+        warnings = irrelevant_answers(policy, assessment)  # W110, as `stratdsl eval` reports them
+        if warnings:
+            out["warnings"] = [w.to_json() for w in warnings]
         if body.decision is not None:
             out["decisions"] = [d for d in out["decisions"] if d["decision"] == body.decision]
         return JSONResponse(out)  # type: ignore[return-value]
@@ -507,6 +512,8 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
         if add in count:
             count[add] = min(count[add] + 1, MAX_BLOCKS)
             return HTMLResponse(render_form(policy, lang, count, form_data, {}, csrf=token))
+        if form_data.get("refresh"):  # show the questions the answers so far make relevant
+            return HTMLResponse(render_form(policy, lang, count, form_data, {}, csrf=token))
         data, problems = read_form(policy, form_data, lang, count)
         if problems:
             return HTMLResponse(render_form(policy, lang, count, form_data, problems, csrf=token), status_code=422)
@@ -529,6 +536,7 @@ _SERVICE_EN = {
     "usecase": "Use case (irritant) {n}",
     "add": "Add",
     "submit": "Get my pre-diagnosis",
+    "refresh": "Show the questions that apply",
     "unknown": "I don't know",
     "none": "None",
     "none_and_more": "tick “None” or some answers, not both",
@@ -680,8 +688,11 @@ def render_form(
     default = f'<button type="submit" tabindex="-1" style="position:absolute;left:-10000px">{_e(w["submit"])}</button>'
     token = f'<input type="hidden" name="{CSRF_FIELD}" value="{_e(csrf)}">'
     parts.append(f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">{token}{hidden}{default}')
+    # `ask when`: a question is shown once the answers already given make it relevant
+    ids: dict[tuple[str, int], str] = {}
+    given, _problems = read_form(policy, values, lang, count, ids)
     groups: dict[str, list[Question]] = {}
-    for q in single:
+    for q in relevant_now(policy, given, single):
         groups.setdefault(q.input_name, []).append(q)
     for input_name, items in groups.items():
         legend = labels.text(policy.inputs[input_name].meta.label, lang, input_name)
@@ -696,12 +707,16 @@ def render_form(
         what = labels.text(policy.inputs[input_name].meta.label, lang, input_name)
         for index in range(1, count.get(input_name, 1) + 1):
             parts.append(f"<fieldset><legend>{_e(what)} — {index}</legend>")
+            ident = ids.get((input_name, index))
+            asked = relevant_now(policy, given, qs, ident) if ident else [q for q in qs if q.ask_when is None]
             shown = set()
-            for q in qs:
+            for q in asked:
                 name = _field_name(q, index)
                 parts.append(_question_html(q, name, values.get(name), lang, problems.get(name), shown, name in next_up))
             parts.append("</fieldset>")
         parts.append(f'<button type="submit" name="add" value="{_e(input_name)}" class="secondary">{_e(w["add"])}{w["colon"]}{_e(what)}</button>')
+    if any(q.ask_when is not None for q in (*single, *per_entity)):
+        parts.append(f'<p><button type="submit" name="refresh" value="1" class="secondary">{_e(w["refresh"])}</button></p>')
     parts.append(f'<p><button type="submit">{_e(w["submit"])}</button></p></form>')
     parts.append(_resume_form(lang, csrf=csrf))
     other = "en" if lang == "fr" else "fr"
@@ -761,7 +776,9 @@ def _form_text(value: Any) -> Any:
     return str(value)
 
 
-def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: dict[str, int]) -> tuple[dict[str, Any], dict[str, str]]:
+def read_form(
+    policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: dict[str, int], ids: dict[tuple[str, int], str] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Form fields → assessment data, with every answer parsed as on the terminal.
     A use-case block left entirely empty is no use case."""
     data: dict[str, Any] = {}
@@ -805,6 +822,8 @@ def read_form(policy: ir.CheckedPolicy, form: dict[str, Any], lang: str, count: 
                 continue
             ident = slug(str(values[name_field.field]), taken) if name_field is not None else f"{input_name[:2]}{index}"
             taken.add(ident)
+            if ids is not None:
+                ids[(input_name, index)] = ident
             for q in block:
                 set_answer(data, q, values[q.field], ident)
     return data, problems
@@ -876,7 +895,7 @@ def render_result(policy: ir.CheckedPolicy, data: dict[str, Any], assessment: An
             else:
                 possible = ", ".join(labels.outcome_label(policy, d.decision, o, lang) for o in d.possible)
                 rows.append(f"<tr><td>{_e(title)}</td><td>{who}</td><td>{_e(w['undetermined'])} ({_e(w['possible'])}: {_e(possible)})</td><td></td></tr>")
-    nxt = next_questions(policy, result, lang, names=names)
+    nxt = next_questions(policy, result, lang, names=names, assessment=assessment)
     body = [f"<h1>{_e(w['result'])}</h1>", "<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in w["columns"]) + "</tr></thead><tbody>", *rows, "</tbody></table>"]
     yaml_text = to_yaml(data)
     if nxt:

@@ -262,6 +262,15 @@ class FieldDecl(Decl):
     required: bool = False
     default: Expr | None = None
     fixed: bool = False  # a fact the company cannot change: why-not holds it
+    ask_when: Expr | None = None  # `ask when EXPR`: relevant only when earlier answers make EXPR true
+
+
+@dataclass(frozen=True)
+class RetiredField(Decl):
+    """`retired NAME "hint" { value "what to answer instead" … }`: a question no longer asked."""
+
+    hint: str = ""
+    values: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -273,6 +282,7 @@ class InputDecl(Decl):
     over: str | None = None
     meta: Meta = Meta()
     fields: tuple[FieldDecl, ...] = ()
+    retired: tuple[RetiredField, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ all reported once. Static analyses of decisions live in `analysis`.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -105,6 +106,7 @@ class Checker:
         modules = self.program.modules
         root = modules[0]
         self._declare(modules)
+        self._check_ask_when(modules)
         for module in modules:
             for decl in module.decls:
                 self._check_decl(decl)
@@ -260,8 +262,14 @@ class Checker:
                 )
             else:
                 members = enum.values
+        retired: dict[str, tuple[str, dict[str, str]]] = {}
+        for r in decl.retired:
+            if r.name in fields or r.name in retired:
+                self.diags.error("E011", f"'{r.name}' is both asked and retired in input '{decl.name}'", r.span)
+                continue
+            retired[r.name] = (r.hint, dict(r.values))
         self.inputs[decl.name] = ir.Input(
-            decl.name, decl.kind, decl.entity, members, decl.over, fields, decl.meta, decl.span
+            decl.name, decl.kind, decl.entity, members, decl.over, fields, decl.meta, decl.span, retired
         )
 
     def _entity_scope(self, name: str | None, span: Span) -> str | None:
@@ -276,6 +284,56 @@ class Checker:
         return None
 
     # ================================================================ declarations' bodies
+    # ================================================================ conditional relevance
+    #: what an `ask when` condition may contain: answers and the operators over them
+    _ASK_WHEN_NODES = (ir.FieldRef, ir.Const, ir.Logic, ir.Not, ir.Compare, ir.In, ir.SetOf, ir.Func, ir.Arith, ir.Neg, ir.Cond)
+
+    def _check_ask_when(self, modules: list[ast.Module]) -> None:
+        """`ask when EXPR` on a field: EXPR is true or false and reads only answers the person gave
+        before this question — earlier fields of the same input, or fields of a record input (the
+        company) — so a questionnaire can decide, question by question, what to ask next."""
+        for module in modules:
+            for decl in module.decls:
+                if not isinstance(decl, ast.InputDecl) or decl.name not in self.inputs:
+                    continue
+                item = self.inputs[decl.name]
+                order = [f.name for f in decl.fields]
+                fields = dict(item.fields)
+                for f in decl.fields:
+                    if f.ask_when is None or f.name not in fields:
+                        continue
+                    what = f"the ask-when condition of field '{f.name}'"
+                    current, self._current = self._current, None
+                    try:
+                        checked = self._expr(f.ask_when, _Scope(decl.name, what))
+                    finally:
+                        self._current = current
+                    if not isinstance(checked.type, (BoolT, AnyT)):
+                        self.diags.error("E051", f"{what} must be true or false, not {a(checked.type)}", f.ask_when.span)
+                    ok = True
+                    for node in ir.walk(checked):
+                        if not isinstance(node, self._ASK_WHEN_NODES):
+                            self.diags.error(
+                                "E052",
+                                f"{what} reads '{self.program.source_map.text_of(node.span)}', which is not an answer",
+                                node.span,
+                                hint="a question can depend only on answers: fields of this input, or of a record input such as the company",
+                            )
+                            ok = False
+                        elif isinstance(node, ir.FieldRef) and node.input_name == decl.name and (
+                            node.field_name not in order or order.index(node.field_name) >= order.index(f.name)
+                        ):
+                            self.diags.error(
+                                "E050",
+                                f"{what} reads '{node.field_name}', which is not asked before it",
+                                node.span,
+                                hint=f"declare '{node.field_name}' before '{f.name}', or drop it from the condition",
+                            )
+                            ok = False
+                    if ok:
+                        fields[f.name] = replace(fields[f.name], ask_when=checked)
+                self.inputs[decl.name] = replace(item, fields=fields)
+
     def _check_decl(self, decl: ast.Decl) -> None:
         if isinstance(decl, ast.ParamDecl):
             self._check_param(decl)

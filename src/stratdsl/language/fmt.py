@@ -307,8 +307,21 @@ class _Printer:
             kind = f": group {d.entity} over {d.over}"
         self._block_head(d, f"input {d.name}{kind}", d.meta)
         for n, f in enumerate(d.fields):
-            rest = _meta_items(f.meta) + (["required"] if f.required else []) + (["fixed"] if f.fixed else []) + ([f"default {flat(f.default)}"] if f.default is not None else [])
+            rest = (
+                _meta_items(f.meta)
+                + (["required"] if f.required else [])
+                + (["fixed"] if f.fixed else [])
+                + ([f"default {flat(f.default)}"] if f.default is not None else [])
+                + ([f"ask when {flat(f.ask_when)}"] if f.ask_when is not None else [])
+            )
             self.item(f, INDENT, f"{f.name}: {_type(f.type)}", rest, first=n == 0)
+        for r in d.retired:
+            self.lead(r, INDENT)
+            self.emit(f"{INDENT}retired {r.name} {_string(r.hint)}" + (" {" if r.values else ""))
+            for value, hint in r.values:
+                self.emit(f"{INDENT}{INDENT}{value} {_string(hint)}")
+            if r.values:
+                self.emit(f"{INDENT}}}")
         self.close(d, "")
         self.emit("}")
 
@@ -466,7 +479,7 @@ def _anchors(m: ast.Module) -> list[tuple[ast.Node, ast.Node | None]]:
         if isinstance(d, ast.EnumDecl):
             inner = list(d.values)
         elif isinstance(d, ast.InputDecl):
-            inner = list(d.fields)
+            inner = [*d.fields, *d.retired]
         elif isinstance(d, ast.DecisionDecl):
             inner = [*d.outcomes, *d.rules, *([d.otherwise] if d.otherwise else [])]
             for r in inner[:]:

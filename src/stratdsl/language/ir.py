@@ -247,6 +247,9 @@ class Field:
     span: Span
     default: Any = None  # the value of an unanswered question, when the policy gives one
     fixed: bool = False  # a fact the company cannot change (sector, headcount): why-not holds it
+    #: `ask when EXPR`: the question is relevant only when EXPR, over answers given before it,
+    #: is true; the questionnaires hide it otherwise (None: always relevant)
+    ask_when: Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,9 @@ class Input:
     fields: dict[str, Field]
     meta: ast.Meta
     span: Span
+    #: questions no longer asked: name → (hint, {old value: what to answer instead}); an
+    #: assessment that answers one gets E320 (the migration of older assessments)
+    retired: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

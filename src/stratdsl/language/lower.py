@@ -190,12 +190,16 @@ class _Lower(Transformer_NonRecursive):
     def field_default(self, meta, children):
         return ("default", children[0])
 
+    def ask_when(self, meta, children):
+        return ("ask_when", children[0])
+
     def field(self, meta, children):
         name, type_, *options = children
         required = any(isinstance(o, tuple) and o[0] == "required" for o in options)
         default = next((o[1] for o in options if isinstance(o, tuple) and o[0] == "default"), None)
         fixed = any(isinstance(o, tuple) and o[0] == "fixed" for o in options)
-        return ast.FieldDecl(str(name), type_, self._meta_of(options), required, default, fixed, span=self._span(meta))
+        ask_when = next((o[1] for o in options if isinstance(o, tuple) and o[0] == "ask_when"), None)
+        return ast.FieldDecl(str(name), type_, self._meta_of(options), required, default, fixed=fixed, ask_when=ask_when, span=self._span(meta))
 
     def input_decl(self, meta, children):
         name = str(children[0])
@@ -205,7 +209,16 @@ class _Lower(Transformer_NonRecursive):
             kind, entity, over = rest[0]
             rest = rest[1:]
         fields = self._of(rest, ast.FieldDecl)
-        return ast.InputDecl(name, kind, entity, over, self._meta_of(rest), fields, span=self._span(meta))
+        retired = self._of(rest, ast.RetiredField)
+        return ast.InputDecl(name, kind, entity, over, self._meta_of(rest), fields, retired, span=self._span(meta))
+
+    def retired_value(self, meta, children):
+        return ("retired_value", str(children[0]), _unquote(children[1]))
+
+    def retired(self, meta, children):
+        name, hint, *values = children
+        pairs = tuple((v[1], v[2]) for v in values)
+        return ast.RetiredField(str(name), _unquote(hint), pairs, span=self._span(meta))
 
     # -------------------------------------------------------------- values
     def param_decl(self, meta, children):

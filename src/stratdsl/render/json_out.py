@@ -29,6 +29,7 @@ def decision_json(policy: ir.CheckedPolicy, d: DecisionResult, lang: str) -> dic
         "location": labels.rule_location(policy, d.decision, d.rule),
         "possible": list(d.possible),
         "missing": list(d.missing),
+        **({"assumed": list(d.assumed)} if d.assumed else {}),
         "cites": [c.to_json() for c in d.cites],
         "obligations": list(d.obligations),
         "rules": [
@@ -45,6 +46,7 @@ def result_json(policy: ir.CheckedPolicy, result: Result, lang: str = "fr") -> d
         "params": [
             {"name": p.name, "value": to_json_value(p.value), "overridden": p.overridden} for p in result.params
         ],
+        **({"assumed": {path: to_json_value(value) for path, value in sorted(result.assumed.items())}} if result.assumed else {}),
         "decisions": [decision_json(policy, d, lang) for d in result.decisions],
         "values": [
             {
@@ -65,6 +67,7 @@ def result_json(policy: ir.CheckedPolicy, result: Result, lang: str = "fr") -> d
                 "entity": o.entity,
                 "status": o.status,
                 "missing": list(o.missing),
+                **({"assumed": list(o.assumed)} if o.assumed else {}),
                 "cites": [c.to_json() for c in policy.obligations[o.obligation].cites],
             }
             for o in result.obligations

@@ -48,7 +48,16 @@ def labelled(label: str | None, code: str | None) -> str:
     return f"{label} ({code})" if label and label != code else code
 
 
-def _decision_line(policy: ir.CheckedPolicy, d: DecisionResult, lang: str) -> str:
+def assumed_note(result: Result, paths: tuple[str, ...], lang: str = "en") -> str:
+    """`  (assumed: usecases[x].law_enforcement = false — answer to confirm)`, or nothing."""
+    if not paths:
+        return ""
+    _ = gettext_for(lang)
+    shown = ", ".join(f"{p} = {_value(result.assumed[p], lang) if p in result.assumed else '?'}" for p in paths)
+    return "  " + _("(assumed: {answers} — answer to confirm)").format(answers=shown)
+
+
+def _decision_line(policy: ir.CheckedPolicy, d: DecisionResult, lang: str, result: Result | None = None) -> str:
     _ = gettext_for(lang)
     name = d.decision
     if d.status == "decided":
@@ -58,6 +67,8 @@ def _decision_line(policy: ir.CheckedPolicy, d: DecisionResult, lang: str) -> st
         line += f"  [{where}]"
         if d.cites:
             line += "  " + _("cites {sources}").format(sources=_cites(d.cites))
+        if result is not None:
+            line += assumed_note(result, d.assumed, lang)
         return line
     if d.status == "undetermined":
         possible = ", ".join(labelled(labels.outcome_label(policy, name, o, lang), o) for o in d.possible)
@@ -82,7 +93,7 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
     if globals_ or values or global_obligations:
         out.append("")
         for d in globals_:
-            out.append(_decision_line(policy, d, lang))
+            out.append(_decision_line(policy, d, lang, result))
         for v in values:
             out.append(f"{v.definition} = {_value(v.value, lang)}" + (_("  (missing: {facts})").format(facts=", ".join(v.missing)) if v.missing else ""))
         for o in global_obligations:
@@ -98,7 +109,7 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
         out.append(path)
         for d in result.decisions:
             if d.entity_path == path:
-                out.append("  " + _decision_line(policy, d, lang))
+                out.append("  " + _decision_line(policy, d, lang, result))
         for v in result.values:
             if v.entity_path == path:
                 missing = _("  (missing: {facts})").format(facts=", ".join(v.missing)) if v.missing else ""
@@ -108,7 +119,12 @@ def render_result(policy: ir.CheckedPolicy, result: Result, lang: str = "fr", as
             cites = _cites(policy.obligations[o.obligation].cites)
             state = _("applies") if o.status == "applies" else _("may apply (missing: {facts})").format(facts=", ".join(o.missing))
             name = labelled(labels.obligation_label(policy, o.obligation, lang), o.obligation)
-            out.append("  " + _("obligation {name}: {status}").format(name=name, status=state) + ("  " + _("cites {sources}").format(sources=cites) if cites else ""))
+            out.append(
+                "  "
+                + _("obligation {name}: {status}").format(name=name, status=state)
+                + ("  " + _("cites {sources}").format(sources=cites) if cites else "")
+                + assumed_note(result, o.assumed, lang)
+            )
     return "\n".join(out) + "\n"
 
 
@@ -206,6 +222,8 @@ def render_explanation_data(data: dict, lang: str = "en") -> str:
         out.append(_("decided by rule {rule} at {location}").format(rule=d["rule"], location=d["location"]))
         if d["cites"]:
             out.append(_("cites: {sources}").format(sources=_cite_list(d["cites"])))
+        if d.get("assumed"):
+            out.append(_("rests on assumed answers (declared defaults, to confirm): {facts}").format(facts=", ".join(d["assumed"])))
     elif d["status"] == "undetermined":
         out.append(_("outcome: undetermined"))
         out.append(_("possible outcomes: {outcomes}").format(outcomes=", ".join(d["possible"])))

@@ -82,6 +82,8 @@ _REPORT_EN = {
     "weakness": "Weak point",
     "to_complete": "to be completed",
     "missing_facts": "missing facts",
+    "assumed": "assumed",
+    "answer_to_confirm": "answer to confirm",
     "and_more": "and {n} more",
     "n_missing": "{n} missing fact(s)",
     "missing_section": "Facts to complete",

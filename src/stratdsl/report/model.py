@@ -160,6 +160,7 @@ class DecisionView:
     missing: tuple[Fact, ...]
     anchor: str
     record_id: str | None
+    assumed: tuple[Fact, ...] = ()  # defaulted answers the outcome rests on (to confirm)
 
     @property
     def decided(self) -> bool:
@@ -569,6 +570,7 @@ class _Builder:
             missing=self.facts(d.missing),
             anchor=anchor_of("d", name, d.entity_path),
             record_id=self.record_ids.get((name, entity)),
+            assumed=tuple(self.fact(p) for p in d.assumed),
         )
         self._explain_decision(view, d)
         return view
@@ -673,6 +675,19 @@ class _Builder:
             segs.append(Seg("code", f.path))
         return segs
 
+    def _assumed_segs(self, facts: tuple[Fact, ...]) -> list[Seg]:
+        """`assumed: <question> = no — answer to confirm`: the outcome rests on a declared default."""
+        segs: list[Seg] = [Seg("strong", self.loc.t("assumed") + self._colon())]
+        for i, f in enumerate(facts):
+            if i:
+                segs.append(Seg("text", " ; " if self.lang == "fr" else "; "))
+            value = self.result.assumed.get(f.path)
+            shown = self.loc.t("yes") if value is True else self.loc.t("no") if value is False else str(value)
+            segs.append(Seg("text", f.label + (f" ({f.entity})" if f.entity else "") + f" = {shown} "))
+            segs.append(Seg("code", f.path))
+        segs.append(Seg("text", " — " + self.loc.t("answer_to_confirm")))
+        return segs
+
     def _cite_segs(self, cites: tuple[Cite, ...]) -> list[Seg]:
         segs: list[Seg] = [Seg("text", self.loc.t("cites") + " ")]
         for i, c in enumerate(cites):
@@ -706,6 +721,8 @@ class _Builder:
             summary = [Seg("strong", loc.t("no_rule"))]
         if view.undetermined and view.missing:
             lines.append((0, self._missing_segs(view.missing)))
+        if view.assumed:
+            lines.append((0, self._assumed_segs(view.assumed)))
         if x.on is not None:
             lines.append((0, [Seg("text", loc.t("band_on") + " "), Seg("code", f"{_collapse(x.on.text)} = {self._truth(x.on)}")]))
         lines.append((0, [Seg("strong", loc.t("rules_walked"))]))

@@ -55,6 +55,24 @@ class Assessment:
     data: dict[str, Any]  # the validated data, for the canonical hash
     name: str = "<assessment>"
     spans: dict[str, Span] = field(default_factory=dict)
+    #: The facts a declared `default` filled because the question was left out, path → value:
+    #: answers the company did not give, shown as assumed wherever a decision rests on them.
+    assumed: dict[str, Any] = field(default_factory=dict)
+
+    def without_assumptions(self) -> Assessment:
+        """The same facts with every defaulted answer unknown again: what the decisions would be
+        had the company answered nothing beyond what it wrote."""
+        if not self.assumed:
+            return self
+
+        def strip(values: dict[str, Any], prefix: str) -> dict[str, Any]:
+            return {k: Unknown(frozenset({f"{prefix}.{k}"})) if f"{prefix}.{k}" in self.assumed else v for k, v in values.items()}
+
+        records = {name: strip(values, name) for name, values in self.records.items()}
+        entities = {
+            name: [Entity(e.input_name, e.index, e.id, strip(e.values, e.path), e.path) for e in rows] for name, rows in self.entities.items()
+        }
+        return Assessment(records, entities, self.data, self.name, self.spans, {})
 
 
 # ------------------------------------------------------------------ reading
@@ -753,6 +771,9 @@ def validate(
         raise StratError([Diagnostic("E302", "the assessment must be a mapping of inputs (organization:, usecases: …)", Span(name, 1, 1, 1, 2))])
     _check_plain(data)  # data that did not come through parse_data: the service, policy tests, callers
     _check_free_numbers(data.get("about"), name, spans)
+    retired = _retired_answers(policy, data, name, spans)
+    if retired:
+        raise StratError(retired)
     data = _unknown_to_none(data, policy)
     duplicates = _duplicate_ids(policy, data, name, spans)
     model = build_model(policy)
@@ -770,6 +791,44 @@ def validate(
         raise StratError(duplicates)
     plain = validated.model_dump(exclude_none=False, by_alias=True)
     return _runtime(policy, plain, name, spans, data)
+
+
+def _retired_answers(policy: ir.CheckedPolicy, data: dict[str, Any], name: str, spans: dict[str, Span]) -> list[Diagnostic]:
+    """E320: an assessment written for an older version of the questionnaire still answers a
+    question the policy retired (`retired NAME "hint" { value "…" }`). Each answer is reported with
+    what to answer instead — per old value when the policy says — so that the file can be
+    migrated by hand; nothing is guessed."""
+    problems = []
+    for item in policy.inputs.values():
+        if not item.retired:
+            continue
+        raw = data.get(item.name)
+        if item.kind == "record":
+            rows = [(item.name, raw)]
+        elif item.kind == "many":
+            rows = [(f"{item.name}[{i}]", row) for i, row in enumerate(raw)] if isinstance(raw, list) else []
+        else:
+            rows = [(f"{item.name}.{m}", v) for m, v in raw.items()] if isinstance(raw, dict) else []
+        for where, row in rows:
+            if not isinstance(row, dict):
+                continue
+            for field_name, (hint, per_value) in item.retired.items():
+                if field_name not in row:
+                    continue
+                answer = row[field_name]
+                values = answer if isinstance(answer, list) else [answer]
+                instead = [f"'{v}' → {per_value[v]}" for v in values if isinstance(v, str) and v in per_value]
+                shown = f"{item.name}[{row.get('id')}]" if item.kind == "many" and isinstance(row.get("id"), str) else where
+                span = spans.get(f"{where}.{field_name}") or spans.get(where) or Span(name, 0, 0, 0, 0)
+                problems.append(
+                    Diagnostic(
+                        "E320",
+                        f"{shown}.{field_name}: this question is no longer asked — {hint}",
+                        span,
+                        hint=("answer instead: " + "; ".join(instead)) if instead else "remove the answer once the new questions are answered",
+                    )
+                )
+    return problems
 
 
 def _duplicate_ids(policy: ir.CheckedPolicy, data: dict[str, Any], name: str, spans: dict[str, Span]) -> list[Diagnostic]:
@@ -797,6 +856,7 @@ def _runtime(
     entities: dict[str, list[Entity]] = {}
     problems: list[Diagnostic] = []
     given = given or {}
+    assumed: dict[str, Any] = {}
 
     def answered(path: tuple) -> set[str]:
         """The keys written in the assessment for one record: a default fills only a question
@@ -819,6 +879,7 @@ def _runtime(
             v = raw.get(fname)
             if v is None and f.default is not None and fname not in written:
                 v = f.default
+                assumed[f"{prefix}.{fname}"] = v
             if v is None:
                 out[fname] = Unknown(frozenset({f"{prefix}.{fname}"}))
             elif isinstance(f.type, NumberT):
@@ -857,7 +918,7 @@ def _runtime(
             ]
     if problems:
         raise StratError(problems)
-    return Assessment(records, entities, plain, name, spans)
+    return Assessment(records, entities, plain, name, spans, assumed)
 
 
 def load_assessment(policy: ir.CheckedPolicy, path: str | Path, name: str | None = None) -> Assessment:

@@ -49,6 +49,9 @@ class DecisionResult:
     rules: tuple[RuleStatus, ...]
     cites: tuple[Citation, ...]
     obligations: tuple[str, ...] = ()
+    #: defaulted facts (answers left out, filled by a declared `default`) without which this
+    #: outcome would not be settled: the decision rests on an assumption
+    assumed: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -71,6 +74,7 @@ class ObligationResult:
     entity_path: str | None
     status: str  # "applies", "possible", "not_applicable", "not_in_force"
     missing: tuple[str, ...] = ()
+    assumed: tuple[str, ...] = ()  # as for DecisionResult
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class Result:
     values: list[ValueResult]
     obligations: list[ObligationResult]
     entities: dict[str, list[str]] = field(default_factory=dict)  # input → entity ids in order
+    #: every fact filled by a declared default, path → the value assumed
+    assumed: dict[str, Any] = field(default_factory=dict)
 
     def find(self, decision: str, entity: str | None = None) -> DecisionResult | None:
         for d in self.decisions:

@@ -1,0 +1,82 @@
+"""Conditional relevance: which questions an assessment makes relevant (`ask when EXPR`).
+
+A field declared `ask when EXPR` is relevant for a record or entity only when EXPR, over the
+answers given before it, is true. The questionnaires ask it only then; an answer given to a
+question that is not relevant is kept (it is a fact the company stated) and reported as warning
+W110, the same way by `eval`, `diagnose` and the service. Relevance never changes a decision:
+rules read the facts as they are, and a policy guards a detail question by the same condition
+(`faces and untargeted_scraping` is false when `faces` is false, whatever the detail says).
+
+    ir.CheckedPolicy + Assessment ─relevance─▶ {(input, entity id, field): true | false | unknown}
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ..language import ir
+from ..language.diagnostics import Diagnostic, Severity
+from ..language.source import Span
+from .assessment import Assessment, Entity
+from .evaluator import Evaluator
+from .values import Unknown
+
+#: ask-when conditions read answers only (checker, E052), never the date: any date will do
+_NO_DATE = date(2000, 1, 1)
+
+
+def conditional_fields(policy: ir.CheckedPolicy) -> list[tuple[ir.Input, ir.Field]]:
+    return [(item, f) for item in policy.inputs.values() for f in item.fields.values() if f.ask_when is not None]
+
+
+def relevance(policy: ir.CheckedPolicy, assessment: Assessment) -> dict[tuple[str, str | None, str], Any]:
+    """True, False or Unknown for every conditional field of every record and entity present."""
+    fields = conditional_fields(policy)
+    if not fields:
+        return {}
+    evaluator = Evaluator(policy, assessment, _NO_DATE)
+    out: dict[tuple[str, str | None, str], Any] = {}
+    for item, f in fields:
+        assert f.ask_when is not None
+        scopes: list[Entity | None] = [None] if item.kind == "record" else list(assessment.entities.get(item.name, []))
+        for entity in scopes:
+            out[(item.name, entity.id if entity else None, f.name)] = evaluator.compute(f.ask_when, entity)
+    return out
+
+
+def is_relevant(value: Any) -> bool:
+    """Asked only when the condition is known to be true; unknown waits for the earlier answer."""
+    return value is True
+
+
+def irrelevant_answers(policy: ir.CheckedPolicy, assessment: Assessment) -> list[Diagnostic]:
+    """W110 for every answer given to a question whose condition is known to be false."""
+    out = []
+    text_of = policy.source_map.text_of
+    for (input_name, ident, field_name), value in relevance(policy, assessment).items():
+        if value is not False or isinstance(value, Unknown):
+            continue
+        item = policy.inputs[input_name]
+        if item.kind == "record":
+            path, answer = f"{input_name}.{field_name}", assessment.records.get(input_name, {}).get(field_name)
+            where = path
+        else:
+            entity = next(e for e in assessment.entities[input_name] if e.id == ident)
+            path, answer = f"{entity.path}.{field_name}", entity.values.get(field_name)
+            where = f"{input_name}[{entity.index}].{field_name}" if item.kind == "many" else path
+        if isinstance(answer, Unknown) or path in assessment.assumed:
+            continue
+        condition = item.fields[field_name].ask_when
+        assert condition is not None
+        span = assessment.spans.get(where) or Span(assessment.name, 0, 0, 0, 0)
+        out.append(
+            Diagnostic(
+                "W110",
+                f"{path} is answered although the question is not asked here (ask when {' '.join(text_of(condition.span).split())}: false); the answer is kept",
+                span,
+                severity=Severity.WARNING,
+                hint="remove the answer, or check the earlier answer that makes it irrelevant",
+            )
+        )
+    return out
