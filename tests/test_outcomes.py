@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def test_the_service_answers_outcomes_only(methodology):
 
     from stratdsl.commands.service import create_app
 
-    client = TestClient(create_app(methodology))
+    client = TestClient(create_app(methodology), base_url="http://127.0.0.1")  # a host the service answers for
     for example in EXAMPLES:
         data = json.loads(json.dumps(yaml.safe_load(example.read_text(encoding="utf-8")), default=str))
         body = {"assessment": data, "as_of": "2026-11-26"}
@@ -77,7 +78,7 @@ def test_outcomes_use_the_engines_decimal_context_not_the_callers():
 
     policy, _ = compile_text('policy "p" version "1"\ninput us: many u { x: number  y: number }\n'
                              "decision d for each u { hi when x * y > 2.24  otherwise lo }\n", "p.strat")
-    facts = validate(policy, {"us": [{"id": "a", "x": "1.5", "y": "1.5"}]})  # 2.25; 2.2 with 2 digits
+    facts = validate(policy, {"us": [{"id": "a", "x": Decimal("1.5"), "y": Decimal("1.5")}]})  # 2.25; 2.2 with 2 digits
     with decimal.localcontext() as caller:
         caller.prec = 2
         assert compiled(policy).outcomes(facts, date(2026, 1, 1)) == ("hi",)

@@ -1016,8 +1016,11 @@ def test_policy_tests_outside_git_are_confined_to_their_folder(tmp_path):
     (tmp_path / "p.strat").write_text(f"{HEADER}{ORG}decision d {{ go when o.b  otherwise stop }}\n", encoding="utf-8")
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "a.test.yaml").write_text(_policy_test("../p.strat", "{o: {b: true}}"), encoding="utf-8")
-    done = cli("test", "t", cwd=tmp_path)
+    done = cli("test", ".", cwd=tmp_path / "t")  # run from the test's folder: the policy above it is out of bounds
     assert done.returncode == 1 and "E510 policy '../p.strat'" in done.stdout
+    # run from the folder that holds both (a folder made by `stratdsl init`, before `git init`): allowed
+    done = cli("test", "t", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # ---------------------------------------------------------------------- point 9: numbers

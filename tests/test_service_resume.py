@@ -21,10 +21,21 @@ from stratdsl.engine import require_policy
 POLICY = REPO / "policies" / "strategy.strat"
 
 
+class _FormClient(TestClient):
+    """A browser-like client: on a host the service answers for, and every form posted to
+    /questionnaire carries the CSRF token of a page it got (docs/service.md)."""
+
+    def post(self, url, *args, data=None, **kwargs):  # type: ignore[override]
+        if url == "/questionnaire" and isinstance(data, dict) and "csrf" not in data:
+            page = self.get("/questionnaire", params={"lang": data.get("lang", "fr")}).text
+            data = {**data, "csrf": re.search(r'<input type="hidden" name="csrf" value="([0-9a-f]{64})">', page).group(1)}
+        return super().post(url, *args, data=data, **kwargs)
+
+
 @pytest.fixture(scope="module")
 def client():
     policy, _ = require_policy(POLICY)
-    return TestClient(create_app(policy, None))
+    return _FormClient(create_app(policy, None), base_url="http://127.0.0.1")
 
 
 MATURITY = {

@@ -145,11 +145,15 @@ def _set_path(data: dict[str, Any], path: str, value: Any, lists: frozenset[str]
 
 def boundary(test_file: Path) -> Path:
     """The folder a test file may read from: its git repository (the nearest folder above
-    it holding `.git`), or its own folder when it is in none."""
+    it holding `.git`); outside git, the current folder when the test file is in it (a
+    folder made by `stratdsl init`, before `git init`), else the test file's own folder."""
     folder = Path(os.path.abspath(test_file)).parent  # where the file is named, not where a link leads
     for candidate in (folder, *folder.parents):
         if (candidate / ".git").exists():
             return candidate
+    here = Path.cwd().resolve()
+    if folder.resolve().is_relative_to(here):
+        return here
     return folder
 
 
@@ -171,7 +175,7 @@ def confine(test_file: Path, key: str, value: str) -> Path:
                 Diagnostic(
                     "E510",
                     f"{key} '{shown}' of '{test_file}' is outside the folder '{allowed}'",
-                    hint="a test file may only name files of its own repository (or of its folder, outside git)",
+                    hint="a test file may only name files of its own repository (outside git: of the current folder, or of its own folder)",
                 )
             ]
         )

@@ -521,7 +521,7 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
             assessment, result, tracer = _evaluate(data, None, {}, trace=True)
         except StratError as error:
             return HTMLResponse(render_form(policy, lang, count, form_data, {"": "; ".join(d.message for d in error.diagnostics)}, csrf=token), status_code=422)
-        return HTMLResponse(render_result(policy, data, assessment, result, tracer, lang))
+        return HTMLResponse(render_result(policy, data, assessment, result, tracer, lang, csrf=token))
 
     return app
 
@@ -879,7 +879,7 @@ def entity_names(policy: ir.CheckedPolicy, data: dict[str, Any]) -> dict[str, st
     return out
 
 
-def render_result(policy: ir.CheckedPolicy, data: dict[str, Any], assessment: Any, result: Any, tracer: Any, lang: str) -> str:
+def render_result(policy: ir.CheckedPolicy, data: dict[str, Any], assessment: Any, result: Any, tracer: Any, lang: str, csrf: str = "") -> str:
     w = _W[lang]
     _ = gettext_for(lang)
     names = entity_names(policy, data)
@@ -904,6 +904,7 @@ def render_result(policy: ir.CheckedPolicy, data: dict[str, Any], assessment: An
         complete = _("Complete my answers")
         body.append(
             f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">'
+            f'<input type="hidden" name="{CSRF_FIELD}" value="{_e(csrf)}">'
             f'<input type="hidden" name="resume" value="{_e(yaml_text)}">'
             f'<p><button type="submit">{_e(complete)}</button></p></form>'
         )
