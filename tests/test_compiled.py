@@ -375,7 +375,7 @@ def test_the_known_path_decides_without_the_generic_walk(monkeypatch):
     """With every fact known, decisions come from the generated known-path walks: the generic
     walk (compiler._Run._walk) is not called, for results or for outcomes."""
     policy, _ = compile_policy(REPO / "benchmarks" / "three.strat")
-    row = {"id": "u1", "impact": 4, "effort": "2.5", "recruitment": True, "narrow_task": True, "profiling": False, "score": "1.5"}
+    row = {"id": "u1", "impact": 4, "effort": Decimal("2.5"), "recruitment": True, "narrow_task": True, "profiling": False, "score": Decimal("1.5")}
     facts = validate(policy, {"usecases": [row]})
     reference = reference_evaluate(policy, facts, date(2026, 1, 1))
 

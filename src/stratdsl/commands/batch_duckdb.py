@@ -23,13 +23,13 @@ from ..backends.sql_duckdb import run_policy
 from ..language.diagnostics import Diagnostic, StratError
 
 
-def _python_items(_batch: Any, con: Any, paths: list[Path], keys: set[str], rows_input: str | None) -> list[Any]:
+def _python_items(_batch: Any, con: Any, paths: list[Path], keys: set[str], policy: Any, rows_input: str | None) -> list[Any]:
     """The assessments SQL did not settle, read the way the local engine reads them."""
     items: list[Any] = []
     if not keys:
         return items
     csvs = [str(p) for p in paths if p.suffix.lower() == ".csv"]
-    for item in _batch.iter_inputs(csvs, rows_input):
+    for item in _batch.iter_inputs(csvs, policy, rows_input):
         if item.key in keys:
             items.append(item)
     others = [p for p in paths if p.suffix.lower() != ".csv"]
@@ -43,11 +43,14 @@ def _python_items(_batch: Any, con: Any, paths: list[Path], keys: set[str], rows
                 "SELECT * EXCLUDE (file_index, row_number, group_name, file, ord) FROM raw WHERE assessment IN (SELECT assessment FROM wanted) ORDER BY ord"
             )
             names = [d[0] for d in cursor.description]
+            # the columns placed in the policy's inputs as the local engine places them (E605 cannot
+            # arise here: SQL read these files with the same header)
+            columns, _problems = _batch._columns([n for n in names if n != "assessment"], policy, rows_input)
             rebuilt: dict[str, dict[str, Any]] = {}
             for row in cursor.fetchall():
                 cells = dict(zip(names, row, strict=True))
                 key = cells.pop("assessment")
-                _batch._csv_fill(rebuilt.setdefault(key, {}), {k: ("" if v is None else v) for k, v in cells.items()}, rows_input)
+                _batch._csv_fill(rebuilt.setdefault(key, {}), {k: ("" if v is None else v) for k, v in cells.items()}, columns, rows_input)
             items.extend(_batch.Item(key, data) for key, data in rebuilt.items())
     return items
 
@@ -86,7 +89,7 @@ def run(
     parquet = out.suffix.lower() == ".parquet"
     seen = set() if parquet else _batch.done_keys(out)
     open_keys = {k for (k,) in con.execute("SELECT key FROM lines WHERE line IS NULL").fetchall()} - seen
-    work = ((sources, root, as_of.isoformat(), params, item) for item in _python_items(_batch, con, paths, open_keys, rows_input))
+    work = ((sources, root, as_of.isoformat(), params, item) for item in _python_items(_batch, con, paths, open_keys, policy, rows_input))
     python_lines = {}
     for line in _batch._execute(work, jobs, "local", None):
         record = json.loads(line)
