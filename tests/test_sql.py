@@ -16,6 +16,7 @@ import random
 import subprocess
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -350,3 +351,19 @@ def test_batch_duckdb_hands_undetermined_decisions_to_python(tmp_path):
             assert a == b
             undetermined += '"undetermined"' in a
     assert python_lines > 10 and sql_lines > 10 and undetermined > 5
+
+
+def test_a_sum_over_entities_keeps_its_decimals():
+    """Regression (found by the generated-policy test): the empty sum's CAST(0 AS DECIMAL(38, 0))
+    set the scale of the whole CASE, so a sum of 2.5 was read as 3 and banded 'top'."""
+    policy, diagnostics = compile_text(
+        'policy "p" version "1"\ninput items: many item { score: number 0..5 }\n'
+        "bands band2 on sum(item, score) { b0 from 0 below 3  top from 3 }\n",
+        "p.strat",
+    )
+    assert policy is not None, diagnostics
+    items = [("a", validate(policy, {"items": [{"id": "x", "score": Decimal("2.5")}]}, "a"))]
+    python = python_results(policy, items, AS_OF)
+    sql = duckdb_results(policy, items, AS_OF)
+    assert sql[("a", "band2", None)] == python[("a", "band2", None)] == ("decided", "b0", "band2.b0")
+    assert compare(python, sql) == (1, 0)

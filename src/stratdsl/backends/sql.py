@@ -588,7 +588,7 @@ class SqlCompiler:
         agg = self._add_cte("a", f"SELECT assessment, {value} AS v\n  FROM {s.current}\n  GROUP BY assessment")
         g_scope = self.scopes[""]
         col = self._fresh("c")
-        empty = {"count": "CAST(0 AS DECIMAL(38, 0))", "sum": "CAST(0 AS DECIMAL(38, 0))", "any": "FALSE", "all": "TRUE"}.get(kind, "NULL")
+        empty = {"count": "CAST(0 AS DECIMAL(38, 0))", "sum": "CAST(0 AS DECIMAL(38, 6))", "any": "FALSE", "all": "TRUE"}.get(kind, "NULL")
         g_scope.current = self._add_cte(
             "s",
             f"SELECT x.*, CASE WHEN y.assessment IS NULL THEN {empty} ELSE y.v END AS {ident(col)}\n"
