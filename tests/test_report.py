@@ -599,8 +599,8 @@ def test_groundwork_lane_comes_first_on_the_roadmap():
     assert all(row.startswith("| Fondations") for row in first_rows), first_rows
     assert "F = Fondations" in md
     # every planned test carries its success measure, target and decision point (end of the adjustment)
-    assert "mesure de succès : [Heures économisées par semaine]" in md
-    assert "Alignement : [Sert l'objectif prioritaire]" in md
+    assert "mesure de succès : Heures économisées par semaine" in md
+    assert "Alignement : Sert l'objectif prioritaire" in md
     assert 'class="sub success"' in html and "point de décision" in html
 
 

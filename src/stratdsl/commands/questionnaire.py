@@ -308,25 +308,14 @@ def next_questions(
     never a detail question (`ask when`) that the answers so far do not make relevant: what it
     infers or decides is asked before whether it only checks travel documents.
     `names` (entity id → the name the user gave it) labels the rows of repeated inputs."""
-    hidden: set[str] = set()
-    if assessment is not None:
-        from ..runtime.relevance import is_relevant, relevance
+    from ..runtime.relevance import rank_open_questions
 
-        for (input_name, ident, field_name), value in relevance(policy, assessment).items():
-            if not is_relevant(value):
-                item = policy.inputs[input_name]
-                hidden.add(f"{input_name}[{ident}].{field_name}" if item.kind == "many" else f"{input_name}.{field_name}")
-    counts: dict[str, int] = {}
-    for d in result.decisions:
-        if d.status == "undetermined":
-            for fact in d.missing:
-                if fact not in hidden:
-                    counts[fact] = counts.get(fact, 0) + 1
+    ranked = rank_open_questions(policy, result, assessment)
     labels = {}
     for q in questions(policy, lang):
         labels[q.key] = q
     out = []
-    for fact, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+    for fact, n in ranked[:limit]:
         pattern = re.sub(r"\[[^\]]*\]", ".*", fact)
         q = labels.get(pattern)
         label = q.label if q else fact

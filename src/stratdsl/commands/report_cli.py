@@ -1,4 +1,4 @@
-"""`stratdsl report POLICY ASSESSMENT -o FILE.html|FILE.md [--force] [--lang fr|en] [--as-of DATE] [--param NAME=VALUE]…`
+"""`stratdsl report POLICY ASSESSMENT -o FILE.html|FILE.md [--force] [--summary-only] [--lang fr|en] [--as-of DATE] [--param NAME=VALUE]…`
 
 Registered on the main group with `main.add_command(report_cmd)`. Exit codes
 as for the other commands: 0 written; 1 a bad policy or assessment (the
@@ -84,10 +84,11 @@ def _check_output(path: Path, force: bool) -> None:
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a parameter for this evaluation (repeatable).")
 @click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False), help="Also append the evaluation and decision records the report cites to this hash-chained JSONL audit log.")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists (without it, an existing FILE is an error, E702).")
+@click.option("--summary-only", "summary_only", is_flag=True, help="Write only the management summary.")
 @guarded(sources=lambda kwargs: _sources(kwargs["policy"]) if kwargs.get("policy") else None)
 def report_cmd(
     policy: str, assessment: str, output: str, fmt: str | None, lang: str | None, as_of: str | None, params: tuple[str, ...], audit_log: str | None,
-    force: bool,
+    force: bool, summary_only: bool = False,
 ) -> None:
     """Write a one-page management summary with charts, explanations and provenance (HTML or Markdown)."""
     from ..report import format_for, make_report, render  # the report package and its charts: only for this command
@@ -97,13 +98,15 @@ def report_cmd(
     chosen = fmt or (None if output == "-" else format_for(output))
     if chosen is None:
         raise click.BadParameter(f"'{output}' ends in neither .html nor .md: give --format html or --format markdown", param_hint="-o/--output")
+    if summary_only and chosen != "markdown":
+        raise click.BadParameter("the management summary alone is written as Markdown for now: give -o FILE.md", param_hint="--summary-only")
     when = as_of_date(as_of)
     if lang is None:
         from ..engine import compile_policy
 
         lang = resolve_lang(None, compile_policy(policy)[0])
     report = make_report(policy, assessment, when, lang, params)
-    text = render(report, chosen)
+    text = render(report, chosen, summary_only=summary_only)
     if audit_log:
         from ..provenance import audit
 

@@ -33,11 +33,14 @@ def format_for(path: str | Path) -> str | None:
     return FORMATS.get(Path(path).suffix.lower())
 
 
-def render(report: Report, fmt: str) -> str:
+def render(report: Report, fmt: str, summary_only: bool = False) -> str:
+    """`summary_only`: the management summary alone (Markdown; HTML raises ValueError until it has one)."""
     if fmt == "html":
+        if summary_only:
+            raise ValueError("--summary-only is not available for HTML yet: write the summary as Markdown (-o FILE.md)")
         return render_html(report)
     if fmt == "markdown":
-        return render_markdown(report)
+        return render_markdown(report, summary_only)
     raise ValueError(f"unknown report format '{fmt}' (html or markdown)")
 
 

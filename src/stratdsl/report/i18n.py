@@ -186,6 +186,17 @@ _REPORT_EN = {
     "generated_by": "Report produced by {engine}; it carries no production timestamp: same inputs, same report.",
     "skip": "Skip to content",
     "band_on": "on",
+    "first_steps": "First steps",
+    "first_steps_intro": "The assessment is incomplete ({n} decision(s) still open): what is already certain, and what to ask next.",
+    "certain_groundwork": "Groundwork to start now (certain, whatever the missing answers)",
+    "candidate_quick_wins": "Candidate quick wins (to confirm once their costs and effort are known)",
+    "settling_questions": "The questions that would settle the most",
+    "waiting_decisions": "{n} open decision(s) wait on this answer",
+    "no_certain_step": "none yet",
+    "technical_appendix": "Technical appendix",
+    "appendix_intro": "For the auditor: the missing answers with their paths in the assessment, the explanation of every figure (rules, conditions, values read) and the provenance that ties this report to the audit log.",
+    "see_appendix": "Explanations, the list of missing answers and the provenance are in the technical appendix.",
+    "summary_only_note": "Management summary only: the full report adds the detail by part, the explanation of every figure and the provenance.",
 }
 WORDS: dict[str, dict[str, Any]] = table("report", _REPORT_EN)
 

@@ -1,5 +1,13 @@
 """The report as Markdown: the same content as the HTML page, in text form, fit for a git repository.
 
+Two halves. The management view (the summary — opening with the first steps when
+decisions are still open —, then maturity, matrix, roadmap, risks) reads as plain
+text for a director: labels and formatted values, no rule ids, no file or fact
+paths, no hex ids, no links on values. The technical appendix holds what an
+auditor needs: the missing answers with their paths, the explanation of every
+figure, the provenance and the decision ids. `summary_only` writes the header
+and the summary alone.
+
 Charts become tables: the radar a table of scores with a text bar, the
 impact/effort matrix a two-by-two table of the quadrants (filled from the
 quadrant decision of each use case) plus the table of scores, the Gantt chart
@@ -12,7 +20,7 @@ from __future__ import annotations
 
 from ..language.urls import safe_url
 from .i18n import Locale
-from .model import Cite, DecisionView, ExplanationView, Fact, ObligationView, Report, Seg, ValueView
+from .model import Cite, DecisionView, ExplanationView, Fact, FirstSteps, ObligationView, Report, Seg, ValueView
 from .svg import PHASE_LETTERS, phase_label
 
 _SPECIAL = set("\\`*_[]<>|")
@@ -31,8 +39,10 @@ def code(text: str) -> str:
 
 
 class _Md:
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, summary_only: bool = False) -> None:
         self.r = report
+        self.summary_only = summary_only
+        self.plain = False  # in the management view: values as plain text, no links to the appendix
         self.loc = Locale(report.lang)
         self.anchors = report.anchors
         self.colon = " : " if report.lang == "fr" else ": "
@@ -41,7 +51,7 @@ class _Md:
     # ------------------------------------------------------------ small pieces
     def link(self, anchor: str | None, text: str) -> str:
         """`text` is already Markdown."""
-        if anchor and anchor in self.anchors:
+        if anchor and anchor in self.anchors and not self.plain:
             return f"[{text}](#{anchor})"
         return text
 
@@ -53,7 +63,8 @@ class _Md:
         text = self.sep.join(f"{md(f.label)}{' (' + md(f.entity) + ')' if f.entity else ''}" for f in shown)
         if len(facts) > limit:
             text += f" {md(self.loc.t('and_more', n=len(facts) - limit))}"
-        return f" ({md(self.loc.t('missing_facts'))}{self.colon}{text} · [{md(self.loc.t('see_list'))}](#missing))"
+        see = "" if self.summary_only else f" · [{md(self.loc.t('see_list'))}](#missing)"
+        return f" ({md(self.loc.t('missing_facts'))}{self.colon}{text}{see})"
 
     def cites(self, cites: tuple[Cite, ...]) -> str:
         return self.sep.join(md(c.text) for c in cites)
@@ -125,8 +136,14 @@ class _Md:
         if r.policy_label:
             out += [md(r.policy_label), ""]
         out += [f"**{md(loc.t('as_of', date=loc.date(r.as_of)))}** · {md(loc.t('policy_line', name=r.policy_name, version=r.version))}", ""]
-        for part in (self.summary(), self.maturity(), self.matrix(), self.roadmap(), self.risks(), self.missing(), self.explanations(), self.provenance()):
-            if part:
+        self.plain = True  # the management view
+        out += self.summary()
+        if not self.summary_only:
+            for part in (self.maturity(), self.matrix(), self.roadmap(), self.risks()):
+                out += part
+            self.plain = False  # the technical appendix
+            out += ['<a id="appendix"></a>', "", f"## {md(loc.t('technical_appendix'))}", "", md(loc.t("appendix_intro")), ""]
+            for part in (self.missing(), self.explanations(), self.provenance()):
                 out += part
         while out and out[-1] == "":
             out.pop()
@@ -136,6 +153,8 @@ class _Md:
         r, loc = self.r, self.loc
         spec = r.spec
         out = [f"## {md(loc.t('summary'))}", ""]
+        if r.first_steps is not None:
+            out += self.first_steps(r.first_steps)
         level = self.decision(r.maturity_level, False)
         if r.global_score is not None:
             level += f" — {md(loc.t('global_score'))} {self.score(r.global_score)}"
@@ -154,7 +173,8 @@ class _Md:
         out.append(f"- **{md(loc.t('weak_points'))}**{self.colon}{text}")
         out.append("")
         if r.missing_facts:
-            out += [f"> **{md(loc.t('missing_notice', n=len(r.missing_facts)))}** [{md(loc.t('see_list'))}](#missing)", ""]
+            see = "" if self.summary_only else f" [{md(loc.t('see_list'))}](#missing)"
+            out += [f"> **{md(loc.t('missing_notice', n=len(r.missing_facts)))}**{see}", ""]
 
         out += [f"### {md(loc.t('priorities'))}", ""]
         if r.priorities:
@@ -210,13 +230,35 @@ class _Md:
             out += [f"### {md(loc.t('roadmap_glance', n=r.horizon))}", ""]
             out += self.gantt_table()
             out.append("")
-        git = r.provenance.get("git") or {}
-        commit = (f"{loc.t('commit')} {git['commit'][:12]}" + (f" ({loc.t('dirty')})" if git.get("dirty") else "")) if git else loc.t("not_in_git")
-        out.append(
-            f"{md(loc.t('evaluation_id'))} {code(r.evaluation_id)} · {md(r.policy_name)} {md(r.version)} · {md(commit)} · "
-            f"{md(loc.t('assessment_hash'))} {code(r.assessment_sha256[:16])}… · [{md(loc.t('provenance'))}](#provenance)"
-        )
+        if self.summary_only:
+            out.append(f"_{md(loc.t('summary_only_note'))}_")
+        else:
+            out.append(f"[{md(loc.t('see_appendix'))}](#appendix)")
         out.append("")
+        return out
+
+    def first_steps(self, steps: FirstSteps) -> list[str]:
+        """What is already certain and what to ask next, at the top of the summary (plain text)."""
+        loc = self.loc
+        none = f"_{md(loc.t('no_certain_step'))}_"
+        out = [f"### {md(loc.t('first_steps'))}", "", md(loc.t("first_steps_intro", n=steps.undetermined)), ""]
+        out += [f"**{md(loc.t('certain_groundwork'))}**", ""]
+        for gw in steps.groundwork:
+            when = ""
+            if gw.start is not None and gw.end is not None:
+                months = loc.t("month_short", n=gw.start) if gw.start == gw.end else loc.t("months_range", a=gw.start, b=gw.end)
+                when = f" — {md(months)}"
+            out.append(f"- {md(gw.obligation.label)}{when}")
+        out += ([] if steps.groundwork else [f"- {none}"]) + [""]
+        out += [f"**{md(loc.t('candidate_quick_wins'))}**", ""]
+        out += [f"- {uc.number}\\. {md(uc.name)} — {md(d.outcome_label)}" for uc, d in steps.candidates]
+        out += ([] if steps.candidates else [f"- {none}"]) + [""]
+        if steps.questions:
+            out += [f"**{md(loc.t('settling_questions'))}**", ""]
+            for n, q in enumerate(steps.questions, start=1):
+                who = f"{md(q.fact.entity)}{self.colon}" if q.fact.entity else ""
+                out.append(f"{n}. {who}{md(q.fact.label)} — {md(loc.t('waiting_decisions', n=q.waiting))}")
+            out.append("")
         return out
 
     def gantt_table(self) -> list[str]:
@@ -276,7 +318,7 @@ class _Md:
             bar = ""
             if s is not None and s.known:
                 filled = max(0, min(spec.score_max, int(s.value)))
-                bar = code("▰" * filled + "▱" * (spec.score_max - filled))
+                bar = "▰" * filled + "▱" * (spec.score_max - filled)
             score = self.score(s) + (self.facts(s.missing) if s is not None and not s.known else "")
             rows.append([md(d.name), score, bar, self.decision(d.decisions.get(spec.dimension_level), False), self.decision(d.decisions.get(spec.weakness), False)])
         out += self.table([md(loc.t(k)) for k in ("dimension", "score")] + [""] + [md(loc.t(k)) for k in ("level", "weakness")], rows, ["l", "r", "l", "l", "l"])
@@ -417,7 +459,7 @@ class _Md:
         r, loc = self.r, self.loc
         if not r.missing_facts:
             return []
-        out = ['<a id="missing"></a>', "", f"## {md(loc.t('missing_section'))} ({len(r.missing_facts)})", "", md(loc.t("missing_intro")), ""]
+        out = ['<a id="missing"></a>', "", f"### {md(loc.t('missing_section'))} ({len(r.missing_facts)})", "", md(loc.t("missing_intro")), ""]
         rows = [[md(f.entity or ""), md(f.label), code(f.path)] for f in r.missing_facts]
         out += self.table([f"{md(loc.t('usecase'))} / {md(loc.t('tool'))}", md(loc.t("question")), md(loc.t("path"))], rows)
         out.append("")
@@ -425,12 +467,12 @@ class _Md:
 
     def explanations(self) -> list[str]:
         r, loc = self.r, self.loc
-        out = [f"## {md(loc.t('explanations'))}", ""]
+        out = [f"### {md(loc.t('explanations'))}", ""]
         group: object = object()
         for x in r.explanations:
             if x.group != group:
                 group = x.group
-                out += [f"### {md(x.group or r.company or r.policy_name)}", ""]
+                out += [f"#### {md(x.group or r.company or r.policy_name)}", ""]
             out += self.explanation(x)
         return out
 
@@ -445,7 +487,7 @@ class _Md:
         r, loc = self.r, self.loc
         prov = r.provenance
         git = prov.get("git") or {}
-        out = ['<a id="provenance"></a>', "", f"## {md(loc.t('provenance'))}", ""]
+        out = ['<a id="provenance"></a>', "", f"### {md(loc.t('provenance'))}", ""]
         commit = (code(git["commit"]) + (f" ({md(loc.t('dirty'))})" if git.get("dirty") else "")
                   + (f" · {code(git['policy_path'])}" if git.get("policy_path") else "")) if git else md(loc.t("not_in_git"))
         params = (
@@ -468,15 +510,16 @@ class _Md:
         if files:
             out.append(f"- **{md(loc.t('files'))}**{self.colon}")
             out += [f"  - {code(f['path'])} {code(f['sha256'])}" for f in files]
-        out += ["", f"### {md(loc.t('decision_ids'))}", "", md(loc.t("provenance_note")).replace("\\`", "`"), ""]
+        out += ["", f"#### {md(loc.t('decision_ids'))}", "", md(loc.t("provenance_note")).replace("\\`", "`"), ""]
         rows = [[self.link(anchor, code(key)), code(rid)] for key, rid, anchor in r.decision_ids]
         out += self.table([md(loc.t("decision")), md(loc.t("id"))], rows)
         out += ["", f"_{md(loc.t('generated_by', engine=r.engine))}_", ""]
         return out
 
 
-def render_markdown(report: Report) -> str:
-    return _Md(report).render()
+def render_markdown(report: Report, summary_only: bool = False) -> str:
+    """The whole report (management view, then technical appendix), or with `summary_only` the summary alone."""
+    return _Md(report, summary_only).render()
 
 
 __all__ = ["render_markdown"]

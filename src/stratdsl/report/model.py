@@ -30,6 +30,7 @@ from ..provenance.records import assessment_sha256, decision_records
 from ..render import labels
 from ..runtime.assessment import Assessment
 from ..runtime.explain import DecisionExplanation, ExprNode, explain_decision, expr_tree
+from ..runtime.relevance import rank_open_questions
 from ..runtime.result import DECIDED, UNDETERMINED, DecisionResult, ObligationResult, Result, ValueResult
 from ..runtime.trace import RecordingTracer
 from ..runtime.values import Unknown, format_value
@@ -113,6 +114,11 @@ class ReportSpec:
     # risks
     risk: str = "risk"
     legal_decisions: tuple[str, ...] = ("prohibited_practice", "annex_iii_point", "transparency", "dpia")
+    # first steps of an express diagnostic: use cases whose next step is a candidate quick win, and how
+    # many open questions (ranked by the undetermined decisions that wait on each) the summary lists
+    next_step: str = "next_step"
+    candidate_outcome: str = "candidate"
+    first_questions: int = 5
     # tools
     tool_input: str = "tools"
     tool_decision: str = "shadow_ai"
@@ -261,6 +267,28 @@ class GroundworkRow:
     missing: tuple[Fact, ...]
 
 
+@dataclass(frozen=True)
+class OpenQuestion:
+    """A missing answer and how many undetermined decisions wait on it (runtime.relevance.rank_open_questions)."""
+
+    fact: Fact  # its path, the question as the policy words it in the report's language, its entity
+    waiting: int
+
+
+@dataclass
+class FirstSteps:
+    """What an incomplete (express) diagnostic already says to do, and what to ask to settle the rest.
+
+    Read from the result, never recomputed: the groundwork obligations that apply (certain, not
+    "may apply"), the use cases whose next-step decision is the candidate outcome, and the missing
+    answers most undetermined decisions wait on."""
+
+    groundwork: list[GroundworkRow]
+    candidates: list[tuple[EntityView, DecisionView]]  # (use case, its next-step decision)
+    questions: list[OpenQuestion]
+    undetermined: int  # how many decisions are undetermined in all
+
+
 @dataclass
 class RiskRow:
     entity: EntityView
@@ -385,6 +413,7 @@ class Report:
     decision_ids: list[tuple[str, str, str | None]]  # (key, record id, anchor when explained here)
     records: list[dict[str, Any]] = field(default_factory=list, repr=False)  # the evaluation record, then one per decision
     groundwork: list[GroundworkRow] = field(default_factory=list)  # the groundwork lane of the roadmap
+    first_steps: FirstSteps | None = None  # only when some decision is undetermined
 
     def risk_groups(self) -> list[RiskGroup]:
         return _groups(self.risks, "usecase") + _groups([t for t in self.tools if t.risk is not None], "tool")
@@ -911,7 +940,7 @@ class _Builder:
         # use cases
         usecases = self.entities(spec.usecase_input)
         uc_decisions = [spec.quadrant, spec.selection, spec.eligibility, spec.roadmap, spec.roi_verdict, spec.risk, *spec.legal_decisions,
-                        spec.success_measure, spec.test_verdict, spec.alignment]
+                        spec.success_measure, spec.test_verdict, spec.alignment, spec.next_step]
         uc_values = [
             spec.impact, spec.effort, spec.annual_gain, spec.payback_months, spec.risk_adjusted_payback_months,
             spec.priority_rank, spec.prerequisite_months, *(name for name, _ in spec.phases),
@@ -1007,6 +1036,7 @@ class _Builder:
             decision_ids=[],
         )
         report.groundwork = self._groundwork(report.global_obligations, horizon) if horizon else []
+        report.first_steps = self._first_steps(report.global_obligations, horizon, usecases)
         report.explanations = sorted(self.explanations.values(), key=lambda x: x.order)
         report.missing_facts = sorted(self.missing.values(), key=self._fact_order)
         report.records = [self.evaluation, *self.records]
@@ -1019,6 +1049,21 @@ class _Builder:
             for r in self.records
         ]
         return report
+
+    def _first_steps(self, obligations: list[ObligationView], horizon: int | None, usecases: list[EntityView]) -> FirstSteps | None:
+        """The first steps of a diagnostic with undetermined decisions (None when every decision is settled)."""
+        undetermined = sum(1 for d in self.result.decisions if d.status == UNDETERMINED)
+        if not undetermined:
+            return None
+        spec = self.spec
+        rows = self._groundwork(obligations, horizon if horizon else 10**6)
+        groundwork = [row for row in rows if row.obligation.status == "applies"]
+        candidates = [
+            (uc, d) for uc in usecases if (d := uc.decisions.get(spec.next_step)) is not None and d.decided and d.outcome == spec.candidate_outcome
+        ]
+        ranked = rank_open_questions(self.policy, self.result, self.assessment)[: spec.first_questions]
+        questions = [OpenQuestion(self.facts((path,))[0], n) for path, n in ranked]
+        return FirstSteps(groundwork, candidates, questions, undetermined)
 
     def _groundwork(self, obligations: list[ObligationView], horizon: int) -> list[GroundworkRow]:
         """The groundwork steps that apply or may apply, with their months (the policy computes them)."""

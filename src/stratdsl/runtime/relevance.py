@@ -80,3 +80,30 @@ def irrelevant_answers(policy: ir.CheckedPolicy, assessment: Assessment) -> list
             )
         )
     return out
+
+
+def hidden_facts(policy: ir.CheckedPolicy, assessment: Assessment) -> set[str]:
+    """The fact paths of the detail questions (`ask when`) the answers so far do not make relevant."""
+    hidden: set[str] = set()
+    for (input_name, ident, field_name), value in relevance(policy, assessment).items():
+        if not is_relevant(value):
+            item = policy.inputs[input_name]
+            hidden.add(f"{input_name}[{ident}].{field_name}" if item.kind == "many" else f"{input_name}.{field_name}")
+    return hidden
+
+
+def rank_open_questions(policy: ir.CheckedPolicy, result: Any, assessment: Assessment | None = None) -> list[tuple[str, int]]:
+    """The missing facts, each with the number of undetermined decisions that wait on it, most first
+    (then by path, for stable output): the answers that would settle the most, to ask next.
+
+    A detail question (`ask when`) that the answers so far do not make relevant is left out: what a
+    use case infers or decides is asked before whether it only checks travel documents. The
+    questionnaires' "answer next" and the report's first steps read this one ranking."""
+    hidden = hidden_facts(policy, assessment) if assessment is not None else set()
+    counts: dict[str, int] = {}
+    for d in result.decisions:
+        if d.status == "undetermined":
+            for fact in d.missing:
+                if fact not in hidden:
+                    counts[fact] = counts.get(fact, 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
