@@ -216,3 +216,14 @@ def test_the_ranking_leaves_out_questions_not_asked_yet_and_is_the_questionnaire
     assert [n for _, n in ranked] == sorted((n for _, n in ranked), reverse=True)
     # the questionnaires' "answer next" reads the same ranking
     assert [(q.fact, q.settles) for q in next_questions(policy, result, "fr", assessment=facts)] == ranked[:8]
+
+
+def test_first_steps_in_the_html_summary(express):
+    from stratdsl.report import render_html
+
+    html = render_html(express["fr"])
+    summary = html[html.index('<section id="summary"'):html.index("</section>", html.index('<section id="summary"'))]
+    block = summary[summary.index('<div id="first-steps">'):summary.index('<div class="cards">')]
+    assert "<h3>Premiers pas</h3>" in block and block.count("<li data-fact=") == 5
+    assert "Candidat à fort impact" in block and "M1 à M3" in block
+    assert '<div id="first-steps">' not in render_html(make_report(OLD_POLICY, CABINET, AS_OF, "fr"))

@@ -16,7 +16,19 @@ from html import escape
 
 from ..language.urls import safe_url
 from .i18n import Locale
-from .model import Cite, DecisionView, EntityView, ExplanationView, Fact, ObligationView, Report, Seg, ValueView, safe_id
+from .model import (
+    Cite,
+    DecisionView,
+    EntityView,
+    ExplanationView,
+    Fact,
+    FirstSteps,
+    ObligationView,
+    Report,
+    Seg,
+    ValueView,
+    safe_id,
+)
 from .svg import PHASE_COLOURS, gantt, matrix, phase_label, quadrant_colours, radar
 
 STYLE = """
@@ -339,7 +351,10 @@ class _Html:
     def summary(self) -> str:
         r, loc = self.r, self.loc
         spec = r.spec
-        out = ['<section id="summary" aria-labelledby="h-summary">', f'<h2 id="h-summary">{_e(loc.t("summary"))}</h2>', '<div class="cards">']
+        out = ['<section id="summary" aria-labelledby="h-summary">', f'<h2 id="h-summary">{_e(loc.t("summary"))}</h2>']
+        if r.first_steps is not None:
+            out.append(self.first_steps(r.first_steps))
+        out.append('<div class="cards">')
         # maturity
         level = self.decision(r.maturity_level, with_missing=False)
         score = ""
@@ -403,6 +418,29 @@ class _Html:
         out.append(self.trace_line())
         out.append("</section>")
         return "\n".join(out)
+
+    def first_steps(self, steps: FirstSteps) -> str:
+        """What an incomplete diagnostic already says (the same lists as the Markdown's, model.FirstSteps)."""
+        loc = self.loc
+
+        def items(rows: list[str]) -> str:
+            return "".join(f"<li>{row}</li>" for row in rows) or f"<li>{_e(loc.t('no_certain_step'))}</li>"
+
+        def months(a: int | None, b: int | None) -> str:
+            return "" if a is None or b is None else " — " + _e(loc.t("month_short", n=a) if a == b else loc.t("months_range", a=a, b=b))
+
+        out = ['<div id="first-steps">', f"<h3>{_e(loc.t('first_steps'))}</h3>", f"<p>{_e(loc.t('first_steps_intro', n=steps.undetermined))}</p>"]
+        out.append(f"<p class=\"small\"><strong>{_e(loc.t('certain_groundwork'))}</strong></p><ul class=\"plain small\">")
+        out.append(items([_e(g.obligation.label) + months(g.start, g.end) for g in steps.groundwork]) + "</ul>")
+        out.append(f"<p class=\"small\"><strong>{_e(loc.t('candidate_quick_wins'))}</strong></p><ul class=\"plain small\">")
+        out.append(items([f"{uc.number}. {_e(uc.name)} — {_e(d.outcome_label)}" for uc, d in steps.candidates]) + "</ul>")
+        if steps.questions:
+            out.append(f"<p class=\"small\"><strong>{_e(loc.t('settling_questions'))}</strong></p><ol class=\"small\">")
+            for q in steps.questions:
+                who = f"{_e(q.fact.entity)}{self.colon}" if q.fact.entity else ""
+                out.append(f'<li data-fact="{_e(q.fact.path)}">{who}{_e(q.fact.label)} — {_e(loc.t("waiting_decisions", n=q.waiting))}</li>')
+            out.append("</ol>")
+        return "\n".join([*out, "</div>"])
 
     def _score(self, v: ValueView | None) -> str:
         if v is None:
