@@ -14,6 +14,8 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers import GOLDEN, REPO, compare_golden
 from stratdsl import engine
@@ -227,3 +229,32 @@ def test_first_steps_in_the_html_summary(express):
     assert "<h3>Premiers pas</h3>" in block and block.count("<li data-fact=") == 5
     assert "Candidat à fort impact" in block and "M1 à M3" in block
     assert '<div id="first-steps">' not in render_html(make_report(OLD_POLICY, CABINET, AS_OF, "fr"))
+
+
+FACT_PATHS = st.sampled_from(["organization.annual_revenue", "organization.headcount", "usecases[a].infers", "usecases[a].setting",
+                              "usecases[b].infers", "maturity.governance.owned"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.lists(FACT_PATHS, max_size=4, unique=True)), max_size=8))
+def test_the_ranking_counts_every_undetermined_decision_once_per_fact(decisions):
+    """Each missing fact of an undetermined decision counts one; decided ones count nothing; most first, then by path."""
+    policy = _express_policy()
+    made = [
+        _undetermined(f"d{n}", None, tuple(missing)) if open_ else
+        DecisionResult(f"d{n}", None, None, "decided", "x", f"d{n}.x", (), tuple(missing), (), ())
+        for n, (open_, missing) in enumerate(decisions)
+    ]
+    ranked = rank_open_questions(policy, Result("p", "1", AS_OF, [], made, [], []))
+    expected = {f: sum(1 for open_, missing in decisions if open_ and f in missing) for _, missing in decisions for f in missing}
+    assert dict(ranked) == {f: n for f, n in expected.items() if n}
+    assert ranked == sorted(ranked, key=lambda kv: (-kv[1], kv[0]))
+
+
+_POLICY: list = []
+
+
+def _express_policy():
+    if not _POLICY:
+        _POLICY.append(engine.require_policy(REPO / EXPRESS_POLICY)[0])
+    return _POLICY[0]
