@@ -598,7 +598,7 @@ def _field_name(q: Question, index: int | None) -> str:
 
 
 def _input_view(q: Question, name: str, value: Any, lang: str) -> dict[str, Any]:
-    """What macros.html's input(q) shows: the kind of input, its options and value."""
+    """What questionnaire.html shows of a question's input: its kind, its options and value."""
     w = _W[lang]
     current = value if value is not None else ""
     view: dict[str, Any] = {"name": name, "value": current, "options": []}
@@ -667,18 +667,17 @@ def form_context(
     by_input: dict[str, list[Question]] = {}
     for q in relevant_now(policy, given, single):
         by_input.setdefault(q.input_name, []).append(q)
-    groups = []
+    fieldsets = []
     for input_name, items in by_input.items():
         shown: set[str] = set()
         views = []
         for q in items:
             name = _field_name(q, None)
             views.append(_question_view(q, name, values.get(name), lang, problems.get(name), shown, name in next_up))
-        groups.append({"input_name": input_name, "legend": labels.text(policy.inputs[input_name].meta.label, lang, input_name), "questions": views})
-    repeated = []
+        fieldsets.append({"legend": labels.text(policy.inputs[input_name].meta.label, lang, input_name), "questions": views, "add": None})
     for input_name in dict.fromkeys(q.input_name for q in per_entity):
         qs = [q for q in per_entity if q.input_name == input_name]
-        blocks = []
+        what = labels.text(policy.inputs[input_name].meta.label, lang, input_name)
         for index in range(1, count.get(input_name, 1) + 1):
             ident = ids.get((input_name, index))
             asked = relevant_now(policy, given, qs, ident) if ident else [q for q in qs if q.ask_when is None]
@@ -687,8 +686,8 @@ def form_context(
             for q in asked:
                 name = _field_name(q, index)
                 views.append(_question_view(q, name, values.get(name), lang, problems.get(name), shown, name in next_up))
-            blocks.append({"index": index, "questions": views})
-        repeated.append({"input_name": input_name, "what": labels.text(policy.inputs[input_name].meta.label, lang, input_name), "blocks": blocks})
+            fieldsets.append({"legend": f"{what} — {index}", "questions": views, "add": None})
+        fieldsets[-1]["add"] = {"input_name": input_name, "what": what}  # after its last block, the button that adds one
     other = "en" if lang == "fr" else "fr"
     resume = dict(zip(("summary", "from_file", "from_text", "go"),
                       (_("Continue from a saved assessment (YAML)"), _("File downloaded earlier"), _("or its text"), _("Continue")), strict=True))
@@ -697,7 +696,7 @@ def form_context(
         "answered": _("{done} of {total} questions answered").format(done=done, total=len(names)), "done": done, "total": len(names),
         "first": _("Answer these first"), "next_up": [(n.replace(".", "-"), text) for n, text in next_up.items()],
         "problems": list(problems.values()), "counts": list(count.items()),
-        "groups": groups, "repeated": repeated, "show_refresh": any(q.ask_when is not None for q in (*single, *per_entity)),
+        "fieldsets": fieldsets, "show_refresh": any(q.ask_when is not None for q in (*single, *per_entity)),
         "resume": resume, "other": other, "other_name": "English" if other == "en" else "Français",
     }
 
@@ -885,7 +884,7 @@ def sample_contexts(policy: ir.CheckedPolicy) -> dict[str, list[dict[str, Any]]]
     for lang in ("fr", "en"):
         count = _counts(policy, {})
         form = form_context(policy, lang, count, {}, {"": "…"}, None, "0" * 64)
-        names = [q["ident"] for g in form["groups"] for q in g["questions"]][:1]
+        names = [q["ident"] for f in form["fieldsets"] for q in f["questions"]][:1]
         out["questionnaire.html"] += [form_context(policy, lang, count, {}, {}, None, "0" * 64), {**form, "next_up": [(n, "…") for n in names]}]
         row = {"decision": "…", "who": "…", "decided": True, "outcome": "…", "cites": "…"}
         result = {"lang": lang, "w": _W[lang], "csrf": "0" * 64, "title": _W[lang]["result"],
