@@ -133,12 +133,14 @@ def test_a_template_that_does_not_compile_is_E621_with_its_line(policy, tmp_path
     (tmp_path / "page.html").write_text("<html>\n{% block body %}\n{% for x in y %}\n{% endblock %}")
     (tmp_path / "extra").mkdir()
     (tmp_path / "extra" / "unused.html").write_text("{{ oops }")
+    (tmp_path / "latin1.html").write_bytes("Société".encode("latin-1"))
     with pytest.raises(StratError) as error:
         check_pages(load_theme(ThemeOptions(template_dir=str(tmp_path))), sample_contexts(policy))
-    assert codes(error) == ["E621", "E621"]
-    first, second = error.value.diagnostics
+    assert codes(error) == ["E621", "E621", "E621"]
+    first, second, third = error.value.diagnostics
     assert "extra/unused.html does not compile" in first.message and first.span.file.endswith("unused.html")
-    assert "page.html does not compile" in second.message and second.span.line == 4
+    assert "latin1.html cannot be read" in second.message
+    assert "page.html does not compile" in third.message and third.span.line == 4
 
 
 @pytest.mark.parametrize(
