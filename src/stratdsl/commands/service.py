@@ -3,7 +3,8 @@
 The web questionnaire is plain HTML forms (no JavaScript, nothing loaded from
 the network), built from the policy's input declarations like the terminal
 one, in French or English; it ends on the pre-diagnosis with the report's
-charts and downloads of the assessment (YAML) and the report (HTML). The JSON
+charts and downloads of the assessment (YAML) and the report (HTML). Its pages are
+Jinja2 templates (pages.py, templates/): this module builds their contexts. The JSON
 API evaluates, explains, and gives the assessment's JSON Schema and the
 policy's metadata; its errors carry the CLI's codes. Bodies above
 `max_body` bytes are refused. Decisions made here go to the audit log when
