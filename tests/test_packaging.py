@@ -43,6 +43,9 @@ def test_the_wheel_ships_the_methodology_the_grammar_and_py_typed(wheel):
     assert "stratdsl/methodology/policies/tests/method.test.yaml" in names
     assert "stratdsl/methodology/examples/cabinet-comptable.yaml" in names
     assert "stratdsl/locale/fr/LC_MESSAGES/stratdsl.mo" in names and "stratdsl/locale/fr/LC_MESSAGES/stratdsl.po" in names
+    # the web questionnaire's templates (stratdsl serve)
+    for page in ("page", "macros", "questionnaire", "result", "message"):
+        assert f"stratdsl/commands/templates/{page}.html" in names
 
 
 def test_the_wheel_metadata_declares_extras_urls_and_classifiers(wheel):

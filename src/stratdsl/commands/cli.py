@@ -795,22 +795,31 @@ def diagnose_cmd(policy: str, output: str | None, full: bool, as_of: str | None,
 @click.option("--auth-header", metavar="HEADER", help="Require this header, set by an authenticating reverse proxy, on every request.")
 @click.option("--max-evaluations", type=click.IntRange(1, 1000), default=4, show_default=True,
               help="Evaluations running at once; more get 503 with Retry-After.")
+@click.option("--template-dir", metavar="DIR", help="Templates that replace the built-in pages (page.html, questionnaire.html, result.html, message.html, macros.html).")
+@click.option("--logo", metavar="FILE", help="An image (PNG, JPEG, GIF, WebP or SVG, at most 256 kB) shown at the top of every page.")
+@click.option("--accent", metavar="#RRGGBB", help="The colour of the headings and buttons.")
+@click.option("--company-name", metavar="TEXT", help="A name shown at the top of every page.")
 @_audit_opt
 @_lang
 @guarded
 def serve_cmd(policy: str, host: str, port: int, workers: int, allowed_hosts: tuple[str, ...], api_keys_file: str | None,
-              auth_header: str | None, max_evaluations: int, audit_log: str | None, lang: str | None) -> None:
+              auth_header: str | None, max_evaluations: int, template_dir: str | None, logo: str | None, accent: str | None,
+              company_name: str | None, audit_log: str | None, lang: str | None) -> None:
     """Serve the questionnaire (web) and the decision API (JSON, OpenAPI at /docs)."""
     import os
 
     from .starter import require_extra
 
     require_extra("serve", "serve")
-    from .service import LOOPBACK_HOSTS, Security, host_of, serve
+    from .pages import ThemeOptions, check_pages, load_theme
+    from .service import LOOPBACK_HOSTS, Security, host_of, sample_contexts, serve
 
     if workers > 1 and audit_log:
         raise click.UsageError("--audit-log needs --workers 1: one process appends to the hash chain")
     checked, _ = _policy(policy)
+    theme_options = ThemeOptions(template_dir, logo, accent, company_name)
+    # every template compiled and every page rendered once, before listening (E620–E625)
+    check_pages(load_theme(theme_options), sample_contexts(checked))
     keys = [k.strip() for k in os.environ.get("STRATDSL_API_KEYS", "").split(",") if k.strip()]
     if api_keys_file:
         keys += [line.strip() for line in Path(api_keys_file).read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
@@ -822,7 +831,7 @@ def serve_cmd(policy: str, host: str, port: int, workers: int, allowed_hosts: tu
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     click.echo(_("stratdsl: serving {policy} at {url}/questionnaire (JSON API: {url}/docs)").format(policy=policy, url=base), err=True)
     click.echo(_("stratdsl: press Ctrl+C to stop"), err=True)
-    serve(policy, host, port, audit_log, security, workers)
+    serve(policy, host, port, audit_log, security, workers, theme_options)
 
 
 @main.command("lsp", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -3,7 +3,8 @@
 The web questionnaire is plain HTML forms (no JavaScript, nothing loaded from
 the network), built from the policy's input declarations like the terminal
 one, in French or English; it ends on the pre-diagnosis with the report's
-charts and downloads of the assessment (YAML) and the report (HTML). The JSON
+charts and downloads of the assessment (YAML) and the report (HTML). Its pages are
+Jinja2 templates (pages.py, templates/): this module builds their contexts. The JSON
 API evaluates, explains, and gives the assessment's JSON Schema and the
 policy's metadata; its errors carry the CLI's codes. Bodies above
 `max_body` bytes are refused. Decisions made here go to the audit log when
@@ -13,9 +14,9 @@ one is configured.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
-import html
 import json
 import re
 import secrets
@@ -48,6 +49,7 @@ from ..render.json_out import explanation_json, result_json
 from ..runtime.assessment import json_schema, validate
 from ..runtime.relevance import irrelevant_answers
 from ..runtime.values import format_value
+from .pages import CSRF_FIELD, PageError, Pages, Theme, ThemeOptions, check_pages, load_theme
 from .questionnaire import (
     NO,
     YES,
@@ -163,7 +165,6 @@ MAX_EVALUATIONS = 4  # evaluations running at once; more get 503 + Retry-After (
 RETRY_AFTER = 2  # seconds, in the Retry-After header of a 503
 CSRF_COOKIE = "stratdsl_csrf"
 HEALTH_PATH = "/api/v1/policy"  # the policy's name, version and hash: open to health checks, whatever the keys
-CSRF_FIELD = "csrf"
 
 
 @dataclass(frozen=True)
@@ -231,9 +232,10 @@ class _Gate:
     """ASGI middleware, outermost: Host (DNS rebinding), Origin (cross-site requests), the
     trusted proxy's header and the API keys are checked before anything is read or run."""
 
-    def __init__(self, app: Any, security: Security) -> None:
+    def __init__(self, app: Any, security: Security, pages: Pages) -> None:
         self.app = app
         self.security = security
+        self.pages = pages
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -247,7 +249,7 @@ class _Gate:
         status, diagnostic, extra = problem
         if scope.get("path") in FORM_PATHS or scope.get("path") == "/":
             lang = "en" if headers.get(b"accept-language", b"").strip().lower().startswith(b"en") else "fr"
-            response: Response = HTMLResponse(_page(_W[lang]["refused"], f"<h1>{_e(_W[lang]['refused'])}</h1><p>{_e(diagnostic.message)}</p>", lang), status_code=status)
+            response: Response = _html(lambda: _message(self.pages, lang, "refused", diagnostic.message), status)
         else:
             response = _errors([diagnostic], status)
         response.headers.update({**extra, "connection": "close"})
@@ -285,9 +287,10 @@ class _BodyLimit:
     413 itself before the app is called: raised from inside the app's body reader, a 413 became
     FastAPI's 400 on the API and an ExceptionGroup (a 500) on the form."""
 
-    def __init__(self, app: Any, limit: int) -> None:
+    def __init__(self, app: Any, limit: int, pages: Pages) -> None:
         self.app = app
         self.limit = limit
+        self.pages = pages
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -331,9 +334,7 @@ class _BodyLimit:
             lang = "en" if headers.get(b"accept-language", b"").strip().lower().startswith(b"en") else "fr"
             w = _W[lang]
             limit = f"{self.limit:,}".replace(",", "\u00a0" if lang == "fr" else ",")
-            body = f"<h1>{_e(w['too_large'])}</h1><p>{_e(w['too_large_help'].format(limit=limit))}</p>"
-            page = _page(w["too_large"], f'{body}<p><a href="/questionnaire?lang={lang}">{_e(w["back"])}</a></p>', lang)
-            response: Response = HTMLResponse(page, status_code=413, headers=close)
+            response: Response = _html(lambda: _message(self.pages, lang, "too_large", w["too_large_help"].format(limit=limit), back=True), 413, close)
         else:
             response = _errors([Diagnostic("E311", message)], 413)
             response.headers.update(close)
@@ -344,7 +345,13 @@ def _errors(diagnostics: list[Diagnostic], status: int = 422) -> JSONResponse:
     return JSONResponse({"errors": [d.to_json() for d in diagnostics]}, status_code=status)
 
 
-def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body: int = MAX_BODY, security: Security | None = None) -> FastAPI:
+def create_app(
+    policy: ir.CheckedPolicy, audit_log: str | None = None, max_body: int = MAX_BODY, security: Security | None = None, theme: Theme | None = None
+) -> FastAPI:
+    """The service's app; with a `theme` (`serve --template-dir/--logo/--accent/--company-name`), every
+    template is compiled and every page rendered once first: StratError E620–E625 when one fails."""
+    # the pages' environment, built once for the app (not per request)
+    pages = check_pages(theme, sample_contexts(policy)) if theme is not None and theme != Theme() else default_pages()
     app = FastAPI(
         title=f"stratdsl — {policy.name}",
         version=__version__,
@@ -354,8 +361,8 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
     prov = provenance(policy)
 
     security = security or Security()
-    app.add_middleware(_BodyLimit, limit=max_body)
-    app.add_middleware(_Gate, security=security)  # added last: runs first
+    app.add_middleware(_BodyLimit, limit=max_body, pages=pages)
+    app.add_middleware(_Gate, security=security, pages=pages)  # added last: runs first
     slots = threading.BoundedSemaphore(max(security.max_evaluations, 1))
 
     @contextmanager
@@ -373,11 +380,14 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
         headers = {"retry-after": str(RETRY_AFTER)}
         if request.url.path in FORM_PATHS:
             lang = "en" if request.headers.get("accept-language", "").lower().startswith("en") else "fr"
-            page = _page(_W[lang]["busy"], f"<h1>{_e(_W[lang]['busy'])}</h1><p>{_e(_W[lang]['busy_help'])}</p>", lang)
-            return HTMLResponse(page, status_code=503, headers=headers)
+            return _html(lambda: _message(pages, lang, "busy", _W[lang]["busy_help"]), 503, headers)
         response = _errors([Diagnostic("E313", message)], 503)
         response.headers.update(headers)
         return response
+
+    @app.exception_handler(PageError)
+    async def page_error(request: Request, error: PageError) -> Response:
+        return HTMLResponse(error.page, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -489,7 +499,7 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
     def form(request: Request, lang: Literal["fr", "en"] = "fr") -> HTMLResponse:
         cookie, fresh = browser_cookie(request)
         token = csrf_token(security.secret, cookie)
-        return with_cookie(HTMLResponse(render_form(policy, lang, _counts(policy, {}), {}, {}, csrf=token)), cookie, fresh)
+        return with_cookie(HTMLResponse(render_form(policy, lang, _counts(policy, {}), {}, {}, csrf=token, pages=pages)), cookie, fresh)
 
     @app.post("/questionnaire", response_class=HTMLResponse, include_in_schema=False)
     async def submit(request: Request) -> HTMLResponse:
@@ -499,29 +509,27 @@ def create_app(policy: ir.CheckedPolicy, audit_log: str | None = None, max_body:
         form_data = {k: v[-1] if len(v) == 1 else v for k, v in parse_qs(raw, keep_blank_values=True).items()}
         lang = "en" if form_data.get("lang") == "en" else "fr"
         if not csrf_ok(security.secret, request.cookies.get(CSRF_COOKIE), form_data.pop(CSRF_FIELD, None)):
-            page = _page(_W[lang]["refused"], f'<h1>{_e(_W[lang]["refused"])}</h1><p>{_e(_W[lang]["refused_csrf"])}</p>'
-                         f'<p><a href="/questionnaire?lang={lang}">{_e(_W[lang]["back"])}</a></p>', lang)
-            return HTMLResponse(page, status_code=403)
+            return _html(lambda: _message(pages, lang, "refused_csrf", _W[lang]["refused_csrf"], back=True), 403)
         token = csrf_token(security.secret, request.cookies[CSRF_COOKIE])
         resume = form_data.get("resume")
         if isinstance(resume, str) and resume.strip():
-            return resume_form(policy, resume, lang, token)
+            return resume_form(policy, resume, lang, token, pages)
         count = _counts(policy, form_data)
         add = form_data.get("add")
         add = add[-1] if isinstance(add, list) else add
         if add in count:
             count[add] = min(count[add] + 1, MAX_BLOCKS)
-            return HTMLResponse(render_form(policy, lang, count, form_data, {}, csrf=token))
+            return HTMLResponse(render_form(policy, lang, count, form_data, {}, csrf=token, pages=pages))
         if form_data.get("refresh"):  # show the questions the answers so far make relevant
-            return HTMLResponse(render_form(policy, lang, count, form_data, {}, csrf=token))
+            return HTMLResponse(render_form(policy, lang, count, form_data, {}, csrf=token, pages=pages))
         data, problems = read_form(policy, form_data, lang, count)
         if problems:
-            return HTMLResponse(render_form(policy, lang, count, form_data, problems, csrf=token), status_code=422)
+            return HTMLResponse(render_form(policy, lang, count, form_data, problems, csrf=token, pages=pages), status_code=422)
         try:
             assessment, result, tracer = _evaluate(data, None, {}, trace=True)
         except StratError as error:
-            return HTMLResponse(render_form(policy, lang, count, form_data, {"": "; ".join(d.message for d in error.diagnostics)}, csrf=token), status_code=422)
-        return HTMLResponse(render_result(policy, data, assessment, result, tracer, lang, csrf=token))
+            return HTMLResponse(render_form(policy, lang, count, form_data, {"": "; ".join(d.message for d in error.diagnostics)}, csrf=token, pages=pages), status_code=422)
+        return HTMLResponse(render_result(policy, data, assessment, result, tracer, lang, csrf=token, pages=pages))
 
     return app
 
@@ -559,32 +567,29 @@ _SERVICE_EN = {
     "refused_csrf": "This form has expired or does not come from this site. Reload the questionnaire page and send it again.",
     "busy": "Service busy",
     "busy_help": "Too many evaluations are running. Try again in a few seconds.",
+    "broken": "Page unavailable",
+    "broken_help": "This page could not be built: its template has an error (E622). The service's log says which.",
 }
 _W = table("service", _SERVICE_EN)
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.5}
-h1{color:#12355b}fieldset{border:1px solid #b8c4d0;border-radius:6px;margin:1rem 0;padding:1rem}
-legend{font-weight:600;color:#12355b}label{display:block;font-weight:500;margin-top:.8rem}
-.help{font-size:.9rem;color:#444;margin:.2rem 0}input[type=text],input[type=number],select{font-size:1rem;padding:.3rem;min-width:16rem}
-.choices label{font-weight:400;display:inline-block;margin-right:1rem}.error{color:#a00000;font-weight:600}
-button{font-size:1rem;padding:.5rem 1rem;margin:.5rem .5rem 0 0;border-radius:4px;border:1px solid #12355b;background:#12355b;color:#fff}
-button.secondary{background:#fff;color:#12355b}table{border-collapse:collapse}td,th{border:1px solid #b8c4d0;padding:.3rem .6rem;text-align:left}
-a.button{display:inline-block;margin:.5rem .5rem 0 0;padding:.5rem 1rem;border:1px solid #12355b;border-radius:4px;color:#12355b}
-iframe{width:100%;height:60rem;border:1px solid #b8c4d0}
-"""
+def _message(pages: Pages, lang: str, kind: str, message: str, back: bool = False) -> str:
+    """A page that only says why (message.html): `kind` is also the key of its title in _W."""
+    w = _W[lang]
+    title = w["refused"] if kind == "refused_csrf" else w[kind]
+    return pages.render("message.html", {"lang": lang, "w": w, "kind": kind, "title": title, "message": message, "back": back})
 
 
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
+def _html(build: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """An HTML response from `build()`; a page of --template-dir that fails gives the built-in page saying so (E622), 500."""
+    try:
+        return HTMLResponse(build(), status_code=status_code, headers=headers)
+    except PageError as error:
+        return HTMLResponse(error.page, status_code=500, headers=headers)
 
 
-def _page(title: str, body: str, lang: str) -> str:
-    return (
-        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>{_e(title)}</title>'
-        f"<style>{_CSS}</style></head><body>{body}</body></html>"
-    )
+@functools.cache
+def default_pages() -> Pages:
+    return Pages()
 
 
 def _field_name(q: Question, index: int | None) -> str:
@@ -593,57 +598,108 @@ def _field_name(q: Question, index: int | None) -> str:
     return q.key
 
 
-def _input(q: Question, name: str, value: Any, lang: str) -> str:
+def _input_view(q: Question, name: str, value: Any, lang: str) -> dict[str, Any]:
+    """What questionnaire.html shows of a question's input: its kind, its options and value."""
     w = _W[lang]
-    ident = _e(name.replace(".", "-"))
     current = value if value is not None else ""
+    view: dict[str, Any] = {"name": name, "value": current, "options": []}
     if q.is_list:
         chosen = set(current) if isinstance(current, list) else {current}
-        boxes = "".join(
-            f'<label><input type="checkbox" name="{_e(name)}" value="{_e(c.value)}"{" checked" if c.value in chosen else ""}> {_e(c.label)}</label>'
-            for c in q.choices
-        )
+        view["kind"] = "checkboxes"
+        view["options"] = [{"value": c.value, "label": c.label, "checked": c.value in chosen} for c in q.choices]
         # "none" is an answer (the empty list), unlike no box ticked (unknown)
-        boxes += f'<label><input type="checkbox" name="{_e(name)}" value="{NONE}"{" checked" if NONE in chosen or current == [] else ""}> {_e(w["none"])}</label>'
-        return f'<div class="choices" role="group" aria-labelledby="{ident}-label">{boxes}</div>'
-    if q.choices:
-        options = f'<option value="">{_e(w["unknown"])}</option>' + "".join(
-            f'<option value="{_e(c.value)}"{" selected" if c.value == current else ""}>{_e(c.label)}</option>' for c in q.choices
-        )
-        return f'<select id="{ident}" name="{_e(name)}">{options}</select>'
-    if isinstance(q.type, BoolT):  # three radio buttons: an unanswered question stays unknown
+        view["options"].append({"value": NONE, "label": w["none"], "checked": NONE in chosen or current == []})
+    elif q.choices:
+        view["kind"] = "select"
+        view["options"] = [{"value": "", "label": w["unknown"], "checked": False}] + [
+            {"value": c.value, "label": c.label, "checked": c.value == current} for c in q.choices
+        ]
+    elif isinstance(q.type, BoolT):  # three radio buttons: an unanswered question stays unknown
         chosen = ("oui" if current else "non") if isinstance(current, bool) else str(current).strip().lower()
         chosen = "oui" if chosen in YES else "non" if chosen in NO else ""
-        opts = [("oui", w["yes"]), ("non", w["no"]), ("", w["unknown"])]
-        radios = "".join(
-            f'<label><input type="radio" name="{_e(name)}" value="{v}"' + (f' id="{ident}"' if i == 0 else "")
-            + (" checked" if v == chosen else "") + f"> {_e(t)}</label>"
-            for i, (v, t) in enumerate(opts)
-        )
-        return f'<div class="choices yesno" role="radiogroup" aria-labelledby="{ident}-label">{radios}</div>'
-    kind = "number" if q.describe_type(lang).startswith(("nombre", "number", "whole")) else "text"
-    step = ' step="any"' if kind == "number" else ""
-    return f'<input id="{ident}" type="{kind}"{step} name="{_e(name)}" value="{_e(current)}">'
+        view["kind"] = "yesno"
+        view["options"] = [{"value": v, "label": t, "checked": v == chosen} for v, t in (("oui", w["yes"]), ("non", w["no"]), ("", w["unknown"]))]
+    else:
+        view["kind"] = "number" if q.describe_type(lang).startswith(("nombre", "number", "whole")) else "text"
+    return view
 
 
-def _question_html(
+def _question_view(
     q: Question, name: str, value: Any, lang: str, problem: str | None, shown_help: set[str] | None = None, next_up: bool = False
-) -> str:
+) -> dict[str, Any]:
     """One question; a help text shared by several questions of a group is shown once, above the first."""
-    ident = _e(name.replace(".", "-"))
-    title = f"{q.member_label} — {q.label}" if q.member_label else q.label
     show_help = bool(q.help) and (shown_help is None or q.help not in shown_help)
     if show_help and shown_help is not None and q.help:
         shown_help.add(q.help)
-    help_html = f'<p class="help">{_e(q.help)}</p>' if show_help else ""
-    error = f'<p class="error" role="alert">{_e(problem)}</p>' if problem else ""
-    required = " *" if q.required else ""
     answered = value not in (None, "", [])
-    css = " ".join(c for c in ("question", "next" if next_up else "", "answered" if answered else "") if c)
-    return (
-        f'<div class="{css}" id="q-{ident}"><label id="{ident}-label" for="{ident}">{_e(title)}{required}</label>'
-        f"{help_html}{_input(q, name, value, lang)}{error}</div>"
-    )
+    return {
+        **_input_view(q, name, value, lang),
+        "ident": name.replace(".", "-"),
+        "css": " ".join(c for c in ("question", "next" if next_up else "", "answered" if answered else "") if c),
+        "title": f"{q.member_label} — {q.label}" if q.member_label else q.label,
+        "required": q.required,
+        "help": q.help if show_help else None,
+        "error": problem or None,
+    }
+
+
+def form_context(
+    policy: ir.CheckedPolicy,
+    lang: str,
+    count: dict[str, int],
+    values: dict[str, Any],
+    problems: dict[str, str],
+    next_up: dict[str, str] | None = None,
+    csrf: str = "",
+) -> dict[str, Any]:
+    """What questionnaire.html shows (docs/service.md, "Templates and theme")."""
+    _ = gettext_for(lang)
+    next_up = next_up or {}
+    qs = questions(policy, lang, express_only=True)
+    single = [q for q in qs if q.kind != "many"]
+    per_entity = [q for q in qs if q.kind == "many"]
+    names = [_field_name(q, None) for q in single] + [
+        _field_name(q, i) for q in per_entity for i in range(1, count.get(q.input_name, 1) + 1)
+    ]
+    done = sum(1 for n in names if values.get(n) not in (None, "", []))
+    # `ask when`: a question is shown once the answers already given make it relevant
+    ids: dict[tuple[str, int], str] = {}
+    given, _problems = read_form(policy, values, lang, count, ids)
+    by_input: dict[str, list[Question]] = {}
+    for q in relevant_now(policy, given, single):
+        by_input.setdefault(q.input_name, []).append(q)
+    fieldsets = []
+    for input_name, items in by_input.items():
+        shown: set[str] = set()
+        views = []
+        for q in items:
+            name = _field_name(q, None)
+            views.append(_question_view(q, name, values.get(name), lang, problems.get(name), shown, name in next_up))
+        fieldsets.append({"legend": labels.text(policy.inputs[input_name].meta.label, lang, input_name), "questions": views, "add": None})
+    for input_name in dict.fromkeys(q.input_name for q in per_entity):
+        qs = [q for q in per_entity if q.input_name == input_name]
+        what = labels.text(policy.inputs[input_name].meta.label, lang, input_name)
+        for index in range(1, count.get(input_name, 1) + 1):
+            ident = ids.get((input_name, index))
+            asked = relevant_now(policy, given, qs, ident) if ident else [q for q in qs if q.ask_when is None]
+            shown = set()
+            views = []
+            for q in asked:
+                name = _field_name(q, index)
+                views.append(_question_view(q, name, values.get(name), lang, problems.get(name), shown, name in next_up))
+            fieldsets.append({"legend": f"{what} — {index}", "questions": views, "add": None})
+        fieldsets[-1]["add"] = {"input_name": input_name, "what": what}  # after its last block, the button that adds one
+    other = "en" if lang == "fr" else "fr"
+    resume = dict(zip(("summary", "from_file", "from_text", "go"),
+                      (_("Continue from a saved assessment (YAML)"), _("File downloaded earlier"), _("or its text"), _("Continue")), strict=True))
+    return {
+        "lang": lang, "w": _W[lang], "csrf": csrf, "title": _W[lang]["title"],
+        "answered": _("{done} of {total} questions answered").format(done=done, total=len(names)), "done": done, "total": len(names),
+        "first": _("Answer these first"), "next_up": [(n.replace(".", "-"), text) for n, text in next_up.items()],
+        "problems": list(problems.values()), "counts": list(count.items()),
+        "fieldsets": fieldsets, "show_refresh": any(q.ask_when is not None for q in (*single, *per_entity)),
+        "resume": resume, "other": other, "other_name": "English" if other == "en" else "Français",
+    }
 
 
 def render_form(
@@ -654,93 +710,12 @@ def render_form(
     problems: dict[str, str],
     next_up: dict[str, str] | None = None,
     csrf: str = "",
+    pages: Pages | None = None,
 ) -> str:
     """The web questionnaire, pre-filled with `values`; `next_up` (field name → question text)
     are the questions that settle the most, listed first with links and highlighted in place;
     `csrf` is the token the form posts back (docs/service.md)."""
-    w = _W[lang]
-    _ = gettext_for(lang)
-    next_up = next_up or {}
-    qs = questions(policy, lang, express_only=True)
-    single = [q for q in qs if q.kind != "many"]
-    per_entity = [q for q in qs if q.kind == "many"]
-    parts = [f"<h1>{_e(w['title'])}</h1>", f"<p>{_e(w['intro'])}</p>"]
-    names = [_field_name(q, None) for q in single] + [
-        _field_name(q, i) for q in per_entity for i in range(1, count.get(q.input_name, 1) + 1)
-    ]
-    done = sum(1 for n in names if values.get(n) not in (None, "", []))
-    answered = _("{done} of {total} questions answered").format(done=done, total=len(names))
-    first = _("Answer these first")
-    parts.append(
-        f'<p class="progress"><label for="progress">{_e(answered)}</label> '
-        f'<progress id="progress" max="{len(names)}" value="{done}">{done}/{len(names)}</progress></p>'
-    )
-    if next_up:
-        parts.append(
-            f'<div class="next-up"><h2>{_e(first)}</h2><ol>'
-            + "".join(f'<li><a href="#q-{_e(n.replace(".", "-"))}">{_e(text)}</a></li>' for n, text in next_up.items())
-            + "</ol></div>"
-        )
-    if problems:
-        parts.append(f'<div class="error" role="alert">{_e(w["errors"])}<ul>' + "".join(f"<li>{_e(m)}</li>" for m in problems.values()) + "</ul></div>")
-    hidden = "".join(f'<input type="hidden" name="n.{_e(k)}" value="{v}">' for k, v in count.items())
-    # the first submit button is the one Enter presses: make it the pre-diagnosis, not "add"
-    default = f'<button type="submit" tabindex="-1" style="position:absolute;left:-10000px">{_e(w["submit"])}</button>'
-    token = f'<input type="hidden" name="{CSRF_FIELD}" value="{_e(csrf)}">'
-    parts.append(f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">{token}{hidden}{default}')
-    # `ask when`: a question is shown once the answers already given make it relevant
-    ids: dict[tuple[str, int], str] = {}
-    given, _problems = read_form(policy, values, lang, count, ids)
-    groups: dict[str, list[Question]] = {}
-    for q in relevant_now(policy, given, single):
-        groups.setdefault(q.input_name, []).append(q)
-    for input_name, items in groups.items():
-        legend = labels.text(policy.inputs[input_name].meta.label, lang, input_name)
-        parts.append(f"<fieldset><legend>{_e(legend)}</legend>")
-        shown: set[str] = set()
-        for q in items:
-            name = _field_name(q, None)
-            parts.append(_question_html(q, name, values.get(name), lang, problems.get(name), shown, name in next_up))
-        parts.append("</fieldset>")
-    for input_name in dict.fromkeys(q.input_name for q in per_entity):
-        qs = [q for q in per_entity if q.input_name == input_name]
-        what = labels.text(policy.inputs[input_name].meta.label, lang, input_name)
-        for index in range(1, count.get(input_name, 1) + 1):
-            parts.append(f"<fieldset><legend>{_e(what)} — {index}</legend>")
-            ident = ids.get((input_name, index))
-            asked = relevant_now(policy, given, qs, ident) if ident else [q for q in qs if q.ask_when is None]
-            shown = set()
-            for q in asked:
-                name = _field_name(q, index)
-                parts.append(_question_html(q, name, values.get(name), lang, problems.get(name), shown, name in next_up))
-            parts.append("</fieldset>")
-        parts.append(f'<button type="submit" name="add" value="{_e(input_name)}" class="secondary">{_e(w["add"])}{w["colon"]}{_e(what)}</button>')
-    if any(q.ask_when is not None for q in (*single, *per_entity)):
-        parts.append(f'<p><button type="submit" name="refresh" value="1" class="secondary">{_e(w["refresh"])}</button></p>')
-    parts.append(f'<p><button type="submit">{_e(w["submit"])}</button></p></form>')
-    parts.append(_resume_form(lang, csrf=csrf))
-    other = "en" if lang == "fr" else "fr"
-    parts.append(f'<p><a href="/questionnaire?lang={other}" lang="{other}">{"English" if other == "en" else "Français"}</a></p>')
-    return _page(w["title"], "".join(parts), lang)
-
-
-def _resume_form(lang: str, yaml_text: str = "", csrf: str = "") -> str:
-    """Continue from a saved assessment: paste its YAML, or choose the downloaded file
-    (read into the text box by the browser; nothing is uploaded as a file)."""
-    _ = gettext_for(lang)
-    words = [_("Continue from a saved assessment (YAML)"), _("File downloaded earlier"), _("or its text"), _("Continue")]
-    summary, from_file, from_text, go = (_e(word) for word in words)
-    return (
-        f'<details class="resume"><summary>{summary}</summary>'
-        f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">'
-        f'<input type="hidden" name="{CSRF_FIELD}" value="{_e(csrf)}">'
-        f'<p><label for="resume-file">{from_file}</label> '
-        '<input type="file" id="resume-file" accept=".yaml,.yml,application/x-yaml,text/yaml" '
-        "onchange=\"const f=this.files[0];if(f){f.text().then(t=>{document.getElementById('resume-yaml').value=t;})}\"></p>"
-        f'<p><label for="resume-yaml">{from_text}</label><br>'
-        f'<textarea id="resume-yaml" name="resume" rows="6" cols="60">{_e(yaml_text)}</textarea></p>'
-        f'<p><button type="submit">{go}</button></p></form></details>'
-    )
+    return (pages or default_pages()).render("questionnaire.html", form_context(policy, lang, count, values, problems, next_up, csrf))
 
 
 def form_values(policy: ir.CheckedPolicy, data: dict[str, Any], lang: str) -> tuple[dict[str, Any], dict[str, int], dict[str, str]]:
@@ -829,7 +804,7 @@ def read_form(
     return data, problems
 
 
-def resume_form(policy: ir.CheckedPolicy, yaml_text: str, lang: str, csrf: str = "") -> HTMLResponse:
+def resume_form(policy: ir.CheckedPolicy, yaml_text: str, lang: str, csrf: str = "", pages: Pages | None = None) -> HTMLResponse:
     """The form again, filled with a saved assessment's answers, the questions that settle the most first."""
     from ..runtime.assessment import parse_data
 
@@ -842,7 +817,7 @@ def resume_form(policy: ir.CheckedPolicy, yaml_text: str, lang: str, csrf: str =
         result, _tracer = run(policy, assessment, date.today())
     except StratError as error:
         message = _("This file cannot be read as an assessment: {reason}").format(reason="; ".join(d.message for d in error.diagnostics))
-        return HTMLResponse(render_form(policy, lang, _counts(policy, {}), {}, {"": message}, csrf=csrf), status_code=422)
+        return HTMLResponse(render_form(policy, lang, _counts(policy, {}), {}, {"": message}, csrf=csrf, pages=pages), status_code=422)
     values, count, where = form_values(policy, data, lang)
     by_key = {q.key: q for q in questions(policy, lang, express_only=True)}
     next_up: dict[str, str] = {}
@@ -858,7 +833,7 @@ def resume_form(policy: ir.CheckedPolicy, yaml_text: str, lang: str, csrf: str =
             next_up[field] = nq.label
         if len(next_up) == 8:
             break
-    return HTMLResponse(render_form(policy, lang, count, values, {}, next_up, csrf))
+    return HTMLResponse(render_form(policy, lang, count, values, {}, next_up, csrf, pages))
 
 
 def _answer_required(lang: str) -> str:
@@ -879,45 +854,55 @@ def entity_names(policy: ir.CheckedPolicy, data: dict[str, Any]) -> dict[str, st
     return out
 
 
-def render_result(policy: ir.CheckedPolicy, data: dict[str, Any], assessment: Any, result: Any, tracer: Any, lang: str, csrf: str = "") -> str:
-    w = _W[lang]
+def result_context(policy: ir.CheckedPolicy, data: dict[str, Any], assessment: Any, result: Any, tracer: Any, lang: str, csrf: str = "") -> dict[str, Any]:
+    """What result.html shows: the decisions as found (nothing recomputed), the next questions, the downloads."""
     _ = gettext_for(lang)
     names = entity_names(policy, data)
     rows = []
     for decision in summary_decisions(policy):
         title = labels.decision_label(policy, decision.name, lang)
         for d in (x for x in result.decisions if x.decision == decision.name):
-            who = _e(names.get(d.entity, d.entity)) if d.entity else ""
+            who = names.get(d.entity, d.entity) if d.entity else ""
             if d.status == "decided":
-                value = _e(labels.outcome_label(policy, d.decision, d.outcome, lang))
-                cites = _e("; ".join(c.text for c in d.cites))
-                rows.append(f"<tr><td>{_e(title)}</td><td>{who}</td><td>{value}</td><td>{cites}</td></tr>")
+                rows.append({"decision": title, "who": who, "decided": True, "outcome": labels.outcome_label(policy, d.decision, d.outcome, lang),
+                             "cites": "; ".join(c.text for c in d.cites)})
             else:
                 possible = ", ".join(labels.outcome_label(policy, d.decision, o, lang) for o in d.possible)
-                rows.append(f"<tr><td>{_e(title)}</td><td>{who}</td><td>{_e(w['undetermined'])} ({_e(w['possible'])}: {_e(possible)})</td><td></td></tr>")
+                rows.append({"decision": title, "who": who, "decided": False, "possible": possible})
     nxt = next_questions(policy, result, lang, names=names, assessment=assessment)
-    body = [f"<h1>{_e(w['result'])}</h1>", "<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in w["columns"]) + "</tr></thead><tbody>", *rows, "</tbody></table>"]
     yaml_text = to_yaml(data)
-    if nxt:
-        body.append(f"<h2>{_e(w['next'])}</h2><ul>" + "".join(f"<li>{_e(q.label)}</li>" for q in nxt) + "</ul>")
-        # reopen the form with every answer given, the questions above first
-        complete = _("Complete my answers")
-        body.append(
-            f'<form method="post" action="/questionnaire"><input type="hidden" name="lang" value="{lang}">'
-            f'<input type="hidden" name="{CSRF_FIELD}" value="{_e(csrf)}">'
-            f'<input type="hidden" name="resume" value="{_e(yaml_text)}">'
-            f'<p><button type="submit">{_e(complete)}</button></p></form>'
-        )
-    body.append(f'<p><a class="button" download="evaluation.yaml" href="data:application/x-yaml;base64,{base64.b64encode(yaml_text.encode()).decode()}">{_e(w["download_yaml"])}</a>')
     report_html = _report_html(policy, assessment, result, tracer, lang)
-    if report_html is not None:
-        encoded = base64.b64encode(report_html.encode()).decode()
-        body.append(f'<a class="button" download="rapport.html" href="data:text/html;base64,{encoded}">{_e(w["download_report"])}</a></p>')
-        body.append(f'<h2>{_e(w["report"])}</h2><iframe title="{_e(w["report"])}" srcdoc="{_e(report_html)}"></iframe>')
-    else:
-        body.append("</p>")
-    body.append(f'<p><a href="/questionnaire?lang={lang}">{_e(w["back"])}</a></p>')
-    return _page(w["result"], "".join(body), lang)
+    report = None if report_html is None else {"html": report_html, "base64": base64.b64encode(report_html.encode()).decode()}
+    return {
+        "lang": lang, "w": _W[lang], "csrf": csrf, "title": _W[lang]["result"], "rows": rows, "next": [q.label for q in nxt],
+        "complete": _("Complete my answers"), "yaml_text": yaml_text, "yaml_base64": base64.b64encode(yaml_text.encode()).decode(), "report": report,
+    }
+
+
+def sample_contexts(policy: ir.CheckedPolicy) -> dict[str, list[dict[str, Any]]]:
+    """Every page with made-up data of the real shape: `serve --template-dir` renders each at start-up (E622)."""
+    out: dict[str, list[dict[str, Any]]] = {"questionnaire.html": [], "result.html": [], "message.html": []}
+    for lang in ("fr", "en"):
+        count = _counts(policy, {})
+        form = form_context(policy, lang, count, {}, {"": "…"}, None, "0" * 64)
+        names = [q["ident"] for f in form["fieldsets"] for q in f["questions"]][:1]
+        out["questionnaire.html"] += [form_context(policy, lang, count, {}, {}, None, "0" * 64), {**form, "next_up": [(n, "…") for n in names]}]
+        row = {"decision": "…", "who": "…", "decided": True, "outcome": "…", "cites": "…"}
+        result = {"lang": lang, "w": _W[lang], "csrf": "0" * 64, "title": _W[lang]["result"],
+                  "rows": [row, {"decision": "…", "who": "", "decided": False, "possible": "…"}], "next": ["…"], "complete": "…",
+                  "yaml_text": "{}\n", "yaml_base64": "e30K", "report": {"html": "<p></p>", "base64": "PHA+PC9wPg=="}}
+        out["result.html"] += [result, {**result, "next": [], "report": None}]
+        pages = [("refused", "…", False), ("refused_csrf", _W[lang]["refused_csrf"], True), ("too_large", "…", True), ("busy", _W[lang]["busy_help"], False)]
+        for kind, message, back in pages:
+            title = _W[lang]["refused"] if kind == "refused_csrf" else _W[lang][kind]
+            out["message.html"].append({"lang": lang, "w": _W[lang], "kind": kind, "title": title, "message": message, "back": back})
+    return out
+
+
+def render_result(
+    policy: ir.CheckedPolicy, data: dict[str, Any], assessment: Any, result: Any, tracer: Any, lang: str, csrf: str = "", pages: Pages | None = None
+) -> str:
+    return (pages or default_pages()).render("result.html", result_context(policy, data, assessment, result, tracer, lang, csrf))
 
 
 def _report_html(policy: ir.CheckedPolicy, assessment: Any, result: Any, tracer: Any, lang: str) -> str | None:
@@ -933,13 +918,23 @@ def _report_html(policy: ir.CheckedPolicy, assessment: Any, result: Any, tracer:
 def app_from_env() -> FastAPI:
     """The app of the policy named by STRATDSL_SERVE_POLICY: the factory each uvicorn worker
     process calls (`stratdsl serve --workers N`, or `uvicorn --factory` / gunicorn with
-    uvicorn workers, docs/performance.md)."""
+    uvicorn workers, docs/performance.md), themed by STRATDSL_SERVE_TEMPLATE_DIR, _LOGO,
+    _ACCENT and _COMPANY_NAME (docs/service.md)."""
     import os
 
     from ..engine import require_policy
 
     policy, _ = require_policy(os.environ["STRATDSL_SERVE_POLICY"])
-    return create_app(policy, os.environ.get("STRATDSL_SERVE_AUDIT_LOG") or None, security=_security_from_env(os.environ))
+    try:  # the theme's options, as `serve` checks them (E620–E625)
+        theme = load_theme(ThemeOptions.from_env(os.environ))
+        return create_app(policy, os.environ.get("STRATDSL_SERVE_AUDIT_LOG") or None, security=_security_from_env(os.environ), theme=theme)
+    except StratError as error:
+        import sys
+
+        from ..render.diagnostics import render_text
+
+        print(render_text(error.diagnostics, None), file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
 
 
 def _security_to_env(security: Security) -> str:
@@ -976,7 +971,10 @@ def startup_message(policy_path: str | Path, host: str, port: int, security: Sec
     return "\n".join(lines)
 
 
-def serve(policy_path: str | Path, host: str, port: int, audit_log: str | None, security: Security | None = None, workers: int = 1) -> None:
+def serve(
+    policy_path: str | Path, host: str, port: int, audit_log: str | None, security: Security | None = None, workers: int = 1,
+    theme_options: ThemeOptions | None = None,
+) -> None:
     import sys
 
     import uvicorn
@@ -984,6 +982,7 @@ def serve(policy_path: str | Path, host: str, port: int, audit_log: str | None, 
     from ..engine import require_policy
 
     security = security or Security()
+    theme_options = theme_options or ThemeOptions()
     if workers > 1:
         import os
 
@@ -991,9 +990,13 @@ def serve(policy_path: str | Path, host: str, port: int, audit_log: str | None, 
         os.environ["STRATDSL_SERVE_POLICY"] = str(Path(policy_path).resolve())
         os.environ["STRATDSL_SERVE_AUDIT_LOG"] = audit_log or ""
         os.environ["STRATDSL_SERVE_SECURITY"] = _security_to_env(security)
+        given = {**theme_options.__dict__}
+        given.update({k: str(Path(v).resolve()) for k, v in given.items() if k in ("template_dir", "logo") and v})
+        os.environ.update(ThemeOptions(**given).to_env())
         print(startup_message(policy_path, host, port, security), file=sys.stderr, flush=True)
         uvicorn.run("stratdsl.commands.service:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="warning")
         return
     policy, _ = require_policy(policy_path)
     print(startup_message(policy_path, host, port, security), file=sys.stderr, flush=True)
-    uvicorn.run(create_app(policy, audit_log, security=security), host=host, port=port, log_level="warning")
+    app = create_app(policy, audit_log, security=security, theme=load_theme(theme_options))
+    uvicorn.run(app, host=host, port=port, log_level="warning")
