@@ -43,6 +43,9 @@ def test_the_wheel_ships_the_methodology_the_grammar_and_py_typed(wheel):
     assert "stratdsl/methodology/policies/tests/method.test.yaml" in names
     assert "stratdsl/methodology/examples/cabinet-comptable.yaml" in names
     assert "stratdsl/locale/fr/LC_MESSAGES/stratdsl.mo" in names and "stratdsl/locale/fr/LC_MESSAGES/stratdsl.po" in names
+    # the HTML report's templates: every one the source tree has
+    templates = {f"stratdsl/report/templates/{p.name}" for p in (REPO / "src/stratdsl/report/templates").iterdir()}
+    assert templates and templates <= names, sorted(templates - names)
 
 
 def test_the_wheel_metadata_declares_extras_urls_and_classifiers(wheel):
