@@ -26,12 +26,16 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 from markupsafe import Markup
 
+from ..language.diagnostics import Diagnostic, StratError
+from ..language.source import Span
 from ..language.urls import safe_url
 from .i18n import Locale
 from .model import DecisionView, EntityView, ObligationView, Report, ValueView, safe_id
 from .svg import PHASE_COLOURS, gantt, matrix, phase_label, quadrant_colours, radar
+from .theme import DEFAULT_THEME, Theme
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -70,7 +74,8 @@ def environment(template_dir: str | None = None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(TEMPLATES))]
     if template_dir is not None:
         loaders.insert(0, jinja2.FileSystemLoader(template_dir))
-    env = jinja2.Environment(
+    # sandboxed: a user's template reads the report, it cannot reach Python's internals
+    env = jinja2.sandbox.SandboxedEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=lambda name: name is not None and name.endswith(".html.j2"),
         undefined=jinja2.StrictUndefined,
@@ -88,9 +93,10 @@ def environment(template_dir: str | None = None) -> jinja2.Environment:
 class _Context:
     """What the templates receive besides the Report: its Locale and the helpers that compute classes and charts."""
 
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, theme: Theme) -> None:
         self.r = report
         self.loc = Locale(report.lang)
+        self.theme = theme
 
     def quadrant_class(self, d: DecisionView | None) -> str | None:
         if d is None or not d.decided:
@@ -146,6 +152,7 @@ class _Context:
         r, loc = self.r, self.loc
         return {
             "report": r,
+            "theme": self.theme,
             "loc": loc,
             "spec": r.spec,
             "anchors": r.anchors,
@@ -172,17 +179,62 @@ class _Context:
         }
 
 
-def render_html(report: Report, template_dir: str | Path | None = None) -> str:
-    env = environment(str(template_dir) if template_dir is not None else None)
-    variables = _Context(report).variables()
-    style = env.get_template("style.css.j2").render(variables).strip()
-    variables["style"] = Markup(style)
-    variables["csp"] = (
-        "default-src 'none'; "
-        f"style-src {_csp_hash(style)}; script-src {_csp_hash(SCRIPT)}; "
-        "img-src data:; base-uri 'none'; form-action 'none'"
-    )
-    return env.get_template("report.html.j2").render(variables)
+def render_html(report: Report, template_dir: str | Path | None = None, theme: Theme = DEFAULT_THEME) -> str:
+    """The page; templates in `template_dir` replace the packaged ones of the same name.
+
+    An error in one of those templates (syntax, an unknown variable, a forbidden
+    attribute, anything raised while it renders) is a StratError E611 located at
+    the template's file and line; an error in a packaged template is a bug."""
+    folder = str(template_dir) if template_dir is not None else None
+    env = environment(folder)
+    try:
+        variables = _Context(report, theme).variables()
+        style = env.get_template("style.css.j2").render(variables).strip()
+        variables["style"] = Markup(style)
+        variables["csp"] = (
+            "default-src 'none'; "
+            f"style-src {_csp_hash(style)}; script-src {_csp_hash(SCRIPT)}; "
+            "img-src data:; base-uri 'none'; form-action 'none'"
+        )
+        return env.get_template("report.html.j2").render(variables)
+    except Exception as error:
+        where = _user_template_line(error, folder) if folder is not None else None
+        if where is None:
+            raise
+        file, line = where
+        kind = "syntax error" if isinstance(error, jinja2.TemplateSyntaxError) else "error"
+        message = getattr(error, "message", None) or str(error) or type(error).__name__
+        raise StratError([
+            Diagnostic(
+                "E611",
+                f"template {kind}: {message}",
+                Span(file, line, 1, line, 1),
+                hint="docs/reports.md lists each template's variables; remove the file to use the packaged template",
+            )
+        ]) from None
+
+
+def _user_template_line(error: BaseException, folder: str) -> tuple[str, int] | None:
+    """The file and line, in the user's template folder, where rendering failed (the innermost such frame)."""
+    root = Path(folder).resolve()
+
+    def mine(name: str | None) -> bool:
+        if not name:
+            return False
+        try:
+            return Path(name).resolve().is_relative_to(root)
+        except (OSError, ValueError):
+            return False
+
+    if isinstance(error, jinja2.TemplateSyntaxError) and mine(error.filename):
+        return str(error.filename), error.lineno
+    found = None
+    tb = error.__traceback__
+    while tb is not None:
+        if mine(tb.tb_frame.f_code.co_filename):
+            found = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
 
 
 __all__ = ["PHASE_COLOURS", "TEMPLATES", "environment", "quadrant_colours", "render_html"]
