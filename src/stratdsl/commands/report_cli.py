@@ -1,5 +1,5 @@
 """`stratdsl report POLICY ASSESSMENT -o FILE.html|FILE.md [--force] [--lang fr|en] [--as-of DATE] [--param NAME=VALUE]…
-[--template-dir DIR] [--logo FILE] [--accent #rrggbb] [--company-name TEXT]`
+[--template-dir DIR] [--logo FILE] [--accent #rrggbb] [--company-name TEXT] [--summary-only]`
 
 Registered on the main group with `main.add_command(report_cmd)`. Exit codes
 as for the other commands: 0 written; 1 a bad policy or assessment (the
@@ -107,11 +107,12 @@ def _check_theme(template_dir: str | None, logo: str | None, accent: str | None,
 @click.option("--template-dir", "template_dir", metavar="DIR", help="HTML: templates here replace the packaged ones of the same name (docs/reports.md).")
 @click.option("--logo", metavar="FILE", help="HTML: a PNG, JPEG or SVG logo (at most 256 KiB) shown in the header, embedded in the page.")
 @click.option("--accent", metavar="#RRGGBB", help="HTML: the accent colour of headings, links and borders (dark enough to read on white).")
+@click.option("--summary-only", "summary_only", is_flag=True, help="HTML: only the cover and the management summary (1 or 2 A4 pages), without charts pages, appendix or provenance.")
 @click.option("--company-name", "company_name", metavar="TEXT", help="HTML: the name of the firm issuing the report, shown in the header next to the logo.")
 @guarded(sources=lambda kwargs: _sources(kwargs["policy"]) if kwargs.get("policy") else None)
 def report_cmd(
     policy: str, assessment: str, output: str, fmt: str | None, lang: str | None, as_of: str | None, params: tuple[str, ...], audit_log: str | None,
-    force: bool, template_dir: str | None, logo: str | None, accent: str | None, company_name: str | None,
+    force: bool, template_dir: str | None, logo: str | None, accent: str | None, company_name: str | None, summary_only: bool,
 ) -> None:
     """Write a one-page management summary with charts, explanations and provenance (HTML or Markdown)."""
     from ..report import format_for, make_report, render  # the report package and its charts: only for this command
@@ -122,13 +123,15 @@ def report_cmd(
     chosen = fmt or (None if output == "-" else format_for(output))
     if chosen is None:
         raise click.BadParameter(f"'{output}' ends in neither .html nor .md: give --format html or --format markdown", param_hint="-o/--output")
+    if summary_only and chosen != "html":
+        raise click.BadParameter("--summary-only is for HTML reports", param_hint="--summary-only")
     when = as_of_date(as_of)
     if lang is None:
         from ..engine import compile_policy
 
         lang = resolve_lang(None, compile_policy(policy)[0])
     report = make_report(policy, assessment, when, lang, params)
-    text = render(report, chosen, template_dir, theme)
+    text = render(report, chosen, template_dir, theme, summary_only)
     if audit_log:
         from ..provenance import audit
 

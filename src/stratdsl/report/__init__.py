@@ -34,10 +34,10 @@ def format_for(path: str | Path) -> str | None:
     return FORMATS.get(Path(path).suffix.lower())
 
 
-def render(report: Report, fmt: str, template_dir: str | Path | None = None, theme: Theme = DEFAULT_THEME) -> str:
-    """The report as text; `template_dir` and `theme` apply to HTML only."""
+def render(report: Report, fmt: str, template_dir: str | Path | None = None, theme: Theme = DEFAULT_THEME, summary_only: bool = False) -> str:
+    """The report as text; `template_dir`, `theme` and `summary_only` apply to HTML only."""
     if fmt == "html":
-        return render_html(report, template_dir, theme)
+        return render_html(report, template_dir, theme, summary_only)
     if fmt == "markdown":
         return render_markdown(report)
     raise ValueError(f"unknown report format '{fmt}' (html or markdown)")

@@ -153,6 +153,8 @@ class _Context:
         return {
             "report": r,
             "theme": self.theme,
+            "links": True,  # figures link to their explanations (report.html.j2 sets it false for the management view)
+            "summary_only": False,
             "loc": loc,
             "spec": r.spec,
             "anchors": r.anchors,
@@ -164,7 +166,7 @@ class _Context:
             "title": f"{r.title} — {loc.t('as_of', date=loc.date(r.as_of))}",
             "script": Markup(SCRIPT),
             # helpers
-            "gantt": lambda chart_id=None: Markup(gantt(r, loc, chart_id) if chart_id else gantt(r, loc)),
+            "gantt": lambda chart_id="chart-gantt", links=True: Markup(gantt(r, loc, chart_id, links)),
             "matrix_chart": lambda: Markup(matrix(r, loc)),
             "radar": lambda: Markup(radar(r, loc)),
             "phase_label": lambda key: phase_label(loc, key),
@@ -179,8 +181,9 @@ class _Context:
         }
 
 
-def render_html(report: Report, template_dir: str | Path | None = None, theme: Theme = DEFAULT_THEME) -> str:
-    """The page; templates in `template_dir` replace the packaged ones of the same name.
+def render_html(report: Report, template_dir: str | Path | None = None, theme: Theme = DEFAULT_THEME, summary_only: bool = False) -> str:
+    """The page (only its cover and summary with `summary_only`); templates in `template_dir`
+    replace the packaged ones of the same name.
 
     An error in one of those templates (syntax, an unknown variable, a forbidden
     attribute, anything raised while it renders) is a StratError E611 located at
@@ -189,6 +192,7 @@ def render_html(report: Report, template_dir: str | Path | None = None, theme: T
     env = environment(folder)
     try:
         variables = _Context(report, theme).variables()
+        variables["summary_only"] = summary_only
         style = env.get_template("style.css.j2").render(variables).strip()
         variables["style"] = Markup(style)
         variables["csp"] = (

@@ -426,7 +426,7 @@ def _label_text(y: float, row_h: float, name: str, lines: list[str], size: float
     return f'<text class="row-label" x="{_f(LABEL_X)}" y="{_f(first_y)}" font-size="{_f(size)}"><title>{_a(name)}</title>{tspans}</text>'
 
 
-def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
+def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt", links: bool = True) -> str:
     """Names in the label column on the left, on whole words (a long name takes more lines, its row
     grows), never over a bar; the bars carry only their phase letter; "beyond the horizon" is a note
     under the name."""
@@ -488,9 +488,8 @@ def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
             tip = f"{name} — {month_span(loc, gw.start, gw.end)}"
             shape = f'<rect x="{_f(bx)}" y="{_f(by)}" width="{_f(bw)}" height="{_f(bar_h)}" rx="3" fill="{colour}"/>'
             shape += f'<text x="{_f(bx + bw / 2)}" y="{_f(by + bar_h / 2 + 4)}" text-anchor="middle" font-size="11" font-weight="bold" fill="#ffffff">{letters["groundwork"]}</text>'
-            out.append(
-                f'<a href="#{gw.obligation.anchor}"><g class="phase" data-phase="groundwork" data-start="{gw.start}" data-end="{gw.end}"><title>{_a(tip)}</title>{shape}</g></a>'
-            )
+            bar = f'<g class="phase" data-phase="groundwork" data-start="{gw.start}" data-end="{gw.end}"><title>{_a(tip)}</title>{shape}</g>'
+            out.append(f'<a href="#{gw.obligation.anchor}">{bar}</a>' if links else bar)
         out.append("</g>")
         y += row_h
     if not rows:
@@ -518,9 +517,8 @@ def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
                 tx = bx + bw
                 shape += f'<path d="M{_f(tx - 1)},{_f(by)} l8,{_f(bar_h / 2)} l-8,{_f(bar_h / 2)} z" fill="{colour}"/>'
             shape += f'<text x="{_f(bx + bw / 2)}" y="{_f(by + bar_h / 2 + 4)}" text-anchor="middle" font-size="11" font-weight="bold" fill="#ffffff">{letters.get(p.key, "")}</text>'
-            out.append(
-                f'<a href="#{p.anchor}"><g class="phase" data-phase="{p.key}" data-start="{p.start}" data-end="{p.end}"><title>{_a(tip)}</title>{shape}</g></a>'
-            )
+            bar = f'<g class="phase" data-phase="{p.key}" data-start="{p.start}" data-end="{p.end}"><title>{_a(tip)}</title>{shape}</g>'
+            out.append(f'<a href="#{p.anchor}">{bar}</a>' if links else bar)
         out.append("</g>")
         y += row_h
     # legend: as many lines as the chart's width needs
