@@ -46,6 +46,9 @@ def test_the_wheel_ships_the_methodology_the_grammar_and_py_typed(wheel):
     # the web questionnaire's templates (stratdsl serve)
     for page in ("page", "macros", "questionnaire", "result", "message"):
         assert f"stratdsl/commands/templates/{page}.html" in names
+    # the HTML report's templates: every one the source tree has
+    templates = {f"stratdsl/report/templates/{p.name}" for p in (REPO / "src/stratdsl/report/templates").iterdir()}
+    assert templates and templates <= names, sorted(templates - names)
 
 
 def test_the_wheel_metadata_declares_extras_urls_and_classifiers(wheel):
@@ -96,6 +99,13 @@ def test_fresh_venv_init_eval_and_test(wheel, tmp_path):
         cwd=folder, env=env, capture_output=True, text=True,
     )
     assert french.stdout.splitlines()[1].startswith("au 2026-09-01"), french.stdout[:300]  # the .mo from the wheel
+    # the HTML report's templates from the wheel
+    report = subprocess.run(
+        [str(bindir / "stratdsl"), "report", "policies/strategy.strat", "examples/cabinet-comptable.yaml", "-o", "r.html", "--as-of", "2026-09-01"],
+        cwd=folder, env=env, capture_output=True, text=True,
+    )
+    assert report.returncode == 0, report.stderr
+    assert '<h2 id="h-appendix">Annexe technique</h2>' in (folder / "r.html").read_text(encoding="utf-8")
 
 
 def test_init_refuses_a_folder_with_files(tmp_path):

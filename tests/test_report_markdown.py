@@ -125,10 +125,11 @@ def test_summary_only_is_the_summary_of_the_full_report(express, lang):
     assert summary.count("\n## ") == 1  # one part: the summary
 
 
-def test_summary_only_for_html_is_a_usage_error(tmp_path):
-    result = report_cli(OLD_POLICY, CABINET, "-o", str(tmp_path / "r.html"), "--summary-only")
-    assert result.exit_code == 2 and "--summary-only" in result.output
-    assert not (tmp_path / "r.html").exists()
+def test_summary_only_works_for_both_formats(tmp_path):
+    for name in ("r.html", "r.md"):
+        result = report_cli(OLD_POLICY, CABINET, "-o", str(tmp_path / name), "--summary-only")
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / name).exists()
 
 
 # ------------------------------------------------------------------ the first steps of an express diagnostic

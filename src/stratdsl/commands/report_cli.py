@@ -1,4 +1,5 @@
-"""`stratdsl report POLICY ASSESSMENT -o FILE.html|FILE.md [--force] [--summary-only] [--lang fr|en] [--as-of DATE] [--param NAME=VALUE]…`
+"""`stratdsl report POLICY ASSESSMENT -o FILE.html|FILE.md [--force] [--lang fr|en] [--as-of DATE] [--param NAME=VALUE]…
+[--template-dir DIR] [--logo FILE] [--accent #rrggbb] [--company-name TEXT] [--summary-only]`
 
 Registered on the main group with `main.add_command(report_cmd)`. Exit codes
 as for the other commands: 0 written; 1 a bad policy or assessment (the
@@ -6,6 +7,9 @@ diagnostics say why); 2 a usage error; 3 an internal error (STRATDSL_DEBUG=1
 shows the traceback). The report is written whole or not at all: it goes to a
 temporary file next to FILE, then replaces FILE. FILE may not be a folder (E701)
 and may not exist unless --force is given (E702); both exit 2, before any work.
+The theme options are checked before any work too (E610, E612–E617: exit 2 for
+a bad value, 1 for a bad logo file); an error in a user's template is E611
+(exit 1) at the template's file and line.
 """
 
 from __future__ import annotations
@@ -67,9 +71,25 @@ def _check_output(path: Path, force: bool) -> None:
     elif (path.exists() or path.is_symlink()) and not force:
         problem = Diagnostic("E702", f"'{path}' already exists", hint="give --force to replace it, or another file name")
     if problem is not None:
-        emit_diagnostics([problem], None)
-        click.echo(f"stratdsl: {summary([problem])}", err=True)
-        sys.exit(2)
+        _fail(problem, 2)
+
+
+def _fail(problem: Diagnostic, code: int) -> None:
+    emit_diagnostics([problem], None)
+    click.echo(f"stratdsl: {summary([problem])}", err=True)
+    sys.exit(code)
+
+
+def _check_theme(template_dir: str | None, logo: str | None, accent: str | None, company_name: str | None):
+    """Before any work: the template folder exists (E610) and the theme options are good (E612–E617)."""
+    from ..report import ThemeProblem, load_theme
+
+    if template_dir is not None and not Path(template_dir).is_dir():
+        _fail(Diagnostic("E610", f"--template-dir '{template_dir}' is not a folder", hint="give a folder holding e.g. summary.html.j2 (docs/reports.md)"), 2)
+    try:
+        return load_theme(accent, logo, company_name)
+    except ThemeProblem as problem:
+        _fail(problem.diagnostic, 2 if problem.usage else 1)
 
 
 @click.command("report")
@@ -84,29 +104,32 @@ def _check_output(path: Path, force: bool) -> None:
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a parameter for this evaluation (repeatable).")
 @click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False), help="Also append the evaluation and decision records the report cites to this hash-chained JSONL audit log.")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists (without it, an existing FILE is an error, E702).")
-@click.option("--summary-only", "summary_only", is_flag=True, help="Write only the management summary.")
+@click.option("--template-dir", "template_dir", metavar="DIR", help="HTML: templates here replace the packaged ones of the same name (docs/reports.md).")
+@click.option("--logo", metavar="FILE", help="HTML: a PNG, JPEG or SVG logo (at most 256 KiB) shown in the header, embedded in the page.")
+@click.option("--accent", metavar="#RRGGBB", help="HTML: the accent colour of headings, links and borders (dark enough to read on white).")
+@click.option("--summary-only", "summary_only", is_flag=True, help="Only the management summary (HTML: the cover and summary, 1 or 2 A4 pages; Markdown: the summary), without the technical appendix.")
+@click.option("--company-name", "company_name", metavar="TEXT", help="HTML: the name of the firm issuing the report, shown in the header next to the logo.")
 @guarded(sources=lambda kwargs: _sources(kwargs["policy"]) if kwargs.get("policy") else None)
 def report_cmd(
     policy: str, assessment: str, output: str, fmt: str | None, lang: str | None, as_of: str | None, params: tuple[str, ...], audit_log: str | None,
-    force: bool, summary_only: bool = False,
+    force: bool, template_dir: str | None, logo: str | None, accent: str | None, company_name: str | None, summary_only: bool,
 ) -> None:
     """Write a one-page management summary with charts, explanations and provenance (HTML or Markdown)."""
     from ..report import format_for, make_report, render  # the report package and its charts: only for this command
 
     if output != "-":
         _check_output(Path(output), force)
+    theme = _check_theme(template_dir, logo, accent, company_name)
     chosen = fmt or (None if output == "-" else format_for(output))
     if chosen is None:
         raise click.BadParameter(f"'{output}' ends in neither .html nor .md: give --format html or --format markdown", param_hint="-o/--output")
-    if summary_only and chosen != "markdown":
-        raise click.BadParameter("the management summary alone is written as Markdown for now: give -o FILE.md", param_hint="--summary-only")
     when = as_of_date(as_of)
     if lang is None:
         from ..engine import compile_policy
 
         lang = resolve_lang(None, compile_policy(policy)[0])
     report = make_report(policy, assessment, when, lang, params)
-    text = render(report, chosen, summary_only=summary_only)
+    text = render(report, chosen, template_dir, theme, summary_only)
     if audit_log:
         from ..provenance import audit
 

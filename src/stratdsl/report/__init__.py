@@ -24,6 +24,7 @@ from .. import engine
 from .html import render_html
 from .markdown import render_markdown
 from .model import DEFAULT_SPEC, Report, ReportSpec, build_report
+from .theme import DEFAULT_THEME, Theme, ThemeProblem, load_theme
 
 FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}
 
@@ -33,12 +34,10 @@ def format_for(path: str | Path) -> str | None:
     return FORMATS.get(Path(path).suffix.lower())
 
 
-def render(report: Report, fmt: str, summary_only: bool = False) -> str:
-    """`summary_only`: the management summary alone (Markdown; HTML raises ValueError until it has one)."""
+def render(report: Report, fmt: str, template_dir: str | Path | None = None, theme: Theme = DEFAULT_THEME, summary_only: bool = False) -> str:
+    """The report as text; `template_dir` and `theme` apply to HTML only, `summary_only` to both."""
     if fmt == "html":
-        if summary_only:
-            raise ValueError("--summary-only is not available for HTML yet: write the summary as Markdown (-o FILE.md)")
-        return render_html(report)
+        return render_html(report, template_dir, theme, summary_only)
     if fmt == "markdown":
         return render_markdown(report, summary_only)
     raise ValueError(f"unknown report format '{fmt}' (html or markdown)")
@@ -62,4 +61,18 @@ def make_report(
     return build_report(policy, assessment, result, tracer, lang, Path(assessment_path).name, prov, spec)
 
 
-__all__ = ["DEFAULT_SPEC", "Report", "ReportSpec", "build_report", "format_for", "make_report", "render", "render_html", "render_markdown"]
+__all__ = [
+    "DEFAULT_SPEC",
+    "DEFAULT_THEME",
+    "Report",
+    "ReportSpec",
+    "Theme",
+    "ThemeProblem",
+    "build_report",
+    "format_for",
+    "load_theme",
+    "make_report",
+    "render",
+    "render_html",
+    "render_markdown",
+]

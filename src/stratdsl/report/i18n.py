@@ -47,6 +47,9 @@ _REPORT_EN = {
     "risks": "Risks and compliance",
     "explanations": "Explanations",
     "provenance": "Provenance",
+    "appendix": "Technical appendix",
+    "possible_obligations_more": "and {n} obligation(s) that may apply, depending on the facts still to answer:",
+    "appendix_intro": "For the people who check the figures: the facts still to answer, how each figure was reached (rule, citations, values) and the identifiers that tie this report to the audit log.",
     "maturity_level": "Maturity level",
     "global_score": "Overall score",
     "ambition": "What the level allows",
@@ -194,7 +197,7 @@ _REPORT_EN = {
     "waiting_decisions": "{n} open decision(s) wait on this answer",
     "no_certain_step": "none yet",
     "technical_appendix": "Technical appendix",
-    "appendix_intro": "For the auditor: the missing answers with their paths in the assessment, the explanation of every figure (rules, conditions, values read) and the provenance that ties this report to the audit log.",
+    "appendix_audience": "For the auditor: the missing answers with their paths in the assessment, the explanation of every figure (rules, conditions, values read) and the provenance that ties this report to the audit log.",
     "see_appendix": "Explanations, the list of missing answers and the provenance are in the technical appendix.",
     "summary_only_note": "Management summary only: the full report adds the detail by part, the explanation of every figure and the provenance.",
 }

@@ -142,7 +142,7 @@ class _Md:
             for part in (self.maturity(), self.matrix(), self.roadmap(), self.risks()):
                 out += part
             self.plain = False  # the technical appendix
-            out += ['<a id="appendix"></a>', "", f"## {md(loc.t('technical_appendix'))}", "", md(loc.t("appendix_intro")), ""]
+            out += ['<a id="appendix"></a>', "", f"## {md(loc.t('technical_appendix'))}", "", md(loc.t("appendix_audience")), ""]
             for part in (self.missing(), self.explanations(), self.provenance()):
                 out += part
         while out and out[-1] == "":

@@ -16,7 +16,7 @@ from html import escape
 
 from ..runtime.values import format_value
 from .i18n import Locale
-from .model import EntityView, Report, RoadmapRow
+from .model import EntityView, Report
 
 FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
 INK = "#1a1a1a"
@@ -356,23 +356,97 @@ def _definition_label(report: Report, name: str, fallback: str) -> str:
 # ------------------------------------------------------------------ roadmap Gantt chart
 
 GANTT = {"label_w": 230.0, "x0": 240.0, "w": 456.0, "row_h": 32.0, "bar_h": 20.0, "top": 30.0}
+LABEL_X = 8.0
+LABEL_SIZE = 11.0
+LINE_H = 13.0
+MIN_LABEL_SIZE = 8.0
+
+# Advance widths of DejaVu Sans (the charts' first font), in em; other characters count as "m"-wide
+# lower case (0.64), which overestimates: a label measured here is never wider on the page.
+_EM = {
+    **dict.fromkeys("iljI'|!.,:;", 0.30), **dict.fromkeys("ftJ()[]/ -", 0.40), "r": 0.42, "s": 0.53, "c": 0.56, "z": 0.53,
+    **dict.fromkeys("akvxy", 0.60), **dict.fromkeys("bdeghnopqu0123456789éèêëàâäôöûüùîïç", 0.64), "w": 0.82, "m": 0.98,
+    **dict.fromkeys("LFTZ", 0.62), **dict.fromkeys("ABEKPRSVXY", 0.70), **dict.fromkeys("CDGHNOQU", 0.80), "M": 0.87, "W": 0.99,
+}
+
+
+def text_width(text: str, size: float) -> float:
+    """The width of `text` at `size` px in DejaVu Sans, rounded up (the geometry tests use it too)."""
+    return sum(_EM.get(c, 0.64 if c.isalpha() and c.islower() else 0.8) for c in text) * size
+
+
+def wrap_words(text: str, width: float, size: float = LABEL_SIZE) -> tuple[list[str], float]:
+    """Lines of whole words, each at most `width` px, and the font size: a word too long for the
+    column shrinks the label (down to MIN_LABEL_SIZE); nothing is cut and no word is split."""
+    words = text.split()
+    while size > MIN_LABEL_SIZE and any(text_width(w, size) > width for w in words):
+        size -= 0.5
+    lines: list[str] = []
+    for word in words:
+        if lines and text_width(f"{lines[-1]} {word}", size) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines, size
+
+
+def _legend_lines(loc: Locale, keys: tuple[str, ...], width: int) -> int:
+    x, lines = 8.0, 1
+    for key in keys:
+        step = 21 + text_width(phase_label(loc, key), 11) + 18
+        if x > 8 and x + step - 18 > width - 4:
+            x, lines = 8.0, lines + 1
+        x += step
+    return lines
 
 
 def phase_label(loc: Locale, key: str) -> str:
     return loc.t("phase_" + key)
 
 
-def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
+def _label(name: str, note: str | None) -> tuple[list[str], float, list[str]]:
+    """A row's label in the label column: the name on whole words, then an optional muted note."""
+    width = GANTT["x0"] - LABEL_X - 10
+    lines, size = wrap_words(name, width)
+    notes = wrap_words(note, width, 10.0)[0] if note else []
+    return lines, size, notes
+
+
+def _row_height(lines: list[str], notes: list[str]) -> float:
+    return max(GANTT["row_h"], (len(lines) + len(notes)) * LINE_H + 10)
+
+
+def _label_text(y: float, row_h: float, name: str, lines: list[str], size: float, notes: list[str]) -> str:
+    count = len(lines) + len(notes)
+    first_y = y + row_h / 2 - (count - 1) * LINE_H / 2 + 4
+    tspans = "".join(f'<tspan x="{_f(LABEL_X)}" dy="{0 if k == 0 else _f(LINE_H)}">{_a(line)}</tspan>' for k, line in enumerate(lines))
+    tspans += "".join(
+        f'<tspan x="{_f(LABEL_X)}" dy="{_f(LINE_H)}" font-size="10" fill="{MUTED}" class="note">{_a(line)}</tspan>' for line in notes
+    )
+    return f'<text class="row-label" x="{_f(LABEL_X)}" y="{_f(first_y)}" font-size="{_f(size)}"><title>{_a(name)}</title>{tspans}</text>'
+
+
+def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt", links: bool = True) -> str:
+    """Names in the label column on the left, on whole words (a long name takes more lines, its row
+    grows), never over a bar; the bars carry only their phase letter; "beyond the horizon" is a note
+    under the name."""
     horizon = report.horizon or 12
     rows = report.roadmap
     lane = report.groundwork
     g = GANTT
-    x0, w, row_h, bar_h, top = g["x0"], g["w"], g["row_h"], g["bar_h"], g["top"]
+    x0, w, bar_h, top = g["x0"], g["w"], g["bar_h"], g["top"]
     month_w = w / horizon
     legend_h = 40.0
-    top_rows = top + len(lane) * row_h  # the groundwork lane comes first: done once, at the start
-    height = int(top_rows + max(1, len(rows)) * row_h + legend_h + 8)
+    lane_labels = [_label(gw.obligation.label, None) for gw in lane]
+    row_labels = [_label(row.usecase.name, f"{loc.t('beyond_horizon', n=horizon)} →" if row.beyond else None) for row in rows]
+    lane_h = [_row_height(lines, notes) for lines, _, notes in lane_labels]
+    rows_h = [_row_height(lines, notes) for lines, _, notes in row_labels] or [g["row_h"]]
+    top_rows = top + sum(lane_h)  # the groundwork lane comes first: done once, at the start
+    bottom = top_rows + sum(rows_h)
     width = int(x0 + w + 14)
+    legend_keys = (*(("groundwork",) if lane else ()), "prerequisites", "test", "adjustment", "deployment", "standardisation")
+    legend_h += (LINE_H + 6) * (_legend_lines(loc, legend_keys, width) - 1)
+    height = int(bottom + legend_h + 8)
     sep = " ; " if loc.lang == "fr" else "; "
     items = []
     for row in rows:
@@ -396,17 +470,14 @@ def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
     out.append(f'<g class="grid" stroke="{GRID}" stroke-width="1">')
     for m in range(horizon + 1):
         x = x0 + m * month_w
-        out.append(f'<line x1="{_f(x)}" y1="{_f(top - 4)}" x2="{_f(x)}" y2="{_f(top_rows + max(1, len(rows)) * row_h)}"/>')
+        out.append(f'<line x1="{_f(x)}" y1="{_f(top - 4)}" x2="{_f(x)}" y2="{_f(bottom)}"/>')
     out.append("</g>")
     letters = PHASE_LETTERS[loc.lang]
     colour = PHASE_COLOURS["groundwork"]
-    for i, gw in enumerate(lane):
-        y = top + i * row_h
+    y = top
+    for gw, (lines, size, notes), row_h in zip(lane, lane_labels, lane_h):
         name = gw.obligation.label
-        lines = _wrap(name, 34, 2)
-        first_y = y + row_h / 2 + (4 if len(lines) == 1 else -3)
-        tspans = "".join(f'<tspan x="8" dy="{0 if k == 0 else 13}">{_a(line)}</tspan>' for k, line in enumerate(lines))
-        out.append(f'<text class="row-label" x="8" y="{_f(first_y)}" font-size="11"><title>{_a(name)}</title>{tspans}</text>')
+        out.append(_label_text(y, row_h, name, lines, size, notes))
         out.append(f'<g class="row groundwork" data-groundwork="{_a(gw.obligation.name)}">')
         if gw.start is None or gw.end is None:
             out.append(f'<text x="{_f(x0 + 6)}" y="{_f(y + row_h / 2 + 4)}" font-style="italic" fill="{MUTED}">{_a(loc.t("to_complete"))}</text>')
@@ -417,19 +488,19 @@ def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
             tip = f"{name} — {month_span(loc, gw.start, gw.end)}"
             shape = f'<rect x="{_f(bx)}" y="{_f(by)}" width="{_f(bw)}" height="{_f(bar_h)}" rx="3" fill="{colour}"/>'
             shape += f'<text x="{_f(bx + bw / 2)}" y="{_f(by + bar_h / 2 + 4)}" text-anchor="middle" font-size="11" font-weight="bold" fill="#ffffff">{letters["groundwork"]}</text>'
-            out.append(
-                f'<a href="#{gw.obligation.anchor}"><g class="phase" data-phase="groundwork" data-start="{gw.start}" data-end="{gw.end}"><title>{_a(tip)}</title>{shape}</g></a>'
-            )
+            bar = f'<g class="phase" data-phase="groundwork" data-start="{gw.start}" data-end="{gw.end}"><title>{_a(tip)}</title>{shape}</g>'
+            out.append(f'<a href="#{gw.obligation.anchor}">{bar}</a>' if links else bar)
         out.append("</g>")
+        y += row_h
     if not rows:
-        out.append(f'<text x="{_f(x0 + w / 2)}" y="{_f(top_rows + row_h / 2 + 4)}" text-anchor="middle" font-style="italic" fill="{MUTED}">{_a(loc.t("no_priorities"))}</text>')
-    for i, row in enumerate(rows):
-        y = top_rows + i * row_h
-        out.append(_row_label(row, loc, 8.0, y, row_h))
+        out.append(f'<text x="{_f(x0 + w / 2)}" y="{_f(top_rows + g["row_h"] / 2 + 4)}" text-anchor="middle" font-style="italic" fill="{MUTED}">{_a(loc.t("no_priorities"))}</text>')
+    y = top_rows
+    for row, (lines, size, notes), row_h in zip(rows, row_labels, rows_h):
+        out.append(_label_text(y, row_h, row.usecase.name, lines, size, notes))
         out.append(f'<g class="row" data-usecase="{_a(row.usecase.id)}">')
         if not row.phases:
             text = loc.t("to_complete") + (f" — {loc.t('n_missing', n=len(row.missing))}" if row.missing else "")
-            out.append(f'<text x="{_f(x0 + 6)}" y="{_f(y + row_h / 2 + 4)}" font-style="italic" fill="{MUTED}">{_a(_wrap(text, 70, 1)[0])}</text>')
+            out.append(f'<text x="{_f(x0 + 6)}" y="{_f(y + row_h / 2 + 4)}" font-style="italic" fill="{MUTED}">{_a(text)}</text>')
         for p in row.phases:
             bx = x0 + (p.start - 1) * month_w + 1
             bw = (p.end - p.start + 1) * month_w - 2
@@ -446,22 +517,23 @@ def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt") -> str:
                 tx = bx + bw
                 shape += f'<path d="M{_f(tx - 1)},{_f(by)} l8,{_f(bar_h / 2)} l-8,{_f(bar_h / 2)} z" fill="{colour}"/>'
             shape += f'<text x="{_f(bx + bw / 2)}" y="{_f(by + bar_h / 2 + 4)}" text-anchor="middle" font-size="11" font-weight="bold" fill="#ffffff">{letters.get(p.key, "")}</text>'
-            out.append(
-                f'<a href="#{p.anchor}"><g class="phase" data-phase="{p.key}" data-start="{p.start}" data-end="{p.end}"><title>{_a(tip)}</title>{shape}</g></a>'
-            )
-        if row.beyond:
-            out.append(f'<text x="{_f(x0 + w - 4)}" y="{_f(y + row_h / 2 + 4)}" text-anchor="end" font-size="10" fill="{MUTED}">{_a(loc.t("beyond_horizon", n=horizon))} →</text>')
+            bar = f'<g class="phase" data-phase="{p.key}" data-start="{p.start}" data-end="{p.end}"><title>{_a(tip)}</title>{shape}</g>'
+            out.append(f'<a href="#{p.anchor}">{bar}</a>' if links else bar)
         out.append("</g>")
-    # legend
-    ly = top_rows + max(1, len(rows)) * row_h + 18
+        y += row_h
+    # legend: as many lines as the chart's width needs
+    ly = bottom + 18
     out.append('<g class="legend" font-size="11">')
     x = 8.0
-    for key in (*(("groundwork",) if lane else ()), "prerequisites", "test", "adjustment", "deployment", "standardisation"):
+    for key in legend_keys:
         label = phase_label(loc, key)
+        step = 21 + text_width(label, 11) + 18
+        if x > 8 and x + step - 18 > width - 4:
+            x, ly = 8.0, ly + LINE_H + 6
         out.append(f'<rect x="{_f(x)}" y="{_f(ly - 10)}" width="16" height="14" rx="2" fill="{PHASE_COLOURS[key]}"/>')
         out.append(f'<text x="{_f(x + 8)}" y="{_f(ly + 1)}" text-anchor="middle" font-size="9" font-weight="bold" fill="#ffffff">{letters[key]}</text>')
         out.append(f'<text x="{_f(x + 21)}" y="{_f(ly + 1)}">{_a(label)}</text>')
-        x += 21 + 6.6 * len(label) + 18
+        x += step
     out.append(f'<text x="8" y="{_f(ly + 20)}" fill="{MUTED}" font-size="10">{_a(loc.t("month_axis"))} · ▶ {_a(loc.t("ongoing"))}</text>')
     out.append("</g>")
     out.append("</svg>")
@@ -479,11 +551,3 @@ def _range(loc: Locale, p) -> str:
     if p.ongoing:
         return loc.t("from_month", n=p.start) + f" ({loc.t('ongoing')})"
     return loc.t("months_range", a=p.start, b=p.end)
-
-
-def _row_label(row: RoadmapRow, loc: Locale, x: float, y: float, row_h: float) -> str:
-    prefix = f"{row.usecase.number}. "
-    lines = _wrap(prefix + row.usecase.name, 34, 2)
-    first_y = y + row_h / 2 + (4 if len(lines) == 1 else -3)
-    tspans = "".join(f'<tspan x="{_f(x)}" dy="{0 if k == 0 else 13}">{_a(line)}</tspan>' for k, line in enumerate(lines))
-    return f'<text class="row-label" x="{_f(x)}" y="{_f(first_y)}" font-size="11"><title>{_a(row.usecase.name)}</title>{tspans}</text>'
