@@ -177,9 +177,3 @@ def test_html_report_permissions_follow_the_umask(tmp_path, umask, mode):
     assert result.exit_code == 0, result.output
     assert out.stat().st_mode & 0o777 == mode
     assert re.search(r"<html lang=\"en\">", out.read_text(encoding="utf-8"))
-
-
-def test_summary_only_is_for_html(tmp_path):
-    result = CliRunner().invoke(report_cmd, [str(REPO / POLICY), str(REPO / CABINET), "-o", str(tmp_path / "r.md"), "--summary-only"])
-    assert result.exit_code == 2 and "--summary-only is for HTML reports" in result.output
-    assert not (tmp_path / "r.md").exists()
