@@ -32,7 +32,7 @@ from ..language.types import DateT, ListT, NumberT
 from ..runtime.assessment import Assessment, validate
 from ..runtime.evaluator import evaluate
 from ..runtime.values import Unknown
-from ..runtime.whynot import Counterfactual, FactChange, Settler
+from ..runtime.whynot import N_, Counterfactual, FactChange, Msg, Settler
 from . import smt
 
 GRID = 100
@@ -41,6 +41,45 @@ CANDIDATES = 8  # minimal sets compared before the best three are chosen
 
 
 _CACHE = threading.local()
+
+
+def _names(*exprs: Any) -> list[frozenset[str]]:
+    """For each term, the names of the solver variables it reads — as `smt.constants`, but
+    through z3's C interface and with one memo for all of them, so that the guards the
+    terms share are walked once (the Python wrappers made this most of a question's time)."""
+    ctx = z3.main_ctx().ref()
+    memo: dict[int, frozenset[str]] = {}
+    out = []
+    empty: frozenset[str] = frozenset()
+    for e in exprs:
+        root = e.as_ast()
+        stack: list[tuple[Any, bool]] = [(root, False)]
+        while stack:
+            a, ready = stack.pop()
+            i = z3.Z3_get_ast_id(ctx, a)
+            if i in memo:
+                continue
+            if z3.Z3_get_ast_kind(ctx, a) != z3.Z3_APP_AST:
+                memo[i] = empty
+                continue
+            app = z3.Z3_to_app(ctx, a)
+            n = z3.Z3_get_app_num_args(ctx, app)
+            if n == 0:
+                decl = z3.Z3_get_app_decl(ctx, app)
+                if z3.Z3_get_decl_kind(ctx, decl) == z3.Z3_OP_UNINTERPRETED:
+                    memo[i] = frozenset({z3.Z3_get_symbol_string(ctx, z3.Z3_get_decl_name(ctx, decl))})
+                else:
+                    memo[i] = empty
+                continue
+            args = [z3.Z3_get_app_arg(ctx, app, k) for k in range(n)]
+            if ready:
+                parts = [memo[z3.Z3_get_ast_id(ctx, x)] for x in args]
+                memo[i] = frozenset().union(*parts) if len(parts) > 1 else parts[0]
+            else:
+                stack.append((a, True))
+                stack.extend((x, False) for x in args)
+        out.append(memo[z3.Z3_get_ast_id(ctx, root)])
+    return out
 
 
 def _translation(policy: ir.CheckedPolicy, assessment: Assessment, as_of: date, params: dict[str, Any]) -> smt.Translation:
@@ -167,9 +206,10 @@ def why_not(
     current = smt.assessment_facts(policy, assessment)
     held = held_facts(policy, t, keep)
     goal = term.decided[outcome]
-    names = smt.constants(goal)
+    (names,) = _names(goal)
     relevant = frozenset(p for p, f in t.facts.items() if smt.fact_names(f) & names and p in current)
-    constraints = [(x, smt.constants(x)) for x in [*t.domain, *t.safety]]  # once: each walk is costly
+    every = [*t.domain, *t.safety]
+    constraints = list(zip(every, _names(*every), strict=True))  # once: each walk is costly
     context = _Context(policy, assessment, t, goal, current, held, decision, entity, outcome, as_of, params, alternatives, constraints)
     tiers = _tiers(policy, t, entity, relevant)
     unknown = False
@@ -199,11 +239,11 @@ def why_not(
             unknown = False  # a slice's silence says nothing of the full search
             rejected = False
     if unknown:
-        note = "unknown within the time budget"
+        note = Msg(N_("unknown within the time budget"))
     elif rejected:
-        note = "the solver's answers were not confirmed by the evaluator (a rounding the solver does not model)"
+        note = Msg(N_("the solver's answers were not confirmed by the evaluator (a rounding the solver does not model)"))
     else:
-        note = "no change of the facts that are not held gives this outcome"
+        note = Msg(N_("no change of the facts that are not held gives this outcome"))
     return Search((), note, time.perf_counter() - start)
 
 
@@ -280,7 +320,7 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     goal = z3.simplify(z3.substitute(c.goal, *subs)) if subs else c.goal
     if z3.is_false(goal):
         return [], "none"
-    names = smt.constants(goal)
+    (names,) = _names(goal)
     relevant = {p: t.facts[p] for p in free if smt.fact_names(t.facts[p]) & names}
     base: list[Any] = [goal]
     changed: dict[str, Any] = {}
@@ -302,11 +342,8 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     for constraint, names_c in c.constraints:
         if not names_c & touched:
             continue  # over pinned facts only: true of the current assessment, which evaluated
-        if subs:
-            constraint = z3.simplify(z3.substitute(constraint, *subs))
-            names_c = smt.constants(constraint)
-        base.append(constraint)
-        read |= names_c
+        base.append(z3.simplify(z3.substitute(constraint, *subs)) if subs else constraint)
+        read |= names_c  # (used by the full search only, which substitutes nothing)
     if piece.full:  # the full search: facts read only through a range or a division stay as they are
         others = {p: f for p, f in t.facts.items() if p not in relevant and p in current and smt.fact_names(f) & read}
         base += [t.pin(f, current[p]) for p, f in others.items()]
