@@ -84,10 +84,15 @@ def _check_output(path: Path, force: bool) -> None:
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a parameter for this evaluation (repeatable).")
 @click.option("--audit-log", "audit_log", type=click.Path(dir_okay=False), help="Also append the evaluation and decision records the report cites to this hash-chained JSONL audit log.")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists (without it, an existing FILE is an error, E702).")
+@click.option(
+    "--why-not", "why_not", type=click.FloatRange(min=0, max=600), default=0, metavar="SECONDS",
+    help="Also give, in the explanations of use cases not selected (and of a short portfolio), the solver's closest verified changes, "
+    "within SECONDS each (default 0: none; the result then depends on the machine's speed).",
+)
 @guarded(sources=lambda kwargs: _sources(kwargs["policy"]) if kwargs.get("policy") else None)
 def report_cmd(
     policy: str, assessment: str, output: str, fmt: str | None, lang: str | None, as_of: str | None, params: tuple[str, ...], audit_log: str | None,
-    force: bool,
+    force: bool, why_not: float = 0,
 ) -> None:
     """Write a one-page management summary with charts, explanations and provenance (HTML or Markdown)."""
     from ..report import format_for, make_report, render  # the report package and its charts: only for this command
@@ -102,7 +107,7 @@ def report_cmd(
         from ..engine import compile_policy
 
         lang = resolve_lang(None, compile_policy(policy)[0])
-    report = make_report(policy, assessment, when, lang, params)
+    report = make_report(policy, assessment, when, lang, params, why_not_seconds=why_not)
     text = render(report, chosen)
     if audit_log:
         from ..provenance import audit

@@ -207,3 +207,7 @@ def _fact_text(policy: ir.CheckedPolicy, fact: str, value: Any, lang: str) -> st
             return "{" + ", ".join(labels.text(enum.labels.get(v), lang, v) for v in sorted(value)) + "}"
         return labels.text(enum.labels.get(value), lang, str(value))
     return format_value(value)
+
+
+#: a fact's value as a person reads it (the report's why-not uses it too)
+fact_text = _fact_text
