@@ -50,3 +50,37 @@ def test_closest_changes_in_the_explanations_are_verified_and_in_french():
     # a selected use case is not asked about
     assert not by_anchor["d-selection--usecases-saisie-factures"].counterfactuals
 
+
+
+def test_the_explain_text_says_which_facts_were_searched_in_both_languages():
+    """The closest changes as sentences, and the slice they were found in."""
+    from stratdsl.render.text import _counterfactual_lines
+
+    why = {
+        "outcome": "selected",
+        "search_scope": "usecases[tri-cv]",
+        "counterfactuals": [
+            {
+                "outcome": "selected",
+                "outcome_label": "Priorité retenue",
+                "changes": [
+                    {"fact": "usecases[tri-cv].hours_per_week", "label": "Heures par semaine", "current_text": "6", "new_text": "9"},
+                    {"fact": "usecases[tri-cv].hourly_cost", "label": "usecases[tri-cv].hourly_cost", "current_text": "55", "new_text": "72"},
+                ],
+            }
+        ],
+    }
+    assert _counterfactual_lines(why, "fr") == [
+        "  changements les plus proches qui donnent selected (solveur, chacun vérifié par une nouvelle évaluation) :",
+        "  (recherche d'abord parmi les faits de usecases[tri-cv] : ceux des autres entités sont restés inchangés)",
+        "    1. avec Heures par semaine (usecases[tri-cv].hours_per_week) à 9 au lieu de 6\n"
+        "       et usecases[tri-cv].hourly_cost à 72 au lieu de 55, ceci devient : Priorité retenue",
+    ]
+    assert _counterfactual_lines({**why, "counterfactuals": [{**why["counterfactuals"][0], "outcome_label": "Selected priority"}]}, "en") == [
+        "  closest changes that give selected (solver, each checked by re-evaluating):",
+        "  (searched among the facts of usecases[tri-cv] first: the other entities' facts were held)",
+        "    1. with Heures par semaine (usecases[tri-cv].hours_per_week) at 9 instead of 6\n"
+        "       and usecases[tri-cv].hourly_cost at 72 instead of 55, this becomes Selected priority",
+    ]
+    none = {"outcome": "selected", "counterfactuals": [], "search_note": "inconnu dans le temps imparti"}
+    assert _counterfactual_lines(none, "fr") == ["  changement le plus proche : aucun trouvé (inconnu dans le temps imparti)"]
