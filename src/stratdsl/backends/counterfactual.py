@@ -233,7 +233,7 @@ def why_not(
         if pooled:
             best = sorted(pooled, key=lambda item: item[0])[:alternatives]
             scopes = {name for _, _, name in best}
-            scope = scopes.pop() if len(scopes) == 1 else None
+            scope = scopes.pop() if len(scopes) == 1 and entity is not None else None  # a decision made once: no one entity
             return Search(tuple(cf for _, cf, _ in best), None, time.perf_counter() - start, scope)
         if not last:
             unknown = False  # a slice's silence says nothing of the full search
