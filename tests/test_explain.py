@@ -47,6 +47,9 @@ CASES = {
     "en_quadrant_why_not_quick_win": ["quadrant", "--for", "ocr", "--why-not", "quick_win", "--lang", "en"],
     "en_risk_undetermined": ["risk", "--for", "chat", "--lang", "en"],
     "en_risk_not_in_force_why_not_high": ["risk", "--for", "cv", "--why-not", "high", "--as-of", "2026-07-01", "--lang", "en"],
+    # undetermined: the single answers that settle it, and the closest change, in both languages
+    "risk_undetermined_why_not_high": ["risk", "--for", "chat", "--why-not", "high"],
+    "en_risk_undetermined_why_not_high": ["risk", "--for", "chat", "--why-not", "high", "--lang", "en"],
 }
 JSON_CASES = {
     "quadrant_why_not_quick_win": ["quadrant", "--for", "ocr", "--why-not", "quick_win"],

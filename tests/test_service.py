@@ -343,6 +343,16 @@ def test_unknown_decision_or_outcome_is_E305(client):
     assert [e["code"] for e in found] == ["E305"] and found[0]["hint"] == "outcomes: exploratory, emerging, structured, advanced"
 
 
+def test_explain_why_not_budget_is_bounded(client):
+    """The solver's time per entity is the request's to choose, within the service's bound."""
+    from stratdsl.commands.service import MAX_WHY_NOT_BUDGET
+
+    body = {"assessment": {}, "decision": "maturity_level", "why_not": "advanced"}
+    for budget in (0, MAX_WHY_NOT_BUDGET + 1):
+        found = errors(client.post("/api/v1/explain", json={**body, "budget": budget}))
+        assert found and "budget" in found[0]["message"]
+
+
 def test_unknown_entity_is_E303(client):
     body = {"assessment": as_json(REPO / "examples" / "cabinet-comptable.yaml"), "decision": "risk", "entity": "nope"}
     found = errors(client.post("/api/v1/explain", json=body))

@@ -240,6 +240,35 @@ def test_why_not_on_the_methodology_gives_verified_changes(example):
     assert all(not f.fact.startswith("organization.sector") for c in search.counterfactuals for f in c.changes)
 
 
+@pytest.mark.parametrize(
+    ("decision", "entity", "outcome"),
+    [("selection", "tri-cv", "selected"), ("portfolio", None, "groundwork_first"), ("roadmap", "tri-cv", "planned")],
+)
+def test_why_not_for_decisions_that_read_many_others(decision, entity, outcome):
+    """selection ranks every use case, portfolio counts the selected ones, roadmap reads
+    both: the staged search (the entity's own facts first, others replaced by their
+    values) answers where the search over every fact ran out of time. Each change shown
+    is re-evaluated here too, by the reference evaluator."""
+    from stratdsl.backends import counterfactual
+    from stratdsl.runtime.evaluator import evaluate as run_reference
+
+    policy, _ = compile_policy(REPO / "policies" / "strategy.strat")
+    assessment = load_assessment(policy, REPO / "examples" / "cabinet-comptable.yaml")
+    before = {(d.decision, d.entity): d.outcome for d in run_reference(policy, assessment, AS_OF).decisions}
+    assert before[(decision, entity)] != outcome
+    search = counterfactual.why_not(policy, assessment, decision, entity, outcome, AS_OF, timeout_ms=300000)
+    assert search.counterfactuals, search.note
+    for c in search.counterfactuals:
+        assert c.verified
+        if entity is not None:
+            assert search.scope == f"usecases[{entity}]"
+            assert all(f.fact.startswith(f"usecases[{entity}].") for f in c.changes)
+        values = {f.fact: (_fact(policy, assessment, f.fact), f.new) for f in c.changes}
+        changed = counterfactual.apply_changes(policy, assessment, values)
+        after = {(d.decision, d.entity): d.outcome for d in run_reference(policy, changed, AS_OF).decisions}
+        assert after[(decision, entity)] == outcome
+
+
 # ------------------------------------------------------------------ assertions and prove
 
 ASSERTS = SMALL + """

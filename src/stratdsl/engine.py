@@ -277,7 +277,9 @@ def _symbolic_why_not(
     if why.chosen:
         return dataclasses.replace(why, settlers=settlers, searched=True)
     search = counterfactual.why_not(policy, assessment, decided.decision, decided.entity, why.outcome, as_of, params, keep, budget_ms)
-    return dataclasses.replace(why, counterfactuals=search.counterfactuals, search_note=search.note, settlers=settlers, searched=True)
+    return dataclasses.replace(
+        why, counterfactuals=search.counterfactuals, search_note=search.note, settlers=settlers, searched=True, search_scope=search.scope
+    )
 
 
 __all__ = [

@@ -17,6 +17,7 @@ every value shown is one a person can type.
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -31,12 +32,68 @@ from ..language.types import DateT, ListT, NumberT
 from ..runtime.assessment import Assessment, validate
 from ..runtime.evaluator import evaluate
 from ..runtime.values import Unknown
-from ..runtime.whynot import Counterfactual, FactChange, Settler
+from ..runtime.whynot import N_, Counterfactual, FactChange, Msg, Settler
 from . import smt
 
 GRID = 100
 MAX_ALTERNATIVES = 3
 CANDIDATES = 8  # minimal sets compared before the best three are chosen
+
+
+_CACHE = threading.local()
+
+
+def _names(*exprs: Any) -> list[frozenset[str]]:
+    """For each term, the names of the solver variables it reads — as `smt.constants`, but
+    through z3's C interface and with one memo for all of them, so that the guards the
+    terms share are walked once (the Python wrappers made this most of a question's time)."""
+    ctx = z3.main_ctx().ref()
+    memo: dict[int, frozenset[str]] = {}
+    out = []
+    empty: frozenset[str] = frozenset()
+    for e in exprs:
+        root = e.as_ast()
+        stack: list[tuple[Any, bool]] = [(root, False)]
+        while stack:
+            a, ready = stack.pop()
+            i = z3.Z3_get_ast_id(ctx, a)
+            if i in memo:
+                continue
+            if z3.Z3_get_ast_kind(ctx, a) != z3.Z3_APP_AST:
+                memo[i] = empty
+                continue
+            app = z3.Z3_to_app(ctx, a)
+            n = z3.Z3_get_app_num_args(ctx, app)
+            if n == 0:
+                decl = z3.Z3_get_app_decl(ctx, app)
+                if z3.Z3_get_decl_kind(ctx, decl) == z3.Z3_OP_UNINTERPRETED:
+                    memo[i] = frozenset({z3.Z3_get_symbol_string(ctx, z3.Z3_get_decl_name(ctx, decl))})
+                else:
+                    memo[i] = empty
+                continue
+            args = [z3.Z3_get_app_arg(ctx, app, k) for k in range(n)]
+            if ready:
+                parts = [memo[z3.Z3_get_ast_id(ctx, x)] for x in args]
+                memo[i] = frozenset().union(*parts) if len(parts) > 1 else parts[0]
+            else:
+                stack.append((a, True))
+                stack.extend((x, False) for x in args)
+        out.append(memo[z3.Z3_get_ast_id(ctx, root)])
+    return out
+
+
+def _translation(policy: ir.CheckedPolicy, assessment: Assessment, as_of: date, params: dict[str, Any]) -> smt.Translation:
+    """The translation for this assessment's shape, reused by the next question on the same
+    policy, assessment, date and parameters (`explain` for every entity, the report, the
+    benchmark): translating a methodology that ranks every use case is most of a question's
+    time. One per thread; the objects are held, so their identity cannot be reused."""
+    key = (as_of, tuple(sorted((k, str(v)) for k, v in params.items())))
+    last = getattr(_CACHE, "last", None)
+    if last is not None and last[0] is policy and last[1] is assessment and last[2] == key:
+        return last[3]
+    t = smt.Translation(policy, smt.Shape.of(assessment), as_of, params, grid=GRID, off_grid=_off_grid(policy, assessment))
+    _CACHE.last = (policy, assessment, key, t)
+    return t
 
 
 def held_facts(policy: ir.CheckedPolicy, t: smt.Translation, keep: tuple[str, ...]) -> set[str]:
@@ -104,6 +161,16 @@ class Search:
     counterfactuals: tuple[Counterfactual, ...]
     note: str | None  # why there are none, or fewer than asked
     seconds: float
+    scope: str | None = None  # the slice the changes were found in ("usecases[x]"); None: every fact
+
+
+@dataclass(frozen=True)
+class _Slice:
+    """Facts the search may change; every other fact is replaced by its current value."""
+
+    name: str | None  # "usecases[x]" when the slice is one entity's facts
+    free: frozenset[str]
+    full: bool = False  # every fact the decision reads: nothing is substituted
 
 
 def why_not(
@@ -118,56 +185,181 @@ def why_not(
     timeout_ms: int = smt.DEFAULT_TIMEOUT_MS,
     alternatives: int = MAX_ALTERNATIVES,
 ) -> Search:
-    """Up to `alternatives` verified minimal changes of facts that make `decision` `outcome`."""
+    """Up to `alternatives` verified minimal changes of facts that make `decision` `outcome`.
+
+    A staged search. A decision that reads many others (a rank over every use case, a
+    count of selected ones) is, over every fact at once, a large non-linear problem the
+    solver rarely settles within a budget. So the facts are first *sliced*: the entity at
+    hand's own facts, then those with the company's answers (records and groups), every
+    other fact replaced by its current value — the term is simplified to the cone of
+    influence of the slice. A decision made once (no entity) tries the company's answers,
+    then each entity's facts alone. Only when no slice gives a verified change does the
+    search run over every fact the decision reads. Minimality is within the slice that
+    answered (`Search.scope`); every change is still re-evaluated before it is kept."""
     start = time.perf_counter()
     params = params or {}
     try:
-        t = smt.Translation(policy, smt.Shape.of(assessment), as_of, params, grid=GRID, off_grid=_off_grid(policy, assessment))
+        t = _translation(policy, assessment, as_of, params)
         term = t.decision(decision, entity)
     except smt.Untranslatable as error:
         return Search((), error.diagnostics[0].message, time.perf_counter() - start)
     current = smt.assessment_facts(policy, assessment)
     held = held_facts(policy, t, keep)
     goal = term.decided[outcome]
-    names = smt.constants(goal)
-    relevant = {p: f for p, f in t.facts.items() if smt.fact_names(f) & names and p in current}
+    (names,) = _names(goal)
+    relevant = frozenset(p for p, f in t.facts.items() if smt.fact_names(f) & names and p in current)
+    every = [*t.domain, *t.safety]
+    constraints = list(zip(every, _names(*every), strict=True))  # once: each walk is costly
+    context = _Context(policy, assessment, t, goal, current, held, decision, entity, outcome, as_of, params, alternatives, constraints)
+    tiers = _tiers(policy, t, entity, relevant)
+    unknown = False
+    rejected = False
+    for n, tier in enumerate(tiers):
+        last = n == len(tiers) - 1
+        pooled: list[tuple[tuple, Counterfactual, str | None]] = []
+        tier_start = time.perf_counter()
+        left = timeout_ms - int((tier_start - start) * 1000)
+        share = left if last else left // 2  # a slice leaves the full search at least half of what is left
+        for i, piece in enumerate(tier):
+            used = int((time.perf_counter() - tier_start) * 1000)
+            budget = min((share - used) // (len(tier) - i), timeout_ms - int((time.perf_counter() - start) * 1000))
+            if budget <= 0:
+                unknown = True
+                break
+            found, status = _search(context, piece, budget)
+            pooled.extend((key, cf, piece.name) for key, cf in found)
+            unknown |= status == "unknown"
+            rejected |= status == "rejected"
+        if pooled:
+            best = sorted(pooled, key=lambda item: item[0])[:alternatives]
+            scopes = {name for _, _, name in best}
+            scope = scopes.pop() if len(scopes) == 1 and entity is not None else None  # a decision made once: no one entity
+            return Search(tuple(cf for _, cf, _ in best), None, time.perf_counter() - start, scope)
+        if not last:
+            unknown = False  # a slice's silence says nothing of the full search
+            rejected = False
+    if unknown:
+        note = Msg(N_("unknown within the time budget"))
+    elif rejected:
+        note = Msg(N_("the solver's answers were not confirmed by the evaluator (a rounding the solver does not model)"))
+    else:
+        note = Msg(N_("no change of the facts that are not held gives this outcome"))
+    return Search((), note, time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class _Context:
+    policy: ir.CheckedPolicy
+    assessment: Assessment
+    t: smt.Translation
+    goal: Any
+    current: dict[str, Any]
+    held: set[str]
+    decision: str
+    entity: str | None
+    outcome: str
+    as_of: date
+    params: dict[str, Any]
+    alternatives: int
+    constraints: list[tuple[Any, set[str]]]  # the ranges and safety constraints, with the names each reads
+
+
+def _tiers(policy: ir.CheckedPolicy, t: smt.Translation, entity: str | None, relevant: frozenset[str]) -> list[list[_Slice]]:
+    """The slices to search, in order; the last tier is every fact the decision reads."""
+    by_owner: dict[str, set[str]] = {}
+    company: set[str] = set()
+    for path in relevant:
+        fact = t.facts[path]
+        if policy.inputs[fact.input_name].kind == "many":
+            by_owner.setdefault(t.entity_path(fact.input_name, fact.entity), set()).add(path)
+        else:
+            company.add(path)
+    tiers: list[list[_Slice]] = []
+    if entity is not None:
+        own = next((paths for owner, paths in by_owner.items() if owner.endswith(f"[{entity}]")), set())
+        if own:
+            tiers.append([_Slice(next(o for o, p in by_owner.items() if p is own), frozenset(own))])
+            if company:
+                tiers.append([_Slice(None, frozenset(own | company))])
+    elif by_owner:
+        tier = [_Slice(None, frozenset(company))] if company else []
+        tier += [_Slice(owner, frozenset(paths)) for owner, paths in sorted(by_owner.items())]
+        tiers.append(tier)
+    full = _Slice(None, relevant, full=True)
+    tiers = [tier for tier in tiers if not (len(tier) == 1 and tier[0].free == relevant)]
+    return [*tiers, [full]]
+
+
+def _pinned(t: smt.Translation, fact: smt.Fact, value: Any) -> list[tuple[Any, Any]]:
+    """Substitutions that replace a fact's solver variables by its current value."""
+    if isinstance(value, Unknown):
+        return [(fact.known, z3.BoolVal(False))]  # its value variable stays free (and unread)
+    out: list[tuple[Any, Any]] = [(fact.known, z3.BoolVal(True))]
+    if isinstance(fact.var, dict):
+        members = {str(v) for v in value}
+        return out + [(bit, z3.BoolVal(k in members)) for k, bit in fact.var.items()]
+    if isinstance(fact.type, NumberT):
+        if z3.is_int(fact.var):
+            scale = 1 if fact.type.integer else GRID
+            return out + [(fact.var, z3.IntVal(int(Decimal(value) * scale)))]
+        return out + [(fact.var, z3.RealVal(str(value)))]
+    return out + [(fact.var, t.constant(value, fact.type).value)]
+
+
+def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tuple, Counterfactual]], str]:
+    """The smallest verified changes within one slice: (key, counterfactual) pairs, and
+    "found", "none" (proven within the slice), "unknown" (budget) or "rejected"."""
+    start = time.perf_counter()
+    t, current = c.t, c.current
+    free = {p for p in piece.free if p not in c.held}
+    subs: list[tuple[Any, Any]] = []
+    if not piece.full:
+        for path, fact in t.facts.items():
+            if path in current and path not in free:
+                subs += _pinned(t, fact, current[path])
+    goal = z3.simplify(z3.substitute(c.goal, *subs)) if subs else c.goal
+    if z3.is_false(goal):
+        return [], "none"
+    (names,) = _names(goal)
+    relevant = {p: t.facts[p] for p in free if smt.fact_names(t.facts[p]) & names}
     base: list[Any] = [goal]
     changed: dict[str, Any] = {}
+    if piece.full:
+        base += [t.pin(t.facts[p], current[p]) for p in piece.free if p in c.held]
     for path, fact in relevant.items():
         value = current[path]
-        if path in held:
-            base.append(t.pin(fact, value))
-            continue
         if isinstance(value, Unknown):
             flag = fact.known  # answering a missing question is a change
         else:
             flag = z3.Not(z3.And(fact.known, t.equals(fact, value)))
             base.append(z3.Implies(flag, fact.known))  # a change gives a value, never takes one away
         changed[path] = flag
+    singles, status = _singles(c, goal, relevant, changed, budget_ms) if not piece.full else ([], "unknown")
+    if singles:
+        return singles, "found"
     touched = set().union(*(smt.fact_names(f) for f in relevant.values())) if relevant else set()
-    extra = []
     read: set[str] = set()
-    for c in [*t.domain, *t.safety]:
-        names_c = smt.constants(c)
-        if names_c & touched:
-            extra.append(c)
-            read |= names_c
-    others = {p: f for p, f in t.facts.items() if p not in relevant and p in current and smt.fact_names(f) & read}
-    base += extra + [t.pin(f, current[p]) for p, f in others.items()]
-    found: list[Counterfactual] = []
-    note = None
+    for constraint, names_c in c.constraints:
+        if not names_c & touched:
+            continue  # over pinned facts only: true of the current assessment, which evaluated
+        base.append(z3.simplify(z3.substitute(constraint, *subs)) if subs else constraint)
+        read |= names_c  # (used by the full search only, which substitutes nothing)
+    if piece.full:  # the full search: facts read only through a range or a division stay as they are
+        others = {p: f for p, f in t.facts.items() if p not in relevant and p in current and smt.fact_names(f) & read}
+        base += [t.pin(f, current[p]) for p, f in others.items()]
+    candidates: list[tuple[tuple, Counterfactual]] = []
     rejected = 0
-    s = smt.solver(timeout_ms)
+    s = smt.solver(budget_ms)
     s.add(*base)
     flags = list(changed.items())
-    k = 1
-    candidates: list[tuple[tuple, Counterfactual]] = []
+    k = 1 if status != "none" else 2  # "none": no single fact does it (each was tried alone)
+    status = "none"
     # every minimal set of the smallest sizes (up to CANDIDATES), then a canonical order:
     # the answer does not depend on which of equally good sets the solver meets first
-    while k <= len(flags) and len(candidates) < CANDIDATES and (len(candidates) < alternatives or _all_of_size(candidates, k)):
-        left = timeout_ms - int((time.perf_counter() - start) * 1000)
+    while k <= len(flags) and len(candidates) < CANDIDATES and (len(candidates) < c.alternatives or _all_of_size(candidates, k)):
+        left = budget_ms - int((time.perf_counter() - start) * 1000)
         if left <= 0:
-            note = "unknown within the time budget"
+            status = "unknown"
             break
         s.push()
         s.add(z3.AtMost(*[f for _, f in flags], k))
@@ -175,30 +367,81 @@ def why_not(
         model = s.model() if answer == z3.sat else None
         s.pop()
         if answer == z3.unknown:
-            note = "unknown within the time budget"
+            status = "unknown"
             break
         if model is None:
-            if candidates and len(candidates) >= alternatives:
+            if candidates and len(candidates) >= c.alternatives:
                 break
             k += 1
             continue
         moved = sorted(p for p, f in flags if z3.is_true(model.evaluate(f, model_completion=True)))
         model = _closest(t, base, changed, moved, current, model, left)
         values = {p: (t.facts[p], smt.model_value(model, t.facts[p], t.codes)) for p in moved}
-        if _verify(policy, assessment, values, decision, entity, outcome, as_of, params):
-            changes = tuple(FactChange(p, _label_path(policy, fact), current.get(p), v) for p, (fact, v) in sorted(values.items()))
-            candidates.append(((len(changes), _score(t, changes), tuple(c.fact for c in changes)), Counterfactual(changes, outcome, True)))
+        if _verify(c.policy, c.assessment, values, c.decision, c.entity, c.outcome, c.as_of, c.params):
+            changes = tuple(FactChange(p, _label_path(c.policy, fact), current.get(p), v) for p, (fact, v) in sorted(values.items()))
+            candidates.append(((len(changes), _score(t, changes), tuple(x.fact for x in changes)), Counterfactual(changes, c.outcome, True)))
         else:
             rejected += 1
             if rejected > 3:
                 break
         s.add(z3.Or(*[z3.Not(changed[p]) for p in moved]) if moved else z3.BoolVal(False))  # another set next
-    found = [c for _, c in sorted(candidates, key=lambda item: item[0])[:alternatives]]
-    if not found and note is None:
-        note = "no change of the facts that are not held gives this outcome"
-    if rejected and not found:
-        note = "the solver's answers were not confirmed by the evaluator (a rounding the solver does not model)"
-    return Search(tuple(found), note, time.perf_counter() - start)
+    if candidates:
+        return candidates, "found"
+    if rejected and status != "unknown":
+        return [], "rejected"
+    return [], status
+
+
+def _singles(c: _Context, goal: Any, relevant: dict[str, smt.Fact], changed: dict[str, Any], budget_ms: int) -> tuple[list[tuple[tuple, Counterfactual]], str]:
+    """Every verified change of one fact alone: each fact in turn, all the others replaced by
+    their values — a problem in one variable, most often settled by simplification alone.
+    Status "none" when no single fact gives the outcome (then sets of two come next)."""
+    start = time.perf_counter()
+    t, current = c.t, c.current
+    pins = {p: _pinned(t, f, current[p]) for p, f in relevant.items()}
+    found: list[tuple[tuple, Counterfactual]] = []
+    problems: list[tuple[str, list[Any]]] = []
+    for path, fact in sorted(relevant.items()):
+        others = [pair for q, pairs in pins.items() if q != path for pair in pairs]
+        alone = z3.simplify(z3.substitute(goal, *others)) if others else goal
+        if z3.is_false(alone):
+            continue  # simplification alone proves this fact cannot do it
+        names = smt.fact_names(fact)
+        base = [alone, changed[path]]
+        if not isinstance(current[path], Unknown):
+            base.append(fact.known)
+        for constraint, names_c in c.constraints:
+            if names_c & names:
+                base.append(z3.simplify(z3.substitute(constraint, *others)) if others else constraint)
+        problems.append((path, base))
+    # two rounds: a fair share of the budget for each fact, then what is left for those
+    # the first round did not settle
+    for round_ in (0, 1):
+        pending: list[tuple[str, list[Any]]] = []
+        for n, (path, base) in enumerate(problems):
+            left = budget_ms - int((time.perf_counter() - start) * 1000)
+            if left <= 0:
+                return found, "unknown"
+            share = left // (len(problems) - n)
+            s = smt.solver(left)
+            s.add(*base)
+            answer = smt.check(s, max(share, min(left, 250)) if round_ == 0 else share)
+            if answer == z3.unknown:
+                pending.append((path, base))
+                continue
+            if answer != z3.sat:
+                continue
+            fact = t.facts[path]
+            model = _closest(t, base, {path: changed[path]}, [path], current, s.model(), share)
+            value = smt.model_value(model, fact, t.codes)
+            if _verify(c.policy, c.assessment, {path: (fact, value)}, c.decision, c.entity, c.outcome, c.as_of, c.params):
+                change = FactChange(path, _label_path(c.policy, fact), current.get(path), value)
+                found.append(((1, _score(t, (change,)), (path,)), Counterfactual((change,), c.outcome, True)))
+        problems = pending
+        if not problems:
+            break
+    status = "unknown" if problems else "none"
+    return found, status
 
 
 def _all_of_size(candidates: list, k: int) -> bool:
@@ -276,7 +519,7 @@ def settlers(
     start = time.perf_counter()
     params = params or {}
     try:
-        t = smt.Translation(policy, smt.Shape.of(assessment), as_of, params, grid=GRID, off_grid=_off_grid(policy, assessment))
+        t = _translation(policy, assessment, as_of, params)
         term = t.decision(decision, entity)
     except smt.Untranslatable:
         return ()

@@ -83,9 +83,12 @@ TRUE = z3.BoolVal(True)
 FALSE = z3.BoolVal(False)
 
 
+_TRUE_ID, _FALSE_ID = TRUE.get_id(), FALSE.get_id()  # z3 shares terms: `true` is one term
+
+
 def _simp_and(*items: Any) -> Any:
-    items = tuple(i for i in items if not z3.is_true(i))
-    if any(z3.is_false(i) for i in items):
+    items = tuple(i for i in items if i.get_id() != _TRUE_ID)  # (z3.is_true is slow in Python)
+    if any(i.get_id() == _FALSE_ID for i in items):
         return FALSE
     if not items:
         return TRUE
@@ -93,8 +96,8 @@ def _simp_and(*items: Any) -> Any:
 
 
 def _simp_or(*items: Any) -> Any:
-    items = tuple(i for i in items if not z3.is_false(i))
-    if any(z3.is_true(i) for i in items):
+    items = tuple(i for i in items if i.get_id() != _FALSE_ID)
+    if any(i.get_id() == _TRUE_ID for i in items):
         return TRUE
     if not items:
         return FALSE

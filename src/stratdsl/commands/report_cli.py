@@ -109,10 +109,16 @@ def _check_theme(template_dir: str | None, logo: str | None, accent: str | None,
 @click.option("--accent", metavar="#RRGGBB", help="HTML: the accent colour of headings, links and borders (dark enough to read on white).")
 @click.option("--summary-only", "summary_only", is_flag=True, help="Only the management summary (HTML: the cover and summary, 1 or 2 A4 pages; Markdown: the summary), without the technical appendix.")
 @click.option("--company-name", "company_name", metavar="TEXT", help="HTML: the name of the firm issuing the report, shown in the header next to the logo.")
+@click.option(
+    "--why-not", "why_not", type=click.FloatRange(min=0, max=600), default=0, metavar="SECONDS",
+    help="Also give, in the explanations of use cases not selected (and of a short portfolio), the solver's closest verified changes, "
+    "within SECONDS each (default 0: none; the result then depends on the machine's speed).",
+)
 @guarded(sources=lambda kwargs: _sources(kwargs["policy"]) if kwargs.get("policy") else None)
 def report_cmd(
     policy: str, assessment: str, output: str, fmt: str | None, lang: str | None, as_of: str | None, params: tuple[str, ...], audit_log: str | None,
     force: bool, template_dir: str | None, logo: str | None, accent: str | None, company_name: str | None, summary_only: bool,
+    why_not: float = 0,
 ) -> None:
     """Write a one-page management summary with charts, explanations and provenance (HTML or Markdown)."""
     from ..report import format_for, make_report, render  # the report package and its charts: only for this command
@@ -128,7 +134,7 @@ def report_cmd(
         from ..engine import compile_policy
 
         lang = resolve_lang(None, compile_policy(policy)[0])
-    report = make_report(policy, assessment, when, lang, params)
+    report = make_report(policy, assessment, when, lang, params, why_not_seconds=why_not)
     text = render(report, chosen, template_dir, theme, summary_only)
     if audit_log:
         from ..provenance import audit

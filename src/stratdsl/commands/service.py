@@ -128,12 +128,20 @@ class EvaluateRequest(BaseModel):
     )
 
 
+#: the most seconds an explain request may give the solver per entity (the service's CPU is shared)
+MAX_WHY_NOT_BUDGET = 30
+
+
 class ExplainRequest(BaseModel):
     assessment: dict[str, Any]
     decision: str
     entity: str | None = None
     why_not: str | None = None
     keep: list[str] = Field(default_factory=list, description="With why_not: facts the closest change must not touch (fields declared `fixed` are always kept).")
+    budget: float = Field(
+        5, gt=0, le=MAX_WHY_NOT_BUDGET,
+        description="With why_not: seconds the solver may spend per entity looking for the closest changes; past it the answer says 'unknown within the time budget'.",
+    )
     as_of: date | None = None
     params: dict[str, str] = Field(default_factory=dict)
     lang: Literal["fr", "en"] = "fr"
@@ -476,7 +484,10 @@ def create_app(
         with evaluation_slot():
             assessment = validate(policy, _exact(body.assessment), "request")
             overrides = parse_params(policy, [f"{k}={v}" for k, v in body.params.items()])
-            found = explain(policy, assessment, body.decision, body.as_of or date.today(), overrides, body.entity, body.why_not, tuple(body.keep))
+            found = explain(
+                policy, assessment, body.decision, body.as_of or date.today(), overrides, body.entity, body.why_not, tuple(body.keep),
+                budget_ms=int(body.budget * 1000),
+            )
         return JSONResponse({"explanations": [explanation_json(policy, x, body.lang, why) for x, why in found]})  # type: ignore[return-value]
 
     # ------------------------------------------------------------ web questionnaire

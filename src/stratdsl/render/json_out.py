@@ -9,8 +9,9 @@ from ..language import ir
 from ..runtime.explain import DecisionExplanation, ExprNode
 from ..runtime.result import DecisionResult, Result
 from ..runtime.values import possible_json, to_json_value
-from ..runtime.whynot import WhyNot
+from ..runtime.whynot import WhyNot, translate
 from . import labels
+from .catalogue import gettext_for
 
 
 def dumps(data: Any) -> str:
@@ -130,6 +131,7 @@ def explanation_json(policy: ir.CheckedPolicy, x: DecisionExplanation, lang: str
     if x.blame:
         out["blame"] = x.blame
     if why is not None:
+        _ = gettext_for(lang)  # the runtime's messages, in the reader's language
         out["why_not"] = {
             "outcome": why.outcome,
             "chosen": why.chosen,
@@ -138,10 +140,10 @@ def explanation_json(policy: ir.CheckedPolicy, x: DecisionExplanation, lang: str
                     "rule": b.rule,
                     "location": b.location,
                     "kind": b.kind,
-                    "detail": b.detail,
+                    "detail": translate(b.detail, _),
                     "failed": [expr_json(f) for f in b.failed],
                     "changes": [
-                        {"fact": c.fact, "current": to_json_value(c.current), "needed": c.needed, "exact": c.exact, "note": c.note}
+                        {"fact": c.fact, "current": to_json_value(c.current), "needed": translate(c.needed, _), "exact": c.exact, "note": translate(c.note, _)}
                         for c in b.changes
                     ],
                     "cites": [c.to_json() for c in b.cites],
@@ -151,10 +153,16 @@ def explanation_json(policy: ir.CheckedPolicy, x: DecisionExplanation, lang: str
         }
         if why.searched:
             out["why_not"]["counterfactuals"] = [
-                {"outcome": c.outcome, "verified": c.verified, "changes": [_fact_change_json(policy, f, lang) for f in c.changes]}
+                {
+                    "outcome": c.outcome,
+                    "outcome_label": labels.outcome_label(policy, x.result.decision, c.outcome, lang),
+                    "verified": c.verified,
+                    "changes": [_fact_change_json(policy, f, lang) for f in c.changes],
+                }
                 for c in why.counterfactuals
             ]
-            out["why_not"]["search_note"] = why.search_note
+            out["why_not"]["search_note"] = translate(why.search_note, _)
+            out["why_not"]["search_scope"] = why.search_scope
             out["why_not"]["settlers"] = [
                 {
                     "fact": s.fact,
@@ -186,6 +194,8 @@ def _fact_text(policy: ir.CheckedPolicy, fact: str, value: Any, lang: str) -> st
 
     if isinstance(value, Unknown):
         return "unknown" if lang == "en" else "inconnu"
+    if isinstance(value, bool):
+        return gettext_for(lang)("true" if value else "false")
     field_name = fact.rsplit(".", 1)[-1]
     head = fact.split(".", 1)[0].split("[", 1)[0]
     item = policy.inputs.get(head)
@@ -197,3 +207,7 @@ def _fact_text(policy: ir.CheckedPolicy, fact: str, value: Any, lang: str) -> st
             return "{" + ", ".join(labels.text(enum.labels.get(v), lang, v) for v in sorted(value)) + "}"
         return labels.text(enum.labels.get(value), lang, str(value))
     return format_value(value)
+
+
+#: a fact's value as a person reads it (the report's why-not uses it too)
+fact_text = _fact_text

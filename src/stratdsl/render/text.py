@@ -302,26 +302,33 @@ def _why_not_lines(why: dict, lang: str) -> list[str]:
             for c in exact:
                 out.append(f"      {c['fact']} {_jv({'value': c['current']}, lang=lang)} → {c['needed']}")
         for c in other:
-            out.append(
-                "    " + _("{fact} ({value}) would need to be {needed}").format(fact=c["fact"], value=_jv({"value": c["current"]}, lang=lang), needed=c["needed"])
-                + (f": {c['note']}" if c["note"] else "")
-            )
-    out.extend(_counterfactual_lines(why))
+            line = _("{fact} ({value}) would need to be {needed}").format(fact=c["fact"], value=_jv({"value": c["current"]}, lang=lang), needed=c["needed"])
+            out.append("    " + (_("{text}: {note}").format(text=line, note=c["note"]) if c["note"] else line))
+    out.extend(_counterfactual_lines(why, lang))
     return out
 
 
-def _counterfactual_lines(why: dict) -> list[str]:
-    """The solver's closest changes (each verified by re-evaluation) and the settling answers."""
+def _counterfactual_lines(why: dict, lang: str) -> list[str]:
+    """The solver's closest changes (each verified by re-evaluation) and the settling answers,
+    as sentences: "with … at 22.36 instead of 6, this becomes Selected priority"."""
+    _ = gettext_for(lang)
     out: list[str] = []
     if why.get("counterfactuals"):
-        out.append(f"  closest changes that give {why['outcome']} (solver, each checked by re-evaluating):")
+        out.append("  " + _("closest changes that give {outcome} (solver, each checked by re-evaluating):").format(outcome=why["outcome"]))
+        if why.get("search_scope"):
+            out.append("  " + _("(searched among the facts of {scope} first: the other entities' facts were held)").format(scope=why["search_scope"]))
         for n, c in enumerate(why["counterfactuals"], start=1):
-            parts = [f"{_fact_name(f)}: {f['current_text']} → {f['new_text']}" for f in c["changes"]]
-            out.append(f"    {n}. " + ("\n       and ".join(parts)))
+            parts = [
+                _("{fact} at {new} instead of {current}").format(fact=_fact_name(f), new=f["new_text"], current=f["current_text"])
+                for f in c["changes"]
+            ]
+            changes = ("\n       " + _("and") + " ").join(parts)
+            outcome = c.get("outcome_label") or c["outcome"]
+            out.append(f"    {n}. " + _("with {changes}, this becomes {outcome}").format(changes=changes, outcome=outcome))
     elif "counterfactuals" in why and why.get("search_note"):
-        out.append(f"  closest change: none found ({why['search_note']})")
+        out.append("  " + _("closest change: none found ({note})").format(note=why["search_note"]))
     if why.get("settlers"):
-        out.append("  single answers that settle it:")
+        out.append("  " + _("single answers that settle it:"))
         for s in why["settlers"]:
             out.append(f"    {_fact_name(s)} = {s['value_text']} → {s['outcome_label']}")
     return out

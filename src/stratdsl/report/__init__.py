@@ -51,14 +51,17 @@ def make_report(
     params: list[str] | tuple[str, ...] = (),
     spec: ReportSpec = DEFAULT_SPEC,
     prov: dict[str, Any] | None = None,
+    why_not_seconds: float = 0,
 ) -> Report:
-    """Compile, load, evaluate with a trace, and gather the report (raises StratError on bad input)."""
+    """Compile, load, evaluate with a trace, and gather the report (raises StratError on bad input).
+
+    `why_not_seconds` > 0: the closest changes that would give the wanted outcomes (model._why_not)."""
     policy, _ = engine.require_policy(policy_path)
     overrides = engine.parse_params(policy, list(params))
     assessment = engine.load_assessment(policy, assessment_path)
     result, tracer = engine.run(policy, assessment, as_of, overrides, trace=True)
     assert tracer is not None
-    return build_report(policy, assessment, result, tracer, lang, Path(assessment_path).name, prov, spec)
+    return build_report(policy, assessment, result, tracer, lang, Path(assessment_path).name, prov, spec, why_not_seconds)
 
 
 __all__ = [

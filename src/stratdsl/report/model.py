@@ -82,6 +82,8 @@ class ReportSpec:
     )
     # roadmap: (definition giving the start month, phase key); a phase lasts until the next one starts
     roadmap: str = "roadmap"
+    #: `report --why-not`: (decision, wanted outcome) whose explanations give the closest changes
+    why_not: tuple[tuple[str, str], ...] = (("selection", "selected"), ("portfolio", "focused"))
     horizon: str = "horizon_months"
     phases: tuple[tuple[str, str], ...] = (
         ("test_start", "test"),
@@ -367,6 +369,18 @@ class ExplanationView:
     record_id: str | None
     order: tuple = ()
     group: str | None = None  # the entity's name, None for the company-wide ones
+    counterfactuals: list[CounterfactualView] = field(default_factory=list)  # `report --why-not`: closest verified changes
+
+
+@dataclass(frozen=True)
+class CounterfactualView:
+    """A verified change of facts that gives `outcome` (backends/counterfactual): each change
+    as (fact path, label, value now, value then), in the report's language."""
+
+    outcome: str
+    outcome_label: str
+    changes: tuple[tuple[str, str, str, str], ...]
+    values: dict[str, Any] = field(default_factory=dict)  # fact path → the new value (as the evaluator reads it)
 
 
 @dataclass
@@ -486,8 +500,10 @@ class _Builder:
         lang: str,
         spec: ReportSpec,
         prov: dict[str, Any] | None,
+        why_not_ms: int = 0,
     ) -> None:
         self.policy = policy
+        self.why_not_ms = why_not_ms  # the solver's time per why-not question; 0: none asked
         self.assessment = assessment
         self.result = result
         self.tracer = tracer
@@ -815,11 +831,51 @@ class _Builder:
                 lines.append((1, segs))
                 lines.append((2, [Seg("code", "= " + _collapse(dv.expression.text))]))
         self._params_lines(lines)
+        counterfactuals = self._why_not(d, lines)
         position = self.decision_index[(d.decision, d.entity)][0]
         self.explanations[view.anchor] = ExplanationView(
             view.anchor, "decision", self._title(view.label, d.entity_path), summary, lines, view.record_id, self._order(d.entity_path, 0, position),
-            self.name_of(d.entity_path),
+            self.name_of(d.entity_path), counterfactuals,
         )
+
+    def _why_not(self, d: DecisionResult, lines: list[tuple[int, list[Seg]]]) -> list[CounterfactualView]:
+        """`report --why-not`: for a decision of `spec.why_not` that did not get its wanted
+        outcome, the solver's closest changes — each re-evaluated before it is kept — as data
+        and as lines of the explanation ("with … at 22.36 instead of 6, this becomes …")."""
+        wanted = dict(self.spec.why_not).get(d.decision)
+        if not self.why_not_ms or wanted is None or d.outcome == wanted or self.policy.decisions[d.decision].outcome(wanted) is None:
+            return []
+        from ..backends import counterfactual
+        from ..render.catalogue import gettext_for
+        from ..render.json_out import fact_text
+
+        _ = gettext_for(self.lang)
+        params = {p.name: p.value for p in self.result.params}
+        search = counterfactual.why_not(self.policy, self.assessment, d.decision, d.entity, wanted, self.result.as_of, params, timeout_ms=self.why_not_ms)
+        outcome_label = labels.outcome_label(self.policy, d.decision, wanted, self.lang)
+        views = [
+            CounterfactualView(
+                wanted,
+                outcome_label,
+                tuple(
+                    (f.fact, self.fact(f.fact).label, fact_text(self.policy, f.fact, f.current, self.lang), fact_text(self.policy, f.fact, f.new, self.lang))
+                    for f in c.changes
+                ),
+                {f.fact: f.new for f in c.changes},
+            )
+            for c in search.counterfactuals
+            if c.verified
+        ]
+        if views:
+            lines.append((0, [Seg("strong", _("closest changes that give {outcome} (solver, each checked by re-evaluating):").format(outcome=outcome_label))]))
+            for v in views:
+                parts = [_("{fact} at {new} instead of {current}").format(fact=label, new=new, current=current) for _path, label, current, new in v.changes]
+                sentence = _("with {changes}, this becomes {outcome}").format(changes=(" " + _("and") + " ").join(parts), outcome=v.outcome_label)
+                lines.append((1, [Seg("text", sentence)]))
+        elif search.note is not None:
+            note = search.note.translate(_) if hasattr(search.note, "translate") else search.note
+            lines.append((0, [Seg("text", _("closest change: none found ({note})").format(note=note))]))
+        return views
 
     def _value_link(self, name: str, entity_path: str | None) -> str | None:
         """The anchor a labelled definition's explanation has when the report shows that value.
@@ -1186,6 +1242,10 @@ def build_report(
     assessment_name: str | None = None,
     prov: dict[str, Any] | None = None,
     spec: ReportSpec = DEFAULT_SPEC,
+    why_not_seconds: float = 0,
 ) -> Report:
-    """Gather what the report shows; `tracer` is the trace of the evaluation that gave `result`."""
-    return _Builder(policy, assessment, result, tracer, lang, spec, prov).build(assessment_name)
+    """Gather what the report shows; `tracer` is the trace of the evaluation that gave `result`.
+
+    `why_not_seconds` > 0: the explanations of `spec.why_not` decisions that did not get their
+    wanted outcome also give the solver's closest verified changes, within that time each."""
+    return _Builder(policy, assessment, result, tracer, lang, spec, prov, int(why_not_seconds * 1000)).build(assessment_name)

@@ -26,6 +26,41 @@ from .values import CONTEXT, format_value
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
 
 
+def N_(text: str) -> str:
+    """Mark an English message id: extracted into the catalogue, translated where shown."""
+    return text
+
+
+class Msg(str):
+    """An English message that knows its template and arguments: it *is* the English text
+    (a `str`), and `translate(gettext)` gives it in another language — the runtime says
+    what, the renderers say it in the reader's language (render/json_out)."""
+
+    template: str
+    args: dict[str, Any]
+
+    def __new__(cls, template: str, **args: Any) -> Msg:
+        self = super().__new__(cls, template.format(**{k: str(v) for k, v in args.items()}))
+        self.template = template
+        self.args = args
+        return self
+
+    def translate(self, gettext: Any) -> str:
+        return gettext(self.template).format(**{k: v.translate(gettext) if isinstance(v, Msg) else v for k, v in self.args.items()})
+
+    def __reduce__(self) -> Any:
+        return (_msg, (self.template, self.args))
+
+
+def _msg(template: str, args: dict[str, Any]) -> Msg:
+    return Msg(template, **args)
+
+
+def translate(text: Any, gettext: Any) -> Any:
+    """A message in the language of `gettext` (a plain text, or None, as it is)."""
+    return text.translate(gettext) if isinstance(text, Msg) else text
+
+
 @dataclass(frozen=True)
 class Change:
     fact: str
@@ -85,6 +120,7 @@ class WhyNot:
     search_note: str | None = None  # why no (or fewer) counterfactuals: budget, untranslatable, none exist
     settlers: tuple[Settler, ...] = ()
     searched: bool = False  # whether the solver was asked at all
+    search_scope: str | None = None  # the changes are of this entity's facts only ("usecases[x]"), others held
 
 
 @dataclass(frozen=True)
@@ -159,22 +195,23 @@ def _needed_text(op: str, bound: Decimal, type_: Any) -> str | None:
             n = bound.to_integral_value(rounding=ROUND_FLOOR)
             if op == "<" and n == bound:
                 n -= 1
-            return f"{format_value(n)} or less"
+            return Msg(N_("{value} or less"), value=format_value(n))
         if op in (">", ">="):
             n = bound.to_integral_value(rounding=ROUND_CEILING)
             if op == ">" and n == bound:
                 n += 1
-            return f"{format_value(n)} or more"
+            return Msg(N_("{value} or more"), value=format_value(n))
         if op == "=" and bound != bound.to_integral_value():
             return None
-    return {
-        "<": f"below {shown}",
-        "<=": f"{shown} or less",
-        ">": f"above {shown}",
-        ">=": f"{shown} or more",
-        "=": f"exactly {shown}",
-        "!=": f"anything but {shown}",
+    template = {
+        "<": N_("below {value}"),
+        "<=": N_("{value} or less"),
+        ">": N_("above {value}"),
+        ">=": N_("{value} or more"),
+        "=": N_("exactly {value}"),
+        "!=": N_("anything but {value}"),
     }[op]
+    return Msg(template, value=shown)
 
 
 def _feasible(op: str, bound: Decimal, type_: Any) -> bool:
@@ -215,7 +252,7 @@ def _compare_changes(
                 current,
                 needed or "",
                 False,
-                f"'{side_text}' is not linear in its inputs: change the facts it reads so that it becomes {needed}",
+                Msg(N_("'{side}' is not linear in its inputs: change the facts it reads so that it becomes {needed}"), side=side_text, needed=needed or ""),
             )
         ]
     _const, vars_ = form
@@ -235,7 +272,7 @@ def _compare_changes(
     if not changes:
         needed = _needed_text(op, bound_value, None)
         changes.append(
-            Change(side_text, current, needed or "", False, "no single input within its declared range can reach it alone")
+            Change(side_text, current, needed or "", False, Msg(N_("no single input within its declared range can reach it alone")))
         )
     return changes
 
@@ -247,10 +284,10 @@ def _leaf_change(node: ExprNode, expr: ir.Expr, scope: str, want: bool) -> list[
         fact = node.text
         if isinstance(expr, ir.FieldRef):
             fact = f"{expr.input_name}.{expr.field_name}" if expr.of_record else f"{scope}.{expr.field_name}"
-        return [Change(fact, node.value, "true" if want else "false", isinstance(expr, (ir.FieldRef, ir.MemberFieldRef)))]
+        return [Change(fact, node.value, Msg(N_("true")) if want else Msg(N_("false")), isinstance(expr, (ir.FieldRef, ir.MemberFieldRef)))]
     if isinstance(expr, ir.Compare) and expr.op in ("=", "!=") and not isinstance(expr.left.type, NumberT):
         right = node.children[1]
-        needed = f"{right.text}" if (expr.op == "=") == want else f"anything but {right.text}"
+        needed = Msg("{value}", value=right.text) if (expr.op == "=") == want else Msg(N_("anything but {value}"), value=right.text)
         return [Change(node.children[0].text, node.children[0].value, needed, isinstance(expr.left, (ir.FieldRef, ir.MemberFieldRef)))]
     return []
 
@@ -300,38 +337,43 @@ def why_not(
             continue
         status = rule_x.status
         if status == "fired":
-            blockers.append(Blocker(rule.id, rule_x.location, "fired", "this rule gave the outcome", cites=rule.cites))
+            blockers.append(Blocker(rule.id, rule_x.location, "fired", Msg(N_("this rule gave the outcome")), cites=rule.cites))
         elif status == "not_reached":
-            first = f"rule '{fired_rule}' applied first and decided '{decided.outcome}'"
+            first = Msg(N_("rule '{rule}' applied first and decided '{outcome}'"), rule=fired_rule, outcome=decided.outcome)
             cond = rule_x.condition
             if cond is not None and cond.computed and cond.value is False:
                 failed, changes = _condition_changes(rule, cond, policy, params, tracer, scope)
                 blockers.append(
-                    Blocker(rule.id, rule_x.location, "condition", f"{first}; and its own condition is false", tuple(failed), tuple(changes))
+                    Blocker(rule.id, rule_x.location, "condition", Msg(N_("{first}; and its own condition is false"), first=first), tuple(failed), tuple(changes))
                 )
             else:
-                held = "; its own condition holds" if cond is not None and cond.value is True else ""
-                blockers.append(Blocker(rule.id, rule_x.location, "earlier_rule", first + held))
+                held = cond is not None and cond.value is True
+                blockers.append(Blocker(rule.id, rule_x.location, "earlier_rule", Msg(N_("{first}; its own condition holds"), first=first) if held else first))
         elif status == "not_in_force":
-            dates = []
-            if rule_x.valid_from is not None:
-                dates.append(f"from {format_value(rule_x.valid_from)}")
-            if rule_x.valid_until is not None:
-                dates.append(f"until {format_value(rule_x.valid_until)}")
-            blockers.append(
-                Blocker(rule.id, rule_x.location, "not_in_force", f"not in force on {format_value(result.as_of)} (in force {' '.join(dates)})")
-            )
+            today = format_value(result.as_of)
+            start = format_value(rule_x.valid_from) if rule_x.valid_from is not None else None
+            end = format_value(rule_x.valid_until) if rule_x.valid_until is not None else None
+            if start is not None and end is not None:
+                detail = Msg(N_("not in force on {date} (in force from {start} until {end})"), date=today, start=start, end=end)
+            elif start is not None:
+                detail = Msg(N_("not in force on {date} (in force from {start})"), date=today, start=start)
+            else:
+                detail = Msg(N_("not in force on {date} (in force until {end})"), date=today, end=end)
+            blockers.append(Blocker(rule.id, rule_x.location, "not_in_force", detail))
         elif status == "excepted":
             exc = next(e for e in rule_x.exceptions if e.status == "applied")
             blockers.append(
-                Blocker(rule.id, rule_x.location, "exception", f"its condition held, but the exception '{exc.id}' applied", (exc.condition,) if exc.condition else (), cites=exc.cites)
+                Blocker(
+                    rule.id, rule_x.location, "exception", Msg(N_("its condition held, but the exception '{exception}' applied"), exception=exc.id),
+                    (exc.condition,) if exc.condition else (), cites=exc.cites,
+                )
             )
         elif status in ("unknown", "exception_unknown"):
             blockers.append(
-                Blocker(rule.id, rule_x.location, "missing", "it depends on facts that are not known: " + ", ".join(rule_x.missing))
+                Blocker(rule.id, rule_x.location, "missing", Msg(N_("it depends on facts that are not known: {facts}"), facts=", ".join(rule_x.missing)))
             )
         elif status == "false" and rule_x.condition is not None:
             failed, changes = _condition_changes(rule, rule_x.condition, policy, params, tracer, scope)
-            blockers.append(Blocker(rule.id, rule_x.location, "condition", "its condition is false", tuple(failed), tuple(changes)))
+            blockers.append(Blocker(rule.id, rule_x.location, "condition", Msg(N_("its condition is false")), tuple(failed), tuple(changes)))
     return WhyNot(outcome, chosen, tuple(blockers))
 
