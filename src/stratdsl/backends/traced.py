@@ -50,7 +50,7 @@ from ..runtime.values import (
     negate_unknown,
     range_unknown,
 )
-from .compiler import _run_generated
+from .compiler import _run_generated, compiled
 
 _MISSING = object()
 
@@ -394,20 +394,75 @@ class TracedPolicy:
         }
         _run_generated(self.source, f"<stratdsl traced {policy.name}>", self.namespace)
         self.roots: dict[int, Any] = {i: self.namespace[name] for i, name in gen.roots.items()}
+        self.compiled = compiled(policy)  # gives the result; compiled() hashes the policy files on each call
 
 
 class _TracedEvaluator(Evaluator):
-    """The reference walk, with every top expression computed by the generated code."""
+    """The reference evaluator's order of computation, with every top expression computed by the
+    generated code. Decisions come from the compiled result (`decided`: equal to the reference's,
+    tests/test_compiled.py), so the walk below only computes what the reference computes, in its
+    order, for the trace: no rule statuses, no results."""
 
-    def __init__(self, traced: TracedPolicy, *args: Any) -> None:
+    def __init__(self, traced: TracedPolicy, decided: dict[tuple[str, str], Any], *args: Any) -> None:
         super().__init__(*args)
         self._roots = traced.roots
+        self._decided = decided
 
     def compute(self, expr: ir.Expr, entity: Any) -> Any:
         fn = self._roots.get(expr.id)
         if fn is None:
             return super().compute(expr, entity)
         return fn(self, entity, self.tracer.scope(entity.path if entity else ""))  # type: ignore[union-attr]
+
+    def decision(self, name: str, entity: Any) -> Any:
+        scope = entity if self.policy.decisions[name].entity_input is not None else None
+        return self._decided[(name, scope.path if scope else "")]
+
+    def trace(self) -> None:
+        """What Evaluator.run computes, in its order: every decision's walk, the obligations, the outputs."""
+        scope_of = self.tracer.scope  # type: ignore[union-attr]
+        for decision in self.policy.decisions.values():
+            for entity in self._scope_entities(decision.entity_input):
+                self._walk(decision.rules, entity, scope_of(entity.path if entity else ""))
+        for obligation in self.policy.obligations.values():
+            for entity in self._scope_entities(obligation.entity_input):
+                if self.in_force(obligation.valid_from, obligation.valid_until) is not False:
+                    self.compute(obligation.cond, entity)
+        for definition in self.policy.outputs():
+            for entity in self._scope_entities(definition.entity_input):
+                self.definition(definition.name, entity)
+
+    def _walk(self, rules: tuple[ir.Rule, ...], entity: Any, T: list[Any]) -> None:
+        """Evaluator._decide's computations (first match, exceptions, exploration once a rule fires)."""
+        roots = self._roots
+        for index, rule in enumerate(rules):
+            in_force: Any = True
+            if rule.valid_from is not None or rule.valid_until is not None:
+                in_force = self.in_force(rule.valid_from, rule.valid_until)
+                if in_force is False:
+                    continue
+            cond = True if rule.cond is None else roots[rule.cond.id](self, entity, T)
+            if in_force is not True:
+                cond = in_force if cond is not False else False
+            if cond is False:
+                continue
+            maybe = False
+            for exc in rule.exceptions:
+                value = roots[exc.cond.id](self, entity, T)
+                if value is True:
+                    break
+                if isinstance(value, Unknown):
+                    maybe = True
+            else:
+                if cond is True and not maybe:
+                    for later in rules[index + 1 :]:
+                        for expr in (later.cond, *(x.cond for x in later.exceptions)):
+                            if expr is not None:
+                                try:
+                                    roots[expr.id](self, entity, T)
+                                except StratError:
+                                    pass
+                    return
 
 
 _LOCK = threading.Lock()
@@ -436,11 +491,14 @@ def evaluate_traced(
     if module is None:
         tracer = RecordingTracer()
         return reference_evaluate(policy, assessment, as_of, params, tracer), tracer
+    result = module.compiled.evaluate(assessment, as_of, params)  # the reference's result (test_compiled.py)
+    decided = {(d.decision, d.entity_path or ""): d for d in result.decisions}
     array = ArrayTracer(module.size)
     try:
-        return _TracedEvaluator(module, policy, assessment, as_of, params, array).run(), array
+        _TracedEvaluator(module, decided, policy, assessment, as_of, params, array).trace()
     except Overflow:  # as runtime.evaluator.evaluate
         raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+    return result, array
 
 
 __all__ = ["ArrayTracer", "TracedPolicy", "evaluate_traced", "traced"]
