@@ -282,7 +282,7 @@ def test_compiled_code_holds_no_policy_text(text):
 
 
 TRACED_NAMES = {
-    "K", "U", "StratError", "Overflow", "_calc", "_call", "_neg_u", "_arith_u", "_cmp_u", "_func_u", "_merge_u",
+    "K", "MISS", "U", "StratError", "Overflow", "_calc", "_call", "_neg_u", "_arith_u", "_cmp_u", "_func_u", "_merge_u",
     "_range_u", "_branches_u", "isinstance", "frozenset", "True", "False", "ev", "E", "T", "u", "r", "a", "b", "start",
 }
 
@@ -301,7 +301,7 @@ def test_traced_code_holds_no_policy_text(text):
     assert all(re.fullmatch(r"[tlxc]_\d+", name) for name in defs), defs
     unknown = {n for n in names - TRACED_NAMES - defs if not re.fullmatch(r"v\d+|K_\d+", n)}
     assert unknown == set(), unknown
-    assert attrs <= {"values", "id", "as_of", "assessment", "records", "params", "append", "compute", "_member", "_def", "_decision", "_aggregate", "_rank"}, attrs
+    assert attrs <= {"values", "id", "as_of", "assessment", "records", "params", "append", "compute", "_member", "_def", "_decision", "_aggregate", "_rank", "_defs", "get", "path", "definition"}, attrs
     assert set(module.namespace["__builtins__"]) == {"isinstance", "frozenset"}
     facts = None if text is HOSTILE_NAMES else validate(policy, {})
     if facts is not None:

@@ -175,7 +175,16 @@ class _TracedGen:
             out.append(f"{ind}T[{e.id}] = {v} = ev._member(K_node, E)".replace("K_node", self.const(e)))
             return v
         if kind is ir.DefRef:
-            out.append(f"{ind}T[{e.id}] = {v} = ev._def({self.const(e)}, E)")
+            if e.member is not None:
+                out.append(f"{ind}T[{e.id}] = {v} = ev._def({self.const(e)}, E)")
+                return v
+            # Evaluator.definition's memo table read in place; a miss computes it there
+            path = "E.path" if self.policy.definitions[e.name].entity_input is not None else self.const("")
+            name = self.const(e.name)
+            out.append(f"{ind}{v} = ev._defs.get(({name}, {path}), MISS)")
+            out.append(f"{ind}if {v} is MISS:")
+            out.append(f"{ind}    {v} = ev.definition({name}, E)")
+            out.append(f"{ind}T[{e.id}] = {v}")
             return v
         if kind is ir.DecisionRef:
             out.append(f"{ind}T[{e.id}] = {v} = ev._decision({self.const(e)}, E)")
@@ -378,6 +387,7 @@ class TracedPolicy:
         self.size = gen.size
         self.namespace: dict[str, Any] = {
             "K": gen.consts,
+            "MISS": _MISSING,
             "U": Unknown,
             "StratError": StratError,
             "Overflow": Overflow,
