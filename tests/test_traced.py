@@ -100,13 +100,14 @@ def test_traced_mode_agrees_on_the_methodology_examples(methodology, example):
         assert_same_trace(methodology, facts, as_of)
 
 
-def test_engine_traces_come_from_the_traced_module(methodology):
-    example = EXAMPLES[0]
-    data, spans = read_data(example, example.name)
-    facts = validate(methodology, data, example.name, spans)
-    result, tracer = run(methodology, facts, date(2026, 11, 26), trace=True)
-    assert isinstance(tracer, ArrayTracer)
-    assert result == run(methodology, facts, date(2026, 11, 26))[0]
+def test_engine_traces_come_from_the_traced_module_after_a_few_runs():
+    """A one-shot `explain` keeps the reference tracer (building the traced module costs more than
+    it saves once); from the policy's TRACED_AFTER + 1st traced evaluation on, the traced module."""
+    policy = _checked(SMALL + 'define z label en "z" = o.x + 1\n')
+    facts = validate(policy, {"o": {"x": 2}})
+    kinds = [type(run(policy, facts, date(2026, 9, 1), trace=True)[1]) for _ in range(traced_mod.TRACED_AFTER + 2)]
+    assert kinds == [RecordingTracer] * traced_mod.TRACED_AFTER + [ArrayTracer] * 2
+    assert run(policy, facts, date(2026, 9, 1), trace=True)[0] == run(policy, facts, date(2026, 9, 1))[0]
 
 
 def _checked(text: str) -> Any:

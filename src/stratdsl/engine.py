@@ -115,11 +115,11 @@ def run(
 ) -> tuple[Result, RecordingTracer | None]:
     with _stack_guard():
         if trace:
-            # the traced compiled mode: the reference walk over generated expressions, recording
-            # the same trace as the reference tracer (tests/test_traced.py)
-            from .backends.traced import evaluate_traced
+            # the reference tracer, then (from a policy's 17th traced evaluation in the process) the
+            # traced compiled mode, which records the same trace (backends/traced.py)
+            from .backends.traced import run_traced
 
-            result, tracer = evaluate_traced(policy, assessment, as_of, params)
+            result, tracer = run_traced(policy, assessment, as_of, params)
             return mark_assumptions(policy, assessment, as_of, params, result), tracer
         # without a trace, the compiled form decides (the differential tests prove it
         # gives the reference evaluator's results)
