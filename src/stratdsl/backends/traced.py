@@ -405,6 +405,22 @@ class TracedPolicy:
         _run_generated(self.source, f"<stratdsl traced {policy.name}>", self.namespace)
         self.roots: dict[int, Any] = {i: self.namespace[name] for i, name in gen.roots.items()}
         self.compiled = compiled(policy)  # gives the result; compiled() hashes the policy files on each call
+        # per decision, its rules as the walk needs them: dated?, dates, condition, exceptions, and
+        # what the exploration computes once the rule fires (the later rules' conditions and exceptions)
+        roots = self.roots
+        self.plans: list[tuple[str | None, tuple]] = []
+        for decision in policy.decisions.values():
+            rules = decision.rules
+            plan = []
+            for index, rule in enumerate(rules):
+                later = tuple(
+                    roots[e.id] for r in rules[index + 1 :] for e in (r.cond, *(x.cond for x in r.exceptions)) if e is not None
+                )
+                plan.append((
+                    rule.valid_from is not None or rule.valid_until is not None, rule.valid_from, rule.valid_until,
+                    None if rule.cond is None else roots[rule.cond.id], tuple(roots[x.cond.id] for x in rule.exceptions), later,
+                ))
+            self.plans.append((decision.entity_input, tuple(plan)))
 
 
 class _TracedEvaluator(Evaluator):
@@ -416,6 +432,7 @@ class _TracedEvaluator(Evaluator):
     def __init__(self, traced: TracedPolicy, decided: dict[tuple[str, str], Any], *args: Any) -> None:
         super().__init__(*args)
         self._roots = traced.roots
+        self._plans = traced.plans
         self._decided = decided
 
     def compute(self, expr: ir.Expr, entity: Any) -> Any:
@@ -431,9 +448,9 @@ class _TracedEvaluator(Evaluator):
     def trace(self) -> None:
         """What Evaluator.run computes, in its order: every decision's walk, the obligations, the outputs."""
         scope_of = self.tracer.scope  # type: ignore[union-attr]
-        for decision in self.policy.decisions.values():
-            for entity in self._scope_entities(decision.entity_input):
-                self._walk(decision.rules, entity, scope_of(entity.path if entity else ""))
+        for entity_input, plan in self._plans:
+            for entity in self._scope_entities(entity_input):
+                self._walk(plan, entity, scope_of(entity.path if entity else ""))
         for obligation in self.policy.obligations.values():
             for entity in self._scope_entities(obligation.entity_input):
                 if self.in_force(obligation.valid_from, obligation.valid_until) is not False:
@@ -442,36 +459,33 @@ class _TracedEvaluator(Evaluator):
             for entity in self._scope_entities(definition.entity_input):
                 self.definition(definition.name, entity)
 
-    def _walk(self, rules: tuple[ir.Rule, ...], entity: Any, T: list[Any]) -> None:
+    def _walk(self, plan: tuple, entity: Any, T: list[Any]) -> None:
         """Evaluator._decide's computations (first match, exceptions, exploration once a rule fires)."""
-        roots = self._roots
-        for index, rule in enumerate(rules):
+        for dated, valid_from, valid_until, cond_fn, exc_fns, later in plan:
             in_force: Any = True
-            if rule.valid_from is not None or rule.valid_until is not None:
-                in_force = self.in_force(rule.valid_from, rule.valid_until)
+            if dated:
+                in_force = self.in_force(valid_from, valid_until)
                 if in_force is False:
                     continue
-            cond = True if rule.cond is None else roots[rule.cond.id](self, entity, T)
+            cond = True if cond_fn is None else cond_fn(self, entity, T)
             if in_force is not True:
                 cond = in_force if cond is not False else False
             if cond is False:
                 continue
             maybe = False
-            for exc in rule.exceptions:
-                value = roots[exc.cond.id](self, entity, T)
+            for fn in exc_fns:
+                value = fn(self, entity, T)
                 if value is True:
                     break
                 if isinstance(value, Unknown):
                     maybe = True
             else:
                 if cond is True and not maybe:
-                    for later in rules[index + 1 :]:
-                        for expr in (later.cond, *(x.cond for x in later.exceptions)):
-                            if expr is not None:
-                                try:
-                                    roots[expr.id](self, entity, T)
-                                except StratError:
-                                    pass
+                    for fn in later:
+                        try:
+                            fn(self, entity, T)
+                        except StratError:
+                            pass
                     return
 
 
