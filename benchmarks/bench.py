@@ -3,8 +3,8 @@
 Part A: three decisions (an impact/effort quadrant, a first-match risk rule
 with an exception, a threshold band) on the same N generated records, written
 once as a stratdsl policy (benchmarks/three.strat) and once for every other
-engine: stratdsl compiled (no trace), stratdsl reference evaluator with a
-RecordingTracer ("full traces"), the reference evaluator without trace,
+engine: stratdsl compiled (no trace), stratdsl's traced compiled mode ("full
+traces"), the reference evaluator with a RecordingTracer and without trace,
 hand-written Python on Decimal, and the peer engines that import here
 (zen-engine, rule-engine, cel-python, common-expression-language, regopy,
 pyDMNrules). One call per record per engine; every engine's answers are
@@ -49,6 +49,7 @@ EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 AS_OF = date(2026, 11, 26)
 
 from stratdsl.backends.compiler import CompiledPolicy, compiled  # noqa: E402
+from stratdsl.backends.traced import evaluate_traced  # noqa: E402
 from stratdsl.engine import compile_policy  # noqa: E402
 from stratdsl.runtime import assessment as assessment_module  # noqa: E402
 from stratdsl.runtime.assessment import parse_data, read_data, validate  # noqa: E402
@@ -158,7 +159,15 @@ def stratdsl_engines(policy: Any) -> list[Engine]:
         ),
         Engine(
             "stratdsl with full traces",
-            "reference evaluator + RecordingTracer (no traced compiled mode)",
+            "traced compiled mode: backends.traced.evaluate_traced (what engine.run(trace=True) uses)",
+            prepare,
+            lambda a: evaluate_traced(policy, a, AS_OF)[0],
+            read,
+            False,
+        ),
+        Engine(
+            "stratdsl reference + RecordingTracer",
+            "reference evaluator + RecordingTracer (the oracle of the traced mode)",
             prepare,
             lambda a: evaluate(policy, a, AS_OF, None, RecordingTracer()),
             read,
@@ -697,7 +706,7 @@ def part_b_examples(repeats: int) -> list[dict[str, Any]]:
         for _ in range(repeats):  # interleaved
             cw.append(timed(lambda f=facts: run(f, AS_OF), 1)[0])
             rw.append(timed(lambda f=facts: evaluate(policy, f, AS_OF), 1)[0])
-            tw.append(timed(lambda f=facts: evaluate(policy, f, AS_OF, None, RecordingTracer()), 1)[0])
+            tw.append(timed(lambda f=facts: evaluate_traced(policy, f, AS_OF), 1)[0])
         comp, reference, traced = median(cw), median(rw), median(tw)
         count = len(facts.entities.get("usecases", []))
         say(

@@ -36,6 +36,7 @@ from starlette.testclient import TestClient
 
 from helpers import FIXTURES, REPO, stage_error, stratdsl_command
 from stratdsl.backends.compiler import _name, compiled
+from stratdsl.backends.traced import evaluate_traced, traced
 from stratdsl.commands import service as service_mod
 from stratdsl.engine import compile_policy, compile_text, run
 from stratdsl.language.diagnostics import StratError
@@ -278,6 +279,33 @@ def test_compiled_code_holds_no_policy_text(text):
     run_data = {"R", "ENT", "MEM", "P", "AS_OF", "fired", "force", "_walk_named", "slow_outcome"}  # the run's data and walks: compiler._Run
     assert attrs <= {"__class__", "values", "id", "outcome", "memo", "get", "append", "divide", "multiply", "missing", "index", *run_data}, attrs
     assert PAYLOAD in compiled(policy).namespace["K"] or text is HOSTILE_NAMES
+
+
+TRACED_NAMES = {
+    "K", "MISS", "U", "StratError", "Overflow", "_calc", "_call", "_neg_u", "_arith_u", "_cmp_u", "_func_u", "_merge_u",
+    "_range_u", "_branches_u", "isinstance", "frozenset", "True", "False", "ev", "E", "T", "u", "r", "a", "b", "start",
+}
+
+
+@pytest.mark.parametrize("text", [HOSTILE_POLICY, HOSTILE_NAMES], ids=["payload-strings", "python-names"])
+def test_traced_code_holds_no_policy_text(text):
+    """The traced module (backends/traced.py, run through compiler._run_generated): no strings,
+    numbered functions, names from the table K, restricted builtins."""
+    policy, _ = compile_text(text, "hostile.strat")
+    module = traced(policy)
+    assert module is not None
+    source = module.source
+    assert PAYLOAD not in source and "__import__" not in source
+    defs, names, attrs, strings = _generated_names(source)
+    assert strings == [], "every constant must come from the table K"
+    assert all(re.fullmatch(r"[tlxc]_\d+", name) for name in defs), defs
+    unknown = {n for n in names - TRACED_NAMES - defs if not re.fullmatch(r"v\d+|K_\d+", n)}
+    assert unknown == set(), unknown
+    assert attrs <= {"values", "id", "as_of", "assessment", "records", "params", "append", "compute", "_member", "_def", "_decision", "_aggregate", "_rank", "_defs", "get", "path", "definition"}, attrs
+    assert set(module.namespace["__builtins__"]) == {"isinstance", "frozenset"}
+    facts = None if text is HOSTILE_NAMES else validate(policy, {})
+    if facts is not None:
+        assert evaluate_traced(policy, facts, date(2026, 9, 1))[0] == reference_evaluate(policy, facts, date(2026, 9, 1))
 
 
 def test_hostile_names_are_mangled_and_evaluate_like_the_reference():

@@ -845,3 +845,41 @@ def test_schemathesis_finds_no_server_error(base):
             case = op.Case(body=good[op.path], media_type="application/json")
             assert case.call_and_validate(base_url=base, checks=wanted, timeout=30).status_code == 200
     assert all(code < 500 for codes in statuses.values() for code in codes), statuses
+
+
+# ------------------------------------------------------------------ the answers' bytes (orjson when installed)
+
+
+@pytest.mark.parametrize("example", sorted(p.stem for p in (REPO / "examples").glob("*.yaml")))
+def test_json_answers_are_the_bytes_json_dumps_writes(policy, example):
+    """`json_bytes` (orjson when installed) writes what Starlette's JSONResponse wrote with
+    json.dumps, for every example's full answer and every explanation with why-not."""
+    from datetime import date
+
+    from stratdsl.commands.service import json_bytes
+    from stratdsl.engine import explain, run
+    from stratdsl.render.json_out import explanation_json, result_json
+    from stratdsl.runtime.assessment import read_data
+
+    def reference(content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
+
+    path = REPO / "examples" / f"{example}.yaml"
+    data, spans = read_data(path, path.name)
+    facts = validate(policy, data, path.name, spans)
+    result, _ = run(policy, facts, date(2026, 11, 26))
+    for lang in ("fr", "en"):
+        out = result_json(policy, result, lang)
+        assert json_bytes(out) == reference(out)
+    for name, decision in policy.decisions.items():
+        for x, why in explain(policy, facts, name, date(2026, 11, 26), {}, None, decision.outcomes[0].name, (), symbolic=False):
+            out = {"explanations": [explanation_json(policy, x, "en", why)]}
+            assert json_bytes(out) == reference(out)
+
+
+def test_json_bytes_leaves_what_orjson_refuses_to_json_dumps():
+    from stratdsl.commands.service import json_bytes
+
+    big = {"n": 10**30, "1": [True, None, "é"]}
+    assert json_bytes(big) == b'{"n":1000000000000000000000000000000,"1":[true,null,"\xc3\xa9"]}'
+    assert json_bytes({1: "a"}) == b'{"1":"a"}'

@@ -115,11 +115,12 @@ def run(
 ) -> tuple[Result, RecordingTracer | None]:
     with _stack_guard():
         if trace:
-            from .runtime.evaluator import evaluate
-            from .runtime.trace import RecordingTracer
+            # the reference tracer, then (from a policy's 17th traced evaluation in the process) the
+            # traced compiled mode, which records the same trace (backends/traced.py)
+            from .backends.traced import run_traced
 
-            tracer = RecordingTracer()
-            return mark_assumptions(policy, assessment, as_of, params, evaluate(policy, assessment, as_of, params, tracer)), tracer
+            result, tracer = run_traced(policy, assessment, as_of, params)
+            return mark_assumptions(policy, assessment, as_of, params, result), tracer
         # without a trace, the compiled form decides (the differential tests prove it
         # gives the reference evaluator's results)
         from .backends.compiler import compiled

@@ -1,0 +1,550 @@
+"""Traced compiled mode: full traces from generated code instead of the tree-walker.
+
+`explain`, `report` and every other caller that needs the value of each
+sub-expression (`engine.run(..., trace=True)`) used the reference evaluator with a
+`RecordingTracer`: per node a method dispatch, a call and a dict store keyed by
+(scope, id). Here every expression the evaluator computes at the top (a rule's
+condition, an exception, a definition, an obligation, a date, the body, filter and
+weight of an aggregate, a rank key) becomes one generated Python function that
+computes the whole tree as straight-line statements and stores each
+sub-expression's value in a flat list indexed by expression id (one list per
+scope: "" for global, the entity's path otherwise). `and`/`or` and `if` nodes are
+functions of their own; the exploration of what short-circuiting skipped (the
+tracer computes the remaining items of an `and`/`or` that a decisive item settled,
+swallowing the errors the reference swallows) is generated too.
+
+The decision walk, memo tables, aggregates and ranks are the reference
+evaluator's own code (`_TracedEvaluator` subclasses it), so the trace holds
+exactly the (scope, id) pairs and values the reference tracer holds: the
+differential tests (tests/test_traced.py) compare them, and the explanation
+JSON, on generated policies and on the methodology's examples.
+
+As in compiler.py, nothing of the policy text is pasted into the generated code:
+every constant, name and IR node is taken from a table (`K_n`), generated names
+are numbered (`t_`, `l_`, `x_`, `c_`), and the code runs through
+`compiler._run_generated` with the same restricted builtins.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, DivisionByZero, InvalidOperation, Overflow
+from typing import Any
+
+from ..language import ir
+from ..language.diagnostics import Diagnostic, StratError
+from ..runtime.assessment import Assessment
+from ..runtime.evaluator import Evaluator, is_range, round_half_up
+from ..runtime.evaluator import evaluate as reference_evaluate
+from ..runtime.result import Result
+from ..runtime.trace import RecordingTracer
+from ..runtime.values import (
+    CONTEXT,
+    Unknown,
+    arith_unknown,
+    branches_unknown,
+    compare_unknown,
+    function_unknown,
+    merge_unknown,
+    negate_unknown,
+    range_unknown,
+)
+from .compiler import _run_generated, compiled
+
+_MISSING = object()
+
+
+class ArrayTracer(RecordingTracer):
+    """`RecordingTracer`'s interface over flat lists: one per scope, indexed by expression id."""
+
+    def __init__(self, size: int) -> None:  # no super().__init__: `values` is a view here
+        self.size = size
+        self.arrays: dict[str, list[Any]] = {}
+
+    def scope(self, scope: str) -> list[Any]:
+        arr = self.arrays.get(scope)
+        if arr is None:
+            arr = self.arrays[scope] = [_MISSING] * self.size
+        return arr
+
+    def value(self, scope: str, node_id: int, value: Any) -> None:
+        arr = self.scope(scope)
+        if node_id >= len(arr):  # a node outside the generated module's reach
+            arr.extend([_MISSING] * (node_id + 1 - len(arr)))
+        arr[node_id] = value
+
+    def get(self, scope: str, node_id: int, default: Any = None) -> Any:
+        arr = self.arrays.get(scope)
+        if arr is None or not 0 <= node_id < len(arr):
+            return default
+        value = arr[node_id]
+        return default if value is _MISSING else value
+
+    @property  # type: ignore[override]
+    def values(self) -> dict[tuple[str, int], Any]:  # what a RecordingTracer would hold
+        return {(s, i): v for s, arr in self.arrays.items() for i, v in enumerate(arr) if v is not _MISSING}
+
+
+# ------------------------------------------------------------------ runtime helpers of the generated code
+
+
+def _calc(op: str, left: Decimal, right: Decimal, span: Any, entity: Any) -> Decimal:
+    """Known arithmetic, raising what the reference raises (Evaluator._arith)."""
+    try:
+        if op == "+":
+            return CONTEXT.add(left, right)
+        if op == "-":
+            return CONTEXT.subtract(left, right)
+        if op == "*":
+            return CONTEXT.multiply(left, right)
+        return CONTEXT.divide(left, right)
+    except Overflow:
+        raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)", span)]) from None
+    except (DivisionByZero, InvalidOperation):
+        where = f" for {entity.path}" if entity else ""
+        raise StratError(
+            [Diagnostic("E201", f"division by zero{where}", span, hint="guard the division in the policy: if DIVISOR > 0 then … else …")]
+        ) from None
+
+
+def _call(name: str, args: list[Any], span: Any) -> Any:
+    """A function on known arguments (Evaluator._func)."""
+    if name == "size":
+        return Decimal(len(args[0]))
+    if name == "round":
+        return round_half_up(args[0], int(args[1]) if len(args) > 1 else 0, span)
+    if name == "abs":
+        return abs(args[0])
+    if name == "floor":
+        return args[0].to_integral_value(rounding=ROUND_FLOOR)
+    if name == "ceil":
+        return args[0].to_integral_value(rounding=ROUND_CEILING)
+    if name == "min":
+        return min(args)
+    return max(args)
+
+
+_CMP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+# ------------------------------------------------------------------ code generation
+
+
+class _TracedGen:
+    def __init__(self, policy: ir.CheckedPolicy) -> None:
+        self.policy = policy
+        self.consts: list[Any] = []
+        self.const_index: dict[int, int] = {}
+        self.functions: list[str] = []
+        self.done: set[int] = set()  # ids of the nodes that have a function (`l_`, `c_`)
+        self.roots: dict[int, str] = {}
+        self.size = 0
+
+    def const(self, value: Any) -> str:
+        """A module global `K_n`: constants, names and IR nodes by identity, never pasted."""
+        key = id(value)
+        if key not in self.const_index:
+            self.const_index[key] = len(self.consts)
+            self.consts.append(value)
+        return f"K_{self.const_index[key]}"
+
+    # -------------------------------------------------------- statements computing one node
+    def emit(self, e: ir.Expr, out: list[str], ind: str) -> str:
+        """Append statements computing `e` (storing each node's value in T) and return its local."""
+        self.size = max(self.size, e.id + 1)
+        v = f"v{e.id}"
+        kind = type(e)
+        if kind is ir.Const:
+            out.append(f"{ind}T[{e.id}] = {v} = {self.const(e.value)}")
+            return v
+        if kind is ir.FieldRef:
+            src = f"ev.assessment.records[{self.const(e.input_name)}]" if e.of_record else "E.values"
+            out.append(f"{ind}T[{e.id}] = {v} = {src}[{self.const(e.field_name)}]")
+            return v
+        if kind is ir.EntityId:
+            out.append(f"{ind}T[{e.id}] = {v} = E.id")
+            return v
+        if kind is ir.AsOf:
+            out.append(f"{ind}T[{e.id}] = {v} = ev.as_of")
+            return v
+        if kind is ir.ParamRef:
+            out.append(f"{ind}T[{e.id}] = {v} = ev.params[{self.const(e.name)}]")
+            return v
+        if kind is ir.MemberFieldRef:
+            out.append(f"{ind}T[{e.id}] = {v} = ev._member(K_node, E)".replace("K_node", self.const(e)))
+            return v
+        if kind is ir.DefRef:
+            if e.member is not None:
+                out.append(f"{ind}T[{e.id}] = {v} = ev._def({self.const(e)}, E)")
+                return v
+            # Evaluator.definition's memo table read in place; a miss computes it there
+            path = "E.path" if self.policy.definitions[e.name].entity_input is not None else self.const("")
+            name = self.const(e.name)
+            out.append(f"{ind}{v} = ev._defs.get(({name}, {path}), MISS)")
+            out.append(f"{ind}if {v} is MISS:")
+            out.append(f"{ind}    {v} = ev.definition({name}, E)")
+            out.append(f"{ind}T[{e.id}] = {v}")
+            return v
+        if kind is ir.DecisionRef:
+            out.append(f"{ind}T[{e.id}] = {v} = ev._decision({self.const(e)}, E)")
+            return v
+        if kind is ir.Aggregate:
+            out.append(f"{ind}T[{e.id}] = {v} = ev._aggregate({self.const(e)}, E)")
+            return v
+        if kind is ir.Rank:
+            out.append(f"{ind}T[{e.id}] = {v} = ev._rank({self.const(e)}, E)")
+            return v
+        if kind is ir.Neg:
+            o = self.emit(e.operand, out, ind)
+            out.append(f"{ind}T[{e.id}] = {v} = _neg_u({o}) if isinstance({o}, U) else -{o}")
+            return v
+        if kind is ir.Not:
+            o = self.emit(e.operand, out, ind)
+            out.append(f"{ind}T[{e.id}] = {v} = {o} if isinstance({o}, U) else not {o}")
+            return v
+        if kind is ir.Arith:
+            a = self.emit(e.left, out, ind)
+            b = self.emit(e.right, out, ind)
+            op = self.const(e.op)
+            out.append(
+                f"{ind}T[{e.id}] = {v} = _arith_u({op}, {a}, {b}) if isinstance({a}, U) or isinstance({b}, U)"
+                f" else _calc({op}, {a}, {b}, {self.const(e.span)}, E)"
+            )
+            return v
+        if kind is ir.Compare:
+            a = self.emit(e.left, out, ind)
+            b = self.emit(e.right, out, ind)
+            out.append(
+                f"{ind}T[{e.id}] = {v} = _cmp_u({self.const(e.op)}, {a}, {b}) if isinstance({a}, U) or isinstance({b}, U)"
+                f" else {a} {_CMP[e.op]} {b}"
+            )
+            return v
+        if kind is ir.In:
+            a = self.emit(e.item, out, ind)
+            b = self.emit(e.container, out, ind)
+            op = "not in" if e.negated else "in"
+            out.append(
+                f"{ind}T[{e.id}] = {v} = _cmp_u({self.const(op)}, {a}, {b}) if isinstance({a}, U) or isinstance({b}, U)"
+                f" else {a} {op} {b}"
+            )
+            return v
+        if kind is ir.SetOf:
+            items = [self.emit(i, out, ind) for i in e.items]
+            out.append(f"{ind}T[{e.id}] = {v} = frozenset(({''.join(i + ', ' for i in items)}))")
+            return v
+        if kind is ir.Func:
+            args = [self.emit(a, out, ind) for a in e.args]
+            if e.name == "known":
+                out.append(f"{ind}T[{e.id}] = {v} = not isinstance({args[0]}, U)")
+                return v
+            listed = "[" + ", ".join(args) + "]"
+            name = self.const(e.name)
+            unknown = " or ".join(f"isinstance({a}, U)" for a in args) or "False"
+            out.append(
+                f"{ind}T[{e.id}] = {v} = _func_u({name}, {listed}) if {unknown} else _call({name}, {listed}, {self.const(e.span)})"
+            )
+            return v
+        if kind is ir.Logic:
+            out.append(f"{ind}{v} = {self.logic(e)}(ev, E, T)")
+            return v
+        if kind is ir.Cond:
+            out.append(f"{ind}{v} = {self.cond(e)}(ev, E, T)")
+            return v
+        # a node this generator does not know (yet): the reference computes it, and traces it
+        out.append(f"{ind}T[{e.id}] = {v} = ev.compute({self.const(e)}, E)")
+        return v
+
+    def logic(self, e: ir.Logic) -> str:
+        """`and`/`or` as a function (Evaluator._logic): stop at the decisive value, then explore the rest."""
+        name = f"l_{e.id}"
+        if e.id in self.done:
+            return name
+        self.done.add(e.id)
+        decisive = "True" if e.op == "or" else "False"
+        n = len(e.items)
+        lines = [f"def {name}(ev, E, T):", "    u = []"]
+        explore = f"x_{e.id}"
+        for index, item in enumerate(e.items):
+            val = self.emit(item, lines, "    ")
+            lines.append(f"    if isinstance({val}, U):")
+            lines.append(f"        u.append({val})")
+            lines.append(f"    elif {val} is {decisive}:")
+            if index + 1 < n:
+                lines.append(f"        {explore}(ev, E, T, {index + 1})")
+            lines.append(f"        T[{e.id}] = {decisive}")
+            lines.append(f"        return {decisive}")
+        lines.append("    if not u:")
+        lines.append(f"        T[{e.id}] = {'False' if decisive == 'True' else 'True'}")
+        lines.append(f"        return {'False' if decisive == 'True' else 'True'}")
+        if is_range(e):
+            left = self.emit(e.items[0].left, lines, "    ")
+            rights = [self.emit(item.right, lines, "    ") for item in e.items]
+            ops = self.const(tuple(item.op for item in e.items))
+            lines.append(f"    r = _range_u({ops}, {left}, ({''.join(r + ', ' for r in rights)}), _merge_u(u))")
+        else:
+            lines.append("    r = _merge_u(u)")
+        lines.append(f"    T[{e.id}] = r")
+        lines.append("    return r")
+        self.functions.append("\n".join(lines))
+        if n > 1:
+            body = [f"def {explore}(ev, E, T, start):"]
+            for index, item in enumerate(e.items[1:], start=1):
+                body.append(f"    if start <= {index}:")
+                body.append("        try:")
+                self.emit(item, body, "            ")
+                body.append("        except StratError:")
+                body.append("            pass")
+            self.functions.append("\n".join(body))
+        return name
+
+    def cond(self, e: ir.Cond) -> str:
+        """`if … then … else …` as a function (Evaluator._cond and _branch)."""
+        name = f"c_{e.id}"
+        if e.id in self.done:
+            return name
+        self.done.add(e.id)
+        lines = [f"def {name}(ev, E, T):"]
+        c = self.emit(e.cond, lines, "    ")
+        lines.append(f"    if {c} is True:")
+        r = self.emit(e.then, lines, "        ")
+        lines.append(f"        r = {r}")
+        lines.append(f"    elif {c} is False:")
+        r = self.emit(e.otherwise, lines, "        ")
+        lines.append(f"        r = {r}")
+        lines.append("    else:")
+        for part, local in ((e.then, "a"), (e.otherwise, "b")):
+            lines.append("        try:")
+            r = self.emit(part, lines, "            ")
+            lines.append(f"            {local} = {r}")
+            lines.append("        except (StratError, Overflow):")
+            lines.append(f"            {local} = U()")
+        lines.append(f"        r = _branches_u({c}, a, b)")
+        lines.append(f"    T[{e.id}] = r")
+        lines.append("    return r")
+        self.functions.append("\n".join(lines))
+        return name
+
+    def root(self, e: ir.Expr | None) -> None:
+        """A function for an expression the evaluator computes at the top."""
+        if e is None or e.id in self.roots:
+            return
+        if isinstance(e, ir.Logic):  # already a function of (ev, E, T) storing its value
+            self.roots[e.id] = self.logic(e)
+            return
+        if isinstance(e, ir.Cond):
+            self.roots[e.id] = self.cond(e)
+            return
+        name = f"t_{e.id}"
+        lines = [f"def {name}(ev, E, T):"]
+        v = self.emit(e, lines, "    ")
+        lines.append(f"    return {v}")
+        self.functions.append("\n".join(lines))
+        self.roots[e.id] = name
+
+    def all_nodes(self, e: ir.Expr) -> None:
+        """Aggregates and ranks compute their parts through `compute`: those parts are roots too."""
+        stack = [e]
+        while stack:
+            node = stack.pop()
+            self.size = max(self.size, node.id + 1)
+            if isinstance(node, ir.Aggregate):
+                for part in (node.where, node.body, node.weight):
+                    self.root(part)
+            elif isinstance(node, ir.Rank):
+                self.root(node.where)
+                for key, _desc in node.keys:
+                    self.root(key)
+            stack.extend(c for c in node.children() if c is not None)
+
+    def generate(self) -> str:
+        policy = self.policy
+        tops: list[ir.Expr | None] = []
+        for definition in policy.definitions.values():
+            tops.append(definition.expr)
+        for decision in policy.decisions.values():
+            for rule in decision.rules:
+                tops += [rule.cond, rule.valid_from, rule.valid_until, *(x.cond for x in rule.exceptions)]
+        for obligation in policy.obligations.values():
+            tops += [obligation.cond, obligation.valid_from, obligation.valid_until]
+        for top in tops:
+            if top is not None:
+                self.root(top)
+                self.all_nodes(top)
+        consts = [f"K_{i} = K[{i}]" for i in range(len(self.consts))]
+        return "\n".join([*consts, "", *self.functions, ""])
+
+
+# ------------------------------------------------------------------ running
+
+
+class TracedPolicy:
+    """The traced module of one policy: a function per top expression, by expression id."""
+
+    def __init__(self, policy: ir.CheckedPolicy) -> None:
+        gen = _TracedGen(policy)
+        self.source = gen.generate()
+        self.size = gen.size
+        self.namespace: dict[str, Any] = {
+            "K": gen.consts,
+            "MISS": _MISSING,
+            "U": Unknown,
+            "StratError": StratError,
+            "Overflow": Overflow,
+            "_calc": _calc,
+            "_call": _call,
+            "_neg_u": negate_unknown,
+            "_arith_u": arith_unknown,
+            "_cmp_u": compare_unknown,
+            "_func_u": function_unknown,
+            "_merge_u": merge_unknown,
+            "_range_u": range_unknown,
+            "_branches_u": branches_unknown,
+            "__builtins__": {"isinstance": isinstance, "frozenset": frozenset},
+        }
+        _run_generated(self.source, f"<stratdsl traced {policy.name}>", self.namespace)
+        self.roots: dict[int, Any] = {i: self.namespace[name] for i, name in gen.roots.items()}
+        self.compiled = compiled(policy)  # gives the result; compiled() hashes the policy files on each call
+        # per decision, its rules as the walk needs them: dated?, dates, condition, exceptions, and
+        # what the exploration computes once the rule fires (the later rules' conditions and exceptions)
+        roots = self.roots
+        self.plans: list[tuple[str | None, tuple]] = []
+        for decision in policy.decisions.values():
+            rules = decision.rules
+            plan = []
+            for index, rule in enumerate(rules):
+                later = tuple(
+                    roots[e.id] for r in rules[index + 1 :] for e in (r.cond, *(x.cond for x in r.exceptions)) if e is not None
+                )
+                plan.append((
+                    rule.valid_from is not None or rule.valid_until is not None, rule.valid_from, rule.valid_until,
+                    None if rule.cond is None else roots[rule.cond.id], tuple(roots[x.cond.id] for x in rule.exceptions), later,
+                ))
+            self.plans.append((decision.entity_input, tuple(plan)))
+
+
+class _TracedEvaluator(Evaluator):
+    """The reference evaluator's order of computation, with every top expression computed by the
+    generated code. Decisions come from the compiled result (`decided`: equal to the reference's,
+    tests/test_compiled.py), so the walk below only computes what the reference computes, in its
+    order, for the trace: no rule statuses, no results."""
+
+    def __init__(self, traced: TracedPolicy, decided: dict[tuple[str, str], Any], *args: Any) -> None:
+        super().__init__(*args)
+        self._roots = traced.roots
+        self._plans = traced.plans
+        self._decided = decided
+
+    def compute(self, expr: ir.Expr, entity: Any) -> Any:
+        fn = self._roots.get(expr.id)
+        if fn is None:
+            return super().compute(expr, entity)
+        return fn(self, entity, self.tracer.scope(entity.path if entity else ""))  # type: ignore[union-attr]
+
+    def decision(self, name: str, entity: Any) -> Any:
+        scope = entity if self.policy.decisions[name].entity_input is not None else None
+        return self._decided[(name, scope.path if scope else "")]
+
+    def trace(self) -> None:
+        """What Evaluator.run computes, in its order: every decision's walk, the obligations, the outputs."""
+        scope_of = self.tracer.scope  # type: ignore[union-attr]
+        for entity_input, plan in self._plans:
+            for entity in self._scope_entities(entity_input):
+                self._walk(plan, entity, scope_of(entity.path if entity else ""))
+        for obligation in self.policy.obligations.values():
+            for entity in self._scope_entities(obligation.entity_input):
+                if self.in_force(obligation.valid_from, obligation.valid_until) is not False:
+                    self.compute(obligation.cond, entity)
+        for definition in self.policy.outputs():
+            for entity in self._scope_entities(definition.entity_input):
+                self.definition(definition.name, entity)
+
+    def _walk(self, plan: tuple, entity: Any, T: list[Any]) -> None:
+        """Evaluator._decide's computations (first match, exceptions, exploration once a rule fires)."""
+        for dated, valid_from, valid_until, cond_fn, exc_fns, later in plan:
+            in_force: Any = True
+            if dated:
+                in_force = self.in_force(valid_from, valid_until)
+                if in_force is False:
+                    continue
+            cond = True if cond_fn is None else cond_fn(self, entity, T)
+            if in_force is not True:
+                cond = in_force if cond is not False else False
+            if cond is False:
+                continue
+            maybe = False
+            for fn in exc_fns:
+                value = fn(self, entity, T)
+                if value is True:
+                    break
+                if isinstance(value, Unknown):
+                    maybe = True
+            else:
+                if cond is True and not maybe:
+                    for fn in later:
+                        try:
+                            fn(self, entity, T)
+                        except StratError:
+                            pass
+                    return
+
+
+_LOCK = threading.Lock()
+
+
+def traced(policy: ir.CheckedPolicy) -> TracedPolicy | None:
+    """The traced module of a policy, built once per checked policy; None if CPython refuses it."""
+    found = policy.caches.get("traced", _MISSING)
+    if found is _MISSING:
+        with _LOCK:
+            found = policy.caches.get("traced", _MISSING)
+            if found is _MISSING:
+                try:
+                    found = TracedPolicy(policy)
+                except (SyntaxError, RecursionError, MemoryError):  # CPython's limits on code it compiles
+                    found = None
+                policy.caches["traced"] = found
+    return found  # type: ignore[return-value]
+
+
+def evaluate_traced(
+    policy: ir.CheckedPolicy, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None
+) -> tuple[Result, RecordingTracer]:
+    """The reference evaluator's result and the trace the reference tracer would record."""
+    module = traced(policy)
+    if module is None:
+        tracer = RecordingTracer()
+        return reference_evaluate(policy, assessment, as_of, params, tracer), tracer
+    result = module.compiled.evaluate(assessment, as_of, params)  # the reference's result (test_compiled.py)
+    decided = {(d.decision, d.entity_path or ""): d for d in result.decisions}
+    array = ArrayTracer(module.size)
+    try:
+        _TracedEvaluator(module, decided, policy, assessment, as_of, params, array).trace()
+    except Overflow:  # as runtime.evaluator.evaluate
+        raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+    return result, array
+
+
+#: Traced evaluations of a policy, per process, given to the reference tracer before the traced
+#: module is built: building it costs ~200 ms of CPU for the methodology (compiling ~430 kB of
+#: generated Python), and saves ~4 ms per evaluation, so a one-shot `explain` or `report` would
+#: lose by it; a service or a long run builds it on the 17th traced evaluation.
+TRACED_AFTER = 16
+
+
+def run_traced(
+    policy: ir.CheckedPolicy, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None
+) -> tuple[Result, RecordingTracer]:
+    """What `engine.run(trace=True)` calls: the reference tracer for a policy's first
+    TRACED_AFTER traced evaluations in this process, then the traced compiled mode (the same
+    trace and result, tests/test_traced.py)."""
+    if "traced" not in policy.caches:
+        count = policy.caches.get("traced_runs", 0) + 1
+        policy.caches["traced_runs"] = count
+        if count <= TRACED_AFTER:
+            tracer = RecordingTracer()
+            return reference_evaluate(policy, assessment, as_of, params, tracer), tracer
+    return evaluate_traced(policy, assessment, as_of, params)
+
+
+__all__ = ["TRACED_AFTER", "ArrayTracer", "TracedPolicy", "evaluate_traced", "run_traced", "traced"]
