@@ -367,3 +367,68 @@ def test_a_sum_over_entities_keeps_its_decimals():
     sql = duckdb_results(policy, items, AS_OF)
     assert sql[("a", "band2", None)] == python[("a", "band2", None)] == ("decided", "b0", "band2.b0")
     assert compare(python, sql) == (1, 0)
+
+
+def _stratdsl_env(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run(["stratdsl", *args], cwd=cwd, capture_output=True, text=True, timeout=600, env={**os.environ, **env})
+
+
+def _same_lines(local: Path, duck: Path) -> int:
+    """Lines written from SQL carry the local engine's decision objects byte for byte; the others are identical."""
+    from_sql = 0
+    for a, b in zip(local.read_text().splitlines(), duck.read_text().splitlines(), strict=True):
+        if '"engine":"duckdb"' in b:
+            from_sql += 1
+            assert json.loads(a)["key"] == json.loads(b)["key"]
+            assert a.split('"decisions":', 1)[1].split('],"key"', 1)[0] == b.split('"decisions":', 1)[1].split('],"engine"', 1)[0]
+        else:
+            assert a == b
+    return from_sql
+
+
+def test_batch_duckdb_in_parts_writes_the_lines_of_the_local_engine(tmp_path):
+    """Evaluated a part at a time (a few dozen rows a part, assessments scattered over the file,
+    the least memory allowed): the same lines in the same order as in one part."""
+    source = tmp_path / "cases.csv"
+    _write_csv(source, 600, 13)
+    lines = source.read_text().splitlines()
+    rng = random.Random(2)
+    body = lines[1:]
+    rng.shuffle(body)  # the rows of an assessment scattered: parts overlap in `ord`
+    source.write_text("\n".join([lines[0], *body]) + "\n", encoding="utf-8")
+    args = ("batch", str(THREE), "cases.csv", "--as-of", "2026-11-26")
+    local = _stratdsl(*args, "-o", "local.jsonl", cwd=tmp_path)
+    small = {"STRATDSL_DUCKDB_PART_ROWS": "45", "STRATDSL_DUCKDB_MEMORY": "256MB", "STRATDSL_DUCKDB_TEMP": str(tmp_path)}
+    duck = _stratdsl_env(small, *args, "-o", "duck.jsonl", "--engine", "duckdb", cwd=tmp_path)
+    assert local.returncode == duck.returncode == 1, duck.stderr  # some rows are invalid on purpose
+    assert local.stdout.replace("local.jsonl", "duck.jsonl") == duck.stdout
+    assert 20 < _same_lines(tmp_path / "local.jsonl", tmp_path / "duck.jsonl") < 150
+    assert not list(tmp_path.glob("stratdsl-duckdb-*"))  # the spill folder is removed
+    # Parquet in parts: the same rows, in the same order, as in one part
+    import duckdb
+
+    one = _stratdsl(*args, "-o", "one.parquet", "--engine", "duckdb", cwd=tmp_path)
+    parts = _stratdsl_env(small, *args, "-o", "parts.parquet", "--engine", "duckdb", cwd=tmp_path)
+    assert one.stdout.replace("one.parquet", "parts.parquet") == parts.stdout
+    read = "SELECT * FROM '{}'"
+    assert duckdb.execute(read.format(tmp_path / "one.parquet")).fetchall() == duckdb.execute(read.format(tmp_path / "parts.parquet")).fetchall()
+    assert sorted(p.name for p in tmp_path.iterdir() if "parquet" in p.name) == ["one.parquet", "parts.parquet"]  # no piece left
+
+
+@pytest.mark.parametrize(
+    ("env", "code", "words"),
+    [
+        ({"STRATDSL_DUCKDB_MEMORY": "lots"}, "E860", "'lots' is not an amount of memory"),
+        ({"STRATDSL_DUCKDB_MEMORY": "100MB"}, "E860", "below the 256MB"),
+        ({"STRATDSL_DUCKDB_TEMP": "/nonexistent/spill"}, "E861", "not a folder DuckDB can write to"),
+    ],
+)
+def test_batch_duckdb_refuses_a_bad_memory_setting_before_any_work(tmp_path, env, code, words):
+    source = tmp_path / "cases.csv"
+    _write_csv(source, 20, 1)
+    done = _stratdsl_env(env, "batch", str(THREE), "cases.csv", "-o", "out.jsonl", "--engine", "duckdb", cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"error[{code}]" in done.stderr and words in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out.jsonl").exists()

@@ -23,8 +23,13 @@ SQL writes are byte for byte the ones Python writes.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,21 +44,66 @@ _TRUE = "('true', 'oui', 'yes')"
 _FALSE = "('false', 'non', 'no')"
 
 
+#: DuckDB's memory when STRATDSL_DUCKDB_MEMORY is not set: past it, DuckDB spills to the temporary folder
+DEFAULT_MEMORY = "2GB"
+#: below this DuckDB cannot hold one part of the batch (E860)
+MIN_MEMORY = 256 * 10**6
+#: input rows per part: the assessments are evaluated a part at a time (whole assessments, in
+#: input order), so that the decisions and lines of one part only are held at once
+PART_ROWS = 1_000_000
+
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?) ?(b|kb|mb|gb|tb|kib|mib|gib|tib)", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def memory_limit() -> int:
+    """Bytes DuckDB may hold in memory: STRATDSL_DUCKDB_MEMORY (2GB, 1500MB, 8GiB…) or 2 GB."""
+    text = os.environ.get("STRATDSL_DUCKDB_MEMORY", DEFAULT_MEMORY).strip()
+    found = _SIZE.fullmatch(text)
+    if found is None:
+        raise StratError(
+            [Diagnostic("E860", f"STRATDSL_DUCKDB_MEMORY='{text[:40]}' is not an amount of memory", hint="a number and a unit, such as 2GB, 1500MB or 8GiB")]
+        )
+    size = int(Decimal(found[1]) * _UNITS[found[2].lower()])
+    if size < MIN_MEMORY:
+        raise StratError(
+            [Diagnostic("E860", f"STRATDSL_DUCKDB_MEMORY='{text}' is below the 256MB DuckDB needs for one part of a batch", hint="give it at least 256MB; 2GB is the default")]
+        )
+    return size
+
+
+def temp_folder() -> Path:
+    """Where DuckDB spills past its memory: STRATDSL_DUCKDB_TEMP or the system's temporary folder,
+    in a subfolder of this process (removed by `close`)."""
+    base = os.environ.get("STRATDSL_DUCKDB_TEMP") or tempfile.gettempdir()
+    if not os.path.isdir(base) or not os.access(base, os.W_OK | os.X_OK):
+        raise StratError(
+            [Diagnostic("E861", f"STRATDSL_DUCKDB_TEMP='{base}' is not a folder DuckDB can write to", hint="name an existing folder with room for the batch's data")]
+        )
+    return Path(base) / f"stratdsl-duckdb-{os.getpid()}"
+
+
 def connect(threads: int | None = None) -> Any:
     try:
         import duckdb
     except ImportError:  # pragma: no cover - a dependency of the package
         raise StratError([Diagnostic("E853", "--engine duckdb needs the duckdb package: pip install duckdb")]) from None
-    import tempfile
-
+    limit, folder = memory_limit(), temp_folder()  # both checked before any work
     con = duckdb.connect(":memory:")
     con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
     # bounded memory on a shared machine: past the limit DuckDB spills to a temporary folder
-    limit = os.environ.get("STRATDSL_DUCKDB_MEMORY", "4GB")
-    con.execute(f"SET memory_limit = {text_literal(limit)}")
-    con.execute(f"SET temp_directory = {text_literal(str(Path(tempfile.gettempdir()) / f'stratdsl-duckdb-{os.getpid()}'))}")
+    con.execute(f"SET memory_limit = '{limit}B'")
+    con.execute(f"SET temp_directory = {text_literal(str(folder))}")
     con.execute("SET preserve_insertion_order = true")
     return con
+
+
+def close(con: Any) -> None:
+    """Close the connection and remove what it spilled."""
+    folder = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    con.close()
+    if folder and Path(folder).name.startswith("stratdsl-duckdb-"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _reader(path: Path) -> str:
@@ -72,9 +122,13 @@ def _reader(path: Path) -> str:
 
 @dataclass
 class Bound:
-    """The raw rows of every input file, with their keys, in one table `raw`."""
+    """The raw rows of every input file, with their keys, in one table `raw_all`, and the parts
+    (number, first and last `ord`) into which its assessments are cut, in input order."""
 
+    policy: ir.CheckedPolicy
+    rows_input: str | None
     columns: list[str]
+    parts: list[tuple[int, int, int]] = field(default_factory=list)
 
 
 def bind_files(con: Any, policy: ir.CheckedPolicy, paths: list[Path], rows_input: str | None) -> Bound:
@@ -112,11 +166,36 @@ def bind_files(con: Any, policy: ir.CheckedPolicy, paths: list[Path], rows_input
         )
     union = " UNION ALL BY NAME ".join(f"({s})" for s in selects)
     con.execute(
-        f"CREATE TEMP TABLE raw AS SELECT *, CASE WHEN group_name IS NULL THEN file || ':' || row_number ELSE file || '#' || group_name END AS assessment, "
+        f"CREATE OR REPLACE TEMP TABLE raw_all AS SELECT *, CASE WHEN group_name IS NULL THEN file || ':' || row_number ELSE file || '#' || group_name END AS assessment, "
         f"file_index * 1099511627776 + row_number AS ord FROM ({union})"
     )
-    _views(con, policy, [c for c in columns if c != "assessment"], rows_input)
-    return Bound(columns)
+    # each assessment in the part where its first row falls, PART_ROWS rows a part (an assessment is never cut)
+    rows = int(os.environ.get("STRATDSL_DUCKDB_PART_ROWS") or PART_ROWS)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE parts AS
+        SELECT assessment, first, last, (sum(n) OVER (ORDER BY first ROWS UNBOUNDED PRECEDING) - n) // {max(rows, 1)} AS part
+        FROM (SELECT assessment, min(ord) AS first, max(ord) AS last, count(*) AS n FROM raw_all GROUP BY assessment)"""
+    )
+    bounds = con.execute("SELECT part, min(first), max(last) FROM parts GROUP BY part ORDER BY part").fetchall()
+    return Bound(policy, rows_input, columns, [(int(p), int(lo), int(hi)) for p, lo, hi in bounds])
+
+
+def evaluate_parts(con: Any, bound: Bound, compiled: SqlPolicy, as_of: date) -> Iterator[int]:
+    """For each part in input order: `raw` (its rows), the typed input tables, `decisions` and
+    `lines` of that part only, replaced by the next part's. Yields the part's number."""
+    if len(bound.parts) == 1:
+        con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM raw_all")
+    for part, first, last in bound.parts:
+        if len(bound.parts) > 1:
+            # raw_all is in `ord` order: the range skips the other parts' row groups, the
+            # semi-join keeps the rows of this part's assessments (which may be scattered)
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM raw_all WHERE ord BETWEEN {first} AND {last} "
+                f"AND assessment IN (SELECT assessment FROM parts WHERE part = {part})"
+            )
+        _views(con, bound.policy, [c for c in bound.columns if c != "assessment"], bound.rows_input)
+        evaluate(con, compiled, as_of)
+        yield part
 
 
 def ident_any(name: str) -> str:
@@ -207,7 +286,7 @@ def _views(con: Any, policy: ir.CheckedPolicy, columns: list[str], rows_input: s
                 idcell = "id" if "id" in columns else "CAST(NULL AS VARCHAR)"
                 bads.append(f"{idcell} IS NULL OR NOT regexp_full_match({idcell}, '{_ID}') OR length({idcell}) > 200")
                 con.execute(
-                    f"CREATE TEMP TABLE {ident(item.name)} AS SELECT {', '.join(cols)}, ({' OR '.join(f'coalesce({b}, TRUE)' for b in bads)}) AS bad "
+                    f"CREATE OR REPLACE TEMP TABLE {ident(item.name)} AS SELECT {', '.join(cols)}, ({' OR '.join(f'coalesce({b}, TRUE)' for b in bads)}) AS bad "
                     f"FROM {'raw' if 'id' in columns else '(SELECT *, CAST(NULL AS VARCHAR) AS id FROM raw)'} WHERE {present}"
                 )
                 suspects.append(f"SELECT assessment FROM {ident(item.name)} WHERE bad")
@@ -215,12 +294,12 @@ def _views(con: Any, policy: ir.CheckedPolicy, columns: list[str], rows_input: s
             else:
                 cols = ", ".join(f"CAST(NULL AS {_sql_type(f)}) AS {ident(n)}" for n, f in item.fields.items())
                 con.execute(
-                    f"CREATE TEMP TABLE {ident(item.name)} AS SELECT CAST(NULL AS VARCHAR) AS assessment, CAST(NULL AS VARCHAR) AS id, "
+                    f"CREATE OR REPLACE TEMP TABLE {ident(item.name)} AS SELECT CAST(NULL AS VARCHAR) AS assessment, CAST(NULL AS VARCHAR) AS id, "
                     f"CAST(NULL AS BIGINT) AS ord{', ' + cols if cols else ''} WHERE FALSE"
                 )
         elif item.kind == "record":
             cols, bads = _last_cells(item, [f"{item.name}.{n}" for n in item.fields], columns)
-            con.execute(f"CREATE TEMP TABLE {ident(item.name)} AS SELECT assessment, {cols}, {bads} AS bad FROM raw GROUP BY assessment")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(item.name)} AS SELECT assessment, {cols}, {bads} AS bad FROM raw GROUP BY assessment")
             suspects.append(f"SELECT assessment FROM {ident(item.name)} WHERE bad")
         else:
             members = []
@@ -229,10 +308,10 @@ def _views(con: Any, policy: ir.CheckedPolicy, columns: list[str], rows_input: s
                 members.append(
                     f"SELECT assessment, {text_literal(member)} AS id, CAST({position} AS BIGINT) AS ord, {cols}, {bads} AS bad FROM raw GROUP BY assessment"
                 )
-            con.execute(f"CREATE TEMP TABLE {ident(item.name)} AS {' UNION ALL '.join(members)}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(item.name)} AS {' UNION ALL '.join(members)}")
             suspects.append(f"SELECT assessment FROM {ident(item.name)} WHERE bad")
     suspects.append("SELECT assessment FROM raw WHERE group_name IS NOT NULL AND NOT regexp_full_match(group_name, '.+')")
-    con.execute(f"CREATE TEMP TABLE suspect AS {' UNION '.join(suspects)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE suspect AS {' UNION '.join(suspects)}")
 
 
 def _sql_type(f: ir.Field) -> str:
@@ -265,8 +344,8 @@ def _json_text(sql: str) -> str:
 
 def evaluate(con: Any, compiled: SqlPolicy, as_of: date) -> None:
     """Run the policy: tables `decisions` and `lines` (key, ord, line or NULL for Python)."""
-    con.execute(f"CREATE TEMP TABLE decisions AS {compiled.query()}")
-    con.execute(f"CREATE TEMP TABLE hazard AS {compiled.query(compiled.hazards)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE decisions AS {compiled.query()}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE hazard AS {compiled.query(compiled.hazards)}")
     # Every string here is a checked name of the policy or an entity id that passed the id
     # pattern [A-Za-z0-9_.-]+ (an assessment with any other id goes to Python): none needs
     # escaping in JSON, so quoting is enough (to_json per value costs more than the decisions)
@@ -280,7 +359,7 @@ def evaluate(con: Any, compiled: SqlPolicy, as_of: date) -> None:
     )
     prefix = "{\"as_of\":\"" + as_of.isoformat() + "\",\"decisions\":["
     con.execute(
-        f"""CREATE TEMP TABLE lines AS
+        f"""CREATE OR REPLACE TEMP TABLE lines AS
         WITH keys AS (SELECT assessment, min(ord) AS ord FROM raw GROUP BY assessment),
         per AS (
           SELECT assessment, bool_or(status = 'undetermined') AS open,
@@ -298,13 +377,16 @@ def evaluate(con: Any, compiled: SqlPolicy, as_of: date) -> None:
 
 def run_policy(
     policy: ir.CheckedPolicy, paths: list[Path], as_of: date, params: dict[str, Any] | None, rows_input: str | None, threads: int | None = None
-) -> Any:
-    """Compile, bind and evaluate: a DuckDB connection with `decisions` and `lines`."""
+) -> tuple[Any, Iterator[int]]:
+    """Compile and bind: a DuckDB connection, and the parts to evaluate on it one after the other."""
     compiled = compile_sql(policy, as_of, params)
     con = connect(threads)
-    bind_files(con, policy, paths, rows_input)
-    evaluate(con, compiled, as_of)
-    return con
+    try:
+        bound = bind_files(con, policy, paths, rows_input)
+    except BaseException:
+        close(con)
+        raise
+    return con, evaluate_parts(con, bound, compiled, as_of)
 
 
 def bind_assessments(con: Any, policy: ir.CheckedPolicy, assessments: list[tuple[str, Any]]) -> None:
