@@ -33,9 +33,11 @@ class _PythonReader:
     walk serves every part. The other files (and, should the walk miss a key, that key) are
     rebuilt from the part's `raw` rows."""
 
-    def __init__(self, _batch: Any, paths: list[Path], policy: Any, rows_input: str | None) -> None:
+    def __init__(self, _batch: Any, paths: list[Path], nested: list[Path], policy: Any, rows_input: str | None) -> None:
         self._batch, self.policy, self.rows_input = _batch, policy, rows_input
-        self.csvs = [str(p) for p in paths if p.suffix.lower() == ".csv"]
+        # CSV and nested JSONL are read again by the local engine's readers, in the order given
+        self.csvs = [str(p) for p in paths if p.suffix.lower() == ".csv" or p in nested]
+        self.nested = [str(p) for p in nested]
         self._walk: Any = None
 
     def _from_csv(self, keys: set[str]) -> list[Any]:
@@ -63,9 +65,12 @@ class _PythonReader:
             return items
         found = {item.key for item in items}
         wanted = sorted(keys - found)
+        lost = [k for k in wanted if any(k.startswith(n + ":") for n in self.nested)]
+        if lost:  # a line the local engine's reader numbers otherwise: never guessed
+            raise StratError([Diagnostic("E856", f"DuckDB and the local engine do not read '{lost[0]}' alike", hint="run with --engine local")])
         if wanted:
             cursor = con.execute(
-                "SELECT * EXCLUDE (file_index, row_number, group_name, file, ord) FROM raw WHERE assessment IN (SELECT unnest(CAST(? AS VARCHAR[]))) ORDER BY ord", [wanted]
+                "SELECT * EXCLUDE (file_index, row_number, group_name, file, ord, nested_bad) FROM raw WHERE assessment IN (SELECT unnest(CAST(? AS VARCHAR[]))) ORDER BY ord", [wanted]
             )
             names = [d[0] for d in cursor.description]
             # the columns placed in the policy's inputs as the local engine places them (E605 cannot
@@ -107,11 +112,11 @@ def run(
             )
     overrides = parse_params(policy, [f"{k}={v}" for k, v in params.items()])
     try:
-        con, parts = run_policy(policy, paths, as_of, overrides, rows_input, jobs if jobs > 1 else None)
+        con, bound, parts = run_policy(policy, paths, as_of, overrides, rows_input, jobs if jobs > 1 else None)
     except duckdb.Error as error:  # a file DuckDB cannot read
         raise _failed(error) from None
     try:
-        return _write(_batch, con, parts, sources, root, paths, out, as_of, params, jobs, progress, policy, rows_input)
+        return _write(_batch, con, parts, sources, root, paths, bound.nested, out, as_of, params, jobs, progress, policy, rows_input)
     except duckdb.Error as error:  # a number past DECIMAL(38), a spill folder that is full
         raise _failed(error) from None
     finally:
@@ -123,14 +128,14 @@ def _failed(error: Exception) -> StratError:
 
 
 def _write(
-    _batch: Any, con: Any, parts: Any, sources: dict[str, str], root: str, paths: list[Path], out: Path, as_of: date,
+    _batch: Any, con: Any, parts: Any, sources: dict[str, str], root: str, paths: list[Path], nested: list[Path], out: Path, as_of: date,
     params: dict[str, str], jobs: int, progress: Any, policy: Any, rows_input: str | None,
 ) -> Any:
     """Evaluate the parts one after the other, writing each part's lines before the next."""
     summary = _batch.Summary()
     parquet = out.suffix.lower() == ".parquet"
     seen = set() if parquet else _batch.done_keys(out)
-    reader = _PythonReader(_batch, paths, policy, rows_input)
+    reader = _PythonReader(_batch, paths, nested, policy, rows_input)
     pieces: list[Path] = []
     handle = None if parquet else out.open("a", encoding="utf-8")
     try:
