@@ -1,4 +1,4 @@
-"""The SQL back end on DuckDB: `python benchmarks/sql_bench.py [--sizes 100000,1000000] [--json OUT]`.
+"""The SQL back end on DuckDB: `python benchmarks/sql_bench.py [--quick] [--sizes 100000,1000000] [--json OUT]`.
 
 Data is generated here, never stored:
 - benchmark A (benchmarks/three.strat): N use cases drawn in SQL with the
@@ -15,7 +15,8 @@ For each N, in a child process (so that its peak memory is its own):
   to JSONL (reading, checking every cell, deciding, writing the lines);
 and, for the crossover with the per-record engine, the compiled Python
 engine's time per assessment on the same data (a sample of 2,000). Nothing
-is asserted; the machine is shared (the load average is printed).
+is asserted; the machine is shared (the load average is printed). Each child
+runs with DuckDB's memory limit (STRATDSL_DUCKDB_MEMORY, 2 GB by default).
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000,10000000")
     parser.add_argument("--strategy-sizes", default="100000,1000000")
     parser.add_argument("--modes", default="sql,batch", help="for benchmark A: sql, batch (duckdb), local (per-record batch)")
+    parser.add_argument("--quick", action="store_true", help="10^5 use cases of benchmark A and 10^4 of the methodology only")
     parser.add_argument("--json", dest="json_out")
     parser.add_argument("--child", nargs=4, metavar=("WHICH", "N", "MODE", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -163,6 +165,8 @@ def main() -> None:
         which, n, mode, out = args.child
         child(which, int(n), mode, out)
         return
+    if args.quick:
+        args.sizes, args.strategy_sizes = "100000", "10000"
     print(load(), flush=True)
     records = []
     with tempfile.TemporaryDirectory(prefix="stratdsl-sqlbench-") as folder:

@@ -367,3 +367,153 @@ def test_a_sum_over_entities_keeps_its_decimals():
     sql = duckdb_results(policy, items, AS_OF)
     assert sql[("a", "band2", None)] == python[("a", "band2", None)] == ("decided", "b0", "band2.b0")
     assert compare(python, sql) == (1, 0)
+
+
+def _stratdsl_env(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run(["stratdsl", *args], cwd=cwd, capture_output=True, text=True, timeout=600, env={**os.environ, **env})
+
+
+def _same_lines(local: Path, duck: Path) -> int:
+    """Lines written from SQL carry the local engine's decision objects byte for byte; the others are identical."""
+    from_sql = 0
+    for a, b in zip(local.read_text().splitlines(), duck.read_text().splitlines(), strict=True):
+        if '"engine":"duckdb"' in b:
+            from_sql += 1
+            assert json.loads(a)["key"] == json.loads(b)["key"]
+            assert a.split('"decisions":', 1)[1].split('],"key"', 1)[0] == b.split('"decisions":', 1)[1].split('],"engine"', 1)[0]
+        else:
+            assert a == b
+    return from_sql
+
+
+def test_batch_duckdb_in_parts_writes_the_lines_of_the_local_engine(tmp_path):
+    """Evaluated a part at a time (a few dozen rows a part, assessments scattered over the file,
+    the least memory allowed): the same lines in the same order as in one part."""
+    source = tmp_path / "cases.csv"
+    _write_csv(source, 600, 13)
+    lines = source.read_text().splitlines()
+    rng = random.Random(2)
+    body = lines[1:]
+    rng.shuffle(body)  # the rows of an assessment scattered: parts overlap in `ord`
+    source.write_text("\n".join([lines[0], *body]) + "\n", encoding="utf-8")
+    args = ("batch", str(THREE), "cases.csv", "--as-of", "2026-11-26")
+    local = _stratdsl(*args, "-o", "local.jsonl", cwd=tmp_path)
+    small = {"STRATDSL_DUCKDB_PART_ROWS": "45", "STRATDSL_DUCKDB_MEMORY": "256MB", "STRATDSL_DUCKDB_TEMP": str(tmp_path)}
+    duck = _stratdsl_env(small, *args, "-o", "duck.jsonl", "--engine", "duckdb", cwd=tmp_path)
+    assert local.returncode == duck.returncode == 1, duck.stderr  # some rows are invalid on purpose
+    assert local.stdout.replace("local.jsonl", "duck.jsonl") == duck.stdout
+    assert 20 < _same_lines(tmp_path / "local.jsonl", tmp_path / "duck.jsonl") < 150
+    assert not list(tmp_path.glob("stratdsl-duckdb-*"))  # the spill folder is removed
+    # Parquet in parts: the same rows, in the same order, as in one part
+    import duckdb
+
+    one = _stratdsl(*args, "-o", "one.parquet", "--engine", "duckdb", cwd=tmp_path)
+    parts = _stratdsl_env(small, *args, "-o", "parts.parquet", "--engine", "duckdb", cwd=tmp_path)
+    assert one.stdout.replace("one.parquet", "parts.parquet") == parts.stdout
+    read = "SELECT * FROM '{}'"
+    assert duckdb.execute(read.format(tmp_path / "one.parquet")).fetchall() == duckdb.execute(read.format(tmp_path / "parts.parquet")).fetchall()
+    assert sorted(p.name for p in tmp_path.iterdir() if "parquet" in p.name) == ["one.parquet", "parts.parquet"]  # no piece left
+
+
+@pytest.mark.parametrize(
+    ("env", "code", "words"),
+    [
+        ({"STRATDSL_DUCKDB_MEMORY": "lots"}, "E860", "'lots' is not an amount of memory"),
+        ({"STRATDSL_DUCKDB_MEMORY": "100MB"}, "E860", "below the 256MB"),
+        ({"STRATDSL_DUCKDB_TEMP": "/nonexistent/spill"}, "E861", "not a folder DuckDB can write to"),
+    ],
+)
+def test_batch_duckdb_refuses_a_bad_memory_setting_before_any_work(tmp_path, env, code, words):
+    source = tmp_path / "cases.csv"
+    _write_csv(source, 20, 1)
+    done = _stratdsl_env(env, "batch", str(THREE), "cases.csv", "-o", "out.jsonl", "--engine", "duckdb", cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"error[{code}]" in done.stderr and words in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+# ------------------------------------------------------------------ nested JSONL
+
+
+def _both_engines(policy_path: Path, source: Path, tmp_path: Path, name: str) -> tuple[int, int]:
+    """Run the local engine and DuckDB on `source` (in process); every line the same, decision
+    objects of SQL lines byte for byte. Returns (lines from SQL, lines)."""
+    from stratdsl.commands import batch
+
+    policy, diagnostics = compile_policy(policy_path)
+    assert policy is not None, diagnostics
+    sources, root = batch.policy_sources(policy)
+    local, duck = tmp_path / f"{name}.local.jsonl", tmp_path / f"{name}.duck.jsonl"
+    a = batch.run_batch(sources, root, [str(source)], local, AS_OF, {}, 1, "local")
+    b = batch.run_batch(sources, root, [str(source)], duck, AS_OF, {}, 1, "duckdb")
+    assert (a.processed, a.invalid, a.outcomes, sorted(a.invalid_keys)) == (b.processed, b.invalid, b.outcomes, sorted(b.invalid_keys))
+    return _same_lines(local, duck), a.processed
+
+
+def _example_lines() -> list[str]:
+    import yaml
+
+    return [json.dumps(yaml.safe_load(p.read_text(encoding="utf-8")), ensure_ascii=False, default=str) for p in EXAMPLES]
+
+
+def test_batch_duckdb_reads_nested_jsonl_as_the_local_engine_does(tmp_path, monkeypatch):
+    """The local engine's JSONL (one YAML-shaped assessment a line) read in place by DuckDB:
+    the examples, and lines DuckDB must hand to Python because Python reads them otherwise."""
+    lines = _example_lines()
+    first = json.loads(lines[0])
+    org = first["organization"]
+    case = first["usecases"][0]
+
+    def variant(**changes) -> str:
+        data = json.loads(lines[0])
+        for path, value in changes.items():
+            node = data
+            *head, last = path.split("__")
+            for part in head:
+                node = node[int(part)] if part.isdigit() else node[part]
+            node[last] = value
+        return json.dumps(data, ensure_ascii=False)
+
+    odd = [
+        "",  # blank lines are numbered, not read
+        " \t ",
+        "{not json",
+        "[1, 2]",
+        variant(organization__headcount=str(org["headcount"])),  # a number given as text: E302
+        variant(organization__headcount=None),  # null
+        variant(organization__headcount="unknown"),
+        variant(organization__headcount=50.0),
+        variant(organization__public_body="true"),  # a bool given as text
+        variant(organization__colour="red"),  # no such field
+        variant(usecases__0__colour="red"),
+        variant(usecases__0__id="bad id!"),
+        variant(usecases=[]),
+        variant(usecases=[case, case]),  # a repeated id
+        variant(about={"n": 3}),  # a number in the free notes
+        variant(organization__name=" " + org["name"]),
+        variant(organization__objectives=["reduce_costs", "reduce_costs"]),
+        variant(organization__objectives="reduce_costs"),  # one answer to a list question
+        lines[0].replace('"organization": {', '"organization": {"headcount": 7, ', 1),  # a repeated key
+        lines[0].replace(json.dumps(org["name"], ensure_ascii=False), '"Usinage \\u00e9"', 1),  # an escape
+        "\u00a0",  # blank for Python only
+    ]
+    source = tmp_path / "cases.jsonl"
+    source.write_text("\n".join(lines + odd + lines) + "\n", encoding="utf-8")
+    from_sql, total = _both_engines(STRATEGY, source, tmp_path, "one")
+    assert total == 2 * len(lines) + len(odd) - 3 and from_sql >= len(lines)  # most examples are settled by SQL
+    monkeypatch.setenv("STRATDSL_DUCKDB_PART_ROWS", "300")  # the same in parts
+    assert _both_engines(STRATEGY, source, tmp_path, "parts") == (from_sql, total)
+
+
+@quick(2)
+@given(st.data())
+def test_generated_nested_jsonl_agrees_with_the_local_engine(tmp_path_factory, data):
+    policy, _ = compile_policy(STRATEGY)
+    rows = [sf.to_json_text(data.draw(sf.assessment_data(policy))) for _ in range(12)]
+    folder = tmp_path_factory.mktemp("nested")
+    source = folder / "generated.jsonl"
+    # a lone surrogate as its JSON escape (a UTF-8 file cannot hold it): Python refuses it (E301)
+    source.write_bytes(("\n".join(_example_lines()[:2] + rows) + "\n").encode("utf-8", "backslashreplace"))
+    _both_engines(STRATEGY, source, folder, "generated")

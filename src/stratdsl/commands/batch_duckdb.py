@@ -14,45 +14,75 @@ resumable, in input order, like the local engine) or, for an OUT ending in
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..backends.sql_duckdb import run_policy
+from ..backends.sql import text_literal
+from ..backends.sql_duckdb import close, run_policy
 from ..language.diagnostics import Diagnostic, StratError
 
 
-def _python_items(_batch: Any, con: Any, paths: list[Path], keys: set[str], policy: Any, rows_input: str | None) -> list[Any]:
-    """The assessments SQL did not settle, read the way the local engine reads them."""
-    items: list[Any] = []
-    if not keys:
+class _PythonReader:
+    """The assessments SQL did not settle, read the way the local engine reads them.
+
+    CSV files are read by the local engine's reader, once, lazily: the parts come in the order
+    of the assessments' first rows, which is the order in which that reader yields them, so one
+    walk serves every part. The other files (and, should the walk miss a key, that key) are
+    rebuilt from the part's `raw` rows."""
+
+    def __init__(self, _batch: Any, paths: list[Path], nested: list[Path], policy: Any, rows_input: str | None) -> None:
+        self._batch, self.policy, self.rows_input = _batch, policy, rows_input
+        # CSV and nested JSONL are read again by the local engine's readers, in the order given
+        self.csvs = [str(p) for p in paths if p.suffix.lower() == ".csv" or p in nested]
+        self.nested = [str(p) for p in nested]
+        self._walk: Any = None
+
+    def _from_csv(self, keys: set[str]) -> list[Any]:
+        if not self.csvs:
+            return []
+        if self._walk is None:  # only when some CSV assessment needs Python
+            self._walk = self._batch.iter_inputs(self.csvs, self.policy, self.rows_input)
+        wanted = set(keys)
+        items = []
+        # keys of other files (or of later parts) are never met here: the walk would run to
+        # the end of the CSV files, so it stops as soon as every CSV key of the part is found
+        csv_keys = {k for k in wanted if any(k.startswith(c + "#") or k.startswith(c + ":") or k == c for c in self.csvs)}
+        while csv_keys:
+            item = next(self._walk, None)
+            if item is None:
+                break
+            if item.key in csv_keys:
+                items.append(item)
+                csv_keys.discard(item.key)
         return items
-    csvs = [str(p) for p in paths if p.suffix.lower() == ".csv"]
-    for item in _batch.iter_inputs(csvs, policy, rows_input):
-        if item.key in keys:
-            items.append(item)
-    others = [p for p in paths if p.suffix.lower() != ".csv"]
-    if others:
+
+    def items(self, con: Any, keys: set[str]) -> list[Any]:
+        items = self._from_csv(keys) if keys else []
+        if not keys:
+            return items
         found = {item.key for item in items}
         wanted = sorted(keys - found)
+        lost = [k for k in wanted if any(k.startswith(n + ":") for n in self.nested)]
+        if lost:  # a line the local engine's reader numbers otherwise: never guessed
+            raise StratError([Diagnostic("E856", f"DuckDB and the local engine do not read '{lost[0]}' alike", hint="run with --engine local")])
         if wanted:
-            con.execute("CREATE OR REPLACE TEMP TABLE wanted (assessment VARCHAR)")
-            con.executemany("INSERT INTO wanted VALUES (?)", [(k,) for k in wanted])
             cursor = con.execute(
-                "SELECT * EXCLUDE (file_index, row_number, group_name, file, ord) FROM raw WHERE assessment IN (SELECT assessment FROM wanted) ORDER BY ord"
+                "SELECT * EXCLUDE (file_index, row_number, group_name, file, ord, nested_bad) FROM raw WHERE assessment IN (SELECT unnest(CAST(? AS VARCHAR[]))) ORDER BY ord", [wanted]
             )
             names = [d[0] for d in cursor.description]
             # the columns placed in the policy's inputs as the local engine places them (E605 cannot
             # arise here: SQL read these files with the same header)
-            columns, _problems = _batch._columns([n for n in names if n != "assessment"], policy, rows_input)
+            columns, _problems = self._batch._columns([n for n in names if n != "assessment"], self.policy, self.rows_input)
             rebuilt: dict[str, dict[str, Any]] = {}
             for row in cursor.fetchall():
                 cells = dict(zip(names, row, strict=True))
                 key = cells.pop("assessment")
-                _batch._csv_fill(rebuilt.setdefault(key, {}), {k: ("" if v is None else v) for k, v in cells.items()}, columns, rows_input)
-            items.extend(_batch.Item(key, data) for key, data in rebuilt.items())
-    return items
+                self._batch._csv_fill(rebuilt.setdefault(key, {}), {k: ("" if v is None else v) for k, v in cells.items()}, columns, self.rows_input)
+            items.extend(self._batch.Item(key, data) for key, data in rebuilt.items())
+        return items
 
 
 def run(
@@ -68,6 +98,8 @@ def run(
     csv_input: str | None = None,
 ) -> Any:
     """`_batch` is commands.batch (its readers, its Python path, its Summary)."""
+    import duckdb
+
     from ..engine import parse_params
 
     policy = _batch._policy_for(sources, root)
@@ -80,52 +112,87 @@ def run(
             )
     overrides = parse_params(policy, [f"{k}={v}" for k, v in params.items()])
     try:
-        con = run_policy(policy, paths, as_of, overrides, rows_input, jobs if jobs > 1 else None)
-    except StratError:
-        raise
-    except Exception as error:  # duckdb.Error: a file DuckDB cannot read, a number past DECIMAL(38)
-        raise StratError([Diagnostic("E856", f"DuckDB could not evaluate the batch: {str(error).splitlines()[0]}", hint="run with --engine local")]) from None
+        con, bound, parts = run_policy(policy, paths, as_of, overrides, rows_input, jobs if jobs > 1 else None)
+    except duckdb.Error as error:  # a file DuckDB cannot read
+        raise _failed(error) from None
+    try:
+        return _write(_batch, con, parts, sources, root, paths, bound.nested, out, as_of, params, jobs, progress, policy, rows_input)
+    except duckdb.Error as error:  # a number past DECIMAL(38), a spill folder that is full
+        raise _failed(error) from None
+    finally:
+        close(con)
+
+
+def _failed(error: Exception) -> StratError:
+    return StratError([Diagnostic("E856", f"DuckDB could not evaluate the batch: {str(error).splitlines()[0]}", hint="run with --engine local")])
+
+
+def _write(
+    _batch: Any, con: Any, parts: Any, sources: dict[str, str], root: str, paths: list[Path], nested: list[Path], out: Path, as_of: date,
+    params: dict[str, str], jobs: int, progress: Any, policy: Any, rows_input: str | None,
+) -> Any:
+    """Evaluate the parts one after the other, writing each part's lines before the next."""
     summary = _batch.Summary()
     parquet = out.suffix.lower() == ".parquet"
     seen = set() if parquet else _batch.done_keys(out)
-    open_keys = {k for (k,) in con.execute("SELECT key FROM lines WHERE line IS NULL").fetchall()} - seen
-    work = ((sources, root, as_of.isoformat(), params, item) for item in _python_items(_batch, con, paths, open_keys, policy, rows_input))
-    python_lines = {}
-    for line in _batch._execute(work, jobs, "local", None):
-        record = json.loads(line)
-        python_lines[record["key"]] = line
-    # counts of what SQL settled, from SQL
-    settled = con.execute(
-        "SELECT d.decision, CASE WHEN d.status = 'decided' THEN d.outcome ELSE d.status END, count(*) FROM decisions d "
-        "JOIN lines l ON l.key = d.assessment WHERE l.line IS NOT NULL GROUP BY ALL"
-    ).fetchall()
-    if parquet:
-        _write_parquet(con, out, python_lines)
-    else:
-        skipped_settled = Counter()
-        with out.open("a", encoding="utf-8") as handle:
-            cursor = con.execute("SELECT key, line FROM lines ORDER BY ord")
-            while rows := cursor.fetchmany(65536):
-                for key, line in rows:
-                    if key in seen:
-                        summary.skipped += 1
-                        if line is not None:
-                            skipped_settled[key] += 1
-                        continue
-                    if line is None:
-                        line = python_lines[key]
-                    handle.write(line + "\n")
-                    summary.processed += 1
-                if progress is not None:
-                    progress(summary)
-        if skipped_settled:  # a resumed run: count only what this run wrote
+    reader = _PythonReader(_batch, paths, nested, policy, rows_input)
+    pieces: list[Path] = []
+    handle = None if parquet else out.open("a", encoding="utf-8")
+    try:
+        for part in parts:
+            open_keys = {k for (k,) in con.execute("SELECT key FROM lines WHERE line IS NULL").fetchall()} - seen
+            work = ((sources, root, as_of.isoformat(), params, item) for item in reader.items(con, open_keys))
+            python_lines = {}
+            for line in _batch._execute(work, jobs, "local", None):
+                record = json.loads(line)
+                python_lines[record["key"]] = line
+            _count_python(summary, python_lines)
+            if parquet:
+                piece = out.with_name(f".{out.name}.part{part}")
+                _write_parquet(con, piece, python_lines)
+                pieces.append(piece)
+                summary.processed += con.execute("SELECT count(*) FROM lines").fetchone()[0]
+                skipped: list[str] = []
+            else:
+                skipped = []
+                cursor = con.execute("SELECT key, line FROM lines ORDER BY ord")
+                while rows := cursor.fetchmany(65536):
+                    for key, line in rows:
+                        if key in seen:
+                            summary.skipped += 1
+                            if line is not None:
+                                skipped.append(key)
+                            continue
+                        handle.write((python_lines[key] if line is None else line) + "\n")  # type: ignore[union-attr]
+                        summary.processed += 1
+                handle.flush()  # type: ignore[union-attr]
+                os.fsync(handle.fileno())  # type: ignore[union-attr]
+            # counts of what SQL settled, from SQL (a resumed run counts only what it wrote)
             settled = con.execute(
                 "SELECT d.decision, CASE WHEN d.status = 'decided' THEN d.outcome ELSE d.status END, count(*) FROM decisions d "
-                "JOIN lines l ON l.key = d.assessment WHERE l.line IS NOT NULL AND l.key NOT IN (SELECT * FROM UNNEST(?)) GROUP BY ALL",
-                [sorted(skipped_settled)],
+                "JOIN lines l ON l.key = d.assessment WHERE l.line IS NOT NULL AND l.key NOT IN (SELECT unnest(CAST(? AS VARCHAR[]))) GROUP BY ALL",
+                [skipped],
             ).fetchall()
-    for decision, outcome, count in settled:
-        summary.outcomes.setdefault(decision, Counter())[outcome] += count
+            for decision, outcome, count in settled:
+                summary.outcomes.setdefault(decision, Counter())[outcome] += count
+            if progress is not None:
+                progress(summary)
+    finally:
+        if handle is not None:
+            handle.close()
+    if parquet:
+        try:
+            files = ", ".join(text_literal(str(p)) for p in pieces)
+            target = text_literal(str(out))
+            if pieces:  # one file in input order: the pieces are read in the order listed
+                con.execute(f"COPY (SELECT * FROM read_parquet([{files}])) TO {target} (FORMAT parquet)")
+        finally:
+            for piece in pieces:
+                piece.unlink(missing_ok=True)
+    return summary
+
+
+def _count_python(summary: Any, python_lines: dict[str, str]) -> None:
     for line in python_lines.values():
         record = json.loads(line)
         if record["status"] == "invalid":
@@ -135,15 +202,12 @@ def run(
             for d in record["decisions"]:
                 outcome = d["outcome"] if d["status"] == "decided" else d["status"]
                 summary.outcomes.setdefault(d["decision"], Counter())[outcome] += 1
-    if parquet:
-        summary.processed = con.execute("SELECT count(*) FROM lines").fetchone()[0]
-    return summary
 
 
 def _write_parquet(con: Any, out: Path, python_lines: dict[str, str]) -> None:
     """One row per decision: key, decision, entity, status, outcome, rule, missing (and errors of invalid inputs)."""
     con.execute(
-        "CREATE TEMP TABLE python_rows (key VARCHAR, d_index BIGINT, decision VARCHAR, entity VARCHAR, status VARCHAR, "
+        "CREATE OR REPLACE TEMP TABLE python_rows (key VARCHAR, d_index BIGINT, decision VARCHAR, entity VARCHAR, status VARCHAR, "
         "outcome VARCHAR, rule VARCHAR, missing VARCHAR[], errors VARCHAR[])"
     )
     rows = []
