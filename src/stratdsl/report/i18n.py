@@ -20,7 +20,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..render.catalogue import table
-from ..runtime.values import Unknown, describe_possible, normalize
+from ..render.text import not_applicable_text
+from ..runtime.values import NotApplicable, Unknown, describe_possible, normalize
 
 LANGS = ("fr", "en")
 
@@ -272,6 +273,8 @@ class Locale:
         """A value the evaluator produced, for a reader; `unit` is "money", "months", "percent" or None."""
         if value is None or isinstance(value, Unknown):
             return self.t("to_complete")
+        if isinstance(value, NotApplicable):  # "—" and the reason, never 0
+            return not_applicable_text(value.fr, value.en, self.lang)
         if isinstance(value, bool):
             return self.boolean(value)
         if isinstance(value, (Decimal, int)):
@@ -296,6 +299,8 @@ class Locale:
             return self.t("unknown_possible", values=describe_possible(value, self.t("or"), self.t("possible_span")))
         if value is None or isinstance(value, Unknown):
             return self.t("unknown")
+        if isinstance(value, NotApplicable):
+            return not_applicable_text(value.fr, value.en, self.lang)
         if isinstance(value, bool):
             return self.t("true") if value else self.t("false")
         from ..runtime.values import format_value
