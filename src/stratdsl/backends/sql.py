@@ -485,8 +485,7 @@ class SqlCompiler:
     def _branch(self, e: ir.Expr, type_: Any, scope: str) -> tuple[str, str]:
         """A branch of `if`: `not applicable` is NULL (see _isapplicable)."""
         if isinstance(e, ir.Const) and isinstance(e.value, ir.NotApplicable):
-            sql, kind = literal(None, type_)
-            return f"CAST(NULL AS {sql_type(type_)})", kind
+            return f"CAST(NULL AS {sql_type(type_)})", kind_of(type_)
         return self.expr(e, scope)
 
     def _isapplicable(self, e: ir.IsApplicable, scope: str) -> tuple[str, str]:

@@ -218,7 +218,11 @@ class Locale:
         return sep.join(out)
 
     def number(self, value: Decimal | int, places: int | None = None) -> str:
-        """`places` None: as many decimals as the value has (2.50 → 2,5); else exactly `places`."""
+        """`places` None: as many decimals as the value has (2.50 → 2,5); else exactly `places`.
+        A value that is not applicable reads "—" and its reason, whatever the unit (here and in
+        money, percent and months): never 0."""
+        if isinstance(value, NotApplicable):
+            return not_applicable_text(value.fr, value.en, self.lang)
         value = Decimal(value)
         if places is None:
             value = normalize(value)
@@ -236,6 +240,8 @@ class Locale:
 
     def money(self, value: Decimal | int) -> str:
         """Whole amounts without cents ("63 720 €"), others with two decimals ("9 517,50 €")."""
+        if isinstance(value, NotApplicable):
+            return self.number(value)
         value = Decimal(value)
         places = 0 if value == value.to_integral_value() else 2
         digits = self.number(abs(value), places)
@@ -245,9 +251,13 @@ class Locale:
         return f"{sign}€{digits}"
 
     def percent(self, value: Decimal | int) -> str:
+        if isinstance(value, NotApplicable):
+            return self.number(value)
         return f"{self.number(value)}{NBSP}%" if self.lang == "fr" else f"{self.number(value)}%"
 
     def months(self, value: Decimal | int) -> str:
+        if isinstance(value, NotApplicable):
+            return self.number(value)
         n = self.number(value)
         key = "month_1" if Decimal(value) == 1 else "months"
         return self.t(key, n=n).replace(" ", NBSP)
