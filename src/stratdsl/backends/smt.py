@@ -39,7 +39,7 @@ import z3
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
 from ..language.source import Span
-from ..language.types import BoolT, DateT, EnumT, ListT, NumberT, TextT, Type
+from ..language.types import BoolT, DateT, EnumT, ListT, NotApplicableT, NumberT, TextT, Type
 from ..runtime.assessment import Assessment
 from ..runtime.values import Unknown
 
@@ -569,8 +569,10 @@ class Translation:
         return SVal(known, stop if decisive else z3.Not(stop), "bool")
 
     def _branch(self, e: ir.Expr, type_: Type, scope, guard) -> SVal:
-        """A branch of `if`; `not applicable` is translated as not known (below)."""
-        if isinstance(e, ir.Const) and isinstance(e.value, ir.NotApplicable):
+        """A branch of `if`; `not applicable` is translated as not known (below). A branch that
+        is never applicable (the literal, an `if` of two, a definition that is only that) has
+        no kind of its own: it takes the `if`'s."""
+        if isinstance(e.type, NotApplicableT):
             return self.constant(None, type_)
         return self.expr(e, scope, guard)
 

@@ -40,7 +40,7 @@ from typing import Any
 
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
-from ..language.types import BoolT, DateT, EnumT, ListT, NumberT, TextT, Type
+from ..language.types import BoolT, DateT, EnumT, ListT, NotApplicableT, NumberT, TextT, Type
 
 #: Decimals places kept for input numbers; an input with more goes to Python.
 INPUT_SCALE = 6
@@ -483,8 +483,9 @@ class SqlCompiler:
         return "(" + f" {e.op.upper()} ".join(parts) + ")", BOOL
 
     def _branch(self, e: ir.Expr, type_: Any, scope: str) -> tuple[str, str]:
-        """A branch of `if`: `not applicable` is NULL (see _isapplicable)."""
-        if isinstance(e, ir.Const) and isinstance(e.value, ir.NotApplicable):
+        """A branch of `if`: `not applicable` is NULL (see _isapplicable); a branch that is never
+        applicable (the literal, an `if` of two, a definition that is only that) takes the `if`'s type."""
+        if isinstance(e.type, NotApplicableT):
             return f"CAST(NULL AS {sql_type(type_)})", kind_of(type_)
         return self.expr(e, scope)
 
