@@ -344,6 +344,8 @@ def _num(draw, v: _Vocab, depth: int, ifs: int) -> str:
         places = draw(st.integers(0, 4) if draw(st.booleans()) else st.integers(0, 40))  # past 20: E024
         return f"round({_num(draw, v, depth - 1, ifs)}, {places})"
     if kind == 8 and ifs > 0:
+        if draw(st.integers(0, 3)) == 0:  # a quantity that may not exist
+            return f'(if {_bool(draw, v, depth - 1, ifs - 1)} then {_num(draw, v, depth - 1, ifs - 1)} else not applicable "n/a")'
         return f"(if {_bool(draw, v, depth - 1, ifs - 1)} then {_num(draw, v, depth - 1, ifs - 1)} else {_num(draw, v, depth - 1, ifs - 1)})"
     fn = draw(st.sampled_from(["min", "max"]))
     return f"{fn}({_num(draw, v, depth - 1, ifs)}, {_num(draw, v, depth - 1, ifs)})"
@@ -379,6 +381,8 @@ def _bool(draw, v: _Vocab, depth: int, ifs: int) -> str:
         op = draw(st.sampled_from(["=", "!=", "<", "<=", ">", ">="]))
         return f"{_num(draw, v, depth - 1, ifs)} {op} {_num(draw, v, depth - 1, ifs)}"
     if kind == 6:
+        if draw(st.integers(0, 3)) == 0:
+            return f"{_num(draw, v, depth - 1, ifs)} is {draw(st.sampled_from(['', 'not ']))}applicable"
         return f"{_num(draw, v, depth - 1, ifs)} between {_num(draw, v, 0, ifs)} and {_num(draw, v, 0, ifs)}"
     if kind == 7 and ifs > 0:
         return f"(if {_bool(draw, v, depth - 1, ifs - 1)} then {_bool(draw, v, depth - 1, ifs - 1)} else {_bool(draw, v, depth - 1, ifs - 1)})"

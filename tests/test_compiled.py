@@ -125,6 +125,8 @@ class PolicyWriter:
                     f"(if {self.bool(scope, depth - 1, aggregates)} then {self.num(scope, depth - 1, aggregates)} else {self.num(scope, depth - 1, aggregates)})"
                 ),
                 lambda: f"(-{self.num(scope, depth - 1, aggregates)})",
+                # not applicable: propagates through arithmetic, skipped by aggregates, last in rank
+                lambda: f'(if {self.bool(scope, depth - 1, aggregates)} then {self.num(scope, depth - 1, aggregates)} else not applicable "r")',
             ]
             if scope == "global" and aggregates:
                 composite += [self.aggregate_num] * 6
@@ -193,6 +195,9 @@ class PolicyWriter:
                 ),
                 lambda: f"{self.num(scope, depth - 1, aggregates)} {self.pick(['<', '>='])} {self.const()}",
                 lambda: f"{self.num(scope, depth - 1, aggregates)} between {self.const()} and {self.const()}",
+                lambda: f"{self.num(scope, depth - 1, aggregates)} is {self.pick(['', 'not '])}applicable",
+                # an n/a truth value counts as false
+                lambda: f'(if {self.bool(scope, depth - 1, aggregates)} then {self.bool(scope, depth - 1, aggregates)} else not applicable "r")',
                 lambda: (
                     f"(if {self.bool(scope, depth - 1, aggregates)} then {self.bool(scope, depth - 1, aggregates)} else {self.bool(scope, depth - 1, aggregates)})"
                 ),

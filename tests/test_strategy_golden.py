@@ -25,7 +25,8 @@ COMPANY = ("company_size", "maturity_level", "ambition", "portfolio")
 CAPACITY = ("max_concurrent_pilots", "deployment_gap_months", "payback_limit_months", "payroll_estimate")
 GROUNDWORK = ("governance", "literacy", "data")
 STEPS = (("prerequisite_data", "données"), ("prerequisite_dpia", "AIPD"), ("prerequisite_fria", "FRIA"),
-         ("prerequisite_oversight", "contrôle humain"), ("test", "test"), ("adjustment", "ajustement"),
+         ("prerequisite_oversight", "contrôle humain"), ("prerequisite_cse", "CSE"),
+         ("prerequisite_information", "information des salariés"), ("test", "test"), ("adjustment", "ajustement"),
          ("deployment", "déploiement"), ("standardisation", "standardisation"))
 
 
@@ -42,6 +43,7 @@ def evaluate(example: str) -> dict[str, Any]:
 def plan(result: dict[str, Any]) -> str:
     decisions = {(d["decision"], d.get("entity")): d for d in result["decisions"]}
     values = {(v["definition"], v.get("entity")): v["value"] for v in result["values"]}
+    not_applicable = {(v["definition"], v.get("entity")): v["not_applicable"]["en"] for v in result["values"] if "not_applicable" in v}
     obligations = {(o["obligation"], o.get("entity")): o["status"] for o in result["obligations"]}
 
     def out(name: str, entity: str | None = None) -> str:
@@ -49,8 +51,13 @@ def plan(result: dict[str, Any]) -> str:
         return d["outcome"] if d["status"] == "decided" else f"undetermined {sorted(d['possible'])}"
 
     def val(name: str, entity: str | None = None) -> str:
+        if (name, entity) in not_applicable:
+            return f"n/a ({not_applicable[(name, entity)]})"
         v = values[(name, entity)]
         return "unknown" if v is None or isinstance(v, dict) else str(v)
+
+    def month(shown: str) -> str:
+        return shown if shown.startswith("n/a") else f"M{shown}"
 
     lines = [" · ".join(f"{n} {out(n)}" for n in COMPANY), " · ".join(f"{n} {val(n)}" for n in CAPACITY)]
     for step in GROUNDWORK:
@@ -64,7 +71,7 @@ def plan(result: dict[str, Any]) -> str:
         lines.append(f"[{ident}] {out('quadrant', ident)} · impact {val('impact', ident)} (gain {val('annual_gain', ident)} €, "
                      f"{val('gain_share', ident)} % of payroll, {val('hours_share', ident)} % of time) · effort {val('effort', ident)}")
         verdict = out("roi_verdict", ident)
-        payback = "payback n/a" if verdict == "not_applicable" else f"payback {val('risk_adjusted_payback_months', ident)} months"
+        payback = f"payback {val('risk_adjusted_payback_months', ident)}" + ("" if verdict == "not_applicable" else " months")
         lines.append(f"  return {verdict} (risk-adjusted {val('risk_adjusted_net_gain', ident)} €/yr, {payback}) · "
                      f"alignment {out('alignment', ident)}")
         lines.append(f"  {out('eligibility', ident)} → {out('selection', ident)} → {out('roadmap', ident)} · next {out('next_step', ident)}")
@@ -72,11 +79,14 @@ def plan(result: dict[str, Any]) -> str:
             steps = []
             for key, label in STEPS:
                 start, end = val(f"{key}_start", ident), val(f"{key}_end", ident)
-                if start != "0":
-                    steps.append(f"{label} M{start}–M{end}")
+                if start.startswith("n/a"):  # a step not needed, or the phases of a deferred use case
+                    if key == "test":
+                        steps.append(f"phases {start}")
+                    continue
+                steps.append(f"{label} M{start}–M{end}")
             lines.append("  " + " · ".join(steps))
             lines.append(f"  measure {out('success_measure', ident)} target {val('success_target', ident)} · "
-                         f"decision point M{val('adjustment_end', ident)}: {out('test_verdict', ident)}")
+                         f"decision point {month(val('adjustment_end', ident))}: {out('test_verdict', ident)}")
     return "\n".join(lines) + "\n"
 
 

@@ -53,6 +53,11 @@ ALL_EXAMPLES = (CABINET, USINE, RETAIL, EXPRESS)
 # ------------------------------------------------------------------ harness
 
 
+#: the months of a use case not selected, and of one deferred past the horizon (policies/roadmap.strat)
+NOT_SELECTED = ir.NotApplicable("cas non retenu", "use case not selected")
+DEFERRED = ir.NotApplicable("reporté après M12", "deferred past M12")
+
+
 class Evaluation:
     """One evaluated assessment, with lookups that fail loudly."""
 
@@ -406,7 +411,7 @@ EXPECTED_VALUES: tuple[tuple[str, str, str, Any], ...] = (
     (CABINET, "tri-cv", "effort", d("2.5")),
     (CABINET, "tri-cv", "compliance_one_off", 19000),  # high risk 15 000 + DPIA 4 000
     (CABINET, "tri-cv", "risk_adjusted_net_gain", d("-1216.40")),
-    (CABINET, "tri-cv", "test_start", 0),
+    (CABINET, "tri-cv", "test_start", NOT_SELECTED),
     (CABINET, "assistant-clients", "annual_gain", d("9517.50")),
     (CABINET, "assistant-clients", "impact", d("3.5")),
     (CABINET, "assistant-clients", "effort", 3),
@@ -429,7 +434,7 @@ EXPECTED_VALUES: tuple[tuple[str, str, str, Any], ...] = (
     (USINE, "maintenance-predictive", "risk_adjusted_net_gain", d("28440")),
     (USINE, "maintenance-predictive", "risk_adjusted_payback_months", 36),
     (USINE, "maintenance-predictive", "priority_rank", 0),
-    (USINE, "maintenance-predictive", "test_start", 0),
+    (USINE, "maintenance-predictive", "test_start", NOT_SELECTED),
     (USINE, "vision-cellule-pliage", "annual_gain", d("73428")),
     (USINE, "vision-cellule-pliage", "impact", d("3.5")),
     (USINE, "vision-cellule-pliage", "effort", 3),  # no AI Act compliance point: Annex I Section B (legal, issue 15)
@@ -446,7 +451,7 @@ EXPECTED_VALUES: tuple[tuple[str, str, str, Any], ...] = (
     (USINE, "comparatif-fournisseurs", "effort", d("1.5")),
     (USINE, "comparatif-fournisseurs", "priority_rank", 0),
     (USINE, "detection-emotions", "priority_rank", 0),
-    (USINE, "detection-emotions", "test_start", 0),
+    (USINE, "detection-emotions", "test_start", NOT_SELECTED),
     # Retail: PME, advanced → 2 pilots at once, deployments 2 months apart; no groundwork (governance 4, teams
     # trained, data quality 5). Since issue 15 the chatbot's DPIA is only recommended (large-scale data is one
     # WP248 criterion; AI alone is not "innovative technology"), so it has no prerequisite: it ties with visuels
@@ -481,10 +486,10 @@ EXPECTED_VALUES: tuple[tuple[str, str, str, Any], ...] = (
     (RETAIL, "prevision-demande", "annual_gain", d("65380")),
     (RETAIL, "prevision-demande", "impact", 5),
     (RETAIL, "prevision-demande", "effort", 3),
-    (RETAIL, "prevision-demande", "test_start", 7),  # deployment fraude 8 + 2 − pilot 3
-    (RETAIL, "prevision-demande", "deployment_start", 10),
-    (RETAIL, "prevision-demande", "deployment_end", 12),  # 6 people + high integration → 3 months
-    (RETAIL, "prevision-demande", "standardisation_end", 13),  # after M12 → deferred_capacity
+    (RETAIL, "prevision-demande", "scheduled_test_start", 7),  # deployment fraude 8 + 2 − pilot 3
+    (RETAIL, "prevision-demande", "deployment_months", 3),  # 6 people + high integration: deployment M10–M12
+    (RETAIL, "prevision-demande", "scheduled_end", 13),  # after M12 → deferred_capacity
+    (RETAIL, "prevision-demande", "test_start", DEFERRED),  # the months shown: none past the horizon
     (RETAIL, "scoring-credit", "annual_gain", d("46280")),
     (RETAIL, "scoring-credit", "impact", 5),
     (RETAIL, "scoring-credit", "effort", d("3.5")),
@@ -492,13 +497,14 @@ EXPECTED_VALUES: tuple[tuple[str, str, str, Any], ...] = (
     (RETAIL, "scoring-credit", "risk_adjusted_payback_months", 30),  # ceil(54 000 × 12 / 21 652)
     (RETAIL, "scoring-credit", "prerequisite_months", 4),  # data 1 + DPIA 1 + FRIA 1 + oversight design 1
     (RETAIL, "scoring-credit", "prerequisite_oversight_start", 4),
-    (RETAIL, "scoring-credit", "test_start", 9),  # deployment prévision 10 + 2 − pilot 3
-    (RETAIL, "scoring-credit", "standardisation_end", 13),  # after M12 → deferred_capacity
+    (RETAIL, "scoring-credit", "scheduled_test_start", 9),  # deployment prévision 10 + 2 − pilot 3
+    (RETAIL, "scoring-credit", "scheduled_end", 13),  # after M12 → deferred_capacity
+    (RETAIL, "scoring-credit", "standardisation_end", DEFERRED),
     (RETAIL, "recrutement-saisonniers", "annual_gain", d("7520")),
     (RETAIL, "recrutement-saisonniers", "effort", d("3.5")),
     (RETAIL, "fiches-produits", "annual_gain", d("5358")),
     (RETAIL, "fiches-produits", "priority_rank", 0),
-    (RETAIL, "fiches-produits", "test_start", 0),
+    (RETAIL, "fiches-produits", "test_start", NOT_SELECTED),
 )
 
 
@@ -733,7 +739,8 @@ def test_roadmap_with_one_pilot_at_a_time_defers_visibly(evaluate):
     assert ev.value("max_concurrent_pilots") == 1
     assert [ev.value("test_start", i) for i in ("chatbot-service-client", "visuels-marketing", "detection-fraude")] == [1, 4, 6]
     assert ev.outcome("roadmap", "detection-fraude") == "planned"
-    assert ev.value("test_start", "prevision-demande") == 8
+    assert ev.value("scheduled_test_start", "prevision-demande") == 8
+    assert ev.value("test_start", "prevision-demande") == DEFERRED
     assert ev.outcome("roadmap", "prevision-demande") == "deferred_capacity"
     assert ev.outcome("roadmap", "scoring-credit") == "deferred_capacity"
     assert ev.outcome("test_verdict", "prevision-demande") == "not_planned"
@@ -902,7 +909,7 @@ def test_a_company_with_several_priorities_and_a_scheduled_roadmap(evaluate):
     ev = evaluate(RETAIL)
     selected = [i for i in ev.usecase_ids() if ev.outcome("selection", i) == "selected"]
     assert len(selected) >= 3
-    starts = sorted(ev.value("test_start", i) for i in selected)
+    starts = sorted(ev.value("scheduled_test_start", i) for i in selected)
     assert all(s > 0 for s in starts)
     assert len(set(starts)) == len(starts), "two tests start in the same month"
     # every selected lever is either planned in full or visibly deferred for capacity (prévision and scoring at
@@ -910,7 +917,8 @@ def test_a_company_with_several_priorities_and_a_scheduled_roadmap(evaluate):
     roadmaps = {i: ev.outcome("roadmap", i) for i in selected}
     assert set(roadmaps.values()) <= {"planned", "deferred_capacity"}
     assert sum(r == "planned" for r in roadmaps.values()) >= 3
-    deployments = sorted(ev.value("deployment_start", i) for i in selected)
+    # the deployments the schedule places, past M12 too (a deferred one shows no months)
+    deployments = sorted(ev.value("scheduled_test_start", i) + ev.value("test_months", i) + 1 for i in selected)  # + adjustment_months
     assert all(b - a >= ev.value("deployment_gap_months") for a, b in itertools.pairwise(deployments))
 
 

@@ -25,7 +25,7 @@ from stratdsl.engine import compile_policy, run
 from stratdsl.language import ir
 from stratdsl.runtime.assessment import validate
 from stratdsl.runtime.result import DECIDED, Result
-from stratdsl.runtime.values import Unknown
+from stratdsl.runtime.values import NotApplicable, Unknown
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO / "policies" / "strategy.strat"
@@ -193,7 +193,7 @@ class View:
 
 STEPS_IN_ORDER = ("test_start", "test_end", "adjustment_start", "adjustment_end", "deployment_start",
                   "deployment_end", "standardisation_start", "standardisation_end")
-PREREQUISITES = ("data", "dpia", "fria", "oversight")
+PREREQUISITES = ("data", "dpia", "fria", "oversight", "cse", "information")
 
 
 @PROPS
@@ -215,29 +215,35 @@ def test_the_plan_fits_is_capacity_bound_and_never_selects_the_prohibited(policy
     planned = [i for i in selected if v.outcome("roadmap", i) == "planned"]
     gate = v.value("groundwork_gate_month")
     for i in selected:
-        months = [v.value(name, i) for name in STEPS_IN_ORDER]
-        assert all(a <= b for a, b in itertools.pairwise(months)), (i, months)
-        assert months[0] > gate  # tests wait for the use policy and the training
+        start, end = v.value("scheduled_test_start", i), v.value("scheduled_end", i)
+        assert start > gate  # tests wait for the use policy and the training
         if i in planned:
+            months = [v.value(name, i) for name in STEPS_IN_ORDER]
+            assert all(a <= b for a, b in itertools.pairwise(months)), (i, months)
+            assert months[0] == start and months[-1] == end
             assert 1 <= months[0] and months[-1] <= 12
             for step in PREREQUISITES:
-                start, end = v.value(f"prerequisite_{step}_start", i), v.value(f"prerequisite_{step}_end", i)
-                assert (start, end) == (0, 0) or 1 <= start <= end < months[0]
-        else:  # never silently overflowing: deferred with its reason
-            assert months[-1] > 12
+                first, last = v.value(f"prerequisite_{step}_start", i), v.value(f"prerequisite_{step}_end", i)
+                # a step not needed has no months (never 0); a needed one ends before the test
+                assert (isinstance(first, NotApplicable) and isinstance(last, NotApplicable)) or 1 <= first <= last < months[0]
+        else:  # never silently overflowing: deferred with its reason, and no month shown
+            assert end > 12
             assert v.outcome("roadmap", i) in {"deferred_prerequisites", "deferred_capacity"}
+            assert all(isinstance(v.value(name, i), NotApplicable) for name in STEPS_IN_ORDER)
     # capacity: concurrent pilots and deployments spaced
     limit, gap = v.value("max_concurrent_pilots"), v.value("deployment_gap_months")
     for month in range(1, 13):
         running = [i for i in planned if v.value("test_start", i) <= month <= v.value("adjustment_end", i)]
         assert len(running) <= limit, (month, running)
-    deployments = sorted(v.value("deployment_start", i) for i in selected)
+    deployments = sorted(v.value("scheduled_test_start", i) + v.value("test_months", i) + 1 for i in selected)  # + adjustment
     assert all(b - a >= gap for a, b in itertools.pairwise(deployments)), deployments
-    tests = [v.value("test_start", i) for i in selected]
+    tests = [v.value("scheduled_test_start", i) for i in selected]
     assert len(set(tests)) == len(tests)
     for i in v.ids:
         if i not in selected:
-            assert v.outcome("roadmap", i) == "not_planned" and v.value("test_start", i) == 0
+            assert v.outcome("roadmap", i) == "not_planned"
+            assert isinstance(v.value("test_start", i), NotApplicable)
+            assert isinstance(v.value("schedule_rank", i), NotApplicable)
 
 
 @PROPS

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import decimal
 import functools
+import operator
 import re
 import threading
 from dataclasses import replace
@@ -60,15 +61,20 @@ from ..runtime.result import (
 )
 from ..runtime.values import (
     CONTEXT,
+    NotApplicable,
     Unknown,
     aggregate_unknown,
+    applicable,
     arith_unknown,
     branches_unknown,
     compare_unknown,
+    first_na,
     function_unknown,
+    is_na,
     negate_unknown,
     range_unknown,
     sha256_text,
+    truth,
 )
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -132,6 +138,64 @@ _UNKNOWN_OPS: dict[str, Any] = {
     **{f"_u_{_OP_NAMES[op]}": functools.partial(compare_unknown, op) for op in ("=", "!=", "<", "<=", ">", ">=", "in", "not in")},
     **{f"_u_{name}": _function_u(name) for name in ("size", "round", "abs", "floor", "ceil", "min", "max")},
 }
+
+
+# Operations on operands that may be not applicable (the checker's `na` flag): written as
+# calls of these helpers, which follow the reference evaluator (values.py: n/a propagates
+# through arithmetic and functions, a comparison with it is false); operands that are
+# never n/a keep the inline code above.
+
+
+def _na_arith(op: str, a: Any, b: Any, span: Any, entity: Entity | None) -> Any:
+    na = first_na(a, b)
+    if na is not None:
+        return na
+    if a.__class__ is Unknown or b.__class__ is Unknown:
+        return arith_unknown(op, a, b)
+    if op == "/":
+        return _div(a, b, span, entity)
+    return {"+": CONTEXT.add, "-": CONTEXT.subtract, "*": CONTEXT.multiply}[op](a, b)
+
+
+def _na_cmp(op: str, a: Any, b: Any) -> Any:
+    if a.__class__ is NotApplicable or b.__class__ is NotApplicable:
+        return False
+    if a.__class__ is Unknown or b.__class__ is Unknown:
+        return compare_unknown(op, a, b)
+    if op == "in":
+        return a in b
+    if op == "not in":
+        return a not in b
+    return _CMP[op](a, b)
+
+
+_CMP = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _na_neg(a: Any) -> Any:
+    if a.__class__ is NotApplicable:
+        return a
+    return negate_unknown(a) if a.__class__ is Unknown else -a
+
+
+def _na_func(name: str, span: Any, *args: Any) -> Any:
+    na = first_na(*args)
+    if na is not None:
+        return na
+    if any(a.__class__ is Unknown for a in args):
+        return function_unknown(name, args)
+    x = args[0]
+    if name == "round":
+        return round_half_up(x, int(args[1]) if len(args) > 1 else 0, span)
+    return {
+        "size": lambda: Decimal(len(x)), "abs": lambda: abs(x), "floor": lambda: _floor(x), "ceil": lambda: _ceil(x),
+        "min": lambda: min(args), "max": lambda: max(args),
+    }[name]()
+
+
+def _na_date(value: Any) -> Any:
+    """An n/a date bound of a dated rule or obligation: no bound (as the reference evaluator)."""
+    return None if value.__class__ is NotApplicable else value
 
 
 def _floor(x: Decimal) -> Decimal:
@@ -272,14 +336,23 @@ class _Gen:
     def _ParamRef(self, e: ir.ParamRef, ent: str) -> str:
         return f"X.P[{self.const(e.name)}]"
 
+    def truth(self, e: ir.Expr, code: str) -> str:
+        """Code of a value in a truth position: n/a counts as false."""
+        return f"_nf({code})" if e.na else code
+
+    def _IsApplicable(self, e: ir.IsApplicable, ent: str) -> str:
+        return f"_app({self.expr(e.operand, ent)}, {e.negated})"
+
     def _Neg(self, e: ir.Neg, ent: str) -> str:
         self.needs_context = True
+        if e.operand.na:
+            return f"_na_neg({self.expr(e.operand, ent)})"
         a = self.t()
         return f"(_u_neg({a}) if ({a} := {self.expr(e.operand, ent)}).__class__ is U else -{a})"
 
     def _Not(self, e: ir.Not, ent: str) -> str:
         a = self.t()
-        return f"({a} if ({a} := {self.expr(e.operand, ent)}).__class__ is U else not {a})"
+        return f"({a} if ({a} := {self.truth(e.operand, self.expr(e.operand, ent))}).__class__ is U else not {a})"
 
     def _both(self, left: ir.Expr, right: ir.Expr, ent: str, body: str, unknown: str | None = None) -> str:
         """Both operands evaluated (missing facts of both are reported), unknown if either is;
@@ -305,6 +378,9 @@ class _Gen:
     # an `if` branch stays short (INLINE_BRANCH).
     def _Arith(self, e: ir.Arith, ent: str) -> str:
         self.needs_context = True
+        if e.left.na or e.right.na:
+            left, right = self.expr(e.left, ent), self.expr(e.right, ent)
+            return f"_na_arith({self.const(e.op)}, {left}, {right}, {self.span(e.span)}, {ent})"
         unknown = f"_u_{_OP_NAMES[e.op]}({{a}}, {{b}})"
         if e.op == "/":
             return self._both(e.left, e.right, ent, "_div({a}, {b}, " + self.span(e.span) + f", {ent})", unknown)
@@ -313,10 +389,15 @@ class _Gen:
 
     def _Compare(self, e: ir.Compare, ent: str) -> str:
         op = "==" if e.op == "=" else e.op
+        if e.left.na or e.right.na:
+            return f"_na_cmp({self.const(e.op)}, {self.expr(e.left, ent)}, {self.expr(e.right, ent)})"
         unknown = f"_u_{_OP_NAMES[e.op]}({{a}}, {{b}})"
         return self._both(e.left, e.right, ent, "({a} " + op + " {b})", unknown)
 
     def _In(self, e: ir.In, ent: str) -> str:
+        if e.item.na or e.container.na:
+            op = self.const("not in" if e.negated else "in")
+            return f"_na_cmp({op}, {self.expr(e.item, ent)}, {self.expr(e.container, ent)})"
         body = "({a} not in {b})" if e.negated else "({a} in {b})"
         unknown = f"_u_{_OP_NAMES['not in' if e.negated else 'in']}({{a}}, {{b}})"
         return self._both(e.item, e.container, ent, body, unknown)
@@ -338,12 +419,12 @@ class _Gen:
             name = self.fresh("h")
             lines = [f"def {name}(X, {ent}):"]
             for temp, item in zip(temps, e.items, strict=True):
-                lines.append(f"    if ({temp} := {self.detached(item, ent)}) is {decisive}: return {decisive}")
+                lines.append(f"    if ({temp} := {self.truth(item, self.detached(item, ent))}) is {decisive}: return {decisive}")
             self.define(name, [*lines, f"    return {rest}"])
             return f"{name}(X, {ent})"
         out = f"({rest})"
         for temp, item in reversed(list(zip(temps, e.items, strict=True))):
-            out = f"({decisive} if ({temp} := {self.expr(item, ent)}) is {decisive} else {out})"
+            out = f"({decisive} if ({temp} := {self.truth(item, self.expr(item, ent))}) is {decisive} else {out})"
         return out
 
     def _Cond(self, e: ir.Cond, ent: str) -> str:
@@ -351,7 +432,7 @@ class _Gen:
         then, other = self.branch(e.then, ent), self.branch(e.otherwise, ent)
         # an unknown condition still settles the value when both branches agree
         unknown = f"_cond_unknown({c}, lambda: {then}, lambda: {other})"
-        return f"({then} if ({c} := {self.expr(e.cond, ent)}) is True else ({other} if {c} is False else {unknown}))"
+        return f"({then} if ({c} := {self.truth(e.cond, self.expr(e.cond, ent))}) is True else ({other} if {c} is False else {unknown}))"
 
     def branch(self, e: ir.Expr, ent: str) -> str:
         """A branch of `if` is written twice: short code as it is, longer code as a call of a
@@ -368,6 +449,8 @@ class _Gen:
         args = [self.expr(a, ent) for a in e.args]
         if e.name == "known":
             return f"(({args[0]}).__class__ is not U)"
+        if any(a.na for a in e.args):
+            return f"_na_func({self.const(e.name)}, {self.span(e.span)}, {', '.join(args)})"
         temps = [self.t() for _ in args]
         bind = " | ".join(f"(({t} := {a}).__class__ is U)" for t, a in zip(temps, args, strict=True))
         unknown = f"_u_{e.name}({', '.join(temps)})"
@@ -399,16 +482,27 @@ class _Gen:
         lines = [f"def {fname}(X, _outer):", "    vals = []; wts = []; unc = []"]
         lines.append(f"    for x in X.ENT[{self.const(e.input_name)}]:")
         if e.where is not None:
-            lines.append(f"        w = {self.detached(e.where, 'x')}")
+            lines.append(f"        w = {self.truth(e.where, self.detached(e.where, 'x'))}")
             lines.append("        if w is False: continue")
             lines.append("        if w.__class__ is U:")
             lines.append("            unc.append(w)")
             lines.append("            continue")
-        body = self.detached(e.body, "x") if e.body is not None else "True"
-        lines.append(f"        vals.append({body})")
-        if e.weight is not None:
-            lines.append(f"        wts.append({self.detached(e.weight, 'x')})")
         kind = e.kind
+        body = self.detached(e.body, "x") if e.body is not None else "True"
+        if e.body is not None and kind in ("any", "all"):
+            body = self.truth(e.body, body)
+        if kind not in ("any", "all") and ((e.body is not None and e.body.na) or (e.weight is not None and e.weight.na)):
+            # a member whose value or weight is n/a has no such quantity: skipped
+            lines.append(f"        v = {body}")
+            lines.append(f"        wt = {self.detached(e.weight, 'x') if e.weight is not None else 'None'}")
+            lines.append("        if v.__class__ is NA or wt.__class__ is NA: continue")
+            lines.append("        vals.append(v)")
+            if e.weight is not None:
+                lines.append("        wts.append(wt)")
+        else:
+            lines.append(f"        vals.append({body})")
+            if e.weight is not None:
+                lines.append(f"        wts.append({self.detached(e.weight, 'x')})")
         entity_name = self.policy.inputs[e.input_name].entity
         if kind in ("any", "all"):
             decisive = "True" if kind == "any" else "False"
@@ -446,7 +540,7 @@ class _Gen:
         slot = self.slot(fname)
         keys = ", ".join(self.detached(k, "x") for k, _ in e.keys)
         desc = self.const(tuple(d for _, d in e.keys))
-        where = self.detached(e.where, "x") if e.where is not None else "True"
+        where = self.truth(e.where, self.detached(e.where, "x")) if e.where is not None else "True"
         lines = [
             f"def {fname}(X, e):",
             f"    table = X.memo[{slot}].get(0)",
@@ -476,10 +570,13 @@ class _Gen:
             ],
         )
 
-    def condition(self, e: ir.Expr, about: str) -> str:
+    def condition(self, e: ir.Expr, about: str, date: bool = False) -> str:
         """A numbered function for a condition or date; the caller keeps its name (B10)."""
         fname = self.fresh("c")
-        self.define(fname, [f"def {fname}(X, e):", f"    return {self.detached(e, 'e')}"], about)
+        code = self.detached(e, "e")
+        if e.na:  # an n/a condition is false; an n/a date is no bound
+            code = f"_na_date({code})" if date else f"_nf({code})"
+        self.define(fname, [f"def {fname}(X, e):", f"    return {code}"], about)
         return fname
 
 
@@ -501,6 +598,9 @@ class _Gen:
         if depth > 24:  # deep: the generic code (bracket depth managed), checked
             return self.checked(self.detached(e, "e"))
         kind = type(e)
+        if e.na or any(c is not None and c.na for c in e.children()):
+            # n/a handled by the generic code; a condition that may be n/a is wrapped by the caller
+            return self.checked(self.detached(e, "e"))
         if kind in (ir.Const, ir.SetOf, ir.ParamRef, ir.AsOf, ir.EntityId):
             if kind is ir.ParamRef or kind is ir.AsOf:
                 self.pure = False
@@ -550,10 +650,10 @@ class _Gen:
                          f"{pad}    {{SPECIAL:{i}:-1}}",
                          f"{pad}else:"]
                 pad += "    "
-            cond = "True" if rule.cond is None else self.known(rule.cond)
+            cond = "True" if rule.cond is None else self.truth(rule.cond, self.known(rule.cond))
             body.append(f"{pad}if {cond}:")
             for j, x in enumerate(rule.exceptions):
-                body.append(f"{pad}    {'if' if j == 0 else 'elif'} {self.known(x.cond)}: {{SPECIAL:{i}:{j}}}")
+                body.append(f"{pad}    {'if' if j == 0 else 'elif'} {self.truth(x.cond, self.known(x.cond))}: {{SPECIAL:{i}:{j}}}")
             if rule.exceptions:
                 body.append(f"{pad}    else: {{FIRE:{i}}}")
             else:
@@ -618,8 +718,8 @@ class _Gen:
                 for i, rule in enumerate(decisions[n].rules):
                     if rule.valid_from is not None or rule.valid_until is not None:
                         return None
-                    tests = [] if rule.cond is None else [self.known(rule.cond)]
-                    tests += [f"not {self.known(x.cond)}" for x in rule.exceptions]
+                    tests = [] if rule.cond is None else [self.truth(rule.cond, self.known(rule.cond))]
+                    tests += [f"not {self.truth(x.cond, self.known(x.cond))}" for x in rule.exceptions]
                     test = " and ".join(tests) or "True"
                     chains.append(f"        {'if' if i == 0 else 'elif'} {test}: r{n} = {self.const(rule.outcome)}")
                 chains += ["        else: return None", f"        l{n}.append(r{n})"]
@@ -686,6 +786,10 @@ def _rank_table(X: Any, members: list[Entity], where: Any, keys: Any, descending
 
     def order(a: tuple[Entity, tuple], b: tuple[Entity, tuple]) -> int:
         for ka, kb, desc in zip(a[1], b[1], descending, strict=True):
+            if is_na(ka) or is_na(kb):  # n/a after every value, in either direction
+                if is_na(ka) and is_na(kb):
+                    continue
+                return 1 if is_na(ka) else -1
             if ka != kb:
                 less = ka < kb
                 return (1 if less else -1) if desc else (-1 if less else 1)
@@ -718,16 +822,16 @@ class CompiledPolicy:
             for rule in decision.rules:
                 cond = gen.condition(rule.cond, f"rule {rule.id}") if rule.cond is not None else None
                 excs = [(x, gen.condition(x.cond, f"exception {x.id}")) for x in rule.exceptions]
-                vf = gen.condition(rule.valid_from, f"rule {rule.id}: from") if rule.valid_from is not None else None
-                vu = gen.condition(rule.valid_until, f"rule {rule.id}: until") if rule.valid_until is not None else None
+                vf = gen.condition(rule.valid_from, f"rule {rule.id}: from", True) if rule.valid_from is not None else None
+                vu = gen.condition(rule.valid_until, f"rule {rule.id}: until", True) if rule.valid_until is not None else None
                 rules.append((rule, cond, excs, vf, vu))
             self.rule_conditions[decision.name] = rules
         self.obligation_conditions = {}
         for o in policy.obligations.values():
             self.obligation_conditions[o.name] = (
                 gen.condition(o.cond, f"obligation {o.name}"),
-                gen.condition(o.valid_from, f"obligation {o.name}: from") if o.valid_from is not None else None,
-                gen.condition(o.valid_until, f"obligation {o.name}: until") if o.valid_until is not None else None,
+                gen.condition(o.valid_from, f"obligation {o.name}: from", True) if o.valid_from is not None else None,
+                gen.condition(o.valid_until, f"obligation {o.name}: until", True) if o.valid_until is not None else None,
             )
         known_walks = [gen.walks(decision, n) for n, decision in enumerate(policy.decisions.values())]
         fused = gen.fused(list(policy.decisions.values()))
@@ -747,6 +851,14 @@ class CompiledPolicy:
             "Decimal": Decimal,
             "CONTEXT": CONTEXT,
             "_u": _u,
+            "NA": NotApplicable,
+            "_nf": truth,
+            "_app": applicable,
+            "_na_date": _na_date,
+            "_na_arith": _na_arith,
+            "_na_cmp": _na_cmp,
+            "_na_neg": _na_neg,
+            "_na_func": _na_func,
             "_u_neg": negate_unknown,
             "_u_range": range_unknown,
             "_u_agg": aggregate_unknown,

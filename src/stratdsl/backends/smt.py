@@ -39,7 +39,7 @@ import z3
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
 from ..language.source import Span
-from ..language.types import BoolT, DateT, EnumT, ListT, NumberT, TextT, Type
+from ..language.types import BoolT, DateT, EnumT, ListT, NotApplicableT, NumberT, TextT, Type
 from ..runtime.assessment import Assessment
 from ..runtime.values import Unknown
 
@@ -314,7 +314,7 @@ class Translation:
                 self.params[name] = self.constant(self.overrides.get(name, p.default), p.type)
 
     def constant(self, value: Any, type_: Type) -> SVal:
-        if isinstance(value, Unknown) or value is None:
+        if isinstance(value, (Unknown, ir.NotApplicable)) or value is None:
             return SVal(FALSE, _default_term(_kind(type_)), _kind(type_))
         if isinstance(value, bool):
             return SVal(TRUE, z3.BoolVal(value), "bool")
@@ -571,10 +571,24 @@ class Translation:
         known = _simp_or(stop, all_known)
         return SVal(known, stop if decisive else z3.Not(stop), "bool")
 
+    def _branch(self, e: ir.Expr, type_: Type, scope, guard) -> SVal:
+        """A branch of `if`; `not applicable` is translated as not known (below). A branch that
+        is never applicable (the literal, an `if` of two, a definition that is only that) has
+        no kind of its own: it takes the `if`'s."""
+        if isinstance(e.type, NotApplicableT):
+            return self.constant(None, type_)
+        return self.expr(e, scope, guard)
+
+    def _IsApplicable(self, e: ir.IsApplicable, scope, guard) -> SVal:
+        # n/a is translated as *not known* (sound: the evaluator, which knows it is n/a, may
+        # only settle more): a known value is applicable; otherwise the test is unknown
+        v = self.expr(e.operand, scope, guard)
+        return SVal(v.known, z3.BoolVal(not e.negated), "bool")
+
     def _Cond(self, e: ir.Cond, scope, guard) -> SVal:
         c = self.expr(e.cond, scope, guard)
-        then = self.expr(e.then, scope, _simp_and(guard, c.known, c.value))
-        otherwise = self.expr(e.otherwise, scope, _simp_and(guard, c.known, z3.Not(c.value)))
+        then = self._branch(e.then, e.type, scope, _simp_and(guard, c.known, c.value))
+        otherwise = self._branch(e.otherwise, e.type, scope, _simp_and(guard, c.known, z3.Not(c.value)))
         known = z3.And(c.known, z3.If(c.value, then.known, otherwise.known))
         if then.kind == "set" or otherwise.kind == "set":
             keys = set(then.value) | set(otherwise.value)

@@ -40,7 +40,7 @@ from typing import Any
 
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
-from ..language.types import BoolT, DateT, EnumT, ListT, NumberT, TextT, Type
+from ..language.types import BoolT, DateT, EnumT, ListT, NotApplicableT, NumberT, TextT, Type
 
 #: Decimals places kept for input numbers; an input with more goes to Python.
 INPUT_SCALE = 6
@@ -348,6 +348,8 @@ class SqlCompiler:
         return method(e, scope)
 
     def _const(self, e: ir.Const, scope: str) -> tuple[str, str]:
+        if isinstance(e.value, ir.NotApplicable):  # outside a branch of `if`: no type to give it
+            raise unsupported("a value that is never applicable", e.span)
         return literal(e.value, e.type)
 
     def _fieldref(self, e: ir.FieldRef, scope: str) -> tuple[str, str]:
@@ -480,10 +482,23 @@ class SqlCompiler:
         parts = [self.cond(i, scope) for i in e.items]
         return "(" + f" {e.op.upper()} ".join(parts) + ")", BOOL
 
+    def _branch(self, e: ir.Expr, type_: Any, scope: str) -> tuple[str, str]:
+        """A branch of `if`: `not applicable` is NULL (see _isapplicable); a branch that is never
+        applicable (the literal, an `if` of two, a definition that is only that) takes the `if`'s type."""
+        if isinstance(e.type, NotApplicableT):
+            return f"CAST(NULL AS {sql_type(type_)})", kind_of(type_)
+        return self.expr(e, scope)
+
+    def _isapplicable(self, e: ir.IsApplicable, scope: str) -> tuple[str, str]:
+        # n/a is NULL, as an unknown is: a NULL that could change a result gives NULL, so a
+        # value is only less settled than the language's, and the row goes to Python
+        sql, _ = self.expr(e.operand, scope)
+        return f"(CASE WHEN {sql} IS NOT NULL THEN {'FALSE' if e.negated else 'TRUE'} END)", BOOL
+
     def _cond(self, e: ir.Cond, scope: str) -> tuple[str, str]:
         c = self.cond(e.cond, scope)
-        then, tk = self.expr(e.then, scope)
-        other, ok = self.expr(e.otherwise, scope)
+        then, tk = self._branch(e.then, e.type, scope)
+        other, ok = self._branch(e.otherwise, e.type, scope)
         kind = tk if tk == ok else (APPROX if {tk, ok} == {NUM, APPROX} else None)
         if kind is None:
             raise unsupported("an 'if' whose branches have different types", e.span)

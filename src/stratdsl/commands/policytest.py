@@ -32,7 +32,7 @@ from ..render.text import render_explanation_data
 from ..runtime.assessment import _Loader, read_data, validate
 from ..runtime.explain import explain_decision
 from ..runtime.result import Result
-from ..runtime.values import format_value
+from ..runtime.values import NotApplicable, format_value
 
 # `risk[uc]` or, handier inside YAML flow mappings, `risk.uc`
 _KEY = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<entity>[^\]]+)\]|\.(?P<dotted>[A-Za-z0-9_.\-]+))?$")
@@ -279,7 +279,10 @@ def _check(expect: dict[str, Any], policy: ir.CheckedPolicy, result: Result) -> 
             if value is None:
                 failures.append(f"{key}: not a shown value (only labelled definitions are)")
                 continue
-            if format_value(value.value) != str(wanted):
+            shown = format_value(value.value)
+            if wanted == "not applicable" and isinstance(value.value, NotApplicable):
+                continue  # any reason; "not applicable (REASON)" checks the English reason too
+            if shown != str(wanted):
                 failures.append(f"{key}: expected {wanted}, got {format_value(value.value)}")
             continue
         failures.append(f"{key}: '{name}' is neither a decision, a labelled definition nor 'obligations'")

@@ -143,6 +143,21 @@ class Not(Expr):
 
 
 @dataclass(frozen=True)
+class NotApplicable(Expr):
+    """`not applicable "raison" en "reason"`: a value of any type that does not exist."""
+
+    reason: Text
+
+
+@dataclass(frozen=True)
+class IsApplicable(Expr):
+    """`X is applicable` / `X is not applicable`."""
+
+    operand: Expr
+    negated: bool = False
+
+
+@dataclass(frozen=True)
 class If(Expr):
     cond: Expr
     then: Expr

@@ -27,6 +27,7 @@ from .types import (
     BOOL,
     DATE,
     INTEGER,
+    NOT_APPLICABLE,
     NUMBER,
     TEXT,
     AnyT,
@@ -34,6 +35,7 @@ from .types import (
     DateT,
     EnumT,
     ListT,
+    NotApplicableT,
     NumberT,
     TextT,
     Type,
@@ -54,7 +56,7 @@ BUILTIN_NAMES = {"id", "as_of"}
 # once per level, so a longer chain would exhaust Python's stack (docs/security.md §3).
 MAX_HIDDEN_WARNINGS = 20  # W120/W121 per file and code; the rest are counted in one more warning
 MAX_CHAIN_DEPTH = 150
-_LEAVES = (ast.NumberLit, ast.StringLit, ast.DateLit, ast.BoolLit, ast.Path)
+_LEAVES = (ast.NumberLit, ast.StringLit, ast.DateLit, ast.BoolLit, ast.Path, ast.NotApplicable)
 
 
 def citation_text(source: ir.Source | None, reference: str | None, source_name: str) -> str:
@@ -92,6 +94,7 @@ class Checker:
         self.value_decls: dict[str, ast.Decl] = {}
         self.def_decls: dict[str, ast.DefineDecl] = {}
         self.def_types: dict[str, Type] = {}
+        self.def_na: dict[str, bool] = {}  # whether a definition may be not applicable
         self.in_progress: list[str] = []
         self.decision_types: dict[str, EnumT] = {}
         self.decision_decls: dict[str, ast.DecisionDecl | ast.BandsDecl] = {}
@@ -441,6 +444,7 @@ class Checker:
         self._current = previous
         self.in_progress.pop()
         self.def_types[name] = expr.type
+        self.def_na[name] = expr.na
         self.definitions[name] = ir.Definition(name, entity, expr, decl.meta, decl.span)
         return expr.type
 
@@ -590,13 +594,45 @@ class Checker:
     # ================================================================ expressions
     def _node(self, cls, type_: Type, span: Span, **kw) -> ir.Expr:
         self.next_id += 1
-        return cls(self.next_id, type_, span, **kw)
+        return cls(self.next_id, type_, span, na=self._may_be_na(cls, kw), **kw)
+
+    def _may_be_na(self, cls, kw: dict) -> bool:
+        """Whether a node's value may be not applicable: n/a comes from the literal and
+        flows through definitions, `if` branches, arithmetic and scalar functions
+        (comparisons, logic, aggregates and ranks never give it; see docs/language.md)."""
+        if cls is ir.Const:
+            return isinstance(kw.get("value"), ir.NotApplicable)
+        if cls is ir.DefRef:
+            return self.def_na.get(kw["name"], False)
+        if cls is ir.Cond:
+            return kw["then"].na or kw["otherwise"].na
+        if cls is ir.Neg:
+            return kw["operand"].na
+        if cls is ir.Arith:
+            return kw["left"].na or kw["right"].na
+        if cls is ir.Func:
+            return kw["name"] != "known" and any(arg.na for arg in kw["args"])
+        return False
+
+    def _applicable(self, operand: ir.Expr, what: str) -> bool:
+        """E027 when an operand is never applicable: the operation could never give a value."""
+        if isinstance(operand.type, NotApplicableT):
+            self.diags.error(
+                "E027",
+                f"{what} is given a value that is never applicable",
+                operand.span,
+                hint="an operation on 'not applicable' has no result: test 'X is applicable' first, or give a value",
+            )
+            return False
+        return True
 
     def _const(self, value: Any, span: Span, type_: Type = NUMBER) -> ir.Expr:
         return self._node(ir.Const, type_, span, value=value)
 
     def _condition(self, expr: ast.Expr, scope: _Scope, what: str) -> ir.Expr:
         checked = self._expr(expr, scope)
+        if not self._applicable(checked, what):
+            return checked
         if not isinstance(checked.type, (BoolT, AnyT)):
             self.diags.error("E023", f"{what} must be true or false, not {a(checked.type)}", expr.span)
         return checked
@@ -634,6 +670,14 @@ class Checker:
 
     def _x_BoolLit(self, e, scope, expected):
         return self._const(e.value, e.span, BOOL)
+
+    def _x_NotApplicable(self, e: ast.NotApplicable, scope, expected):
+        value = ir.NotApplicable(e.reason.fr, e.reason.en)
+        return self._const(value, e.span, NOT_APPLICABLE)
+
+    def _x_IsApplicable(self, e: ast.IsApplicable, scope, expected):
+        operand = self._expr(e.operand, scope)
+        return self._node(ir.IsApplicable, BOOL, e.span, operand=operand, negated=e.negated)
 
     def _x_Path(self, e: ast.Path, scope: _Scope, expected: Type | None) -> ir.Expr:
         parts = e.parts
@@ -812,6 +856,8 @@ class Checker:
         if len(types) > 1 and AnyT not in types:
             self.diags.error("E020", "a set mixes values of different types", e.span)
         for i in items:
+            if not self._applicable(i, "a set"):
+                continue
             if not isinstance(i, ir.Const):
                 self.diags.error("E020", "a set may only list constant values", i.span)
         return self._node(ir.SetOf, ListT(item_type), e.span, items=items)
@@ -822,6 +868,8 @@ class Checker:
         return self._node(ir.Neg, NUMBER, e.span, operand=operand)
 
     def _need_number(self, operand: ir.Expr, what: str) -> None:
+        if not self._applicable(operand, what):
+            return
         if not is_number(operand.type):
             self.diags.error("E021", f"{what} needs a number, not {a(operand.type)}", operand.span)
 
@@ -843,7 +891,9 @@ class Checker:
     def _x_Compare(self, e: ast.Compare, scope, expected):
         left, right = self._pair(e.left, e.right, scope)
         lt, rt = left.type, right.type
-        if e.op in ("=", "!="):
+        if not (self._applicable(left, f"'{e.op}'") & self._applicable(right, f"'{e.op}'")):
+            pass
+        elif e.op in ("=", "!="):
             if not same_family(lt, rt):
                 self.diags.error(
                     "E020",
@@ -881,7 +931,9 @@ class Checker:
             item = self._expr(e.item, scope)
             container = self._expr(e.container, scope, ListT(item.type))
         ct = container.type
-        if not isinstance(ct, (ListT, AnyT)):
+        if not (self._applicable(item, "'in'") & self._applicable(container, "'in'")):
+            pass
+        elif not isinstance(ct, (ListT, AnyT)):
             self.diags.error("E020", f"'in' needs a list or a set on its right, not {a(ct)}", e.container.span)
         elif isinstance(ct, ListT) and not same_family(item.type, ct.element):
             self.diags.error(
@@ -895,7 +947,9 @@ class Checker:
         out = []
         for item in items:
             checked = self._expr(item, scope)
-            if not isinstance(checked.type, (BoolT, AnyT)):
+            if not self._applicable(checked, f"'{op}'"):
+                pass
+            elif not isinstance(checked.type, (BoolT, AnyT)):
                 self.diags.error("E022", f"'{op}' needs true/false values, not {a(checked.type)}", item.span)
             out.append(checked)
         return tuple(out)
@@ -914,10 +968,14 @@ class Checker:
         cond = self._condition(e.cond, scope, "the condition of 'if'")
         if self._is_free_symbol(e.then, scope) and not self._is_free_symbol(e.otherwise, scope):
             otherwise = self._expr(e.otherwise, scope, expected)
-            then = self._expr(e.then, scope, otherwise.type)
+            then = self._expr(e.then, scope, expected if isinstance(otherwise.type, NotApplicableT) else otherwise.type)
         else:
             then = self._expr(e.then, scope, expected)
-            otherwise = self._expr(e.otherwise, scope, then.type)
+            otherwise = self._expr(e.otherwise, scope, expected if isinstance(then.type, NotApplicableT) else then.type)
+        if isinstance(then.type, NotApplicableT):  # n/a is a member of every type: the other branch says which
+            return self._node(ir.Cond, otherwise.type, e.span, cond=cond, then=then, otherwise=otherwise)
+        if isinstance(otherwise.type, NotApplicableT):
+            return self._node(ir.Cond, then.type, e.span, cond=cond, then=then, otherwise=otherwise)
         if not same_family(then.type, otherwise.type):
             self.diags.error(
                 "E020",
@@ -1028,7 +1086,7 @@ class Checker:
         type_: Type = NUMBER
         if e.func in ("any", "all"):
             type_ = BOOL
-            if body is not None and not isinstance(body.type, (BoolT, AnyT)):
+            if body is not None and self._applicable(body, f"{e.func}()") and not isinstance(body.type, (BoolT, AnyT)):
                 self.diags.error("E023", f"{e.func}() needs a condition, not {a(body.type)}", body.span)
         elif e.func == "count":
             type_ = COUNT
@@ -1053,7 +1111,9 @@ class Checker:
         keys = []
         for key in e.keys:
             checked = self._expr(key.expr, inner)
-            if not isinstance(checked.type, (NumberT, TextT, DateT, AnyT)):
+            if not self._applicable(checked, "rank"):
+                pass
+            elif not isinstance(checked.type, (NumberT, TextT, DateT, AnyT)):
                 self.diags.error("E020", f"rank orders by numbers, texts or dates, not by {a(checked.type)}", key.span)
             keys.append((checked, key.descending))
         where = self._condition(e.where, inner, "the 'where' of rank()") if e.where is not None else None

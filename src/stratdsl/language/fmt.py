@@ -37,7 +37,9 @@ class _Comments:
 
 # ------------------------------------------------------------------ expressions
 
-_PREC = {ast.If: 0, ast.Or: 1, ast.And: 2, ast.Not: 3, ast.Compare: 4, ast.In: 4, ast.Between: 4, ast.Neg: 7}
+_PREC = {
+    ast.If: 0, ast.Or: 1, ast.And: 2, ast.Not: 3, ast.Compare: 4, ast.In: 4, ast.Between: 4, ast.IsApplicable: 4, ast.Neg: 7,
+}
 
 
 def _prec(e: ast.Expr) -> int:
@@ -84,6 +86,10 @@ def _flat(e: ast.Expr) -> str:
         return f"{flat(e.left, 5)} {e.op} {flat(e.right, 5)}"
     if isinstance(e, ast.In):
         return f"{flat(e.item, 5)} {'not in' if e.negated else 'in'} {flat(e.container, 5)}"
+    if isinstance(e, ast.IsApplicable):
+        return f"{flat(e.operand, 5)} is {'not ' if e.negated else ''}applicable"
+    if isinstance(e, ast.NotApplicable):
+        return "not applicable" + _inline_label(e.reason)
     if isinstance(e, ast.Between):
         return f"{flat(e.value, 5)} between {flat(e.low, 5)} and {flat(e.high, 5)}"
     if isinstance(e, ast.And):

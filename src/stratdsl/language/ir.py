@@ -17,6 +17,29 @@ from . import ast
 from .source import NO_SPAN, SourceMap, Span
 from .types import Type
 
+# ------------------------------------------------------------------ values
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    """The value of `not applicable "raison" en "reason"`: answered, and the quantity does
+    not exist (a payback with no return, the month of a step not needed). Not *unknown*:
+    nothing is missing. Equal when the reasons are equal; no truth value (a condition
+    treats it as false explicitly, see docs/language.md)."""
+
+    fr: str | None = None
+    en: str | None = None
+
+    def __bool__(self) -> bool:  # never used as a Python truth value by mistake
+        raise TypeError("a value that is not applicable has no truth value")
+
+    def reason(self, lang: str) -> str | None:
+        return (self.en or self.fr) if lang == "en" else (self.fr or self.en)
+
+    def __repr__(self) -> str:
+        return "not applicable"
+
+
 # ------------------------------------------------------------------ expressions
 
 
@@ -25,6 +48,10 @@ class Expr:
     id: int
     type: Type
     span: Span = field(default=NO_SPAN, repr=False)
+    #: whether the value may be *not applicable* (set by the checker: a `not applicable`
+    #: literal, a definition that may be, an `if` branch, arithmetic or a function on
+    #: one); the back ends test for n/a only where this is set
+    na: bool = field(default=False, repr=False)
 
     def children(self) -> tuple[Expr, ...]:
         return ()
@@ -32,6 +59,8 @@ class Expr:
 
 @dataclass(frozen=True, eq=False)
 class Const(Expr):
+    """A constant; a `not applicable "…"` literal is a Const whose value is a `NotApplicable`."""
+
     value: Any = None
 
 
@@ -146,6 +175,18 @@ class Logic(Expr):
 
     def children(self) -> tuple[Expr, ...]:
         return self.items
+
+
+@dataclass(frozen=True, eq=False)
+class IsApplicable(Expr):
+    """`X is applicable` (or, `negated`, `X is not applicable`): never n/a itself;
+    unknown when X is unknown and may or may not be applicable."""
+
+    operand: Expr | None = None
+    negated: bool = False
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.operand,)
 
 
 @dataclass(frozen=True, eq=False)

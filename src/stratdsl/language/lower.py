@@ -378,6 +378,15 @@ class _Lower(Transformer_NonRecursive):
     def not_in_op(self, meta, children):
         return ast.In(children[0], children[1], True, span=self._span(meta))
 
+    def is_applicable(self, meta, children):
+        return ast.IsApplicable(children[0], False, span=self._span(meta))
+
+    def is_not_applicable(self, meta, children):
+        return ast.IsApplicable(children[0], True, span=self._span(meta))
+
+    def not_applicable(self, meta, children):
+        return ast.NotApplicable(children[0], span=self._span(meta))
+
     def between(self, meta, children):
         return ast.Between(children[0], children[1], children[2], span=self._span(meta))
 

@@ -101,12 +101,23 @@ class AnyT(Type):
         return "unknown type"
 
 
+@dataclass(frozen=True)
+class NotApplicableT(Type):
+    """The type of an expression that is never applicable (`not applicable "…"`, or a
+    definition that is only that): a member of every type, so it fits any `if` branch,
+    and any operation on it is an error (E027) — its result could never exist."""
+
+    def describe(self) -> str:
+        return "value that is never applicable"
+
+
 NUMBER = NumberT()
 INTEGER = NumberT(integer=True)
 BOOL = BoolT()
 TEXT = TextT()
 DATE = DateT()
 ANY = AnyT()
+NOT_APPLICABLE = NotApplicableT()
 
 
 def a(t: Type) -> str:
@@ -121,7 +132,7 @@ def is_number(t: Type) -> bool:
 
 def same_family(a: Type, b: Type) -> bool:
     """Whether values of a and b may be compared for equality."""
-    if isinstance(a, AnyT) or isinstance(b, AnyT):
+    if isinstance(a, (AnyT, NotApplicableT)) or isinstance(b, (AnyT, NotApplicableT)):
         return True
     if isinstance(a, NumberT) and isinstance(b, NumberT):
         return True

@@ -8,7 +8,7 @@ from typing import Any
 from ..language import ir
 from ..runtime.explain import DecisionExplanation, ExprNode
 from ..runtime.result import DecisionResult, Result
-from ..runtime.values import possible_json, to_json_value
+from ..runtime.values import NotApplicable, possible_json, to_json_value
 from ..runtime.whynot import WhyNot, translate
 from . import labels
 from .catalogue import gettext_for
@@ -58,6 +58,7 @@ def result_json(policy: ir.CheckedPolicy, result: Result, lang: str = "fr") -> d
                 "known": not v.missing and v.value is not None and not hasattr(v.value, "missing"),
                 "missing": list(v.missing),
                 **_possible(v.value),
+                **not_applicable_json(v.value),
             }
             for v in result.values
         ],
@@ -83,6 +84,14 @@ def _possible(value: Any) -> dict[str, Any]:
     return {} if shown is None else {"possible": shown}
 
 
+def not_applicable_json(value: Any) -> dict[str, Any]:
+    """`"not_applicable": {"fr": …, "en": …}` next to the `null` value of a quantity that
+    does not exist (a `null` alone would read as unknown); nothing otherwise."""
+    if not isinstance(value, NotApplicable):
+        return {}
+    return {"not_applicable": {"fr": value.fr, "en": value.en}}
+
+
 def expr_json(node: ExprNode | None) -> dict[str, Any] | None:
     if node is None:
         return None
@@ -94,6 +103,7 @@ def expr_json(node: ExprNode | None) -> dict[str, Any] | None:
         "computed": node.computed,
         "children": [expr_json(c) for c in node.children],
         **(_possible(node.value) if node.computed else {}),
+        **(not_applicable_json(node.value) if node.computed else {}),
     }
 
 
@@ -124,7 +134,7 @@ def explanation_json(policy: ir.CheckedPolicy, x: DecisionExplanation, lang: str
             for r in x.rules
         ],
         "definitions": [
-            {"name": d.name, "location": d.location, "value": to_json_value(d.value), "expression": expr_json(d.expression), **_possible(d.value)}
+            {"name": d.name, "location": d.location, "value": to_json_value(d.value), "expression": expr_json(d.expression), **_possible(d.value), **not_applicable_json(d.value)}
             for d in x.definitions
         ],
     }

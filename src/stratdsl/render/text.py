@@ -7,7 +7,7 @@ from typing import Any
 from ..language import ir
 from ..runtime.explain import DecisionExplanation
 from ..runtime.result import DecisionResult, Result
-from ..runtime.values import Unknown, describe_possible, describe_shown, format_value
+from ..runtime.values import NotApplicable, Unknown, describe_possible, describe_shown, format_value
 from ..runtime.whynot import WhyNot
 from . import labels
 from .catalogue import N_, gettext_for
@@ -141,7 +141,19 @@ def _value(value: Any, lang: str = "en") -> str:
         return _("unknown ({values})").format(values=shown)
     if isinstance(value, Unknown):
         return _("unknown")
+    if isinstance(value, NotApplicable):
+        return not_applicable_text(value.fr, value.en, lang)
     return format_value(value)
+
+
+def not_applicable_text(fr: str | None, en: str | None, lang: str = "en") -> str:
+    """`— (not applicable: no return)`: never 0, never blank (one wording for eval, the
+    explanations and the reports)."""
+    _ = gettext_for(lang)
+    reason = (en or fr) if lang == "en" else (fr or en)
+    if reason:
+        return _("— (not applicable: {reason})").format(reason=reason)
+    return _("— (not applicable)")
 
 
 def _jv(node: dict, operand: bool = False, lang: str = "en") -> str:
@@ -151,6 +163,9 @@ def _jv(node: dict, operand: bool = False, lang: str = "en") -> str:
     value = node.get("value")
     if not node.get("computed", True):
         return _("not evaluated")
+    na = node.get("not_applicable")
+    if value is None and na is not None:
+        return not_applicable_text(na.get("fr"), na.get("en"), lang)
     if value is None and node.get("possible"):
         shown = describe_shown(node["possible"], _("or"), _("{count} values from {low} to {high}"))
         return (_("unknown: {values}") if operand else _("unknown ({values})")).format(values=shown)

@@ -20,7 +20,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..render.catalogue import table
-from ..runtime.values import Unknown, describe_possible, normalize
+from ..render.text import not_applicable_text
+from ..runtime.values import NotApplicable, Unknown, describe_possible, normalize
 
 LANGS = ("fr", "en")
 
@@ -231,7 +232,11 @@ class Locale:
         return sep.join(out)
 
     def number(self, value: Decimal | int, places: int | None = None) -> str:
-        """`places` None: as many decimals as the value has (2.50 → 2,5); else exactly `places`."""
+        """`places` None: as many decimals as the value has (2.50 → 2,5); else exactly `places`.
+        A value that is not applicable reads "—" and its reason, whatever the unit (here and in
+        money, percent and months): never 0."""
+        if isinstance(value, NotApplicable):
+            return not_applicable_text(value.fr, value.en, self.lang)
         value = Decimal(value)
         if places is None:
             value = normalize(value)
@@ -249,6 +254,8 @@ class Locale:
 
     def money(self, value: Decimal | int) -> str:
         """Whole amounts without cents ("63 720 €"), others with two decimals ("9 517,50 €")."""
+        if isinstance(value, NotApplicable):
+            return self.number(value)
         value = Decimal(value)
         places = 0 if value == value.to_integral_value() else 2
         digits = self.number(abs(value), places)
@@ -258,9 +265,13 @@ class Locale:
         return f"{sign}€{digits}"
 
     def percent(self, value: Decimal | int) -> str:
+        if isinstance(value, NotApplicable):
+            return self.number(value)
         return f"{self.number(value)}{NBSP}%" if self.lang == "fr" else f"{self.number(value)}%"
 
     def months(self, value: Decimal | int) -> str:
+        if isinstance(value, NotApplicable):
+            return self.number(value)
         n = self.number(value)
         key = "month_1" if Decimal(value) == 1 else "months"
         return self.t(key, n=n).replace(" ", NBSP)
@@ -286,6 +297,8 @@ class Locale:
         """A value the evaluator produced, for a reader; `unit` is "money", "months", "percent" or None."""
         if value is None or isinstance(value, Unknown):
             return self.t("to_complete")
+        if isinstance(value, NotApplicable):  # "—" and the reason, never 0
+            return not_applicable_text(value.fr, value.en, self.lang)
         if isinstance(value, bool):
             return self.boolean(value)
         if isinstance(value, (Decimal, int)):
@@ -310,6 +323,8 @@ class Locale:
             return self.t("unknown_possible", values=describe_possible(value, self.t("or"), self.t("possible_span")))
         if value is None or isinstance(value, Unknown):
             return self.t("unknown")
+        if isinstance(value, NotApplicable):
+            return not_applicable_text(value.fr, value.en, self.lang)
         if isinstance(value, bool):
             return self.t("true") if value else self.t("false")
         from ..runtime.values import format_value

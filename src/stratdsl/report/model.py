@@ -100,6 +100,8 @@ class ReportSpec:
         ("prerequisite_dpia_start", "prerequisite_dpia_end"),
         ("prerequisite_fria_start", "prerequisite_fria_end"),
         ("prerequisite_oversight_start", "prerequisite_oversight_end"),
+        ("prerequisite_cse_start", "prerequisite_cse_end"),
+        ("prerequisite_information_start", "prerequisite_information_end"),
     )
     # each test's success measure and the go / adjust / stop decision point at the end of the adjustment
     alignment: str = "alignment"

@@ -43,14 +43,18 @@ from .values import (
     CONTEXT,
     Unknown,
     aggregate_unknown,
+    applicable,
     arith_unknown,
     branches_unknown,
     compare_unknown,
+    first_na,
     function_unknown,
+    is_na,
     merge_unknown,
     negate_unknown,
     range_unknown,
     round_value,
+    truth,
 )
 
 _ZERO = Decimal(0)
@@ -164,7 +168,8 @@ class Evaluator:
         if expr is None:
             return None
         if expr.id not in self._dates:
-            self._dates[expr.id] = self.compute(expr, None)
+            value = self.compute(expr, None)
+            self._dates[expr.id] = None if is_na(value) else value  # an n/a bound: no bound
         return self._dates[expr.id]
 
     def decision(self, name: str, entity: Entity | None) -> DecisionResult:
@@ -188,7 +193,7 @@ class Evaluator:
             if in_force is False:
                 statuses.append(RuleStatus(rule.id, rule.outcome, NOT_IN_FORCE))
                 continue
-            cond = True if rule.cond is None else self.compute(rule.cond, entity)
+            cond = True if rule.cond is None else truth(self.compute(rule.cond, entity))
             if isinstance(in_force, Unknown):
                 cond = in_force if cond is not False else False
             if cond is False:
@@ -248,7 +253,7 @@ class Evaluator:
     def _exceptions(self, rule: ir.Rule, entity: Entity | None) -> tuple[ir.Exception_ | None, list]:
         maybe = []
         for exc in rule.exceptions:
-            value = self.compute(exc.cond, entity)
+            value = truth(self.compute(exc.cond, entity))
             if value is True:
                 return exc, []
             if isinstance(value, Unknown):
@@ -261,7 +266,7 @@ class Evaluator:
         in_force = self.in_force(obligation.valid_from, obligation.valid_until)
         if in_force is False:
             return ObligationResult(obligation.name, entity_id, path, "not_in_force")
-        value = self.compute(obligation.cond, entity)
+        value = truth(self.compute(obligation.cond, entity))
         if value is True and in_force is True:
             return ObligationResult(obligation.name, entity_id, path, "applies")
         if value is False:
@@ -313,15 +318,23 @@ class Evaluator:
 
     def _neg(self, e: ir.Neg, entity):
         v = self.compute(e.operand, entity)
+        if is_na(v):
+            return v
         return negate_unknown(v) if isinstance(v, Unknown) else -v
 
     def _not(self, e: ir.Not, entity):
-        v = self.compute(e.operand, entity)
+        v = truth(self.compute(e.operand, entity))
         return v if isinstance(v, Unknown) else not v
+
+    def _is_applicable(self, e: ir.IsApplicable, entity):
+        return applicable(self.compute(e.operand, entity), e.negated)
 
     def _arith(self, e: ir.Arith, entity):
         left = self.compute(e.left, entity)
         right = self.compute(e.right, entity)
+        na = first_na(left, right)
+        if na is not None:  # the quantity does not exist: neither does what is computed from it
+            return na
         if isinstance(left, Unknown) or isinstance(right, Unknown):
             return arith_unknown(e.op, left, right)
         try:
@@ -350,6 +363,8 @@ class Evaluator:
     def _compare(self, e: ir.Compare, entity):
         left = self.compute(e.left, entity)
         right = self.compute(e.right, entity)
+        if is_na(left) or is_na(right):  # a quantity that does not exist satisfies no comparison
+            return False
         if isinstance(left, Unknown) or isinstance(right, Unknown):
             return compare_unknown(e.op, left, right)
         op = e.op
@@ -368,6 +383,8 @@ class Evaluator:
     def _in(self, e: ir.In, entity):
         item = self.compute(e.item, entity)
         container = self.compute(e.container, entity)
+        if is_na(item) or is_na(container):
+            return False
         if isinstance(item, Unknown) or isinstance(container, Unknown):
             return compare_unknown("not in" if e.negated else "in", item, container)
         return (item in container) != e.negated
@@ -379,7 +396,7 @@ class Evaluator:
         unknowns = []
         decisive = e.op == "or"  # the value that settles the whole: true for or, false for and
         for index, item in enumerate(e.items):
-            v = self.compute(item, entity)
+            v = truth(self.compute(item, entity))
             if isinstance(v, Unknown):
                 unknowns.append(v)
             elif v is decisive:
@@ -395,7 +412,7 @@ class Evaluator:
         return merge_unknown(unknowns)
 
     def _cond(self, e: ir.Cond, entity):
-        c = self.compute(e.cond, entity)
+        c = truth(self.compute(e.cond, entity))
         if c is True:
             return self.compute(e.then, entity)
         if c is False:
@@ -415,8 +432,11 @@ class Evaluator:
     def _func(self, e: ir.Func, entity):
         name = e.name
         args = [self.compute(a, entity) for a in e.args]
-        if name == "known":
+        if name == "known":  # n/a is known: answered, and does not exist
             return not isinstance(args[0], Unknown)
+        na = first_na(*args)
+        if na is not None:
+            return na
         if any(isinstance(a, Unknown) for a in args):
             return function_unknown(name, args)
         if name == "size":
@@ -441,18 +461,21 @@ class Evaluator:
         uncertain: list[Unknown] = []
         for member in members:
             if e.where is not None:
-                keep = self.compute(e.where, member)
+                keep = truth(self.compute(e.where, member))
                 if keep is False:
                     continue
                 if isinstance(keep, Unknown):
                     uncertain.append(keep)
                     continue
-            if e.body is not None:
-                values.append(self.compute(e.body, member))
-            else:
-                values.append(True)
+            value = True if e.body is None else self.compute(e.body, member)
+            weight = None if e.weight is None else self.compute(e.weight, member)
+            if kind in ("any", "all"):
+                value = truth(value)
+            elif is_na(value) or is_na(weight):  # the member has no such quantity: skipped
+                continue
+            values.append(value)
             if e.weight is not None:
-                weights.append(self.compute(e.weight, member))
+                weights.append(weight)
         if kind == "any":
             if any(v is True for v in values):
                 return True
@@ -498,7 +521,7 @@ class Evaluator:
         uncertain: list[Unknown] = []
         table: dict[str, Any] = {}
         for member in members:
-            keep = True if e.where is None else self.compute(e.where, member)
+            keep = True if e.where is None else truth(self.compute(e.where, member))
             if keep is False:
                 table[member.id] = Decimal(0)
                 continue
@@ -517,6 +540,10 @@ class Evaluator:
 
         def order(a: tuple[Entity, list[Any]], b: tuple[Entity, list[Any]]) -> int:
             for (ka, kb), (_, descending) in zip(zip(a[1], b[1], strict=True), e.keys, strict=True):
+                if is_na(ka) or is_na(kb):  # n/a after every value, in either direction
+                    if is_na(ka) and is_na(kb):
+                        continue
+                    return 1 if is_na(ka) else -1
                 if ka != kb:
                     less = ka < kb
                     return (1 if less else -1) if descending else (-1 if less else 1)
@@ -544,6 +571,7 @@ _DISPATCH = {
     ir.SetOf: "_set",
     ir.Logic: "_logic",
     ir.Cond: "_cond",
+    ir.IsApplicable: "_is_applicable",
     ir.Func: "_func",
     ir.Aggregate: "_aggregate",
     ir.Rank: "_rank",

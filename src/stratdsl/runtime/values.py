@@ -21,6 +21,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ..language.ir import NotApplicable
+
 CONTEXT = decimal.Context(
     prec=28,
     rounding=decimal.ROUND_HALF_EVEN,
@@ -73,10 +75,52 @@ def normalize(value: Decimal) -> Decimal:
     return value.normalize(CONTEXT)
 
 
+# ------------------------------------------------------------------ not applicable
+#
+# `not applicable "…"` is answered and does not exist (docs/language.md, "Not
+# applicable"). Arithmetic and scalar functions propagate it (the first n/a operand
+# is the result), a comparison with it is false, and where a truth value is needed
+# (a condition, `and`/`or`/`not`, the `where` of an aggregate) it counts as false;
+# aggregates skip the members whose value or weight is n/a; rank puts them last.
+# Both evaluators call these helpers, so they agree.
+
+
+def is_na(value: object) -> bool:
+    return value.__class__ is NotApplicable
+
+
+def truth(value: object) -> object:
+    """A value in a truth position: n/a counts as false (the rule does not fire)."""
+    return False if value.__class__ is NotApplicable else value
+
+
+def first_na(*values: object) -> NotApplicable | None:
+    for v in values:
+        if v.__class__ is NotApplicable:
+            return v  # type: ignore[return-value]
+    return None
+
+
+def applicable(value: object, negated: bool = False) -> object:
+    """`X is applicable` (`negated`: `is not applicable`); unknown when X is unknown and its
+    possible values do not settle it."""
+    if value.__class__ is Unknown:
+        possible = value.possible  # type: ignore[union-attr]
+        if possible is not None:
+            answers = {(p.__class__ is not NotApplicable) != negated for p in possible}
+            if len(answers) == 1:
+                return answers.pop()
+        return Unknown(value.missing)  # type: ignore[union-attr]
+    return (value.__class__ is not NotApplicable) != negated
+
+
 def format_value(value: Any) -> str:
     """How a value reads in traces and explanations (never in float form)."""
     if isinstance(value, Unknown):
         return "unknown"
+    if isinstance(value, NotApplicable):
+        reason = value.reason("en")
+        return f"not applicable ({reason})" if reason else "not applicable"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
@@ -91,8 +135,9 @@ def format_value(value: Any) -> str:
 
 
 def to_json_value(value: Any) -> Any:
-    """JSON form of a runtime value: decimals as strings, so no float ever appears."""
-    if isinstance(value, Unknown):
+    """JSON form of a runtime value: decimals as strings, so no float ever appears
+    (unknown and not applicable are null; a value's JSON says which, with the reason)."""
+    if isinstance(value, (Unknown, NotApplicable)):
         return None
     if isinstance(value, bool) or value is None:
         return value
@@ -193,16 +238,41 @@ def combine(fn: Any, operands: Any) -> object:
     return _outcome(missing, results)
 
 
-_ARITH = {"+": CONTEXT.add, "-": CONTEXT.subtract, "*": CONTEXT.multiply, "/": CONTEXT.divide}
+def _propagating(fn: Any) -> Any:
+    """`fn` whose result is its first n/a operand, if any (arithmetic, functions)."""
+
+    def apply(*args: Any) -> Any:
+        na = first_na(*args)
+        return fn(*args) if na is None else na
+
+    return apply
+
+
+def _false_on_na(fn: Any) -> Any:
+    """`fn` that is false when an operand is n/a (comparisons)."""
+
+    def apply(*args: Any) -> Any:
+        return False if first_na(*args) is not None else fn(*args)
+
+    return apply
+
+
+_ARITH = {
+    op: _propagating(fn)
+    for op, fn in {"+": CONTEXT.add, "-": CONTEXT.subtract, "*": CONTEXT.multiply, "/": CONTEXT.divide}.items()
+}
 _COMPARE = {
-    "=": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "in": lambda a, b: a in b,
-    "not in": lambda a, b: a not in b,
+    op: _false_on_na(fn)
+    for op, fn in {
+        "=": operator.eq,
+        "!=": operator.ne,
+        "<": operator.lt,
+        "<=": operator.le,
+        ">": operator.gt,
+        ">=": operator.ge,
+        "in": lambda a, b: a in b,
+        "not in": lambda a, b: a not in b,
+    }.items()
 }
 
 
@@ -212,7 +282,7 @@ def arith_unknown(op: str, left: object, right: object) -> object:
 
 
 def negate_unknown(value: object) -> object:
-    return combine(operator.neg, (value,))
+    return combine(_propagating(operator.neg), (value,))
 
 
 def compare_unknown(op: str, left: object, right: object) -> object:
@@ -243,13 +313,16 @@ def round_value(value: Decimal, places: int) -> Decimal:
 
 
 _FUNCTIONS = {
-    "size": lambda x: Decimal(len(x)),
-    "round": lambda x, places=Decimal(0): round_value(x, int(places)),
-    "abs": abs,
-    "floor": lambda x: x.to_integral_value(rounding=decimal.ROUND_FLOOR),
-    "ceil": lambda x: x.to_integral_value(rounding=decimal.ROUND_CEILING),
-    "min": lambda *xs: min(xs),
-    "max": lambda *xs: max(xs),
+    name: _propagating(fn)
+    for name, fn in {
+        "size": lambda x: Decimal(len(x)),
+        "round": lambda x, places=Decimal(0): round_value(x, int(places)),
+        "abs": abs,
+        "floor": lambda x: x.to_integral_value(rounding=decimal.ROUND_FLOOR),
+        "ceil": lambda x: x.to_integral_value(rounding=decimal.ROUND_CEILING),
+        "min": lambda *xs: min(xs),
+        "max": lambda *xs: max(xs),
+    }.items()
 }
 
 
@@ -278,6 +351,9 @@ def aggregate_unknown(kind: str, uncertain: list, values: list, weights: list, z
     uncertain members are not computed: with one, only count is narrowed. `zero` is
     the value when the weights of a weighted mean sum to zero."""
     missing = _missing_of((*uncertain, *values, *weights))
+    # a member that may or may not be n/a may or may not be skipped: not followed
+    values = [Unknown(v.missing) if v.__class__ is Unknown and v.possible and any(p.__class__ is NotApplicable for p in v.possible) else v for v in values]
+    weights = [Unknown(v.missing) if v.__class__ is Unknown and v.possible and any(p.__class__ is NotApplicable for p in v.possible) else v for v in weights]
     if kind == "count":
         counts = {Decimal(len(values) + n) for n in range(len(uncertain) + 1)}
         return _outcome(missing, counts if len(counts) <= MAX_COMBINATIONS else None)
@@ -345,11 +421,16 @@ def possible_json(value: object) -> list | None:
     """The possible values of an unknown in JSON (sorted, decimals as texts), or None."""
     if value.__class__ is not Unknown or value.possible is None:  # type: ignore[union-attr]
         return None
-    return [to_json_value(v) for v in sorted(value.possible, key=_order)]  # type: ignore[union-attr]
+    return [
+        "not applicable" if v.__class__ is NotApplicable else to_json_value(v)
+        for v in sorted(value.possible, key=_order)  # type: ignore[union-attr]
+    ]
 
 
 def _order(value: object) -> Any:
     """Numbers, dates and texts in their own order; lists (sets) by their sorted items."""
     if isinstance(value, frozenset):
-        return sorted(str(v) for v in value)
-    return value
+        return (0, sorted(str(v) for v in value))
+    if isinstance(value, NotApplicable):  # after every value
+        return (1, 0)
+    return (0, value)
