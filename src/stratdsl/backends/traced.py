@@ -27,6 +27,7 @@ are numbered (`t_`, `l_`, `x_`, `c_`), and the code runs through
 
 from __future__ import annotations
 
+import functools
 import threading
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, DivisionByZero, InvalidOperation, Overflow
@@ -49,6 +50,7 @@ from ..runtime.values import (
     merge_unknown,
     negate_unknown,
     range_unknown,
+    truth,
 )
 from .compiler import _run_generated, compiled
 
@@ -84,6 +86,24 @@ class ArrayTracer(RecordingTracer):
     @property  # type: ignore[override]
     def values(self) -> dict[tuple[str, int], Any]:  # what a RecordingTracer would hold
         return {(s, i): v for s, arr in self.arrays.items() for i, v in enumerate(arr) if v is not _MISSING}
+
+
+def _reads_not_applicable(e: ir.Expr) -> bool:
+    """Whether a tree may meet a `not applicable` value (the checker's `na` marks) or tests one.
+    The generated statements follow the reference's rules for known and unknown values only; such a
+    tree is left to the reference evaluator, which traces it in the same flat arrays."""
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        if node.na or isinstance(node, ir.IsApplicable) or (isinstance(node, ir.Const) and isinstance(node.value, ir.NotApplicable)):
+            return True
+        stack.extend(c for c in node.children() if c is not None)
+    return False
+
+
+def _by_reference(expr: ir.Expr, ev: Evaluator, entity: Any, _arrays: Any) -> Any:
+    """A top expression left to the reference evaluator (it records into the same tracer)."""
+    return Evaluator.compute(ev, expr, entity)
 
 
 # ------------------------------------------------------------------ runtime helpers of the generated code
@@ -139,6 +159,7 @@ class _TracedGen:
         self.functions: list[str] = []
         self.done: set[int] = set()  # ids of the nodes that have a function (`l_`, `c_`)
         self.roots: dict[int, str] = {}
+        self.by_reference: dict[int, ir.Expr] = {}  # top expressions that may meet `not applicable`
         self.size = 0
 
     def const(self, value: Any) -> str:
@@ -329,6 +350,9 @@ class _TracedGen:
         """A function for an expression the evaluator computes at the top."""
         if e is None or e.id in self.roots:
             return
+        if _reads_not_applicable(e):  # the reference computes (and traces) it: see _reads_not_applicable
+            self.by_reference[e.id] = e
+            return
         if isinstance(e, ir.Logic):  # already a function of (ev, E, T) storing its value
             self.roots[e.id] = self.logic(e)
             return
@@ -404,6 +428,8 @@ class TracedPolicy:
         }
         _run_generated(self.source, f"<stratdsl traced {policy.name}>", self.namespace)
         self.roots: dict[int, Any] = {i: self.namespace[name] for i, name in gen.roots.items()}
+        for i, e in gen.by_reference.items():  # computed and traced by the reference evaluator
+            self.roots[i] = functools.partial(_by_reference, e)
         self.compiled = compiled(policy)  # gives the result; compiled() hashes the policy files on each call
         # per decision, its rules as the walk needs them: dated?, dates, condition, exceptions, and
         # what the exploration computes once the rule fires (the later rules' conditions and exceptions)
@@ -467,7 +493,7 @@ class _TracedEvaluator(Evaluator):
                 in_force = self.in_force(valid_from, valid_until)
                 if in_force is False:
                     continue
-            cond = True if cond_fn is None else cond_fn(self, entity, T)
+            cond = True if cond_fn is None else truth(cond_fn(self, entity, T))  # n/a: false, as Evaluator._decide
             if in_force is not True:
                 cond = in_force if cond is not False else False
             if cond is False:
