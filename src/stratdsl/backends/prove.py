@@ -121,11 +121,14 @@ def prove(
 def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Proof:
     start = time.perf_counter()
     sizes = range(1 if assertion.entity_input else 0, max_entities + 1)
-    last = 0
+    last: int | None = None  # the largest size proven so far
+
+    def budget_spent() -> str:
+        return "unknown within the time budget" + (f" (proven for up to {last} entities per list)" if last is not None else "")
     for n in sizes:
         left = timeout_ms - int((time.perf_counter() - start) * 1000)
         if left <= 0:
-            return Proof(assertion.name, UNKNOWN, time.perf_counter() - start, n, f"unknown within the time budget (proven up to {last} entities)")
+            return Proof(assertion.name, UNKNOWN, time.perf_counter() - start, n, budget_spent())
         found = None
         for grid in (None, 100):
             try:
@@ -143,7 +146,7 @@ def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Pr
             if answer == z3.unsat:
                 break  # proven for this size (the grid run only follows a sat)
             if answer == z3.unknown:
-                return Proof(assertion.name, UNKNOWN, time.perf_counter() - start, n, f"unknown within the time budget (proven up to {last} entities)" if n else "unknown within the time budget")
+                return Proof(assertion.name, UNKNOWN, time.perf_counter() - start, n, budget_spent())
             model = s.model()
             if grid is None and not _all_decimal(t, model):
                 continue  # look again on hundredths, for values a person can type
@@ -162,7 +165,7 @@ def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Pr
         if found is not None:
             return found
         last = n
-    return Proof(assertion.name, PROVEN, time.perf_counter() - start, last)
+    return Proof(assertion.name, PROVEN, time.perf_counter() - start, last if last is not None else max_entities)
 
 
 # ------------------------------------------------------------------ rendering of a counterexample
