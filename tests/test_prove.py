@@ -72,3 +72,150 @@ def test_the_suite_runs_check_without_assertions():
     policy, _ = compile_text(ASSERTS, "a.strat")
     assert policy is not None and len(policy.assertions) == 2
     assert REPO.joinpath("tests", "conftest.py").exists()
+
+
+# ------------------------------------------------------------------ monotone (relational) assertions
+
+MONO = """policy "Mono" version "1"
+input org { a: integer 0..3  b: integer 0..3  ok: bool  name: text required }
+input teams: many team { size: number 0..10  senior: bool }
+define score = org.a + 2 * org.b
+decision verdict {
+  outcome bottom
+  outcome middle
+  outcome top
+  top when score >= 7 and org.ok
+  middle when score >= 3
+  otherwise bottom
+}
+decision odd {
+  outcome low
+  outcome high
+  low when org.a >= 2
+  high when org.b >= 1
+  otherwise low
+}
+decision staffed for each team {
+  outcome thin
+  outcome full
+  full when size >= 4 or senior
+  otherwise thin
+}
+assert verdict_monotone: monotone verdict in org.a, org.b, org.ok
+assert score_monotone: monotone score in org
+assert odd_monotone: monotone odd in org.a
+assert staffed_monotone for each team: monotone staffed in teams
+"""
+
+
+def _mono():
+    policy, diags = compile_text(MONO, "mono.strat")
+    assert policy is not None, diags
+    return policy
+
+
+def test_monotone_assertions_are_proven_or_refuted_by_two_verified_assessments():
+    from stratdsl.backends import prove
+    from stratdsl.runtime.assessment import validate
+    from stratdsl.runtime.evaluator import evaluate
+
+    policy = _mono()
+    proofs = {p.assertion: p for p in prove.prove(policy, AS_OF, timeout_ms=60000)}
+    assert proofs["verdict_monotone"].status == "proven"
+    assert proofs["score_monotone"].status == "proven"
+    assert proofs["staffed_monotone"].status == "proven"
+    cx = proofs["odd_monotone"]
+    assert cx.status == "counterexample" and cx.lowered == ("high", "low")
+    before = evaluate(policy, validate(policy, cx.counterexample, "a.yaml"), AS_OF).find("odd")
+    after = evaluate(policy, validate(policy, cx.raised, "b.yaml"), AS_OF).find("odd")
+    assert (before.outcome, after.outcome) == ("high", "low")
+    changes = prove.raised_facts(cx.counterexample, cx.raised)
+    assert [c.split(":")[0] for c in changes] == ["org.a"]  # only the raised fact differs
+    old, new = changes[0].split(": ")[1].split(" → ")
+    assert int(old) < int(new)
+
+
+def test_a_broken_copy_of_the_methodology_loses_maturity_monotone(tmp_path):
+    import shutil
+
+    from stratdsl.backends import prove
+    from stratdsl.engine import compile_policy
+    from stratdsl.runtime.assessment import validate
+    from stratdsl.runtime.evaluator import evaluate
+
+    policy, _ = compile_policy(REPO / "policies" / "strategy.strat")
+    (proof,) = prove.prove(policy, AS_OF, max_entities=1, timeout_ms=120000, only=("maturity_monotone",))
+    assert proof.status == "proven", proof.detail
+    broken = tmp_path / "policies"
+    shutil.copytree(REPO / "policies", broken)
+    text = (broken / "maturity.strat").read_text(encoding="utf-8")
+    assert "      + (if improved then 1 else 0)\n" in text
+    (broken / "maturity.strat").write_text(text.replace("      + (if improved then 1 else 0)\n", "      - (if improved then 1 else 0)\n"), encoding="utf-8")
+    policy, diags = compile_policy(broken / "strategy.strat")
+    assert policy is not None, diags
+    (proof,) = prove.prove(policy, AS_OF, max_entities=0, timeout_ms=120000, only=("maturity_monotone",))
+    assert proof.status == "counterexample", proof.detail
+    levels = [evaluate(policy, validate(policy, data, "x.yaml"), AS_OF).find("maturity_level").outcome for data in (proof.counterexample, proof.raised)]
+    assert levels == list(proof.lowered)
+    order = [o.name for o in policy.decisions["maturity_level"].outcomes]
+    assert order.index(levels[0]) > order.index(levels[1])
+    assert all(".improved" in line for line in prove.raised_facts(proof.counterexample, proof.raised))
+
+
+def test_prove_and_check_print_a_monotone_counterexample_end_to_end(tmp_path):
+    path = tmp_path / "mono.strat"
+    path.write_text(MONO, encoding="utf-8")
+    done = subprocess.run(
+        [*stratdsl_command(), "prove", str(path), "--as-of", "2026-09-01", "--only", "odd_monotone", "--write", str(tmp_path / "cx")],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "odd goes down from high (A) to low (B), B raising:" in done.stdout
+    assert sorted(p.name for p in (tmp_path / "cx").iterdir()) == [
+        "odd_monotone.raised.test.yaml", "odd_monotone.raised.yaml", "odd_monotone.test.yaml", "odd_monotone.yaml",
+    ]
+    outcomes = []
+    for name in ("odd_monotone.yaml", "odd_monotone.raised.yaml"):
+        run = subprocess.run(
+            [*stratdsl_command(), "eval", str(path), str(tmp_path / "cx" / name), "--as-of", "2026-09-01", "--format", "json"],
+            capture_output=True, text=True, check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        import json
+
+        outcomes.append(next(d["outcome"] for d in json.loads(run.stdout)["decisions"] if d["decision"] == "odd"))
+    assert outcomes == ["high", "low"]
+    checked = _check(path, budget="60")
+    assert checked.returncode == 1
+    assert "error[E071]: assertion 'odd_monotone' is false: raising org.a from " in checked.stderr
+    assert " lowers odd from high to low" in checked.stderr
+
+
+def test_monotone_layout_round_trips():
+    from stratdsl.language.fmt import format_text
+
+    once = format_text(MONO, "mono.strat")
+    assert "assert staffed_monotone for each team\n  : monotone staffed in teams\n" in once
+    assert "  : monotone verdict in org.a, org.b, org.ok\n" in once
+    assert format_text(once, "mono.strat") == once
+    policy, diags = compile_text(once, "mono.strat")
+    assert policy is not None and policy.assertions["verdict_monotone"].monotone.target == "verdict", diags
+
+
+def test_monotone_errors():
+    bad = MONO + """assert e1: monotone nope in org
+assert e2: monotone score in org.name
+assert e3: monotone staffed in teams
+assert e4 for each team: monotone score in org
+assert e5: monotone verdict in orgs
+"""
+    policy, diags = compile_text(bad, "bad.strat")
+    assert policy is None
+    messages = sorted(d.message for d in diags if d.code == "E072")
+    assert messages == [
+        "assertion 'e1': 'nope' is neither a decision nor a definition",
+        "assertion 'e2': 'org.name' is a text, which cannot be raised (numbers, yes/no and enumerations can)",
+        "assertion 'e3': 'staffed' is computed for each team",
+        "assertion 'e4': 'score' is not computed for each team",
+        "assertion 'e5': 'orgs' is not an input",
+    ]

@@ -208,7 +208,13 @@ def _assertion_diagnostics(checked, budget: float) -> list[Diagnostic]:
     out = []
     for p in prove_mod.prove(checked, date.today(), None, 1, int(budget * 1000)):
         span = checked.assertions[p.assertion].span
-        if p.status == prove_mod.COUNTEREXAMPLE:
+        if p.status == prove_mod.COUNTEREXAMPLE and p.raised is not None and p.counterexample is not None and p.lowered:
+            whom = f" for {p.entity}" if p.entity else ""
+            raised = ", ".join(line.replace(": ", " from ", 1).replace(" → ", " to ") for line in prove_mod.raised_facts(p.counterexample, p.raised))
+            target = checked.assertions[p.assertion].monotone.target
+            out.append(Diagnostic("E071", f"assertion '{p.assertion}' is false{whom}: raising {raised} lowers {target} from {p.lowered[0]} to {p.lowered[1]}", span,
+                                  hint="`stratdsl prove POLICY --write DIR` writes both assessments and test stubs"))
+        elif p.status == prove_mod.COUNTEREXAMPLE:
             whom = f" for use case {p.entity}" if p.entity else ""
             out.append(Diagnostic("E071", f"assertion '{p.assertion}' is false{whom} in a counterexample", span,
                                   hint="`stratdsl prove POLICY --write DIR` writes it as an assessment and a test stub"))

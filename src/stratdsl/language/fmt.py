@@ -436,6 +436,11 @@ class _Printer:
         self.trail(d)
         for i in _meta_items(d.meta):
             self.emit(INDENT + i)
+        if d.monotone is not None:
+            self.emit(f"{INDENT}: monotone {d.monotone.target} in {', '.join(d.monotone.paths)}")
+            for c in d.cites:
+                self.emit(INDENT + _cite(c))
+            return
         body = layout(d.expr, INDENT * 2, len(INDENT) + 2)
         self.emit(f"{INDENT}: {body[0]}")
         for line in body[1:]:

@@ -331,10 +331,23 @@ class _Lower(Transformer_NonRecursive):
 
     def assert_decl(self, meta, children):
         name = str(children[0])
-        expr = next(c for c in children[1:] if isinstance(c, ast.Expr))
+        monotone = next((c for c in children[1:] if isinstance(c, ast.Monotone)), None)
+        expr = next((c for c in children[1:] if isinstance(c, ast.Expr)), ast.BoolLit(True))
         return ast.AssertDecl(
-            name, self._for_each(children), self._meta_of(children[1:]), expr, self._of(children, ast.Citation), span=self._span(meta)
+            name,
+            self._for_each(children),
+            self._meta_of(children[1:]),
+            expr,
+            self._of(children, ast.Citation),
+            monotone,
+            span=self._span(meta),
         )
+
+    def monotone(self, meta, children):
+        return ast.Monotone(str(children[0]), tuple(children[1:]), span=self._span(meta))
+
+    def fact_path(self, meta, children):
+        return ".".join(str(c) for c in children)
 
     def obligation_decl(self, meta, children):
         name = str(children[0])
