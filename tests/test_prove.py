@@ -219,3 +219,59 @@ assert e5: monotone verdict in orgs
         "assertion 'e4': 'score' is not computed for each team",
         "assertion 'e5': 'orgs' is not an input",
     ]
+
+
+# ------------------------------------------------------------------ unique decisions: overlaps
+
+UNIQUE = """policy "U" version "1"
+input usecases: many usecase { impact: number 0..5  effort: number 0..5 }
+decision quadrant for each usecase unique {
+  quick_win when impact >= 3 and effort < 3
+  structuring when impact >= 3 and effort >= 3
+  secondary when impact < 3 and effort < 3
+  otherwise avoid
+}
+decision sloppy for each usecase unique {
+  high when impact >= 3
+  busy when effort >= 4 unless impact >= 4.5
+  otherwise low
+}
+"""
+
+
+def test_unique_decisions_overlap_only_with_a_verified_witness():
+    from stratdsl.backends import overlap
+    from stratdsl.runtime.assessment import validate
+    from stratdsl.runtime.evaluator import Evaluator
+
+    policy, diags = compile_text(UNIQUE, "u.strat")
+    assert policy is not None, diags
+    assert policy.decisions["quadrant"].unique and policy.decisions["sloppy"].unique
+    found = overlap.unique_overlaps(policy, AS_OF, 30000)
+    assert [(d.code, d.span.line) for d in found] == [("E073", 11)]
+    assert "rules 'sloppy.high' (high) and 'sloppy.busy' (busy) of unique decision 'sloppy' both apply to: usecases:" in found[0].message
+    # the witness, read back: both conditions hold and the exception does not
+    import re
+    from decimal import Decimal
+
+    impact, effort = (Decimal(x) for x in re.search(r"impact: ([\d.]+), effort: ([\d.]+)", found[0].message).groups())
+    assert impact >= 3 and effort >= 4 and impact < Decimal("4.5")
+    data = {"usecases": [{"id": "e1", "impact": impact, "effort": effort}]}
+    assessment = validate(policy, data, "w.yaml")
+    ev = Evaluator(policy, assessment, AS_OF)
+    entity = assessment.entities["usecases"][0]
+    assert all(ev.compute(r.cond, entity) is True for r in policy.decisions["sloppy"].rules[:2])
+
+
+def test_check_reports_an_overlap_of_a_unique_decision(tmp_path):
+    path = tmp_path / "u.strat"
+    path.write_text(UNIQUE, encoding="utf-8")
+    done = _check(path, budget="30")
+    assert done.returncode == 1
+    assert "error[E073]: rules 'sloppy.high' (high) and 'sloppy.busy' (busy) of unique decision 'sloppy'" in done.stderr
+    assert "quadrant" not in done.stderr
+    assert _check(path, "--assertions", "0").returncode == 0
+    from stratdsl.language.fmt import format_text
+
+    laid_out = format_text(UNIQUE, "u.strat")
+    assert "decision quadrant for each usecase unique {" in laid_out and format_text(laid_out, "u.strat") == laid_out

@@ -158,6 +158,12 @@ def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None, assert_budg
             found = _assertion_diagnostics(checked, assert_budget)
             fresh.extend(found)
             failed = failed or any(d.is_error for d in found)
+        if checked is not None and assert_budget > 0 and any(d.unique for d in checked.decisions.values()):
+            from ..backends import overlap
+
+            found = overlap.unique_overlaps(checked, date.today(), int(assert_budget * 1000))
+            fresh.extend(found)
+            failed = failed or any(d.is_error for d in found)
         everything.extend(fresh)
         failed = failed or checked is None
         lang = resolve_lang(chosen, checked)

@@ -332,6 +332,7 @@ class DecisionDecl(Decl):
     outcomes: tuple[OutcomeDecl, ...] = ()
     rules: tuple[Rule, ...] = ()
     otherwise: Rule | None = None
+    unique: bool = False  # `unique`: at most one rule applies to any assessment (a DMN hit policy)
 
 
 @dataclass(frozen=True)

@@ -594,7 +594,7 @@ class Checker:
             )
         self._current = previous
         outcomes = tuple(ir.Outcome(name, labels.get(name)) for name in self.decision_types[decl.name].values)
-        self.decisions[decl.name] = ir.Decision(decl.name, entity, outcomes, tuple(rules), decl.meta, decl.span)
+        self.decisions[decl.name] = ir.Decision(decl.name, entity, outcomes, tuple(rules), decl.meta, decl.span, unique=decl.unique)
 
     def _check_bands(self, decl: ast.BandsDecl) -> None:
         entity = self._entity_scope(decl.for_each, decl.span)

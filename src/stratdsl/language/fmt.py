@@ -397,7 +397,7 @@ class _Printer:
         self.trail(r)
 
     def _DecisionDecl(self, d: ast.DecisionDecl) -> None:
-        self._block_head(d, f"decision {d.name}{self._for_each(d.for_each)}", d.meta)
+        self._block_head(d, f"decision {d.name}{self._for_each(d.for_each)}{' unique' if d.unique else ''}", d.meta)
         first = True
         for o in d.outcomes:
             self.item(o, INDENT, f"outcome {o.name}", _meta_items(o.meta), first=first)

@@ -339,6 +339,7 @@ class Decision:
     span: Span
     on: Expr | None = None
     bands: tuple[Band, ...] = ()
+    unique: bool = False  # at most one rule may apply (`check` proves it: E073)
 
     def outcome(self, name: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.name == name), None)

@@ -297,8 +297,12 @@ class _Lower(Transformer_NonRecursive):
             self._of(children, ast.OutcomeDecl),
             tuple(rules),
             otherwise,
+            unique=any(isinstance(c, tuple) and c[0] == "unique" for c in children),
             span=self._span(meta),
         )
+
+    def unique(self, meta, children):
+        return ("unique", True)
 
     def band_below(self, meta, children):
         return ("below", children[0])
