@@ -275,3 +275,91 @@ def test_check_reports_an_overlap_of_a_unique_decision(tmp_path):
 
     laid_out = format_text(UNIQUE, "u.strat")
     assert "decision quadrant for each usecase unique {" in laid_out and format_text(laid_out, "u.strat") == laid_out
+
+
+# ------------------------------------------------------------------ diff --symbolic: exact regions
+
+LISTS = """policy "L" version "1"
+enum tag { a b c d }
+input org { tags: list of tag  n: integer 0..10 }
+decision flag {
+  hot when a in org.tags
+  warm when org.n >= 5
+  otherwise cold
+}
+"""
+QUAD = """policy "q" version "1"
+input usecases: many usecase { impact: number 0..5  effort: number 0..5  ok: bool }
+decision quadrant for each usecase {
+  quick_win when impact >= 3 and effort < 3
+  structuring when impact >= 3 and effort >= 3
+  secondary when impact < 3 and effort < 3
+  otherwise avoid
+}
+"""
+TIERS = """policy "t" version "1"
+input org { size: integer 0..500  public: bool }
+decision tier {
+  large when org.size >= 250
+  public_body when org.public
+  otherwise small
+}
+decision duty {
+  full when tier = large or tier = public_body
+  otherwise light
+}
+"""
+
+
+def _pairs(old_text, new_text):
+    from stratdsl.backends import symdiff
+
+    old, _ = compile_text(old_text, "old.strat")
+    new, _ = compile_text(new_text, "new.strat")
+    return {(d.decision, p.old, p.new): p for d in symdiff.symbolic_diff(old, new, AS_OF, timeout_ms=60000) for p in d.pairs}
+
+
+def test_a_region_that_is_not_a_box_is_printed_exactly():
+    new = QUAD.replace("quick_win when impact >= 3 and effort < 3", "quick_win when (impact >= 3 and effort < 3) or (ok and effort < 1)")
+    pairs = _pairs(QUAD, new)
+    p = pairs[("quadrant", "secondary", "quick_win")]
+    assert p.exact
+    assert p.region == "usecases[e1].effort below 1 and usecases[e1].impact below 3 and usecases[e1].ok = true"
+
+
+def test_a_change_of_a_list_valued_fact_is_printed_exactly():
+    pairs = _pairs(LISTS, LISTS.replace("hot when a in org.tags", "hot when a in org.tags or b in org.tags"))
+    assert {k: (p.exact, p.region) for k, p in pairs.items()} == {
+        ("flag", "warm", "hot"): (True, "org.n from 5 and org.tags includes b and org.tags excludes a"),
+        ("flag", "cold", "hot"): (True, "org.n below 5 and org.tags includes b and org.tags excludes a"),
+        ("flag", "(undetermined)", "hot"): (True, "org.n unanswered and org.tags includes b and org.tags excludes a"),
+    }
+
+
+def test_a_region_is_said_in_the_decisions_it_reads_when_shorter():
+    pairs = _pairs(TIERS, TIERS.replace("full when tier = large or tier = public_body", "full when tier = large"))
+    p = pairs[("duty", "full", "light")]
+    assert p.exact and p.region == "tier = public_body"
+
+
+def test_exact_regions_agree_with_replayed_assessments():
+    """Every point of a grid: the pair (old → new) it gets from the two evaluators is
+    one the solver found, and the region's text holds for it exactly then."""
+    from stratdsl.runtime.assessment import validate
+    from stratdsl.runtime.evaluator import evaluate
+
+    new_text = LISTS.replace("hot when a in org.tags", "hot when a in org.tags or b in org.tags")
+    old, _ = compile_text(LISTS, "old.strat")
+    new, _ = compile_text(new_text, "new.strat")
+    pairs = _pairs(LISTS, new_text)
+    import itertools
+
+    for tags in itertools.chain.from_iterable(itertools.combinations("abcd", k) for k in range(5)):
+        for n in (0, 4, 5, 10):
+            data = {"org": {"tags": list(tags), "n": n}}
+            before = evaluate(old, validate(old, data, "x"), AS_OF).find("flag").outcome
+            after = evaluate(new, validate(new, data, "x"), AS_OF).find("flag").outcome
+            inside = "b" in tags and "a" not in tags
+            assert (before != after) == inside, (tags, n)
+            if inside:
+                assert ("flag", before, after) in pairs

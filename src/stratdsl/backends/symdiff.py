@@ -130,16 +130,56 @@ def _region(goal: Any, context: list[Any], facts: dict[str, smt.Fact], codes: di
 # inside the region, and together they cover it — the region itself, not a bound.
 
 MAX_CUBES = 6
-MAX_ATOMS = 48
+MAX_ATOMS = 160
 MAX_TEXT = 600
 
 
 @dataclass(frozen=True)
 class _Atom:
     term: Any
-    fact: smt.Fact
-    kind: str  # "bool", "known", "bit", "enum", "cmp"
-    value: Any = None  # the bit's value, the enum's value, (op, Decimal) for a comparison
+    fact: smt.Fact | None  # None for a decision's outcome
+    kind: str  # "bool", "known", "bit", "enum", "cmp", "decision"
+    value: Any = None  # the bit's value, the enum's value, (op, Decimal) for a comparison, (name, outcome)
+
+
+def _upstream(policy: ir.CheckedPolicy, name: str) -> list[str]:
+    """The decisions a decision reads, through definitions, nearest first."""
+    out: list[str] = []
+    seen: set[str] = {name}
+    queue = [name]
+    while queue:
+        d = policy.decisions.get(queue.pop(0))
+        if d is None:
+            continue
+        exprs: list[ir.Expr] = [e for r in d.rules for e in (r.cond, *(x.cond for x in r.exceptions)) if e is not None]
+        if d.on is not None:
+            exprs.append(d.on)
+        defs: set[str] = set()
+        while exprs:
+            for node in ir.walk(exprs.pop()):
+                if isinstance(node, ir.DecisionRef) and node.name not in seen:
+                    seen.add(node.name)
+                    out.append(node.name)
+                    queue.append(node.name)
+                elif isinstance(node, ir.DefRef) and node.name not in defs:
+                    defs.add(node.name)
+                    exprs.append(policy.definitions[node.name].expr)
+    return out
+
+
+def _decision_atoms(t: smt.Translation, name: str, entity: str | None) -> list[_Atom]:
+    out = []
+    for d in _upstream(t.policy, name):
+        decision = t.policy.decisions[d]
+        if decision.entity_input is not None and entity is None:
+            continue
+        try:
+            term = t.decision(d, entity if decision.entity_input is not None else None)
+        except smt.Untranslatable:
+            continue
+        shown = f"{d}[{entity}]" if decision.entity_input is not None else d
+        out.extend(_Atom(term.decided[o.name], None, "decision", (shown, o.name)) for o in decision.outcomes)
+    return out
 
 
 def _fact_index(t: smt.Translation) -> dict[str, tuple[str, smt.Fact, Any]]:
@@ -180,8 +220,9 @@ _FLIP = {"<=": ">=", "<": ">", ">=": "<=", ">": "<", "=": "="}
 _CONNECTIVES = (z3.Z3_OP_AND, z3.Z3_OP_OR, z3.Z3_OP_NOT, z3.Z3_OP_IMPLIES, z3.Z3_OP_XOR, z3.Z3_OP_ITE, z3.Z3_OP_TRUE, z3.Z3_OP_FALSE)
 
 
-def _atoms(goal: Any, index: dict, codes: dict[str, int]) -> list[_Atom] | None:
-    """The atoms of a Boolean formula, or None when one is not a condition on one fact."""
+def _atoms(goal: Any, index: dict, codes: dict[str, int]) -> list[_Atom]:
+    """The atoms of a Boolean formula that are conditions on one fact (others are left
+    out: the decisions' atoms may decide them, which exact_region checks)."""
     out: dict[int, _Atom] = {}
     seen: set[int] = set()
     stack = [goal]
@@ -191,18 +232,15 @@ def _atoms(goal: Any, index: dict, codes: dict[str, int]) -> list[_Atom] | None:
             continue
         seen.add(e.get_id())
         if not z3.is_bool(e):
-            return None  # an If over numbers whose branches are read: not an atom we print
+            continue  # inside a number (an If whose branches are read): not an atom we print
         kind = e.decl().kind()
         if kind in _CONNECTIVES or (kind == z3.Z3_OP_EQ and z3.is_bool(e.arg(0))):
-            if kind == z3.Z3_OP_ITE:
-                if not z3.is_bool(e.arg(1)):
-                    return None
             stack.extend(e.children())
             continue
         if z3.is_const(e) and kind == z3.Z3_OP_UNINTERPRETED:
             hit = index.get(str(e))
             if hit is None:
-                return None
+                continue
             role, fact, value = hit
             out[e.get_id()] = _Atom(e, fact, {"known": "known", "bit": "bit", "var": "bool"}[role], value)
             continue
@@ -213,22 +251,17 @@ def _atoms(goal: Any, index: dict, codes: dict[str, int]) -> list[_Atom] | None:
             if fa is None or nb is None:
                 fa, nb, op = _value_fact(b, index), _numeral(a), _FLIP[op]
             if fa is None or nb is None:
-                return None
+                stack.extend(e.children())
+                continue
             if isinstance(fa.type, EnumT):
-                if op != "=":
-                    return None
                 names = [k for k, v in codes.items() if v == int(nb)]
-                if not names:
-                    return None
-                out[e.get_id()] = _Atom(e, fa, "enum", names[0])
-            elif isinstance(fa.type, DateT):
-                return None
-            else:
+                if op == "=" and names:
+                    out[e.get_id()] = _Atom(e, fa, "enum", names[0])
+            elif not isinstance(fa.type, DateT):
                 out[e.get_id()] = _Atom(e, fa, "cmp", (op, _scaled(a if _value_fact(a, index) is fa else b, nb)))
             continue
-        return None
-    atoms = list(out.values())
-    return atoms if len(atoms) <= MAX_ATOMS else None
+        stack.extend(e.children())
+    return list(out.values())
 
 
 def _scaled(side: Any, number: Any) -> Any:
@@ -247,9 +280,20 @@ def _literal_text(lits: list[tuple[_Atom, bool]]) -> str:
     from decimal import Decimal
 
     by_fact: dict[str, list[tuple[_Atom, bool]]] = {}
-    for atom, sign in lits:
-        by_fact.setdefault(atom.fact.path, []).append((atom, sign))
     parts = []
+    by_decision: dict[str, tuple[list[str], list[str]]] = {}
+    for atom, sign in lits:
+        if atom.kind == "decision":
+            name, outcome = atom.value
+            by_decision.setdefault(name, ([], []))[0 if sign else 1].append(outcome)
+        else:
+            by_fact.setdefault(atom.fact.path, []).append((atom, sign))
+    for name in sorted(by_decision):
+        is_, not_ = by_decision[name]
+        if is_:
+            parts.append(f"{name} = {is_[0]}")
+        else:
+            parts.append(f"{name} ≠ {not_[0]}" if len(not_) == 1 else f"{name} not {', '.join(sorted(not_))}")
     for path in sorted(by_fact):
         items = by_fact[path]
         fact = items[0][0].fact
@@ -319,7 +363,7 @@ def _num(value: Any) -> str:
     return format(value.normalize(), "f")
 
 
-def exact_region(goal: Any, context: list[Any], old: smt.Translation, new: smt.Translation, budget_ms: int) -> str | None:
+def exact_region(goal: Any, context: list[Any], old: smt.Translation, new: smt.Translation, budget_ms: int, decision: str | None = None, entity: str | None = None) -> str | None:
     """The region as a union of conditions on facts, or None (too large, not in atoms,
     or not decided within the budget): then the caller prints the bounding box."""
     start = time.perf_counter()
@@ -341,9 +385,15 @@ def exact_region(goal: Any, context: list[Any], old: smt.Translation, new: smt.T
         shown = z3.simplify(z3.substitute(goal, *pairs)) if pairs else z3.simplify(goal)
     except z3.Z3Exception:
         return None
-    atoms = _atoms(shown, _fact_index(new), new.codes)
-    if atoms is None:
+    facts = _atoms(shown, _fact_index(new), new.codes)
+    higher = _decision_atoms(new, decision, entity) if decision is not None else []
+    atoms = [*higher, *facts]  # the widening drops facts first: decisions are shorter to read
+    if not atoms or len(atoms) > MAX_ATOMS:
         return None
+    # only the constraints that share a fact with the question (the others are each one
+    # fact's range, or an old fact equal to its new one: always met)
+    names = smt.constants(goal, *[a.term for a in atoms])
+    context = [c for c in context if smt.constants(c) & names]
     inside = smt.solver(max(left(), 1))
     inside.add(*context, goal)
     outside = smt.solver(max(left(), 1))
@@ -364,7 +414,7 @@ def exact_region(goal: Any, context: list[Any], old: smt.Translation, new: smt.T
         outside.set("timeout", max(left(), 1))
         if outside.check(*terms) != z3.unsat:
             return None  # the atoms do not decide the region: not printable exactly
-        for lit in lits:
+        for lit in sorted(lits, key=lambda x: x[0].kind == "decision"):
             trial = [x for x in keep if x is not lit]
             if left() <= 0:
                 return None
@@ -454,7 +504,7 @@ def symbolic_diff(
                 if not _confirmed(old_policy, new_policy, data, name, entity, o1, o2, as_of):
                     continue
                 context = [*base, *old.safety, *new.safety]
-                region = exact_region(goal, context, old, new, left // 3)
+                region = exact_region(goal, context, old, new, left // 2, name, entity)
                 if region is not None:
                     result.pairs.append(Pair(o1, o2, data, region, True))
                     continue
@@ -510,7 +560,12 @@ def render_text(diffs: list[DecisionDiff]) -> str:
             continue
         lines.append(f"  {where}:")
         for p in d.pairs:
-            lines.append(f"    {p.old} → {p.new}" + (f"  where {p.region}" if p.region else ""))
+            if p.region and p.exact:
+                lines.append(f"    {p.old} → {p.new}  where {p.region}")
+            elif p.region:
+                lines.append(f"    {p.old} → {p.new}  within {p.region} (the region's bounds, not the region)")
+            else:
+                lines.append(f"    {p.old} → {p.new}")
             lines.append("      witness:")
             for line in prove_mod.assessment_yaml(p.witness).splitlines():
                 lines.append("        " + line)
@@ -528,7 +583,7 @@ def to_json(diffs: list[DecisionDiff]) -> list[dict[str, Any]]:
             "entity": d.entity,
             "status": d.status,
             "detail": d.detail,
-            "pairs": [{"old": p.old, "new": p.new, "region": p.region, "witness": to_json_value(p.witness)} for p in d.pairs],
+            "pairs": [{"old": p.old, "new": p.new, "region": p.region, "exact": p.exact, "witness": to_json_value(p.witness)} for p in d.pairs],
         }
         for d in diffs
     ]
