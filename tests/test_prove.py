@@ -363,3 +363,28 @@ def test_exact_regions_agree_with_replayed_assessments():
             assert (before != after) == inside, (tags, n)
             if inside:
                 assert ("flag", before, after) in pairs
+
+
+def test_the_real_change_of_derogation_6_3_is_printed_exactly():
+    """5a725de made derogation_6_3 'not applicable' outside Annex III: a change of a
+    decision over a list-valued fact (the purposes), which printed a box before."""
+    import json
+
+    import pytest
+
+    done = subprocess.run(
+        [
+            *stratdsl_command(), "diff", "policies/strategy.strat", "--from", "5a725de^", "--to", "5a725de", "--symbolic",
+            "--decision", "derogation_6_3", "--as-of", "2026-09-01", "--budget", "300", "--format", "json",
+        ],
+        capture_output=True, text=True, check=False, cwd=REPO,
+    )
+    if "E40" in done.stderr:  # not a clone with this history (a shallow copy)
+        pytest.skip(done.stderr)
+    assert done.returncode == 0, done.stderr
+    (diff,) = json.loads(done.stdout)
+    pairs = {(p["old"], p["new"]): p for p in diff["pairs"]}
+    first = pairs[("profiling_override", "not_applicable")]
+    assert first["exact"] is True
+    assert first["region"] == "annex_iii_point[e1] = none and usecases[e1].profiling = true"
+    assert first["witness"]["usecases"][0]["profiling"] is True

@@ -178,7 +178,8 @@ def _decision_atoms(t: smt.Translation, name: str, entity: str | None) -> list[_
         except smt.Untranslatable:
             continue
         shown = f"{d}[{entity}]" if decision.entity_input is not None else d
-        out.extend(_Atom(term.decided[o.name], None, "decision", (shown, o.name)) for o in decision.outcomes)
+        every = tuple(o.name for o in decision.outcomes)
+        out.extend(_Atom(term.decided[o.name], None, "decision", (shown, o.name, every)) for o in decision.outcomes)
     return out
 
 
@@ -282,9 +283,10 @@ def _literal_text(lits: list[tuple[_Atom, bool]]) -> str:
     by_fact: dict[str, list[tuple[_Atom, bool]]] = {}
     parts = []
     by_decision: dict[str, tuple[list[str], list[str]]] = {}
+    every: dict[str, tuple[str, ...]] = {}
     for atom, sign in lits:
         if atom.kind == "decision":
-            name, outcome = atom.value
+            name, outcome, every[name] = atom.value
             by_decision.setdefault(name, ([], []))[0 if sign else 1].append(outcome)
         else:
             by_fact.setdefault(atom.fact.path, []).append((atom, sign))
@@ -292,6 +294,10 @@ def _literal_text(lits: list[tuple[_Atom, bool]]) -> str:
         is_, not_ = by_decision[name]
         if is_:
             parts.append(f"{name} = {is_[0]}")
+        elif set(not_) == set(every[name]):
+            parts.append(f"{name} not decided (undetermined or no rule applies)")
+        elif len(not_) > len(every[name]) / 2:
+            parts.append(f"{name} " + (f"= {rest[0]}" if len(rest := [o for o in every[name] if o not in not_]) == 1 else f"in {{{', '.join(rest)}}}") + " or not decided")
         else:
             parts.append(f"{name} ≠ {not_[0]}" if len(not_) == 1 else f"{name} not {', '.join(sorted(not_))}")
     for path in sorted(by_fact):
