@@ -45,6 +45,10 @@ class Proof:
     detail: str | None = None  # why unknown
     counterexample: dict[str, Any] | None = None  # assessment data
     entity: str | None = None  # the entity the assertion fails for
+    #: a monotone assertion's counterexample is two assessments: `counterexample` (A) and
+    #: this one (B), equal but for raised facts, whose target is lower than A's
+    raised: dict[str, Any] | None = None
+    lowered: tuple[str, str] | None = None  # the target's value in A and in B, as text
 
 
 def _data(t: smt.Translation, model: Any) -> dict[str, Any]:
@@ -119,13 +123,18 @@ def prove(
 
 
 def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Proof:
+    if assertion.monotone is not None:
+        return _prove_monotone(policy, assertion, as_of, params, max_entities, timeout_ms)
     start = time.perf_counter()
     sizes = range(1 if assertion.entity_input else 0, max_entities + 1)
-    last = 0
+    last: int | None = None  # the largest size proven so far
+
+    def budget_spent() -> str:
+        return "unknown within the time budget" + (f" (proven for up to {last} entities per list)" if last is not None else "")
     for n in sizes:
         left = timeout_ms - int((time.perf_counter() - start) * 1000)
         if left <= 0:
-            return Proof(assertion.name, UNKNOWN, time.perf_counter() - start, n, f"unknown within the time budget (proven up to {last} entities)")
+            return Proof(assertion.name, UNKNOWN, time.perf_counter() - start, n, budget_spent())
         found = None
         for grid in (None, 100):
             try:
@@ -143,7 +152,7 @@ def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Pr
             if answer == z3.unsat:
                 break  # proven for this size (the grid run only follows a sat)
             if answer == z3.unknown:
-                return Proof(assertion.name, UNKNOWN, time.perf_counter() - start, n, f"unknown within the time budget (proven up to {last} entities)" if n else "unknown within the time budget")
+                return Proof(assertion.name, UNKNOWN, time.perf_counter() - start, n, budget_spent())
             model = s.model()
             if grid is None and not _all_decimal(t, model):
                 continue  # look again on hundredths, for values a person can type
@@ -162,7 +171,204 @@ def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Pr
         if found is not None:
             return found
         last = n
-    return Proof(assertion.name, PROVEN, time.perf_counter() - start, last)
+    return Proof(assertion.name, PROVEN, time.perf_counter() - start, last if last is not None else max_entities)
+
+
+# ------------------------------------------------------------------ monotone (relational) assertions
+#
+# `monotone TARGET in FACTS` speaks of two assessments at once: the translation is
+# made twice over one shape (prefixes A· and B·), every fact not raised is the same in
+# both (known or not, and its value), every raised fact is known in both and no lower
+# in B; a counterexample is a model where TARGET is known in both and lower in B.
+
+
+def _raises(m: ir.Monotone, fact: smt.Fact) -> bool:
+    return any(
+        r.input_name == fact.input_name and r.field_name == fact.field_name and (r.member is None or r.member == fact.entity)
+        for r in m.raised
+    )
+
+
+def _rank_of_enum(t: smt.Translation, term: Any, values: tuple[str, ...]) -> Any:
+    """An enum value's position in its declaration (the order a monotone assertion reads)."""
+    out: Any = z3.IntVal(0)
+    for i, v in enumerate(values):
+        out = z3.If(term == t.code(v), z3.IntVal(i), out)
+    return out
+
+
+def _no_lower(t: smt.Translation, a: smt.Fact, b: smt.Fact) -> Any:
+    from ..language.types import BoolT, EnumT
+
+    if isinstance(a.type, BoolT):
+        # the same, said to the arithmetic too: a yes/no counted as 1 or 0 (a maturity
+        # score) is then no lower in B at once, where case splits over the booleans
+        # would have to rediscover it for every sum (a cardinality argument)
+        one, zero = z3.RealVal(1), z3.RealVal(0)
+        return z3.And(z3.Implies(a.value, b.value), z3.If(a.value, one, zero) <= z3.If(b.value, one, zero))
+    if isinstance(a.type, EnumT):
+        return _rank_of_enum(t, a.value, a.type.values) <= _rank_of_enum(t, b.value, a.type.values)
+    return a.value <= b.value
+
+
+def _same(a: smt.Fact, b: smt.Fact) -> list[Any]:
+    if isinstance(a.value, dict):
+        return [a.known == b.known, *[z3.Implies(a.known, a.value[v] == b.value[v]) for v in a.value]]
+    return [a.known == b.known, z3.Implies(a.known, a.value == b.value)]
+
+
+def _target(t: smt.Translation, m: ir.Monotone, entity: str | None) -> tuple[Any, Any]:
+    """(known, rank) of the monotone assertion's target for one entity."""
+    if m.kind == "decision":
+        term = t.decision(m.target, entity)
+        rank: Any = z3.IntVal(0)
+        for i, o in enumerate(t.policy.decisions[m.target].outcomes):
+            rank = z3.If(term.decided[o.name], z3.IntVal(i), rank)
+        return term.settled, z3.ToReal(rank)
+    v = t.definition(m.target, entity)
+    if v.kind == "bool":
+        return v.known, z3.If(v.value, z3.RealVal(1), z3.RealVal(0))
+    return v.known, v.value
+
+
+def _target_value(policy: ir.CheckedPolicy, m: ir.Monotone, assessment: Assessment, entity_id: str | None, as_of: date, params: dict[str, Any]) -> tuple[Any, str] | None:
+    """The target as the ordinary evaluator computes it: (rank, text), None when unknown."""
+    from ..runtime.values import format_value
+
+    evaluator = Evaluator(policy, assessment, as_of, params)
+    entity = None
+    if m.entity_input is not None:
+        entity = next((e for e in assessment.entities.get(m.entity_input, []) if e.id == entity_id), None)
+    if m.kind == "decision":
+        d = evaluator.decision(m.target, entity)
+        if d.status != "decided":
+            return None
+        names = [o.name for o in policy.decisions[m.target].outcomes]
+        return names.index(d.outcome), d.outcome
+    value = evaluator.definition(m.target, entity)
+    if isinstance(value, Unknown):
+        return None
+    return (1 if value else 0) if isinstance(value, bool) else value, format_value(value)
+
+
+def _linked(t: smt.Translation, m: ir.Monotone, pairs: list[tuple[smt.Fact, smt.Fact]]) -> list[Any]:
+    """A's facts against B's: raised ones known in both and no lower in B, others equal."""
+    out: list[Any] = []
+    for fa, fb in pairs:
+        out.extend([fa.known, fb.known, _no_lower(t, fa, fb)] if _raises(m, fa) else _same(fa, fb))
+    return out
+
+
+def _fresh_check(constraints: list[Any], budget_ms: int) -> tuple[Any, Any]:
+    """Check simplified constraints in a context of their own: the solver's speed on
+    these questions depends on the order in which terms were made (0.4 s or past a
+    minute for the same maturity question), and a fresh context makes it the order of
+    this question alone. The model comes back in the main context."""
+    ctx = z3.Context()
+    s = z3.Solver(ctx=ctx)
+    s.add(*[z3.simplify(c).translate(ctx) for c in constraints])
+    answer = smt.check(s, budget_ms)
+    if answer != z3.sat:
+        return answer, None
+    return answer, s.model().translate(z3.main_ctx())
+
+
+def _prove_monotone(policy, assertion, as_of, params, max_entities, timeout_ms) -> Proof:
+    m: ir.Monotone = assertion.monotone
+    start = time.perf_counter()
+    last: int | None = None
+
+    def elapsed() -> float:
+        return time.perf_counter() - start
+
+    def budget_spent() -> str:
+        return "unknown within the time budget" + (f" (proven for up to {last} entities per list)" if last is not None else "")
+
+    for n in range(1 if assertion.entity_input else 0, max_entities + 1):
+        if timeout_ms - int(elapsed() * 1000) <= 0:
+            return Proof(assertion.name, UNKNOWN, elapsed(), n, budget_spent())
+        for grid in (None, 100):
+            try:
+                shape = smt.Shape.uniform(policy, n)
+                ta = smt.Translation(policy, shape, as_of, params, grid=grid, prefix="A·")
+                tb = smt.Translation(policy, shape, as_of, params, grid=grid, prefix="B·")
+                assert ta.codes == tb.codes  # one policy, one order of declaration
+                tb.codes = ta.codes  # outcomes met later get one code in both copies
+                lowered = []
+                for e in ta.scope_entities(m.entity_input):
+                    ka, ra = _target(ta, m, e)
+                    kb, rb = _target(tb, m, e)
+                    lowered.append(z3.And(ka, kb, ra > rb))
+                goal = z3.Or(*lowered) if lowered else z3.BoolVal(False)
+            except smt.Untranslatable as error:
+                return Proof(assertion.name, UNKNOWN, elapsed(), n, error.diagnostics[0].message)
+            # The question is asked over the facts the target reads (its cone) only: the
+            # others (texts among them, whose theory slows the arithmetic down) take part
+            # once a counterexample is found, to complete it into two valid assessments.
+            names = smt.constants(goal, *ta.safety, *tb.safety)
+            # (Sound: the other facts' constraints — each fact's range, A's value against
+            # B's — read no fact of the cone and can always be met.)
+            cone: list[tuple[smt.Fact, smt.Fact]] = []
+            rest: list[tuple[smt.Fact, smt.Fact]] = []
+            for path, fa in ta.facts.items():
+                fb = tb.facts[path]
+                (cone if (smt.fact_names(fa) | smt.fact_names(fb)) & names else rest).append((fa, fb))
+
+            domain = [d for d in (*ta.domain, *tb.domain) if smt.constants(d) & names]
+            left = max(timeout_ms - int(elapsed() * 1000), 1)
+            answer, model = _fresh_check([*domain, *ta.safety, *tb.safety, *_linked(ta, m, cone), goal], left)
+            if answer == z3.unsat:
+                break
+            if answer == z3.unknown:
+                return Proof(assertion.name, UNKNOWN, elapsed(), n, budget_spent())
+            if grid is None and not (_all_decimal(ta, model) and _all_decimal(tb, model)):
+                continue
+            pins = []
+            for fa, fb in cone:
+                for f in (fa, fb):
+                    for var in [f.known, *(f.var.values() if isinstance(f.var, dict) else [f.var])]:
+                        pins.append(var == model.evaluate(var, model_completion=True))
+            left = max(timeout_ms - int(elapsed() * 1000), 1)
+            whole = smt.solver(left)
+            whole.add(*ta.domain, *tb.domain, *ta.safety, *tb.safety, *_linked(ta, m, cone), *_linked(ta, m, rest), *pins)
+            if smt.check(whole, left) != z3.sat:
+                return Proof(assertion.name, UNKNOWN, elapsed(), n, "the solver's counterexample could not be completed into two assessments")
+            model = whole.model()
+            data_a, data_b = _data(ta, model), _data(tb, model)
+            try:
+                a = validate(policy, data_a, "before.yaml")
+                b = validate(policy, data_b, "after.yaml")
+            except StratError:
+                return Proof(assertion.name, UNKNOWN, elapsed(), n, "the solver's counterexample is not a valid assessment")
+            for e in ta.scope_entities(m.entity_input):
+                va = _target_value(policy, m, a, e, as_of, params)
+                vb = _target_value(policy, m, b, e, as_of, params)
+                if va is not None and vb is not None and va[0] > vb[0]:
+                    return Proof(assertion.name, COUNTEREXAMPLE, elapsed(), n, None, data_a, e, data_b, (va[1], vb[1]))
+            return Proof(assertion.name, UNKNOWN, elapsed(), n, "the solver's counterexample was not confirmed by the evaluator")
+        else:
+            return Proof(assertion.name, UNKNOWN, elapsed(), n, "a counterexample exists only with numbers that are not decimals")
+        last = n
+    return Proof(assertion.name, PROVEN, elapsed(), last if last is not None else max_entities)
+
+
+def raised_facts(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The facts a monotone counterexample raises, as `path: old → new` lines."""
+    out = []
+
+    def walk(prefix: str, x: Any, y: Any) -> None:
+        if isinstance(x, dict) and isinstance(y, dict):
+            for k in x.keys() | y.keys():
+                if k != "id":
+                    walk(f"{prefix}.{k}" if prefix else k, x.get(k), y.get(k))
+        elif isinstance(x, list) and isinstance(y, list):
+            for rx, ry in zip(x, y, strict=False):
+                walk(f"{prefix}[{rx.get('id')}]", rx, ry)
+        elif x != y:
+            out.append(f"{prefix}: {_scalar(x) if x is not None else 'unknown'} → {_scalar(y) if y is not None else 'unknown'}")
+
+    walk("", before, after)
+    return sorted(out)
 
 
 # ------------------------------------------------------------------ rendering of a counterexample
@@ -184,7 +390,9 @@ def assessment_yaml(data: dict[str, Any]) -> str:
     """A counterexample as an assessment file (block style at the top, exact numbers)."""
     lines = []
     for name, value in data.items():
-        if isinstance(value, list):
+        if isinstance(value, list) and not value:
+            lines.append(f"{name}: []")
+        elif isinstance(value, list):
             lines.append(f"{name}:")
             for row in value:
                 lines.append("  - {" + ", ".join(f"{k}: {_scalar(v)}" for k, v in row.items()) + "}")

@@ -9,6 +9,7 @@ traceback; an internal error says so and asks for a bug report
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -117,16 +118,19 @@ def _roots(paths: tuple[str, ...]) -> tuple[list[str], list[Diagnostic]]:
 @click.argument("policies", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
               help="sarif: SARIF 2.1.0 for code-scanning tools.")
-@click.option("--assertions", "assert_budget", type=click.FloatRange(0, 600), default=0, metavar="SECONDS",
-              help="Also try to prove the policy's assertions (one use case, this many seconds each): E071 for a counterexample, W130 when unknown within the budget. Off by default, so that check stays fast and its output does not depend on the machine.")
+@click.option("--assertions", "assert_budget", type=click.FloatRange(0, 600), default=None, metavar="SECONDS",
+              help="Seconds the solver may spend on each of the policy's assertions (one use case): E071 for a counterexample, W130 when unknown within the budget. Default 1, or the environment variable STRATDSL_ASSERTION_BUDGET; 0 skips them.")
 @click.option("--exact", "exact_budget", type=click.FloatRange(0, 600), default=0, metavar="SECONDS",
               help="Also decide unreachable rules, dead exceptions and gaps with the solver (this many seconds per question): W131–W134. Off by default.")
 @_lang
 @guarded
-def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None, assert_budget: float = 0, exact_budget: float = 0) -> None:
+def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None, assert_budget: float | None = None, exact_budget: float = 0) -> None:
     """Check policy files and everything they import; report every error and warning."""
     from .. import engine
     from ..render import sarif
+
+    if assert_budget is None:
+        assert_budget = _default_assertion_budget()
 
     chosen = lang
     everything: list[Diagnostic] = []
@@ -150,8 +154,14 @@ def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None, assert_budg
             from ..backends import exact
 
             fresh.extend(exact.exact_checks(checked, date.today(), int(exact_budget * 1000), diagnostics))
-        if checked is not None and assert_budget > 0:
+        if checked is not None and assert_budget > 0 and checked.assertions:
             found = _assertion_diagnostics(checked, assert_budget)
+            fresh.extend(found)
+            failed = failed or any(d.is_error for d in found)
+        if checked is not None and assert_budget > 0 and any(d.unique for d in checked.decisions.values()):
+            from ..backends import overlap
+
+            found = overlap.unique_overlaps(checked, date.today(), int(assert_budget * 1000))
             fresh.extend(found)
             failed = failed or any(d.is_error for d in found)
         everything.extend(fresh)
@@ -178,6 +188,24 @@ def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None, assert_budg
         sys.exit(EXIT_BAD_INPUT)
 
 
+#: Seconds per assertion that `check` gives the solver unless told otherwise.
+DEFAULT_ASSERTION_BUDGET = 1.0
+
+
+def _default_assertion_budget() -> float:
+    """`check`'s budget per assertion: STRATDSL_ASSERTION_BUDGET (seconds; 0 skips them) or 1 s."""
+    text = os.environ.get("STRATDSL_ASSERTION_BUDGET", "").strip()
+    if not text:
+        return DEFAULT_ASSERTION_BUDGET
+    try:
+        value = float(text)
+    except ValueError:
+        raise click.UsageError(f"STRATDSL_ASSERTION_BUDGET='{text}' is not a number of seconds") from None
+    if not 0 <= value <= 600:
+        raise click.UsageError(f"STRATDSL_ASSERTION_BUDGET='{text}' is not between 0 and 600 seconds")
+    return value
+
+
 def _assertion_diagnostics(checked, budget: float) -> list[Diagnostic]:
     """The policy's assertions tried with a small budget: a counterexample is an error, an
     unknown a warning that says so (never reported as proven)."""
@@ -186,7 +214,13 @@ def _assertion_diagnostics(checked, budget: float) -> list[Diagnostic]:
     out = []
     for p in prove_mod.prove(checked, date.today(), None, 1, int(budget * 1000)):
         span = checked.assertions[p.assertion].span
-        if p.status == prove_mod.COUNTEREXAMPLE:
+        if p.status == prove_mod.COUNTEREXAMPLE and p.raised is not None and p.counterexample is not None and p.lowered:
+            whom = f" for {p.entity}" if p.entity else ""
+            raised = ", ".join(line.replace(": ", " from ", 1).replace(" → ", " to ") for line in prove_mod.raised_facts(p.counterexample, p.raised))
+            target = checked.assertions[p.assertion].monotone.target
+            out.append(Diagnostic("E071", f"assertion '{p.assertion}' is false{whom}: raising {raised} lowers {target} from {p.lowered[0]} to {p.lowered[1]}", span,
+                                  hint="`stratdsl prove POLICY --write DIR` writes both assessments and test stubs"))
+        elif p.status == prove_mod.COUNTEREXAMPLE:
             whom = f" for use case {p.entity}" if p.entity else ""
             out.append(Diagnostic("E071", f"assertion '{p.assertion}' is false{whom} in a counterexample", span,
                                   hint="`stratdsl prove POLICY --write DIR` writes it as an assessment and a test stub"))

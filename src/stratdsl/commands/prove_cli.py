@@ -10,6 +10,7 @@ counterexample, or a bad policy; 2 a usage error.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from datetime import date
 from pathlib import Path
@@ -54,6 +55,10 @@ def prove_cmd(policy, entities, budget, only, write_dir, as_of, params, fmt) -> 
                 (folder / f"{p.assertion}.yaml").write_text(prove_mod.assessment_yaml(p.counterexample), encoding="utf-8")
                 rel = Path(policy).resolve()
                 (folder / f"{p.assertion}.test.yaml").write_text(prove_mod.test_stub(str(rel), p, when), encoding="utf-8")
+            if p.raised is not None:  # a monotone assertion: the second assessment, raised
+                (folder / f"{p.assertion}.raised.yaml").write_text(prove_mod.assessment_yaml(p.raised), encoding="utf-8")
+                raised = dataclasses.replace(p, counterexample=p.raised)
+                (folder / f"{p.assertion}.raised.test.yaml").write_text(prove_mod.test_stub(str(Path(policy).resolve()), raised, when), encoding="utf-8")
     if fmt == "json":
         data = [
             {
@@ -64,6 +69,9 @@ def prove_cmd(policy, entities, budget, only, write_dir, as_of, params, fmt) -> 
                 "detail": p.detail,
                 "entity": p.entity,
                 "counterexample": p.counterexample,
+                "raised_counterexample": p.raised,
+                "raised": prove_mod.raised_facts(p.counterexample, p.raised) if p.raised is not None and p.counterexample is not None else None,
+                "lowered": list(p.lowered) if p.lowered else None,
             }
             for p in proofs
         ]
@@ -78,6 +86,18 @@ def prove_cmd(policy, entities, budget, only, write_dir, as_of, params, fmt) -> 
             elif p.status == prove_mod.COUNTEREXAMPLE:
                 whom = f" for {p.entity}" if p.entity else ""
                 click.echo(f"{p.assertion} ({where}): COUNTEREXAMPLE{whom}  [{p.seconds:.2f} s]")
+                if p.raised is not None and p.counterexample is not None and p.lowered is not None:
+                    target = checked.assertions[p.assertion].monotone.target
+                    click.echo(f"  {target} goes down from {p.lowered[0]} (A) to {p.lowered[1]} (B), B raising:")
+                    for line in prove_mod.raised_facts(p.counterexample, p.raised):
+                        click.echo("    " + line)
+                    click.echo("  A:")
+                    for line in prove_mod.assessment_yaml(p.counterexample).splitlines():
+                        click.echo("    " + line)
+                    click.echo("  B:")
+                    for line in prove_mod.assessment_yaml(p.raised).splitlines():
+                        click.echo("    " + line)
+                    continue
                 for line in prove_mod.assessment_yaml(p.counterexample or {}).splitlines():
                     click.echo("    " + line)
             else:

@@ -347,6 +347,7 @@ class DecisionDecl(Decl):
     outcomes: tuple[OutcomeDecl, ...] = ()
     rules: tuple[Rule, ...] = ()
     otherwise: Rule | None = None
+    unique: bool = False  # `unique`: at most one rule applies to any assessment (a DMN hit policy)
 
 
 @dataclass(frozen=True)
@@ -384,6 +385,17 @@ class AssertDecl(Decl):
     meta: Meta = Meta()
     expr: Expr = BoolLit(True)
     cites: tuple[Citation, ...] = ()
+    monotone: Monotone | None = None  # the relational form: then `expr` is unused (true)
+
+
+@dataclass(frozen=True)
+class Monotone(Node):
+    """`monotone TARGET in FACT, …`: raising the facts named by the paths (an input, a
+    field, a group member, `input.field`) never lowers TARGET (a decision's outcome in
+    declaration order, a definition's value)."""
+
+    target: str
+    paths: tuple[str, ...]
 
 
 @dataclass(frozen=True)

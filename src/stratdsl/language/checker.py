@@ -358,10 +358,84 @@ class Checker:
             )
             return
         entity = self._entity_scope(decl.for_each, decl.span)
+        if decl.monotone is not None:
+            monotone = self._check_monotone(decl, entity)
+            if monotone is not None:
+                true = self._node(ir.Const, BOOL, decl.monotone.span, value=True)
+                self.assertions[decl.name] = ir.Assertion(decl.name, entity, true, self._cites(decl.cites), decl.meta, decl.span, monotone)
+            return
         previous, self._current = self._current, decl.name
         expr = self._condition(decl.expr, _Scope(entity, f"assertion '{decl.name}'"), "an assertion")
         self._current = previous
         self.assertions[decl.name] = ir.Assertion(decl.name, entity, expr, self._cites(decl.cites), decl.meta, decl.span)
+
+    def _check_monotone(self, decl: ast.AssertDecl, entity: str | None) -> ir.Monotone | None:
+        """Resolve `monotone TARGET in PATH, …` (E072 for what does not resolve)."""
+        m = decl.monotone
+        assert m is not None
+        where = f"assertion '{decl.name}'"
+        if m.target in self.decision_decls:
+            kind = "decision"
+            owner = self._entity_scope_quiet(self.decision_decls[m.target].for_each)
+        elif m.target in self.def_decls:
+            kind = "definition"
+            owner = self._entity_scope_quiet(self.def_decls[m.target].for_each)
+            type_ = self._definition_type(m.target)
+            if not isinstance(type_, (NumberT, BoolT)):
+                self.diags.error("E072", f"{where}: definition '{m.target}' is a {type_.describe()}, which has no order", m.span,
+                                 hint="a monotone assertion reads a decision (outcomes in declaration order), a number or a yes/no")
+                return None
+        else:
+            names = [*self.decision_decls, *self.def_decls]
+            self.diags.error("E072", f"{where}: '{m.target}' is neither a decision nor a definition", m.span, hint=did_you_mean(m.target, names))
+            return None
+        self.used_names.add(m.target)
+        if owner is not None and owner != entity:
+            self.diags.error("E072", f"{where}: '{m.target}' is computed for each {self.inputs[owner].entity}", m.span,
+                             hint=f"write `assert {decl.name} for each {self.inputs[owner].entity}`")
+            return None
+        if owner is None and entity is not None:
+            self.diags.error("E072", f"{where}: '{m.target}' is not computed for each {self.inputs[entity].entity}", m.span,
+                             hint="leave out `for each`")
+            return None
+        raised: list[ir.RaisedFacts] = []
+        for path in m.paths:
+            found = self._raised(path)
+            if isinstance(found, str):
+                self.diags.error("E072", f"{where}: {found}", m.span,
+                                 hint="name an input (`maturity`), a field (`organization.headcount`, `maturity.practiced`) or a group member (`maturity.governance`)")
+                return None
+            raised.extend(r for r in found if r not in raised)
+        return ir.Monotone(m.target, kind, owner, tuple(raised), m.span)
+
+    def _raised(self, path: str) -> list[ir.RaisedFacts] | str:
+        """The facts a path of a monotone assertion names, or why it names none."""
+        parts = path.split(".")
+        item = self.inputs.get(parts[0])
+        if item is None:
+            return f"'{parts[0]}' is not an input"
+        member: str | None = None
+        fields: list[str] = list(item.fields)
+        rest = parts[1:]
+        if item.kind == "group" and rest and rest[0] in item.members:
+            member, rest = rest[0], rest[1:]
+        if len(rest) > 1:
+            return f"'{path}' names nothing"
+        if rest:
+            if rest[0] not in item.fields:
+                return f"'{rest[0]}' is not a field of {item.name}" + (" (nor one of its members)" if item.kind == "group" else "")
+            fields = [rest[0]]
+        out = []
+        for name in fields:
+            f = item.fields[name]
+            if isinstance(f.type, (NumberT, BoolT, EnumT)):
+                out.append(ir.RaisedFacts(item.name, member, name))
+                self.used_fields.add((item.name, name))
+            elif rest:
+                return f"'{path}' is a {f.type.describe()}, which cannot be raised (numbers, yes/no and enumerations can)"
+        if not out:
+            return f"'{path}' has no field that can be raised (numbers, yes/no and enumerations)"
+        return out
 
     def _check_param(self, decl: ast.ParamDecl) -> None:
         type_ = self._resolve_type(decl.type, f"param {decl.name}")
@@ -524,7 +598,7 @@ class Checker:
             )
         self._current = previous
         outcomes = tuple(ir.Outcome(name, labels.get(name)) for name in self.decision_types[decl.name].values)
-        self.decisions[decl.name] = ir.Decision(decl.name, entity, outcomes, tuple(rules), decl.meta, decl.span)
+        self.decisions[decl.name] = ir.Decision(decl.name, entity, outcomes, tuple(rules), decl.meta, decl.span, unique=decl.unique)
 
     def _check_bands(self, decl: ast.BandsDecl) -> None:
         entity = self._entity_scope(decl.for_each, decl.span)

@@ -403,7 +403,7 @@ class _Printer:
         self.trail(r)
 
     def _DecisionDecl(self, d: ast.DecisionDecl) -> None:
-        self._block_head(d, f"decision {d.name}{self._for_each(d.for_each)}", d.meta)
+        self._block_head(d, f"decision {d.name}{self._for_each(d.for_each)}{' unique' if d.unique else ''}", d.meta)
         first = True
         for o in d.outcomes:
             self.item(o, INDENT, f"outcome {o.name}", _meta_items(o.meta), first=first)
@@ -442,6 +442,11 @@ class _Printer:
         self.trail(d)
         for i in _meta_items(d.meta):
             self.emit(INDENT + i)
+        if d.monotone is not None:
+            self.emit(f"{INDENT}: monotone {d.monotone.target} in {', '.join(d.monotone.paths)}")
+            for c in d.cites:
+                self.emit(INDENT + _cite(c))
+            return
         body = layout(d.expr, INDENT * 2, len(INDENT) + 2)
         self.emit(f"{INDENT}: {body[0]}")
         for line in body[1:]:

@@ -380,6 +380,7 @@ class Decision:
     span: Span
     on: Expr | None = None
     bands: tuple[Band, ...] = ()
+    unique: bool = False  # at most one rule may apply (`check` proves it: E073)
 
     def outcome(self, name: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.name == name), None)
@@ -408,6 +409,31 @@ class Assertion:
     expr: Expr
     cites: tuple[Citation, ...]
     meta: ast.Meta
+    span: Span
+    monotone: Monotone | None = None  # the relational form (then `expr` is the constant true)
+
+
+@dataclass(frozen=True)
+class RaisedFacts:
+    """Facts a monotone assertion raises: `field` of `input` (of `member` only, for a group
+    member; of every entity or member otherwise)."""
+
+    input_name: str
+    member: str | None
+    field_name: str
+
+
+@dataclass(frozen=True)
+class Monotone:
+    """`monotone TARGET in FACTS`: for two assessments equal but for the raised facts, each
+    known in both and no lower in the second, TARGET is no lower in the second (when both
+    are known). TARGET: a decision (outcomes in declaration order, lowest first) or a
+    definition (numbers; false below true)."""
+
+    target: str
+    kind: str  # "decision" or "definition"
+    entity_input: str | None
+    raised: tuple[RaisedFacts, ...]
     span: Span
 
 

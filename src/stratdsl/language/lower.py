@@ -297,8 +297,12 @@ class _Lower(Transformer_NonRecursive):
             self._of(children, ast.OutcomeDecl),
             tuple(rules),
             otherwise,
+            unique=any(isinstance(c, tuple) and c[0] == "unique" for c in children),
             span=self._span(meta),
         )
+
+    def unique(self, meta, children):
+        return ("unique", True)
 
     def band_below(self, meta, children):
         return ("below", children[0])
@@ -331,10 +335,23 @@ class _Lower(Transformer_NonRecursive):
 
     def assert_decl(self, meta, children):
         name = str(children[0])
-        expr = next(c for c in children[1:] if isinstance(c, ast.Expr))
+        monotone = next((c for c in children[1:] if isinstance(c, ast.Monotone)), None)
+        expr = next((c for c in children[1:] if isinstance(c, ast.Expr)), ast.BoolLit(True))
         return ast.AssertDecl(
-            name, self._for_each(children), self._meta_of(children[1:]), expr, self._of(children, ast.Citation), span=self._span(meta)
+            name,
+            self._for_each(children),
+            self._meta_of(children[1:]),
+            expr,
+            self._of(children, ast.Citation),
+            monotone,
+            span=self._span(meta),
         )
+
+    def monotone(self, meta, children):
+        return ast.Monotone(str(children[0]), tuple(children[1:]), span=self._span(meta))
+
+    def fact_path(self, meta, children):
+        return ".".join(str(c) for c in children)
 
     def obligation_decl(self, meta, children):
         name = str(children[0])

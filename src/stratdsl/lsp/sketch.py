@@ -224,9 +224,10 @@ class _Reader:
         if keyword == "input":
             return self.input(name, whole)
         if keyword == "decision":
-            meta, _ = self.meta(i)
+            unique = self.name_at(i, "unique")
+            meta, _ = self.meta(i + 1 if unique else i)
             outcomes, rules = self.decision_body()
-            return ast.DecisionDecl(name, for_each, meta, tuple(outcomes), tuple(rules), span=whole)
+            return ast.DecisionDecl(name, for_each, meta, tuple(outcomes), tuple(rules), unique=unique, span=whole)
         if keyword == "bands":
             meta, _ = self.meta(i)
             return ast.BandsDecl(name, for_each, meta, bands=tuple(self.bands()), span=whole)
