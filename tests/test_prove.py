@@ -388,3 +388,35 @@ def test_the_real_change_of_derogation_6_3_is_printed_exactly():
     assert first["exact"] is True
     assert first["region"] == "annex_iii_point[e1] = none and usecases[e1].profiling = true"
     assert first["witness"]["usecases"][0]["profiling"] is True
+
+
+def test_check_remembers_proofs_not_counterexamples(tmp_path, monkeypatch):
+    """A second `check` of the same files does not ask the solver again for what it proved;
+    a counterexample is searched (and shown) every time."""
+    from stratdsl.backends import prove as prove_mod
+    from stratdsl.language import cache
+
+    monkeypatch.setenv("STRATDSL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "enabled", True)
+    cache.clear_memory()
+    path = tmp_path / "a.strat"
+    path.write_text(ASSERTS, encoding="utf-8")
+    policy = _compiled(path)
+    first = {p.assertion: p.status for p in prove_mod.prove_remembered(policy, AS_OF, 1, 60_000)}
+    assert first == {"top_needs_ok": prove_mod.PROVEN, "never_bottom": prove_mod.COUNTEREXAMPLE}
+    cache.clear_memory()  # as a new process: from disk
+    second = {p.assertion: p.status for p in prove_mod.prove_remembered(policy, AS_OF, 1, 60_000)}
+    assert second == {"never_bottom": prove_mod.COUNTEREXAMPLE}
+    # another date, or an edited file, is proven again
+    assert "top_needs_ok" in {p.assertion for p in prove_mod.prove_remembered(policy, date(2027, 1, 1), 1, 60_000)}
+    path.write_text(ASSERTS + "# edited\n", encoding="utf-8")
+    assert "top_needs_ok" in {p.assertion for p in prove_mod.prove_remembered(_compiled(path), AS_OF, 1, 60_000)}
+    cache.clear_memory()
+
+
+def _compiled(path):
+    from stratdsl.engine import compile_policy
+
+    policy, diagnostics = compile_policy(str(path))
+    assert policy is not None, diagnostics
+    return policy

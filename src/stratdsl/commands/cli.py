@@ -212,7 +212,7 @@ def _assertion_diagnostics(checked, budget: float) -> list[Diagnostic]:
     from ..backends import prove as prove_mod
 
     out = []
-    for p in prove_mod.prove(checked, date.today(), None, 1, int(budget * 1000)):
+    for p in prove_mod.prove_remembered(checked, date.today(), 1, int(budget * 1000)):  # proofs of an earlier run are kept
         span = checked.assertions[p.assertion].span
         if p.status == prove_mod.COUNTEREXAMPLE and p.raised is not None and p.counterexample is not None and p.lowered:
             whom = f" for {p.entity}" if p.entity else ""
