@@ -143,6 +143,16 @@ def compare(local: Path, duck: Path) -> dict:
     return c
 
 
+def summary_of(path: Path) -> str:
+    """Counts per decision and outcome (for a reused local.jsonl, whose command output is gone)."""
+    counts: dict = {}
+    for line in path.open(encoding="utf-8"):
+        for d in json.loads(line).get("decisions", []):
+            key = (d["decision"], d["outcome"] or d["status"])
+            counts[key] = counts.get(key, 0) + 1
+    return json.dumps(sorted(counts.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--which", choices=["A", "strategy"], default="A")
@@ -150,36 +160,51 @@ def main() -> None:
     parser.add_argument("--dirty", type=float, default=0.0, help="benchmark A: fraction of unknown efforts (and fewer bad cells)")
     parser.add_argument("--keep", help="a folder for the input and outputs, kept (default: a temporary folder)")
     parser.add_argument("--skip-local", action="store_true", help="run and time the duckdb engine only (no comparison)")
+    parser.add_argument("--reuse", action="store_true", help="with --keep: reuse the input and local.jsonl already there (rerun duckdb only)")
     parser.add_argument("--json", dest="json_out")
     args = parser.parse_args()
     policy = HERE / "three.strat" if args.which == "A" else REPO / "policies" / "strategy.strat"
     with tempfile.TemporaryDirectory(prefix="stratdsl-sqleq-") as tmp:
         folder = Path(args.keep) if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
+        reuse = args.reuse and args.keep
         if args.which == "A":
             source = folder / f"a{args.n}.csv"
-            gen_three(source, args.n, args.dirty)
+            if not (reuse and source.exists()):
+                gen_three(source, args.n, args.dirty)
             cases = args.n
         else:
             source = folder / f"s{args.n}.jsonl"
-            cases = gen_strategy(source, args.n)
+            if reuse and source.exists():
+                per_copy = sum(1 for line in source.open(encoding="utf-8") for _ in json.loads(line).get("usecases", []))
+                cases = per_copy
+            else:
+                cases = gen_strategy(source, args.n)
         print(f"{args.which}: {cases} use cases in {source.name} ({source.stat().st_size / 1e6:.1f} MB); {load()}", flush=True)
         record: dict = {"which": args.which, "use_cases": cases, "dirty": args.dirty, "load_before": load()}
         base = [str(STRATDSL), "batch", str(policy), source.name, "--as-of", AS_OF]
-        runs = [("duckdb", ["--engine", "duckdb"])] + ([] if args.skip_local else [("local", ["--jobs", "2"])])
+        local_kept = reuse and (folder / "local.jsonl").exists()
+        runs = [("duckdb", ["--engine", "duckdb"])] + ([] if args.skip_local or local_kept else [("local", ["--jobs", "2"])])
         for name, extra in runs:
             out = folder / f"{name}.jsonl"
             out.unlink(missing_ok=True)
             r = timed([*base, "-o", out.name, *extra], folder)
             summary = r.pop("stdout")
             record[name] = r
+            if r["returncode"] not in (0, 1) or not summary.strip():
+                print(f"{name:6}: failed (exit {r['returncode']}) after {r['wall']:.1f} s, peak RSS {r['peak_rss_mb']:,.0f} MB: {r['stderr_tail']}", flush=True)
+                record["failed"] = True
+                break
             print(f"{name:6}: exit {r['returncode']}, {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU (user + sys), "
                   f"peak RSS {r['peak_rss_mb']:,.0f} MB, {cases / r['wall']:,.0f} use cases/s wall, "
                   f"{cases / max(r['cpu'], 1e-9):,.0f} per CPU-second; {load()}", flush=True)
             print("        " + "\n        ".join(summary.strip().splitlines()[:4]), flush=True)
-            if r["returncode"] not in (0, 1):
-                print(f"        failed: {r['stderr_tail']}", flush=True)
             record[name]["summary"] = summary.replace(out.name, "OUT")
+        if record.get("failed"):
+            args.skip_local = True
+        if not args.skip_local and local_kept:
+            record["local"] = {"summary": summary_of(folder / "local.jsonl")}
+            record["duckdb"]["summary"] = summary_of(folder / "duckdb.jsonl")
         if not args.skip_local:
             record["same_summary"] = record["duckdb"]["summary"] == record["local"]["summary"]
             c = compare(folder / "local.jsonl", folder / "duckdb.jsonl")
@@ -195,7 +220,7 @@ def main() -> None:
         print(load())
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(record, indent=2) + "\n")
-        if not args.skip_local and (record["comparison"]["differences"] or not record["same_summary"]):
+        if record.get("failed") or (not args.skip_local and (record["comparison"]["differences"] or not record["same_summary"])):
             sys.exit(1)
 
 
