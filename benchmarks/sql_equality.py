@@ -100,7 +100,7 @@ def timed(args: list[str], cwd: Path) -> dict:
         "cpu": float(field("User time (seconds)")) + float(field("System time (seconds)")),
         "peak_rss_mb": int(field("Maximum resident set size (kbytes)")) / 1024,
         "stdout": done.stdout,
-        "stderr_tail": [line for line in err.splitlines() if not line.startswith("\t")][-3:],
+        "stderr_tail": [line for line in err.splitlines() if not line.startswith("\t")][-4:],
     }
 
 
