@@ -1,7 +1,10 @@
 """Same decisions from `batch --engine duckdb` and the per-record engine, line by line.
 
     python benchmarks/sql_equality.py --which A --n 1000000 [--dirty 0.01] [--keep DIR] [--skip-local]
-    python benchmarks/sql_equality.py --which strategy --n 100000
+    STRATDSL_DUCKDB_MEMORY=6GB python benchmarks/sql_equality.py --which strategy --n 100000
+
+(the methodology does not fit in the default 2 GB from 10⁵ use cases: E856;
+10 GB at 10⁶; see docs/performance.md).
 
 Data is generated as benchmarks/sql_bench.py generates it, never stored
 (a temporary folder unless --keep):
