@@ -83,3 +83,30 @@ def test_outcomes_use_the_engines_decimal_context_not_the_callers():
         caller.prec = 2
         assert compiled(policy).outcomes(facts, date(2026, 1, 1)) == ("hi",)
         assert evaluate(policy, facts, date(2026, 1, 1)).decisions[0].outcome == "hi"
+
+
+def test_the_fused_path_tests_each_entity_once_and_still_sees_unknown_fields():
+    """An entity records at construction whether every value it holds is known (`Entity.known`):
+    the generated outcome function then skips the per-field unknown tests. An entity with an
+    unknown field, read or not, takes those tests, and an unknown field that a rule reads gives the
+    reference's answer (undetermined: None), not a comparison with `Unknown`."""
+    from stratdsl.backends.compiler import compiled
+    from stratdsl.engine import compile_text
+    from stratdsl.runtime.evaluator import evaluate
+
+    policy, _ = compile_text('policy "p" version "1"\ninput us: many u { x: number  y: number  z: text }\n'
+                             "decision d for each u { hi when x > 2 and y > 1  lo when x <= 2  otherwise mid }\n", "p.strat")
+    rows = [
+        {"id": "a", "x": Decimal(3), "y": Decimal(2), "z": "t"},  # all known
+        {"id": "b", "x": Decimal(3), "y": Decimal(2)},  # z unknown, not read
+        {"id": "c", "x": Decimal(3)},  # y unknown and read: undetermined
+        {"id": "d", "x": Decimal(1)},  # y unknown, not needed by the rule that fires
+    ]
+    for row in rows:
+        facts = validate(policy, {"us": [row]})
+        assert facts.entities["us"][0].known is (len(row) == 4)
+        expected = tuple(r.outcome if r.status == "decided" else None for r in evaluate(policy, facts, date(2026, 1, 1)).decisions)
+        assert compiled(policy).outcomes(facts, date(2026, 1, 1)) == expected
+    facts = validate(policy, {"us": rows})
+    expected = tuple(r.outcome if r.status == "decided" else None for r in evaluate(policy, facts, date(2026, 1, 1)).decisions)
+    assert compiled(policy).outcomes(facts, date(2026, 1, 1)) == expected == ("hi", "hi", None, "lo")

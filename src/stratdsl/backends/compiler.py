@@ -710,7 +710,7 @@ class _Gen:
         by_input: dict[str, list[int]] = {}
         for n, decision in enumerate(decisions):
             by_input.setdefault(decision.entity_input or "", []).append(n)
-        lines = ["def t_all(A):", "    E = A.entities"]
+        lines = ["def t_all(A, as_of, params=None):", "    E = A.entities"]
         for input_name, numbers in by_input.items():
             self.reads = {}  # the fields of this input's entities
             chains: list[str] = []
@@ -722,13 +722,14 @@ class _Gen:
                     tests += [f"not {self.truth(x.cond, self.known(x.cond))}" for x in rule.exceptions]
                     test = " and ".join(tests) or "True"
                     chains.append(f"        {'if' if i == 0 else 'elif'} {test}: r{n} = {self.const(rule.outcome)}")
-                chains += ["        else: return None", f"        l{n}.append(r{n})"]
+                chains += ["        else: return _slow(A, as_of, params)", f"        l{n}.append(r{n})"]
             if not self.pure:
                 return None
             lines.append(f"    E{numbers[0]} = E.get({self.const(input_name)}, ())")
             reads = [f"        {local} = v{code[len('e.values'):]}" for code, local in self.reads.items()]
-            if self.reads:
-                reads.append(f"        if {' or '.join(f'{local}.__class__ is U' for local in self.reads.values())}: return None")
+            if self.reads:  # one test per entity (`known`: no value of it is unknown), else one per field
+                unknown = " or ".join(f"{local}.__class__ is U" for local in self.reads.values())
+                reads.append(f"        if not e.known and ({unknown}): return _slow(A, as_of, params)")
             if len(by_input) == 1:  # one entity (the common case of a call per record): no lists
                 lines += [f"    if len(E{numbers[0]}) == 1:", f"        e = E{numbers[0]}[0]", "        v = e.values", *reads]
                 lines += [line for line in chains if ".append(" not in line]
@@ -928,6 +929,7 @@ class CompiledPolicy:
         ]
         self.uses_members = any(i.kind == "group" for i in policy.inputs.values())
         self.fused: Any = None
+        self._outcomes_fn: Any = None  # set by _compile_later
         self.run_order = [(d.name, d.entity_input, self.known_full[d.name]) for d in self.decision_list]
         self.outputs = [(d.name, d.entity_input, ns[_name("d", d.name)]) for d in policy.outputs()]
         self.param_defaults = {n: p.default for n, p in policy.params.items()}
@@ -941,42 +943,50 @@ class CompiledPolicy:
         except decimal.Overflow:
             raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
 
-    def outcomes(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> tuple[str | None, ...]:
-        """The outcome of every decision, in the order of `evaluate(...).decisions` (each decision,
-        then each entity); None where it is undetermined or no rule applies. For callers that
-        need no statuses, citations, values or obligations: no result objects are built."""
-        fused = self.fused  # set by the first call (the outcome walks are compiled then)
-        if fused is not None:
-            if self.needs_context:  # arithmetic in the conditions: the engine's decimal context
-                try:
-                    with decimal.localcontext(CONTEXT):
-                        found = fused(assessment)
-                except decimal.Overflow:
-                    raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
-            else:
-                found = fused(assessment)
-            if found is not None:
-                return found
-        elif self.known_outcome is None:
+    @property
+    def outcomes(self) -> Any:
+        """`outcomes(assessment, as_of, params=None)`: the outcome of every decision, in the order
+        of `evaluate(...).decisions` (each decision, then each entity); None where it is
+        undetermined or no rule applies. For callers that need no statuses, citations, values or
+        obligations: no result objects are built. The function is the generated `t_all` itself
+        when there is one and it needs no decimal context (one frame between the caller and the
+        conditions; it takes `_outcomes_slow` on an unknown field or when no rule applies), else
+        `_outcomes_slow`. The outcome walks are compiled on the first read of this attribute."""
+        fn = self._outcomes_fn
+        if fn is None:
             self._compile_later()
-            return self.outcomes(assessment, as_of, params)
+            fn = self._outcomes_fn
+        return fn
+
+    def _outcomes_slow(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> tuple[str | None, ...]:
+        fused = self.fused
         try:
             if self.needs_context:
                 with decimal.localcontext(CONTEXT):
+                    if fused is not None:  # arithmetic in the conditions: the engine's decimal context
+                        found = fused(assessment, as_of, params)
+                        if found is not None:
+                            return found
                     return _Run(self, assessment, as_of, params).outcomes()
             return _Run(self, assessment, as_of, params).outcomes()
         except decimal.Overflow:
             raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
-
 
     def _compile_later(self) -> None:
         with self._later_lock:
             if self.known_outcome is not None:
                 return
             ns = self.namespace
+            # the fused function leaves for the walks through `_slow`; under a decimal context
+            # `_outcomes_slow` calls it inside the context, and its `_slow` is the walks alone
+            ns["_slow"] = self._outcomes_walks if self.needs_context else self._outcomes_slow
             _run_generated(self.later_source, f"<stratdsl compiled {self.policy.name}, outcomes>", ns)
             self.fused = ns[self._fused_name] if self._fused_name else None
             self.known_outcome = [(name, input_name, ns[out]) for name, input_name, out in self._outcome_names]
+            self._outcomes_fn = self.fused if self.fused is not None and not self.needs_context else self._outcomes_slow
+
+    def _outcomes_walks(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> tuple[str | None, ...]:
+        return _Run(self, assessment, as_of, params).outcomes()
 
 
 def _run_generated(source: str, name: str, namespace: dict[str, Any]) -> None:

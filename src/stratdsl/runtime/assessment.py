@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, create_model
@@ -46,6 +46,13 @@ class Entity:
     id: str
     values: dict[str, Any]
     path: str  # "usecases[ocr]"
+
+    def __post_init__(self) -> None:
+        # not a field (equality, hashing and the constructor are unchanged): whether every value
+        # is known, so compiled code tests an entity once instead of each field it reads
+        object.__setattr__(self, "known", not any(v.__class__ is Unknown for v in self.values.values()))
+
+    known: ClassVar[bool]  # set per instance by __post_init__
 
 
 @dataclass
