@@ -145,6 +145,9 @@ def _call(name: str, args: list[Any], span: Any) -> Any:
     return max(args)
 
 
+#: Exceptions of one rule past which its decision keeps the Python walk (each nests a block).
+MAX_EXCEPTIONS = 24
+
 _CMP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
@@ -161,6 +164,8 @@ class _TracedGen:
         self.roots: dict[int, str] = {}
         self.by_reference: dict[int, ir.Expr] = {}  # top expressions that may meet `not applicable`
         self.size = 0
+        self.walk_all: str | None = None
+        self.constants: set[str] = set()  # locals `vN` holding a constant
 
     def const(self, value: Any) -> str:
         """A module global `K_n`: constants, names and IR nodes by identity, never pasted."""
@@ -170,6 +175,12 @@ class _TracedGen:
             self.consts.append(value)
         return f"K_{self.const_index[key]}"
 
+    def either(self, unknown: str, operands: list[str], known: str) -> str:
+        """`unknown if any operand is unknown else known`, without the tests of constant operands
+        (`Unknown` has no subclasses: a class test, as compiler.py)."""
+        tests = [f"{o}.__class__ is U" for o in operands if o not in self.constants]
+        return f"{unknown} if {' or '.join(tests)} else {known}" if tests else known
+
     # -------------------------------------------------------- statements computing one node
     def emit(self, e: ir.Expr, out: list[str], ind: str) -> str:
         """Append statements computing `e` (storing each node's value in T) and return its local."""
@@ -178,6 +189,8 @@ class _TracedGen:
         kind = type(e)
         if kind is ir.Const:
             out.append(f"{ind}T[{e.id}] = {v} = {self.const(e.value)}")
+            if not isinstance(e.value, Unknown):
+                self.constants.add(v)  # never unknown: no test where it is used
             return v
         if kind is ir.FieldRef:
             src = f"ev.assessment.records[{self.const(e.input_name)}]" if e.of_record else "E.values"
@@ -218,37 +231,28 @@ class _TracedGen:
             return v
         if kind is ir.Neg:
             o = self.emit(e.operand, out, ind)
-            out.append(f"{ind}T[{e.id}] = {v} = _neg_u({o}) if isinstance({o}, U) else -{o}")
+            out.append(f"{ind}T[{e.id}] = {v} = " + self.either(f"_neg_u({o})", [o], f"-{o}"))
             return v
         if kind is ir.Not:
             o = self.emit(e.operand, out, ind)
-            out.append(f"{ind}T[{e.id}] = {v} = {o} if isinstance({o}, U) else not {o}")
+            out.append(f"{ind}T[{e.id}] = {v} = " + self.either(o, [o], f"not {o}"))
             return v
         if kind is ir.Arith:
             a = self.emit(e.left, out, ind)
             b = self.emit(e.right, out, ind)
             op = self.const(e.op)
-            out.append(
-                f"{ind}T[{e.id}] = {v} = _arith_u({op}, {a}, {b}) if isinstance({a}, U) or isinstance({b}, U)"
-                f" else _calc({op}, {a}, {b}, {self.const(e.span)}, E)"
-            )
+            out.append(f"{ind}T[{e.id}] = {v} = " + self.either(f"_arith_u({op}, {a}, {b})", [a, b], f"_calc({op}, {a}, {b}, {self.const(e.span)}, E)"))
             return v
         if kind is ir.Compare:
             a = self.emit(e.left, out, ind)
             b = self.emit(e.right, out, ind)
-            out.append(
-                f"{ind}T[{e.id}] = {v} = _cmp_u({self.const(e.op)}, {a}, {b}) if isinstance({a}, U) or isinstance({b}, U)"
-                f" else {a} {_CMP[e.op]} {b}"
-            )
+            out.append(f"{ind}T[{e.id}] = {v} = " + self.either(f"_cmp_u({self.const(e.op)}, {a}, {b})", [a, b], f"{a} {_CMP[e.op]} {b}"))
             return v
         if kind is ir.In:
             a = self.emit(e.item, out, ind)
             b = self.emit(e.container, out, ind)
             op = "not in" if e.negated else "in"
-            out.append(
-                f"{ind}T[{e.id}] = {v} = _cmp_u({self.const(op)}, {a}, {b}) if isinstance({a}, U) or isinstance({b}, U)"
-                f" else {a} {op} {b}"
-            )
+            out.append(f"{ind}T[{e.id}] = {v} = " + self.either(f"_cmp_u({self.const(op)}, {a}, {b})", [a, b], f"{a} {op} {b}"))
             return v
         if kind is ir.SetOf:
             items = [self.emit(i, out, ind) for i in e.items]
@@ -257,14 +261,11 @@ class _TracedGen:
         if kind is ir.Func:
             args = [self.emit(a, out, ind) for a in e.args]
             if e.name == "known":
-                out.append(f"{ind}T[{e.id}] = {v} = not isinstance({args[0]}, U)")
+                out.append(f"{ind}T[{e.id}] = {v} = {args[0]}.__class__ is not U")
                 return v
             listed = "[" + ", ".join(args) + "]"
             name = self.const(e.name)
-            unknown = " or ".join(f"isinstance({a}, U)" for a in args) or "False"
-            out.append(
-                f"{ind}T[{e.id}] = {v} = _func_u({name}, {listed}) if {unknown} else _call({name}, {listed}, {self.const(e.span)})"
-            )
+            out.append(f"{ind}T[{e.id}] = {v} = " + self.either(f"_func_u({name}, {listed})", args, f"_call({name}, {listed}, {self.const(e.span)})"))
             return v
         if kind is ir.Logic:
             out.append(f"{ind}{v} = {self.logic(e)}(ev, E, T)")
@@ -288,7 +289,7 @@ class _TracedGen:
         explore = f"x_{e.id}"
         for index, item in enumerate(e.items):
             val = self.emit(item, lines, "    ")
-            lines.append(f"    if isinstance({val}, U):")
+            lines.append(f"    if {val}.__class__ is U:")
             lines.append(f"        u.append({val})")
             lines.append(f"    elif {val} is {decisive}:")
             if index + 1 < n:
@@ -381,6 +382,78 @@ class _TracedGen:
                     self.root(key)
             stack.extend(c for c in node.children() if c is not None)
 
+    # -------------------------------------------------------- the decision walks
+    def call(self, e: ir.Expr) -> str:
+        """A call of the function computing top expression `e` (`R_<id>` for those left to the reference)."""
+        name = self.roots.get(e.id)
+        if name is not None:
+            return f"{name}(ev, E, T)"
+        return f"_truth(R_{e.id}(ev, E, T))"  # may be n/a: false in a truth position, as Evaluator._decide
+
+    def decision_walk(self, decision: ir.Decision, number: int) -> str | None:
+        """`_TracedEvaluator._walk` for one decision, unrolled: each rule's date, condition and
+        exceptions in order, and at the first rule that certainly fires, the exploration of the
+        later rules (`xd_N`, each expression on its own, swallowing StratError) and return. None
+        (the Python walk runs) for a rule with more exceptions than the nesting allows."""
+        rules = decision.rules
+        if any(len(rule.exceptions) > MAX_EXCEPTIONS for rule in rules):
+            return None
+        name, explore = f"dw_{number}", f"xd_{number}"
+        lines = [f"def {name}(ev, E, T):"]
+        for index, rule in enumerate(rules):
+            pad = "    "
+            dated = rule.valid_from is not None or rule.valid_until is not None
+            if dated:
+                lines.append(f"{pad}f = ev.in_force({self.const(rule.valid_from)}, {self.const(rule.valid_until)})")
+                lines.append(f"{pad}if f is not False:")
+                pad += "    "
+            lines.append(f"{pad}c = {'True' if rule.cond is None else self.call(rule.cond)}")
+            if dated:
+                lines.append(f"{pad}if f is not True: c = f if c is not False else False")
+            lines.append(f"{pad}if c is not False:")
+            pad += "    "
+            if rule.exceptions:
+                lines.append(f"{pad}m = False")
+            for x in rule.exceptions:
+                lines.append(f"{pad}x = {self.call(x.cond)}")
+                lines.append(f"{pad}if x is not True:")
+                pad += "    "
+                lines.append(f"{pad}if x.__class__ is U: m = True")
+            fire = "c is True and not m" if rule.exceptions else "c is True"
+            lines.append(f"{pad}if {fire}:")
+            if index + 1 < len(rules):
+                lines.append(f"{pad}    {explore}(ev, E, T, {index + 1})")
+            lines.append(f"{pad}    return")
+        lines.append("    return")
+        self.functions.append("\n".join(lines))
+        if len(rules) > 1:
+            body = [f"def {explore}(ev, E, T, start):"]
+            for index, rule in enumerate(rules[1:], start=1):
+                exprs = [e for e in (rule.cond, *(x.cond for x in rule.exceptions)) if e is not None]
+                if not exprs:
+                    continue
+                body.append(f"    if start <= {index}:")
+                for e in exprs:
+                    body += ["        try:", f"            {self.call(e)}", "        except StratError:", "            pass"]
+            body.append("    return")
+            self.functions.append("\n".join(body))
+        return name
+
+    def walks(self) -> str | None:
+        """`tr_all(ev, entities, scope)`: every decision's walk, for each of its entities in order."""
+        lines = ["def tr_all(ev, ents, scope):"]
+        for number, decision in enumerate(self.policy.decisions.values()):
+            walk = self.decision_walk(decision, number)
+            if walk is None:
+                return None
+            if decision.entity_input is None:
+                lines.append(f"    {walk}(ev, None, scope({self.const('')}))")
+            else:
+                lines += [f"    for E in ents.get({self.const(decision.entity_input)}, ()):", f"        {walk}(ev, E, scope(E.path))"]
+        lines.append("    return")
+        self.functions.append("\n".join(lines))
+        return "tr_all"
+
     def generate(self) -> str:
         policy = self.policy
         tops: list[ir.Expr | None] = []
@@ -395,6 +468,7 @@ class _TracedGen:
             if top is not None:
                 self.root(top)
                 self.all_nodes(top)
+        self.walk_all = self.walks()
         consts = [f"K_{i} = K[{i}]" for i in range(len(self.consts))]
         return "\n".join([*consts, "", *self.functions, ""])
 
@@ -424,12 +498,14 @@ class TracedPolicy:
             "_merge_u": merge_unknown,
             "_range_u": range_unknown,
             "_branches_u": branches_unknown,
+            "_truth": truth,
             "__builtins__": {"isinstance": isinstance, "frozenset": frozenset},
         }
         _run_generated(self.source, f"<stratdsl traced {policy.name}>", self.namespace)
         self.roots: dict[int, Any] = {i: self.namespace[name] for i, name in gen.roots.items()}
         for i, e in gen.by_reference.items():  # computed and traced by the reference evaluator
-            self.roots[i] = functools.partial(_by_reference, e)
+            self.roots[i] = self.namespace[f"R_{i}"] = functools.partial(_by_reference, e)
+        self.walk_all = self.namespace[gen.walk_all] if gen.walk_all else None
         self.compiled = compiled(policy)  # gives the result; compiled() hashes the policy files on each call
         # per decision, its rules as the walk needs them: dated?, dates, condition, exceptions, and
         # what the exploration computes once the rule fires (the later rules' conditions and exceptions)
@@ -455,11 +531,13 @@ class _TracedEvaluator(Evaluator):
     tests/test_compiled.py), so the walk below only computes what the reference computes, in its
     order, for the trace: no rule statuses, no results."""
 
-    def __init__(self, traced: TracedPolicy, decided: dict[tuple[str, str], Any], *args: Any) -> None:
+    def __init__(self, traced: TracedPolicy, result: Result, *args: Any) -> None:
         super().__init__(*args)
         self._roots = traced.roots
         self._plans = traced.plans
-        self._decided = decided
+        self._walk_all = traced.walk_all
+        self._result = result
+        self._decided: dict[tuple[str, str], Any] | None = None  # built when a decision is read
 
     def compute(self, expr: ir.Expr, entity: Any) -> Any:
         fn = self._roots.get(expr.id)
@@ -469,14 +547,20 @@ class _TracedEvaluator(Evaluator):
 
     def decision(self, name: str, entity: Any) -> Any:
         scope = entity if self.policy.decisions[name].entity_input is not None else None
-        return self._decided[(name, scope.path if scope else "")]
+        decided = self._decided
+        if decided is None:
+            decided = self._decided = {(d.decision, d.entity_path or ""): d for d in self._result.decisions}
+        return decided[(name, scope.path if scope else "")]
 
     def trace(self) -> None:
         """What Evaluator.run computes, in its order: every decision's walk, the obligations, the outputs."""
         scope_of = self.tracer.scope  # type: ignore[union-attr]
-        for entity_input, plan in self._plans:
-            for entity in self._scope_entities(entity_input):
-                self._walk(plan, entity, scope_of(entity.path if entity else ""))
+        if self._walk_all is not None:  # generated: TracedPolicy.walk_all
+            self._walk_all(self, self.assessment.entities, scope_of)
+        else:
+            for entity_input, plan in self._plans:
+                for entity in self._scope_entities(entity_input):
+                    self._walk(plan, entity, scope_of(entity.path if entity else ""))
         for obligation in self.policy.obligations.values():
             for entity in self._scope_entities(obligation.entity_input):
                 if self.in_force(obligation.valid_from, obligation.valid_until) is not False:
@@ -542,10 +626,9 @@ def evaluate_traced(
         tracer = RecordingTracer()
         return reference_evaluate(policy, assessment, as_of, params, tracer), tracer
     result = module.compiled.evaluate(assessment, as_of, params)  # the reference's result (test_compiled.py)
-    decided = {(d.decision, d.entity_path or ""): d for d in result.decisions}
     array = ArrayTracer(module.size)
     try:
-        _TracedEvaluator(module, decided, policy, assessment, as_of, params, array).trace()
+        _TracedEvaluator(module, result, policy, assessment, as_of, params, array).trace()
     except Overflow:  # as runtime.evaluator.evaluate
         raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
     return result, array
