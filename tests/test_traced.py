@@ -144,3 +144,27 @@ def test_code_cpython_refuses_falls_back_to_the_reference_tracer(monkeypatch):
     assert traced(policy) is None
     result, tracer = evaluate_traced(policy, validate(policy, {"o": {"x": 2}}), date(2026, 9, 1))
     assert type(tracer) is RecordingTracer and result.values[0].value == Decimal(3)
+
+
+def test_one_walk_gives_trace_and_result_for_plain_decisions():
+    """A decision whose traced walk ends at a rule that certainly fires, every earlier rule being
+    simply false, goes into the compiled run's memo table: the compiled form does not walk it again.
+    The others (an exception applied, an unknown) are left to the compiled form. Same result and
+    trace as the reference either way."""
+    policy = _checked(SMALL + "input us: many u { s: number }\n"
+                      "decision d for each u { hi when s > 2 unless s > 4  lo when s <= 2  otherwise mid }\n"
+                      "decision g { yes when o.b  otherwise no }\n")
+    form = traced(policy).compiled
+    walked: list[str] = []
+    original = form.run_order
+    def counted(fn: Any, name: str) -> Any:
+        return lambda X, e: walked.append(name) or fn(X, e)
+
+    form.run_order = [(name, entity_input, counted(fn, name)) for name, entity_input, fn in original]
+    try:
+        facts = validate(policy, {"o": {"b": True}, "us": [{"id": "a", "s": 1}, {"id": "b", "s": 3}, {"id": "c", "s": 5}, {"id": "d"}]})
+        assert_same_trace(policy, facts, date(2026, 9, 1))
+        # a (lo, rule 2 after a false rule) and b (hi) and g: plain; c (hi excepted → mid), d (unknown): compiled
+        assert walked == ["d", "d"]
+    finally:
+        form.run_order = original

@@ -27,6 +27,8 @@ are numbered (`t_`, `l_`, `x_`, `c_`), and the code runs through
 
 from __future__ import annotations
 
+import contextlib
+import decimal
 import functools
 import threading
 from datetime import date
@@ -52,7 +54,7 @@ from ..runtime.values import (
     range_unknown,
     truth,
 )
-from .compiler import _run_generated, compiled
+from .compiler import CompiledPolicy, _Run, _run_generated, compiled
 
 _MISSING = object()
 
@@ -285,18 +287,19 @@ class _TracedGen:
         self.done.add(e.id)
         decisive = "True" if e.op == "or" else "False"
         n = len(e.items)
-        lines = [f"def {name}(ev, E, T):", "    u = []"]
+        lines = [f"def {name}(ev, E, T):", "    u = None"]
         explore = f"x_{e.id}"
         for index, item in enumerate(e.items):
             val = self.emit(item, lines, "    ")
             lines.append(f"    if {val}.__class__ is U:")
-            lines.append(f"        u.append({val})")
+            lines.append(f"        if u is None: u = [{val}]")
+            lines.append(f"        else: u.append({val})")
             lines.append(f"    elif {val} is {decisive}:")
             if index + 1 < n:
                 lines.append(f"        {explore}(ev, E, T, {index + 1})")
             lines.append(f"        T[{e.id}] = {decisive}")
             lines.append(f"        return {decisive}")
-        lines.append("    if not u:")
+        lines.append("    if u is None:")
         lines.append(f"        T[{e.id}] = {'False' if decisive == 'True' else 'True'}")
         lines.append(f"        return {'False' if decisive == 'True' else 'True'}")
         if is_range(e):
@@ -393,25 +396,30 @@ class _TracedGen:
     def decision_walk(self, decision: ir.Decision, number: int) -> str | None:
         """`_TracedEvaluator._walk` for one decision, unrolled: each rule's date, condition and
         exceptions in order, and at the first rule that certainly fires, the exploration of the
-        later rules (`xd_N`, each expression on its own, swallowing StratError) and return. None
-        (the Python walk runs) for a rule with more exceptions than the nesting allows."""
+        later rules (`xd_N`, each expression on its own, swallowing StratError) and return. It
+        returns the index of the rule that fired when every earlier rule was simply false (in
+        force, condition false: the compiled form's plain result, `_Run.fired` with no special
+        case), else None. None instead of a name (the Python walk runs) for a rule with more
+        exceptions than the nesting allows."""
         rules = decision.rules
         if any(len(rule.exceptions) > MAX_EXCEPTIONS for rule in rules):
             return None
         name, explore = f"dw_{number}", f"xd_{number}"
-        lines = [f"def {name}(ev, E, T):"]
+        lines = [f"def {name}(ev, E, T):", "    p = True"]
         for index, rule in enumerate(rules):
             pad = "    "
             dated = rule.valid_from is not None or rule.valid_until is not None
             if dated:
                 lines.append(f"{pad}f = ev.in_force({self.const(rule.valid_from)}, {self.const(rule.valid_until)})")
-                lines.append(f"{pad}if f is not False:")
+                lines.append(f"{pad}if f is False: p = False")
+                lines.append(f"{pad}else:")
                 pad += "    "
             lines.append(f"{pad}c = {'True' if rule.cond is None else self.call(rule.cond)}")
             if dated:
                 lines.append(f"{pad}if f is not True: c = f if c is not False else False")
             lines.append(f"{pad}if c is not False:")
             pad += "    "
+            body = pad
             if rule.exceptions:
                 lines.append(f"{pad}m = False")
             for x in rule.exceptions:
@@ -423,33 +431,44 @@ class _TracedGen:
             lines.append(f"{pad}if {fire}:")
             if index + 1 < len(rules):
                 lines.append(f"{pad}    {explore}(ev, E, T, {index + 1})")
-            lines.append(f"{pad}    return")
-        lines.append("    return")
+            lines.append(f"{pad}    return {index} if p else None")
+            # excepted or unknown (or, above, not in force): not the plain case
+            lines.append(f"{body}p = False")
+        lines.append("    return None")
         self.functions.append("\n".join(lines))
         if len(rules) > 1:
-            body = [f"def {explore}(ev, E, T, start):"]
+            xlines = [f"def {explore}(ev, E, T, start):"]
             for index, rule in enumerate(rules[1:], start=1):
                 exprs = [e for e in (rule.cond, *(x.cond for x in rule.exceptions)) if e is not None]
                 if not exprs:
                     continue
-                body.append(f"    if start <= {index}:")
+                xlines.append(f"    if start <= {index}:")
                 for e in exprs:
-                    body += ["        try:", f"            {self.call(e)}", "        except StratError:", "            pass"]
-            body.append("    return")
-            self.functions.append("\n".join(body))
+                    xlines += ["        try:", f"            {self.call(e)}", "        except StratError:", "            pass"]
+            xlines.append("    return")
+            self.functions.append("\n".join(xlines))
         return name
 
     def walks(self) -> str | None:
-        """`tr_all(ev, entities, scope)`: every decision's walk, for each of its entities in order."""
-        lines = ["def tr_all(ev, ents, scope):"]
+        """`tr_all(ev, entities, scope, memo, fired)`: every decision's walk, for each of its
+        entities in order; a plain result (the rule that fired) goes into the compiled run's memo
+        table (`memo`, `fired`: `_Run.decisions`, `_Run.fired`) so the compiled form does not
+        compute that decision again."""
+        lines = ["def tr_all(ev, ents, scope, memo, fired):"]
         for number, decision in enumerate(self.policy.decisions.values()):
             walk = self.decision_walk(decision, number)
             if walk is None:
                 return None
+            name = self.const(decision.name)
             if decision.entity_input is None:
-                lines.append(f"    {walk}(ev, None, scope({self.const('')}))")
+                lines += [f"    k = {walk}(ev, None, scope({self.const('')}))",
+                          f"    if k is not None and memo is not None and ({name}, -1) not in memo:",
+                          f"        memo[({name}, -1)] = fired({number}, k, None, None)"]
             else:
-                lines += [f"    for E in ents.get({self.const(decision.entity_input)}, ()):", f"        {walk}(ev, E, scope(E.path))"]
+                lines += [f"    for E in ents.get({self.const(decision.entity_input)}, ()):",
+                          f"        k = {walk}(ev, E, scope(E.path))",
+                          f"        if k is not None and memo is not None and ({name}, E.index) not in memo:",
+                          f"            memo[({name}, E.index)] = fired({number}, k, None, E)"]
         lines.append("    return")
         self.functions.append("\n".join(lines))
         return "tr_all"
@@ -531,12 +550,20 @@ class _TracedEvaluator(Evaluator):
     tests/test_compiled.py), so the walk below only computes what the reference computes, in its
     order, for the trace: no rule statuses, no results."""
 
-    def __init__(self, traced: TracedPolicy, result: Result, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(self, traced: TracedPolicy, run: _Run | None, result: Result | None, policy: ir.CheckedPolicy,
+                 assessment: Assessment, as_of: date, params: dict[str, Any] | None, tracer: RecordingTracer) -> None:
+        if run is None:
+            super().__init__(policy, assessment, as_of, params, tracer)
+        else:  # Evaluator.__init__'s attributes, with the compiled run's parameter values (the same)
+            self.policy, self.assessment, self.as_of, self.tracer = policy, assessment, as_of, tracer
+            self.overrides = params or {}
+            self.params = run.params
+            self._defs, self._decisions, self._ranks, self._dates = {}, {}, {}, {}
         self._roots = traced.roots
         self._plans = traced.plans
         self._walk_all = traced.walk_all
-        self._result = result
+        self._run = run  # the compiled run whose result this trace goes with, or
+        self._result = result  # the result, when the policy is not compiled (Interpreted)
         self._decided: dict[tuple[str, str], Any] | None = None  # built when a decision is read
 
     def compute(self, expr: ir.Expr, entity: Any) -> Any:
@@ -546,17 +573,20 @@ class _TracedEvaluator(Evaluator):
         return fn(self, entity, self.tracer.scope(entity.path if entity else ""))  # type: ignore[union-attr]
 
     def decision(self, name: str, entity: Any) -> Any:
+        if self._run is not None:
+            return self._run.decision(name, entity)
         scope = entity if self.policy.decisions[name].entity_input is not None else None
         decided = self._decided
         if decided is None:
-            decided = self._decided = {(d.decision, d.entity_path or ""): d for d in self._result.decisions}
+            decided = self._decided = {(d.decision, d.entity_path or ""): d for d in self._result.decisions}  # type: ignore[union-attr]
         return decided[(name, scope.path if scope else "")]
 
     def trace(self) -> None:
         """What Evaluator.run computes, in its order: every decision's walk, the obligations, the outputs."""
         scope_of = self.tracer.scope  # type: ignore[union-attr]
         if self._walk_all is not None:  # generated: TracedPolicy.walk_all
-            self._walk_all(self, self.assessment.entities, scope_of)
+            run = self._run
+            self._walk_all(self, self.assessment.entities, scope_of, run.decisions if run else None, run.fired if run else None)
         else:
             for entity_input, plan in self._plans:
                 for entity in self._scope_entities(entity_input):
@@ -625,12 +655,28 @@ def evaluate_traced(
     if module is None:
         tracer = RecordingTracer()
         return reference_evaluate(policy, assessment, as_of, params, tracer), tracer
-    result = module.compiled.evaluate(assessment, as_of, params)  # the reference's result (test_compiled.py)
+    form = module.compiled
     array = ArrayTracer(module.size)
+    if not isinstance(form, CompiledPolicy):  # the reference evaluator gives the result
+        result = form.evaluate(assessment, as_of, params)
+        try:
+            _TracedEvaluator(module, None, result, policy, assessment, as_of, params, array).trace()
+        except Overflow:  # as runtime.evaluator.evaluate
+            raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+        return result, array
+    # One compiled run gives the result (the reference's: test_compiled.py); the traced walk
+    # fills its memo table with the decisions it settled plainly, so the compiled form computes
+    # only the others, the obligations and the outputs.
     try:
-        _TracedEvaluator(module, result, policy, assessment, as_of, params, array).trace()
-    except Overflow:  # as runtime.evaluator.evaluate
-        raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+        with decimal.localcontext(CONTEXT) if form.needs_context else contextlib.nullcontext():
+            run = _Run(form, assessment, as_of, params)
+            _TracedEvaluator(module, run, None, policy, assessment, as_of, params, array).trace()
+            result = run.run()
+    except (StratError, Overflow) as error:
+        form.evaluate(assessment, as_of, params)  # the compiled form's error first, if it has one (as before)
+        if isinstance(error, Overflow):  # as runtime.evaluator.evaluate
+            raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+        raise
     return result, array
 
 
