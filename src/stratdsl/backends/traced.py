@@ -27,7 +27,6 @@ are numbered (`t_`, `l_`, `x_`, `c_`), and the code runs through
 
 from __future__ import annotations
 
-import contextlib
 import decimal
 import functools
 import threading
@@ -647,6 +646,13 @@ def traced(policy: ir.CheckedPolicy) -> TracedPolicy | None:
     return found  # type: ignore[return-value]
 
 
+def _one_walk(module: TracedPolicy, form: CompiledPolicy, policy: ir.CheckedPolicy, assessment: Assessment, as_of: date,
+              params: dict[str, Any] | None, array: ArrayTracer) -> Result:
+    run = _Run(form, assessment, as_of, params)
+    _TracedEvaluator(module, run, None, policy, assessment, as_of, params, array).trace()
+    return run.run()
+
+
 def evaluate_traced(
     policy: ir.CheckedPolicy, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None
 ) -> tuple[Result, RecordingTracer]:
@@ -668,10 +674,11 @@ def evaluate_traced(
     # fills its memo table with the decisions it settled plainly, so the compiled form computes
     # only the others, the obligations and the outputs.
     try:
-        with decimal.localcontext(CONTEXT) if form.needs_context else contextlib.nullcontext():
-            run = _Run(form, assessment, as_of, params)
-            _TracedEvaluator(module, run, None, policy, assessment, as_of, params, array).trace()
-            result = run.run()
+        if form.needs_context:
+            with decimal.localcontext(CONTEXT):
+                result = _one_walk(module, form, policy, assessment, as_of, params, array)
+        else:
+            result = _one_walk(module, form, policy, assessment, as_of, params, array)
     except (StratError, Overflow) as error:
         form.evaluate(assessment, as_of, params)  # the compiled form's error first, if it has one (as before)
         if isinstance(error, Overflow):  # as runtime.evaluator.evaluate
