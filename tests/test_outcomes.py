@@ -86,8 +86,9 @@ def test_outcomes_use_the_engines_decimal_context_not_the_callers():
 
 
 def test_the_fused_path_tests_each_entity_once_and_still_sees_unknown_fields():
-    """An entity records at construction whether every value it holds is known (`Entity.known`):
-    the generated outcome function then skips the per-field unknown tests. An entity with an
+    """An entity records at construction whether every value it holds is known (`Entity.known`),
+    and an assessment which inputs have one such entity (`Assessment.single`): the generated
+    outcome function then skips the per-field unknown tests. An entity with an
     unknown field, read or not, takes those tests, and an unknown field that a rule reads gives the
     reference's answer (undetermined: None), not a comparison with `Unknown`."""
     from stratdsl.backends.compiler import compiled
@@ -105,8 +106,10 @@ def test_the_fused_path_tests_each_entity_once_and_still_sees_unknown_fields():
     for row in rows:
         facts = validate(policy, {"us": [row]})
         assert facts.entities["us"][0].known is (len(row) == 4)
+        assert ("us" in facts.single) is (len(row) == 4)  # one entity, all known: read in one step
         expected = tuple(r.outcome if r.status == "decided" else None for r in evaluate(policy, facts, date(2026, 1, 1)).decisions)
         assert compiled(policy).outcomes(facts, date(2026, 1, 1)) == expected
     facts = validate(policy, {"us": rows})
+    assert facts.single == {}
     expected = tuple(r.outcome if r.status == "decided" else None for r in evaluate(policy, facts, date(2026, 1, 1)).decisions)
     assert compiled(policy).outcomes(facts, date(2026, 1, 1)) == expected == ("hi", "hi", None, "lo")

@@ -731,6 +731,11 @@ class _Gen:
                 unknown = " or ".join(f"{local}.__class__ is U" for local in self.reads.values())
                 reads.append(f"        if not e.known and ({unknown}): return _slow(A, as_of, params)")
             if len(by_input) == 1:  # one entity (the common case of a call per record): no lists
+                # known at construction (Assessment.single): no unknown test at all, first thing
+                lines[1:1] = [f"    v = A.single.get({self.const(input_name)})", "    if v is not None:",
+                              *(f"        {local} = v{code[len('e.values'):]}" for code, local in self.reads.items()),
+                              *(line for line in chains if ".append(" not in line),
+                              f"        return ({', '.join(f'r{n}' for n in numbers)},)"]
                 lines += [f"    if len(E{numbers[0]}) == 1:", f"        e = E{numbers[0]}[0]", "        v = e.values", *reads]
                 lines += [line for line in chains if ".append(" not in line]
                 lines.append(f"        return ({', '.join(f'r{n}' for n in numbers)},)")

@@ -66,6 +66,14 @@ class Assessment:
     #: answers the company did not give, shown as assumed wherever a decision rests on them.
     assumed: dict[str, Any] = field(default_factory=dict)
 
+    #: Not a field: input name → the values of its entity, for each input that has exactly one
+    #: entity whose values are all known (a call per record): compiled outcome code reads it in
+    #: one step. Set at construction; the entities are not changed afterwards.
+    single: ClassVar[dict[str, dict[str, Any]]]
+
+    def __post_init__(self) -> None:
+        self.single = {name: rows[0].values for name, rows in self.entities.items() if len(rows) == 1 and rows[0].known}
+
     def without_assumptions(self) -> Assessment:
         """The same facts with every defaulted answer unknown again: what the decisions would be
         had the company answered nothing beyond what it wrote."""
