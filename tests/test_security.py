@@ -260,6 +260,8 @@ RUNTIME_NAMES = {
     "True", "False", "None",
     # the known-path walks (compiler._Gen.walks): leave for the generic walk, a rule's special statuses, a date's answer
     "_fb", "_Fallback", "s", "_f",
+    # the fused outcome function t_all(A, as_of, params): leaves for the walks through _slow
+    "_slow", "as_of", "params",
 }
 
 
@@ -277,13 +279,16 @@ def test_compiled_code_holds_no_policy_text(text):
     unknown = {n for n in names - RUNTIME_NAMES - defs if not re.fullmatch(r"_t\d+|f\d+|[lr]\d+|E\d*|A|K_\d+", n)}
     assert unknown == set(), unknown
     run_data = {"R", "ENT", "MEM", "P", "AS_OF", "fired", "force", "_walk_named", "slow_outcome"}  # the run's data and walks: compiler._Run
-    assert attrs <= {"__class__", "values", "id", "outcome", "memo", "get", "append", "divide", "multiply", "missing", "index", *run_data}, attrs
+    assert attrs <= {"__class__", "values", "id", "outcome", "memo", "get", "append", "divide", "multiply", "missing", "index",
+                     "entities", "known", "single", *run_data}, attrs
     assert PAYLOAD in compiled(policy).namespace["K"] or text is HOSTILE_NAMES
 
 
 TRACED_NAMES = {
     "K", "MISS", "U", "StratError", "Overflow", "_calc", "_call", "_neg_u", "_arith_u", "_cmp_u", "_func_u", "_merge_u",
     "_range_u", "_branches_u", "isinstance", "frozenset", "True", "False", "ev", "E", "T", "u", "r", "a", "b", "start",
+    # the generated decision walks (dw_N, xd_N, tr_all): their locals and arguments
+    "_truth", "None", "p", "c", "f", "m", "x", "k", "ents", "scope", "memo", "fired",
 }
 
 
@@ -298,10 +303,11 @@ def test_traced_code_holds_no_policy_text(text):
     assert PAYLOAD not in source and "__import__" not in source
     defs, names, attrs, strings = _generated_names(source)
     assert strings == [], "every constant must come from the table K"
-    assert all(re.fullmatch(r"[tlxc]_\d+", name) for name in defs), defs
-    unknown = {n for n in names - TRACED_NAMES - defs if not re.fullmatch(r"v\d+|K_\d+", n)}
+    assert all(re.fullmatch(r"[tlxc]_\d+|dw_\d+|xd_\d+|tr_all", name) for name in defs), defs
+    unknown = {n for n in names - TRACED_NAMES - defs if not re.fullmatch(r"v\d+|K_\d+|R_\d+", n)}
     assert unknown == set(), unknown
-    assert attrs <= {"values", "id", "as_of", "assessment", "records", "params", "append", "compute", "_member", "_def", "_decision", "_aggregate", "_rank", "_defs", "get", "path", "definition"}, attrs
+    assert attrs <= {"values", "id", "as_of", "assessment", "records", "params", "append", "compute", "_member", "_def", "_decision",
+                     "_aggregate", "_rank", "_defs", "get", "path", "definition", "__class__", "in_force", "index"}, attrs
     assert set(module.namespace["__builtins__"]) == {"isinstance", "frozenset"}
     facts = None if text is HOSTILE_NAMES else validate(policy, {})
     if facts is not None:
