@@ -13,11 +13,17 @@ functions of their own; the exploration of what short-circuiting skipped (the
 tracer computes the remaining items of an `and`/`or` that a decisive item settled,
 swallowing the errors the reference swallows) is generated too.
 
-The decision walk, memo tables, aggregates and ranks are the reference
-evaluator's own code (`_TracedEvaluator` subclasses it), so the trace holds
-exactly the (scope, id) pairs and values the reference tracer holds: the
-differential tests (tests/test_traced.py) compare them, and the explanation
-JSON, on generated policies and on the methodology's examples.
+The decision walks are generated too (`dw_N` per decision, in the reference's
+order: dates, condition, exceptions, first certain match, then the exploration of
+the later rules `xd_N`; `tr_all` runs them for every entity). Memo tables,
+aggregates and ranks are the reference evaluator's own code (`_TracedEvaluator`
+subclasses it), so the trace holds exactly the (scope, id) pairs and values the
+reference tracer holds: the differential tests (tests/test_traced.py) compare
+them, and the explanation JSON, on generated policies and on the methodology's
+examples. The result comes from one compiled run (`compiler._Run`, equal to the
+reference's result: tests/test_compiled.py) whose memo table the walks fill with
+each decision they settle plainly (a rule fired, every earlier rule false), so
+the compiled form computes only the other decisions: one walk gives both.
 
 As in compiler.py, nothing of the policy text is pasted into the generated code:
 every constant, name and IR node is taken from a table (`K_n`), generated names
@@ -545,9 +551,9 @@ class TracedPolicy:
 
 class _TracedEvaluator(Evaluator):
     """The reference evaluator's order of computation, with every top expression computed by the
-    generated code. Decisions come from the compiled result (`decided`: equal to the reference's,
-    tests/test_compiled.py), so the walk below only computes what the reference computes, in its
-    order, for the trace: no rule statuses, no results."""
+    generated code. Decisions read by the policy come from the compiled run (or, when the policy
+    is not compiled, from the reference's result), so the walks only compute what the reference
+    computes, in its order, for the trace: no rule statuses, no results."""
 
     def __init__(self, traced: TracedPolicy, run: _Run | None, result: Result | None, policy: ir.CheckedPolicy,
                  assessment: Assessment, as_of: date, params: dict[str, Any] | None, tracer: RecordingTracer) -> None:
