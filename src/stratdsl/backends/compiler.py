@@ -702,8 +702,11 @@ class _Gen:
         """For a policy whose decisions read only fields of their entity and constants (no
         definitions, parameters, dates or records), one function giving every outcome: per
         entity, its fields are read and tested once, then each decision is an if/elif chain
-        (an exception that applies makes its rule's test false). None (the caller then takes
-        the walks) as soon as a field is unknown or no rule applies."""
+        (an exception that applies makes its rule's test false). `t_all(A, as_of, params)` is what
+        `CompiledPolicy.outcomes` gives; as soon as a field is unknown or no rule applies it returns
+        `_slow(A, as_of, params)` (the outcome walks). An entity is tested once (`Entity.known`),
+        and an input with one entity all known is read straight from `Assessment.single`.
+        None (no fused function) when a decision reads anything but its entity's fields."""
         if not decisions or any(d.entity_input is None for d in decisions):
             return None
         self.pure = True
