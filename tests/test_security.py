@@ -1465,6 +1465,35 @@ def test_the_wait_for_a_slot_is_bounded(strategy, monkeypatch):
     assert app.state.evaluation_slots.waiting == 0
 
 
+def test_a_freed_slot_goes_to_the_oldest_waiting_request():
+    """First come, first served, and a request that gave up leaves the queue (no timing: the
+    threads' order is read from the queue itself)."""
+    slots = service_mod.EvaluationSlots(1)
+    assert slots.acquire(0)
+    assert not slots.acquire(0) and not slots.acquire(0.01)  # full: refused at once, or after its wait
+    assert slots.waiting == 0
+    served: list[str] = []
+
+    def wait_for_slot(name: str) -> None:
+        assert slots.acquire(60)
+        served.append(name)
+
+    first = threading.Thread(target=wait_for_slot, args=("first",))
+    first.start()
+    _until(lambda: slots.waiting == 1)
+    second = threading.Thread(target=wait_for_slot, args=("second",))
+    second.start()
+    _until(lambda: slots.waiting == 2)
+    slots.release()
+    first.join(60)
+    assert served == ["first"] and slots.waiting == 1 and slots.running == 1
+    slots.release()
+    second.join(60)
+    assert served == ["first", "second"] and slots.waiting == 0 and slots.running == 1
+    slots.release()
+    assert slots.running == 0 and slots.acquire(0)
+
+
 def test_the_evaluation_bounds_from_the_command_line_and_the_environment(monkeypatch):
     """`serve --max-evaluations/--queue-wait` defaults are the service's; a factory deployment
     sets them with STRATDSL_SERVE_MAX_EVALUATIONS and STRATDSL_SERVE_QUEUE_WAIT; a bad value

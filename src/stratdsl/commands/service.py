@@ -22,6 +22,7 @@ import re
 import secrets
 import threading
 import time
+from collections import deque
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -314,32 +315,52 @@ class EvaluationSlots:
     """At most `size` evaluations at once in this process. A request that finds every slot
     taken waits for one, up to the time it is given, then is refused (E313): a short burst is
     queued, not refused, and an overload is refused before the waits grow without bound.
-    `running` and `waiting` say how many hold a slot and wait for one (tests, no timing)."""
+    First come, first served: a freed slot passes to the oldest waiting request (a request
+    arriving then does not take it first). `running` and `waiting` say how many hold a slot
+    and wait for one (tests, no timing)."""
 
     def __init__(self, size: int) -> None:
         self.size = max(size, 1)
         self.running = 0
-        self.waiting = 0
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._queue: deque[_Waiter] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
 
     def acquire(self, wait: float) -> bool:
-        with self._cond:
-            if self.running >= self.size:
-                if wait <= 0:
+        with self._lock:
+            if self.running < self.size and not self._queue:
+                self.running += 1
+                return True
+            if wait <= 0:
+                return False
+            me = _Waiter(threading.Condition(self._lock))
+            self._queue.append(me)
+            end = time.monotonic() + wait
+            while not me.granted:
+                left = end - time.monotonic()
+                if left <= 0:
+                    self._queue.remove(me)
                     return False
-                self.waiting += 1
-                try:
-                    if not self._cond.wait_for(lambda: self.running < self.size, wait):
-                        return False
-                finally:
-                    self.waiting -= 1
-            self.running += 1
+                me.wake.wait(left)
             return True
 
     def release(self) -> None:
-        with self._cond:
-            self.running -= 1
-            self._cond.notify()
+        with self._lock:
+            if self._queue:  # the slot passes to the oldest waiter: `running` stays
+                first = self._queue.popleft()
+                first.granted = True
+                first.wake.notify()
+            else:
+                self.running -= 1
+
+
+@dataclass(eq=False)  # removed from the queue by identity
+class _Waiter:
+    wake: threading.Condition
+    granted: bool = False
 
 
 class _BodyLimit:
