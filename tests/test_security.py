@@ -1424,20 +1424,21 @@ def test_a_request_beyond_the_bound_waits_for_a_slot_and_is_served(strategy, mon
     held = [threading.Thread(target=post, args=("/api/v1/evaluate", {})) for _ in range(2)]
     for t in held:
         t.start()
-    queued = [threading.Thread(target=post, args=("/api/v1/evaluate", {})), threading.Thread(target=post, args=("/api/v1/explain", {"decision": "portfolio"}))]
+    queued = [threading.Thread(target=post, args=("/api/v1/evaluate", {})), threading.Thread(target=post, args=("/api/v1/explain", {"decision": "portfolio"})),
+              threading.Thread(target=post, args=("/api/v1/evaluate", {"outcomes_only": True}))]
     try:
         for _ in held:
             assert entered.acquire(timeout=60)
         assert slots.running == 2
         for t in queued:
             t.start()
-        _until(lambda: slots.waiting == 2)  # both wait for a slot: neither refused
+        _until(lambda: slots.waiting == 3)  # all wait for a slot: none refused
         assert results == [] and slots.running == 2
     finally:
         release.set()
         for t in (*held, *queued):
             t.join(60)
-    assert [r.status_code for r in results] == [200] * 4, [r.text[:300] for r in results]
+    assert [r.status_code for r in results] == [200] * 5, [r.text[:300] for r in results]
     assert slots.running == 0 and slots.waiting == 0
 
 

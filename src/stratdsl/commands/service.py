@@ -568,15 +568,16 @@ def create_app(
         if body.decision is not None and body.decision not in policy.decisions:
             raise StratError([Diagnostic("E305", f"unknown decision '{body.decision}'")])
         if body.outcomes_only and audit_log is None:  # audited runs record every decision in full
-            assessment = validate(policy, _exact(body.assessment), "request")
-            overrides = parse_params(policy, [f"{k}={v}" for k, v in body.params.items()])
-            when = body.as_of or date.today()
-            found = [
-                {"decision": name, "entity": entity, "outcome": outcome}
-                for name, entity, outcome in outcomes(policy, assessment, when, overrides)
-                if body.decision is None or name == body.decision
-            ]
-            return FastJSONResponse({"policy": policy.name, "version": policy.version, "as_of": when.isoformat(), "decisions": found})  # type: ignore[return-value]
+            with evaluation_slot():  # an evaluation too: a flood of them is bounded like the rest
+                assessment = validate(policy, _exact(body.assessment), "request")
+                overrides = parse_params(policy, [f"{k}={v}" for k, v in body.params.items()])
+                when = body.as_of or date.today()
+                found = [
+                    {"decision": name, "entity": entity, "outcome": outcome}
+                    for name, entity, outcome in outcomes(policy, assessment, when, overrides)
+                    if body.decision is None or name == body.decision
+                ]
+                return FastJSONResponse({"policy": policy.name, "version": policy.version, "as_of": when.isoformat(), "decisions": found})  # type: ignore[return-value]
         # the answer is built and encoded within the slot: a third of the request's CPU, which
         # threads beyond the bound would otherwise spend at once
         with evaluation_slot():
