@@ -1,4 +1,5 @@
-"""Load benchmark of `stratdsl serve`: `python benchmarks/load.py [--workers 2] [--requests 1500] [--json OUT]`.
+"""Load benchmark of `stratdsl serve`: `python benchmarks/load.py [--workers 2] [--requests 1500] [--json OUT]`
+[--max-evaluations N] [--queue-wait SECONDS] (passed to `serve`; its defaults otherwise).
 
 Starts `stratdsl serve policies/strategy.strat --workers N` (uvicorn worker
 processes) on 127.0.0.1 at a random free port — never another interface —,
@@ -166,11 +167,17 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1500, help="requests per level for /evaluate (explain: a third)")
     parser.add_argument("--levels", default="1,8,32", help="concurrent clients, comma-separated")
     parser.add_argument("--json", metavar="OUT")
+    parser.add_argument("--max-evaluations", type=int, help="serve --max-evaluations (evaluations at once per worker)")
+    parser.add_argument("--queue-wait", type=float, help="serve --queue-wait (seconds a request waits for a slot before 503)")
     args = parser.parse_args()
     port = free_port()
     exe = shutil.which("stratdsl")
     command = [exe] if exe else [sys.executable, "-m", "stratdsl"]
     command += ["serve", str(POLICY), "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
+    if args.max_evaluations is not None:
+        command += ["--max-evaluations", str(args.max_evaluations)]
+    if args.queue_wait is not None:
+        command += ["--queue-wait", str(args.queue_wait)]
     one, five, _ = os.getloadavg()
     print(f"load benchmark: {' '.join(command[1:])} — load average {one:.2f}, {five:.2f} on {os.cpu_count()} cores", flush=True)
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

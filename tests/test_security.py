@@ -1392,6 +1392,141 @@ def test_evaluations_beyond_the_bound_get_503_and_retry_after(strategy, monkeypa
     assert TestClient(app, base_url=LOCAL).post("/api/v1/evaluate", json=body).status_code == 200
 
 
+def _held_validation(monkeypatch):
+    """validate() held until `release` is set; `entered` counts the evaluations inside it."""
+    entered, release = threading.Semaphore(0), threading.Event()
+    real = service_mod.validate
+
+    def held(*args, **kwargs):
+        entered.release()
+        assert release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service_mod, "validate", held)
+    return entered, release
+
+
+def _until(condition) -> None:
+    """Wait for a state of the server (no timing asserted: only a bound on the test)."""
+    for _ in range(6000):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the server never reached the expected state")
+
+
+def test_a_request_beyond_the_bound_waits_for_a_slot_and_is_served(strategy, monkeypatch):
+    """Issue 18, target 5: with every slot held, one more request queues (it is refused only
+    after its queue_wait, here longer than the test); once a slot is freed, all are served."""
+    entered, release = _held_validation(monkeypatch)
+    app = _app(strategy, max_evaluations=2, queue_wait=60)
+    slots = app.state.evaluation_slots
+    body = {"assessment": _example(), "as_of": AS_OF}
+    results: list = []
+
+    def post(path: str, extra: dict) -> None:
+        results.append(TestClient(app, base_url=LOCAL).post(path, json={**body, **extra}))
+
+    held = [threading.Thread(target=post, args=("/api/v1/evaluate", {})) for _ in range(2)]
+    for t in held:
+        t.start()
+    queued = [threading.Thread(target=post, args=("/api/v1/evaluate", {})), threading.Thread(target=post, args=("/api/v1/explain", {"decision": "portfolio"})),
+              threading.Thread(target=post, args=("/api/v1/evaluate", {"outcomes_only": True}))]
+    try:
+        for _ in held:
+            assert entered.acquire(timeout=60)
+        assert slots.running == 2
+        for t in queued:
+            t.start()
+        _until(lambda: slots.waiting == 3)  # all wait for a slot: none refused
+        assert results == [] and slots.running == 2
+    finally:
+        release.set()
+        for t in (*held, *queued):
+            t.join(60)
+    assert [r.status_code for r in results] == [200] * 5, [r.text[:300] for r in results]
+    assert slots.running == 0 and slots.waiting == 0
+
+
+def test_the_wait_for_a_slot_is_bounded(strategy, monkeypatch):
+    """The slot stays held for the whole test: the waiting request is refused (503, E313,
+    Retry-After) once its queue_wait is over, without the slot being freed."""
+    entered, release = _held_validation(monkeypatch)
+    app = _app(strategy, max_evaluations=1, queue_wait=0.05)
+    body = {"assessment": _example(), "as_of": AS_OF}
+    results: list = []
+    first = threading.Thread(target=lambda: results.append(TestClient(app, base_url=LOCAL).post("/api/v1/evaluate", json=body)))
+    first.start()
+    try:
+        assert entered.acquire(timeout=60)
+        busy = TestClient(app, base_url=LOCAL).post("/api/v1/evaluate", json=body)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == str(service_mod.RETRY_AFTER)
+        error = busy.json()["errors"][0]
+        assert error["code"] == "E313"
+        assert error["message"] == "1 evaluations are already running and none ended within 0.05 s: try again in 2 s"
+        assert results == []  # the first still holds its slot
+    finally:
+        release.set()
+        first.join(60)
+    assert results[0].status_code == 200
+    assert app.state.evaluation_slots.waiting == 0
+
+
+def test_a_freed_slot_goes_to_the_oldest_waiting_request():
+    """First come, first served, and a request that gave up leaves the queue (no timing: the
+    threads' order is read from the queue itself)."""
+    slots = service_mod.EvaluationSlots(1)
+    assert slots.acquire(0)
+    assert not slots.acquire(0) and not slots.acquire(0.01)  # full: refused at once, or after its wait
+    assert slots.waiting == 0
+    served: list[str] = []
+
+    def wait_for_slot(name: str) -> None:
+        assert slots.acquire(60)
+        served.append(name)
+
+    first = threading.Thread(target=wait_for_slot, args=("first",))
+    first.start()
+    _until(lambda: slots.waiting == 1)
+    second = threading.Thread(target=wait_for_slot, args=("second",))
+    second.start()
+    _until(lambda: slots.waiting == 2)
+    slots.release()
+    first.join(60)
+    assert served == ["first"] and slots.waiting == 1 and slots.running == 1
+    slots.release()
+    second.join(60)
+    assert served == ["first", "second"] and slots.waiting == 0 and slots.running == 1
+    slots.release()
+    assert slots.running == 0 and slots.acquire(0)
+
+
+def test_the_evaluation_bounds_from_the_command_line_and_the_environment(monkeypatch):
+    """`serve --max-evaluations/--queue-wait` defaults are the service's; a factory deployment
+    sets them with STRATDSL_SERVE_MAX_EVALUATIONS and STRATDSL_SERVE_QUEUE_WAIT; a bad value
+    is a usage error, not a traceback."""
+    from stratdsl.commands.cli import serve_cmd
+
+    defaults = {p.name: p.default for p in serve_cmd.params}
+    assert defaults["max_evaluations"] == service_mod.MAX_EVALUATIONS and defaults["queue_wait"] == service_mod.QUEUE_WAIT
+    plain = service_mod._security_from_env({})
+    assert (plain.max_evaluations, plain.queue_wait) == (service_mod.MAX_EVALUATIONS, service_mod.QUEUE_WAIT)
+    env = {"STRATDSL_SERVE_MAX_EVALUATIONS": "3", "STRATDSL_SERVE_QUEUE_WAIT": "0.25", "STRATDSL_SECRET": "s" * 16}
+    security = service_mod._security_from_env(env)
+    assert (security.max_evaluations, security.queue_wait, security.secret) == (3, 0.25, b"s" * 16)
+    parent = service_mod.Security(max_evaluations=5, queue_wait=0)
+    passed = service_mod._security_from_env({"STRATDSL_SERVE_SECURITY": service_mod._security_to_env(parent)})
+    assert passed == parent
+    assert service_mod._security_from_env({"STRATDSL_SERVE_SECURITY": service_mod._security_to_env(parent), **env}).max_evaluations == 3
+    message = service_mod.startup_message("p.strat", "127.0.0.1", 8000, security)
+    assert "at most 3 evaluations at once per worker process, more wait up to 0.25 s" in message
+    for name, bad in (("STRATDSL_SERVE_MAX_EVALUATIONS", "0"), ("STRATDSL_SERVE_MAX_EVALUATIONS", "two"), ("STRATDSL_SERVE_QUEUE_WAIT", "nan"),
+                      ("STRATDSL_SERVE_QUEUE_WAIT", "31")):
+        with pytest.raises(SystemExit) as stop:
+            service_mod._security_from_env({name: bad})
+        assert stop.value.code == 2
+
+
 def test_a_policy_test_file_linked_from_outside_the_repository_is_not_read(test_repo):
     outside = test_repo.parent
     (outside / "private.yaml").write_text(f"{SECRET}: [unclosed\n", encoding="utf-8")

@@ -522,7 +522,7 @@ def test_serve_binds_this_machine_by_default_and_says_so(tmp_path):
         text = log.read_text(encoding="utf-8")
         assert f"on http://127.0.0.1:{port}" in text
         assert "listening on this machine only (127.0.0.1): other machines cannot connect" in text
-        assert "answering for the host names 127.0.0.1, localhost, ::1; at most 4 evaluations at once" in text
+        assert "answering for the host names 127.0.0.1, localhost, ::1; at most 2 evaluations at once per worker process, more wait up to 0.5 s" in text
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/policy", headers={"host": "attacker.example"}, timeout=10).status_code == 421
     finally:
         stop(proc)

@@ -827,8 +827,10 @@ def diagnose_cmd(policy: str, output: str | None, full: bool, as_of: str | None,
 @click.option("--api-keys-file", type=click.Path(dir_okay=False, exists=True),
               help="Require one of these API keys (one per line) on /api/; or set STRATDSL_API_KEYS (comma-separated).")
 @click.option("--auth-header", metavar="HEADER", help="Require this header, set by an authenticating reverse proxy, on every request.")
-@click.option("--max-evaluations", type=click.IntRange(1, 1000), default=4, show_default=True,
-              help="Evaluations running at once; more get 503 with Retry-After.")
+@click.option("--max-evaluations", type=click.IntRange(1, 1000), default=2, show_default=True,
+              help="Evaluations running at once in each worker process; more wait (--queue-wait), then get 503 with Retry-After.")
+@click.option("--queue-wait", type=click.FloatRange(0, 30), default=0.5, show_default=True, metavar="SECONDS",
+              help="How long a request waits for an evaluation slot before 503 (0: refuse at once).")
 @click.option("--template-dir", metavar="DIR", help="Templates that replace the built-in pages (page.html, questionnaire.html, result.html, message.html, macros.html).")
 @click.option("--logo", metavar="FILE", help="An image (PNG, JPEG, GIF, WebP or SVG, at most 256 kB) shown at the top of every page.")
 @click.option("--accent", metavar="#RRGGBB", help="The colour of the headings and buttons.")
@@ -837,7 +839,7 @@ def diagnose_cmd(policy: str, output: str | None, full: bool, as_of: str | None,
 @_lang
 @guarded
 def serve_cmd(policy: str, host: str, port: int, workers: int, allowed_hosts: tuple[str, ...], api_keys_file: str | None,
-              auth_header: str | None, max_evaluations: int, template_dir: str | None, logo: str | None, accent: str | None,
+              auth_header: str | None, max_evaluations: int, queue_wait: float, template_dir: str | None, logo: str | None, accent: str | None,
               company_name: str | None, audit_log: str | None, lang: str | None) -> None:
     """Serve the questionnaire (web) and the decision API (JSON, OpenAPI at /docs)."""
     import os
@@ -860,7 +862,7 @@ def serve_cmd(policy: str, host: str, port: int, workers: int, allowed_hosts: tu
     bound = () if host in ("0.0.0.0", "::", "") else (host_of(host),)
     hosts = tuple(dict.fromkeys([*LOOPBACK_HOSTS, *bound, *(h if h == "*" else host_of(h) for h in allowed_hosts)]))
     secret = os.environ.get("STRATDSL_SECRET", "").encode()
-    security = Security(hosts, tuple(keys), auth_header, max_evaluations, *([secret] if len(secret) >= 16 else []))
+    security = Security(hosts, tuple(keys), auth_header, max_evaluations, queue_wait=queue_wait, **({"secret": secret} if len(secret) >= 16 else {}))
     _ = gettext_for(resolve_lang(lang, checked))
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     click.echo(_("stratdsl: serving {policy} at {url}/questionnaire (JSON API: {url}/docs)").format(policy=policy, url=base), err=True)

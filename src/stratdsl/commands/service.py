@@ -21,8 +21,11 @@ import json
 import re
 import secrets
 import threading
+import time
+from collections import deque
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +37,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
@@ -107,11 +111,17 @@ class _ExactRequest(Request):
         return self._json
 
 
+#: when the request being handled reached its route (time.monotonic()): its wait for an
+#: evaluation slot counts from there, including any wait for a thread of the pool
+_ARRIVED: ContextVar[float | None] = ContextVar("stratdsl_arrived", default=None)
+
+
 class _ExactRoute(APIRoute):
     def get_route_handler(self) -> Any:
         handler = super().get_route_handler()
 
         async def exact(request: Request) -> Response:
+            _ARRIVED.set(time.monotonic())  # copied into the thread that runs a sync handler
             return await handler(_ExactRequest(request.scope, request.receive))
 
         return exact
@@ -169,7 +179,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-MAX_EVALUATIONS = 4  # evaluations running at once; more get 503 + Retry-After (E313)
+#: evaluations one worker process runs at once (`--max-evaluations`, STRATDSL_SERVE_MAX_EVALUATIONS):
+#: a worker evaluates on one core at a time (Python's interpreter lock), so more slots only share
+#: that core and lengthen every answer; two let a long why-not search (its solver runs outside
+#: the lock) leave room for the rest. Capacity grows with `--workers` (one per core), each with
+#: its own slots.
+MAX_EVALUATIONS = 2
+#: seconds a request waits for a slot, from its arrival, before 503 + Retry-After (E313)
+#: (`--queue-wait`, STRATDSL_SERVE_QUEUE_WAIT; 0: refuse at once)
+QUEUE_WAIT = 0.5
+MAX_QUEUE_WAIT = 30
 RETRY_AFTER = 2  # seconds, in the Retry-After header of a 503
 CSRF_COOKIE = "stratdsl_csrf"
 HEALTH_PATH = "/api/v1/policy"  # the policy's name, version and hash: open to health checks, whatever the keys
@@ -184,13 +203,16 @@ class Security:
     any. `api_keys`: when any, every /api/ request needs one (`Authorization: Bearer KEY`
     or `X-API-Key: KEY`). `auth_header`: a header a trusted reverse proxy sets after it
     authenticated the user; when given, every request must carry it. Both leave
-    HEALTH_PATH open, for health checks. `secret`: signs the CSRF tokens of the web form."""
+    HEALTH_PATH open, for health checks. `secret`: signs the CSRF tokens of the web form.
+    `max_evaluations`: evaluations one worker process runs at once; a request that finds them
+    all taken waits for one at most `queue_wait` seconds, then gets 503 (E313)."""
 
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     api_keys: tuple[str, ...] = ()
     auth_header: str | None = None
     max_evaluations: int = MAX_EVALUATIONS
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    queue_wait: float = QUEUE_WAIT
 
 
 def host_of(header: str) -> str:
@@ -286,7 +308,59 @@ class _Gate:
 
 
 class _Busy(Exception):
-    """More evaluations than Security.max_evaluations are running: 503 + Retry-After (E313)."""
+    """Security.max_evaluations evaluations kept running for the request's whole queue_wait: 503 + Retry-After (E313)."""
+
+
+class EvaluationSlots:
+    """At most `size` evaluations at once in this process. A request that finds every slot
+    taken waits for one, up to the time it is given, then is refused (E313): a short burst is
+    queued, not refused, and an overload is refused before the waits grow without bound.
+    First come, first served: a freed slot passes to the oldest waiting request (a request
+    arriving then does not take it first). `running` and `waiting` say how many hold a slot
+    and wait for one (tests, no timing)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(size, 1)
+        self.running = 0
+        self._lock = threading.Lock()
+        self._queue: deque[_Waiter] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def acquire(self, wait: float) -> bool:
+        with self._lock:
+            if self.running < self.size and not self._queue:
+                self.running += 1
+                return True
+            if wait <= 0:
+                return False
+            me = _Waiter(threading.Condition(self._lock))
+            self._queue.append(me)
+            end = time.monotonic() + wait
+            while not me.granted:
+                left = end - time.monotonic()
+                if left <= 0:
+                    self._queue.remove(me)
+                    return False
+                me.wake.wait(left)
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            if self._queue:  # the slot passes to the oldest waiter: `running` stays
+                first = self._queue.popleft()
+                first.granted = True
+                first.wake.notify()
+            else:
+                self.running -= 1
+
+
+@dataclass(eq=False)  # removed from the queue by identity
+class _Waiter:
+    wake: threading.Condition
+    granted: bool = False
 
 
 class _BodyLimit:
@@ -398,11 +472,13 @@ def create_app(
     security = security or Security()
     app.add_middleware(_BodyLimit, limit=max_body, pages=pages)
     app.add_middleware(_Gate, security=security, pages=pages)  # added last: runs first
-    slots = threading.BoundedSemaphore(max(security.max_evaluations, 1))
+    slots = app.state.evaluation_slots = EvaluationSlots(security.max_evaluations)
 
     @contextmanager
     def evaluation_slot() -> Any:
-        if not slots.acquire(blocking=False):
+        arrived = _ARRIVED.get()
+        waited = 0.0 if arrived is None else time.monotonic() - arrived
+        if not slots.acquire(security.queue_wait - waited):
             raise _Busy()
         try:
             yield
@@ -411,7 +487,8 @@ def create_app(
 
     @app.exception_handler(_Busy)
     async def busy(request: Request, error: _Busy) -> Response:
-        message = f"{security.max_evaluations} evaluations are already running: try again in {RETRY_AFTER} s"
+        queued = f" and none ended within {security.queue_wait:g} s" if security.queue_wait > 0 else ""
+        message = f"{security.max_evaluations} evaluations are already running{queued}: try again in {RETRY_AFTER} s"
         headers = {"retry-after": str(RETRY_AFTER)}
         if request.url.path in FORM_PATHS:
             lang = "en" if request.headers.get("accept-language", "").lower().startswith("en") else "fr"
@@ -491,23 +568,27 @@ def create_app(
         if body.decision is not None and body.decision not in policy.decisions:
             raise StratError([Diagnostic("E305", f"unknown decision '{body.decision}'")])
         if body.outcomes_only and audit_log is None:  # audited runs record every decision in full
-            assessment = validate(policy, _exact(body.assessment), "request")
-            overrides = parse_params(policy, [f"{k}={v}" for k, v in body.params.items()])
-            when = body.as_of or date.today()
-            found = [
-                {"decision": name, "entity": entity, "outcome": outcome}
-                for name, entity, outcome in outcomes(policy, assessment, when, overrides)
-                if body.decision is None or name == body.decision
-            ]
-            return FastJSONResponse({"policy": policy.name, "version": policy.version, "as_of": when.isoformat(), "decisions": found})  # type: ignore[return-value]
-        assessment, result, _ = _evaluate(body.assessment, body.as_of, body.params, trace=False)
-        out = result_json(policy, result, body.lang)
-        warnings = irrelevant_answers(policy, assessment)  # W110, as `stratdsl eval` reports them
-        if warnings:
-            out["warnings"] = [w.to_json() for w in warnings]
-        if body.decision is not None:
-            out["decisions"] = [d for d in out["decisions"] if d["decision"] == body.decision]
-        return FastJSONResponse(out)  # type: ignore[return-value]
+            with evaluation_slot():  # an evaluation too: a flood of them is bounded like the rest
+                assessment = validate(policy, _exact(body.assessment), "request")
+                overrides = parse_params(policy, [f"{k}={v}" for k, v in body.params.items()])
+                when = body.as_of or date.today()
+                found = [
+                    {"decision": name, "entity": entity, "outcome": outcome}
+                    for name, entity, outcome in outcomes(policy, assessment, when, overrides)
+                    if body.decision is None or name == body.decision
+                ]
+                return FastJSONResponse({"policy": policy.name, "version": policy.version, "as_of": when.isoformat(), "decisions": found})  # type: ignore[return-value]
+        # the answer is built and encoded within the slot: a third of the request's CPU, which
+        # threads beyond the bound would otherwise spend at once
+        with evaluation_slot():
+            assessment, result, _ = _evaluate_now(body.assessment, body.as_of, body.params, trace=False)
+            out = result_json(policy, result, body.lang)
+            warnings = irrelevant_answers(policy, assessment)  # W110, as `stratdsl eval` reports them
+            if warnings:
+                out["warnings"] = [w.to_json() for w in warnings]
+            if body.decision is not None:
+                out["decisions"] = [d for d in out["decisions"] if d["decision"] == body.decision]
+            return FastJSONResponse(out)  # type: ignore[return-value]
 
     @app.post("/api/v1/explain", summary="Explain a decision, and optionally why an outcome was not chosen", responses=ERROR_RESPONSES)
     def explain_api(body: ExplainRequest) -> dict[str, Any]:
@@ -518,7 +599,7 @@ def create_app(
                 policy, assessment, body.decision, body.as_of or date.today(), overrides, body.entity, body.why_not, tuple(body.keep),
                 budget_ms=int(body.budget * 1000),
             )
-        return FastJSONResponse({"explanations": [explanation_json(policy, x, body.lang, why) for x, why in found]})  # type: ignore[return-value]
+            return FastJSONResponse({"explanations": [explanation_json(policy, x, body.lang, why) for x, why in found]})  # type: ignore[return-value]
 
     # ------------------------------------------------------------ web questionnaire
     @app.get("/", include_in_schema=False)
@@ -566,8 +647,8 @@ def create_app(
         data, problems = read_form(policy, form_data, lang, count)
         if problems:
             return HTMLResponse(render_form(policy, lang, count, form_data, problems, csrf=token, pages=pages), status_code=422)
-        try:
-            assessment, result, tracer = _evaluate(data, None, {}, trace=True)
+        try:  # in a thread, as the API's: the event loop goes on while it waits for a slot
+            assessment, result, tracer = await run_in_threadpool(_evaluate, data, None, {}, True)
         except StratError as error:
             return HTMLResponse(render_form(policy, lang, count, form_data, {"": "; ".join(d.message for d in error.diagnostics)}, csrf=token, pages=pages), status_code=422)
         return HTMLResponse(render_result(policy, data, assessment, result, tracer, lang, csrf=token, pages=pages))
@@ -995,16 +1076,42 @@ def _security_to_env(security: Security) -> str:
     CSRF secret, so that a token one worker gave is accepted by another."""
     return json.dumps({
         "allowed_hosts": list(security.allowed_hosts), "api_keys": list(security.api_keys), "auth_header": security.auth_header,
-        "max_evaluations": security.max_evaluations, "secret": security.secret.hex(),
+        "max_evaluations": security.max_evaluations, "secret": security.secret.hex(), "queue_wait": security.queue_wait,
     })
 
 
 def _security_from_env(environ: Any) -> Security:
+    """The worker's Security: the parent's (`serve --workers N`), else the defaults; then
+    STRATDSL_SERVE_MAX_EVALUATIONS and STRATDSL_SERVE_QUEUE_WAIT, for a factory deployment
+    (`uvicorn --factory`, gunicorn) that sets no STRATDSL_SERVE_SECURITY."""
     raw = environ.get("STRATDSL_SERVE_SECURITY")
     if not raw:
-        return Security()
-    data = json.loads(raw)
-    return Security(tuple(data["allowed_hosts"]), tuple(data["api_keys"]), data["auth_header"], int(data["max_evaluations"]), bytes.fromhex(data["secret"]))
+        secret = environ.get("STRATDSL_SECRET", "").encode()  # as `serve` reads it: the same in every process
+        security = Security(**({"secret": secret} if len(secret) >= 16 else {}))
+    else:
+        data = json.loads(raw)
+        security = Security(tuple(data["allowed_hosts"]), tuple(data["api_keys"]), data["auth_header"], int(data["max_evaluations"]),
+                            bytes.fromhex(data["secret"]), float(data.get("queue_wait", QUEUE_WAIT)))
+    overrides: dict[str, Any] = {}
+    if environ.get("STRATDSL_SERVE_MAX_EVALUATIONS", "").strip():
+        overrides["max_evaluations"] = concurrency_option("STRATDSL_SERVE_MAX_EVALUATIONS", environ["STRATDSL_SERVE_MAX_EVALUATIONS"], int, 1, 1000)
+    if environ.get("STRATDSL_SERVE_QUEUE_WAIT", "").strip():
+        overrides["queue_wait"] = concurrency_option("STRATDSL_SERVE_QUEUE_WAIT", environ["STRATDSL_SERVE_QUEUE_WAIT"], float, 0, MAX_QUEUE_WAIT)
+    return replace(security, **overrides) if overrides else security
+
+
+def concurrency_option(name: str, raw: str, kind: Any, low: float, high: float) -> Any:
+    """An evaluation bound from the environment: a number within [low, high], else a usage error (exit 2)."""
+    try:
+        value = kind(raw.strip())
+        if not low <= value <= high:
+            raise ValueError
+    except ValueError:
+        import sys
+
+        print(f"stratdsl: {name} must be a number from {low:g} to {high:g}, not {raw.strip()[:40]!r}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    return value
 
 
 def startup_message(policy_path: str | Path, host: str, port: int, security: Security) -> str:
@@ -1016,7 +1123,8 @@ def startup_message(policy_path: str | Path, host: str, port: int, security: Sec
     else:
         lines.append(f"stratdsl: listening on {host}: reachable from the network — put it behind a reverse proxy with TLS and authentication (docs/service.md)")
     hosts = "any host name (--allowed-host '*')" if "*" in security.allowed_hosts else ", ".join(security.allowed_hosts)
-    lines.append(f"stratdsl: answering for the host names {hosts}; at most {security.max_evaluations} evaluations at once")
+    queue = f", more wait up to {security.queue_wait:g} s" if security.queue_wait > 0 else ", more are refused at once"
+    lines.append(f"stratdsl: answering for the host names {hosts}; at most {security.max_evaluations} evaluations at once per worker process{queue}")
     if security.api_keys:
         lines.append(f"stratdsl: the JSON API needs one of {len(security.api_keys)} API key(s)")
     if security.auth_header:

@@ -8,6 +8,7 @@ equal (the semantic diff relies on it).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,10 +93,15 @@ class SourceFile:
             return lines[number - 1].removesuffix("\r")
         return ""
 
+    @functools.cached_property
+    def _lines(self) -> list[str]:
+        """The lines with their LF, split once (an explanation slices the same file tens of times)."""
+        lines = self.text.split("\n")
+        return [line + "\n" for line in lines[:-1]] + lines[-1:]
+
     def slice(self, span: Span) -> str:
         """The exact source text a span covers (used to print sub-expressions)."""
-        lines = self.text.split("\n")
-        lines = [line + "\n" for line in lines[:-1]] + lines[-1:]
+        lines = self._lines
         if not (1 <= span.line <= len(lines)):
             return ""
         if span.line == span.end_line:

@@ -8,7 +8,7 @@ from typing import Any
 from ..language import ir
 from ..runtime.explain import DecisionExplanation, ExprNode
 from ..runtime.result import DecisionResult, Result
-from ..runtime.values import NotApplicable, possible_json, to_json_value
+from ..runtime.values import NotApplicable, Unknown, possible_json, to_json_value
 from ..runtime.whynot import WhyNot, translate
 from . import labels
 from .catalogue import gettext_for
@@ -18,29 +18,113 @@ def dumps(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def decision_json(policy: ir.CheckedPolicy, d: DecisionResult, lang: str) -> dict[str, Any]:
-    return {
+class _Labels:
+    """The labels and locations `result_json` writes, per policy and language: read from the
+    policy's declarations (render/labels.py) on first use and kept in `policy.caches`, so that an
+    answer of ~600 items does not look each one up again (the service writes thousands a second).
+    A table is only ever added to, with the value labels.py gives: safe to share between threads."""
+
+    def __init__(self, policy: ir.CheckedPolicy, lang: str) -> None:
+        self.policy = policy
+        self.lang = lang
+        self.outcomes: dict[tuple[str, str | None], str | None] = {}
+        self.rules: dict[tuple[str, str | None], str | None] = {}
+        self.definitions: dict[str, str] = {}
+        self.obligations: dict[str, tuple[str, tuple[Any, ...]]] = {}
+
+    def outcome(self, decision: str, outcome: str | None) -> str | None:
+        key = (decision, outcome)
+        try:
+            return self.outcomes[key]
+        except KeyError:
+            found = self.outcomes[key] = labels.outcome_label(self.policy, decision, outcome, self.lang) or None
+            return found
+
+    def rule(self, decision: str, rule: str | None) -> str | None:
+        key = (decision, rule)
+        try:
+            return self.rules[key]
+        except KeyError:
+            found = self.rules[key] = labels.rule_location(self.policy, decision, rule)
+            return found
+
+    def definition(self, name: str) -> str:
+        try:
+            return self.definitions[name]
+        except KeyError:
+            found = self.definitions[name] = labels.definition_label(self.policy, name, self.lang)
+            return found
+
+    def obligation(self, name: str) -> tuple[str, tuple[Any, ...]]:
+        """The obligation's label and its citations (ir.Citation, frozen)."""
+        try:
+            return self.obligations[name]
+        except KeyError:
+            found = self.obligations[name] = (labels.obligation_label(self.policy, name, self.lang), tuple(self.policy.obligations[name].cites))
+            return found
+
+
+def _labels(policy: ir.CheckedPolicy, lang: str) -> _Labels:
+    key = f"json_labels:{lang}"
+    table = policy.caches.get(key)
+    if table is None:
+        table = policy.caches[key] = _Labels(policy, lang)
+    return table
+
+
+def decision_json(policy: ir.CheckedPolicy, d: DecisionResult, lang: str, table: _Labels | None = None) -> dict[str, Any]:
+    table = table or _labels(policy, lang)
+    out = {
         "decision": d.decision,
         "entity": d.entity,
         "entity_path": d.entity_path,
         "status": d.status,
         "outcome": d.outcome,
-        "label": labels.outcome_label(policy, d.decision, d.outcome, lang) or None,
+        "label": table.outcome(d.decision, d.outcome),
         "rule": d.rule,
-        "location": labels.rule_location(policy, d.decision, d.rule),
+        "location": table.rule(d.decision, d.rule),
         "possible": list(d.possible),
         "missing": list(d.missing),
-        **({"assumed": list(d.assumed)} if d.assumed else {}),
-        "cites": [c.to_json() for c in d.cites],
-        "obligations": list(d.obligations),
-        "rules": [
-            {"rule": s.rule, "outcome": s.outcome, "status": s.status, "exception": s.exception, "missing": list(s.missing)}
-            for s in d.rules
-        ],
     }
+    if d.assumed:
+        out["assumed"] = list(d.assumed)
+    out["cites"] = [c.to_json() for c in d.cites]
+    out["obligations"] = list(d.obligations)
+    out["rules"] = [
+        {"rule": s.rule, "outcome": s.outcome, "status": s.status, "exception": s.exception, "missing": list(s.missing)}
+        for s in d.rules
+    ]
+    return out
 
 
 def result_json(policy: ir.CheckedPolicy, result: Result, lang: str = "fr") -> dict[str, Any]:
+    table = _labels(policy, lang)
+    values = []
+    for v in result.values:
+        value = v.value
+        item = {
+            "definition": v.definition,
+            "label": table.definition(v.definition),
+            "entity": v.entity,
+            "value": to_json_value(value),
+            "known": not v.missing and value is not None and not hasattr(value, "missing"),
+            "missing": list(v.missing),
+        }
+        if value.__class__ is Unknown:
+            possible = possible_json(value)
+            if possible is not None:
+                item["possible"] = possible
+        elif value.__class__ is NotApplicable:
+            item["not_applicable"] = {"fr": value.fr, "en": value.en}
+        values.append(item)
+    obligations = []
+    for o in result.obligations:
+        label, cites = table.obligation(o.obligation)
+        item = {"obligation": o.obligation, "label": label, "entity": o.entity, "status": o.status, "missing": list(o.missing)}
+        if o.assumed:
+            item["assumed"] = list(o.assumed)
+        item["cites"] = [c.to_json() for c in cites]
+        obligations.append(item)
     return {
         "policy": {"name": result.policy, "version": result.version},
         "as_of": result.as_of.isoformat(),
@@ -48,32 +132,9 @@ def result_json(policy: ir.CheckedPolicy, result: Result, lang: str = "fr") -> d
             {"name": p.name, "value": to_json_value(p.value), "overridden": p.overridden} for p in result.params
         ],
         **({"assumed": {path: to_json_value(value) for path, value in sorted(result.assumed.items())}} if result.assumed else {}),
-        "decisions": [decision_json(policy, d, lang) for d in result.decisions],
-        "values": [
-            {
-                "definition": v.definition,
-                "label": labels.definition_label(policy, v.definition, lang),
-                "entity": v.entity,
-                "value": to_json_value(v.value),
-                "known": not v.missing and v.value is not None and not hasattr(v.value, "missing"),
-                "missing": list(v.missing),
-                **_possible(v.value),
-                **not_applicable_json(v.value),
-            }
-            for v in result.values
-        ],
-        "obligations": [
-            {
-                "obligation": o.obligation,
-                "label": labels.obligation_label(policy, o.obligation, lang),
-                "entity": o.entity,
-                "status": o.status,
-                "missing": list(o.missing),
-                **({"assumed": list(o.assumed)} if o.assumed else {}),
-                "cites": [c.to_json() for c in policy.obligations[o.obligation].cites],
-            }
-            for o in result.obligations
-        ],
+        "decisions": [decision_json(policy, d, lang, table) for d in result.decisions],
+        "values": values,
+        "obligations": obligations,
     }
 
 

@@ -751,11 +751,14 @@ def _unknown_to_none(data: Any, policy: ir.CheckedPolicy) -> Any:
         if not isinstance(record, dict):
             return record
         out = dict(record)
-        for name, f in item.fields.items():
-            if not isinstance(f.type, TextT) and isinstance(out.get(name), str) and out[name].strip().lower() == "unknown":
+        fields = item.fields
+        for name, value in record.items():  # the answers given, not every declared field
+            if not isinstance(value, str) or (f := fields.get(name)) is None:
+                continue
+            if not isinstance(f.type, TextT) and value.strip().lower() == "unknown":
                 out[name] = None
-            elif isinstance(f.type, ListT) and isinstance(out.get(name), str):
-                out[name] = [out[name]]  # a single answer to a list question (a CSV cell, a form)
+            elif isinstance(f.type, ListT):
+                out[name] = [value]  # a single answer to a list question (a CSV cell, a form)
         return out
 
     if not isinstance(data, dict):
