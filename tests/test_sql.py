@@ -505,6 +505,10 @@ def test_batch_duckdb_reads_nested_jsonl_as_the_local_engine_does(tmp_path, monk
     assert total == 2 * len(lines) + len(odd) - 3 and from_sql >= len(lines)  # most examples are settled by SQL
     monkeypatch.setenv("STRATDSL_DUCKDB_PART_ROWS", "300")  # the same in parts
     assert _both_engines(STRATEGY, source, tmp_path, "parts") == (from_sql, total)
+    # read a slice at a time: a line a slice (blank lines alone in theirs), then a few lines a slice
+    for size in ("1", "9000"):
+        monkeypatch.setenv("STRATDSL_DUCKDB_JSONL_BYTES", size)
+        assert _both_engines(STRATEGY, source, tmp_path, f"slices{size}") == (from_sql, total)
 
 
 @quick(2)
