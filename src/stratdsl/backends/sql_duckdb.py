@@ -58,6 +58,10 @@ MIN_MEMORY = 256 * 10**6
 #: input rows per part: the assessments are evaluated a part at a time (whole assessments, in
 #: input order), so that the decisions and lines of one part only are held at once
 PART_ROWS = 1_000_000
+#: rows times CTE stages per part: a policy of many stages gets smaller parts (the reference
+#: methodology, 300 stages: 150,000 rows, about 10^5 use cases, which fit in 2 GB; benchmark A,
+#: 11 stages: PART_ROWS)
+PART_WORK = 45_000_000
 
 _SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?) ?(b|kb|mb|gb|tb|kib|mib|gib|tib)", re.IGNORECASE)
 _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -102,6 +106,10 @@ def connect(threads: int | None = None) -> Any:
     con.execute(f"SET memory_limit = '{limit}B'")
     con.execute(f"SET temp_directory = {text_literal(str(folder))}")
     con.execute("SET preserve_insertion_order = true")
+    # DuckDB's projection pull-up is quadratic or worse in the stages of a query: about 4 of
+    # the 6 CPU-seconds of planning the reference methodology's 300 stages, every part, while
+    # the plans run no slower without it (measured: sql_bench at 10^5, docs/performance.md)
+    con.execute(f"SET disabled_optimizers = {text_literal(os.environ.get('STRATDSL_DUCKDB_DISABLED_OPTIMIZERS', 'projection_pullup'))}")
     return con
 
 
@@ -145,7 +153,15 @@ _FILE_STRIDE = 1 << 44
 _LINE_STRIDE = 1 << 16
 
 
-def bind_files(con: Any, policy: ir.CheckedPolicy, paths: list[Path], rows_input: str | None) -> Bound:
+def part_rows(stages: int) -> int:
+    """Input rows per part: STRATDSL_DUCKDB_PART_ROWS, else PART_ROWS or fewer for a policy of many stages."""
+    given = os.environ.get("STRATDSL_DUCKDB_PART_ROWS")
+    if given:
+        return max(int(given), 1)
+    return max(1000, min(PART_ROWS, PART_WORK // max(stages, 1)))
+
+
+def bind_files(con: Any, policy: ir.CheckedPolicy, paths: list[Path], rows_input: str | None, stages: int = 0) -> Bound:
     """Create `raw_all` (every row of every file as text, with key and order) and `parts`."""
     files = []
     columns: list[str] = []
@@ -203,10 +219,10 @@ def bind_files(con: Any, policy: ir.CheckedPolicy, paths: list[Path], rows_input
         )
         con.execute(f"INSERT INTO raw_all BY NAME {keyed}({select})")
     # each assessment in the part where its first row falls, PART_ROWS rows a part (an assessment is never cut)
-    rows = int(os.environ.get("STRATDSL_DUCKDB_PART_ROWS") or PART_ROWS)
+    rows = part_rows(stages)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE parts AS
-        SELECT assessment, first, last, (sum(n) OVER (ORDER BY first ROWS UNBOUNDED PRECEDING) - n) // {max(rows, 1)} AS part
+        SELECT assessment, first, last, (sum(n) OVER (ORDER BY first ROWS UNBOUNDED PRECEDING) - n) // {rows} AS part
         FROM (SELECT assessment, min(ord) AS first, max(ord) AS last, count(*) AS n FROM raw_all GROUP BY assessment)"""
     )
     bounds = con.execute("SELECT part, min(first), max(last) FROM parts GROUP BY part ORDER BY part").fetchall()
@@ -655,7 +671,7 @@ def run_policy(
     compiled = compile_sql(policy, as_of, params)
     con = connect(threads)
     try:
-        bound = bind_files(con, policy, paths, rows_input)
+        bound = bind_files(con, policy, paths, rows_input, len(compiled.ctes))
     except BaseException:
         close(con)
         raise
