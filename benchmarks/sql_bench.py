@@ -119,6 +119,8 @@ def child(which: str, n: int, mode: str, out: str) -> None:
             r, s = con.execute("SELECT count(*), count(*) FILTER (WHERE status <> 'undetermined') FROM decisions").fetchone()
             rows, settled, parts = rows + r, settled + s, parts + 1
             con.execute("DROP TABLE decisions")
+            print(f"  part {parts}: copies {first}…{min(copies, first + step) - 1}, {wall:.1f} s wall, {cpu:.1f} s cpu so far, "
+                  f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB; {load()}", file=sys.stderr, flush=True)
         result.update(
             wall=wall, cpu=cpu, decisions=rows, settled=settled, parts=parts, part_use_cases=step * per_copy,
             wall_with_tables=time.perf_counter() - whole, cpu_with_tables=time.process_time() - whole_cpu,
@@ -207,9 +209,10 @@ def main() -> None:
         plans = [("A", int(n), m) for n in args.sizes.split(",") if n for m in args.modes.split(",")]
         plans += [("strategy", int(n), "sql") for n in args.strategy_sizes.split(",") if n]
         for which, n, mode in plans:
-            done = subprocess.run([sys.executable, __file__, "--child", which, str(n), mode, folder], capture_output=True, text=True)
+            # the child's progress (parts) goes to stderr as it runs
+            done = subprocess.run([sys.executable, __file__, "--child", which, str(n), mode, folder], stdout=subprocess.PIPE, text=True)
             if done.returncode != 0:
-                print(f"{which} {n} {mode}: failed: {done.stderr.strip().splitlines()[-1:]}", flush=True)
+                print(f"{which} {n} {mode}: failed (exit {done.returncode}, see above)", flush=True)
                 continue
             r = json.loads(done.stdout.strip().splitlines()[-1])
             r["decisions_per_s"] = r["decisions"] / r["wall"]
