@@ -6,9 +6,10 @@ Parquet with one use case per row, JSONL with one such flat object per line
 rows, `id` and the fields of the repeated input fill one entity per row,
 `record.field` and `group.member.field` columns fill records and group
 members, the last non-empty cell wins), or JSONL with one nested assessment
-per line (laid out as those cells by `_nested_select`). Every row lands in
-`raw_all` as text; the assessments are then cut into parts of about
-PART_ROWS rows, and for each part in turn `evaluate_parts` builds `raw` (its
+per line (laid out as those cells by `_nested_select`, a slice of the file at
+a time). Every row lands in `raw_all` as text; the assessments are then cut
+into parts of about `part_rows` rows (fewer for a policy of many stages),
+and for each part in turn `evaluate_parts` builds `raw` (its
 rows), the typed input tables, `decisions` (one row per decision and entity,
 as backends/sql.py defines) and `lines` (one row per assessment: key, order,
 the JSON line when SQL settled every decision, NULL when the assessment must
