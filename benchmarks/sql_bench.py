@@ -10,7 +10,10 @@ Data is generated here, never stored:
 
 For each N, in a child process (so that its peak memory is its own):
 - `sql`: the canonical query over typed tables (what a warehouse runs),
-  into a DuckDB table; decisions/s = rows of decisions / wall time;
+  into a DuckDB table; decisions/s = rows of decisions / wall time; for the
+  methodology, a part of about 10^5 use cases at a time (whole assessments;
+  SQL_BENCH_STRATEGY_PART changes it): each part's tables are built untimed,
+  the query's time on each part is summed (and printed with the tables' too);
 - `batch` (benchmark A only): `batch --engine duckdb` from the Parquet file
   to JSONL (reading, checking every cell, deciding, writing the lines);
 and, for the crossover with the per-record engine, the compiled Python
@@ -56,23 +59,32 @@ def gen_three(con, n: int) -> None:
     )
 
 
-def gen_strategy(con, policy, n: int) -> int:
-    """The examples replicated: k copies with new assessment keys until n use cases."""
+def gen_strategy(con, policy, n: int) -> tuple[int, int]:
+    """The examples as seed tables; returns (copies, use cases per copy) to reach n use cases.
+    `copy_part` fills the input tables with some of the copies (each a new assessment key)."""
     from stratdsl.backends.sql_duckdb import bind_assessments
     from stratdsl.engine import load_assessment
 
     items = [(p.name, load_assessment(policy, p)) for p in sorted((REPO / "examples").glob("*.yaml"))]
     bind_assessments(con, policy, items)
     per_copy = con.execute("SELECT count(*) FROM usecases").fetchone()[0]
-    copies = max(1, n // per_copy)
     for item in policy.inputs.values():
-        name = f'"{item.name}"'
-        con.execute(f"CREATE TABLE seed_{item.name} AS SELECT * FROM {name}")
+        con.execute(f'CREATE TABLE seed_{item.name} AS SELECT * FROM "{item.name}"')
+    return max(1, n // per_copy), per_copy
+
+
+def copy_part(con, policy, first: int, last: int) -> None:
+    """The input tables hold copies first…last-1 of the examples (a part of the assessments)."""
+    for item in policy.inputs.values():
         con.execute(
-            f"CREATE OR REPLACE TABLE {name} AS SELECT s.* REPLACE (s.assessment || '#' || c AS assessment) "
-            f"FROM seed_{item.name} s, range({copies}) r(c)"
+            f'CREATE OR REPLACE TABLE "{item.name}" AS SELECT s.* REPLACE (s.assessment || \'#\' || c AS assessment) '
+            f"FROM seed_{item.name} s, range({first}, {last}) r(c)"
         )
-    return copies * per_copy
+
+
+#: use cases of the methodology per part in `sql` mode: the assessments are evaluated a part at
+#: a time (as `batch --engine duckdb` does), so that 10^7 runs in DuckDB's default 2 GB
+STRATEGY_PART = 100_000
 
 
 def child(which: str, n: int, mode: str, out: str) -> None:
@@ -87,9 +99,33 @@ def child(which: str, n: int, mode: str, out: str) -> None:
         gen_three(con, n)
         cases = n
     else:
-        cases = gen_strategy(con, policy, n)
+        copies, per_copy = gen_strategy(con, policy, n)
+        cases = copies * per_copy
     result: dict = {"which": which, "n": cases, "mode": mode}
-    if mode == "sql":
+    if mode == "sql" and which == "strategy":
+        # in parts of whole assessments: the part's tables are built (not timed), then the query
+        # runs on them into a table of decisions (timed), counted and dropped
+        query = compile_sql(policy, AS_OF, defaults=False).query()
+        step = max(1, int(os.environ.get("SQL_BENCH_STRATEGY_PART") or STRATEGY_PART) // per_copy)
+        wall = cpu = 0.0
+        rows = settled = parts = 0
+        whole, whole_cpu = time.perf_counter(), time.process_time()
+        for first in range(0, copies, step):
+            copy_part(con, policy, first, min(copies, first + step))
+            start, began = time.perf_counter(), time.process_time()
+            con.execute(f"CREATE OR REPLACE TABLE decisions AS {query}")
+            wall += time.perf_counter() - start
+            cpu += time.process_time() - began
+            r, s = con.execute("SELECT count(*), count(*) FILTER (WHERE status <> 'undetermined') FROM decisions").fetchone()
+            rows, settled, parts = rows + r, settled + s, parts + 1
+            con.execute("DROP TABLE decisions")
+            print(f"  part {parts}: copies {first}…{min(copies, first + step) - 1}, {wall:.1f} s wall, {cpu:.1f} s cpu so far, "
+                  f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB; {load()}", file=sys.stderr, flush=True)
+        result.update(
+            wall=wall, cpu=cpu, decisions=rows, settled=settled, parts=parts, part_use_cases=step * per_copy,
+            wall_with_tables=time.perf_counter() - whole, cpu_with_tables=time.process_time() - whole_cpu,
+        )
+    elif mode == "sql":
         start, cpu = time.perf_counter(), time.process_time()
         query = compile_sql(policy, AS_OF, defaults=False).query()
         con.execute(f"CREATE TABLE decisions AS {query}")
@@ -170,12 +206,13 @@ def main() -> None:
     print(load(), flush=True)
     records = []
     with tempfile.TemporaryDirectory(prefix="stratdsl-sqlbench-") as folder:
-        plans = [("A", int(n), m) for n in args.sizes.split(",") for m in args.modes.split(",")]
+        plans = [("A", int(n), m) for n in args.sizes.split(",") if n for m in args.modes.split(",")]
         plans += [("strategy", int(n), "sql") for n in args.strategy_sizes.split(",") if n]
         for which, n, mode in plans:
-            done = subprocess.run([sys.executable, __file__, "--child", which, str(n), mode, folder], capture_output=True, text=True)
+            # the child's progress (parts) goes to stderr as it runs
+            done = subprocess.run([sys.executable, __file__, "--child", which, str(n), mode, folder], stdout=subprocess.PIPE, text=True)
             if done.returncode != 0:
-                print(f"{which} {n} {mode}: failed: {done.stderr.strip().splitlines()[-1:]}", flush=True)
+                print(f"{which} {n} {mode}: failed (exit {done.returncode}, see above)", flush=True)
                 continue
             r = json.loads(done.stdout.strip().splitlines()[-1])
             r["decisions_per_s"] = r["decisions"] / r["wall"]
@@ -183,7 +220,10 @@ def main() -> None:
             records.append(r)
             print(
                 f"{which:8} {mode:5} {r['n']:>9} use cases: {r['wall']:7.2f} s wall, {r['cpu']:7.2f} s cpu, "
-                f"{r['decisions_per_s']:>12,.0f} decisions/s, {r['use_cases_per_s']:>11,.0f} use cases/s, peak {r['peak_rss_mb']:,.0f} MB",
+                f"{r['decisions_per_s']:>12,.0f} decisions/s, {r['use_cases_per_s']:>11,.0f} use cases/s, peak {r['peak_rss_mb']:,.0f} MB"
+                + (f", {r['parts']} parts of {r['part_use_cases']:,} ({r['wall_with_tables']:.1f} s wall, "
+                   f"{r['cpu_with_tables']:.1f} s cpu with the parts' tables)" if "parts" in r else "")
+                + f"; {load()}",
                 flush=True,
             )
     crossover = {}

@@ -6,9 +6,10 @@ Parquet with one use case per row, JSONL with one such flat object per line
 rows, `id` and the fields of the repeated input fill one entity per row,
 `record.field` and `group.member.field` columns fill records and group
 members, the last non-empty cell wins), or JSONL with one nested assessment
-per line (laid out as those cells by `_nested_select`). Every row lands in
-`raw_all` as text; the assessments are then cut into parts of about
-PART_ROWS rows, and for each part in turn `evaluate_parts` builds `raw` (its
+per line (laid out as those cells by `_nested_select`, a slice of the file at
+a time). Every row lands in `raw_all` as text; the assessments are then cut
+into parts of about `part_rows` rows (fewer for a policy of many stages),
+and for each part in turn `evaluate_parts` builds `raw` (its
 rows), the typed input tables, `decisions` (one row per decision and entity,
 as backends/sql.py defines) and `lines` (one row per assessment: key, order,
 the JSON line when SQL settled every decision, NULL when the assessment must
@@ -58,6 +59,10 @@ MIN_MEMORY = 256 * 10**6
 #: input rows per part: the assessments are evaluated a part at a time (whole assessments, in
 #: input order), so that the decisions and lines of one part only are held at once
 PART_ROWS = 1_000_000
+#: rows times CTE stages per part: a policy of many stages gets smaller parts (the reference
+#: methodology, 300 stages: 150,000 rows, about 10^5 use cases, which fit in 2 GB; benchmark A,
+#: 11 stages: PART_ROWS)
+PART_WORK = 45_000_000
 
 _SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?) ?(b|kb|mb|gb|tb|kib|mib|gib|tib)", re.IGNORECASE)
 _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -102,6 +107,10 @@ def connect(threads: int | None = None) -> Any:
     con.execute(f"SET memory_limit = '{limit}B'")
     con.execute(f"SET temp_directory = {text_literal(str(folder))}")
     con.execute("SET preserve_insertion_order = true")
+    # DuckDB's projection pull-up is quadratic or worse in the stages of a query: about 4 of
+    # the 6 CPU-seconds of planning the reference methodology's 300 stages, every part, while
+    # the plans run no slower without it (measured: sql_bench at 10^5, docs/performance.md)
+    con.execute(f"SET disabled_optimizers = {text_literal(os.environ.get('STRATDSL_DUCKDB_DISABLED_OPTIMIZERS', 'projection_pullup'))}")
     return con
 
 
@@ -145,7 +154,15 @@ _FILE_STRIDE = 1 << 44
 _LINE_STRIDE = 1 << 16
 
 
-def bind_files(con: Any, policy: ir.CheckedPolicy, paths: list[Path], rows_input: str | None) -> Bound:
+def part_rows(stages: int) -> int:
+    """Input rows per part: STRATDSL_DUCKDB_PART_ROWS, else PART_ROWS or fewer for a policy of many stages."""
+    given = os.environ.get("STRATDSL_DUCKDB_PART_ROWS")
+    if given:
+        return max(int(given), 1)
+    return max(1000, min(PART_ROWS, PART_WORK // max(stages, 1)))
+
+
+def bind_files(con: Any, policy: ir.CheckedPolicy, paths: list[Path], rows_input: str | None, stages: int = 0) -> Bound:
     """Create `raw_all` (every row of every file as text, with key and order) and `parts`."""
     files = []
     columns: list[str] = []
@@ -168,13 +185,26 @@ def bind_files(con: Any, policy: ir.CheckedPolicy, paths: list[Path], rows_input
         raise StratError(
             [Diagnostic("E855", f"column '{unknown[0]}' is not a field of the policy's inputs", hint="rename or drop the column, or run with --engine local to see every error")]
         )
-    selects = []
+    # `raw_all` is filled file by file, a statement per flat file and per slice of a nested
+    # JSONL file, so that what DuckDB holds while reading is one slice's, not the input's
+    kept = [c for c in columns if c != "assessment"]
+    cells_schema = ", ".join(f"{ident_any(c)} VARCHAR" for c in kept)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE raw_all (file_index BIGINT, row_number BIGINT, group_name VARCHAR, file VARCHAR, "
+        f"{cells_schema}{', ' if cells_schema else ''}nested_bad BOOLEAN, ord BIGINT, assessment VARCHAR)"
+    )
+    keyed = "SELECT *, CASE WHEN group_name IS NULL THEN file || ':' || row_number ELSE file || '#' || group_name END AS assessment FROM "
     for index, path, reader, names in files:
         if reader is None:
-            selects.append(_nested_select(con, index, path, policy, rows_input, columns))
+            for first_line, piece in _slices(path, _spill_folder(con)):
+                try:
+                    select = _nested_select(con, index, path, policy, rows_input, kept, piece, first_line)
+                    con.execute(f"INSERT INTO raw_all BY NAME {keyed}({select})")
+                finally:
+                    piece.unlink(missing_ok=True)
             continue
         cells = []
-        for c in columns:
+        for c in kept:
             if c in names:
                 cells.append(f"trim(CAST({ident_any(c)} AS VARCHAR)) AS {ident_any(c)}")
             else:
@@ -182,22 +212,18 @@ def bind_files(con: Any, policy: ir.CheckedPolicy, paths: list[Path], rows_input
         name_cell = "NULLIF(trim(CAST(assessment AS VARCHAR)), '')" if "assessment" in names else "CAST(NULL AS VARCHAR)"
         row_base = 2 if path.suffix.lower() == ".csv" else 1
         file = text_literal(str(path))
-        cells_sql = ", ".join(c for c in cells if not c.endswith(' AS "assessment"'))
-        selects.append(
+        cells_sql = "".join(c + ", " for c in cells)
+        select = (
             f"SELECT {index} AS file_index, row_number() OVER () - 1 + {row_base} AS row_number, {name_cell} AS group_name, "
-            f"{file} AS file, {cells_sql}, CAST(NULL AS BOOLEAN) AS nested_bad, "
+            f"{file} AS file, {cells_sql}CAST(NULL AS BOOLEAN) AS nested_bad, "
             f"{index} * {_FILE_STRIDE} + row_number() OVER () - 1 + {row_base} AS ord FROM {reader}"
         )
-    union = " UNION ALL BY NAME ".join(f"({s})" for s in selects)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE raw_all AS SELECT *, CASE WHEN group_name IS NULL THEN file || ':' || row_number ELSE file || '#' || group_name END AS assessment "
-        f"FROM ({union})"
-    )
+        con.execute(f"INSERT INTO raw_all BY NAME {keyed}({select})")
     # each assessment in the part where its first row falls, PART_ROWS rows a part (an assessment is never cut)
-    rows = int(os.environ.get("STRATDSL_DUCKDB_PART_ROWS") or PART_ROWS)
+    rows = part_rows(stages)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE parts AS
-        SELECT assessment, first, last, (sum(n) OVER (ORDER BY first ROWS UNBOUNDED PRECEDING) - n) // {max(rows, 1)} AS part
+        SELECT assessment, first, last, (sum(n) OVER (ORDER BY first ROWS UNBOUNDED PRECEDING) - n) // {rows} AS part
         FROM (SELECT assessment, min(ord) AS first, max(ord) AS last, count(*) AS n FROM raw_all GROUP BY assessment)"""
     )
     bounds = con.execute("SELECT part, min(first), max(last) FROM parts GROUP BY part ORDER BY part").fetchall()
@@ -286,15 +312,59 @@ def _scan_jsonl(path: Path) -> tuple[list[int], list[int], int]:
     return json_blank, python_blank, longest
 
 
-def _nested_select(con: Any, index: int, path: Path, policy: ir.CheckedPolicy, rows_input: str | None, columns: list[str]) -> str:
+#: a nested JSONL file is read a slice of at most this many bytes (or NESTED_SLICE_LINES lines)
+#: at a time: DuckDB's JSON functions hold memory in proportion to the rows of a vector times
+#: the length of their lines, per function of the query (about 1.5 GB for 2,000 lines of the
+#: reference methodology, whose check has hundreds of them), so a whole file at once does not
+#: fit in 2 GB from 10^5 use cases
+NESTED_SLICE_BYTES = 2_000_000
+NESTED_SLICE_LINES = 2048
+
+
+def _spill_folder(con: Any) -> Path:
+    folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _slices(path: Path, folder: Path) -> Iterator[tuple[int, Path]]:
+    """The file cut into slices of whole lines, byte for byte, each written to `folder` in turn
+    (and removed by the caller before the next): (number of its first line in the file, slice)."""
+    limit = int(os.environ.get("STRATDSL_DUCKDB_JSONL_BYTES") or NESTED_SLICE_BYTES)
+    piece = folder / f"slice-{os.getpid()}-{path.name}"
+    with path.open("rb") as handle:
+        first, number, size, out = 1, 0, 0, None
+        for number, raw in enumerate(handle, start=1):
+            if out is None:
+                out, first, size, count = piece.open("wb"), number, 0, 0
+            out.write(raw)
+            size += len(raw)
+            count += 1
+            if size >= limit or count >= NESTED_SLICE_LINES:
+                out.close()
+                out = None
+                yield first, piece
+        if out is not None:
+            out.close()
+            yield first, piece
+        elif number == 0:  # an empty file: DuckDB reads no line of it
+            piece.write_bytes(b"")
+            yield 1, piece
+
+
+def _nested_select(
+    con: Any, index: int, path: Path, policy: ir.CheckedPolicy, rows_input: str | None, columns: list[str],
+    piece: Path | None = None, first_line: int = 1,
+) -> str:
     """The rows of `raw_all` for a JSONL file of nested assessments, read in place by DuckDB: one
     row for the line (records and groups), one per entity of each list; every cell as the text
     the CSV layout would hold, and `nested_bad` when Python might read the line differently
     (a JSON type the field does not take, a key that is no field, a repeated key, an escape…)."""
-    json_blank, python_blank, longest = _scan_jsonl(path)
+    piece = piece or path  # the slice read, numbered from first_line; keys name `path`
+    json_blank, python_blank, longest = _scan_jsonl(piece)
     # the n-th line DuckDB reads is line n + (lines it skipped before it): skipped line b_i is
     # the i-th, after b_i - i read lines
-    reader = f"read_ndjson_objects({text_literal(str(path))}, ignore_errors = true, maximum_object_size = {max(longest + 1, 16 << 20)})"
+    reader = f"read_ndjson_objects({text_literal(str(piece))}, ignore_errors = true, maximum_object_size = {max(longest + 1, 16 << 20)})"
     lines = f"SELECT row_number() OVER () AS line, json AS j FROM {reader}"
     if json_blank:
         con.execute(
@@ -308,6 +378,8 @@ def _nested_select(con: Any, index: int, path: Path, policy: ir.CheckedPolicy, r
         )
     if python_blank:
         lines = f"SELECT * FROM ({lines}) WHERE line NOT IN ({', '.join(str(n) for n in python_blank)})"
+    if first_line != 1:
+        lines = f"SELECT line + {first_line - 1} AS line, j FROM ({lines})"
     file = text_literal(str(path))
     head = f"{index} AS file_index, line AS row_number, CAST(NULL AS VARCHAR) AS group_name, {file} AS file"
 
@@ -600,7 +672,7 @@ def run_policy(
     compiled = compile_sql(policy, as_of, params)
     con = connect(threads)
     try:
-        bound = bind_files(con, policy, paths, rows_input)
+        bound = bind_files(con, policy, paths, rows_input, len(compiled.ctes))
     except BaseException:
         close(con)
         raise
