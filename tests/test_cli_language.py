@@ -119,6 +119,12 @@ def test_diff_fits_the_terminal_width():
     assert "--- AVANT" in french and "Changements de la méthode :" in french
 
 
+def test_diff_names_outcomes_label_first_code_second():
+    diff = _diff_with_wide_explanations()
+    line = next(li for li in semdiff.render_text(diff, "en", None).splitlines() if li.startswith("  a.yaml: risk: "))
+    assert line.startswith("  a.yaml: risk: High (high) → Low (low)  (changed: outcome)"), line
+
+
 def test_diff_on_a_terminal_uses_its_width(tmp_path):
     """Through a pseudo-terminal: the command reads the width and stacks what does not fit."""
     repo = tmp_path / "repo"
