@@ -126,10 +126,11 @@ def test_usage_errors_exit_2(args):
     assert "Usage:" in proc.stderr or "Error:" in proc.stderr
 
 
-@pytest.mark.parametrize("command", [["eval"], ["explain", "quadrant"], ["report", "-o", "-", "--format", "markdown"]])
+@pytest.mark.parametrize("command", [["eval"], ["explain", "quadrant"], ["report", "-o", "-", "--format", "markdown"], ["prove"]])
 def test_bad_as_of_is_a_coded_error_like_a_bad_param(command):
     name, *rest = command
-    proc = stratdsl(name, POLICY, GOOD, *rest, "--as-of", "2026-13-01")
+    args = (POLICY,) if name == "prove" else (POLICY, GOOD)  # prove reads no assessment
+    proc = stratdsl(name, *args, *rest, "--as-of", "2026-13-01")
     assert_clean_failure(proc, 1)
     assert "error[E342]: --as-of: '2026-13-01' is not a date" in proc.stderr
     assert "hint: write the date as YYYY-MM-DD" in proc.stderr

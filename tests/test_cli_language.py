@@ -78,6 +78,15 @@ def test_error_summaries_speak_the_language():
     assert done.stderr.rstrip().endswith("stratdsl: 1 error, 0 warnings")
 
 
+@pytest.mark.parametrize(("lang", "cite"), [("fr", "cite : (citations de prohibited_practice)"), ("en", "cites: (citations of prohibited_practice)")])
+def test_a_rule_citing_a_decision_is_said_in_the_users_language(lang, cite):
+    done = run("explain", POLICY, REPO / "examples" / "studio-conseil-10.yaml", "risk", "--for", "posts-reseaux", "--as-of", "2026-11-26", "--lang", lang)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    rule = next(i for i, line in enumerate(lines) if "risk.prohibited → prohibited" in line)
+    assert lines[rule + 1].strip() == cite
+
+
 @pytest.mark.parametrize("command", ["check", "fmt", "test", "eval", "explain", "diff", "batch", "diagnose", "serve", "replay", "init", "report"])
 def test_every_command_that_prints_words_has_lang(command):
     result = CliRunner().invoke(cli.main, [command, "--help"])
@@ -108,6 +117,12 @@ def test_diff_fits_the_terminal_width():
         assert "--- BEFORE" in narrow and "--- AFTER" in narrow  # stacked
     french = semdiff.render_text(diff, "fr", 60)
     assert "--- AVANT" in french and "Changements de la méthode :" in french
+
+
+def test_diff_names_outcomes_label_first_code_second():
+    diff = _diff_with_wide_explanations()
+    line = next(li for li in semdiff.render_text(diff, "en", None).splitlines() if li.startswith("  a.yaml: risk: "))
+    assert line.startswith("  a.yaml: risk: High (high) → Low (low)  (changed: outcome)"), line
 
 
 def test_diff_on_a_terminal_uses_its_width(tmp_path):

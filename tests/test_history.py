@@ -422,7 +422,7 @@ def test_diff_text_lists_the_methodology_changes_and_the_decisions_that_change(h
     ]
     assert rest.split("\n\n")[0].splitlines() == [
         "Decisions that change, over 1 assessment(s):",
-        "  as/a.yaml: quadrant[ocr]: quick_win (Méthode Pilier 4) → quick_win (Méthode Pilier 5)  (changed: cites)",
+        "  as/a.yaml: quadrant[ocr]: Priorité immédiate (quick_win) [Méthode Pilier 4] → Priorité immédiate (quick_win) [Méthode Pilier 5]  (changed: cites)",
         "  as/a.yaml: risk[cv]: undetermined (high, minimal) → minimal  (changed: status, outcome, possible)",
         "  as/a.yaml: level: high → low  (changed: outcome, possible)",
     ]
@@ -512,7 +512,7 @@ def test_diff_over_a_directory_of_assessments(history):
     assert (bot["before"]["decision"]["outcome"], bot["after"]["decision"]["outcome"]) == ("secondary", "avoid")
     text = cli("diff", "main.strat", "as", "--from", c1, "--to", c2, "--as-of", AS_OF, cwd=repo).stdout
     assert "Decisions that change, over 3 assessment(s):" in text
-    assert "  as/b.yaml: quadrant[bot]: secondary → avoid  (changed: outcome, possible)" in text
+    assert "  as/b.yaml: quadrant[bot]: Opportunité secondaire (secondary) → À éviter (avoid)  (changed: outcome, possible)" in text
 
 
 def test_diff_to_the_working_tree(history):

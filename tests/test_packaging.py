@@ -135,3 +135,23 @@ def test_a_missing_extra_names_the_extra_to_install(monkeypatch, tmp_path, args,
     assert result.exit_code == 1, result.output
     assert "error[E341]" in result.output
     assert f"pip install 'stratdsl[{extra}]'" in result.output
+
+
+def test_readmes_first_command_works_where_the_system_python_refuses_pip():
+    """PEP 668 (Debian/Ubuntu): README's first command creates a virtual environment and calls pip
+    and stratdsl only through it, never the system's `pip install`."""
+    import re
+    import shlex
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```sh\n(.*?)```", readme, re.S).group(1)
+    first = next(line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+    steps = [shlex.split(step) for step in first.split("&&")]
+    assert steps[0][:3] == ["python3", "-m", "venv"], first
+    env = steps[0][3]
+    for step in steps[1:]:
+        assert step[0].startswith(f"{env}/bin/"), step  # pip and stratdsl of the new environment
+    assert any(step[0] == f"{env}/bin/pip" and step[1] == "install" for step in steps[1:]), first
+    assert steps[-1][0] == f"{env}/bin/stratdsl" and steps[-1][1] == "eval", first
+    for arg in steps[-1][2:]:
+        assert (REPO / arg).is_file(), arg  # the files it names are in the checkout

@@ -29,3 +29,17 @@ def test_report_permissions_follow_the_umask(tmp_path, umask, mode):
 def test_report_language_defaults_to_the_policys_first(tmp_path):
     result = CliRunner().invoke(report_cmd, [str(POLICY), str(CABINET), "-o", "-", "--format", "markdown", "--as-of", "2026-11-26"])
     assert result.exit_code == 0 and result.stdout.startswith("# Diagnostic IA — ")
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("fr", "stratdsl: rapport écrit dans {out} (markdown, fr, au 2026-11-26)"),
+        ("en", "stratdsl: report written to {out} (markdown, en, as of 2026-11-26)"),
+    ],
+)
+def test_report_says_where_it_wrote_in_the_report_language(tmp_path, lang, said):
+    out = tmp_path / "r.md"
+    result = CliRunner().invoke(report_cmd, [str(POLICY), str(CABINET), "-o", str(out), "--as-of", "2026-11-26", "--lang", lang])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == said.format(out=out)

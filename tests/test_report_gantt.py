@@ -107,3 +107,27 @@ def test_long_names_wrap_on_words_and_rows_grow():
     label = next(t for t in root.iter(NS + "text") if t.get("class") == "row-label" and t.find(NS + "title").text == LONG)
     assert len([t for t in label.iter(NS + "tspan") if t.get("class") != "note"]) >= 3
     assert "…" not in svg.split("</desc>", 1)[1]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_a_use_case_deferred_after_m12_says_so_not_to_be_completed(lang):
+    """Jardineries Morel's seasonal restocking is selected but deferred past M12 for capacity: its
+    row says "after M12" with the policy's reason, in the chart and in the Markdown table."""
+    from stratdsl.report.markdown import render_markdown
+
+    report = report_for(REPO / "examples" / "jardinerie-180.yaml", lang)
+    row = next(r for r in report.roadmap if r.usecase.id == "reassort-saisonnier")
+    assert row.deferred and row.decision is not None and row.decision.outcome == "deferred_capacity"
+    loc = Locale(lang)
+    svg = check(report, lang)
+    root = ET.fromstring(svg)
+    group = next(g for g in root.iter(NS + "g") if g.get("class") == "row" and g.get("data-usecase") == "reassort-saisonnier")
+    deferred = group.find(NS + "g")
+    assert deferred is not None and deferred.get("data-deferred") == "deferred_capacity"
+    assert deferred.find(NS + "title").text == row.decision.outcome_label
+    assert deferred.find(NS + "text").text == f"{loc.t('beyond_horizon', n=12)} →"
+    assert loc.t("to_complete") not in "".join(group.itertext())
+    table = render_markdown(report, summary_only=True)
+    line = next(li for li in table.splitlines() if li.startswith(f"| 2. {row.usecase.name} |"))
+    assert line.rstrip().endswith(f"_{loc.t('beyond_horizon', n=12)}_ → |"), line
+    assert f"\\. {row.usecase.name}{' : ' if lang == 'fr' else ': '}{row.decision.outcome_label}" in table

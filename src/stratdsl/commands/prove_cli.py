@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
 
 from ..language.diagnostics import StratError
-from .cliguard import EXIT_BAD_INPUT, SOURCES, guarded
+from .cliguard import EXIT_BAD_INPUT, SOURCES, as_of_date, guarded
 
 
 @click.command("prove")
@@ -41,10 +40,7 @@ def prove_cmd(policy, entities, budget, only, write_dir, as_of, params, fmt) -> 
     if checked is None:
         raise StratError(diagnostics)
     SOURCES.append(checked.source_map)
-    try:
-        when = date.fromisoformat(as_of) if as_of else date.today()
-    except ValueError:
-        raise click.BadParameter(f"'{as_of}' is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+    when = as_of_date(as_of)  # E342, exit 1, like every other command's --as-of
     overrides = engine.parse_params(checked, params)
     proofs = prove_mod.prove(checked, when, overrides, entities, int(budget * 1000), tuple(only))
     if write_dir:

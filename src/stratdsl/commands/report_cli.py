@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from ..language.diagnostics import Diagnostic
+from ..render.catalogue import gettext_for
 from ..render.diagnostics import summary
 from .cliguard import as_of_date, emit_diagnostics, guarded, resolve_lang
 
@@ -135,14 +136,15 @@ def report_cmd(
 
         lang = resolve_lang(None, compile_policy(policy)[0])
     report = make_report(policy, assessment, when, lang, params, why_not_seconds=why_not)
+    _ = gettext_for(lang)
     text = render(report, chosen, template_dir, theme, summary_only)
     if audit_log:
         from ..provenance import audit
 
         audit.append(audit_log, report.records, checkpoint_at_end=True)  # signed when STRATDSL_AUDIT_KEY is set
-        click.echo(f"stratdsl: {len(report.records) - 1} decision record(s) appended to {audit_log}", err=True)
+        click.echo("stratdsl: " + _("{n} decision record(s) appended to {log}").format(n=len(report.records) - 1, log=audit_log), err=True)
     if output == "-":
         click.echo(text, nl=False)
         return
     _write(Path(output), text)
-    click.echo(f"stratdsl: report written to {output} ({chosen}, {lang}, as of {when.isoformat()})", err=True)
+    click.echo("stratdsl: " + _("report written to {output} ({format}, {lang}, as of {date})").format(output=output, format=chosen, lang=lang, date=when.isoformat()), err=True)

@@ -19,7 +19,7 @@ from ..engine import run
 from ..language import ast, ir
 from ..render.catalogue import N_, gettext_for
 from ..render.json_out import explanation_json
-from ..render.text import render_explanation_data
+from ..render.text import labelled, render_explanation_data
 from ..runtime.assessment import load_assessment
 from ..runtime.explain import explain_decision
 from ..runtime.values import format_value
@@ -255,7 +255,8 @@ def _outcome_text(x: dict[str, Any] | None, lang: str = "en") -> str:
         return _("(not made)")
     d = x["decision"]
     if d["status"] == "decided":
-        return f"{d['outcome']} ({'; '.join(c['text'] for c in d['cites'])})" if d["cites"] else d["outcome"]
+        shown = labelled(d.get("label"), d["outcome"])  # label first, code second
+        return f"{shown} [{'; '.join(c['text'] for c in d['cites'])}]" if d["cites"] else shown
     if d["status"] == "undetermined":
         return _("undetermined ({outcomes})").format(outcomes=", ".join(d["possible"]))
     return _("no outcome")

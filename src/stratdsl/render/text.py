@@ -212,8 +212,15 @@ def expr_lines(node: dict, indent: str, lang: str = "en") -> list[str]:
     return [f"{indent}{node['text']} → {_jv(node, lang=lang)}"]
 
 
-def _cite_list(cites: list[dict]) -> str:
-    return "; ".join(c["text"] for c in cites)
+def _cite_list(cites: list[dict], _=None) -> str:
+    """The citations' texts; a rule's `cites DECISION` (no reference) in the reader's language."""
+
+    def text(c: dict) -> str:
+        if _ is not None and c.get("source") and c.get("reference") is None and c["text"] == f"(citations of {c['source']})":
+            return _("(citations of {decision})").format(decision=c["source"])
+        return c["text"]
+
+    return "; ".join(text(c) for c in cites)
 
 
 def render_explanation(policy: ir.CheckedPolicy, x: DecisionExplanation, lang: str = "fr", why: WhyNot | None = None) -> str:
@@ -236,7 +243,7 @@ def render_explanation_data(data: dict, lang: str = "en") -> str:
         out.append(_("outcome: {outcome}").format(outcome=labelled(d.get("label"), d["outcome"])))
         out.append(_("decided by rule {rule} at {location}").format(rule=d["rule"], location=d["location"]))
         if d["cites"]:
-            out.append(_("cites: {sources}").format(sources=_cite_list(d["cites"])))
+            out.append(_("cites: {sources}").format(sources=_cite_list(d["cites"], _)))
         if d.get("assumed"):
             out.append(_("rests on assumed answers (declared defaults, to confirm): {facts}").format(facts=", ".join(d["assumed"])))
     elif d["status"] == "undetermined":
@@ -255,7 +262,7 @@ def render_explanation_data(data: dict, lang: str = "en") -> str:
         status = _(_STATUS_WORDS[r["status"]]) if r["status"] in _STATUS_WORDS else r["status"]
         out.append(f"{mark} {r['rule']} → {r['outcome']}: {status}  ({r['location']})")
         if r["cites"]:
-            out.append("    " + _("cites: {sources}").format(sources=_cite_list(r["cites"])))
+            out.append("    " + _("cites: {sources}").format(sources=_cite_list(r["cites"], _)))
         if r.get("valid_from") is not None or r.get("valid_until") is not None:
             dates = []
             if r.get("valid_from") is not None:
@@ -277,7 +284,7 @@ def render_explanation_data(data: dict, lang: str = "en") -> str:
             state = {"applied": _("applied"), "not_applied": _("did not apply"), "unknown": _("unknown")}[e["status"]]
             out.append(
                 "    " + _("unless ({id}): {state}").format(id=e["id"], state=state)
-                + ("  " + _("cites {sources}").format(sources=_cite_list(e["cites"])) if e["cites"] else "")
+                + ("  " + _("cites {sources}").format(sources=_cite_list(e["cites"], _)) if e["cites"] else "")
             )
             if e.get("condition") is not None:
                 out.extend(expr_lines(e["condition"], "      ", lang))
@@ -309,7 +316,7 @@ def _why_not_lines(why: dict, lang: str) -> list[str]:
         for f in b["failed"]:
             out.extend(expr_lines(f, "    ", lang))
         if b["cites"]:
-            out.append("    " + _("cites: {sources}").format(sources=_cite_list(b["cites"])))
+            out.append("    " + _("cites: {sources}").format(sources=_cite_list(b["cites"], _)))
         exact = [c for c in b["changes"] if c["exact"]]
         other = [c for c in b["changes"] if not c["exact"]]
         if exact:

@@ -284,7 +284,10 @@ class _Md:
                 if p.ongoing:
                     cells[p.end - 1] = letters[p.key] + "→"
             name = f"{row.usecase.number}. {md(row.usecase.name)}"
-            if not row.phases:
+            if row.deferred:
+                cells = [""] * horizon
+                cells[-1] = f"_{md(loc.t('beyond_horizon', n=horizon))}_ →"
+            elif not row.phases:
                 cells = [""] * horizon
                 cells[0] = f"_{md(loc.t('to_complete'))}_"
             elif row.beyond:
@@ -295,7 +298,9 @@ class _Md:
         legend = " · ".join(f"{letters[k]} = {md(phase_label(loc, k))}" for k in keys)
         out += ["", f"{md(loc.t('legend'))}{self.colon}{legend} · → {md(loc.t('ongoing'))} · {md(loc.t('month_axis'))}"]
         for row in r.roadmap:
-            if not row.phases and row.missing:
+            if row.deferred and row.decision:
+                out.append(f"- {row.usecase.number}\\. {md(row.usecase.name)}{self.colon}{md(row.decision.outcome_label)}")
+            elif not row.phases and row.missing:
                 out.append(f"- {row.usecase.number}\\. {md(row.usecase.name)}{self.colon}_{md(loc.t('to_complete'))}_{self.facts(row.missing)}")
         return out
 

@@ -260,6 +260,12 @@ class RoadmapRow:
     beyond: bool  # some phase starts after the horizon
     missing: tuple[Fact, ...]
 
+    @property
+    def deferred(self) -> bool:
+        """Selected but placed after the horizon by the policy (no phase month, nothing missing):
+        the chart says so with the decision's reason, never "to be completed"."""
+        return not self.phases and not self.missing and self.decision is not None and self.decision.decided
+
 
 @dataclass(frozen=True)
 class GroundworkRow:

@@ -456,7 +456,8 @@ def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt", links: boo
                 parts += ", " + loc.t("beyond_horizon", n=horizon)
             items.append(f"{row.usecase.name} : {parts}" if loc.lang == "fr" else f"{row.usecase.name}: {parts}")
         else:
-            items.append(f"{row.usecase.name} : {loc.t('to_complete')}" if loc.lang == "fr" else f"{row.usecase.name}: {loc.t('to_complete')}")
+            what = f"{loc.t('beyond_horizon', n=horizon)} ({row.decision.outcome_label})" if row.deferred and row.decision else loc.t("to_complete")
+            items.append(f"{row.usecase.name} : {what}" if loc.lang == "fr" else f"{row.usecase.name}: {what}")
     for gw in lane:
         when = month_span(loc, gw.start, gw.end) if gw.start is not None else loc.t("to_complete")
         items.insert(0, f"{gw.obligation.label} : {when}" if loc.lang == "fr" else f"{gw.obligation.label}: {when}")
@@ -498,7 +499,13 @@ def gantt(report: Report, loc: Locale, chart_id: str = "chart-gantt", links: boo
     for row, (lines, size, notes), row_h in zip(rows, row_labels, rows_h):
         out.append(_label_text(y, row_h, row.usecase.name, lines, size, notes))
         out.append(f'<g class="row" data-usecase="{_a(row.usecase.id)}">')
-        if not row.phases:
+        if row.deferred and row.decision:  # after the horizon, with the policy's reason as the tooltip
+            text = f"{loc.t('beyond_horizon', n=horizon)} →"
+            out.append(
+                f'<g class="deferred" data-deferred="{_a(row.decision.outcome or "")}"><title>{_a(row.decision.outcome_label)}</title>'
+                f'<text x="{_f(x0 + w - 6)}" y="{_f(y + row_h / 2 + 4)}" text-anchor="end" font-style="italic" fill="{MUTED}">{_a(text)}</text></g>'
+            )
+        elif not row.phases:
             text = loc.t("to_complete") + (f" — {loc.t('n_missing', n=len(row.missing))}" if row.missing else "")
             out.append(f'<text x="{_f(x0 + 6)}" y="{_f(y + row_h / 2 + 4)}" font-style="italic" fill="{MUTED}">{_a(text)}</text>')
         for p in row.phases:
