@@ -17,6 +17,7 @@ every value shown is one a person can type.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from ..runtime.assessment import Assessment, validate
 from ..runtime.evaluator import evaluate
 from ..runtime.values import Unknown
 from ..runtime.whynot import N_, Counterfactual, FactChange, Msg, Settler
-from . import smt
+from . import probe, smt
 
 GRID = 100
 MAX_ALTERNATIVES = 3
@@ -162,6 +163,113 @@ class Search:
     note: str | None  # why there are none, or fewer than asked
     seconds: float
     scope: str | None = None  # the slice the changes were found in ("usecases[x]"); None: every fact
+    tried: bool = False  # found by trying values one fact at a time (probe), not by the solver
+
+
+#: the share of the budget the concrete stage (trying values) may use before the solver
+TRY_SHARE = 0.5
+
+
+def untranslatable_note(error: smt.Untranslatable) -> Msg:
+    """The search note for a construct the solver does not translate (E801), translatable."""
+    return Msg(N_("{code}: the symbolic analysis cannot translate {what}"), code="E801", what=error.what)
+
+
+def _held(policy: ir.CheckedPolicy, where: dict[str, probe.Where], keep: tuple[str, ...]) -> set[str]:
+    """As `held_facts`, without the translation."""
+    held = set()
+    for path, w in where.items():
+        field = policy.inputs[w.input_name].fields.get(w.field_name)
+        short = f"{w.input_name}.{w.field_name}"
+        if field is None or field.fixed or path in keep or w.field_name in keep or short in keep:
+            held.add(path)
+    return held
+
+
+def _cone(policy: ir.CheckedPolicy, decision: str) -> tuple[set[tuple[str, str]], dict[tuple[str, str], set[Decimal]]]:
+    memo = getattr(_CACHE, "cones", None)
+    if memo is None or memo[0] is not policy:
+        memo = _CACHE.cones = (policy, {})
+    if decision not in memo[1]:
+        memo[1][decision] = probe.cone(policy, decision)
+    return memo[1][decision]
+
+
+def _probe_order(policy: ir.CheckedPolicy, where: dict[str, probe.Where], paths: list[str], entity: str | None) -> list[str]:
+    """The entity's own facts first, then the company's answers (records, groups), then the
+    other entities' facts; each group in path order."""
+
+    def rank(path: str) -> tuple[int, str]:
+        w = where[path]
+        if w.entity is not None and policy.inputs[w.input_name].kind == "many":
+            own = entity is not None and path.startswith(f"{w.input_name}[{entity}].")
+            return (0 if own else 2, path)
+        return (1, path)
+
+    return sorted(paths, key=rank)
+
+
+def _tried(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    decision: str,
+    entity: str | None,
+    outcome: str,
+    as_of: date,
+    params: dict[str, Any],
+    keep: tuple[str, ...],
+    current: dict[str, Any],
+    alternatives: int,
+    deadline: float,
+) -> Search | None:
+    """The concrete stage: each fact the decision reads, alone, set to the values worth trying
+    (backends/probe); the verified changes of one fact, nearest first, or None when no single
+    tried value gives the outcome (then the solver searches)."""
+    if decision not in policy.decisions or outcome not in {o.name for o in policy.decisions[decision].outcomes}:
+        return None
+    fields, consts = _cone(policy, decision)
+    where = probe.facts(assessment)
+    held = _held(policy, where, keep)
+    paths = [p for p, w in where.items() if (w.input_name, w.field_name) in fields and p not in held and p in current]
+    paths = _probe_order(policy, where, paths, entity)
+    types = {p: policy.inputs[where[p].input_name].fields[where[p].field_name].type for p in paths}
+    prober = probe.Prober(policy, assessment, decision, entity, as_of, params)
+    found, _complete = probe.single_changes(
+        prober, paths, types, {p: consts.get((where[p].input_name, where[p].field_name), set()) for p in paths}, outcome, current, deadline
+    )
+    kept: list[tuple[tuple, Counterfactual]] = []
+    for path, value in found.items():
+        w = where[path]
+        owner = assessment.entities[w.entity[0]][w.entity[1]].id if w.entity is not None else None
+        fact = _FactView(path, w.input_name, w.field_name, types[path], owner)
+        if _verify(policy, assessment, {path: (fact, value)}, decision, entity, outcome, as_of, params):
+            change = FactChange(path, policy.inputs[fact.input_name].fields[fact.field_name].meta.label, current.get(path), value)
+            kept.append(((1, _change_score(types[path], change), (path,)), Counterfactual((change,), outcome, True)))
+    if not kept:
+        return None
+    best = sorted(kept, key=lambda item: item[0])[:alternatives]
+    numeric = any(isinstance(types[c.fact], NumberT) and isinstance(c.current, Decimal) for _, cf in best for c in cf.changes)
+    note = Msg(N_("found by trying values one fact at a time: one fact is the fewest, but the values are not proven the closest")) if numeric else None
+    return Search(tuple(cf for _, cf in best), note, 0.0, None, True)
+
+
+@dataclass(frozen=True)
+class _FactView:
+    """What `apply_changes` needs of a fact (the solver's `smt.Fact` has more)."""
+
+    path: str
+    input_name: str
+    field_name: str
+    type: Any
+    entity: str | None = None
+
+
+def _change_score(type_: Any, c: FactChange) -> Decimal:
+    if isinstance(type_, NumberT) and isinstance(c.current, Decimal) and isinstance(c.new, Decimal):
+        low, high = type_.low, type_.high
+        span = (high - low) if low is not None and high is not None and high > low else max(abs(c.current), Decimal(1))
+        return abs(c.new - c.current) / span
+    return Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -198,12 +306,17 @@ def why_not(
     answered (`Search.scope`); every change is still re-evaluated before it is kept."""
     start = time.perf_counter()
     params = params or {}
+    current = smt.assessment_facts(policy, assessment)
+    tried = _tried(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, start + timeout_ms * TRY_SHARE / 1000)
+    if tried is not None:
+        return dataclasses.replace(tried, seconds=time.perf_counter() - start)
+    timeout_ms -= int((time.perf_counter() - start) * 1000)
+    start = time.perf_counter()
     try:
         t = _translation(policy, assessment, as_of, params)
         term = t.decision(decision, entity)
     except smt.Untranslatable as error:
-        return Search((), error.diagnostics[0].message, time.perf_counter() - start)
-    current = smt.assessment_facts(policy, assessment)
+        return Search((), untranslatable_note(error), time.perf_counter() - start)
     held = held_facts(policy, t, keep)
     goal = term.decided[outcome]
     (names,) = _names(goal)
