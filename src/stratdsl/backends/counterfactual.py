@@ -167,7 +167,83 @@ class Search:
 
 
 #: the share of the budget the concrete stage (trying values) may use before the solver
-TRY_SHARE = 0.5
+TRY_SHARE = 0.6
+#: the share the proof over ranks and counts abstracted (`_proven_none`) may use next
+PROOF_SHARE = 0.15
+
+
+class _Abstract(smt.Translation):
+    """The policy with every rank and count replaced by a free whole number within its
+    bounds (0 to the number of entities), known or not: more assessments than there are,
+    so that no assessment giving an outcome here proves that none gives it there — and the
+    rank over every use case, most of a deep decision's term, is gone."""
+
+    def _fresh_count(self, name: str, n: int) -> smt.SVal:
+        value = z3.Real(name)
+        self.domain.append(z3.And(value >= 0, value <= n, z3.IsInt(value)))
+        return smt.SVal(z3.Bool(f"{name}_known"), value, "num")
+
+    def _Rank(self, e: ir.Rank, scope: Any, guard: Any) -> smt.SVal:
+        key = (e.id, scope[1])
+        if key not in self._ranks:
+            self._ranks[key] = self._fresh_count(f"abstract_rank_{e.id}_{scope[1]}", len(self.shape.entities.get(e.input_name, ())))
+        return self._ranks[key]
+
+    def _Aggregate(self, e: ir.Aggregate, scope: Any, guard: Any) -> smt.SVal:
+        if e.kind != "count":
+            return super()._Aggregate(e, scope, guard)
+        key = (e.id, scope[1] if scope else None)
+        if key not in self._ranks:
+            self._ranks[key] = self._fresh_count(f"abstract_count_{e.id}_{key[1]}", len(self.shape.entities.get(e.input_name, ())))
+        return self._ranks[key]
+
+
+def _proven_none(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    decision: str,
+    entity: str | None,
+    outcome: str,
+    as_of: date,
+    params: dict[str, Any],
+    keep: tuple[str, ...],
+    current: dict[str, Any],
+    deadline: float,
+) -> bool:
+    """Whether the solver proves, over ranks and counts abstracted (`_Abstract`), that no
+    change of the facts not held gives `outcome`: held facts at their values, known facts
+    staying known. False when it does not (a possible change, or out of time)."""
+    left = int((deadline - time.perf_counter()) * 1000)
+    if left <= 50:
+        return False
+    try:
+        key = (as_of, tuple(sorted((k, str(v)) for k, v in params.items())))
+        last = getattr(_CACHE, "abstract", None)
+        if last is not None and last[0] is policy and last[1] is assessment and last[2] == key:
+            t = last[3]
+        else:
+            t = _Abstract(policy, smt.Shape.of(assessment), as_of, params, grid=GRID, prefix="abs_", off_grid=_off_grid(policy, assessment))
+            _CACHE.abstract = (policy, assessment, key, t)
+        goal = t.decision(decision, entity).decided[outcome]
+    except smt.Untranslatable:
+        return False
+    if z3.is_false(goal):
+        return True
+    held = held_facts(policy, t, keep)
+    (names,) = _names(goal)
+    base = [goal]
+    for path, fact in t.facts.items():
+        if path not in current or not smt.fact_names(fact) & names:
+            continue
+        value = current[path]
+        if path in held:
+            base.append(t.pin(fact, value))
+        elif not isinstance(value, Unknown):
+            base.append(fact.known)
+    base += [c for c in t.domain if _names(c)[0] & names]
+    s = smt.solver(left)
+    s.add(*base)
+    return smt.check(s, left) == z3.unsat
 
 
 def untranslatable_note(error: smt.Untranslatable) -> Msg:
@@ -237,6 +313,8 @@ def _tried(
     found, _complete = probe.single_changes(
         prober, paths, types, {p: consts.get((where[p].input_name, where[p].field_name), set()) for p in paths}, outcome, current, deadline
     )
+    # (each fact was tried alone: the change of one fact the solver finds, where none was
+    # found here, is a value no tried one came near; the solver still looks for it)
     kept: list[tuple[tuple, Counterfactual]] = []
     for path, value in found.items():
         w = where[path]
@@ -246,11 +324,31 @@ def _tried(
             change = FactChange(path, policy.inputs[fact.input_name].fields[fact.field_name].meta.label, current.get(path), value)
             kept.append(((1, _change_score(types[path], change), (path,)), Counterfactual((change,), outcome, True)))
     if not kept:
-        return None
+        return _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline)
     best = sorted(kept, key=lambda item: item[0])[:alternatives]
     numeric = any(isinstance(types[c.fact], NumberT) and isinstance(c.current, Decimal) for _, cf in best for c in cf.changes)
     note = Msg(N_("found by trying values one fact at a time: one fact is the fewest, but the values are not proven the closest")) if numeric else None
     return Search(tuple(cf for _, cf in best), note, 0.0, None, True)
+
+
+def _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline) -> Search | None:
+    """No one fact does it: several, one condition of a rule at a time (probe.several_changes)."""
+    field_of = {p: (where[p].input_name, where[p].field_name) for p in paths}
+    state = probe.several_changes(prober, paths, types, {p: consts.get(field_of[p], set()) for p in paths}, field_of, outcome, current, deadline)
+    if not state:
+        return None
+    values = {}
+    for path, value in state.items():
+        w = where[path]
+        owner = assessment.entities[w.entity[0]][w.entity[1]].id if w.entity is not None else None
+        values[path] = (_FactView(path, w.input_name, w.field_name, types[path], owner), value)
+    if not _verify(policy, assessment, values, decision, entity, outcome, as_of, params):
+        return None
+    changes = tuple(
+        FactChange(p, policy.inputs[f.input_name].fields[f.field_name].meta.label, current.get(p), v) for p, (f, v) in sorted(values.items())
+    )
+    note = Msg(N_("found by trying values, one condition of the rule at a time: not proven the fewest facts nor the closest values"))
+    return Search((Counterfactual(changes, outcome, True),), note, 0.0, None, True)
 
 
 @dataclass(frozen=True)
@@ -293,7 +391,38 @@ def why_not(
     timeout_ms: int = smt.DEFAULT_TIMEOUT_MS,
     alternatives: int = MAX_ALTERNATIVES,
 ) -> Search:
-    """Up to `alternatives` verified minimal changes of facts that make `decision` `outcome`.
+    """Up to `alternatives` verified changes of facts that make `decision` `outcome`, within
+    `timeout_ms` (wall clock), in stages:
+
+    1. trying values (`_tried`, backends/probe): each fact the decision reads alone, set to
+       the values worth trying, with the compiled evaluator; then, when no one fact does it,
+       several facts, one condition of a rule at a time. Fast (a few milliseconds per
+       evaluation), but the values found are not proven the closest (and, for several
+       facts, not proven the fewest): the search note says so.
+    2. a proof that no change gives the outcome, by the solver over the policy with ranks
+       and counts abstracted (`_proven_none`): proves the outcomes structurally out of reach
+       (`beyond_limit` with fewer use cases than slots) without the rank's term.
+    3. the solver's staged search (`_solver_search`): minimal sets of facts, closest values.
+
+    Every change shown is verified by validation and the reference evaluator."""
+    origin = time.perf_counter()
+    found = _why_not(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives)
+    return dataclasses.replace(found, seconds=time.perf_counter() - origin)
+
+
+def _why_not(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    decision: str,
+    entity: str | None,
+    outcome: str,
+    as_of: date,
+    params: dict[str, Any] | None = None,
+    keep: tuple[str, ...] = (),
+    timeout_ms: int = smt.DEFAULT_TIMEOUT_MS,
+    alternatives: int = MAX_ALTERNATIVES,
+) -> Search:
+    """Stages 1 and 2 of `why_not`, then the solver's staged search:
 
     A staged search. A decision that reads many others (a rank over every use case, a
     count of selected ones) is, over every fact at once, a large non-linear problem the
@@ -310,6 +439,9 @@ def why_not(
     tried = _tried(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, start + timeout_ms * TRY_SHARE / 1000)
     if tried is not None:
         return dataclasses.replace(tried, seconds=time.perf_counter() - start)
+    proof = _proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, start + timeout_ms * (TRY_SHARE + PROOF_SHARE) / 1000)
+    if proof:
+        return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), time.perf_counter() - start)
     timeout_ms -= int((time.perf_counter() - start) * 1000)
     start = time.perf_counter()
     try:

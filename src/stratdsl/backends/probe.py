@@ -31,7 +31,8 @@ from ..language import ir
 from ..language.diagnostics import StratError
 from ..language.types import BoolT, EnumT, ListT, NumberT
 from ..runtime.assessment import Assessment, Entity
-from ..runtime.values import Unknown
+from ..runtime.evaluator import Evaluator
+from ..runtime.values import Unknown, truth
 from . import compiler
 
 STEP = Decimal("0.01")
@@ -41,11 +42,16 @@ SCALES = (Decimal(10), Decimal(100), Decimal(1000))
 def cone(policy: ir.CheckedPolicy, decision: str) -> tuple[set[tuple[str, str]], dict[tuple[str, str], set[Decimal]]]:
     """The input fields (input, field) a decision reads, through definitions and the
     decisions it names, and for each field the constants it is compared with directly."""
+    return cone_of(policy, [], [decision])
+
+
+def cone_of(policy: ir.CheckedPolicy, exprs: list[ir.Expr], decisions: list[str]) -> tuple[set[tuple[str, str]], dict[tuple[str, str], set[Decimal]]]:
+    """As `cone`, for expressions and decisions."""
     fields: set[tuple[str, str]] = set()
     consts: dict[tuple[str, str], set[Decimal]] = {}
     seen_defs: set[str] = set()
     seen_decisions: set[str] = set()
-    todo: list[ir.Expr] = []
+    todo: list[ir.Expr] = list(exprs)
 
     def add_decision(name: str) -> None:
         if name in seen_decisions or name not in policy.decisions:
@@ -55,7 +61,8 @@ def cone(policy: ir.CheckedPolicy, decision: str) -> tuple[set[tuple[str, str]],
             todo.extend(e for e in (rule.cond, rule.valid_from, rule.valid_until) if e is not None)
             todo.extend(x.cond for x in rule.exceptions)
 
-    add_decision(decision)
+    for name in decisions:
+        add_decision(name)
     while todo:
         for node in ir.walk(todo.pop()):
             if isinstance(node, (ir.FieldRef, ir.MemberFieldRef)):
@@ -117,10 +124,55 @@ class Prober:
             for e in ([None] if d.entity_input is None else assessment.entities.get(d.entity_input, []))
         ]
         self.slot = order.index((decision, entity))
+        self.owner = policy.decisions[decision].entity_input
+        self.index = None
+        if self.owner is not None:
+            self.index = next((n for n, e in enumerate(assessment.entities.get(self.owner, [])) if e.id == entity), None)
 
     def outcome(self, changes: dict[str, Any]) -> str | None:
         """The outcome of the decision with `changes` (path → runtime value) applied, by the
         compiled evaluator; None when it is undetermined, no rule applies, or an error."""
+        changed = self.changed(changes)
+        self.evaluations += 1
+        try:
+            return self.compiled.outcomes(changed, self.as_of, self.params)[self.slot]
+        except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
+            return None
+
+    def truths(self, changes: dict[str, Any], goals: list[tuple[ir.Expr, bool]]) -> list[bool]:
+        """For each (condition, wanted truth) of the decision's entity, whether it holds with
+        `changes` applied (the reference evaluator; an unknown does not hold); stops at the
+        first that does not."""
+        changed = self.changed(changes)
+        self.evaluations += 1
+        ev = Evaluator(self.policy, changed, self.as_of, self.params)
+        target = changed.entities[self.owner][self.index] if self.owner is not None and self.index is not None else None
+        out: list[bool] = []
+        try:
+            for expr, want in goals:
+                out.append(truth(ev.compute(expr, target)) is want)
+                if not out[-1]:
+                    break
+        except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
+            out.append(False)
+        return out + [False] * (len(goals) - len(out))
+
+    def score(self, changes: dict[str, Any], earlier: list[tuple[ir.Expr, bool]], expr: ir.Expr, want: bool) -> tuple[bool, Decimal | None]:
+        """Whether every condition of `earlier` holds with `changes`, and how far `expr` is from
+        the truth `want` (`distance`)."""
+        changed = self.changed(changes)
+        self.evaluations += 1
+        ev = Evaluator(self.policy, changed, self.as_of, self.params)
+        target = changed.entities[self.owner][self.index] if self.owner is not None and self.index is not None else None
+        try:
+            for e, w in earlier:
+                if truth(ev.compute(e, target)) is not w:
+                    return False, None
+            return True, distance(ev, expr, want, target)
+        except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
+            return False, None
+
+    def changed(self, changes: dict[str, Any]) -> Assessment:
         a = self.assessment
         records = dict(a.records)
         entities = {k: list(v) for k, v in a.entities.items()} if any(self.where[p].entity for p in changes) else a.entities
@@ -132,12 +184,7 @@ class Prober:
                 name, n = w.entity  # type: ignore[misc]
                 e = entities[name][n]
                 entities[name][n] = Entity(e.input_name, e.index, e.id, {**e.values, w.field_name: value}, e.path)
-        changed = Assessment(records, entities, a.data, a.name, a.spans, a.assumed)
-        self.evaluations += 1
-        try:
-            return self.compiled.outcomes(changed, self.as_of, self.params)[self.slot]
-        except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
-            return None
+        return Assessment(records, entities, a.data, a.name, a.spans, a.assumed)
 
 
 def candidates(type_: Any, current: Any, consts: set[Decimal]) -> list[Any]:
@@ -247,3 +294,139 @@ def single_changes(
         if best is not None:
             found[path] = best
     return found, True
+
+
+def _goals(decision: ir.Decision, index: int) -> list[tuple[ir.Expr, bool]] | None:
+    """What rule `index` needs to fire: every earlier condition false, its own true, its
+    exceptions false (None when an `otherwise` comes before it)."""
+    goals: list[tuple[ir.Expr, bool]] = []
+    for rule in decision.rules[:index]:
+        if rule.cond is None:
+            return None
+        goals.append((rule.cond, False))
+    rule = decision.rules[index]
+    if rule.cond is not None:
+        goals.append((rule.cond, True))
+    goals += [(x.cond, False) for x in rule.exceptions]
+    return goals
+
+
+def several_changes(
+    p: Prober,
+    paths: list[str],
+    types: dict[str, Any],
+    consts: dict[str, set[Decimal]],
+    field_of: dict[str, tuple[str, str]],
+    outcome: str,
+    current: dict[str, Any],
+    deadline: float,
+    most: int = 4,
+) -> dict[str, Any] | None:
+    """A change of up to `most` facts that gives `outcome`, greedily, one condition at a time:
+    for a rule that gives the outcome, the first of its conditions (the earlier rules' false,
+    its own true, its exceptions false) that does not hold is made to hold by one more fact
+    (tried values, nearest first; bisection for a number), keeping the ones before it. Then
+    every fact the result does not need is dropped. Not proven the fewest."""
+    decision = p.policy.decisions[p.decision]
+    own = f"{p.owner}[{p.entity}]."
+    for index, rule in enumerate(decision.rules):
+        if rule.outcome != outcome:
+            continue
+        goals = _goals(decision, index)
+        if goals is None:
+            break
+        earlier = len([r for r in decision.rules[:index]])
+        # the rule's own conditions first, then the earlier rules' (a deferral that needs a
+        # longer cycle: the cycle first), after the usual order
+        for order in (goals, goals[earlier:] + goals[:earlier]):
+            found = _greedy(p, paths, types, consts, field_of, outcome, order, own, deadline, most, current)
+            if found is not None:
+                return found
+            if not earlier or time.perf_counter() >= deadline:
+                break
+    return None
+
+
+def _greedy(p, paths, types, consts, field_of, outcome, goals, own, deadline, most, current) -> dict[str, Any] | None:
+    """One greedy pass over `goals` in this order (see `several_changes`)."""
+    if True:  # (the body of one pass)
+        state: dict[str, Any] = {}
+        for _ in range(most):
+            held = p.truths(state, goals)
+            if all(held):
+                break
+            k = held.index(False)
+            prefix = goals[: k + 1]
+            fields, _consts = cone_of(p.policy, [goals[k][0]], [])
+            near = [q for q in paths if field_of[q] in fields and q not in state and (p.owner is None or q.startswith(own) or not q.startswith(f"{p.owner}["))]
+            step = _step(p, near, types, consts, prefix, state, current, deadline)
+            if step is None:
+                break
+            state[step[0]] = step[1]
+        if not state or time.perf_counter() >= deadline or p.outcome(state) != outcome:
+            return None
+        for q in sorted(state):  # drop what is not needed
+            rest = {k: v for k, v in state.items() if k != q}
+            if rest and p.outcome(rest) == outcome:
+                state = rest
+        return state
+
+
+def _step(
+    p: Prober, paths: list[str], types: dict[str, Any], consts: dict[str, set[Decimal]], prefix: list, state: dict[str, Any], current: dict[str, Any], deadline: float
+) -> tuple[str, Any] | None:
+    """The first fact (in order) one of whose tried values makes every condition of `prefix`
+    hold on top of `state` (for a number, the boundary nearest its current value); failing
+    that, the tried value that brings the last condition nearest to holding (its sides'
+    distance, for a comparison), when it is nearer than now."""
+    expr, want = prefix[-1]
+    earlier = prefix[:-1]
+    _, base = p.score(state, earlier, expr, want)
+    best: tuple[Decimal, str, Any] | None = None
+    for path in paths:
+        type_ = types[path]
+        now = current[path]
+        for v in candidates(type_, now, consts.get(path, set())):
+            if time.perf_counter() >= deadline:
+                return None
+            ok, distance = p.score({**state, path: v}, earlier, expr, want)
+            if not ok or distance is None:
+                continue
+            if distance == 0:
+                if isinstance(type_, NumberT) and isinstance(now, Decimal):
+                    step = Decimal(1) if type_.integer else STEP
+                    lo, hi = int(now / step), int(v / step)
+                    while abs(hi - lo) > 1 and time.perf_counter() < deadline:
+                        mid = (lo + hi) // 2
+                        if p.score({**state, path: _clean(Decimal(mid) * step, type_)}, earlier, expr, want) == (True, 0):
+                            hi = mid
+                        else:
+                            lo = mid
+                    v = _clean(Decimal(hi) * step, type_)
+                return path, v
+            if base is not None and distance < base and (best is None or distance < best[0]):
+                best = (distance, path, v)
+    return (best[1], best[2]) if best is not None else None
+
+
+def distance(ev: Evaluator, expr: ir.Expr, want: bool, target: Any) -> Decimal | None:
+    """How far a condition is from having the truth `want`: 0 when it has it; for a
+    comparison of numbers, the gap between its sides; 1 otherwise (None: unknown)."""
+    if isinstance(expr, ir.Not):
+        return distance(ev, expr.operand, not want, target)
+    if isinstance(expr, ir.Logic) and expr.op in ("and", "or"):
+        parts = [distance(ev, x, want, target) for x in expr.items]
+        if any(d is None for d in parts):
+            return None
+        conj = (expr.op == "and") == want
+        return sum(parts, Decimal(0)) if conj else min(parts)  # type: ignore[type-var]
+    value = truth(ev.compute(expr, target))
+    if isinstance(value, Unknown):
+        return None
+    if value is want:
+        return Decimal(0)
+    if isinstance(expr, ir.Compare) and expr.op in ("<", "<=", ">", ">="):
+        a, b = ev.compute(expr.left, target), ev.compute(expr.right, target)
+        if isinstance(a, Decimal) and isinstance(b, Decimal):
+            return abs(a - b) + 1
+    return Decimal(1)
