@@ -269,13 +269,15 @@ def single_changes(
                     found[path] = v
                     break
             continue
-        if not isinstance(now, Decimal):  # an unknown number: any value that does it, roundest first
-            for v in sorted(tried, key=lambda v: (v != v.to_integral_value(), len(str(v)), v)):
+        if not isinstance(now, Decimal):  # an unknown number: the lowest tried value that does it,
+            previous = None  # brought down to the boundary with the highest that does not
+            for v in sorted(tried):
                 if time.perf_counter() >= deadline:
                     return found, False
                 if p.outcome({path: v}) == outcome:
-                    found[path] = v
+                    found[path] = v if previous is None else _bisect(p, path, type_, v, previous, outcome, deadline)
                     break
+                previous = v
             continue
         best: Decimal | None = None
         for side in (1, -1):  # above the current value, then below: the nearest good one on each side
