@@ -170,6 +170,8 @@ class Search:
 TRY_SHARE = 0.6
 #: the share the proof over ranks and counts abstracted (`_proven_none`) may use next
 PROOF_SHARE = 0.15
+#: when values tried found changes: the share of the budget the solver may take to better them
+REFINE_SHARE = 0.4
 
 
 class _Abstract(smt.Translation):
@@ -438,11 +440,36 @@ def _why_not(
     current = smt.assessment_facts(policy, assessment)
     tried = _tried(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, start + timeout_ms * TRY_SHARE / 1000)
     if tried is not None:
-        return dataclasses.replace(tried, seconds=time.perf_counter() - start)
+        # the solver may still give the fewest facts and the closest values, where it answers
+        # quickly (small policies); within what is left, at most REFINE_SHARE of the budget
+        left = min(timeout_ms - int((time.perf_counter() - start) * 1000), int(timeout_ms * REFINE_SHARE))
+        if left > 50:
+            solved = _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, left, alternatives, current)
+            fewest = min(len(c.changes) for c in tried.counterfactuals)
+            if solved.counterfactuals and min(len(c.changes) for c in solved.counterfactuals) <= fewest:
+                return solved
+        return tried
     proof = _proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, start + timeout_ms * (TRY_SHARE + PROOF_SHARE) / 1000)
     if proof:
         return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), time.perf_counter() - start)
-    timeout_ms -= int((time.perf_counter() - start) * 1000)
+    left = timeout_ms - int((time.perf_counter() - start) * 1000)
+    return _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, left, alternatives, current)
+
+
+def _solved(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    decision: str,
+    entity: str | None,
+    outcome: str,
+    as_of: date,
+    params: dict[str, Any],
+    keep: tuple[str, ...],
+    timeout_ms: int,
+    alternatives: int,
+    current: dict[str, Any],
+) -> Search:
+    """Stage 3: the solver's staged search, within `timeout_ms`."""
     start = time.perf_counter()
     try:
         t = _translation(policy, assessment, as_of, params)
