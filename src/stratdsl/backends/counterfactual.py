@@ -787,30 +787,72 @@ def settlers(
     timeout_ms: int = smt.DEFAULT_TIMEOUT_MS,
 ) -> tuple[Settler, ...]:
     """For an undetermined decision: each single missing answer that settles it, with a
-    value that settles it to each outcome it can reach (verified by the evaluator)."""
+    value that settles it to each outcome it can reach (verified by the evaluator).
+
+    Values are tried first (backends/probe: every value of an enum, true and false, the
+    numbers its thresholds make interesting), with the compiled evaluator; the solver then
+    looks, within what is left of the budget, for the (answer, outcome) pairs not found so."""
     start = time.perf_counter()
     params = params or {}
+    current = smt.assessment_facts(policy, assessment)
+    outcomes = [o.name for o in policy.decisions[decision].outcomes] if decision in policy.decisions else []
+    found: dict[tuple[str, str], Any] = {}
+    where = probe.facts(assessment)
+    try:
+        prober = probe.Prober(policy, assessment, decision, entity, as_of, params)
+    except ValueError:  # (the decision is not made for this entity)
+        prober = None
+    _fields, consts = _cone(policy, decision)
+    deadline = start + timeout_ms * TRY_SHARE / 1000
+    for path in missing:
+        w = where.get(path)
+        if prober is None or w is None or not isinstance(current.get(path), Unknown):
+            continue
+        type_ = policy.inputs[w.input_name].fields[w.field_name].type
+        owner = assessment.entities[w.entity[0]][w.entity[1]].id if w.entity is not None else None
+        fact = _FactView(path, w.input_name, w.field_name, type_, owner)
+        for value in probe.candidates(type_, current[path], consts.get((w.input_name, w.field_name), set())):
+            if time.perf_counter() >= deadline:
+                break
+            got = prober.outcome({path: value})
+            if got is not None and (path, got) not in found and _verify(policy, assessment, {path: (fact, value)}, decision, entity, got, as_of, params):
+                found[(path, got)] = (fact, value)
+    left = timeout_ms - int((time.perf_counter() - start) * 1000)
+    if left > 50 and any((path, o) not in found for path in missing for o in outcomes):
+        _solver_settlers(policy, assessment, decision, entity, missing, as_of, params, left, current, found)
+    out = [
+        Settler(path, policy.inputs[f.input_name].fields[f.field_name].meta.label, value, o)
+        for path in missing
+        for o in outcomes
+        if (path, o) in found
+        for f, value in [found[(path, o)]]
+    ]
+    return tuple(out)
+
+
+def _solver_settlers(policy, assessment, decision, entity, missing, as_of, params, timeout_ms, current, found) -> None:
+    """The solver's settling answers, for the (answer, outcome) pairs not in `found` (added there)."""
+    start = time.perf_counter()
     try:
         t = _translation(policy, assessment, as_of, params)
         term = t.decision(decision, entity)
     except smt.Untranslatable:
-        return ()
-    current = smt.assessment_facts(policy, assessment)
-    out: list[Settler] = []
+        return
     for path in missing:
         fact = t.facts.get(path)
         if fact is None:
             continue
         base = [t.pin(f, v) for p, v in current.items() if p != path and (f := t.facts.get(p)) is not None]
         for outcome, goal in term.decided.items():
+            if (path, outcome) in found:
+                continue
             left = timeout_ms - int((time.perf_counter() - start) * 1000)
             if left <= 0:
-                return tuple(out)
+                return
             s = smt.solver(left)
             s.add(*t.domain, *t.safety, *base, fact.known, goal)
             if smt.check(s, left) != z3.sat:
                 continue
             value = smt.model_value(s.model(), fact, t.codes)
             if _verify(policy, assessment, {path: (fact, value)}, decision, entity, outcome, as_of, params):
-                out.append(Settler(path, _label_path(policy, fact), value, outcome))
-    return tuple(out)
+                found[(path, outcome)] = (fact, value)
