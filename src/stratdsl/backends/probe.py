@@ -408,6 +408,8 @@ def _step(
                 return path, v
             if base is not None and distance < base and (best is None or distance < best[0]):
                 best = (distance, path, v)
+                if p.owner is None:  # a decision made once reads every entity: the first better one
+                    return path, v
     return (best[1], best[2]) if best is not None else None
 
 
