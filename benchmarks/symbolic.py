@@ -4,7 +4,7 @@
 
 For every decision of every entity and every outcome it did not take, asks the
 solver for the closest verified change; prints, per decision, how many were
-found / none exist / unknown within the budget, and the median and worst time
+found (of which by trying values: `tried`) / none exist / unknown within the budget, and the median and worst time
 per question — wall clock (what a person waits; the budget is wall clock) and
 the process's CPU time (what the question costs on a machine that is not shared).
 `--decision` limits the run to some decisions.
@@ -35,7 +35,7 @@ def main(argv: list[str]) -> None:
     result, _ = run(policy, assessment, as_of)
     times: dict[str, list[float]] = defaultdict(list)
     cpu: dict[str, list[float]] = defaultdict(list)
-    tally: dict[str, dict[str, int]] = defaultdict(lambda: {"found": 0, "none": 0, "unknown": 0})
+    tally: dict[str, dict[str, int]] = defaultdict(lambda: {"found": 0, "none": 0, "unknown": 0, "tried": 0})
     for d in result.decisions:
         if only and d.decision not in only:
             continue
@@ -48,13 +48,14 @@ def main(argv: list[str]) -> None:
             times[d.decision].append(search.seconds)
             key = "found" if search.counterfactuals else ("unknown" if search.note and "budget" in search.note else "none")
             tally[d.decision][key] += 1
+            tally[d.decision]["tried"] += bool(getattr(search, "tried", False))
     print(f"{Path(example).name}, budget {budget} s per question")
-    print(f"{'decision':28} {'found':>5} {'none':>5} {'unknown':>7} {'median s':>9} {'max s':>7} {'cpu med':>8} {'cpu max':>8}")
+    print(f"{'decision':28} {'found':>5} {'tried':>5} {'none':>5} {'unknown':>7} {'median s':>9} {'max s':>7} {'cpu med':>8} {'cpu max':>8}")
     for name, ts in times.items():
         t = tally[name]
         cs = cpu[name]
         print(
-            f"{name:28} {t['found']:5} {t['none']:5} {t['unknown']:7} {statistics.median(ts):9.2f} {max(ts):7.2f}"
+            f"{name:28} {t['found']:5} {t['tried']:5} {t['none']:5} {t['unknown']:7} {statistics.median(ts):9.2f} {max(ts):7.2f}"
             f" {statistics.median(cs):8.2f} {max(cs):8.2f}"
         )
 

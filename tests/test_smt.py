@@ -257,11 +257,11 @@ def test_why_not_for_decisions_that_read_many_others(decision, entity, outcome):
     assessment = load_assessment(policy, REPO / "examples" / "cabinet-comptable.yaml")
     before = {(d.decision, d.entity): d.outcome for d in run_reference(policy, assessment, AS_OF).decisions}
     assert before[(decision, entity)] != outcome
-    search = counterfactual.why_not(policy, assessment, decision, entity, outcome, AS_OF, timeout_ms=300000)
+    search = counterfactual.why_not(policy, assessment, decision, entity, outcome, AS_OF, timeout_ms=60000)
     assert search.counterfactuals, search.note
     for c in search.counterfactuals:
         assert c.verified
-        if entity is not None:
+        if entity is not None and not search.tried:  # (trying values: every fact, own ones first)
             assert search.scope == f"usecases[{entity}]"
             assert all(f.fact.startswith(f"usecases[{entity}].") for f in c.changes)
         values = {f.fact: (_fact(policy, assessment, f.fact), f.new) for f in c.changes}

@@ -279,7 +279,8 @@ def _symbolic_why_not(
         return dataclasses.replace(why, settlers=settlers, searched=True)
     search = counterfactual.why_not(policy, assessment, decided.decision, decided.entity, why.outcome, as_of, params, keep, budget_ms)
     return dataclasses.replace(
-        why, counterfactuals=search.counterfactuals, search_note=search.note, settlers=settlers, searched=True, search_scope=search.scope
+        why, counterfactuals=search.counterfactuals, search_note=search.note, settlers=settlers, searched=True, search_scope=search.scope,
+        search_tried=search.tried,
     )
 
 

@@ -17,6 +17,7 @@ every value shown is one a person can type.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from ..runtime.assessment import Assessment, validate
 from ..runtime.evaluator import evaluate
 from ..runtime.values import Unknown
 from ..runtime.whynot import N_, Counterfactual, FactChange, Msg, Settler
-from . import smt
+from . import probe, smt
 
 GRID = 100
 MAX_ALTERNATIVES = 3
@@ -162,6 +163,213 @@ class Search:
     note: str | None  # why there are none, or fewer than asked
     seconds: float
     scope: str | None = None  # the slice the changes were found in ("usecases[x]"); None: every fact
+    tried: bool = False  # found by trying values one fact at a time (probe), not by the solver
+
+
+#: the share of the budget the concrete stage (trying values) may use before the solver
+TRY_SHARE = 0.6
+#: the share the proof over ranks and counts abstracted (`_proven_none`) may use next
+PROOF_SHARE = 0.15
+#: when values tried found changes: the share of the budget the solver may take to better them
+REFINE_SHARE = 0.4
+
+
+class _Abstract(smt.Translation):
+    """The policy with every rank and count replaced by a free whole number within its
+    bounds (0 to the number of entities), known or not: more assessments than there are,
+    so that no assessment giving an outcome here proves that none gives it there — and the
+    rank over every use case, most of a deep decision's term, is gone."""
+
+    def _fresh_count(self, name: str, n: int) -> smt.SVal:
+        value = z3.Real(name)
+        self.domain.append(z3.And(value >= 0, value <= n, z3.IsInt(value)))
+        return smt.SVal(z3.Bool(f"{name}_known"), value, "num")
+
+    def _Rank(self, e: ir.Rank, scope: Any, guard: Any) -> smt.SVal:
+        key = (e.id, scope[1])
+        if key not in self._ranks:
+            self._ranks[key] = self._fresh_count(f"abstract_rank_{e.id}_{scope[1]}", len(self.shape.entities.get(e.input_name, ())))
+        return self._ranks[key]
+
+    def _Aggregate(self, e: ir.Aggregate, scope: Any, guard: Any) -> smt.SVal:
+        if e.kind != "count":
+            return super()._Aggregate(e, scope, guard)
+        key = (e.id, scope[1] if scope else None)
+        if key not in self._ranks:
+            self._ranks[key] = self._fresh_count(f"abstract_count_{e.id}_{key[1]}", len(self.shape.entities.get(e.input_name, ())))
+        return self._ranks[key]
+
+
+def _proven_none(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    decision: str,
+    entity: str | None,
+    outcome: str,
+    as_of: date,
+    params: dict[str, Any],
+    keep: tuple[str, ...],
+    current: dict[str, Any],
+    deadline: float,
+) -> bool:
+    """Whether the solver proves, over ranks and counts abstracted (`_Abstract`), that no
+    change of the facts not held gives `outcome`: held facts at their values, known facts
+    staying known. False when it does not (a possible change, or out of time)."""
+    left = int((deadline - time.perf_counter()) * 1000)
+    if left <= 50:
+        return False
+    try:
+        key = (as_of, tuple(sorted((k, str(v)) for k, v in params.items())))
+        last = getattr(_CACHE, "abstract", None)
+        if last is not None and last[0] is policy and last[1] is assessment and last[2] == key:
+            t = last[3]
+        else:
+            t = _Abstract(policy, smt.Shape.of(assessment), as_of, params, grid=GRID, prefix="abs_", off_grid=_off_grid(policy, assessment))
+            _CACHE.abstract = (policy, assessment, key, t)
+        goal = t.decision(decision, entity).decided[outcome]
+    except smt.Untranslatable:
+        return False
+    if z3.is_false(goal):
+        return True
+    held = held_facts(policy, t, keep)
+    (names,) = _names(goal)
+    base = [goal]
+    for path, fact in t.facts.items():
+        if path not in current or not smt.fact_names(fact) & names:
+            continue
+        value = current[path]
+        if path in held:
+            base.append(t.pin(fact, value))
+        elif not isinstance(value, Unknown):
+            base.append(fact.known)
+    base += [c for c in t.domain if _names(c)[0] & names]
+    s = smt.solver(left)
+    s.add(*base)
+    return smt.check(s, left) == z3.unsat
+
+
+def untranslatable_note(error: smt.Untranslatable) -> Msg:
+    """The search note for a construct the solver does not translate (E801), translatable."""
+    return Msg(N_("{code}: the symbolic analysis cannot translate {what}"), code="E801", what=error.what)
+
+
+def _held(policy: ir.CheckedPolicy, where: dict[str, probe.Where], keep: tuple[str, ...]) -> set[str]:
+    """As `held_facts`, without the translation."""
+    held = set()
+    for path, w in where.items():
+        field = policy.inputs[w.input_name].fields.get(w.field_name)
+        short = f"{w.input_name}.{w.field_name}"
+        if field is None or field.fixed or path in keep or w.field_name in keep or short in keep:
+            held.add(path)
+    return held
+
+
+def _cone(policy: ir.CheckedPolicy, decision: str) -> tuple[set[tuple[str, str]], dict[tuple[str, str], set[Decimal]]]:
+    memo = getattr(_CACHE, "cones", None)
+    if memo is None or memo[0] is not policy:
+        memo = _CACHE.cones = (policy, {})
+    if decision not in memo[1]:
+        memo[1][decision] = probe.cone(policy, decision)
+    return memo[1][decision]
+
+
+def _probe_order(policy: ir.CheckedPolicy, where: dict[str, probe.Where], paths: list[str], entity: str | None) -> list[str]:
+    """The entity's own facts first, then the company's answers (records, groups), then the
+    other entities' facts; each group in path order."""
+
+    def rank(path: str) -> tuple[int, str]:
+        w = where[path]
+        if w.entity is not None and policy.inputs[w.input_name].kind == "many":
+            own = entity is not None and path.startswith(f"{w.input_name}[{entity}].")
+            return (0 if own else 2, path)
+        return (1, path)
+
+    return sorted(paths, key=rank)
+
+
+def _tried(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    decision: str,
+    entity: str | None,
+    outcome: str,
+    as_of: date,
+    params: dict[str, Any],
+    keep: tuple[str, ...],
+    current: dict[str, Any],
+    alternatives: int,
+    deadline: float,
+) -> Search | None:
+    """The concrete stage: each fact the decision reads, alone, set to the values worth trying
+    (backends/probe); the verified changes of one fact, nearest first, or None when no single
+    tried value gives the outcome (then the solver searches)."""
+    if decision not in policy.decisions or outcome not in {o.name for o in policy.decisions[decision].outcomes}:
+        return None
+    fields, consts = _cone(policy, decision)
+    where = probe.facts(assessment)
+    held = _held(policy, where, keep)
+    paths = [p for p, w in where.items() if (w.input_name, w.field_name) in fields and p not in held and p in current]
+    paths = _probe_order(policy, where, paths, entity)
+    types = {p: policy.inputs[where[p].input_name].fields[where[p].field_name].type for p in paths}
+    prober = probe.Prober(policy, assessment, decision, entity, as_of, params)
+    found, _complete = probe.single_changes(
+        prober, paths, types, {p: consts.get((where[p].input_name, where[p].field_name), set()) for p in paths}, outcome, current, deadline
+    )
+    # (each fact was tried alone: the change of one fact the solver finds, where none was
+    # found here, is a value no tried one came near; the solver still looks for it)
+    kept: list[tuple[tuple, Counterfactual]] = []
+    for path, value in found.items():
+        w = where[path]
+        owner = assessment.entities[w.entity[0]][w.entity[1]].id if w.entity is not None else None
+        fact = _FactView(path, w.input_name, w.field_name, types[path], owner)
+        if _verify(policy, assessment, {path: (fact, value)}, decision, entity, outcome, as_of, params):
+            change = FactChange(path, policy.inputs[fact.input_name].fields[fact.field_name].meta.label, current.get(path), value)
+            kept.append(((1, _change_score(types[path], change), (path,)), Counterfactual((change,), outcome, True)))
+    if not kept:
+        return _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline)
+    best = sorted(kept, key=lambda item: item[0])[:alternatives]
+    numeric = any(isinstance(types[c.fact], NumberT) and isinstance(c.current, Decimal) for _, cf in best for c in cf.changes)
+    note = Msg(N_("found by trying values one fact at a time: one fact is the fewest, but the values are not proven the closest")) if numeric else None
+    return Search(tuple(cf for _, cf in best), note, 0.0, None, True)
+
+
+def _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline) -> Search | None:
+    """No one fact does it: several, one condition of a rule at a time (probe.several_changes)."""
+    field_of = {p: (where[p].input_name, where[p].field_name) for p in paths}
+    state = probe.several_changes(prober, paths, types, {p: consts.get(field_of[p], set()) for p in paths}, field_of, outcome, current, deadline)
+    if not state:
+        return None
+    values = {}
+    for path, value in state.items():
+        w = where[path]
+        owner = assessment.entities[w.entity[0]][w.entity[1]].id if w.entity is not None else None
+        values[path] = (_FactView(path, w.input_name, w.field_name, types[path], owner), value)
+    if not _verify(policy, assessment, values, decision, entity, outcome, as_of, params):
+        return None
+    changes = tuple(
+        FactChange(p, policy.inputs[f.input_name].fields[f.field_name].meta.label, current.get(p), v) for p, (f, v) in sorted(values.items())
+    )
+    note = Msg(N_("found by trying values, one condition of the rule at a time: not proven the fewest facts nor the closest values"))
+    return Search((Counterfactual(changes, outcome, True),), note, 0.0, None, True)
+
+
+@dataclass(frozen=True)
+class _FactView:
+    """What `apply_changes` needs of a fact (the solver's `smt.Fact` has more)."""
+
+    path: str
+    input_name: str
+    field_name: str
+    type: Any
+    entity: str | None = None
+
+
+def _change_score(type_: Any, c: FactChange) -> Decimal:
+    if isinstance(type_, NumberT) and isinstance(c.current, Decimal) and isinstance(c.new, Decimal):
+        low, high = type_.low, type_.high
+        span = (high - low) if low is not None and high is not None and high > low else max(abs(c.current), Decimal(1))
+        return abs(c.new - c.current) / span
+    return Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -185,7 +393,38 @@ def why_not(
     timeout_ms: int = smt.DEFAULT_TIMEOUT_MS,
     alternatives: int = MAX_ALTERNATIVES,
 ) -> Search:
-    """Up to `alternatives` verified minimal changes of facts that make `decision` `outcome`.
+    """Up to `alternatives` verified changes of facts that make `decision` `outcome`, within
+    `timeout_ms` (wall clock), in stages:
+
+    1. trying values (`_tried`, backends/probe): each fact the decision reads alone, set to
+       the values worth trying, with the compiled evaluator; then, when no one fact does it,
+       several facts, one condition of a rule at a time. Fast (a few milliseconds per
+       evaluation), but the values found are not proven the closest (and, for several
+       facts, not proven the fewest): the search note says so.
+    2. a proof that no change gives the outcome, by the solver over the policy with ranks
+       and counts abstracted (`_proven_none`): proves the outcomes structurally out of reach
+       (`beyond_limit` with fewer use cases than slots) without the rank's term.
+    3. the solver's staged search (`_solver_search`): minimal sets of facts, closest values.
+
+    Every change shown is verified by validation and the reference evaluator."""
+    origin = time.perf_counter()
+    found = _why_not(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives)
+    return dataclasses.replace(found, seconds=time.perf_counter() - origin)
+
+
+def _why_not(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    decision: str,
+    entity: str | None,
+    outcome: str,
+    as_of: date,
+    params: dict[str, Any] | None = None,
+    keep: tuple[str, ...] = (),
+    timeout_ms: int = smt.DEFAULT_TIMEOUT_MS,
+    alternatives: int = MAX_ALTERNATIVES,
+) -> Search:
+    """Stages 1 and 2 of `why_not`, then the solver's staged search:
 
     A staged search. A decision that reads many others (a rank over every use case, a
     count of selected ones) is, over every fact at once, a large non-linear problem the
@@ -198,12 +437,45 @@ def why_not(
     answered (`Search.scope`); every change is still re-evaluated before it is kept."""
     start = time.perf_counter()
     params = params or {}
+    current = smt.assessment_facts(policy, assessment)
+    tried = _tried(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, start + timeout_ms * TRY_SHARE / 1000)
+    if tried is not None:
+        # the solver may still give the fewest facts and the closest values, where it answers
+        # quickly (small policies); within what is left, at most REFINE_SHARE of the budget
+        left = min(timeout_ms - int((time.perf_counter() - start) * 1000), int(timeout_ms * REFINE_SHARE))
+        if left > 50:
+            solved = _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, left, alternatives, current)
+            fewest = min(len(c.changes) for c in tried.counterfactuals)
+            if solved.counterfactuals and min(len(c.changes) for c in solved.counterfactuals) <= fewest:
+                return solved
+        return tried
+    proof = _proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, start + timeout_ms * (TRY_SHARE + PROOF_SHARE) / 1000)
+    if proof:
+        return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), time.perf_counter() - start)
+    left = timeout_ms - int((time.perf_counter() - start) * 1000)
+    return _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, left, alternatives, current)
+
+
+def _solved(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    decision: str,
+    entity: str | None,
+    outcome: str,
+    as_of: date,
+    params: dict[str, Any],
+    keep: tuple[str, ...],
+    timeout_ms: int,
+    alternatives: int,
+    current: dict[str, Any],
+) -> Search:
+    """Stage 3: the solver's staged search, within `timeout_ms`."""
+    start = time.perf_counter()
     try:
         t = _translation(policy, assessment, as_of, params)
         term = t.decision(decision, entity)
     except smt.Untranslatable as error:
-        return Search((), error.diagnostics[0].message, time.perf_counter() - start)
-    current = smt.assessment_facts(policy, assessment)
+        return Search((), untranslatable_note(error), time.perf_counter() - start)
     held = held_facts(policy, t, keep)
     goal = term.decided[outcome]
     (names,) = _names(goal)
@@ -515,30 +787,72 @@ def settlers(
     timeout_ms: int = smt.DEFAULT_TIMEOUT_MS,
 ) -> tuple[Settler, ...]:
     """For an undetermined decision: each single missing answer that settles it, with a
-    value that settles it to each outcome it can reach (verified by the evaluator)."""
+    value that settles it to each outcome it can reach (verified by the evaluator).
+
+    Values are tried first (backends/probe: every value of an enum, true and false, the
+    numbers its thresholds make interesting), with the compiled evaluator; the solver then
+    looks, within what is left of the budget, for the (answer, outcome) pairs not found so."""
     start = time.perf_counter()
     params = params or {}
+    current = smt.assessment_facts(policy, assessment)
+    outcomes = [o.name for o in policy.decisions[decision].outcomes] if decision in policy.decisions else []
+    found: dict[tuple[str, str], Any] = {}
+    where = probe.facts(assessment)
+    try:
+        prober = probe.Prober(policy, assessment, decision, entity, as_of, params)
+    except ValueError:  # (the decision is not made for this entity)
+        prober = None
+    _fields, consts = _cone(policy, decision)
+    deadline = start + timeout_ms * TRY_SHARE / 1000
+    for path in missing:
+        w = where.get(path)
+        if prober is None or w is None or not isinstance(current.get(path), Unknown):
+            continue
+        type_ = policy.inputs[w.input_name].fields[w.field_name].type
+        owner = assessment.entities[w.entity[0]][w.entity[1]].id if w.entity is not None else None
+        fact = _FactView(path, w.input_name, w.field_name, type_, owner)
+        for value in probe.candidates(type_, current[path], consts.get((w.input_name, w.field_name), set())):
+            if time.perf_counter() >= deadline:
+                break
+            got = prober.outcome({path: value})
+            if got is not None and (path, got) not in found and _verify(policy, assessment, {path: (fact, value)}, decision, entity, got, as_of, params):
+                found[(path, got)] = (fact, value)
+    left = timeout_ms - int((time.perf_counter() - start) * 1000)
+    if left > 50 and any((path, o) not in found for path in missing for o in outcomes):
+        _solver_settlers(policy, assessment, decision, entity, missing, as_of, params, left, current, found)
+    out = [
+        Settler(path, policy.inputs[f.input_name].fields[f.field_name].meta.label, value, o)
+        for path in missing
+        for o in outcomes
+        if (path, o) in found
+        for f, value in [found[(path, o)]]
+    ]
+    return tuple(out)
+
+
+def _solver_settlers(policy, assessment, decision, entity, missing, as_of, params, timeout_ms, current, found) -> None:
+    """The solver's settling answers, for the (answer, outcome) pairs not in `found` (added there)."""
+    start = time.perf_counter()
     try:
         t = _translation(policy, assessment, as_of, params)
         term = t.decision(decision, entity)
     except smt.Untranslatable:
-        return ()
-    current = smt.assessment_facts(policy, assessment)
-    out: list[Settler] = []
+        return
     for path in missing:
         fact = t.facts.get(path)
         if fact is None:
             continue
         base = [t.pin(f, v) for p, v in current.items() if p != path and (f := t.facts.get(p)) is not None]
         for outcome, goal in term.decided.items():
+            if (path, outcome) in found:
+                continue
             left = timeout_ms - int((time.perf_counter() - start) * 1000)
             if left <= 0:
-                return tuple(out)
+                return
             s = smt.solver(left)
             s.add(*t.domain, *t.safety, *base, fact.known, goal)
             if smt.check(s, left) != z3.sat:
                 continue
             value = smt.model_value(s.model(), fact, t.codes)
             if _verify(policy, assessment, {path: (fact, value)}, decision, entity, outcome, as_of, params):
-                out.append(Settler(path, _label_path(policy, fact), value, outcome))
-    return tuple(out)
+                found[(path, outcome)] = (fact, value)

@@ -42,6 +42,7 @@ from ..language.source import Span
 from ..language.types import BoolT, DateT, EnumT, ListT, NotApplicableT, NumberT, TextT, Type
 from ..runtime.assessment import Assessment
 from ..runtime.values import Unknown
+from ..runtime.whynot import N_, Msg
 
 #: The default time limit of one solver call, in milliseconds.
 DEFAULT_TIMEOUT_MS = 5000
@@ -303,7 +304,7 @@ class Translation:
         if isinstance(type_, ListT) and isinstance(type_.element, EnumT):
             bits = {v: z3.Bool(f"{name}∋{v}") for v in type_.element.values}
             return bits, bits
-        raise Untranslatable(f"a field of type {type_.describe()}")
+        raise Untranslatable(Msg(N_("a field of type {type}"), type=type_.describe()))
 
     def _declare_params(self) -> None:
         for name, p in self.policy.params.items():
@@ -328,7 +329,7 @@ class Translation:
             if isinstance(type_, TextT):
                 return SVal(TRUE, z3.StringVal(value), "text")
             return SVal(TRUE, z3.IntVal(self.code(value)), "enum")
-        raise Untranslatable(f"the constant {value!r}")
+        raise Untranslatable(Msg(N_("the constant {value}"), value=repr(value)))
 
     def fact_sval(self, fact: Fact) -> SVal:
         return SVal(fact.known, fact.value, _kind(fact.type))
@@ -458,7 +459,7 @@ class Translation:
         (divisions by zero under it are errors, so the safety constraints need it)."""
         method = getattr(self, "_" + type(e).__name__, None)
         if method is None:
-            raise Untranslatable(f"the expression {type(e).__name__}", e.span)
+            raise Untranslatable(Msg(N_("the expression {kind}"), kind=type(e).__name__), e.span)
         return method(e, scope, guard)
 
     def _Const(self, e: ir.Const, scope, guard) -> SVal:
@@ -538,13 +539,13 @@ class Translation:
         container = self.expr(e.container, scope, guard)
         known = _simp_and(item.known, container.known)
         if container.kind != "set":
-            raise Untranslatable("'in' on something that is not a list", e.span)
+            raise Untranslatable(Msg(N_("'in' on something that is not a list")), e.span)
         if item.kind == "enum":
             parts = [_simp_and(bit, item.value == self.code(v)) for v, bit in container.value.items()]
         elif item.kind == "text":
             parts = [_simp_and(bit, item.value == z3.StringVal(v)) for v, bit in container.value.items()]
         else:
-            raise Untranslatable("'in' over a list of this kind", e.span)
+            raise Untranslatable(Msg(N_("'in' over a list of this kind")), e.span)
         member = _simp_or(*parts)
         return SVal(known, z3.Not(member) if e.negated else member, "bool")
 
@@ -553,7 +554,7 @@ class Translation:
         knowns = []
         for item in e.items:
             if not isinstance(item, ir.Const):
-                raise Untranslatable("a set of computed values", item.span)
+                raise Untranslatable(Msg(N_("a set of computed values")), item.span)
             out[str(item.value)] = TRUE
             knowns.append(TRUE)
         return SVal(TRUE, out, "set")
@@ -614,13 +615,13 @@ class Translation:
         x = args[0].value
         if name == "size":
             if args[0].kind != "set":
-                raise Untranslatable("size() of this value", e.span)
+                raise Untranslatable(Msg(N_("size() of this value")), e.span)
             return SVal(known, z3.Sum([z3.If(b, z3.RealVal(1), z3.RealVal(0)) for b in x.values()] or [z3.RealVal(0)]), "num")
         if name == "round":
             places = 0
             if len(e.args) > 1:
                 if not isinstance(e.args[1], ir.Const):
-                    raise Untranslatable("round() to a computed number of places", e.span)
+                    raise Untranslatable(Msg(N_("round() to a computed number of places")), e.span)
                 places = int(e.args[1].value)
             return SVal(known, _round_half_up(x, places), "num")
         if name == "abs":
@@ -634,7 +635,7 @@ class Translation:
             for a in args[1:]:
                 out = z3.If(a.value < out, a.value, out) if name == "min" else z3.If(a.value > out, a.value, out)
             return SVal(known, out, args[0].kind)
-        raise Untranslatable(f"the function {name}()", e.span)
+        raise Untranslatable(Msg(N_("the function {name}()"), name=name), e.span)
 
     def _Aggregate(self, e: ir.Aggregate, scope, guard) -> SVal:
         members = self.shape.entities.get(e.input_name, ())
@@ -691,7 +692,7 @@ class Translation:
             product = z3.Sum([z3.If(k, b.value * w.value, zero) for k, b, w in included] or [zero])
             positive = wsum != 0
             return SVal(_simp_and(known, nonempty, positive), z3.If(positive, product / z3.If(positive, wsum, one), zero), "num")
-        raise Untranslatable(f"the aggregate {kind}()", e.span)
+        raise Untranslatable(Msg(N_("the aggregate {kind}()"), kind=kind), e.span)
 
     def _Rank(self, e: ir.Rank, scope, guard) -> SVal:
         key = (e.id, scope[1])
@@ -709,7 +710,7 @@ class Translation:
             for k, _desc in e.keys:
                 kv = self.expr(k, mscope, TRUE)
                 if kv.kind not in ("num", "date"):
-                    raise Untranslatable("rank by a text", k.span)
+                    raise Untranslatable(Msg(N_("rank by a text")), k.span)
                 keys.append(kv)
             rows.append((m, w, keys))
         all_where_known = _simp_and(*[w.known for _, w, _ in rows])
@@ -745,7 +746,7 @@ def _kind(type_: Type) -> str:
         return "text"
     if isinstance(type_, ListT):
         return "set"
-    raise Untranslatable(f"a value of type {type_.describe()}")
+    raise Untranslatable(Msg(N_("a value of type {type}"), type=type_.describe()))
 
 
 def _default_term(kind: str) -> Any:

@@ -234,6 +234,7 @@ def explanation_json(policy: ir.CheckedPolicy, x: DecisionExplanation, lang: str
             ]
             out["why_not"]["search_note"] = translate(why.search_note, _)
             out["why_not"]["search_scope"] = why.search_scope
+            out["why_not"]["search_method"] = "values_tried" if why.search_tried else "solver"
             out["why_not"]["settlers"] = [
                 {
                     "fact": s.fact,

@@ -121,6 +121,7 @@ class WhyNot:
     settlers: tuple[Settler, ...] = ()
     searched: bool = False  # whether the solver was asked at all
     search_scope: str | None = None  # the changes are of this entity's facts only ("usecases[x]"), others held
+    search_tried: bool = False  # found by trying values (not the solver): search_note says what is not proven
 
 
 @dataclass(frozen=True)

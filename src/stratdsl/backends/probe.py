@@ -1,0 +1,436 @@
+"""Trying values: the cheap concrete stage of why-not, before the solver.
+
+A decision that reads many others (a rank over every use case, a count of the
+selected ones, a schedule over the company's capacity) is a large non-linear
+problem for the solver, but one evaluation of it costs a few milliseconds. So,
+for each fact the decision reads (its static cone: the fields its rules,
+definitions and the decisions they name read), the values its thresholds make
+interesting are tried with the ordinary evaluator — every other value of an
+enum, true/false, each member of a list added or removed, an unknown answered;
+for a number the bounds of its declared range, the constants it is compared
+with (±one step), 0, ten, a hundred and a thousand times its value — and, when
+a tried number gives the outcome, the boundary nearest the current value is
+found by bisection on the grid of hundredths (or of units for an integer).
+
+What this stage establishes, and what not: a change of one fact is the fewest
+facts (the current assessment does not give the outcome); that the value is the
+*closest* is not proven (a pocket nearer the current value may exist where the
+outcome is not monotone in the fact). Every value found is confirmed again by
+the caller through validation and the evaluator, as the solver's answers are.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation, Overflow
+from typing import Any
+
+from ..language import ir
+from ..language.diagnostics import StratError
+from ..language.types import BoolT, EnumT, ListT, NumberT
+from ..runtime.assessment import Assessment, Entity
+from ..runtime.evaluator import Evaluator
+from ..runtime.values import Unknown, truth
+from . import compiler
+
+STEP = Decimal("0.01")
+SCALES = (Decimal(10), Decimal(100), Decimal(1000))
+
+
+def cone(policy: ir.CheckedPolicy, decision: str) -> tuple[set[tuple[str, str]], dict[tuple[str, str], set[Decimal]]]:
+    """The input fields (input, field) a decision reads, through definitions and the
+    decisions it names, and for each field the constants it is compared with directly."""
+    return cone_of(policy, [], [decision])
+
+
+def cone_of(policy: ir.CheckedPolicy, exprs: list[ir.Expr], decisions: list[str]) -> tuple[set[tuple[str, str]], dict[tuple[str, str], set[Decimal]]]:
+    """As `cone`, for expressions and decisions."""
+    fields: set[tuple[str, str]] = set()
+    consts: dict[tuple[str, str], set[Decimal]] = {}
+    seen_defs: set[str] = set()
+    seen_decisions: set[str] = set()
+    todo: list[ir.Expr] = list(exprs)
+
+    def add_decision(name: str) -> None:
+        if name in seen_decisions or name not in policy.decisions:
+            return
+        seen_decisions.add(name)
+        for rule in policy.decisions[name].rules:
+            todo.extend(e for e in (rule.cond, rule.valid_from, rule.valid_until) if e is not None)
+            todo.extend(x.cond for x in rule.exceptions)
+
+    for name in decisions:
+        add_decision(name)
+    while todo:
+        for node in ir.walk(todo.pop()):
+            if isinstance(node, (ir.FieldRef, ir.MemberFieldRef)):
+                fields.add((node.input_name, node.field_name))
+            elif isinstance(node, ir.DefRef):
+                if node.name not in seen_defs and node.name in policy.definitions:
+                    seen_defs.add(node.name)
+                    todo.append(policy.definitions[node.name].expr)
+            elif isinstance(node, ir.DecisionRef):
+                add_decision(node.name)
+            elif isinstance(node, ir.Compare):
+                for a, b in ((node.left, node.right), (node.right, node.left)):
+                    if isinstance(a, (ir.FieldRef, ir.MemberFieldRef)) and isinstance(b, ir.Const) and isinstance(b.value, Decimal):
+                        consts.setdefault((a.input_name, a.field_name), set()).add(b.value)
+    return fields, consts
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a fact lives in an assessment: a record's field, or an entity's."""
+
+    path: str
+    input_name: str
+    field_name: str
+    record: str | None  # the record's name, or None for an entity
+    entity: tuple[str, int] | None  # (input name, index) of the entity
+
+
+def facts(assessment: Assessment) -> dict[str, Where]:
+    out: dict[str, Where] = {}
+    for name, values in assessment.records.items():
+        for fname in values:
+            out[f"{name}.{fname}"] = Where(f"{name}.{fname}", name, fname, name, None)
+    for input_name, items in assessment.entities.items():
+        for n, entity in enumerate(items):
+            for fname in entity.values:
+                out[f"{entity.path}.{fname}"] = Where(f"{entity.path}.{fname}", input_name, fname, None, (input_name, n))
+    return out
+
+
+class Prober:
+    """Evaluates one decision of one entity on the assessment with some facts changed."""
+
+    def __init__(
+        self, policy: ir.CheckedPolicy, assessment: Assessment, decision: str, entity: str | None, as_of: date, params: dict[str, Any]
+    ) -> None:
+        self.policy = policy
+        self.assessment = assessment
+        self.decision = decision
+        self.entity = entity
+        self.as_of = as_of
+        self.params = params
+        self.where = facts(assessment)
+        self.evaluations = 0
+        self.compiled = compiler.compiled(policy)
+        order = [
+            (d.name, e.id if e is not None else None)
+            for d in policy.decisions.values()
+            for e in ([None] if d.entity_input is None else assessment.entities.get(d.entity_input, []))
+        ]
+        self.slot = order.index((decision, entity))
+        self.owner = policy.decisions[decision].entity_input
+        self.index = None
+        if self.owner is not None:
+            self.index = next((n for n, e in enumerate(assessment.entities.get(self.owner, [])) if e.id == entity), None)
+
+    def outcome(self, changes: dict[str, Any]) -> str | None:
+        """The outcome of the decision with `changes` (path → runtime value) applied, by the
+        compiled evaluator; None when it is undetermined, no rule applies, or an error."""
+        changed = self.changed(changes)
+        self.evaluations += 1
+        try:
+            return self.compiled.outcomes(changed, self.as_of, self.params)[self.slot]
+        except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
+            return None
+
+    def truths(self, changes: dict[str, Any], goals: list[tuple[ir.Expr, bool]]) -> list[bool]:
+        """For each (condition, wanted truth) of the decision's entity, whether it holds with
+        `changes` applied (the reference evaluator; an unknown does not hold); stops at the
+        first that does not."""
+        changed = self.changed(changes)
+        self.evaluations += 1
+        ev = Evaluator(self.policy, changed, self.as_of, self.params)
+        target = changed.entities[self.owner][self.index] if self.owner is not None and self.index is not None else None
+        out: list[bool] = []
+        try:
+            for expr, want in goals:
+                out.append(truth(ev.compute(expr, target)) is want)
+                if not out[-1]:
+                    break
+        except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
+            out.append(False)
+        return out + [False] * (len(goals) - len(out))
+
+    def score(self, changes: dict[str, Any], earlier: list[tuple[ir.Expr, bool]], expr: ir.Expr, want: bool) -> tuple[bool, Decimal | None]:
+        """Whether every condition of `earlier` holds with `changes`, and how far `expr` is from
+        the truth `want` (`distance`)."""
+        changed = self.changed(changes)
+        self.evaluations += 1
+        ev = Evaluator(self.policy, changed, self.as_of, self.params)
+        target = changed.entities[self.owner][self.index] if self.owner is not None and self.index is not None else None
+        try:
+            for e, w in earlier:
+                if truth(ev.compute(e, target)) is not w:
+                    return False, None
+            return True, distance(ev, expr, want, target)
+        except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
+            return False, None
+
+    def changed(self, changes: dict[str, Any]) -> Assessment:
+        a = self.assessment
+        records = dict(a.records)
+        entities = {k: list(v) for k, v in a.entities.items()} if any(self.where[p].entity for p in changes) else a.entities
+        for path, value in changes.items():
+            w = self.where[path]
+            if w.record is not None:
+                records[w.record] = {**records[w.record], w.field_name: value}
+            else:
+                name, n = w.entity  # type: ignore[misc]
+                e = entities[name][n]
+                entities[name][n] = Entity(e.input_name, e.index, e.id, {**e.values, w.field_name: value}, e.path)
+        return Assessment(records, entities, a.data, a.name, a.spans, a.assumed)
+
+
+def candidates(type_: Any, current: Any, consts: set[Decimal]) -> list[Any]:
+    """The values worth trying for one fact, nearest first for numbers (runtime values)."""
+    if isinstance(type_, BoolT):
+        return [True, False] if isinstance(current, Unknown) else [not current]
+    if isinstance(type_, EnumT):
+        return [v for v in type_.values if v != current]
+    if isinstance(type_, ListT) and isinstance(type_.element, EnumT):
+        if isinstance(current, Unknown):
+            return [frozenset(), *[frozenset({v}) for v in type_.element.values]]
+        return [current ^ {v} for v in type_.element.values]
+    if not isinstance(type_, NumberT):
+        return []
+    step = Decimal(1) if type_.integer else STEP
+    values: set[Decimal] = set()
+    for c in consts:
+        values |= {c - step, c, c + step}
+    if type_.low is not None:
+        values.add(type_.low)
+    if type_.high is not None:
+        values.add(type_.high)
+    values.add(Decimal(0))
+    if isinstance(current, Decimal):
+        for k in SCALES:
+            values |= {current * k, current / k}
+        if current == 0:
+            values |= {Decimal(1000), Decimal(1000000)}
+    else:
+        values |= {Decimal(1), Decimal(100), Decimal(1000), Decimal(1000000)}
+    out = []
+    for v in values:
+        v = (v / step).to_integral_value() * step
+        if (type_.low is not None and v < type_.low) or (type_.high is not None and v > type_.high):
+            continue
+        if v == current:
+            continue
+        out.append(_clean(v, type_))
+    base = current if isinstance(current, Decimal) else Decimal(0)
+    return sorted(set(out), key=lambda v: (abs(v - base), v))
+
+
+def _clean(v: Decimal, type_: NumberT) -> Decimal:
+    if type_.integer or v == v.to_integral_value():
+        return v.quantize(Decimal(1))
+    return v.quantize(STEP).normalize()
+
+
+def _bisect(p: Prober, path: str, type_: NumberT, good: Decimal, bad: Decimal, outcome: str, deadline: float) -> Decimal:
+    """The value nearest `bad` (which does not give `outcome`) that still gives it, between
+    `bad` and `good` (which does), on the grid — assuming the outcome holds on one side of one
+    boundary in between; the caller confirms the value."""
+    step = Decimal(1) if type_.integer else STEP
+    lo, hi = int(bad / step), int(good / step)  # in steps; `hi` gives the outcome
+    while abs(hi - lo) > 1 and time.perf_counter() < deadline:
+        mid = (lo + hi) // 2
+        v = _clean(Decimal(mid) * step, type_)
+        if p.outcome({path: v}) == outcome:
+            hi = mid
+        else:
+            lo = mid
+    return _clean(Decimal(hi) * step, type_)
+
+
+def single_changes(
+    p: Prober, paths: list[str], types: dict[str, Any], consts: dict[str, set[Decimal]], outcome: str, current: dict[str, Any], deadline: float
+) -> tuple[dict[str, Any], bool]:
+    """For each fact (in the order given), a value that gives `outcome` when only it changes
+    (the nearest found for a number); and whether every fact was tried before the deadline."""
+    found: dict[str, Any] = {}
+    for path in paths:
+        if time.perf_counter() >= deadline:
+            return found, False
+        type_ = types[path]
+        now = current[path]
+        tried = candidates(type_, now, consts.get(path, set()))
+        if not isinstance(type_, NumberT):
+            for v in tried:
+                if time.perf_counter() >= deadline:
+                    return found, False
+                if p.outcome({path: v}) == outcome:
+                    found[path] = v
+                    break
+            continue
+        if not isinstance(now, Decimal):  # an unknown number: the lowest tried value that does it,
+            previous = None  # brought down to the boundary with the highest that does not
+            for v in sorted(tried):
+                if time.perf_counter() >= deadline:
+                    return found, False
+                if p.outcome({path: v}) == outcome:
+                    found[path] = v if previous is None else _bisect(p, path, type_, v, previous, outcome, deadline)
+                    break
+                previous = v
+            continue
+        best: Decimal | None = None
+        for side in (1, -1):  # above the current value, then below: the nearest good one on each side
+            bad = now
+            for v in (v for v in tried if (v - now) * side > 0):
+                if best is not None and abs(v - now) >= abs(best - now):
+                    break
+                if time.perf_counter() >= deadline:
+                    return found, False
+                if p.outcome({path: v}) == outcome:
+                    v = _bisect(p, path, type_, v, bad, outcome, deadline)
+                    if best is None or (abs(v - now), v) < (abs(best - now), best):
+                        best = v
+                    break
+                bad = v
+        if best is not None:
+            found[path] = best
+    return found, True
+
+
+def _goals(decision: ir.Decision, index: int) -> list[tuple[ir.Expr, bool]] | None:
+    """What rule `index` needs to fire: every earlier condition false, its own true, its
+    exceptions false (None when an `otherwise` comes before it)."""
+    goals: list[tuple[ir.Expr, bool]] = []
+    for rule in decision.rules[:index]:
+        if rule.cond is None:
+            return None
+        goals.append((rule.cond, False))
+    rule = decision.rules[index]
+    if rule.cond is not None:
+        goals.append((rule.cond, True))
+    goals += [(x.cond, False) for x in rule.exceptions]
+    return goals
+
+
+def several_changes(
+    p: Prober,
+    paths: list[str],
+    types: dict[str, Any],
+    consts: dict[str, set[Decimal]],
+    field_of: dict[str, tuple[str, str]],
+    outcome: str,
+    current: dict[str, Any],
+    deadline: float,
+    most: int = 4,
+) -> dict[str, Any] | None:
+    """A change of up to `most` facts that gives `outcome`, greedily, one condition at a time:
+    for a rule that gives the outcome, the first of its conditions (the earlier rules' false,
+    its own true, its exceptions false) that does not hold is made to hold by one more fact
+    (tried values, nearest first; bisection for a number), keeping the ones before it. Then
+    every fact the result does not need is dropped. Not proven the fewest."""
+    decision = p.policy.decisions[p.decision]
+    own = f"{p.owner}[{p.entity}]."
+    for index, rule in enumerate(decision.rules):
+        if rule.outcome != outcome:
+            continue
+        goals = _goals(decision, index)
+        if goals is None:
+            break
+        earlier = len([r for r in decision.rules[:index]])
+        # the rule's own conditions first, then the earlier rules' (a deferral that needs a
+        # longer cycle: the cycle first), after the usual order
+        for order in (goals, goals[earlier:] + goals[:earlier]):
+            found = _greedy(p, paths, types, consts, field_of, outcome, order, own, deadline, most, current)
+            if found is not None:
+                return found
+            if not earlier or time.perf_counter() >= deadline:
+                break
+    return None
+
+
+def _greedy(p, paths, types, consts, field_of, outcome, goals, own, deadline, most, current) -> dict[str, Any] | None:
+    """One greedy pass over `goals` in this order (see `several_changes`)."""
+    if True:  # (the body of one pass)
+        state: dict[str, Any] = {}
+        for _ in range(most):
+            held = p.truths(state, goals)
+            if all(held):
+                break
+            k = held.index(False)
+            prefix = goals[: k + 1]
+            fields, _consts = cone_of(p.policy, [goals[k][0]], [])
+            near = [q for q in paths if field_of[q] in fields and q not in state and (p.owner is None or q.startswith(own) or not q.startswith(f"{p.owner}["))]
+            step = _step(p, near, types, consts, prefix, state, current, deadline)
+            if step is None:
+                break
+            state[step[0]] = step[1]
+        if not state or time.perf_counter() >= deadline or p.outcome(state) != outcome:
+            return None
+        for q in sorted(state):  # drop what is not needed
+            rest = {k: v for k, v in state.items() if k != q}
+            if rest and p.outcome(rest) == outcome:
+                state = rest
+        return state
+
+
+def _step(
+    p: Prober, paths: list[str], types: dict[str, Any], consts: dict[str, set[Decimal]], prefix: list, state: dict[str, Any], current: dict[str, Any], deadline: float
+) -> tuple[str, Any] | None:
+    """The first fact (in order) one of whose tried values makes every condition of `prefix`
+    hold on top of `state` (for a number, the boundary nearest its current value); failing
+    that, the tried value that brings the last condition nearest to holding (its sides'
+    distance, for a comparison), when it is nearer than now."""
+    expr, want = prefix[-1]
+    earlier = prefix[:-1]
+    _, base = p.score(state, earlier, expr, want)
+    best: tuple[Decimal, str, Any] | None = None
+    for path in paths:
+        type_ = types[path]
+        now = current[path]
+        for v in candidates(type_, now, consts.get(path, set())):
+            if time.perf_counter() >= deadline:
+                return None
+            ok, distance = p.score({**state, path: v}, earlier, expr, want)
+            if not ok or distance is None:
+                continue
+            if distance == 0:
+                if isinstance(type_, NumberT) and isinstance(now, Decimal):
+                    step = Decimal(1) if type_.integer else STEP
+                    lo, hi = int(now / step), int(v / step)
+                    while abs(hi - lo) > 1 and time.perf_counter() < deadline:
+                        mid = (lo + hi) // 2
+                        if p.score({**state, path: _clean(Decimal(mid) * step, type_)}, earlier, expr, want) == (True, 0):
+                            hi = mid
+                        else:
+                            lo = mid
+                    v = _clean(Decimal(hi) * step, type_)
+                return path, v
+            if base is not None and distance < base and (best is None or distance < best[0]):
+                best = (distance, path, v)
+                if p.owner is None:  # a decision made once reads every entity: the first better one
+                    return path, v
+    return (best[1], best[2]) if best is not None else None
+
+
+def distance(ev: Evaluator, expr: ir.Expr, want: bool, target: Any) -> Decimal | None:
+    """How far a condition is from having the truth `want`: 0 when it has it; for a
+    comparison of numbers, the gap between its sides; 1 otherwise (None: unknown)."""
+    if isinstance(expr, ir.Not):
+        return distance(ev, expr.operand, not want, target)
+    if isinstance(expr, ir.Logic) and expr.op in ("and", "or"):
+        parts = [distance(ev, x, want, target) for x in expr.items]
+        if any(d is None for d in parts):
+            return None
+        conj = (expr.op == "and") == want
+        return sum(parts, Decimal(0)) if conj else min(parts)  # type: ignore[type-var]
+    value = truth(ev.compute(expr, target))
+    if isinstance(value, Unknown):
+        return None
+    if value is want:
+        return Decimal(0)
+    if isinstance(expr, ir.Compare) and expr.op in ("<", "<=", ">", ">="):
+        a, b = ev.compute(expr.left, target), ev.compute(expr.right, target)
+        if isinstance(a, Decimal) and isinstance(b, Decimal):
+            return abs(a - b) + 1
+    return Decimal(1)
