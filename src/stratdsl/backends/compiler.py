@@ -1264,6 +1264,11 @@ class Interpreted:
 
 def compiled(policy: ir.CheckedPolicy) -> CompiledPolicy | Interpreted:
     """The compiled form of a policy, built once per policy content and engine version."""
+    # a checked policy's sources never change: remember the form on the policy itself, so that
+    # later calls (two per evaluation in the service) do not hash every policy file again
+    found = policy.caches.get("compiled")
+    if found is not None:
+        return found
     key = cache_key(policy)
     found = _CACHE.get(key)
     if found is None:
@@ -1272,4 +1277,5 @@ def compiled(policy: ir.CheckedPolicy) -> CompiledPolicy | Interpreted:
         except (SyntaxError, RecursionError, MemoryError) as error:  # CPython's limits on code it compiles
             found = Interpreted(policy, error)
         _CACHE[key] = found
+    policy.caches["compiled"] = found
     return found
