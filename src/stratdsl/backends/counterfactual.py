@@ -311,7 +311,10 @@ def _tried(
     paths = [p for p, w in where.items() if (w.input_name, w.field_name) in fields and p not in held and p in current]
     paths = _probe_order(policy, where, paths, entity)
     types = {p: policy.inputs[where[p].input_name].fields[where[p].field_name].type for p in paths}
-    prober = probe.Prober(policy, assessment, decision, entity, as_of, params)
+    try:
+        prober = probe.Prober(policy, assessment, decision, entity, as_of, params)
+    except ValueError:  # (the decision is not made for this entity: the solver's search says so)
+        return None
     found, _complete = probe.single_changes(
         prober, paths, types, {p: consts.get((where[p].input_name, where[p].field_name), set()) for p in paths}, outcome, current, deadline
     )

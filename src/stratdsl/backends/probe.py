@@ -327,8 +327,9 @@ def several_changes(
     """A change of up to `most` facts that gives `outcome`, greedily, one condition at a time:
     for a rule that gives the outcome, the first of its conditions (the earlier rules' false,
     its own true, its exceptions false) that does not hold is made to hold by one more fact
-    (tried values, nearest first; bisection for a number), keeping the ones before it. Then
-    every fact the result does not need is dropped. Not proven the fewest."""
+    (tried values, nearest first; bisection for a number), keeping the ones before it — or,
+    when no one fact makes it hold, brought nearer (`_step`). Then every fact the result
+    does not need is dropped. Not proven the fewest."""
     decision = p.policy.decisions[p.decision]
     own = f"{p.owner}[{p.entity}]."
     for index, rule in enumerate(decision.rules):
@@ -337,7 +338,7 @@ def several_changes(
         goals = _goals(decision, index)
         if goals is None:
             break
-        earlier = len([r for r in decision.rules[:index]])
+        earlier = index  # the goals of the earlier rules, one each
         # the rule's own conditions first, then the earlier rules' (a deferral that needs a
         # longer cycle: the cycle first), after the usual order
         for order in (goals, goals[earlier:] + goals[:earlier]):
@@ -351,27 +352,26 @@ def several_changes(
 
 def _greedy(p, paths, types, consts, field_of, outcome, goals, own, deadline, most, current) -> dict[str, Any] | None:
     """One greedy pass over `goals` in this order (see `several_changes`)."""
-    if True:  # (the body of one pass)
-        state: dict[str, Any] = {}
-        for _ in range(most):
-            held = p.truths(state, goals)
-            if all(held):
-                break
-            k = held.index(False)
-            prefix = goals[: k + 1]
-            fields, _consts = cone_of(p.policy, [goals[k][0]], [])
-            near = [q for q in paths if field_of[q] in fields and q not in state and (p.owner is None or q.startswith(own) or not q.startswith(f"{p.owner}["))]
-            step = _step(p, near, types, consts, prefix, state, current, deadline)
-            if step is None:
-                break
-            state[step[0]] = step[1]
-        if not state or time.perf_counter() >= deadline or p.outcome(state) != outcome:
-            return None
-        for q in sorted(state):  # drop what is not needed
-            rest = {k: v for k, v in state.items() if k != q}
-            if rest and p.outcome(rest) == outcome:
-                state = rest
-        return state
+    state: dict[str, Any] = {}
+    for _ in range(most):
+        held = p.truths(state, goals)
+        if all(held):
+            break
+        k = held.index(False)
+        fields, _consts = cone_of(p.policy, [goals[k][0]], [])
+        # the facts that condition reads: of this entity and the company's, not the other entities'
+        near = [q for q in paths if field_of[q] in fields and q not in state and (p.owner is None or q.startswith(own) or not q.startswith(f"{p.owner}["))]
+        step = _step(p, near, types, consts, goals[: k + 1], state, current, deadline)
+        if step is None:
+            break
+        state[step[0]] = step[1]
+    if not state or time.perf_counter() >= deadline or p.outcome(state) != outcome:
+        return None
+    for q in sorted(state):  # drop what is not needed
+        rest = {k: v for k, v in state.items() if k != q}
+        if rest and p.outcome(rest) == outcome:
+            state = rest
+    return state
 
 
 def _step(
@@ -388,16 +388,15 @@ def _step(
     for path in paths:
         type_ = types[path]
         now = current[path]
+        previous = None  # for an unknown number: the last tried value that did not do it
         for v in candidates(type_, now, consts.get(path, set())):
             if time.perf_counter() >= deadline:
                 return None
             ok, distance = p.score({**state, path: v}, earlier, expr, want)
-            if not ok or distance is None:
-                continue
-            if distance == 0:
-                if isinstance(type_, NumberT) and isinstance(now, Decimal):
+            if ok and distance == 0:
+                if isinstance(type_, NumberT) and (isinstance(now, Decimal) or (previous is not None and previous * v >= 0)):
                     step = Decimal(1) if type_.integer else STEP
-                    lo, hi = int(now / step), int(v / step)
+                    lo, hi = int((now if isinstance(now, Decimal) else previous) / step), int(v / step)
                     while abs(hi - lo) > 1 and time.perf_counter() < deadline:
                         mid = (lo + hi) // 2
                         if p.score({**state, path: _clean(Decimal(mid) * step, type_)}, earlier, expr, want) == (True, 0):
@@ -406,6 +405,9 @@ def _step(
                             lo = mid
                     v = _clean(Decimal(hi) * step, type_)
                 return path, v
+            previous = v
+            if not ok or distance is None:
+                continue
             if base is not None and distance < base and (best is None or distance < best[0]):
                 best = (distance, path, v)
                 if p.owner is None:  # a decision made once reads every entity: the first better one
