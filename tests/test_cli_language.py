@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pty
 import random
+import re
 import select
 import subprocess
 import time
@@ -87,7 +88,37 @@ def test_a_rule_citing_a_decision_is_said_in_the_users_language(lang, cite):
     assert lines[rule + 1].strip() == cite
 
 
-@pytest.mark.parametrize("command", ["check", "fmt", "test", "eval", "explain", "diff", "batch", "diagnose", "serve", "replay", "init", "report"])
+PROVE_POLICY = """policy "Petite" version "1"
+  label fr "Petite méthode" en "Small method"
+input org { a: integer 0..3  ok: bool }
+decision verdict {
+  top when org.a >= 2 and org.ok
+  otherwise bottom
+}
+assert top_needs_ok: verdict != top or org.ok
+assert never_bottom: verdict != bottom
+"""
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_prove_speaks_the_users_language(tmp_path, lang):
+    (tmp_path / "p.strat").write_text(PROVE_POLICY, encoding="utf-8")
+    done = subprocess.run([*stratdsl_command(), "prove", "p.strat", "--as-of", "2026-09-01", "--lang", lang],
+                          capture_output=True, text=True, cwd=tmp_path, env=os.environ)
+    assert done.returncode == 1, done.stderr  # never_bottom has a counterexample
+    GOLDEN_CLI.mkdir(exist_ok=True)
+    compare_golden(GOLDEN_CLI / f"prove.{lang}.txt", re.sub(r"\[\d+\.\d\d s\]", "[… s]", done.stdout))
+
+
+def test_prove_defaults_to_the_policys_first_language(tmp_path):
+    (tmp_path / "p.strat").write_text(PROVE_POLICY, encoding="utf-8")
+    done = subprocess.run([*stratdsl_command(), "prove", "p.strat", "--as-of", "2026-09-01", "--only", "top_needs_ok"],
+                          capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "LANG": "en_US.UTF-8", "LC_ALL": ""})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("top_needs_ok (p.strat:8) : démontrée pour 0 à 2 entités par liste  ["), done.stdout
+
+
+@pytest.mark.parametrize("command", ["check", "fmt", "test", "eval", "explain", "diff", "batch", "diagnose", "serve", "replay", "init", "report", "prove"])
 def test_every_command_that_prints_words_has_lang(command):
     result = CliRunner().invoke(cli.main, [command, "--help"])
     assert "--lang [fr|en]" in result.output, command

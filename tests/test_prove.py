@@ -147,7 +147,7 @@ def test_a_broken_copy_of_the_methodology_loses_maturity_monotone(tmp_path):
     # the terms an earlier test built in the same process (hash-consing), not only on the policy
     done = subprocess.run(
         [*stratdsl_command(), "prove", str(REPO / "policies" / "strategy.strat"), "--only", "maturity_monotone", "--entities", "1",
-         "--budget", "120", "--as-of", AS_OF.isoformat()],
+         "--budget", "120", "--as-of", AS_OF.isoformat(), "--lang", "en"],
         capture_output=True, text=True, check=False,
     )
     assert done.returncode == 0 and "maturity_monotone" in done.stdout and "proven for 0 to 1 entities" in done.stdout, done.stdout + done.stderr
@@ -171,7 +171,7 @@ def test_prove_and_check_print_a_monotone_counterexample_end_to_end(tmp_path):
     path = tmp_path / "mono.strat"
     path.write_text(MONO, encoding="utf-8")
     done = subprocess.run(
-        [*stratdsl_command(), "prove", str(path), "--as-of", "2026-09-01", "--only", "odd_monotone", "--write", str(tmp_path / "cx")],
+        [*stratdsl_command(), "prove", str(path), "--as-of", "2026-09-01", "--only", "odd_monotone", "--write", str(tmp_path / "cx"), "--lang", "en"],
         capture_output=True, text=True, check=False,
     )
     assert done.returncode == 1, done.stderr

@@ -324,7 +324,7 @@ def test_prove_command_end_to_end(tmp_path):
     path = tmp_path / "asserts.strat"
     path.write_text(ASSERTS, encoding="utf-8")
     done = subprocess.run(
-        ["stratdsl", "prove", str(path), "--as-of", "2026-09-01", "--write", str(tmp_path / "cx")],
+        ["stratdsl", "prove", str(path), "--as-of", "2026-09-01", "--write", str(tmp_path / "cx"), "--lang", "en"],
         capture_output=True, text=True, check=False,
     )
     assert done.returncode == 1, done.stderr

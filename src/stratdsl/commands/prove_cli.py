@@ -1,4 +1,4 @@
-"""`stratdsl prove POLICY [--entities N] [--budget SECONDS] [--as-of DATE] [--param NAME=VALUE]… [--format text|json] [--write DIR]`
+"""`stratdsl prove POLICY [--entities N] [--budget SECONDS] [--as-of DATE] [--param NAME=VALUE]… [--format text|json] [--write DIR] [--lang fr|en]`
 
 Checks every `assert` of the policy with the solver (backends/prove.py): proven,
 counterexample (a ready-to-run assessment YAML and a policy test stub, each
@@ -11,13 +11,38 @@ counterexample, or a bad policy; 2 a usage error.
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from pathlib import Path
 
 import click
 
 from ..language.diagnostics import StratError
-from .cliguard import EXIT_BAD_INPUT, SOURCES, as_of_date, guarded
+from ..render.catalogue import N_, gettext_for
+from .cliguard import EXIT_BAD_INPUT, SOURCES, as_of_date, guarded, resolve_lang
+
+#: the fixed reasons backends/prove.py gives for "unknown", said in the user's language here
+_DETAILS = frozenset((
+    N_("the solver's counterexample is not a valid assessment"),
+    N_("the solver's counterexample was not confirmed by the evaluator"),
+    N_("a counterexample exists only with numbers that are not decimals"),
+    N_("the solver's counterexample could not be completed into two assessments"),
+))
+_BUDGET = re.compile(r"unknown within the time budget(?: \(proven for up to (\d+) entities per list\))?")
+
+
+def _detail(detail: str | None, _) -> str:
+    """The reason an assertion is unknown, translated when it is one of the prover's own."""
+    if detail is None:
+        return ""
+    if detail in _DETAILS:
+        return _(detail)
+    budget = _BUDGET.fullmatch(detail)
+    if budget and budget.group(1) is not None:
+        return _("unknown within the time budget (proven for up to {n} entities per list)").format(n=budget.group(1))
+    if budget:
+        return _("unknown within the time budget")
+    return detail  # a diagnostic's message, as the diagnostics say it
 
 
 @click.command("prove")
@@ -29,8 +54,11 @@ from .cliguard import EXIT_BAD_INPUT, SOURCES, as_of_date, guarded
 @click.option("--as-of", "as_of", metavar="DATE", help="Prove the policy as in force on this date (default: today).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Fix a parameter to this value (repeatable; others take their defaults).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--lang", type=click.Choice(["fr", "en"]), default=None, help="Language of the words printed and of the labels (default: the policy's first language, else LANG)."
+)
 @guarded
-def prove_cmd(policy, entities, budget, only, write_dir, as_of, params, fmt) -> None:
+def prove_cmd(policy, entities, budget, only, write_dir, as_of, params, fmt, lang) -> None:
     """Prove the policy's assertions for all inputs, or give a counterexample."""
     from .. import engine  # the engine and z3 load only when this command runs (tests/test_cache.py)
     from ..backends import prove as prove_mod
@@ -40,6 +68,7 @@ def prove_cmd(policy, entities, budget, only, write_dir, as_of, params, fmt) -> 
     if checked is None:
         raise StratError(diagnostics)
     SOURCES.append(checked.source_map)
+    _ = gettext_for(resolve_lang(lang, checked))
     when = as_of_date(as_of)  # E342, exit 1, like every other command's --as-of
     overrides = engine.parse_params(checked, params)
     proofs = prove_mod.prove(checked, when, overrides, entities, int(budget * 1000), tuple(only))
@@ -74,17 +103,23 @@ def prove_cmd(policy, entities, budget, only, write_dir, as_of, params, fmt) -> 
         click.echo(json_out.dumps(data), nl=False)
     else:
         if not proofs:
-            click.echo(f"{policy}: no assertions")
+            click.echo(_("{policy}: no assertions").format(policy=policy))
         for p in proofs:
             where = checked.assertions[p.assertion].span.short()
+            took = f"{p.seconds:.2f}"
             if p.status == prove_mod.PROVEN:
-                click.echo(f"{p.assertion} ({where}): proven for 0 to {p.entities} entities per list  [{p.seconds:.2f} s]")
+                click.echo(_("{assertion} ({where}): proven for 0 to {n} entities per list  [{seconds} s]").format(
+                    assertion=p.assertion, where=where, n=p.entities, seconds=took))
             elif p.status == prove_mod.COUNTEREXAMPLE:
-                whom = f" for {p.entity}" if p.entity else ""
-                click.echo(f"{p.assertion} ({where}): COUNTEREXAMPLE{whom}  [{p.seconds:.2f} s]")
+                if p.entity:
+                    click.echo(_("{assertion} ({where}): COUNTEREXAMPLE for {entity}  [{seconds} s]").format(
+                        assertion=p.assertion, where=where, entity=p.entity, seconds=took))
+                else:
+                    click.echo(_("{assertion} ({where}): COUNTEREXAMPLE  [{seconds} s]").format(assertion=p.assertion, where=where, seconds=took))
                 if p.raised is not None and p.counterexample is not None and p.lowered is not None:
                     target = checked.assertions[p.assertion].monotone.target
-                    click.echo(f"  {target} goes down from {p.lowered[0]} (A) to {p.lowered[1]} (B), B raising:")
+                    click.echo(_("  {target} goes down from {before} (A) to {after} (B), B raising:").format(
+                        target=target, before=p.lowered[0], after=p.lowered[1]))
                     for line in prove_mod.raised_facts(p.counterexample, p.raised):
                         click.echo("    " + line)
                     click.echo("  A:")
@@ -97,6 +132,7 @@ def prove_cmd(policy, entities, budget, only, write_dir, as_of, params, fmt) -> 
                 for line in prove_mod.assessment_yaml(p.counterexample or {}).splitlines():
                     click.echo("    " + line)
             else:
-                click.echo(f"{p.assertion} ({where}): unknown — {p.detail}  [{p.seconds:.2f} s]")
+                click.echo(_("{assertion} ({where}): unknown — {detail}  [{seconds} s]").format(
+                    assertion=p.assertion, where=where, detail=_detail(p.detail, _), seconds=took))
     if any(p.status == prove_mod.COUNTEREXAMPLE for p in proofs):
         sys.exit(EXIT_BAD_INPUT)
