@@ -164,7 +164,10 @@ def test_a_broken_copy_of_the_methodology_loses_maturity_monotone(tmp_path):
     assert levels == list(proof.lowered)
     order = [o.name for o in policy.decisions["maturity_level"].outcomes]
     assert order.index(levels[0]) > order.index(levels[1])
-    assert all(".improved" in line for line in prove.raised_facts(proof.counterexample, proof.raised))
+    # B may raise other answers too (any pair is a counterexample), but only `improved` lowers the
+    # level in the broken copy, so every counterexample raises it; which others z3 raises varies
+    raised = prove.raised_facts(proof.counterexample, proof.raised)
+    assert any(".improved" in line for line in raised), raised
 
 
 def test_prove_and_check_print_a_monotone_counterexample_end_to_end(tmp_path):
