@@ -188,7 +188,17 @@ class _Abstract(smt.Translation):
     def _Rank(self, e: ir.Rank, scope: Any, guard: Any) -> smt.SVal:
         key = (e.id, scope[1])
         if key not in self._ranks:
-            self._ranks[key] = self._fresh_count(f"abstract_rank_{e.id}_{scope[1]}", len(self.shape.entities.get(e.input_name, ())))
+            rank = self._fresh_count(f"abstract_rank_{e.id}_{scope[1]}", len(self.shape.entities.get(e.input_name, ())))
+            if e.where is not None and scope[0] == e.input_name:
+                # What the rank keeps of its own entity: 1 or more when the entity passes
+                # the filter, 0 (known) when it does not — so that a rank read only where
+                # its own filter holds is never taken for 0 (the selection reads it so).
+                w = self.expr(e.where, (e.input_name, scope[1]), smt.TRUE)
+                passes = z3.And(w.known, w.value)
+                fails = z3.And(w.known, z3.Not(w.value))
+                self.domain.append(z3.Implies(passes, rank.value >= 1))
+                self.domain.append(z3.Implies(fails, z3.And(rank.known, rank.value == 0)))
+            self._ranks[key] = rank
         return self._ranks[key]
 
     def _Aggregate(self, e: ir.Aggregate, scope: Any, guard: Any) -> smt.SVal:
