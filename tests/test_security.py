@@ -1267,7 +1267,7 @@ def test_serve_listens_on_this_machine_by_default_and_says_so():
     message = service_mod.startup_message("p.strat", "127.0.0.1", 8000, service_mod.Security())
     assert "listening on this machine only (127.0.0.1): other machines cannot connect" in message
     wide = service_mod.startup_message("p.strat", "0.0.0.0", 8000, service_mod.Security(api_keys=("k",)))
-    assert "reachable from the network — put it behind a reverse proxy" in wide and "needs one of 1 API key(s)" in wide
+    assert "reachable from the network — put it behind a reverse proxy" in wide and "needs an API key (1 accepted)" in wide
 
 
 @pytest.mark.parametrize(("host", "served"), [("127.0.0.1:8000", True), ("localhost", True), ("[::1]:8000", True),
@@ -1519,7 +1519,7 @@ def test_the_evaluation_bounds_from_the_command_line_and_the_environment(monkeyp
     assert passed == parent
     assert service_mod._security_from_env({"STRATDSL_SERVE_SECURITY": service_mod._security_to_env(parent), **env}).max_evaluations == 3
     message = service_mod.startup_message("p.strat", "127.0.0.1", 8000, security)
-    assert "at most 3 evaluations at once per worker process, more wait up to 0.25 s" in message
+    assert "at most 3 evaluations at once per worker process; more wait up to 0.25 s" in message
     for name, bad in (("STRATDSL_SERVE_MAX_EVALUATIONS", "0"), ("STRATDSL_SERVE_MAX_EVALUATIONS", "two"), ("STRATDSL_SERVE_QUEUE_WAIT", "nan"),
                       ("STRATDSL_SERVE_QUEUE_WAIT", "31")):
         with pytest.raises(SystemExit) as stop:

@@ -863,11 +863,7 @@ def serve_cmd(policy: str, host: str, port: int, workers: int, allowed_hosts: tu
     hosts = tuple(dict.fromkeys([*LOOPBACK_HOSTS, *bound, *(h if h == "*" else host_of(h) for h in allowed_hosts)]))
     secret = os.environ.get("STRATDSL_SECRET", "").encode()
     security = Security(hosts, tuple(keys), auth_header, max_evaluations, queue_wait=queue_wait, **({"secret": secret} if len(secret) >= 16 else {}))
-    _ = gettext_for(resolve_lang(lang, checked))
-    base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
-    click.echo(_("stratdsl: serving {policy} at {url}/questionnaire (JSON API: {url}/docs)").format(policy=policy, url=base), err=True)
-    click.echo(_("stratdsl: press Ctrl+C to stop"), err=True)
-    serve(policy, host, port, audit_log, security, workers, theme_options)
+    serve(policy, host, port, audit_log, security, workers, theme_options, resolve_lang(lang, checked))
 
 
 @main.command("lsp", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

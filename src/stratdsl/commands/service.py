@@ -1114,27 +1114,43 @@ def concurrency_option(name: str, raw: str, kind: Any, low: float, high: float) 
     return value
 
 
-def startup_message(policy_path: str | Path, host: str, port: int, security: Security) -> str:
-    """What `serve` says first: where it listens, who can reach it, what protects it."""
+def startup_message(policy_path: str | Path, host: str, port: int, security: Security, lang: str = "en") -> str:
+    """What `serve` says once, before listening, in the user's language: where to open it,
+    who can reach it, what protects it, and how to stop it."""
+    from ..render.catalogue import gettext_for, ngettext_for
+
+    _, n_ = gettext_for(lang), ngettext_for(lang)
     shown = f"[{host}]" if ":" in host else host
-    lines = [f"stratdsl: serving {policy_path} on http://{shown}:{port} (questionnaire at /questionnaire, API at /api/v1, docs at /docs)"]
+    url = f"http://{shown}:{port}"
+    lines = [_("stratdsl: serving {policy} at {url}/questionnaire (JSON API: {url}/docs)").format(policy=policy_path, url=url)]
     if host in LOOPBACK_HOSTS:
-        lines.append("stratdsl: listening on this machine only (127.0.0.1): other machines cannot connect; see docs/service.md to serve a network")
+        lines.append(_("stratdsl: listening on this machine only ({host}): other machines cannot connect; "
+                       "see docs/service.md to serve a network").format(host=host))
     else:
-        lines.append(f"stratdsl: listening on {host}: reachable from the network — put it behind a reverse proxy with TLS and authentication (docs/service.md)")
-    hosts = "any host name (--allowed-host '*')" if "*" in security.allowed_hosts else ", ".join(security.allowed_hosts)
-    queue = f", more wait up to {security.queue_wait:g} s" if security.queue_wait > 0 else ", more are refused at once"
-    lines.append(f"stratdsl: answering for the host names {hosts}; at most {security.max_evaluations} evaluations at once per worker process{queue}")
+        lines.append(_("stratdsl: listening on {host}: reachable from the network — put it behind a reverse proxy "
+                       "with TLS and authentication (docs/service.md)").format(host=host))
+    hosts = _("any host name (--allowed-host '*')") if "*" in security.allowed_hosts else ", ".join(security.allowed_hosts)
+    lines.append(_("stratdsl: answering for the host names {hosts}").format(hosts=hosts))
+    n = security.max_evaluations
+    if security.queue_wait > 0:
+        lines.append(n_("stratdsl: at most {n} evaluation at once per worker process; more wait up to {seconds} s, then get 503",
+                        "stratdsl: at most {n} evaluations at once per worker process; more wait up to {seconds} s, then get 503",
+                        n).format(n=n, seconds=f"{security.queue_wait:g}".replace(".", "," if lang == "fr" else ".")))
+    else:
+        lines.append(n_("stratdsl: at most {n} evaluation at once per worker process; more get 503 at once",
+                        "stratdsl: at most {n} evaluations at once per worker process; more get 503 at once", n).format(n=n))
     if security.api_keys:
-        lines.append(f"stratdsl: the JSON API needs one of {len(security.api_keys)} API key(s)")
+        k = len(security.api_keys)
+        lines.append(n_("stratdsl: the JSON API needs an API key ({n} accepted)", "stratdsl: the JSON API needs an API key ({n} accepted)", k).format(n=k))
     if security.auth_header:
-        lines.append(f"stratdsl: every request must carry the header {security.auth_header} set by the authenticating proxy")
+        lines.append(_("stratdsl: every request must carry the header {header} set by the authenticating proxy").format(header=security.auth_header))
+    lines.append(_("stratdsl: press Ctrl+C to stop"))
     return "\n".join(lines)
 
 
 def serve(
     policy_path: str | Path, host: str, port: int, audit_log: str | None, security: Security | None = None, workers: int = 1,
-    theme_options: ThemeOptions | None = None,
+    theme_options: ThemeOptions | None = None, lang: str = "en",
 ) -> None:
     import sys
 
@@ -1154,11 +1170,11 @@ def serve(
         given = {**theme_options.__dict__}
         given.update({k: str(Path(v).resolve()) for k, v in given.items() if k in ("template_dir", "logo") and v})
         os.environ.update(ThemeOptions(**given).to_env())
-        print(startup_message(policy_path, host, port, security), file=sys.stderr, flush=True)
+        print(startup_message(policy_path, host, port, security, lang), file=sys.stderr, flush=True)
         uvicorn.run("stratdsl.commands.service:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="warning")
         return
     policy, _ = require_policy(policy_path)
-    print(startup_message(policy_path, host, port, security), file=sys.stderr, flush=True)
+    print(startup_message(policy_path, host, port, security, lang), file=sys.stderr, flush=True)
     app = create_app(policy, audit_log, security=security, theme=load_theme(theme_options))
     _freeze()
     uvicorn.run(app, host=host, port=port, log_level="warning")
