@@ -10,6 +10,7 @@ is part of the bar and is checked to sit inside it instead.
 from __future__ import annotations
 
 import os
+import re
 import xml.etree.ElementTree as ET
 from datetime import date
 
@@ -128,6 +129,25 @@ def test_a_use_case_deferred_after_m12_says_so_not_to_be_completed(lang):
     assert deferred.find(NS + "text").text == f"{loc.t('beyond_horizon', n=12)} →"
     assert loc.t("to_complete") not in "".join(group.itertext())
     table = render_markdown(report, summary_only=True)
-    line = next(li for li in table.splitlines() if li.startswith(f"| 2. {row.usecase.name} |"))
+    line = next(li for li in table.splitlines() if li.startswith(f"| {row.usecase.name} |"))  # names carry no number
     assert line.rstrip().endswith(f"_{loc.t('beyond_horizon', n=12)}_ → |"), line
-    assert f"\\. {row.usecase.name}{' : ' if lang == 'fr' else ': '}{row.decision.outcome_label}" in table
+    assert f"- {row.usecase.name}{' : ' if lang == 'fr' else ': '}{row.decision.outcome_label}" in table
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("example", sorted((REPO / "examples").glob("*.yaml")), ids=lambda p: p.stem)
+def test_use_case_names_carry_no_number_in_the_management_view(example, lang):
+    """Names are shown as written, without their position in the assessment ("2. …"): the
+    priorities, Gantt and roadmap tables, in Markdown and HTML. Numbers stay only where they
+    are a key (the matrix's points, the key obligations' brackets)."""
+    from stratdsl.report.html import render_html
+    from stratdsl.report.markdown import render_markdown
+
+    report = report_for(example, lang)
+    names = [uc.name for uc in report.usecases]
+    text = render_markdown(report)
+    for name in names:
+        assert not re.search(rf"^\| \d+\. {re.escape(name)} \|", text, re.M), name
+        assert not re.search(rf"^(- |### )\d+\\?\. {re.escape(name)}", text, re.M), name
+    page = render_html(report)
+    assert not re.search(r'<td class="name">\d+\. ', page)

@@ -516,13 +516,13 @@ def test_serve_binds_this_machine_by_default_and_says_so(tmp_path):
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([STRATDSL, "serve", str(POLICY_PATH), "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        proc = subprocess.Popen([STRATDSL, "serve", str(POLICY_PATH), "--port", str(port), "--lang", "en"], stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
     try:
         wait_until_up(proc, f"http://127.0.0.1:{port}", log)
         text = log.read_text(encoding="utf-8")
-        assert f"on http://127.0.0.1:{port}" in text
+        assert text.count(f"http://127.0.0.1:{port}/questionnaire") == 1
         assert "listening on this machine only (127.0.0.1): other machines cannot connect" in text
-        assert "answering for the host names 127.0.0.1, localhost, ::1; at most 2 evaluations at once per worker process, more wait up to 0.5 s" in text
+        assert "answering for the host names 127.0.0.1, localhost, ::1\nstratdsl: at most 2 evaluations at once per worker process; more wait up to 0.5 s" in text
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/policy", headers={"host": "attacker.example"}, timeout=10).status_code == 421
     finally:
         stop(proc)
@@ -532,14 +532,14 @@ def test_serve_with_api_keys_from_the_environment(tmp_path):
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([STRATDSL, "serve", str(POLICY_PATH), "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+        proc = subprocess.Popen([STRATDSL, "serve", str(POLICY_PATH), "--port", str(port), "--lang", "en"], stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
                                 env={**__import__("os").environ, "STRATDSL_API_KEYS": "k-123,k-456"})
     try:
         wait_until_up(proc, f"http://127.0.0.1:{port}", log)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
             assert c.get("/api/v1/schema").status_code == 401
             assert c.get("/api/v1/schema", headers={"authorization": "Bearer k-456"}).status_code == 200
-        assert "the JSON API needs one of 2 API key(s)" in log.read_text(encoding="utf-8")
+        assert "the JSON API needs an API key (2 accepted)" in log.read_text(encoding="utf-8")
     finally:
         stop(proc)
 

@@ -181,7 +181,7 @@ class _Md:
             rows = [
                 [
                     self.value(uc.values.get(spec.priority_rank)),
-                    f"{uc.number}. {md(uc.name)}",
+                    md(uc.name),
                     self.decision(uc.decisions.get(spec.quadrant)),
                     self.value(uc.values.get(spec.annual_gain)),
                     self.value(uc.values.get(spec.risk_adjusted_payback_months)),
@@ -197,7 +197,7 @@ class _Md:
         out.append("")
         if r.to_complete:
             out += [f"**{md(loc.t('to_complete_usecases'))}**", ""]
-            out += [f"- {uc.number}\\. {md(uc.name)} — {self.decision(uc.decisions.get(spec.selection))}" for uc in r.to_complete]
+            out += [f"- {md(uc.name)} — {self.decision(uc.decisions.get(spec.selection))}" for uc in r.to_complete]
             out.append("")
 
         out += [f"### {md(loc.t('key_risks'))}", ""]
@@ -251,7 +251,7 @@ class _Md:
             out.append(f"- {md(gw.obligation.label)}{when}")
         out += ([] if steps.groundwork else [f"- {none}"]) + [""]
         out += [f"**{md(loc.t('candidate_quick_wins'))}**", ""]
-        out += [f"- {uc.number}\\. {md(uc.name)} — {md(d.outcome_label)}" for uc, d in steps.candidates]
+        out += [f"- {md(uc.name)} — {md(d.outcome_label)}" for uc, d in steps.candidates]
         out += ([] if steps.candidates else [f"- {none}"]) + [""]
         if steps.questions:
             out += [f"**{md(loc.t('settling_questions'))}**", ""]
@@ -283,7 +283,7 @@ class _Md:
                     cells[m - 1] = letters[p.key]
                 if p.ongoing:
                     cells[p.end - 1] = letters[p.key] + "→"
-            name = f"{row.usecase.number}. {md(row.usecase.name)}"
+            name = md(row.usecase.name)
             if row.deferred:
                 cells = [""] * horizon
                 cells[-1] = f"_{md(loc.t('beyond_horizon', n=horizon))}_ →"
@@ -299,9 +299,9 @@ class _Md:
         out += ["", f"{md(loc.t('legend'))}{self.colon}{legend} · → {md(loc.t('ongoing'))} · {md(loc.t('month_axis'))}"]
         for row in r.roadmap:
             if row.deferred and row.decision:
-                out.append(f"- {row.usecase.number}\\. {md(row.usecase.name)}{self.colon}{md(row.decision.outcome_label)}")
+                out.append(f"- {md(row.usecase.name)}{self.colon}{md(row.decision.outcome_label)}")
             elif not row.phases and row.missing:
-                out.append(f"- {row.usecase.number}\\. {md(row.usecase.name)}{self.colon}_{md(loc.t('to_complete'))}_{self.facts(row.missing)}")
+                out.append(f"- {md(row.usecase.name)}{self.colon}_{md(loc.t('to_complete'))}_{self.facts(row.missing)}")
         return out
 
     def maturity(self) -> list[str]:
@@ -390,7 +390,7 @@ class _Md:
             prereq = self._month_count(row.prerequisite_months)
             if row.prerequisites:
                 prereq += self.colon + self.sep.join(self.link(o.anchor, md(o.label)) for o in row.prerequisites)
-            rows.append([f"{row.usecase.number}. {md(row.usecase.name)}", prereq, *(self._month(v) for _, v in row.starts), self.decision(row.decision)])
+            rows.append([md(row.usecase.name), prereq, *(self._month(v) for _, v in row.starts), self.decision(row.decision)])
         out += self.table(
             [md(loc.t("usecase")), md(loc.t("prerequisites")), *(md(phase_label(loc, key)) for _, key in spec.phases), md(loc.t("roadmap_col"))],
             rows,
@@ -408,7 +408,7 @@ class _Md:
                 month=self._month(uc.values.get(spec.decision_point_month)),
                 verdict=self.decision(uc.decisions.get(spec.test_verdict), with_missing=False),
             )
-            out.append(f"- {uc.number}\\. {md(uc.name)}{self.colon}{line}")
+            out.append(f"- {md(uc.name)}{self.colon}{line}")
         out.append("")
         return out
 
@@ -436,7 +436,7 @@ class _Md:
         r, loc = self.r, self.loc
         out = [f"## {md(loc.t('risks'))}", ""]
         for row in r.risks:
-            out += [f"### {row.entity.number}. {md(row.entity.name)}", ""]
+            out += [f"### {md(row.entity.name)}", ""]
             out.append(f"- **{md(loc.t('category'))}**{self.colon}{self.decision(row.risk)}")
             if row.risk is not None and row.risk.cites:
                 out.append(f"- **{md(loc.t('citations'))}**{self.colon}{self.cites(row.risk.cites)}")
