@@ -398,7 +398,7 @@ def eval_cmd(
     overrides = engine.parse_params(checked, params)
     facts = load_assessment(checked, assessment)
     for warning in irrelevant_answers(checked, facts):  # W110: kept, but said
-        click.echo(render_diags.render_diagnostic(warning, None), err=True)
+        click.echo(render_diags.render_diagnostic(warning, None, current_lang()), err=True)
     want_records = fmt == "records" or audit_log is not None
     result, tracer = engine.run(checked, facts, _as_of(as_of), overrides, trace=want_records)
     records = _log(checked, facts, result, tracer, lang, audit_log, audit_key) if want_records else []

@@ -45,7 +45,7 @@ def emit_diagnostics(diagnostics: list[Diagnostic], sources: SourceMap | None, f
     if fmt == "json":
         click.echo(render_diags.render_json(sorted_diagnostics(diagnostics)))
         return
-    click.echo(render_diags.render_text(sorted_diagnostics(diagnostics), sources), err=True)
+    click.echo(render_diags.render_text(sorted_diagnostics(diagnostics), sources, current_lang()), err=True)
 
 
 def guarded(func: F | None = None, *, sources: Callable[[dict[str, Any]], SourceMap | None] | None = None) -> Any:

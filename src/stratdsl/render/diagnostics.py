@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from ..language.diagnostics import Diagnostic
+from ..language.messages import translate
 from ..language.source import HIDDEN, SourceMap
-from .catalogue import ngettext_for
+from .catalogue import gettext_for, ngettext_for
 
 
 def visible(line: str) -> str:
@@ -18,9 +19,15 @@ def visible(line: str) -> str:
     return "".join("\ufffd" if ch in HIDDEN else ch for ch in line)
 
 
-def render_diagnostic(d: Diagnostic, sources: SourceMap | None) -> str:
+def render_diagnostic(d: Diagnostic, sources: SourceMap | None, lang: str = "en") -> str:
+    """One diagnostic as a compiler prints it, its frame and (where the message is a `Msg`)
+    its words in `lang`; codes, paths, names and values stay as they are."""
+    _ = gettext_for(lang)
+    colon = " : " if lang == "fr" else ": "
     where = f"{d.span}: " if d.span and d.span.line > 0 else (f"{d.span.file}: " if d.span else "")
-    lines = [f"{where}{d.severity.value}[{d.code}]: {d.message}"]
+    severity = _("error") if d.is_error else _("warning")
+    hint = translate(d.hint, _)
+    lines = [f"{where}{severity}[{d.code}]{colon}{translate(d.message, _)}"]
     source = sources.get(d.span.file) if (sources and d.span and d.span.line > 0) else None
     if source is not None:
         text = visible(source.line(d.span.line).rstrip("\n"))
@@ -32,16 +39,18 @@ def render_diagnostic(d: Diagnostic, sources: SourceMap | None) -> str:
         lines.append(f"{pad} |")
         lines.append(f"{number} | {text}")
         caret = " " * (start - 1) + "^" * width
-        lines.append(f"{pad} | {caret}" + (f" {d.hint}" if d.hint else ""))
-    elif d.hint:
-        lines.append(f"  = hint: {d.hint}")
+        lines.append(f"{pad} | {caret}" + (f" {hint}" if hint else ""))
+    elif hint:
+        hint_word = _("hint")
+        lines.append(f"  = {hint_word}{colon}{hint}")
+    note_word = _("note")
     for message, _span in d.notes:
-        lines.append(f"  = note: {message}")
+        lines.append(f"  = {note_word}{colon}{translate(message, _)}")
     return "\n".join(lines)
 
 
-def render_text(diagnostics: list[Diagnostic], sources: SourceMap | None) -> str:
-    return "\n\n".join(render_diagnostic(d, sources) for d in diagnostics)
+def render_text(diagnostics: list[Diagnostic], sources: SourceMap | None, lang: str = "en") -> str:
+    return "\n\n".join(render_diagnostic(d, sources, lang) for d in diagnostics)
 
 
 def summary(diagnostics: list[Diagnostic], lang: str = "en") -> str:

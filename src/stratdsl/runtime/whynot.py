@@ -17,6 +17,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from ..language import ir
+from ..language.messages import N_, Msg, translate  # noqa: F401  (re-exported: whynot.Msg, whynot.translate)
 from ..language.types import BoolT, NumberT
 from .explain import DecisionExplanation, ExprNode
 from .result import Result
@@ -24,41 +25,6 @@ from .trace import RecordingTracer
 from .values import CONTEXT, format_value
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
-
-
-def N_(text: str) -> str:
-    """Mark an English message id: extracted into the catalogue, translated where shown."""
-    return text
-
-
-class Msg(str):
-    """An English message that knows its template and arguments: it *is* the English text
-    (a `str`), and `translate(gettext)` gives it in another language — the runtime says
-    what, the renderers say it in the reader's language (render/json_out)."""
-
-    template: str
-    args: dict[str, Any]
-
-    def __new__(cls, template: str, **args: Any) -> Msg:
-        self = super().__new__(cls, template.format(**{k: str(v) for k, v in args.items()}))
-        self.template = template
-        self.args = args
-        return self
-
-    def translate(self, gettext: Any) -> str:
-        return gettext(self.template).format(**{k: v.translate(gettext) if isinstance(v, Msg) else v for k, v in self.args.items()})
-
-    def __reduce__(self) -> Any:
-        return (_msg, (self.template, self.args))
-
-
-def _msg(template: str, args: dict[str, Any]) -> Msg:
-    return Msg(template, **args)
-
-
-def translate(text: Any, gettext: Any) -> Any:
-    """A message in the language of `gettext` (a plain text, or None, as it is)."""
-    return text.translate(gettext) if isinstance(text, Msg) else text
 
 
 @dataclass(frozen=True)
