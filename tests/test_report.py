@@ -463,7 +463,7 @@ def test_cli_format_from_extension_and_stdout(tmp_path):
     assert result.exit_code == 2 and "--format" in result.output
     result = run([POLICY, CABINET, "-o", "-", "--format", "markdown", "--as-of", "2026-11-26"])
     assert result.exit_code == 0 and result.stdout.startswith("# Diagnostic IA — Cabinet Durand & Associés\n")
-    result = CliRunner().invoke(report_cmd, [POLICY, CABINET, "-o", str(tmp_path / "r.html"), "--as-of", "26/11/2026"])
+    result = CliRunner().invoke(report_cmd, [POLICY, CABINET, "-o", str(tmp_path / "r.html"), "--as-of", "26/11/2026", "--lang", "en"])
     assert result.exit_code == 1 and "error[E342]" in result.output
 
 
@@ -522,7 +522,7 @@ def test_anchor_ids_are_safe():
 def test_output_is_written_whole(tmp_path):
     out = tmp_path / "r.html"
     out.write_text("old", encoding="utf-8")
-    refused = run([POLICY, CABINET, "-o", str(out), "--as-of", "2026-11-26"])
+    refused = run([POLICY, CABINET, "-o", str(out), "--as-of", "2026-11-26", "--lang", "en"])
     assert refused.exit_code == 2 and "error[E702]" in refused.output  # replaced only with --force
     assert out.read_text(encoding="utf-8") == "old"
     assert run([POLICY, CABINET, "-o", str(out), "--as-of", "2026-11-26", "--force"]).exit_code == 0
@@ -616,7 +616,7 @@ def test_groundwork_lane_even_without_a_selected_use_case(tmp_path):
 
 
 def test_output_that_is_a_folder_is_a_coded_error(tmp_path):
-    result = run([POLICY, CABINET, "-o", str(tmp_path), "--as-of", "2026-11-26"])
+    result = run([POLICY, CABINET, "-o", str(tmp_path), "--as-of", "2026-11-26", "--lang", "en"])
     assert result.exit_code == 2 and f"error[E701]: '{tmp_path}' is a folder" in result.output
     assert "internal error" not in result.output and list(tmp_path.iterdir()) == []
 

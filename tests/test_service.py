@@ -430,7 +430,7 @@ def test_an_extreme_param_is_E304(client):
     # the same from the command line: an error (exit 1), not an internal error (exit 3)
     done = CliRunner().invoke(
         main,
-        ["eval", str(POLICY_PATH), str(REPO / "examples" / "cabinet-comptable.yaml"), "--param", "weeks_per_year=1e999999999"],
+        ["eval", str(POLICY_PATH), str(REPO / "examples" / "cabinet-comptable.yaml"), "--param", "weeks_per_year=1e999999999", "--lang", "en"],
     )
     assert done.exit_code == 1 and "error[E304]" in done.output, done.output
 

@@ -161,17 +161,17 @@ def test_a_page_that_fails_on_the_sample_answers_is_E622_at_start_up(policy, tmp
 
 def test_serve_stops_before_listening_with_coded_errors(tmp_path):
     (tmp_path / "result.html").write_text("{% if %}")
-    result = CliRunner().invoke(main, ["serve", str(POLICY), "--template-dir", str(tmp_path), "--accent", "red", "--port", "1"])
+    result = CliRunner().invoke(main, ["serve", str(POLICY), "--template-dir", str(tmp_path), "--accent", "red", "--port", "1", "--lang", "en"])
     assert result.exit_code == 1, result.output
     assert "error[E624]: --accent: 'red' is not a colour #rrggbb" in result.output
     assert "Traceback" not in result.output and "serving" not in result.output
-    fixed = CliRunner().invoke(main, ["serve", str(POLICY), "--template-dir", str(tmp_path), "--port", "1"])
+    fixed = CliRunner().invoke(main, ["serve", str(POLICY), "--template-dir", str(tmp_path), "--port", "1", "--lang", "en"])
     assert fixed.exit_code == 1 and "result.html:1:1: error[E621]: the template result.html does not compile" in fixed.output
 
 
 @pytest.mark.skipif(STRATDSL is None, reason="needs the installed `stratdsl` command")
 def test_serve_reports_a_missing_logo_from_the_installed_command(tmp_path):
-    proc = subprocess.run([STRATDSL, "serve", str(POLICY), "--logo", str(tmp_path / "logo.png"), "--port", "1"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([STRATDSL, "serve", str(POLICY), "--logo", str(tmp_path / "logo.png"), "--port", "1", "--lang", "en"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert "error[E623]: --logo: cannot read" in proc.stderr and "Traceback" not in proc.stderr
 

@@ -93,7 +93,7 @@ def test_an_answer_to_an_irrelevant_question_is_kept_and_warned(policy, tmp_path
     assert "usecases[uc].travel_document_check_only" in warnings[0].message
     path = tmp_path / "a.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    out = stratdsl("eval", POLICY, path, "--as-of", "2026-11-26")
+    out = stratdsl("eval", POLICY, path, "--as-of", "2026-11-26", "--lang", "en")
     assert out.returncode == 0, out.stderr
     assert "warning[W110]" in out.stderr and "travel_document_check_only" in out.stderr
 
@@ -102,7 +102,7 @@ def test_an_older_assessment_gets_E320_with_what_to_answer_instead(tmp_path: Pat
     old = company(role="deployer", purposes=["emotion_recognition", "recruitment"], at_workplace=True)
     path = tmp_path / "old.yaml"
     path.write_text(yaml.safe_dump(old, allow_unicode=True), encoding="utf-8")
-    out = stratdsl("eval", POLICY, path, "--as-of", "2026-11-26")
+    out = stratdsl("eval", POLICY, path, "--as-of", "2026-11-26", "--lang", "en")
     assert out.returncode == 1
     assert "error[E320]" in out.stderr and "Traceback" not in out.stderr
     assert "usecases[uc].purposes: this question is no longer asked" in out.stderr

@@ -57,6 +57,11 @@ def guarded(func: F | None = None, *, sources: Callable[[dict[str, Any]], Source
     def decorate(inner: F) -> F:
         @functools.wraps(inner)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            # this command's language from its start: an error raised before the command
+            # resolves it (a bad option) still speaks `--lang`, never a previous command's
+            LANG.clear()
+            if kwargs.get("lang"):
+                LANG.append(kwargs["lang"])
             try:
                 return inner(*args, **kwargs)
             except StratError as error:
