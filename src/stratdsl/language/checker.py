@@ -21,6 +21,7 @@ from . import ast, ir
 from .analysis import analyse
 from .diagnostics import Diagnostics, did_you_mean, suggestions
 from .loader import Program
+from .messages import N_, Msg
 from .source import BIDI_CONTROLS, Span, hidden_characters
 from .types import (
     ANY,
@@ -39,7 +40,6 @@ from .types import (
     NumberT,
     TextT,
     Type,
-    a,
     is_number,
     same_family,
 )
@@ -57,6 +57,66 @@ BUILTIN_NAMES = {"id", "as_of"}
 MAX_HIDDEN_WARNINGS = 20  # W120/W121 per file and code; the rest are counted in one more warning
 MAX_CHAIN_DEPTH = 150
 _LEAVES = (ast.NumberLit, ast.StringLit, ast.DateLit, ast.BoolLit, ast.Path, ast.NotApplicable)
+
+
+def _kind(t: Type) -> Msg:
+    """`t.describe()` in words that can be translated: 'number', 'list of text'."""
+    if isinstance(t, EnumT):
+        return _enum(t, N_("enum decision {name} {values}"), N_("enum param {name} {values}"), N_("enum {name} {values}"))
+    if isinstance(t, ListT):
+        return Msg(N_("list of {element}"), element=_kind(t.element))
+    return Msg(_KINDS.get(t.describe(), N_("value")))
+
+
+def _a(t: Type) -> Msg:
+    """`types.a(t)` in words that can be translated: 'a number', 'an enum risk {high, low}'."""
+    if isinstance(t, EnumT):
+        return _enum(t, N_("an enum decision {name} {values}"), N_("an enum param {name} {values}"), N_("an enum {name} {values}"))
+    if isinstance(t, ListT):
+        return Msg(N_("a list of {element}"), element=_kind(t.element))
+    if t.describe() == "number":  # "a number" alone is already the id of a choice's number (questionnaire)
+        return Msg(N_("a {number}"), number=_kind(t))
+    return Msg(_A_KINDS.get(t.describe(), N_("a value")))
+
+
+def _enum(t: EnumT, of_decision: str, of_param: str, other: str) -> Msg:
+    values = "{" + ", ".join(t.values) + "}"
+    if t.name.startswith("decision "):
+        return Msg(of_decision, name=t.name.removeprefix("decision "), values=values)
+    if t.name.startswith("param "):
+        return Msg(of_param, name=t.name.removeprefix("param "), values=values)
+    return Msg(other, name=t.name, values=values)
+
+
+_KINDS = {
+    "integer": N_("integer"),
+    "number": N_("number"),
+    "bool": N_("bool"),
+    "text": N_("text"),
+    "date": N_("date"),
+    "unknown type": N_("unknown type"),
+    "value that is never applicable": N_("value that is never applicable"),
+}
+_A_KINDS = {
+    "integer": N_("an integer"),
+    "bool": N_("a bool"),
+    "text": N_("a text"),
+    "date": N_("a date"),
+    "unknown type": N_("an unknown type"),
+    "value that is never applicable": N_("a value that is never applicable"),
+}
+
+
+def _did_you_mean(name: str, candidates: list[str] | set[str]) -> Msg | None:
+    """`did_you_mean`, as a message that can be translated."""
+    hint = did_you_mean(name, candidates)
+    if hint is None:
+        return None
+    return Msg(N_("did you mean '{name}'?"), name=hint.removeprefix("did you mean '").removesuffix("'?"))
+
+
+def _first_declared(span: Span) -> Msg:
+    return Msg(N_("first declared at {place}"), place=span.short())
 
 
 def citation_text(source: ir.Source | None, reference: str | None, source_name: str) -> str:
@@ -148,8 +208,9 @@ class Checker:
                         continue
                     if decl.url is not None and (problem := url_problem(decl.url)) is not None:
                         shown = decl.url if len(decl.url) <= 60 else decl.url[:60] + "…"
-                        self.diags.error("E062", f"the url of source '{decl.name}' ({shown!r}) is refused: {problem}", decl.span,
-                                         hint="give an http:// or https:// address, or no url")
+                        self.diags.error("E062", Msg(N_("the url of source '{name}' ({url}) is refused: {problem}"), name=decl.name,
+                                                     url=repr(shown), problem=problem), decl.span,
+                                         hint=Msg(N_("give an http:// or https:// address, or no url")))
                     self.sources[decl.name] = ir.Source(decl.name, decl.title, decl.url, decl.span)
                 elif isinstance(decl, ast.EnumDecl):
                     if decl.name in self.enums:
@@ -159,7 +220,7 @@ class Checker:
                     listed: set[str] = set()
                     for value in decl.values:
                         if value.name in listed:
-                            self.diags.error("E011", f"'{value.name}' is listed twice in enum '{decl.name}'", value.span)
+                            self.diags.error("E011", Msg(N_("'{value}' is listed twice in enum '{enum}'"), value=value.name, enum=decl.name), value.span)
                         listed.add(value.name)
                     labels = {v.name: v.meta.label for v in decl.values if v.meta.label is not None}
                     self.enums[decl.name] = ir.EnumDef(decl.name, values, labels, decl.meta, decl.span)
@@ -182,7 +243,7 @@ class Checker:
 
     def _declare_value(self, decl: ast.Decl, alias_of: ast.Decl | None = None) -> None:
         if decl.name in BUILTIN_NAMES:
-            self.diags.error("E011", f"'{decl.name}' is a built-in name and cannot be declared", decl.span)
+            self.diags.error("E011", Msg(N_("'{name}' is a built-in name and cannot be declared"), name=decl.name), decl.span)
             return
         previous = self.value_decls.get(decl.name)
         if previous is not None:
@@ -193,10 +254,10 @@ class Checker:
     def _duplicate(self, name: str, span: Span, first: Span) -> None:
         self.diags.error(
             "E011",
-            f"'{name}' is declared twice",
+            Msg(N_("'{name}' is declared twice"), name=name),
             span,
-            hint="give each declaration its own name",
-            notes=((f"first declared at {first.short()}", first),),
+            hint=Msg(N_("give each declaration its own name")),
+            notes=((_first_declared(first), first),),
         )
 
     @staticmethod
@@ -214,7 +275,7 @@ class Checker:
     def _resolve_type(self, type_: ast.TypeExpr, owner: str) -> Type:
         if isinstance(type_, ast.NumberType):
             if type_.low is not None and type_.high is not None and type_.low > type_.high:
-                self.diags.error("E020", f"range {type_.low}..{type_.high} is empty", type_.span)
+                self.diags.error("E020", Msg(N_("range {low}..{high} is empty"), low=type_.low, high=type_.high), type_.span)
             return NumberT(type_.integer, type_.low, type_.high)
         if isinstance(type_, ast.BoolType):
             return BOOL
@@ -224,16 +285,16 @@ class Checker:
             return DATE
         if isinstance(type_, ast.EnumType):
             if len(set(type_.values)) != len(type_.values):
-                self.diags.error("E011", "a value is listed twice in this enum", type_.span)
+                self.diags.error("E011", Msg(N_("a value is listed twice in this enum")), type_.span)
             return EnumT(owner, type_.values)
         if isinstance(type_, ast.NamedType):
             enum = self.enums.get(type_.name)
             if enum is None:
                 self.diags.error(
                     "E013",
-                    f"unknown type '{type_.name}'",
+                    Msg(N_("unknown type '{name}'"), name=type_.name),
                     type_.span,
-                    hint=did_you_mean(type_.name, list(self.enums) + ["number", "integer", "bool", "text", "date"]),
+                    hint=_did_you_mean(type_.name, list(self.enums) + ["number", "integer", "bool", "text", "date"]),
                 )
                 return ANY
             return EnumT(enum.name, enum.values)
@@ -246,12 +307,12 @@ class Checker:
         fields: dict[str, ir.Field] = {}
         for f in decl.fields:
             if f.name in fields or f.name in BUILTIN_NAMES:
-                self.diags.error("E011", f"field '{f.name}' is declared twice in input '{decl.name}'", f.span)
+                self.diags.error("E011", Msg(N_("field '{field}' is declared twice in input '{input}'"), field=f.name, input=decl.name), f.span)
                 continue
             type_ = self._resolve_type(f.type, f"{decl.name}.{f.name}")
             default = None
             if f.default is not None:
-                default = self._constant(f.default, type_, f"the default of field '{f.name}'")
+                default = self._constant(f.default, type_, Msg(N_("the default of field '{field}'"), field=f.name))
             fields[f.name] = ir.Field(f.name, type_, f.meta, f.required, f.span, default, f.fixed)
         members: tuple[str, ...] = ()
         if decl.kind == "group":
@@ -259,16 +320,16 @@ class Checker:
             if enum is None:
                 self.diags.error(
                     "E013",
-                    f"unknown enum '{decl.over}' for the members of group '{decl.name}'",
+                    Msg(N_("unknown enum '{enum}' for the members of group '{group}'"), enum=decl.over, group=decl.name),
                     decl.span,
-                    hint=did_you_mean(decl.over or "", list(self.enums)),
+                    hint=_did_you_mean(decl.over or "", list(self.enums)),
                 )
             else:
                 members = enum.values
         retired: dict[str, tuple[str, dict[str, str]]] = {}
         for r in decl.retired:
             if r.name in fields or r.name in retired:
-                self.diags.error("E011", f"'{r.name}' is both asked and retired in input '{decl.name}'", r.span)
+                self.diags.error("E011", Msg(N_("'{field}' is both asked and retired in input '{input}'"), field=r.name, input=decl.name), r.span)
                 continue
             retired[r.name] = (r.hint, dict(r.values))
         self.inputs[decl.name] = ir.Input(
@@ -283,7 +344,7 @@ class Checker:
             if item.kind != "record" and name in (item.entity, item.name):
                 return item.name
         candidates = [i.entity for i in self.inputs.values() if i.entity]
-        self.diags.error("E015", f"unknown entity '{name}'", span, hint=did_you_mean(name, candidates))
+        self.diags.error("E015", Msg(N_("unknown entity '{name}'"), name=name), span, hint=_did_you_mean(name, candidates))
         return None
 
     # ================================================================ declarations' bodies
@@ -305,22 +366,22 @@ class Checker:
                 for f in decl.fields:
                     if f.ask_when is None or f.name not in fields:
                         continue
-                    what = f"the ask-when condition of field '{f.name}'"
+                    what = Msg(N_("the ask-when condition of field '{field}'"), field=f.name)
                     current, self._current = self._current, None
                     try:
                         checked = self._expr(f.ask_when, _Scope(decl.name, what))
                     finally:
                         self._current = current
                     if not isinstance(checked.type, (BoolT, AnyT)):
-                        self.diags.error("E051", f"{what} must be true or false, not {a(checked.type)}", f.ask_when.span)
+                        self.diags.error("E051", Msg(N_("{what} must be true or false, not {type}"), what=what, type=_a(checked.type)), f.ask_when.span)
                     ok = True
                     for node in ir.walk(checked):
                         if not isinstance(node, self._ASK_WHEN_NODES):
                             self.diags.error(
                                 "E052",
-                                f"{what} reads '{self.program.source_map.text_of(node.span)}', which is not an answer",
+                                Msg(N_("{what} reads '{text}', which is not an answer"), what=what, text=self.program.source_map.text_of(node.span)),
                                 node.span,
-                                hint="a question can depend only on answers: fields of this input, or of a record input such as the company",
+                                hint=Msg(N_("a question can depend only on answers: fields of this input, or of a record input such as the company")),
                             )
                             ok = False
                         elif isinstance(node, ir.FieldRef) and node.input_name == decl.name and (
@@ -328,9 +389,9 @@ class Checker:
                         ):
                             self.diags.error(
                                 "E050",
-                                f"{what} reads '{node.field_name}', which is not asked before it",
+                                Msg(N_("{what} reads '{field}', which is not asked before it"), what=what, field=node.field_name),
                                 node.span,
-                                hint=f"declare '{node.field_name}' before '{f.name}', or drop it from the condition",
+                                hint=Msg(N_("declare '{field}' before '{question}', or drop it from the condition"), field=node.field_name, question=f.name),
                             )
                             ok = False
                     if ok:
@@ -354,7 +415,7 @@ class Checker:
     def _check_assert(self, decl: ast.AssertDecl) -> None:
         if decl.name in self.assertions:
             self.diags.error(
-                "E070", f"assertion '{decl.name}' is declared twice", decl.span, hint=f"first declared at {self.assertions[decl.name].span.short()}"
+                "E070", Msg(N_("assertion '{name}' is declared twice"), name=decl.name), decl.span, hint=_first_declared(self.assertions[decl.name].span)
             )
             return
         entity = self._entity_scope(decl.for_each, decl.span)
@@ -365,7 +426,7 @@ class Checker:
                 self.assertions[decl.name] = ir.Assertion(decl.name, entity, true, self._cites(decl.cites), decl.meta, decl.span, monotone)
             return
         previous, self._current = self._current, decl.name
-        expr = self._condition(decl.expr, _Scope(entity, f"assertion '{decl.name}'"), "an assertion")
+        expr = self._condition(decl.expr, _Scope(entity, Msg(N_("assertion '{name}'"), name=decl.name)), Msg(N_("an assertion")))
         self._current = previous
         self.assertions[decl.name] = ir.Assertion(decl.name, entity, expr, self._cites(decl.cites), decl.meta, decl.span)
 
@@ -373,7 +434,7 @@ class Checker:
         """Resolve `monotone TARGET in PATH, …` (E072 for what does not resolve)."""
         m = decl.monotone
         assert m is not None
-        where = f"assertion '{decl.name}'"
+        where = Msg(N_("assertion '{name}'"), name=decl.name)
         if m.target in self.decision_decls:
             kind = "decision"
             owner = self._entity_scope_quiet(self.decision_decls[m.target].for_each)
@@ -382,28 +443,32 @@ class Checker:
             owner = self._entity_scope_quiet(self.def_decls[m.target].for_each)
             type_ = self._definition_type(m.target)
             if not isinstance(type_, (NumberT, BoolT)):
-                self.diags.error("E072", f"{where}: definition '{m.target}' is a {type_.describe()}, which has no order", m.span,
-                                 hint="a monotone assertion reads a decision (outcomes in declaration order), a number or a yes/no")
+                self.diags.error("E072", Msg(N_("{where}: definition '{name}' is a {type}, which has no order"), where=where, name=m.target,
+                                             type=_kind(type_)), m.span,
+                                 hint=Msg(N_("a monotone assertion reads a decision (outcomes in declaration order), a number or a yes/no")))
                 return None
         else:
             names = [*self.decision_decls, *self.def_decls]
-            self.diags.error("E072", f"{where}: '{m.target}' is neither a decision nor a definition", m.span, hint=did_you_mean(m.target, names))
+            self.diags.error("E072", Msg(N_("{where}: '{name}' is neither a decision nor a definition"), where=where, name=m.target), m.span,
+                             hint=_did_you_mean(m.target, names))
             return None
         self.used_names.add(m.target)
         if owner is not None and owner != entity:
-            self.diags.error("E072", f"{where}: '{m.target}' is computed for each {self.inputs[owner].entity}", m.span,
-                             hint=f"write `assert {decl.name} for each {self.inputs[owner].entity}`")
+            entity_name = self.inputs[owner].entity
+            self.diags.error("E072", Msg(N_("{where}: '{name}' is computed for each {entity}"), where=where, name=m.target, entity=entity_name),
+                             m.span, hint=Msg(N_("write `assert {name} for each {entity}`"), name=decl.name, entity=entity_name))
             return None
         if owner is None and entity is not None:
-            self.diags.error("E072", f"{where}: '{m.target}' is not computed for each {self.inputs[entity].entity}", m.span,
-                             hint="leave out `for each`")
+            self.diags.error("E072", Msg(N_("{where}: '{name}' is not computed for each {entity}"), where=where, name=m.target,
+                                         entity=self.inputs[entity].entity), m.span, hint=Msg(N_("leave out `for each`")))
             return None
         raised: list[ir.RaisedFacts] = []
         for path in m.paths:
             found = self._raised(path)
             if isinstance(found, str):
-                self.diags.error("E072", f"{where}: {found}", m.span,
-                                 hint="name an input (`maturity`), a field (`organization.headcount`, `maturity.practiced`) or a group member (`maturity.governance`)")
+                self.diags.error("E072", Msg(N_("{where}: {problem}"), where=where, problem=found), m.span,
+                                 hint=Msg(N_("name an input (`maturity`), a field (`organization.headcount`, `maturity.practiced`) "
+                                             "or a group member (`maturity.governance`)")))
                 return None
             raised.extend(r for r in found if r not in raised)
         return ir.Monotone(m.target, kind, owner, tuple(raised), m.span)
@@ -413,17 +478,19 @@ class Checker:
         parts = path.split(".")
         item = self.inputs.get(parts[0])
         if item is None:
-            return f"'{parts[0]}' is not an input"
+            return Msg(N_("'{name}' is not an input"), name=parts[0])
         member: str | None = None
         fields: list[str] = list(item.fields)
         rest = parts[1:]
         if item.kind == "group" and rest and rest[0] in item.members:
             member, rest = rest[0], rest[1:]
         if len(rest) > 1:
-            return f"'{path}' names nothing"
+            return Msg(N_("'{path}' names nothing"), path=path)
         if rest:
             if rest[0] not in item.fields:
-                return f"'{rest[0]}' is not a field of {item.name}" + (" (nor one of its members)" if item.kind == "group" else "")
+                if item.kind == "group":
+                    return Msg(N_("'{name}' is not a field of {input} (nor one of its members)"), name=rest[0], input=item.name)
+                return Msg(N_("'{name}' is not a field of {input}"), name=rest[0], input=item.name)
             fields = [rest[0]]
         out = []
         for name in fields:
@@ -432,14 +499,14 @@ class Checker:
                 out.append(ir.RaisedFacts(item.name, member, name))
                 self.used_fields.add((item.name, name))
             elif rest:
-                return f"'{path}' is a {f.type.describe()}, which cannot be raised (numbers, yes/no and enumerations can)"
+                return Msg(N_("'{path}' is a {type}, which cannot be raised (numbers, yes/no and enumerations can)"), path=path, type=_kind(f.type))
         if not out:
-            return f"'{path}' has no field that can be raised (numbers, yes/no and enumerations)"
+            return Msg(N_("'{path}' has no field that can be raised (numbers, yes/no and enumerations)"), path=path)
         return out
 
     def _check_param(self, decl: ast.ParamDecl) -> None:
         type_ = self._resolve_type(decl.type, f"param {decl.name}")
-        default = self._constant(decl.default, type_, f"the default of parameter '{decl.name}'")
+        default = self._constant(decl.default, type_, Msg(N_("the default of parameter '{name}'"), name=decl.name))
         self.params[decl.name] = ir.Param(decl.name, type_, default, decl.meta, self._cites(decl.cites), decl.span)
 
     def _constant(self, expr: ast.Expr, type_: Type, what: str) -> Any:
@@ -449,7 +516,8 @@ class Checker:
             value, ok = expr.value, not type_.integer or expr.value == expr.value.to_integral_value()
             outside = (type_.low is not None and value < type_.low) or (type_.high is not None and value > type_.high)
             if ok and outside:
-                self.diags.error("E026", f"{what} ({expr.value}) is outside {type_.low}..{type_.high}", expr.span)
+                self.diags.error("E026", Msg(N_("{what} ({value}) is outside {low}..{high}"), what=what, value=expr.value, low=type_.low,
+                                                 high=type_.high), expr.span)
                 return value
         elif isinstance(expr, ast.BoolLit) and isinstance(type_, BoolT):
             value, ok = expr.value, True
@@ -462,15 +530,15 @@ class Checker:
             if not ok:
                 self.diags.error(
                     "E016",
-                    f"'{expr.parts[0]}' is not a value of {type_.describe()}",
+                    Msg(N_("'{name}' is not a value of {type}"), name=expr.parts[0], type=_kind(type_)),
                     expr.span,
-                    hint=did_you_mean(expr.parts[0], list(type_.values)),
+                    hint=_did_you_mean(expr.parts[0], list(type_.values)),
                 )
                 return None
         elif isinstance(type_, AnyT):
             return None
         if not ok:
-            self.diags.error("E026", f"{what} is not {a(type_)}", expr.span)
+            self.diags.error("E026", Msg(N_("{what} is not {type}"), what=what, type=_a(type_)), expr.span)
         return value
 
     def _cites(self, cites: tuple[ast.Citation, ...], scope: _Scope | None = None) -> tuple[ir.Citation, ...]:
@@ -483,14 +551,14 @@ class Checker:
                     self._depends(c.source)
                     out.append(ir.Citation(c.source, None, f"(citations of {c.source})", c.span, decision=c.source))
                 elif scope is None:
-                    self.diags.error("E014", f"only rules may cite a decision; '{c.source}' is not a source", c.span)
+                    self.diags.error("E014", Msg(N_("only rules may cite a decision; '{name}' is not a source"), name=c.source), c.span)
                 continue
             if source is None:
                 self.diags.error(
                     "E014",
-                    f"unknown source '{c.source}' in citation",
+                    Msg(N_("unknown source '{name}' in citation"), name=c.source),
                     c.span,
-                    hint=did_you_mean(c.source, list(self.sources)) or "declare it: source NAME \"title\"",
+                    hint=_did_you_mean(c.source, list(self.sources)) or Msg(N_("declare it: source NAME \"title\"")),
                 )
             out.append(ir.Citation(c.source, c.reference, citation_text(source, c.reference, c.source), c.span))
         return tuple(out)
@@ -512,7 +580,7 @@ class Checker:
         entity = self._entity_scope(decl.for_each, decl.span)
         self._levels += 1
         try:
-            expr = self._expr(decl.expr, _Scope(entity, f"definition '{name}'"))
+            expr = self._expr(decl.expr, _Scope(entity, Msg(N_("definition '{name}'"), name=name)))
         finally:
             self._levels -= 1
         self._current = previous
@@ -527,7 +595,7 @@ class Checker:
             return None
         checked = self._expr(expr, _Scope(None, what))
         if not isinstance(checked.type, (DateT, AnyT)):
-            self.diags.error("E045", f"{what} must be a date, not {a(checked.type)}", expr.span)
+            self.diags.error("E045", Msg(N_("{what} must be a date, not {type}"), what=what, type=_a(checked.type)), expr.span)
         return checked
 
     def _rule_ids(self, decision: str, rules: list[ast.Rule]) -> list[str]:
@@ -538,13 +606,13 @@ class Checker:
             while candidate in ids:
                 candidate, n = f"{base}_{n}", n + 1
             if rule.name and rule.name in ids:
-                self.diags.error("E011", f"rule '{rule.name}' is declared twice in decision '{decision}'", rule.span)
+                self.diags.error("E011", Msg(N_("rule '{rule}' is declared twice in decision '{decision}'"), rule=rule.name, decision=decision), rule.span)
             ids.append(candidate)
         return [f"{decision}.{i}" for i in ids]
 
     def _check_decision(self, decl: ast.DecisionDecl) -> None:
         entity = self._entity_scope(decl.for_each, decl.span)
-        scope = _Scope(entity, f"decision '{decl.name}'")
+        scope = _Scope(entity, Msg(N_("decision '{name}'"), name=decl.name))
         declared = {o.name for o in decl.outcomes}
         all_rules = list(decl.rules) + ([decl.otherwise] if decl.otherwise else [])
         first: dict[str, Span] = {}
@@ -552,9 +620,9 @@ class Checker:
             if outcome.name in first:  # reported once, at the repetition (a set: linear in the outcomes)
                 self.diags.error(
                     "E011",
-                    f"outcome '{outcome.name}' is declared twice in decision '{decl.name}'",
+                    Msg(N_("outcome '{outcome}' is declared twice in decision '{decision}'"), outcome=outcome.name, decision=decl.name),
                     outcome.span,
-                    notes=((f"first declared at {first[outcome.name].short()}", first[outcome.name]),),
+                    notes=((_first_declared(first[outcome.name]), first[outcome.name]),),
                 )
             else:
                 first[outcome.name] = outcome.span
@@ -563,9 +631,10 @@ class Checker:
             if declared and rule.outcome not in declared:
                 self.diags.error(
                     "E044",
-                    f"'{rule.outcome}' is not a declared outcome of decision '{decl.name}'",
+                    Msg(N_("'{outcome}' is not a declared outcome of decision '{decision}'"), outcome=rule.outcome, decision=decl.name),
                     rule.span,
-                    hint=did_you_mean(rule.outcome, declared) or f"declared outcomes: {', '.join(sorted(declared))}",
+                    hint=_did_you_mean(rule.outcome, declared)
+                    or Msg(N_("declared outcomes: {outcomes}"), outcomes=", ".join(sorted(declared))),
                 )
             if rule.label is not None and labels.get(rule.outcome) is None:
                 labels[rule.outcome] = rule.label
@@ -574,11 +643,11 @@ class Checker:
         for rule, rule_id in zip(all_rules, self._rule_ids(decl.name, all_rules), strict=True):
             cond = None
             if rule.when is not None:
-                cond = self._condition(rule.when, scope, f"the condition of rule '{rule_id}'")
+                cond = self._condition(rule.when, scope, Msg(N_("the condition of rule '{rule}'"), rule=rule_id))
             exceptions = tuple(
                 ir.Exception_(
                     f"{rule_id}.unless{n}",
-                    self._condition(exc.cond, scope, "an 'unless' exception"),
+                    self._condition(exc.cond, scope, Msg(N_("an 'unless' exception"))),
                     self._cites(exc.cites, scope),
                     exc.span,
                 )
@@ -591,8 +660,8 @@ class Checker:
                     cond,
                     exceptions,
                     self._cites(rule.cites, scope),
-                    self._dating(rule.valid_from, f"the start date of rule '{rule_id}'"),
-                    self._dating(rule.valid_until, f"the end date of rule '{rule_id}'"),
+                    self._dating(rule.valid_from, Msg(N_("the start date of rule '{rule}'"), rule=rule_id)),
+                    self._dating(rule.valid_until, Msg(N_("the end date of rule '{rule}'"), rule=rule_id)),
                     rule.span,
                 )
             )
@@ -603,37 +672,40 @@ class Checker:
     def _check_bands(self, decl: ast.BandsDecl) -> None:
         entity = self._entity_scope(decl.for_each, decl.span)
         previous, self._current = self._current, decl.name
-        on = self._expr(decl.on, _Scope(entity, f"bands '{decl.name}'"))
+        on = self._expr(decl.on, _Scope(entity, Msg(N_("bands '{name}'"), name=decl.name)))
         self._current = previous
         if not is_number(on.type):
-            self.diags.error("E021", f"bands are read on a number, not {a(on.type)}", decl.on.span)
+            self.diags.error("E021", Msg(N_("bands are read on a number, not {type}"), type=_a(on.type)), decl.on.span)
         bands = list(decl.bands)
         for i, band in enumerate(bands):
             last = i == len(bands) - 1
             if band.high is not None and band.high <= band.low:
-                self.diags.error("E043", f"band '{band.name}' is empty: {band.low} is not below {band.high}", band.span)
+                self.diags.error("E043", Msg(N_("band '{band}' is empty: {low} is not below {high}"), band=band.name, low=band.low, high=band.high),
+                                 band.span)
             if not last:
                 nxt = bands[i + 1]
                 if band.high is None or band.inclusive_high:
                     self.diags.error(
                         "E043",
-                        f"band '{band.name}' must end with 'below N' because another band follows",
+                        Msg(N_("band '{band}' must end with 'below N' because another band follows"), band=band.name),
                         band.span,
-                        hint="only the last band may use 'to N' or have no upper bound",
+                        hint=Msg(N_("only the last band may use 'to N' or have no upper bound")),
                     )
                 elif nxt.low > band.high:
                     self.diags.error(
                         "E041",
-                        f"gap between bands '{band.name}' and '{nxt.name}': values from {band.high} below {nxt.low} have no band",
+                        Msg(N_("gap between bands '{band}' and '{next}': values from {high} below {low} have no band"),
+                            band=band.name, next=nxt.name, high=band.high, low=nxt.low),
                         nxt.span,
-                        hint=f"start '{nxt.name}' from {band.high}",
+                        hint=Msg(N_("start '{band}' from {value}"), band=nxt.name, value=band.high),
                     )
                 elif nxt.low < band.high:
                     self.diags.error(
                         "E042",
-                        f"bands '{band.name}' and '{nxt.name}' overlap from {nxt.low} below {band.high}",
+                        Msg(N_("bands '{band}' and '{next}' overlap from {low} below {high}"), band=band.name, next=nxt.name, low=nxt.low,
+                            high=band.high),
                         nxt.span,
-                        hint=f"start '{nxt.name}' from {band.high}",
+                        hint=Msg(N_("start '{band}' from {value}"), band=nxt.name, value=band.high),
                     )
         rules = []
         for band in bands:
@@ -650,7 +722,7 @@ class Checker:
     def _check_obligation(self, decl: ast.ObligationDecl) -> None:
         entity = self._entity_scope(decl.for_each, decl.span)
         previous, self._current = self._current, decl.name
-        cond = self._condition(decl.when, _Scope(entity, f"obligation '{decl.name}'"), "the condition of an obligation")
+        cond = self._condition(decl.when, _Scope(entity, Msg(N_("obligation '{name}'"), name=decl.name)), Msg(N_("the condition of an obligation")))
         self._current = previous
         decisions = tuple(dict.fromkeys(n.name for n in ir.walk(cond) if isinstance(n, ir.DecisionRef)))
         self.obligations[decl.name] = ir.Obligation(
@@ -658,8 +730,8 @@ class Checker:
             entity,
             cond,
             self._cites(decl.cites),
-            self._dating(decl.valid_from, f"the start date of obligation '{decl.name}'"),
-            self._dating(decl.valid_until, f"the end date of obligation '{decl.name}'"),
+            self._dating(decl.valid_from, Msg(N_("the start date of obligation '{name}'"), name=decl.name)),
+            self._dating(decl.valid_until, Msg(N_("the end date of obligation '{name}'"), name=decl.name)),
             decl.meta,
             decl.span,
             decisions,
@@ -693,9 +765,9 @@ class Checker:
         if isinstance(operand.type, NotApplicableT):
             self.diags.error(
                 "E027",
-                f"{what} is given a value that is never applicable",
+                Msg(N_("{what} is given a value that is never applicable"), what=what),
                 operand.span,
-                hint="an operation on 'not applicable' has no result: test 'X is applicable' first, or give a value",
+                hint=Msg(N_("an operation on 'not applicable' has no result: test 'X is applicable' first, or give a value")),
             )
             return False
         return True
@@ -708,7 +780,7 @@ class Checker:
         if not self._applicable(checked, what):
             return checked
         if not isinstance(checked.type, (BoolT, AnyT)):
-            self.diags.error("E023", f"{what} must be true or false, not {a(checked.type)}", expr.span)
+            self.diags.error("E023", Msg(N_("{what} must be true or false, not {type}"), what=what, type=_a(checked.type)), expr.span)
         return checked
 
     def _is_free_symbol(self, expr: ast.Expr, scope: _Scope) -> bool:
@@ -772,9 +844,9 @@ class Checker:
             if member not in head.members:
                 self.diags.error(
                     "E012",
-                    f"'{member}' is not a member of group '{head.name}'",
+                    Msg(N_("'{member}' is not a member of group '{group}'"), member=member, group=head.name),
                     e.span,
-                    hint=did_you_mean(member, list(head.members)),
+                    hint=_did_you_mean(member, list(head.members)),
                 )
                 return self._node(ir.Const, ANY, e.span, value=None)
             field = head.fields.get(field_name)
@@ -786,14 +858,18 @@ class Checker:
             self.used_fields.add((head.name, field_name))
             return self._node(ir.MemberFieldRef, field.type, e.span, input_name=head.name, member=member, field_name=field_name)
         if isinstance(head, ir.Input):
-            shape = {"record": f"{head.name}.FIELD", "group": f"{head.name}.MEMBER.FIELD", "many": f"an aggregate such as count({head.entity})"}[head.kind]
-            self.diags.error("E012", f"'{e.dotted}' cannot be read here", e.span, hint=f"write {shape}")
+            shape = {
+                "record": f"{head.name}.FIELD",
+                "group": f"{head.name}.MEMBER.FIELD",
+                "many": Msg(N_("an aggregate such as count({entity})"), entity=head.entity),
+            }[head.kind]
+            self.diags.error("E012", Msg(N_("'{name}' cannot be read here"), name=e.dotted), e.span, hint=Msg(N_("write {shape}"), shape=shape))
             return self._node(ir.Const, ANY, e.span, value=None)
         self.diags.error(
             "E010",
-            f"unknown name '{first}'",
+            Msg(N_("unknown name '{name}'"), name=first),
             e.span,
-            hint=did_you_mean(first, [i.name for i in self.inputs.values()]),
+            hint=_did_you_mean(first, [i.name for i in self.inputs.values()]),
         )
         return self._node(ir.Const, ANY, e.span, value=None)
 
@@ -819,9 +895,9 @@ class Checker:
     def _unknown_field(self, item: ir.Input, name: str, e: ast.Expr) -> ir.Expr:
         self.diags.error(
             "E012",
-            f"unknown field '{name}' in input '{item.name}'",
+            Msg(N_("unknown field '{field}' in input '{input}'"), field=name, input=item.name),
             e.span,
-            hint=did_you_mean(name, list(item.fields)),
+            hint=_did_you_mean(name, list(item.fields)),
         )
         return self._node(ir.Const, ANY, e.span, value=None)
 
@@ -833,7 +909,7 @@ class Checker:
     def _name(self, name: str, e: ast.Path, scope: _Scope, expected: Type | None) -> ir.Expr:
         if name == "id":
             if scope.entity is None:
-                self.diags.error("E017", "'id' names the current entity and is only known inside 'for each'", e.span)
+                self.diags.error("E017", Msg(N_("'id' names the current entity and is only known inside 'for each'")), e.span)
                 return self._node(ir.Const, ANY, e.span, value=None)
             return self._node(ir.EntityId, TEXT, e.span)
         if name == "as_of":
@@ -859,13 +935,16 @@ class Checker:
             type_ = self.params[name].type if name in self.params else self._resolve_type(decl.type, f"param {name}")
             return self._node(ir.ParamRef, type_, e.span, name=name)
         if isinstance(decl, (ast.InputDecl, ast.ObligationDecl)) or (decl is not None):
-            what = "an obligation" if isinstance(decl, ast.ObligationDecl) else "an input"
+            if isinstance(decl, ast.ObligationDecl):
+                message = Msg(N_("'{name}' is an obligation and has no value by itself"), name=name)
+            else:
+                message = Msg(N_("'{name}' is an input and has no value by itself"), name=name)
             hint = None
             if isinstance(decl, ast.InputDecl) and decl.kind == "record":
-                hint = f"read one of its fields: {name}.FIELD"
+                hint = Msg(N_("read one of its fields: {name}.FIELD"), name=name)
             elif isinstance(decl, ast.InputDecl):
-                hint = f"use an aggregate, e.g. count({decl.entity})"
-            self.diags.error("E024", f"'{name}' is {what} and has no value by itself", e.span, hint=hint)
+                hint = Msg(N_("use an aggregate, e.g. count({entity})"), entity=decl.entity)
+            self.diags.error("E024", message, e.span, hint=hint)
             return self._node(ir.Const, ANY, e.span, value=None)
         return self._unknown_name(name, e, scope, expected)
 
@@ -883,9 +962,9 @@ class Checker:
         entity = self.inputs[owner].entity
         self.diags.error(
             "E017",
-            f"'{name}' is computed for each {entity} and cannot be read in {scope.where}",
+            Msg(N_("'{name}' is computed for each {entity} and cannot be read in {where}"), name=name, entity=entity, where=scope.where),
             span,
-            hint=f"use an aggregate over {entity}, e.g. count({entity} where …) or sum({entity}, {name})",
+            hint=Msg(N_("use an aggregate over {entity}, e.g. count({entity} where …) or sum({entity}, {name})"), entity=entity, name=name),
         )
         return False
 
@@ -895,13 +974,15 @@ class Checker:
             self._value_names = [n for n, d in self.value_decls.items() if not isinstance(d, ast.InputDecl)]
         names = fields + self._value_names
         if isinstance(expected, EnumT):
-            what = "an outcome" if expected.name.startswith("decision ") else "a value"
-            owner = expected.name.removeprefix("decision ")
+            if expected.name.startswith("decision "):
+                message = Msg(N_("'{name}' is not an outcome of '{owner}'"), name=name, owner=expected.name.removeprefix("decision "))
+            else:
+                message = Msg(N_("'{name}' is not a value of '{owner}'"), name=name, owner=expected.name)
             self.diags.error(
                 "E016",
-                f"'{name}' is not {what} of '{owner}'",
+                message,
                 e.span,
-                hint=did_you_mean(name, list(expected.values)) or f"possible values: {', '.join(expected.values)}",
+                hint=_did_you_mean(name, list(expected.values)) or Msg(N_("possible values: {values}"), values=", ".join(expected.values)),
             )
             return self._node(ir.Const, ANY, e.span, value=None)
         owners = [i for i in self.inputs.values() if i.kind != "record" and name in i.fields and i.name != scope.entity]
@@ -909,17 +990,18 @@ class Checker:
             entity = owners[0].entity
             self.diags.error(
                 "E017",
-                f"'{name}' is a field of each {entity} and cannot be read in {scope.where}",
+                Msg(N_("'{name}' is a field of each {entity} and cannot be read in {where}"), name=name, entity=entity, where=scope.where),
                 e.span,
-                hint=f"compute it for each {entity} (define … for each {entity} = …), or use an aggregate such as sum({entity}, {name})",
+                hint=Msg(N_("compute it for each {entity} (define … for each {entity} = …), or use an aggregate such as sum({entity}, {name})"),
+                         entity=entity, name=name),
             )
             return self._node(ir.Const, ANY, e.span, value=None)
-        suggestion = did_you_mean(name, names)
+        suggestion = _did_you_mean(name, names)
         close_field = suggestion is not None and any(suggestion == f"did you mean '{f}'?" for f in fields)
         if close_field:
-            self.diags.error("E012", f"unknown field '{name}'", e.span, hint=suggestion)
+            self.diags.error("E012", Msg(N_("unknown field '{name}'"), name=name), e.span, hint=suggestion)
         else:
-            self.diags.error("E010", f"unknown name '{name}'", e.span, hint=suggestion)
+            self.diags.error("E010", Msg(N_("unknown name '{name}'"), name=name), e.span, hint=suggestion)
         return self._node(ir.Const, ANY, e.span, value=None)
 
     def _x_SetLit(self, e: ast.SetLit, scope, expected):
@@ -928,12 +1010,12 @@ class Checker:
         types = {type(i.type) for i in items}
         item_type = items[0].type if items else (element or ANY)
         if len(types) > 1 and AnyT not in types:
-            self.diags.error("E020", "a set mixes values of different types", e.span)
+            self.diags.error("E020", Msg(N_("a set mixes values of different types")), e.span)
         for i in items:
-            if not self._applicable(i, "a set"):
+            if not self._applicable(i, Msg(N_("a set"))):
                 continue
             if not isinstance(i, ir.Const):
-                self.diags.error("E020", "a set may only list constant values", i.span)
+                self.diags.error("E020", Msg(N_("a set may only list constant values")), i.span)
         return self._node(ir.SetOf, ListT(item_type), e.span, items=items)
 
     def _x_Neg(self, e: ast.Neg, scope, expected):
@@ -945,7 +1027,7 @@ class Checker:
         if not self._applicable(operand, what):
             return
         if not is_number(operand.type):
-            self.diags.error("E021", f"{what} needs a number, not {a(operand.type)}", operand.span)
+            self.diags.error("E021", Msg(N_("{what} needs a number, not {type}"), what=what, type=_a(operand.type)), operand.span)
 
     def _x_Arith(self, e: ast.Arith, scope, expected):
         left = self._expr(e.left, scope)
@@ -971,9 +1053,9 @@ class Checker:
             if not same_family(lt, rt):
                 self.diags.error(
                     "E020",
-                    f"'{e.op}' compares {a(lt)} with {a(rt)}",
+                    Msg(N_("'{op}' compares {left} with {right}"), op=e.op, left=_a(lt), right=_a(rt)),
                     e.span,
-                    hint="both sides of a comparison must be of the same kind",
+                    hint=Msg(N_("both sides of a comparison must be of the same kind")),
                 )
         else:
             ordered = (is_number(lt) and is_number(rt)) or (
@@ -982,7 +1064,7 @@ class Checker:
             if not ordered:
                 self.diags.error(
                     "E020",
-                    f"'{e.op}' needs two numbers or two dates, not {a(lt)} and {a(rt)}",
+                    Msg(N_("'{op}' needs two numbers or two dates, not {left} and {right}"), op=e.op, left=_a(lt), right=_a(rt)),
                     e.span,
                 )
         return self._node(ir.Compare, BOOL, e.span, op=e.op, left=left, right=right)
@@ -1008,11 +1090,11 @@ class Checker:
         if not (self._applicable(item, "'in'") & self._applicable(container, "'in'")):
             pass
         elif not isinstance(ct, (ListT, AnyT)):
-            self.diags.error("E020", f"'in' needs a list or a set on its right, not {a(ct)}", e.container.span)
+            self.diags.error("E020", Msg(N_("'in' needs a list or a set on its right, not {type}"), type=_a(ct)), e.container.span)
         elif isinstance(ct, ListT) and not same_family(item.type, ct.element):
             self.diags.error(
                 "E020",
-                f"'in' looks for {a(item.type)} in {a(ct)}",
+                Msg(N_("'in' looks for {item} in {container}"), item=_a(item.type), container=_a(ct)),
                 e.span,
             )
         return self._node(ir.In, BOOL, e.span, item=item, container=container, negated=e.negated)
@@ -1024,7 +1106,7 @@ class Checker:
             if not self._applicable(checked, f"'{op}'"):
                 pass
             elif not isinstance(checked.type, (BoolT, AnyT)):
-                self.diags.error("E022", f"'{op}' needs true/false values, not {a(checked.type)}", item.span)
+                self.diags.error("E022", Msg(N_("'{op}' needs true/false values, not {type}"), op=op, type=_a(checked.type)), item.span)
             out.append(checked)
         return tuple(out)
 
@@ -1039,7 +1121,7 @@ class Checker:
         return self._node(ir.Not, BOOL, e.span, operand=operand)
 
     def _x_If(self, e: ast.If, scope, expected):
-        cond = self._condition(e.cond, scope, "the condition of 'if'")
+        cond = self._condition(e.cond, scope, Msg(N_("the condition of 'if'")))
         if self._is_free_symbol(e.then, scope) and not self._is_free_symbol(e.otherwise, scope):
             otherwise = self._expr(e.otherwise, scope, expected)
             then = self._expr(e.then, scope, expected if isinstance(otherwise.type, NotApplicableT) else otherwise.type)
@@ -1053,7 +1135,7 @@ class Checker:
         if not same_family(then.type, otherwise.type):
             self.diags.error(
                 "E020",
-                f"the two branches of 'if' give {a(then.type)} and {a(otherwise.type)}",
+                Msg(N_("the two branches of 'if' give {then} and {otherwise}"), then=_a(then.type), otherwise=_a(otherwise.type)),
                 e.span,
             )
         type_ = then.type
@@ -1074,22 +1156,23 @@ class Checker:
         if e.func in AGGREGATES and target is not None:
             return self._aggregate(e, target, scope)
         if e.where is not None:
-            self.diags.error("E024", f"'where' is only allowed in an aggregate over entities, not in {e.func}()", e.where.span)
+            self.diags.error("E024", Msg(N_("'where' is only allowed in an aggregate over entities, not in {function}()"), function=e.func),
+                             e.where.span)
         if e.func not in SCALAR_FUNCTIONS:
             if e.func in AGGREGATES:
                 entities = [i.entity for i in self.inputs.values() if i.entity]
                 self.diags.error(
                     "E024",
-                    f"{e.func}() needs entities as its first argument",
+                    Msg(N_("{function}() needs entities as its first argument"), function=e.func),
                     e.span,
-                    hint=f"for example {e.func}({entities[0] if entities else 'usecase'}, …)",
+                    hint=Msg(N_("for example {function}({entity}, …)"), function=e.func, entity=entities[0] if entities else "usecase"),
                 )
             else:
                 self.diags.error(
                     "E025",
-                    f"unknown function '{e.func}'",
+                    Msg(N_("unknown function '{name}'"), name=e.func),
                     e.span,
-                    hint=did_you_mean(e.func, sorted(SCALAR_FUNCTIONS | AGGREGATES)),
+                    hint=_did_you_mean(e.func, sorted(SCALAR_FUNCTIONS | AGGREGATES)),
                 )
             for arg in e.args:
                 self._expr(arg, scope)
@@ -1099,8 +1182,13 @@ class Checker:
 
     def _arity(self, e: ast.Call, args: tuple, low: int, high: int | None) -> bool:
         if len(args) < low or (high is not None and len(args) > high):
-            want = str(low) if high == low else (f"at least {low}" if high is None else f"{low} to {high}")
-            self.diags.error("E024", f"{e.func}() takes {want} argument(s), not {len(args)}", e.span)
+            if high == low:
+                want: str = str(low)
+            elif high is None:
+                want = Msg(N_("at least {low}"), low=low)
+            else:
+                want = Msg(N_("{low} to {high}"), low=low, high=high)
+            self.diags.error("E024", Msg(N_("{function}() takes {want} argument(s), not {n}"), function=e.func, want=want, n=len(args)), e.span)
             return False
         return True
 
@@ -1112,16 +1200,16 @@ class Checker:
             type_ = BOOL
         elif name == "size":
             if self._arity(e, args, 1, 1) and not isinstance(args[0].type, (ListT, AnyT)):
-                self.diags.error("E024", f"size() counts the values of a list, not of {a(args[0].type)}", e.span)
+                self.diags.error("E024", Msg(N_("size() counts the values of a list, not of {type}"), type=_a(args[0].type)), e.span)
             type_ = COUNT
         elif name == "round":
             if self._arity(e, args, 1, 2):
                 self._need_number(args[0], "round()")
                 if len(args) == 2 and not (isinstance(args[1], ir.Const) and isinstance(args[1].type, NumberT) and args[1].type.integer):
-                    self.diags.error("E024", "round() takes a whole number of decimal places, e.g. round(x, 2)", args[1].span)
+                    self.diags.error("E024", Msg(N_("round() takes a whole number of decimal places, e.g. round(x, 2)")), args[1].span)
                 elif len(args) == 2 and not 0 <= args[1].value <= MAX_ROUND_PLACES:
                     self.diags.error(
-                        "E024", f"round() takes 0 to {MAX_ROUND_PLACES} decimal places, not {args[1].value}", args[1].span
+                        "E024", Msg(N_("round() takes 0 to {most} decimal places, not {n}"), most=MAX_ROUND_PLACES, n=args[1].value), args[1].span
                     )
             type_ = INTEGER if len(args) == 1 else NUMBER
         elif name in ("abs", "floor", "ceil"):
@@ -1137,7 +1225,7 @@ class Checker:
         return self._node(ir.Func, type_, e.span, name=name, args=args)
 
     def _aggregate(self, e: ast.Call, target: ir.Input, scope: _Scope) -> ir.Expr:
-        inner = _Scope(target.name, f"an aggregate over {target.entity}")
+        inner = _Scope(target.name, Msg(N_("an aggregate over {entity}"), entity=target.entity))
         rest = e.args[1:]
         wanted = {"count": (0, 0), "weighted_mean": (2, 2)}.get(e.func, (1, 1))
         if not (wanted[0] <= len(rest) <= wanted[1]):
@@ -1147,21 +1235,21 @@ class Checker:
                 "any": f"any({target.entity}, CONDITION)",
                 "all": f"all({target.entity}, CONDITION)",
             }.get(e.func, f"{e.func}({target.entity}, VALUE)")
-            self.diags.error("E024", f"{e.func}() over entities is written {shape}", e.span)
+            self.diags.error("E024", Msg(N_("{function}() over entities is written {shape}"), function=e.func, shape=shape), e.span)
             return self._node(ir.Const, ANY, e.span, value=None)
         body = weight = where = None
         if rest:
             body = self._expr(rest[0], inner)
         if len(rest) > 1:
             weight = self._expr(rest[1], inner)
-            self._need_number(weight, "the weight of weighted_mean()")
+            self._need_number(weight, Msg(N_("the weight of weighted_mean()")))
         if e.where is not None:
-            where = self._condition(e.where, inner, "the 'where' of an aggregate")
+            where = self._condition(e.where, inner, Msg(N_("the 'where' of an aggregate")))
         type_: Type = NUMBER
         if e.func in ("any", "all"):
             type_ = BOOL
             if body is not None and self._applicable(body, f"{e.func}()") and not isinstance(body.type, (BoolT, AnyT)):
-                self.diags.error("E023", f"{e.func}() needs a condition, not {a(body.type)}", body.span)
+                self.diags.error("E023", Msg(N_("{function}() needs a condition, not {type}"), function=e.func, type=_a(body.type)), body.span)
         elif e.func == "count":
             type_ = COUNT
         elif body is not None:
@@ -1173,24 +1261,24 @@ class Checker:
     def _x_Rank(self, e: ast.Rank, scope: _Scope, expected):
         target = self._aggregate_input(ast.Path((e.entity,), span=e.span))
         if target is None:
-            self.diags.error("E015", f"unknown entity '{e.entity}'", e.span)
+            self.diags.error("E015", Msg(N_("unknown entity '{name}'"), name=e.entity), e.span)
             return self._node(ir.Const, ANY, e.span, value=None)
         if scope.entity != target.name:
             self.diags.error(
                 "E017",
-                f"rank({e.entity} …) gives the position of the current {e.entity}: use it inside 'for each {e.entity}'",
+                Msg(N_("rank({entity} …) gives the position of the current {entity}: use it inside 'for each {entity}'"), entity=e.entity),
                 e.span,
             )
-        inner = _Scope(target.name, f"rank over {target.entity}")
+        inner = _Scope(target.name, Msg(N_("rank over {entity}"), entity=target.entity))
         keys = []
         for key in e.keys:
             checked = self._expr(key.expr, inner)
             if not self._applicable(checked, "rank"):
                 pass
             elif not isinstance(checked.type, (NumberT, TextT, DateT, AnyT)):
-                self.diags.error("E020", f"rank orders by numbers, texts or dates, not by {a(checked.type)}", key.span)
+                self.diags.error("E020", Msg(N_("rank orders by numbers, texts or dates, not by {type}"), type=_a(checked.type)), key.span)
             keys.append((checked, key.descending))
-        where = self._condition(e.where, inner, "the 'where' of rank()") if e.where is not None else None
+        where = self._condition(e.where, inner, Msg(N_("the 'where' of rank()"))) if e.where is not None else None
         return self._node(ir.Rank, COUNT, e.span, input_name=target.name, keys=tuple(keys), where=where)
 
     # ================================================================ whole-policy checks
@@ -1222,9 +1310,9 @@ class Checker:
                         reported.add(key)
                         self.diags.error(
                             "E030",
-                            f"'{nxt}' depends on itself: {' → '.join(cycle)}",
+                            Msg(N_("'{name}' depends on itself: {cycle}"), name=nxt, cycle=" → ".join(cycle)),
                             span_of(nxt),
-                            hint="a definition or decision may not read itself, directly or through others",
+                            hint=Msg(N_("a definition or decision may not read itself, directly or through others")),
                         )
                 elif nxt not in state:
                     state[nxt] = 1
@@ -1304,10 +1392,11 @@ class Checker:
         decl = self.value_decls.get(chain[0])
         self.diags.error(
             "E031",
-            f"'{chain[0]}' is computed through definitions and decisions nested more than {MAX_CHAIN_DEPTH} levels deep",
+            Msg(N_("'{name}' is computed through definitions and decisions nested more than {most} levels deep"),
+                name=chain[0], most=MAX_CHAIN_DEPTH),
             decl.span if decl else None,
-            hint="compute some of these values directly from the facts, so that fewer definitions read one another",
-            notes=((f"each name read and each operation counts as a level: {path}", None),),
+            hint=Msg(N_("compute some of these values directly from the facts, so that fewer definitions read one another")),
+            notes=((Msg(N_("each name read and each operation counts as a level: {path}"), path=path), None),),
         )
 
     def _warn_hidden_text(self) -> None:
@@ -1325,22 +1414,27 @@ class Checker:
                 if code == "W120":
                     self.diags.warning(
                         "W120",
-                        "a lone carriage return (CR): editors show what follows it on a new line, the parser reads it on this one",
+                        Msg(N_("a lone carriage return (CR): editors show what follows it on a new line, the parser reads it on this one")),
                         span,
-                        hint="run `stratdsl fmt` (it ends lines with LF only), or remove the character",
+                        hint=Msg(N_("run `stratdsl fmt` (it ends lines with LF only), or remove the character")),
                     )
                 else:
                     name = BIDI_CONTROLS[ch]
                     self.diags.warning(
                         "W121",
-                        f"a bidirectional control character (U+{ord(ch):04X} {name}): it can make the text shown differ from the text read",
+                        Msg(N_("a bidirectional control character ({character}): it can make the text shown differ from the text read"),
+                            character=f"U+{ord(ch):04X} {name}"),
                         span,
-                        hint="remove it; write right-to-left text without control characters",
+                        hint=Msg(N_("remove it; write right-to-left text without control characters")),
                     )
             for code, count in sorted(shown.items()):
                 if count > MAX_HIDDEN_WARNINGS:
                     more = count - MAX_HIDDEN_WARNINGS
-                    self.diags.warning(code, f"{more} more character{'s' if more != 1 else ''} of this kind in '{source.name}'", Span(source.name, 0, 0, 0, 0))
+                    if more == 1:
+                        message = Msg(N_("{n} more character of this kind in '{file}'"), n=more, file=source.name)
+                    else:
+                        message = Msg(N_("{n} more characters of this kind in '{file}'"), n=more, file=source.name)
+                    self.diags.warning(code, message, Span(source.name, 0, 0, 0, 0))
 
     def _warn_unused(self, modules: list[ast.Module]) -> None:
         if self.diags.has_errors:
@@ -1350,21 +1444,21 @@ class Checker:
                 if (item.name, f.name) not in self.used_fields and not isinstance(f.type, TextT):
                     self.diags.warning(
                         "W102",
-                        f"field '{f.name}' of input '{item.name}' is never read by any rule",
+                        Msg(N_("field '{field}' of input '{input}' is never read by any rule"), field=f.name, input=item.name),
                         f.span,
-                        hint="remove it, or use it in a definition or decision",
+                        hint=Msg(N_("remove it, or use it in a definition or decision")),
                     )
         for d in self.definitions.values():
             if d.name not in self.used_names and d.meta.label is None:
                 self.diags.warning(
                     "W103",
-                    f"definition '{d.name}' is never used",
+                    Msg(N_("definition '{name}' is never used"), name=d.name),
                     d.span,
-                    hint="give it a label to show it as a result, or remove it",
+                    hint=Msg(N_("give it a label to show it as a result, or remove it")),
                 )
         for p in self.params.values():
             if p.name not in self.used_names:
-                self.diags.warning("W106", f"parameter '{p.name}' is never used", p.span)
+                self.diags.warning("W106", Msg(N_("parameter '{name}' is never used"), name=p.name), p.span)
 
 
 def _levels(expr: ir.Expr, cost: dict[str, tuple[int, str | None]]) -> tuple[int, str | None]:
