@@ -355,7 +355,7 @@ def test_a_symlink_is_never_followed_for_append(methodology, tmp_path):
     target.write_text("do not touch\n", encoding="utf-8")
     link = tmp_path / "audit.jsonl"
     link.symlink_to(target)
-    done = run("eval", "policies/strategy.strat", "examples/cabinet-comptable.yaml", "--as-of", AS_OF, "--audit-log", link, cwd=methodology)
+    done = run("eval", "policies/strategy.strat", "examples/cabinet-comptable.yaml", "--as-of", AS_OF, "--audit-log", link, "--lang", "en", cwd=methodology)
     assert done.returncode == 1 and "error[E408]" in done.stderr and "symbolic link" in done.stderr, done.stderr
     assert target.read_text(encoding="utf-8") == "do not touch\n"
     dangling = tmp_path / "dangling.jsonl"
