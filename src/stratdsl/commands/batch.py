@@ -33,6 +33,7 @@ from typing import Any, BinaryIO
 
 from ..engine import compile_policy, parse_params
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 from ..language.types import BoolT, ListT, NumberT, Type, number_problem
 from ..runtime import assessment as _assessment
 from ..runtime.assessment import parse_data, validate
@@ -480,8 +481,8 @@ def _lock_output(handle: Any, out: Path) -> None:
             [
                 Diagnostic(
                     "E607",
-                    f"another batch run is writing '{out}'",
-                    hint="wait for it to end (a rerun then resumes where it stopped), or write to another output file",
+                    Msg(N_("another batch run is writing '{path}'"), path=out),
+                    hint=Msg(N_("wait for it to end (a rerun then resumes where it stopped), or write to another output file")),
                 )
             ]
         ) from None

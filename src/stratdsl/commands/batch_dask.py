@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 
 WINDOW = 8  # chunks in flight: enough to keep workers busy, bounded memory
 
@@ -39,14 +40,14 @@ def execute(
         from dask.distributed import Client
     except ImportError:
         raise StratError(
-            [Diagnostic("E601", "the Dask engine needs the optional extra: pip install 'stratdsl[dask]'")]
+            [Diagnostic("E601", Msg(N_("the Dask engine needs the optional extra: pip install 'stratdsl[dask]'")))]
         ) from None
     if not scheduler:
-        raise StratError([Diagnostic("E602", "--engine dask needs --scheduler ADDRESS (for example tcp://127.0.0.1:8786)")])
+        raise StratError([Diagnostic("E602", Msg(N_("--engine dask needs --scheduler ADDRESS (for example tcp://127.0.0.1:8786)")))])
     try:
         client = Client(scheduler, timeout="10s")
     except (OSError, TimeoutError) as error:
-        raise StratError([Diagnostic("E603", f"cannot reach the Dask scheduler at {scheduler}: {error}")]) from None
+        raise StratError([Diagnostic("E603", Msg(N_("cannot reach the Dask scheduler at {scheduler}: {error}"), scheduler=scheduler, error=error))]) from None
     with client:
         in_flight: deque = deque()
         for chunk in _chunks(work, chunk_size):

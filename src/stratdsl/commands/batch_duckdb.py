@@ -23,6 +23,7 @@ from typing import Any
 from ..backends.sql import text_literal
 from ..backends.sql_duckdb import close, run_policy
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 
 
 class _PythonReader:
@@ -67,7 +68,7 @@ class _PythonReader:
         wanted = sorted(keys - found)
         lost = [k for k in wanted if any(k.startswith(n + ":") for n in self.nested)]
         if lost:  # a line the local engine's reader numbers otherwise: never guessed
-            raise StratError([Diagnostic("E856", f"DuckDB and the local engine do not read '{lost[0]}' alike", hint="run with --engine local")])
+            raise StratError([Diagnostic("E856", Msg(N_("DuckDB and the local engine do not read '{key}' alike"), key=lost[0]), hint=Msg(_ENGINE_LOCAL))])
         if wanted:
             cursor = con.execute(
                 "SELECT * EXCLUDE (file_index, row_number, group_name, file, ord, nested_bad) FROM raw WHERE assessment IN (SELECT unnest(CAST(? AS VARCHAR[]))) ORDER BY ord", [wanted]
@@ -108,7 +109,11 @@ def run(
     for path in paths:
         if path.is_dir() or path.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
             raise StratError(
-                [Diagnostic("E854", f"--engine duckdb reads .csv, .jsonl and .parquet files, not '{path}'", hint="use --engine local for folders of YAML/JSON assessments")]
+                [Diagnostic(
+                        "E854",
+                        Msg(N_("--engine duckdb reads .csv, .jsonl and .parquet files, not '{path}'"), path=path),
+                        hint=Msg(N_("use --engine local for folders of YAML/JSON assessments")),
+                    )]
             )
     overrides = parse_params(policy, [f"{k}={v}" for k, v in params.items()])
     try:
@@ -123,8 +128,11 @@ def run(
         close(con)
 
 
+_ENGINE_LOCAL = N_("run with --engine local")
+
+
 def _failed(error: Exception) -> StratError:
-    return StratError([Diagnostic("E856", f"DuckDB could not evaluate the batch: {str(error).splitlines()[0]}", hint="run with --engine local")])
+    return StratError([Diagnostic("E856", Msg(N_("DuckDB could not evaluate the batch: {error}"), error=str(error).splitlines()[0]), hint=Msg(_ENGINE_LOCAL))])
 
 
 def _write(

@@ -19,6 +19,7 @@ import click
 
 from .. import __version__
 from ..language.diagnostics import Diagnostic, Severity, StratError, sorted_diagnostics
+from ..language.messages import N_, Msg, translate
 from ..language.source import SourceMap
 from ..provenance import signing  # key paths and environment names only: cryptography loads on use
 from ..render import diagnostics as render_diags
@@ -206,6 +207,15 @@ def _default_assertion_budget() -> float:
     return value
 
 
+def _raised(line: str) -> str:
+    """One raised fact `path: old → new` said as `path from old to new`."""
+    fact, colon, change = line.partition(": ")
+    old, arrow, new = change.partition(" → ")
+    if not colon or not arrow or " → " in new:
+        return line.replace(": ", " from ", 1).replace(" → ", " to ")
+    return Msg(N_("{fact} from {old} to {new}"), fact=fact, old=old, new=new)
+
+
 def _assertion_diagnostics(checked, budget: float) -> list[Diagnostic]:
     """The policy's assertions tried with a small budget: a counterexample is an error, an
     unknown a warning that says so (never reported as proven)."""
@@ -215,18 +225,23 @@ def _assertion_diagnostics(checked, budget: float) -> list[Diagnostic]:
     for p in prove_mod.prove_remembered(checked, date.today(), 1, int(budget * 1000)):  # proofs of an earlier run are kept
         span = checked.assertions[p.assertion].span
         if p.status == prove_mod.COUNTEREXAMPLE and p.raised is not None and p.counterexample is not None and p.lowered:
-            whom = f" for {p.entity}" if p.entity else ""
-            raised = ", ".join(line.replace(": ", " from ", 1).replace(" → ", " to ") for line in prove_mod.raised_facts(p.counterexample, p.raised))
-            target = checked.assertions[p.assertion].monotone.target
-            out.append(Diagnostic("E071", f"assertion '{p.assertion}' is false{whom}: raising {raised} lowers {target} from {p.lowered[0]} to {p.lowered[1]}", span,
-                                  hint="`stratdsl prove POLICY --write DIR` writes both assessments and test stubs"))
+            lines = prove_mod.raised_facts(p.counterexample, p.raised)
+            raised = _raised(lines[0]) if len(lines) == 1 else ", ".join(line.replace(": ", " from ", 1).replace(" → ", " to ") for line in lines)
+            said = {"name": p.assertion, "raised": raised, "target": checked.assertions[p.assertion].monotone.target, "old": p.lowered[0], "new": p.lowered[1]}
+            if p.entity:
+                message = Msg(N_("assertion '{name}' is false for {entity}: raising {raised} lowers {target} from {old} to {new}"), entity=p.entity, **said)
+            else:
+                message = Msg(N_("assertion '{name}' is false: raising {raised} lowers {target} from {old} to {new}"), **said)
+            out.append(Diagnostic("E071", message, span, hint=Msg(N_("`stratdsl prove POLICY --write DIR` writes both assessments and test stubs"))))
         elif p.status == prove_mod.COUNTEREXAMPLE:
-            whom = f" for use case {p.entity}" if p.entity else ""
-            out.append(Diagnostic("E071", f"assertion '{p.assertion}' is false{whom} in a counterexample", span,
-                                  hint="`stratdsl prove POLICY --write DIR` writes it as an assessment and a test stub"))
+            if p.entity:
+                message = Msg(N_("assertion '{name}' is false for use case {entity} in a counterexample"), name=p.assertion, entity=p.entity)
+            else:
+                message = Msg(N_("assertion '{name}' is false in a counterexample"), name=p.assertion)
+            out.append(Diagnostic("E071", message, span, hint=Msg(N_("`stratdsl prove POLICY --write DIR` writes it as an assessment and a test stub"))))
         elif p.status == prove_mod.UNKNOWN:
-            out.append(Diagnostic("W130", f"assertion '{p.assertion}': {p.detail} ({budget:g} s)", span,
-                                  hint="not proven, not refuted: `stratdsl prove` with a larger --budget decides it",
+            out.append(Diagnostic("W130", Msg(N_("assertion '{name}': {detail} ({budget} s)"), name=p.assertion, detail=p.detail, budget=f"{budget:g}"), span,
+                                  hint=Msg(N_("not proven, not refuted: `stratdsl prove` with a larger --budget decides it")),
                                   severity=Severity.WARNING))
     return out
 
@@ -485,7 +500,8 @@ def audit_verify(log: str, key: str | None, expect_head: tuple[str, ...], allow_
     """Check the chain, the evaluation units and the checkpoints; name the first bad line."""
     from ..provenance import audit, signing
 
-    n_ = ngettext_for(resolve_lang(lang))
+    said = resolve_lang(lang)
+    n_, _ = ngettext_for(said), gettext_for(said)
     public = signing.load_public(key) if key else None
     heads = [signing.load_head(path) for path in expect_head]
     report = audit.verify_anchored(log, public, heads, allow_unsigned)
@@ -496,7 +512,8 @@ def audit_verify(log: str, key: str | None, expect_head: tuple[str, ...], allow_
             click.echo(f"  {line}")
         return
     where = f"{log}:{problem.line}" if problem.line else "--expect-head"
-    click.echo(f"{where}: error[{problem.code}]: {problem.message}")
+    colon = " : " if said == "fr" else ": "
+    click.echo(f"{where}: {_('error')}[{problem.code}]{colon}{translate(problem.message, _)}")
     if problem.code in ("E415", "E416", "E417"):
         click.echo(f"stratdsl: the hash chain itself holds {count} entr{'y' if count == 1 else 'ies'}; it is not anchored as required", err=True)
     else:
@@ -564,7 +581,11 @@ def _emit_head(log: str, output: str | None) -> None:
     entries = audit.read(log)
     last = next((e for e in reversed(entries) if e["entry"].get("kind") == "checkpoint"), None)
     if last is None:
-        raise StratError([Diagnostic("E405", f"the audit log '{log}' holds no checkpoint", hint="add one with 'stratdsl audit checkpoint LOG --key PRIV'")])
+        raise StratError([Diagnostic(
+                    "E405",
+                    Msg(N_("the audit log '{path}' holds no checkpoint"), path=log),
+                    hint=Msg(N_("add one with 'stratdsl audit checkpoint LOG --key PRIV'")),
+                )])
     text = signing.dumps_head(last["entry"])
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -593,7 +614,7 @@ def audit_show(log: str, decision_id: str | None, entry: int | None, fmt: str, l
     else:
         item = next((e for e in reversed(entries) if e.get("entry", {}).get("kind") == "decision"), None)
     if item is None:
-        raise StratError([Diagnostic("E405", f"no such entry in '{log}'")])
+        raise StratError([Diagnostic("E405", Msg(N_("no such entry in '{path}'"), path=log))])
     if fmt == "json":
         click.echo(json_out.dumps(item), nl=False)
         return

@@ -22,6 +22,7 @@ import click
 
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError, sorted_diagnostics
+from ..language.messages import N_, Msg
 from ..language.source import SourceMap
 from ..render import diagnostics as render_diags
 from ..render.catalogue import default_lang
@@ -110,5 +111,11 @@ def as_of_date(value: str | None) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise StratError(
-            [Diagnostic("E342", f"--as-of: '{value}' is not a date", hint="write the date as YYYY-MM-DD, e.g. --as-of 2026-08-02")]
+            [
+                Diagnostic(
+                    "E342",
+                    Msg(N_("--as-of: '{value}' is not a date"), value=value),
+                    hint=Msg(N_("write the date as YYYY-MM-DD, e.g. --as-of {example}"), example="2026-08-02"),
+                )
+            ]
         ) from None

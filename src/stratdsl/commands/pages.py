@@ -28,6 +28,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 from ..language.source import Span
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -82,9 +83,12 @@ def load_theme(options: ThemeOptions) -> Theme:
         if path.is_dir():
             template_dir = path.resolve()
         else:
-            what = "does not exist" if not path.exists() else "is not a folder"
-            problems.append(Diagnostic("E620", f"--template-dir: '{options.template_dir}' {what}",
-                                       hint="give the folder that holds your page.html, questionnaire.html, result.html or message.html"))
+            if path.exists():
+                message = Msg(N_("--template-dir: '{path}' is not a folder"), path=options.template_dir)
+            else:
+                message = Msg(N_("--template-dir: '{path}' does not exist"), path=options.template_dir)
+            problems.append(Diagnostic("E620", message,
+                                       hint=Msg(N_("give the folder that holds your page.html, questionnaire.html, result.html or message.html"))))
     logo = None
     if options.logo is not None:
         logo, problem = _read_logo(options.logo)
@@ -95,13 +99,14 @@ def load_theme(options: ThemeOptions) -> Theme:
         if re.fullmatch(r"#[0-9a-fA-F]{6}", options.accent.strip()):
             accent = options.accent.strip().lower()
         else:
-            problems.append(Diagnostic("E624", f"--accent: '{options.accent[:40]}' is not a colour #rrggbb", hint="write six hexadecimal digits, e.g. --accent '#0b6e4f'"))
+            problems.append(Diagnostic("E624", Msg(N_("--accent: '{accent}' is not a colour #rrggbb"), accent=options.accent[:40]),
+                                       hint=Msg(N_("write six hexadecimal digits, e.g. --accent '{example}'"), example="#0b6e4f")))
     company = None
     if options.company_name is not None:
         company = " ".join(options.company_name.split())
         if not company or len(company) > MAX_COMPANY_NAME or any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in company):
-            problems.append(Diagnostic("E625", f"--company-name: give 1 to {MAX_COMPANY_NAME} printable characters",
-                                       hint="the name is shown at the top of every page; leave the option out for none"))
+            problems.append(Diagnostic("E625", Msg(N_("--company-name: give 1 to {n} printable characters"), n=MAX_COMPANY_NAME),
+                                       hint=Msg(N_("the name is shown at the top of every page; leave the option out for none"))))
     if problems:
         raise StratError(problems)
     return Theme(template_dir, logo, accent, company)
@@ -109,21 +114,22 @@ def load_theme(options: ThemeOptions) -> Theme:
 
 def _read_logo(given: str) -> tuple[str | None, Diagnostic | None]:
     """The logo file → a data: URI (the pages load nothing from the network)."""
-    hint = "give a PNG, JPEG, GIF, WebP or SVG file"
+    hint = Msg(N_("give a PNG, JPEG, GIF, WebP or SVG file"))
     path = Path(given)
     try:
         data = path.read_bytes()
     except OSError as error:
-        return None, Diagnostic("E623", f"--logo: cannot read '{given}': {error.strerror or error}", hint=hint)
+        return None, Diagnostic("E623", Msg(N_("--logo: cannot read '{path}': {reason}"), path=given, reason=error.strerror or error), hint=hint)
     if len(data) > MAX_LOGO:
-        return None, Diagnostic("E623", f"--logo: '{given}' has {len(data)} bytes, more than {MAX_LOGO}", hint="the logo is inlined in every page: shrink it")
+        return None, Diagnostic("E623", Msg(N_("--logo: '{path}' has {size} bytes, more than {limit}"), path=given, size=len(data), limit=MAX_LOGO),
+                          hint=Msg(N_("the logo is inlined in every page: shrink it")))
     kind = next((k for magic, k in _IMAGES if data.startswith(magic)), None)
     if kind is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         kind = "image/webp"
     if kind is None and b"<svg" in data[:4096] and data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"<?xml", b"<svg", b"<!--", b"<!DOCTYPE")):
         kind = "image/svg+xml"  # shown by <img>, where an SVG's scripts never run
     if kind is None:
-        return None, Diagnostic("E623", f"--logo: '{given}' is not an image stratdsl knows", hint=hint)
+        return None, Diagnostic("E623", Msg(N_("--logo: '{path}' is not an image stratdsl knows"), path=given), hint=hint)
     return f"data:{kind};base64,{base64.b64encode(data).decode()}", None
 
 
@@ -208,20 +214,27 @@ class Pages:
 
 def _render_error(name: str, error: Exception) -> Diagnostic:
     where = _template_line(error)
-    return Diagnostic("E622", f"the template {name} failed{where}: {type(error).__name__}: {error}",
-                      hint="fix the template in --template-dir; `stratdsl serve` checks every page at start-up")
+    kind = type(error).__name__
+    if where:
+        message = Msg(N_("the template {name} failed (at {where}): {kind}: {error}"), name=name, where=where, kind=kind, error=error)
+    else:
+        message = Msg(N_("the template {name} failed: {kind}: {error}"), name=name, kind=kind, error=error)
+    return Diagnostic("E622", message, hint=Msg(N_("fix the template in --template-dir; `stratdsl serve` checks every page at start-up")))
 
 
 def _template_line(error: Exception) -> str:
-    """' (at FILE:LINE)' from the traceback of a render error: Jinja marks its template frames."""
+    """'FILE:LINE' from the traceback of a render error ('' when none): Jinja marks its template frames."""
     tb = error.__traceback__
     found = ""
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
         if filename.endswith(".html") and Path(filename).exists():
-            found = f" (at {filename}:{tb.tb_lineno})"
+            found = f"{filename}:{tb.tb_lineno}"
         tb = tb.tb_next
     return found
+
+
+_NO_COMPILE = N_("the template {name} does not compile: {error}")
 
 
 def check_pages(theme: Theme, samples: dict[str, list[dict[str, Any]]]) -> Pages:
@@ -237,17 +250,18 @@ def check_pages(theme: Theme, samples: dict[str, list[dict[str, Any]]]) -> Pages
                 env.get_template(name)
             except jinja2.TemplateSyntaxError as error:
                 line = error.lineno or 1
-                problems.append(Diagnostic("E621", f"the template {name} does not compile: {error.message}",
-                                           Span(str(path), line, 1, line, 2), hint="see https://jinja.palletsprojects.com/en/stable/templates/"))
+                problems.append(Diagnostic("E621", Msg(_NO_COMPILE, name=name, error=error.message),
+                                           Span(str(path), line, 1, line, 2), hint=Msg(N_("see {url}"), url="https://jinja.palletsprojects.com/en/stable/templates/")))
             except (UnicodeDecodeError, OSError) as error:
-                problems.append(Diagnostic("E621", f"the template {name} cannot be read: {error}", Span(str(path), 1, 1, 1, 2)))
+                problems.append(Diagnostic("E621", Msg(N_("the template {name} cannot be read: {error}"), name=name, error=error), Span(str(path), 1, 1, 1, 2)))
     if not problems:
         try:
             pages = Pages(theme)
         except jinja2.TemplateSyntaxError as error:  # a template reached from a page, outside the folder
-            problems.append(Diagnostic("E621", f"the template {error.name} does not compile: {error.message}"))
+            problems.append(Diagnostic("E621", Msg(_NO_COMPILE, name=error.name, error=error.message)))
         except jinja2.TemplateNotFound as error:
-            problems.append(Diagnostic("E621", f"the template {error.name} is not found", hint="a template of --template-dir extends or imports it"))
+            problems.append(Diagnostic("E621", Msg(N_("the template {name} is not found"), name=error.name),
+                                           hint=Msg(N_("a template of --template-dir extends or imports it"))))
     if pages is not None and pages.custom:
         for name, contexts in samples.items():
             for context in contexts:

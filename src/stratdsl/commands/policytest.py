@@ -25,6 +25,7 @@ import yaml
 from ..engine import compile_policy, parse_params, run
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 from ..language.source import Span
 from ..render.catalogue import gettext_for
 from ..render.json_out import explanation_json
@@ -125,7 +126,7 @@ def _set_path(data: dict[str, Any], path: str, value: Any, lists: frozenset[str]
     with id uc), `organization.headcount`, `maturity.governance.owned`."""
     parts = [p for p in re.split(r"[.\[\]]+", path) if p]
     if len(parts) < 2 or not all(re.fullmatch(r"[A-Za-z0-9_\-]+", p) for p in parts):
-        raise StratError([Diagnostic("E501", f"'{path}' is not a path like usecases.uc.profiling or organization.headcount")])
+        raise StratError([Diagnostic("E501", Msg(N_("'{path}' is not a path like usecases.uc.profiling or organization.headcount"), path=path))])
     node: Any = data
     for n, name in enumerate(parts):
         last = n == len(parts) - 1
@@ -135,7 +136,7 @@ def _set_path(data: dict[str, Any], path: str, value: Any, lists: frozenset[str]
                 match = {"id": name}
                 node.append(match)
             if last:
-                raise StratError([Diagnostic("E501", f"'{path}' must end with a field name")])
+                raise StratError([Diagnostic("E501", Msg(N_("'{path}' must end with a field name"), path=path))])
             node = match
         elif last:
             node[name] = value
@@ -174,8 +175,8 @@ def confine(test_file: Path, key: str, value: str) -> Path:
             [
                 Diagnostic(
                     "E510",
-                    f"{key} '{shown}' of '{test_file}' is outside the folder '{allowed}'",
-                    hint="a test file may only name files of its own repository (outside git: of the current folder, or of its own folder)",
+                    Msg(N_("{key} '{shown}' of '{file}' is outside the folder '{allowed}'"), key=key, shown=shown, file=test_file, allowed=allowed),
+                    hint=Msg(N_("a test file may only name files of its own repository (outside git: of the current folder, or of its own folder)")),
                 )
             ]
         )

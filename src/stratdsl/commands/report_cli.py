@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from ..language.diagnostics import Diagnostic
+from ..language.messages import N_, Msg
 from ..render.catalogue import gettext_for
 from ..render.diagnostics import summary
 from .cliguard import as_of_date, emit_diagnostics, guarded, resolve_lang
@@ -68,9 +69,11 @@ def _check_output(path: Path, force: bool) -> None:
     and a mistyped name must not silently destroy it. Usage errors: exit 2."""
     problem = None
     if path.is_dir():
-        problem = Diagnostic("E701", f"'{path}' is a folder: -o takes the report's file name", hint=f"write e.g. -o {path / 'report.html'}")
+        problem = Diagnostic(
+            "E701", Msg(N_("'{path}' is a folder: -o takes the report's file name"), path=path), hint=Msg(N_("write e.g. -o {path}"), path=path / "report.html")
+        )
     elif (path.exists() or path.is_symlink()) and not force:
-        problem = Diagnostic("E702", f"'{path}' already exists", hint="give --force to replace it, or another file name")
+        problem = Diagnostic("E702", Msg(N_("'{path}' already exists"), path=path), hint=Msg(N_("give --force to replace it, or another file name")))
     if problem is not None:
         _fail(problem, 2)
 
@@ -86,7 +89,11 @@ def _check_theme(template_dir: str | None, logo: str | None, accent: str | None,
     from ..report import ThemeProblem, load_theme
 
     if template_dir is not None and not Path(template_dir).is_dir():
-        _fail(Diagnostic("E610", f"--template-dir '{template_dir}' is not a folder", hint="give a folder holding e.g. summary.html.j2 (docs/reports.md)"), 2)
+        _fail(Diagnostic(
+                "E610",
+                Msg(N_("--template-dir '{path}' is not a folder"), path=template_dir),
+                hint=Msg(N_("give a folder holding e.g. summary.html.j2 (docs/reports.md)")),
+            ), 2)
     try:
         return load_theme(accent, logo, company_name)
     except ThemeProblem as problem:

@@ -44,6 +44,7 @@ from .. import __version__
 from ..engine import explain, outcomes, parse_params, run
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import translate
 from ..language.types import BoolT, TextT
 from ..provenance import audit
 from ..provenance.records import decision_records, provenance
@@ -650,7 +651,7 @@ def create_app(
         try:  # in a thread, as the API's: the event loop goes on while it waits for a slot
             assessment, result, tracer = await run_in_threadpool(_evaluate, data, None, {}, True)
         except StratError as error:
-            return HTMLResponse(render_form(policy, lang, count, form_data, {"": "; ".join(d.message for d in error.diagnostics)}, csrf=token, pages=pages), status_code=422)
+            return HTMLResponse(render_form(policy, lang, count, form_data, {"": "; ".join(translate(d.message, gettext_for(lang)) for d in error.diagnostics)}, csrf=token, pages=pages), status_code=422)
         return HTMLResponse(render_result(policy, data, assessment, result, tracer, lang, csrf=token, pages=pages))
 
     return app
@@ -938,7 +939,7 @@ def resume_form(policy: ir.CheckedPolicy, yaml_text: str, lang: str, csrf: str =
         assessment = validate(policy, data, "evaluation.yaml", spans)
         result, _tracer = run(policy, assessment, date.today())
     except StratError as error:
-        message = _("This file cannot be read as an assessment: {reason}").format(reason="; ".join(d.message for d in error.diagnostics))
+        message = _("This file cannot be read as an assessment: {reason}").format(reason="; ".join(translate(d.message, _) for d in error.diagnostics))
         return HTMLResponse(render_form(policy, lang, _counts(policy, {}), {}, {"": message}, csrf=csrf, pages=pages), status_code=422)
     values, count, where = form_values(policy, data, lang)
     by_key = {q.key: q for q in questions(policy, lang, express_only=True)}

@@ -15,6 +15,7 @@ from .. import __version__
 from ..backends.sql import compile_sql, sql_type
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 from ..runtime.values import canonical_json, sha256_text
 
 DIALECTS = ("duckdb", "postgres", "spark", "bigquery", "snowflake")
@@ -67,7 +68,7 @@ def render(policy: ir.CheckedPolicy, dialect: str, as_of: date, params: dict[str
     from sqlglot.errors import SqlglotError
 
     if dialect not in DIALECTS:
-        raise StratError([Diagnostic("E857", f"unknown SQL dialect '{dialect}'", hint="one of: " + ", ".join(DIALECTS))])
+        raise StratError([Diagnostic("E857", Msg(N_("unknown SQL dialect '{dialect}'"), dialect=dialect), hint=Msg(N_("one of: {names}"), names=", ".join(DIALECTS)))])
     canonical = compile_sql(policy, as_of, params, defaults).query()
     try:
         tree = sqlglot.parse_one(canonical, read="duckdb")
@@ -79,6 +80,10 @@ def render(policy: ir.CheckedPolicy, dialect: str, as_of: date, params: dict[str
         query = tree.sql(dialect=dialect, pretty=True, unsupported_level=sqlglot.ErrorLevel.RAISE)
     except SqlglotError as error:
         raise StratError(
-            [Diagnostic("E858", f"sqlglot cannot write this policy in {dialect}: {str(error).splitlines()[0]}", hint="try --dialect duckdb")]
+            [Diagnostic(
+                    "E858",
+                    Msg(N_("sqlglot cannot write this policy in {dialect}: {error}"), dialect=dialect, error=str(error).splitlines()[0]),
+                    hint=Msg(N_("try --dialect duckdb")),
+                )]
         ) from None
     return header(policy, dialect, as_of, params) + "\n" + query + ";\n"

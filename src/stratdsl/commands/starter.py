@@ -19,6 +19,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 
 #: The folders copied by `init`, as they are named in the repository and in the new folder.
 PARTS = ("policies", "examples")
@@ -63,8 +64,8 @@ def init_folder(target: Path) -> list[Path]:
             [
                 Diagnostic(
                     "E340",
-                    f"'{target}' already exists and is not an empty folder",
-                    hint="give a new folder name; init never overwrites files",
+                    Msg(N_("'{path}' already exists and is not an empty folder"), path=target),
+                    hint=Msg(N_("give a new folder name; init never overwrites files")),
                 )
             ]
         )
@@ -86,8 +87,8 @@ def require_extra(extra: str, command: str) -> None:
             [
                 Diagnostic(
                     "E341",
-                    f"`stratdsl {command}` needs the optional extra [{extra}] (missing: {', '.join(missing)})",
-                    hint=f"install it with: pip install 'stratdsl[{extra}]'",
+                    Msg(N_("`stratdsl {command}` needs the optional extra [{extra}] (missing: {missing})"), command=command, extra=extra, missing=", ".join(missing)),
+                    hint=Msg(N_("install it with: pip install 'stratdsl[{extra}]'"), extra=extra),
                 )
             ]
         )

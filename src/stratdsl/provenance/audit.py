@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 from ..runtime.values import canonical_json, sha256_text, to_json_value
 
 GENESIS = "0" * 64
@@ -68,8 +69,11 @@ def _line(seq: int, prev: str, entry: dict[str, Any]) -> tuple[str, str]:
 # ------------------------------------------------------------------ strict reading of one line
 
 
+_NOT_REGULAR = N_("the audit log '{path}' is not a regular file")
+
+
 class BadLine(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: Msg) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -79,17 +83,17 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise BadLine("E409", f"the key '{key}' is written twice in this line")
+            raise BadLine("E409", Msg(N_("the key '{key}' is written twice in this line"), key=key))
         out[key] = value
     return out
 
 
 def _no_float(text: str) -> Any:
-    raise BadLine("E409", f"the number {text} is not an integer (entries write numbers as strings)")
+    raise BadLine("E409", Msg(N_("the number {text} is not an integer (entries write numbers as strings)"), text=text))
 
 
 def _no_constant(text: str) -> Any:
-    raise BadLine("E409", f"{text} is not JSON")
+    raise BadLine("E409", Msg(N_("{text} is not JSON"), text=text))
 
 
 def _numbers(entry: dict[str, Any]) -> str | None:
@@ -116,28 +120,28 @@ def parse_line(raw: bytes) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadLine("E409", "this line is not UTF-8 text") from None
+        raise BadLine("E409", Msg(N_("this line is not UTF-8 text"))) from None
     try:
         item = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_no_float, parse_constant=_no_constant)
     except BadLine:
         raise
     except (ValueError, RecursionError):
-        raise BadLine("E409", "this line is not a valid audit entry (not JSON: altered or corrupted)") from None
+        raise BadLine("E409", Msg(N_("this line is not a valid audit entry (not JSON: altered or corrupted)"))) from None
     if not isinstance(item, dict) or set(item) != {"seq", "prev", "entry", "hash"}:
-        raise BadLine("E409", "this line is not a valid audit entry (it must hold exactly seq, prev, entry and hash)")
+        raise BadLine("E409", Msg(N_("this line is not a valid audit entry (it must hold exactly seq, prev, entry and hash)")))
     seq, prev, entry, digest = item["seq"], item["prev"], item["entry"], item["hash"]
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
-        raise BadLine("E409", f"this line's seq is {json.dumps(seq, ensure_ascii=False)}: it must be a whole number from 1")
+        raise BadLine("E409", Msg(N_("this line's seq is {seq}: it must be a whole number from 1"), seq=json.dumps(seq, ensure_ascii=False)))
     for name, value in (("prev", prev), ("hash", digest)):
         if not (isinstance(value, str) and len(value) == 64 and set(value) <= _HEX):
-            raise BadLine("E409", f"this line's {name} is not 64 lower-case hex digits")
+            raise BadLine("E409", Msg(N_("this line's {name} is not 64 lower-case hex digits"), name=name))
     if not isinstance(entry, dict):
-        raise BadLine("E409", "this line's entry is not a JSON object")
+        raise BadLine("E409", Msg(N_("this line's entry is not a JSON object")))
     where = _numbers(entry)
     if where is not None:
-        raise BadLine("E409", f"this entry holds a JSON number at '{where}' where the canonical form writes a string")
+        raise BadLine("E409", Msg(N_("this entry holds a JSON number at '{where}' where the canonical form writes a string"), where=where))
     if _serialise(item).encode("utf-8") != raw:
-        raise BadLine("E409", "this line is not in canonical form (key order, spacing or escapes differ from what stratdsl writes)")
+        raise BadLine("E409", Msg(N_("this line is not in canonical form (key order, spacing or escapes differ from what stratdsl writes)")))
     return item
 
 
@@ -222,13 +226,13 @@ def _tail_state(fd: int, path: Path) -> _Tail:
         only = os.read(fd, len(header_line) + 1)
         if header_line.startswith(only):  # the first append of this file was cut short
             return _Tail(torn_at=0, torn=only, header=True)
-        raise _not_a_log(path, "its first line is not a stratdsl audit entry")
+        raise _not_a_log(path, Msg(N_("its first line is not a stratdsl audit entry")))
     try:
         kind = _is_stratdsl_first(parse_line(first))
     except BadLine:
         kind = None
     if kind is None:
-        raise _not_a_log(path, "its first line is not the header of a stratdsl audit log")
+        raise _not_a_log(path, Msg(N_("its first line is not the header of a stratdsl audit log")))
     data, _ = _read_back(fd, size)
     state = _Tail(legacy=not kind)
     if not kind:
@@ -249,18 +253,24 @@ def _tail_state(fd: int, path: Path) -> _Tail:
             data = data[: len(data) - len(state.torn)]
     lines = [line for line in data.split(b"\n") if line]
     if not lines:
-        raise StratError([Diagnostic("E403", "the audit log's last line is too long to read back")])
+        raise StratError([Diagnostic("E403", Msg(N_("the audit log's last line is too long to read back")))])
     try:
         last = parse_line(lines[-1])
     except BadLine:
-        raise StratError([Diagnostic("E403", f"the audit log '{path}' does not end with a valid entry; run 'stratdsl audit verify {path}'")]) from None
+        raise StratError([Diagnostic("E403", Msg(N_("the audit log '{path}' does not end with a valid entry; run 'stratdsl audit verify {path}'"), path=path))]) from None
     state.seq, state.prev, state.last = last["seq"], last["hash"], last["entry"]
     return state
 
 
-def _not_a_log(path: Path, why: str) -> StratError:
+def _not_a_log(path: Path, why: Msg) -> StratError:
     return StratError(
-        [Diagnostic("E407", f"'{path}' is not a stratdsl audit log: {why}; nothing was written", hint="give a new file name, or the path of an existing stratdsl audit log")]
+        [
+            Diagnostic(
+                "E407",
+                Msg(N_("'{path}' is not a stratdsl audit log: {why}; nothing was written"), path=path, why=why),
+                hint=Msg(N_("give a new file name, or the path of an existing stratdsl audit log")),
+            )
+        ]
     )
 
 
@@ -271,12 +281,18 @@ def open_log(path: Path, flags: int) -> int:
     except OSError as error:
         if error.errno == errno.ELOOP:  # O_NOFOLLOW: the last component is a symbolic link
             raise StratError(
-                [Diagnostic("E408", f"the audit log '{path}' is a symbolic link: stratdsl never follows one to write evidence", hint="give the path of the real file")]
+                [
+                    Diagnostic(
+                        "E408",
+                        Msg(N_("the audit log '{path}' is a symbolic link: stratdsl never follows one to write evidence"), path=path),
+                        hint=Msg(N_("give the path of the real file")),
+                    )
+                ]
             ) from None
-        raise StratError([Diagnostic("E404", f"cannot open audit log '{path}': {error.strerror}")]) from None
+        raise StratError([Diagnostic("E404", Msg(N_("cannot open audit log '{path}': {reason}"), path=path, reason=error.strerror))]) from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise StratError([Diagnostic("E408", f"the audit log '{path}' is not a regular file", hint="give the path of a regular file")])
+        raise StratError([Diagnostic("E408", Msg(_NOT_REGULAR, path=path), hint=Msg(N_("give the path of a regular file")))])
     return fd
 
 
@@ -324,7 +340,7 @@ def append(
         try:
             state = _tail_state(fd, path)
         except (KeyError, TypeError):
-            raise StratError([Diagnostic("E403", f"the audit log '{path}' does not end with a valid entry; run 'stratdsl audit verify {path}'")]) from None
+            raise StratError([Diagnostic("E403", Msg(N_("the audit log '{path}' does not end with a valid entry; run 'stratdsl audit verify {path}'"), path=path))]) from None
         before: list[dict[str, Any]] = []
         if state.header and state.torn_at == 0:
             before.append(HEADER)
@@ -376,7 +392,7 @@ def append(
 @dataclass(frozen=True)
 class Problem:
     line: int
-    message: str
+    message: Msg
     code: str = "E410"
 
 
@@ -412,10 +428,10 @@ def read_bytes(path: str | Path) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
-        raise StratError([Diagnostic("E404", f"cannot read audit log '{path}': {error.strerror}")]) from None
+        raise StratError([Diagnostic("E404", Msg(N_("cannot read audit log '{path}': {reason}"), path=path, reason=error.strerror))]) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise StratError([Diagnostic("E408", f"the audit log '{path}' is not a regular file")])
+            raise StratError([Diagnostic("E408", Msg(_NOT_REGULAR, path=path))])
         chunks = []
         while True:
             more = os.read(fd, 1 << 20)
@@ -437,7 +453,7 @@ def check(path: str | Path, checkpoint: CheckpointCheck | None = None) -> Report
     legacy = False
     unit: tuple[int, str, int] | None = None  # (line of the evaluation, its id, entries so far)
 
-    def fail(number: int, message: str, code: str) -> Report:
+    def fail(number: int, message: Msg, code: str) -> Report:
         report.count = number - 1
         report.problem = Problem(number, message, code)
         return report
@@ -447,19 +463,29 @@ def check(path: str | Path, checkpoint: CheckpointCheck | None = None) -> Report
             item = parse_line(line)
         except BadLine as bad:
             if number == len(lines) and not torn and number > 1:  # what the next append treats as a torn tail
-                return fail(number, f"the last line is incomplete or not an entry ({bad.message}): a torn write, or altered; the next append repairs it", "E412")
+                return fail(number, Msg(N_("the last line is incomplete or not an entry ({problem}): a torn write, or altered; the next append repairs it"), problem=bad.message), "E412")
             return fail(number, bad.message, bad.code)
         seq, claimed_prev, entry, digest = item["seq"], item["prev"], item["entry"], item["hash"]
         if entry_hash(seq, claimed_prev, entry) != digest:
-            return fail(number, "this entry was altered: its content does not match its hash", "E410")
+            return fail(number, Msg(N_("this entry was altered: its content does not match its hash")), "E410")
         if seq != number:
             if seq > number:
-                return fail(number, f"{seq - number} entr{'y' if seq - number == 1 else 'ies'} removed before this line (expected entry {number}, found entry {seq})", "E411")
-            return fail(number, f"this entry was inserted or moved: it is entry {seq}, expected entry {number}", "E411")
+                if seq - number == 1:
+                    removed = N_("{n} entry removed before this line (expected entry {number}, found entry {seq})")
+                else:
+                    removed = N_("{n} entries removed before this line (expected entry {number}, found entry {seq})")
+                return fail(number, Msg(removed, n=seq - number, number=number, seq=seq), "E411")
+            return fail(number, Msg(N_("this entry was inserted or moved: it is entry {seq}, expected entry {number}"), seq=seq, number=number), "E411")
         if claimed_prev != prev:
             where = seen.get(claimed_prev)
-            detail = f" (it follows line {where})" if where else ""
-            return fail(number, f"the chain is broken here: this entry does not follow the previous line{detail}; an entry was removed, inserted or reordered", "E411")
+            if where:
+                broken = Msg(
+                    N_("the chain is broken here: this entry does not follow the previous line (it follows line {line}); an entry was removed, inserted or reordered"),
+                    line=where,
+                )
+            else:
+                broken = Msg(N_("the chain is broken here: this entry does not follow the previous line; an entry was removed, inserted or reordered"))
+            return fail(number, broken, "E411")
         kind = entry.get("kind")
         if number == 1:
             if entry == HEADER:
@@ -467,10 +493,10 @@ def check(path: str | Path, checkpoint: CheckpointCheck | None = None) -> Report
             elif kind in LEGACY_FIRST:
                 legacy = True
             else:
-                return fail(1, "this is not a stratdsl audit log: its first entry is neither the log header nor a 0.1.0 record", "E407")
+                return fail(1, Msg(N_("this is not a stratdsl audit log: its first entry is neither the log header nor a 0.1.0 record")), "E407")
         elif kind == "log":
             if not (legacy and entry == UPGRADE):
-                return fail(number, "a log header can only open the log (or upgrade a 0.1.0 log once)", "E409")
+                return fail(number, Msg(N_("a log header can only open the log (or upgrade a 0.1.0 log once)")), "E409")
             legacy = False
             report.legacy = number - 1
         if not legacy and number > 1:
@@ -481,20 +507,20 @@ def check(path: str | Path, checkpoint: CheckpointCheck | None = None) -> Report
                     unit = (first, ident, size + 1)
                 elif kind == "commit" and entry.get("evaluation") == ident:
                     if entry.get("entries") != str(size + 1):
-                        problem = f"the commit of the evaluation at line {first} counts {entry.get('entries')} entries, the unit has {size + 1}"
+                        problem = Msg(N_("the commit of the evaluation at line {first} counts {counted} entries, the unit has {size}"), first=first, counted=entry.get("entries"), size=size + 1)
                     unit = None
                     report.evaluations += 1
                 elif kind == "repair" and entry.get("abandoned") == ident:
                     report.abandoned.append((first, number, ident))
                     unit = None
                 else:
-                    problem = f"the evaluation at line {first} was cut short before this line: no commit entry closes it, and no repair entry records it"
+                    problem = Msg(N_("the evaluation at line {first} was cut short before this line: no commit entry closes it, and no repair entry records it"), first=first)
                 if problem:
                     return fail(number, problem, "E413")
             elif kind in ("decision", "commit"):
-                return fail(number, f"this {kind} entry belongs to no open evaluation: a unit was cut or its entries moved", "E413")
+                return fail(number, Msg(N_("this {kind} entry belongs to no open evaluation: a unit was cut or its entries moved"), kind=kind), "E413")
             elif kind == "repair" and entry.get("abandoned"):
-                return fail(number, "this repair names an abandoned evaluation that is not open here", "E413")
+                return fail(number, Msg(N_("this repair names an abandoned evaluation that is not open here")), "E413")
             if kind == "evaluation":
                 unit = (number, str(entry.get("id")), 1)
         if kind == "checkpoint":
@@ -509,19 +535,28 @@ def check(path: str | Path, checkpoint: CheckpointCheck | None = None) -> Report
     if legacy:
         report.legacy = len(lines)
     if torn:
-        report.problem = Problem(len(lines) + 1, "the last line is incomplete (a torn write); the next append repairs it", "E412")
+        report.problem = Problem(len(lines) + 1, Msg(N_("the last line is incomplete (a torn write); the next append repairs it")), "E412")
     elif unit is not None:
         report.problem = Problem(
-            unit[0], f"the evaluation at line {unit[0]} has no commit entry: an append was cut short after {unit[2]} of its entries (or its end was removed); the next append records it", "E413"
+            unit[0],
+            Msg(
+                N_(
+                    "the evaluation at line {first} has no commit entry: an append was cut short after {size} of its entries "
+                    "(or its end was removed); the next append records it"
+                ),
+                first=unit[0],
+                size=unit[2],
+            ),
+            "E413",
         )
     return report
 
 
-def _check_checkpoint(entry: dict[str, Any], number: int, prev: str, checkpoint: CheckpointCheck | None) -> str | None:
+def _check_checkpoint(entry: dict[str, Any], number: int, prev: str, checkpoint: CheckpointCheck | None) -> Msg | None:
     if not all(isinstance(entry.get(k), str) for k in ("size", "head", "time", "signature", "key")) or not entry["size"].isdigit():
-        return "this checkpoint is malformed (size, head, time, key and signature must be strings)"
+        return Msg(N_("this checkpoint is malformed (size, head, time, key and signature must be strings)"))
     if int(entry["size"]) != number - 1 or entry["head"] != prev:
-        return f"this checkpoint does not sign the log before it (it claims {entry['size']} entries ending with {entry['head'][:16]}…)"
+        return Msg(N_("this checkpoint does not sign the log before it (it claims {size} entries ending with {head}…)"), size=entry["size"], head=entry["head"][:16])
     if checkpoint is not None:
         return checkpoint(entry)
     return None
@@ -542,36 +577,50 @@ def verify_anchored(
     last_time = ""
     for cp in report.checkpoints:
         if cp["time"] < last_time:
-            report.problem = Problem(cp["line"], f"this checkpoint's time {cp['time']} is before the previous checkpoint's ({last_time}): entries were reordered or the clock was set back", "E414")
+            report.problem = Problem(
+                cp["line"],
+                Msg(
+                    N_("this checkpoint's time {time} is before the previous checkpoint's ({last}): entries were reordered or the clock was set back"),
+                    time=cp["time"],
+                    last=last_time,
+                ),
+                "E414",
+            )
             return report
         last_time = cp["time"]
     heads = [] if head is None else head if isinstance(head, list) else [head]
     for head in heads:  # several heads: each must be a prefix of the log, so they are consistent with each other
         size = int(head["size"])
         if public is not None:
-            problem = verify_sig(head) if verify_sig else None
+            problem = verify_sig(head, external=True) if verify_sig else None
             if problem:
-                said = problem.replace("this checkpoint's", "its").replace("this checkpoint", "it")
-                report.problem = Problem(0, f"the external head: {said}", "E414")
+                report.problem = Problem(0, problem, "E414")
                 return report
         if size > report.count:
             report.problem = Problem(
                 report.count + 1 if report.count else 1,
-                f"the log was cut: the external head (signed {head['time']}) covers {size} entries, the log holds {report.count} valid ones",
+                Msg(
+                    N_("the log was cut: the external head (signed {time}) covers {size} entries, the log holds {count} valid ones"),
+                    time=head["time"],
+                    size=size,
+                    count=report.count,
+                ),
                 "E416",
             )
             return report
         if size > 0 and report.hashes[size - 1] != head["head"]:
-            report.problem = Problem(size, f"the log was rewritten: entry {size} does not have the hash of the external head (signed {head['time']})", "E417")
+            report.problem = Problem(size, Msg(N_("the log was rewritten: entry {size} does not have the hash of the external head (signed {time})"), size=size, time=head["time"]), "E417")
             return report
     if public is not None and report.problem is None:
         covered = report.checkpoints[-1]["line"] if report.checkpoints else 0
         unsigned = report.count - covered
         if unsigned > allow_unsigned:
-            where = f"after the last checkpoint (line {covered})" if covered else "and the log holds no checkpoint"
-            report.problem = Problem(
-                covered + 1, f"{unsigned} entr{'y is' if unsigned == 1 else 'ies are'} not signed {where}; at most {allow_unsigned} allowed (--allow-unsigned)", "E415"
-            )
+            where = Msg(N_("after the last checkpoint (line {line})"), line=covered) if covered else Msg(N_("and the log holds no checkpoint"))
+            if unsigned == 1:
+                text = N_("{n} entry is not signed {where}; at most {allowed} allowed (--allow-unsigned)")
+            else:
+                text = N_("{n} entries are not signed {where}; at most {allowed} allowed (--allow-unsigned)")
+            report.problem = Problem(covered + 1, Msg(text, n=unsigned, where=where, allowed=allow_unsigned), "E415")
     return report
 
 
@@ -592,7 +641,7 @@ def read(path: str | Path) -> list[dict[str, Any]]:
         try:
             out.append(parse_line(line))
         except BadLine as bad:
-            raise StratError([Diagnostic(bad.code, f"{path}:{number}: {bad.message}; run 'stratdsl audit verify {path}'")]) from None
+            raise StratError([Diagnostic(bad.code, Msg(N_("{path}:{line}: {problem}; run 'stratdsl audit verify {path}'"), path=path, line=number, problem=bad.message))]) from None
     return out
 
 

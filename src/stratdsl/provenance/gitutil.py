@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 
 
 def _git(args: list[str], cwd: Path) -> str | None:
@@ -59,7 +60,7 @@ def state(files: list[Path]) -> GitState | None:
 def resolve(rev: str, cwd: Path) -> str:
     out = _git(["rev-parse", "--verify", f"{rev}^{{commit}}"], cwd)
     if out is None:
-        raise StratError([Diagnostic("E401", f"'{rev}' is not a git revision of the repository holding the policy")])
+        raise StratError([Diagnostic("E401", Msg(N_("'{rev}' is not a git revision of the repository holding the policy"), rev=rev))])
     return out.strip()
 
 
@@ -79,7 +80,7 @@ def materialize(commit: str, rel_root_policy: str, root: Path, target: Path) -> 
     folder = str(Path(rel_root_policy).parent)
     listing = _git(["ls-tree", "-r", "--name-only", commit, "--", folder if folder != "." else "."], root)
     if listing is None or rel_root_policy not in listing.splitlines():
-        raise StratError([Diagnostic("E402", f"'{rel_root_policy}' does not exist at commit {commit[:12]}")])
+        raise StratError([Diagnostic("E402", Msg(N_("'{path}' does not exist at commit {commit}"), path=rel_root_policy, commit=commit[:12]))])
     for name in listing.splitlines():
         if not name.endswith(".strat"):
             continue

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..engine import require_policy
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 from . import gitutil
 
 
@@ -20,7 +21,7 @@ def policy_at(policy_path: str | Path, rev: str, repo: Path | None = None) -> It
     path = Path(policy_path).resolve()
     root = gitutil.repo_root(repo or path.parent)
     if root is None:
-        raise StratError([Diagnostic("E401", f"'{policy_path}' is not in a git repository, so it has no history")])
+        raise StratError([Diagnostic("E401", Msg(N_("'{path}' is not in a git repository, so it has no history"), path=policy_path))])
     commit = gitutil.resolve(rev, root)
     rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(policy_path)
     with policy_at_commit(rel, commit, root, label=rev) as policy:

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..engine import parse_params, run
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 from ..runtime.assessment import validate
 from ..runtime.values import canonical_json, sha256_text
 from . import audit, gitutil
@@ -144,17 +145,17 @@ def replay(log_path: str | Path, entry: int | None = None, repo: Path | None = N
     done = audit.committed(entries)
     decisions = [e for e in entries if e["entry"].get("kind") == "decision"]
     if not decisions:
-        raise StratError([Diagnostic("E405", f"the audit log '{log_path}' holds no decision")])
+        raise StratError([Diagnostic("E405", Msg(N_("the audit log '{path}' holds no decision"), path=log_path))])
     if entry is not None:
         chosen = [e for e in entries if e.get("seq") == entry]
         if not chosen or chosen[0]["entry"].get("kind") != "decision":
-            raise StratError([Diagnostic("E405", f"entry {entry} of '{log_path}' is not a decision record")])
+            raise StratError([Diagnostic("E405", Msg(N_("entry {entry} of '{path}' is not a decision record"), entry=entry, path=log_path))])
         if chosen[0]["entry"].get("evaluation") not in done:
-            raise StratError([Diagnostic("E405", f"entry {entry} of '{log_path}' belongs to an evaluation whose append was cut short: it was never committed")])
+            raise StratError([Diagnostic("E405", Msg(N_("entry {entry} of '{path}' belongs to an evaluation whose append was cut short: it was never committed"), entry=entry, path=log_path))])
     else:
         complete = [e for e in decisions if e["entry"].get("evaluation") in done]
         if not complete:
-            raise StratError([Diagnostic("E405", f"the audit log '{log_path}' holds no committed evaluation")])
+            raise StratError([Diagnostic("E405", Msg(N_("the audit log '{path}' holds no committed evaluation"), path=log_path))])
         last_eval = complete[-1]["entry"]["evaluation"]
         chosen = [e for e in complete if e["entry"]["evaluation"] == last_eval]
     results = []
@@ -163,14 +164,14 @@ def replay(log_path: str | Path, entry: int | None = None, repo: Path | None = N
         record = item["entry"]
         evaluation = audit.find_evaluation(entries, record["evaluation"])
         if evaluation is None:
-            raise StratError([Diagnostic("E405", f"the evaluation {record['evaluation']} of entry {item['seq']} is not in the log")])
+            raise StratError([Diagnostic("E405", Msg(N_("the evaluation {evaluation} of entry {entry} is not in the log"), evaluation=record["evaluation"], entry=item["seq"]))])
         prov = evaluation["provenance"]
         git = prov.get("git")
         if not git:
-            raise StratError([Diagnostic("E406", f"entry {item['seq']} was recorded outside a git repository: there is no commit to replay from")])
+            raise StratError([Diagnostic("E406", Msg(N_("entry {entry} was recorded outside a git repository: there is no commit to replay from"), entry=item["seq"]))])
         root = gitutil.repo_root(repo or Path.cwd())
         if root is None:
-            raise StratError([Diagnostic("E406", "run replay inside the git repository that holds the policy (or pass --repo)")])
+            raise StratError([Diagnostic("E406", Msg(N_("run replay inside the git repository that holds the policy (or pass --repo)")))])
         key = evaluation["id"]
         if key not in cache:
             notes: list[str] = []

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 
 KEY_ENV = "STRATDSL_AUDIT_KEY"
 EVERY_ENV = "STRATDSL_AUDIT_CHECKPOINT_EVERY"
@@ -44,7 +45,7 @@ def _crypto() -> Any:
     return serialization, ed25519
 
 
-def _key_error(message: str, hint: str | None = None) -> StratError:
+def _key_error(message: Msg, hint: Msg | None = None) -> StratError:
     return StratError([Diagnostic("E418", message, hint=hint)])
 
 
@@ -64,12 +65,14 @@ def keygen(path: str | Path) -> tuple[Path, Path, str]:
     pub_pem = private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     for target in (path, pub_path):
         if target.exists() or target.is_symlink():
-            raise _key_error(f"'{target}' already exists: a key is never overwritten", "choose another path, or remove the old key yourself")
+            raise _key_error(
+                Msg(N_("'{path}' already exists: a key is never overwritten"), path=target), Msg(N_("choose another path, or remove the old key yourself"))
+            )
     for target, data, mode in ((path, pem, 0o600), (pub_path, pub_pem, 0o644)):
         try:
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
         except OSError as error:
-            raise _key_error(f"cannot create key file '{target}': {error.strerror}") from None
+            raise _key_error(Msg(N_("cannot create key file '{path}': {reason}"), path=target, reason=error.strerror)) from None
         try:
             os.fchmod(fd, mode)  # the umask may have removed bits, never added any: make it exact
             os.write(fd, data)
@@ -83,11 +86,11 @@ def _read_key_file(path: Path) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as error:
-        raise _key_error(f"cannot read key file '{path}': {error.strerror}") from None
+        raise _key_error(Msg(N_("cannot read key file '{path}': {reason}"), path=path, reason=error.strerror)) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > 64 * 1024:
-            raise _key_error(f"'{path}' is not a key file")
+            raise _key_error(Msg(N_("'{path}' is not a key file"), path=path))
         return os.read(fd, 64 * 1024)
     finally:
         os.close(fd)
@@ -100,14 +103,15 @@ def load_private(path: str | Path) -> Any:
     mode = path.stat().st_mode
     if mode & 0o077:
         raise _key_error(
-            f"the private key '{path}' can be read by other users (mode {stat.S_IMODE(mode):04o})", f"run 'chmod 600 {path}': a key others can read proves nothing"
+            Msg(N_("the private key '{path}' can be read by other users (mode {mode})"), path=path, mode=f"{stat.S_IMODE(mode):04o}"),
+            Msg(N_("run 'chmod 600 {path}': a key others can read proves nothing"), path=path),
         )
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
-        raise _key_error(f"'{path}' is not an unencrypted PEM private key") from None
+        raise _key_error(Msg(N_("'{path}' is not an unencrypted PEM private key"), path=path)) from None
     if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise _key_error(f"'{path}' is not an Ed25519 key")
+        raise _key_error(Msg(N_("'{path}' is not an Ed25519 key"), path=path))
     return key
 
 
@@ -121,9 +125,9 @@ def load_public(path: str | Path) -> Any:
         try:
             key = serialization.load_pem_private_key(data, password=None).public_key()
         except (ValueError, TypeError):
-            raise _key_error(f"'{path}' is not a PEM public or private key") from None
+            raise _key_error(Msg(N_("'{path}' is not a PEM public or private key"), path=path)) from None
     if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise _key_error(f"'{path}' is not an Ed25519 key")
+        raise _key_error(Msg(N_("'{path}' is not an Ed25519 key"), path=path))
     return key
 
 
@@ -162,19 +166,26 @@ def every() -> int:
 
 
 def verifier(public: Any) -> Any:
-    """A function checkpoint entry → problem text or None."""
+    """A function checkpoint entry → problem text or None; with `external=True` the entry is an
+    external head, and the problem says so."""
     from cryptography.exceptions import InvalidSignature
 
     ident = key_id(public)
 
-    def check(entry: dict[str, Any]) -> str | None:
+    def check(entry: dict[str, Any], external: bool = False) -> Msg | None:
         if entry.get("key") != ident:
-            return f"this checkpoint was signed by another key ({str(entry.get('key'))[:16]}…, expected {ident[:16]}…)"
+            if external:
+                other = N_("the external head: it was signed by another key ({key}…, expected {expected}…)")
+            else:
+                other = N_("this checkpoint was signed by another key ({key}…, expected {expected}…)")
+            return Msg(other, key=str(entry.get("key"))[:16], expected=ident[:16])
         try:
             signature = base64.b64decode(str(entry.get("signature")), validate=True)
             public.verify(signature, statement(entry["size"], entry["head"], entry["time"], entry["key"]))
         except (InvalidSignature, ValueError):
-            return "this checkpoint's signature is not valid for the key given: it was forged or altered"
+            if external:
+                return Msg(N_("the external head: its signature is not valid for the key given: it was forged or altered"))
+            return Msg(N_("this checkpoint's signature is not valid for the key given: it was forged or altered"))
         return None
 
     return check
@@ -193,12 +204,18 @@ def load_head(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
-        raise StratError([Diagnostic("E419", f"cannot read the head file '{path}': {error.strerror}")]) from None
+        raise StratError([Diagnostic("E419", Msg(N_("cannot read the head file '{path}': {reason}"), path=path, reason=error.strerror))]) from None
     except (ValueError, UnicodeDecodeError):
-        raise StratError([Diagnostic("E419", f"'{path}' is not a head file (not JSON)")]) from None
+        raise StratError([Diagnostic("E419", Msg(N_("'{path}' is not a head file (not JSON)"), path=path))]) from None
     fields = ("size", "head", "time", "key", "signature")
     if not isinstance(data, dict) or data.get("format") != HEAD_FORMAT or not all(isinstance(data.get(k), str) for k in fields) or not data["size"].isdigit():
         raise StratError(
-            [Diagnostic("E419", f"'{path}' is not a stratdsl audit head", hint="write one with 'stratdsl audit head LOG -o FILE' or 'stratdsl audit checkpoint LOG --key KEY -o FILE'")]
+            [
+                Diagnostic(
+                    "E419",
+                    Msg(N_("'{path}' is not a stratdsl audit head"), path=path),
+                    hint=Msg(N_("write one with 'stratdsl audit head LOG -o FILE' or 'stratdsl audit checkpoint LOG --key KEY -o FILE'")),
+                )
+            ]
         )
     return data

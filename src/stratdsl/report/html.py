@@ -30,6 +30,7 @@ import jinja2.sandbox
 from markupsafe import Markup
 
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 from ..language.source import Span
 from ..language.urls import safe_url
 from .i18n import Locale
@@ -208,14 +209,15 @@ def render_html(report: Report, template_dir: str | Path | None = None, theme: T
         if where is None:
             raise
         file, line = where
-        kind = "syntax error" if isinstance(error, jinja2.TemplateSyntaxError) else "error"
         message = getattr(error, "message", None) or str(error) or type(error).__name__
         raise StratError([
             Diagnostic(
                 "E611",
-                f"template {kind}: {message}",
+                Msg(N_("template syntax error: {message}"), message=message)
+                if isinstance(error, jinja2.TemplateSyntaxError)
+                else Msg(N_("template error: {message}"), message=message),
                 Span(file, line, 1, line, 1),
-                hint="docs/reports.md lists each template's variables; remove the file to use the packaged template",
+                hint=Msg(N_("docs/reports.md lists each template's variables; remove the file to use the packaged template")),
             )
         ]) from None
 

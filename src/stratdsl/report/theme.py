@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..language.diagnostics import Diagnostic
+from ..language.messages import N_, Msg
 
 DEFAULT_ACCENT = "#1d4f91"
 LOGO_MAX = 256 * 1024
@@ -59,12 +60,20 @@ def contrast_on_white(colour: str) -> float:
 
 def check_accent(accent: str) -> str:
     if not _HEX.fullmatch(accent):
-        raise ThemeProblem(Diagnostic("E615", f"--accent '{accent}' is not a colour #rrggbb", hint="write six hexadecimal digits, e.g. --accent '#1d4f91'"), True)
+        raise ThemeProblem(Diagnostic(
+                "E615",
+                Msg(N_("--accent '{accent}' is not a colour #rrggbb"), accent=accent),
+                hint=Msg(N_("write six hexadecimal digits, e.g. --accent '{example}'"), example="#1d4f91"),
+            ), True)
     accent = accent.lower()
     ratio = contrast_on_white(accent)
     if ratio < 4.5:
         raise ThemeProblem(
-            Diagnostic("E616", f"--accent {accent} is too light to read on white (contrast {ratio:.2f}:1, at least 4.5:1 needed)", hint="choose a darker colour"),
+            Diagnostic(
+                "E616",
+                Msg(N_("--accent {accent} is too light to read on white (contrast {ratio}:1, at least 4.5:1 needed)"), accent=accent, ratio=f"{ratio:.2f}"),
+                hint=Msg(N_("choose a darker colour")),
+            ),
             True,
         )
     return accent
@@ -87,19 +96,24 @@ def logo_kind(data: bytes) -> str | None:
 def load_logo(path: str) -> str:
     file = Path(path)
     if not file.is_file():
-        raise ThemeProblem(Diagnostic("E612", f"--logo '{path}' is not a file", hint="give the path of a PNG, JPEG or SVG image"), True)
+        raise ThemeProblem(Diagnostic("E612", Msg(N_("--logo '{path}' is not a file"), path=path), hint=Msg(N_("give the path of a PNG, JPEG or SVG image"))), True)
     size = file.stat().st_size
     if size > LOGO_MAX:
         raise ThemeProblem(
-            Diagnostic("E614", f"--logo '{path}' is {size} bytes, more than {LOGO_MAX} (256 KiB)", hint="export a smaller image: a logo prints at most 60 × 16 mm"), False
+            Diagnostic(
+                "E614",
+                Msg(N_("--logo '{path}' is {size} bytes, more than {limit} (256 KiB)"), path=path, size=size, limit=LOGO_MAX),
+                hint=Msg(N_("export a smaller image: a logo prints at most 60 × 16 mm")),
+            ),
+            False,
         )
     try:
         data = file.read_bytes()
     except OSError as error:
-        raise ThemeProblem(Diagnostic("E612", f"--logo '{path}' cannot be read: {error.strerror or error}"), True) from None
+        raise ThemeProblem(Diagnostic("E612", Msg(N_("--logo '{path}' cannot be read: {reason}"), path=path, reason=error.strerror or error)), True) from None
     kind = logo_kind(data)
     if kind is None:
-        raise ThemeProblem(Diagnostic("E613", f"--logo '{path}' is not a PNG, JPEG or SVG image", hint="the type is read from the file's bytes, not its name"), False)
+        raise ThemeProblem(Diagnostic("E613", Msg(N_("--logo '{path}' is not a PNG, JPEG or SVG image"), path=path), hint=Msg(N_("the type is read from the file's bytes, not its name"))), False)
     return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
 
 
@@ -107,7 +121,11 @@ def check_company_name(name: str) -> str:
     text = " ".join(name.split())
     if not text or len(text) > NAME_MAX or any(unicodedata.category(c).startswith("C") for c in text):
         raise ThemeProblem(
-            Diagnostic("E617", f"--company-name must be 1 to {NAME_MAX} printable characters (got {len(text)})", hint="e.g. --company-name 'Cabinet Dupont Conseil'"),
+            Diagnostic(
+                "E617",
+                Msg(N_("--company-name must be 1 to {n} printable characters (got {given})"), n=NAME_MAX, given=len(text)),
+                hint=Msg(N_("e.g. --company-name '{example}'"), example="Cabinet Dupont Conseil"),
+            ),
             True,
         )
     return text

@@ -28,6 +28,7 @@ from yaml.constructor import SafeConstructor
 
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError, did_you_mean
+from ..language.messages import N_, Msg
 from ..language.source import Span
 from ..language.types import MAX_DIGITS, MAX_MAGNITUDE, BoolT, DateT, EnumT, ListT, NumberT, TextT, Type, number_problem
 from .values import Unknown
@@ -127,7 +128,14 @@ _SCALARS: dict[str, Any] = {
     _CORE + "str": SafeConstructor.construct_yaml_str,
     _CORE + "timestamp": SafeConstructor.construct_yaml_timestamp,
 }
-_KINDS = {"null": "nothing", "bool": "true or false", "int": "a whole number", "float": "a number", "str": "text", "timestamp": "a date"}
+_KINDS = {
+    "null": Msg(N_("nothing")),
+    "bool": Msg(N_("true or false")),
+    "int": Msg(N_("a whole number")),
+    "float": Msg(N_("a number")),
+    "str": Msg(N_("text")),
+    "timestamp": Msg(N_("a date")),
+}
 #: Aliases may reach at most this many times the values written, plus the allowance
 #: (the "excessive aliasing" rule of other YAML libraries; B6).
 MAX_ALIAS_RATIO = 10
@@ -136,7 +144,17 @@ ALIAS_ALLOWANCE = 100_000
 _NOT_PRINTABLE = re.compile("[^\\x09\\x0A\\x0D\\x20-\\x7E\\x85\\xA0-\\uD7FF\\uE000-\\uFFFD\\U00010000-\\U0010FFFF]")
 
 
-def _refuse(code: str, message: str, span: Span | None = None) -> StratError:
+_TOO_DEEP = N_("the assessment is nested more than {n} levels deep")
+_TWICE = N_("the key '{key}' is written twice {where}: keep one")
+#: The messages of the custom pydantic errors (_given_number), said again as Msg by _message.
+_NOT_BOOL = N_("a number is expected, not {given}")
+_TEXT_NOT_NUMBER = N_("'{shown}' is text, not a number")
+_REFUSED = N_("{shown} is refused: {problem}")
+#: A problem of one value: its path first.
+_AT_PATH = N_("{path}: {message}")
+
+
+def _refuse(code: str, message: Msg, span: Span | None = None) -> StratError:
     return StratError([Diagnostic(code, message, span)])
 
 
@@ -148,8 +166,12 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
 
 
-def _where(path: str) -> str:
-    return f"'{path}'" if path else "the top level"
+def _at(path: str) -> Msg:
+    return Msg(N_("at '{path}'"), path=path) if path else Msg(N_("at the top level"))
+
+
+def _in(path: str) -> Msg:
+    return Msg(N_("in '{path}'"), path=path) if path else Msg(N_("in the top level"))
 
 
 def _text_ok(text: str) -> bool:
@@ -162,8 +184,11 @@ def _text_ok(text: str) -> bool:
 
 
 def _bad_text(path: str, span: Span | None = None, key: bool = False) -> StratError:
-    where = f"a key in {_where(path)}" if key else f"the text at {_where(path)}"
-    return _refuse("E301", f"{where} holds half of a character (a lone surrogate such as \\ud83d): write the character itself", span)
+    if key:
+        message = Msg(N_("a key {where} holds half of a character (a lone surrogate such as \\ud83d): write the character itself"), where=_in(path))
+    else:
+        message = Msg(N_("the text {where} holds half of a character (a lone surrogate such as \\ud83d): write the character itself"), where=_at(path))
+    return _refuse("E301", message, span)
 
 
 @dataclass
@@ -181,8 +206,9 @@ class _Open:
 
 
 def _too_many(expanded: int) -> StratError:
-    through = " once its YAML aliases are expanded" if expanded else ""
-    return _refuse("E307", f"the assessment has more than {MAX_YAML_NODES} values{through}")
+    if expanded:
+        return _refuse("E307", Msg(N_("the assessment has more than {n} values once its YAML aliases are expanded"), n=MAX_YAML_NODES))
+    return _refuse("E307", Msg(N_("the assessment has more than {n} values"), n=MAX_YAML_NODES))
 
 
 def _compose(loader: Any, file: str) -> tuple[Any, dict[str, Span]]:
@@ -224,15 +250,15 @@ def _compose(loader: Any, file: str) -> tuple[Any, dict[str, Span]]:
             span = _span(file, event.start_mark, event.end_mark)
             if isinstance(event, yaml.AliasEvent):
                 if event.anchor not in anchors:
-                    raise _refuse("E301", f"the assessment is not valid YAML: the alias *{event.anchor} names no anchor", span)
+                    raise _refuse("E301", Msg(N_("the assessment is not valid YAML: the alias *{anchor} names no anchor"), anchor=event.anchor), span)
                 target = anchors[event.anchor]
                 if target is None:
-                    raise _refuse("E307", f"the YAML alias *{event.anchor} is used inside its own anchor: it would never end", span)
+                    raise _refuse("E307", Msg(N_("the YAML alias *{anchor} is used inside its own anchor: it would never end"), anchor=event.anchor), span)
                 value, size, height = target
                 if len(stack) + height > MAX_DEPTH:
-                    raise _refuse("E307", f"the assessment is nested more than {MAX_DEPTH} levels deep")
+                    raise _refuse("E307", Msg(_TOO_DEEP, n=MAX_DEPTH))
                 if is_key and isinstance(value, (dict, list)):
-                    raise _refuse("E301", "a key must be a single word or number, not a list or a set of fields", span)
+                    raise _refuse("E301", Msg(N_("a key must be a single word or number, not a list or a set of fields")), span)
                 if not is_key:
                     expanded += size
                     if own + expanded > MAX_YAML_NODES:
@@ -240,10 +266,10 @@ def _compose(loader: Any, file: str) -> tuple[Any, dict[str, Span]]:
                     marks[path] = span  # none below: the data under an alias has no place of its own
             else:
                 if len(stack) > MAX_DEPTH:
-                    raise _refuse("E307", f"the assessment is nested more than {MAX_DEPTH} levels deep")
+                    raise _refuse("E307", Msg(_TOO_DEEP, n=MAX_DEPTH))
                 anchor = event.anchor
                 if anchor is not None and anchor in anchors:
-                    raise _refuse("E301", f"the assessment is not valid YAML: the anchor &{anchor} is defined twice", span)
+                    raise _refuse("E301", Msg(N_("the assessment is not valid YAML: the anchor &{anchor} is defined twice"), anchor=anchor), span)
                 if not is_key:
                     own += 1
                     if own + expanded > MAX_YAML_NODES:
@@ -251,9 +277,9 @@ def _compose(loader: Any, file: str) -> tuple[Any, dict[str, Span]]:
                 if not isinstance(event, yaml.ScalarEvent):
                     mapping = isinstance(event, yaml.MappingStartEvent)
                     if event.tag not in (None, "!", _CORE + ("map" if mapping else "seq")):
-                        raise _refuse("E301", f"the YAML tag {_short_tag(event.tag)} is not allowed: remove it", span)
+                        raise _refuse("E301", Msg(N_("the YAML tag {tag} is not allowed: remove it"), tag=_short_tag(event.tag)), span)
                     if is_key:
-                        raise _refuse("E301", "a key must be a single word or number, not a list or a set of fields", span)
+                        raise _refuse("E301", Msg(N_("a key must be a single word or number, not a list or a set of fields")), span)
                     if anchor is not None:
                         anchors[anchor] = None
                     stack.append(_Open({} if mapping else [], path, anchor, event.start_mark))
@@ -275,7 +301,7 @@ def _compose(loader: Any, file: str) -> tuple[Any, dict[str, Span]]:
         elif is_key:
             key = str(value)
             if key in top.value:
-                raise _refuse("E301", f"the key '{key}' is written twice in {_where(top.path)}: keep one", _span(file, event.start_mark, event.end_mark))
+                raise _refuse("E301", Msg(_TWICE, key=key, where=_in(top.path)), _span(file, event.start_mark, event.end_mark))
             top.key, top.awaiting_key = key, False
             continue
         else:
@@ -288,12 +314,20 @@ def _compose(loader: Any, file: str) -> tuple[Any, dict[str, Span]]:
             top.height = max(top.height, height + 1)
     if not loader.check_event(yaml.StreamEndEvent):
         event = loader.get_event()
-        raise _refuse("E301", "the assessment holds more than one YAML document (a second '---'): keep one", _span(file, event.start_mark, event.end_mark))
+        raise _refuse("E301", Msg(N_("the assessment holds more than one YAML document (a second '---'): keep one")), _span(file, event.start_mark, event.end_mark))
     if expanded > MAX_ALIAS_RATIO * own + ALIAS_ALLOWANCE:
         raise _refuse(
             "E307",
-            f"the assessment expands YAML aliases too far: {expanded} values reached through aliases for {own} written "
-            f"(at most {MAX_ALIAS_RATIO} times as many, plus {ALIAS_ALLOWANCE})",
+            Msg(
+                N_(
+                    "the assessment expands YAML aliases too far: {expanded} values reached through aliases for {own} written "
+                    "(at most {ratio} times as many, plus {allowance})"
+                ),
+                expanded=expanded,
+                own=own,
+                ratio=MAX_ALIAS_RATIO,
+                allowance=ALIAS_ALLOWANCE,
+            ),
         )
     for container, key in shared:  # within the budget now: each place gets data of its own, as if written out
         container[key] = _copy(container[key])
@@ -336,18 +370,22 @@ def _scalar(loader: Any, event: Any, path: str, span: Span, is_key: bool, resolv
     construct = _SCALARS.get(tag)
     if construct is None:
         if tag == _CORE + "merge":
-            raise _refuse("E301", "YAML merge keys (<<) are not supported: write the fields out", span)
-        raise _refuse("E301", f"the YAML tag {_short_tag(tag)} is not allowed: remove it", span)
+            raise _refuse("E301", Msg(N_("YAML merge keys (<<) are not supported: write the fields out")), span)
+        raise _refuse("E301", Msg(N_("the YAML tag {tag} is not allowed: remove it"), tag=_short_tag(tag)), span)
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     try:
         return construct(loader, node)
     except (ValueError, KeyError, IndexError, AttributeError, TypeError, OverflowError) as error:
         shown = event.value if len(event.value) <= 40 else event.value[:40] + "…"
         kind = _KINDS[tag[len(_CORE) :]]
-        because = ""
-        if isinstance(error, ValueError):  # an impossible date, or more digits than int() converts
-            because = " (it has too many digits)" if "digits" in str(error) else f" ({error})"
-        raise _refuse("E301", f"the value '{shown}' at {_where(path)} cannot be read as {kind}{because}", span) from None
+        where = _at(path)
+        if not isinstance(error, ValueError):
+            message = Msg(N_("the value '{shown}' {where} cannot be read as {kind}"), shown=shown, where=where, kind=kind)
+        elif "digits" in str(error):  # more digits than int() converts
+            message = Msg(N_("the value '{shown}' {where} cannot be read as {kind} (it has too many digits)"), shown=shown, where=where, kind=kind)
+        else:  # an impossible date
+            message = Msg(N_("the value '{shown}' {where} cannot be read as {kind} ({error})"), shown=shown, where=where, kind=kind, error=error)
+        raise _refuse("E301", message, span) from None
 
 
 def read_data(path: Path, name: str) -> tuple[Any, dict[str, Span]]:
@@ -355,29 +393,29 @@ def read_data(path: Path, name: str) -> tuple[Any, dict[str, Span]]:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except (FileNotFoundError, NotADirectoryError, ValueError):
-        raise _refuse("E301", f"cannot read assessment '{name}': it does not exist") from None
+        raise _refuse("E301", Msg(N_("cannot read assessment '{name}': it does not exist"), name=name)) from None
     except OSError as error:
-        raise _refuse("E301", f"cannot read assessment '{name}': {error.strerror or error}") from None
+        raise _refuse("E301", Msg(N_("cannot read assessment '{name}': {reason}"), name=name, reason=error.strerror or error)) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):  # a FIFO would block, /dev/zero never end (B14)
-            raise _refuse("E301", f"cannot read assessment '{name}': it is not a regular file")
+            raise _refuse("E301", Msg(N_("cannot read assessment '{name}': it is not a regular file"), name=name))
         if info.st_size > MAX_ASSESSMENT_BYTES:
-            raise _refuse("E307", f"assessment '{name}' is {info.st_size} bytes, above the limit of {MAX_ASSESSMENT_BYTES}")
+            raise _refuse("E307", Msg(N_("assessment '{name}' is {size} bytes, above the limit of {limit}"), name=name, size=info.st_size, limit=MAX_ASSESSMENT_BYTES))
         chunks, total = [], 0
         while chunk := os.read(fd, min(1 << 20, MAX_ASSESSMENT_BYTES + 1 - total)):
             chunks.append(chunk)
             total += len(chunk)
             if total > MAX_ASSESSMENT_BYTES:  # it grew after fstat
-                raise _refuse("E307", f"assessment '{name}' is more than {MAX_ASSESSMENT_BYTES} bytes, above the limit")
+                raise _refuse("E307", Msg(N_("assessment '{name}' is more than {limit} bytes, above the limit"), name=name, limit=MAX_ASSESSMENT_BYTES))
     except OSError as error:
-        raise _refuse("E301", f"cannot read assessment '{name}': {error.strerror or error}") from None
+        raise _refuse("E301", Msg(N_("cannot read assessment '{name}': {reason}"), name=name, reason=error.strerror or error)) from None
     finally:
         os.close(fd)
     try:
         text = b"".join(chunks).decode("utf-8-sig")  # without the byte-order mark of Windows editors
     except UnicodeDecodeError:
-        raise _refuse("E301", f"cannot read assessment '{name}': not a UTF-8 text file") from None
+        raise _refuse("E301", Msg(N_("cannot read assessment '{name}': not a UTF-8 text file"), name=name)) from None
     return parse_data(text, name, json_format=path.suffix.lower() == ".json")
 
 
@@ -389,12 +427,12 @@ def parse_data(text: str, name: str, json_format: bool = False, libyaml: bool | 
     if bad:  # a control character pasted from a spreadsheet; checked here for a clear message (B2)
         line = text.count("\n", 0, bad.start()) + 1
         column = bad.start() - text.rfind("\n", 0, bad.start())
-        problem = "half of a character (a lone surrogate)" if "\ud800" <= bad.group() <= "\udfff" else "a control character"
-        raise _refuse(
-            "E301",
-            f"the assessment holds {problem} (U+{ord(bad.group()):04X}) that YAML does not allow: remove it",
-            Span(name, line, column, line, column + 1),
-        )
+        code = f"U+{ord(bad.group()):04X}"
+        if "\ud800" <= bad.group() <= "\udfff":
+            message = Msg(N_("the assessment holds half of a character (a lone surrogate) ({code}) that YAML does not allow: remove it"), code=code)
+        else:
+            message = Msg(N_("the assessment holds a control character ({code}) that YAML does not allow: remove it"), code=code)
+        raise _refuse("E301", message, Span(name, line, column, line, column + 1))
     fast = _FAST if (USE_LIBYAML if libyaml is None else libyaml) else None
     loader = None
     try:
@@ -405,8 +443,8 @@ def parse_data(text: str, name: str, json_format: bool = False, libyaml: bool | 
         span = Span(name, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
         problem = getattr(error, "problem", None) or str(error)
         if "maximum nesting depth" in problem:  # libyaml >= 0.2.5 (PyYAML 6.0.4 wheels) stops deep input itself
-            raise _refuse("E307", f"the assessment is nested more than {MAX_DEPTH} levels deep", span) from None
-        raise _refuse("E301", f"the assessment is not valid YAML: {problem}", span) from None
+            raise _refuse("E307", Msg(_TOO_DEEP, n=MAX_DEPTH), span) from None
+        raise _refuse("E301", Msg(N_("the assessment is not valid YAML: {problem}"), problem=problem), span) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -440,11 +478,11 @@ def _parse_json(text: str, name: str) -> Any:
         data = json.loads(text.removeprefix("\ufeff"), parse_float=Decimal, object_pairs_hook=_json_object)
     except json.JSONDecodeError as error:
         span = Span(name, error.lineno, error.colno, error.lineno, error.colno + 1)
-        raise _refuse("E301", f"the assessment is not valid JSON: {error.msg}", span) from None
+        raise _refuse("E301", Msg(N_("the assessment is not valid JSON: {problem}"), problem=error.msg), span) from None
     except ValueError:  # int() refuses more than 4,300 digits
-        raise _refuse("E301", "the assessment holds a whole number with too many digits to read") from None
+        raise _refuse("E301", Msg(N_("the assessment holds a whole number with too many digits to read"))) from None
     except RecursionError:
-        raise _refuse("E307", f"the assessment is nested more than {MAX_DEPTH} levels deep") from None
+        raise _refuse("E307", Msg(_TOO_DEEP, n=MAX_DEPTH)) from None
     _check_plain(data)
     return data
 
@@ -460,13 +498,13 @@ def _check_plain(data: Any, top: str = "") -> None:
     while stack:
         value, depth = stack.pop()
         if depth >= MAX_DEPTH:
-            raise _refuse("E307", f"the assessment is nested more than {MAX_DEPTH} levels deep")
+            raise _refuse("E307", Msg(_TOO_DEEP, n=MAX_DEPTH))
         count += len(value)
         if count > MAX_YAML_NODES:
             raise _too_many(0)
         if isinstance(value, dict):
             if isinstance(value, _Repeated):
-                raise _refuse("E301", f"the key '{value.repeated}' is written twice in {_where(_path_of(data, top, _same(value)))}: keep one")
+                raise _refuse("E301", Msg(_TWICE, key=value.repeated, where=_in(_path_of(data, top, _same(value)))))
             for key in value:
                 if not (isinstance(key, str) and key.isascii()) and not _text_ok(str(key)):
                     raise _bad_text(_path_of(data, top, _same(value)), key=True)
@@ -496,7 +534,7 @@ def _check_free_numbers(about: Any, name: str, spans: dict[str, Span]) -> None:
             if problem is not None:
                 text = str(value)
                 shown = text if len(text) <= 40 else text[:20] + "…" + text[-12:]
-                problems.append(Diagnostic("E302", f"{path}: {shown} is refused: {problem}", spans.get(path) or Span(name, 0, 0, 0, 0)))
+                problems.append(Diagnostic("E302", Msg(_AT_PATH, path=path, message=Msg(_REFUSED, shown=shown, problem=problem)), spans.get(path) or Span(name, 0, 0, 0, 0)))
     if problems:
         raise StratError(sorted(problems, key=lambda d: d.message))
 
@@ -536,12 +574,12 @@ def _given_number(value: Any, info: ValidationInfo) -> Any:
     if value is None or isinstance(value, Unknown):
         return value
     if isinstance(value, bool):
-        raise PydanticCustomError("number_bool", "a number is expected, not {given}", {"given": str(value).lower()})
+        raise PydanticCustomError("number_bool", _NOT_BOOL, {"given": str(value).lower()})
     if isinstance(value, str) and info.context and info.context.get("decimals_as_text") and _CANONICAL_DECIMAL.fullmatch(value):
         value = Decimal(value)
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:40] + "…"
-        raise PydanticCustomError("number_text", "'{shown}' is text, not a number", {"shown": shown})
+        raise PydanticCustomError("number_text", _TEXT_NOT_NUMBER, {"shown": shown})
     if isinstance(value, float):
         value = Decimal(repr(value))  # a caller's float: the number it was written as
     if isinstance(value, (int, Decimal)):
@@ -549,7 +587,7 @@ def _given_number(value: Any, info: ValidationInfo) -> Any:
         if problem is not None:
             text = str(value)
             shown = text if len(text) <= 40 else text[:20] + "…" + text[-12:]
-            raise PydanticCustomError("number_bounds", "{shown} is refused: {problem}", {"shown": shown, "problem": problem})
+            raise PydanticCustomError("number_bounds", _REFUSED, {"shown": shown, "problem": problem})
     return value
 
 
@@ -703,45 +741,50 @@ def _message(error: dict[str, Any], policy: ir.CheckedPolicy) -> tuple[str, str 
     value = error.get("input")
     shown = value if not isinstance(value, (dict, list)) else type(value).__name__
     if kind == "greater_than_equal":
-        return f"{shown} is below the minimum {ctx.get('ge')}", None
+        return Msg(N_("{shown} is below the minimum {minimum}"), shown=shown, minimum=ctx.get("ge")), None
     if kind == "less_than_equal":
-        return f"{shown} is above the maximum {ctx.get('le')}", None
+        return Msg(N_("{shown} is above the maximum {maximum}"), shown=shown, maximum=ctx.get("le")), None
     if kind == "literal_error":
         expected = ctx.get("expected", "")
         options = [o.strip().strip("'") for o in expected.replace(" or ", ",").split(",") if o.strip()]
-        return f"'{shown}' is not one of: {', '.join(options)}", did_you_mean(str(value), options)
+        return Msg(N_("'{shown}' is not one of: {options}"), shown=shown, options=", ".join(options)), did_you_mean(str(value), options)
     if kind == "extra_forbidden":
         key = error["loc"][-1]
-        return f"unknown field '{key}'", did_you_mean(str(key), _known_fields(policy, error["loc"][:-1]))
+        return Msg(N_("unknown field '{key}'"), key=key), did_you_mean(str(key), _known_fields(policy, error["loc"][:-1]))
     if kind == "missing":
-        return "is required but missing", None
+        return Msg(N_("is required but missing")), None
     if value is None and kind not in ("model_type", "dict_type", "model_attributes_type", "list_type"):
-        return "is required: it cannot be left unknown", None
+        return Msg(N_("is required: it cannot be left unknown")), None
+    bounds = Msg(
+        N_("numbers have at most {digits} significant digits, from 10^-{magnitude} to 10^{magnitude}"), digits=MAX_DIGITS, magnitude=MAX_MAGNITUDE
+    )
     if kind == "number_text":
-        return error["msg"], f"write the number without quotes; numbers have at most {MAX_DIGITS} significant digits, from 10^-{MAX_MAGNITUDE} to 10^{MAX_MAGNITUDE}"
-    if kind in ("number_bool", "number_bounds"):
-        return error["msg"], f"numbers have at most {MAX_DIGITS} significant digits, from 10^-{MAX_MAGNITUDE} to 10^{MAX_MAGNITUDE}"
+        return Msg(_TEXT_NOT_NUMBER, shown=ctx.get("shown")), Msg(N_("write the number without quotes; {bounds}"), bounds=bounds)
+    if kind == "number_bool":
+        return Msg(_NOT_BOOL, given=ctx.get("given")), bounds
+    if kind == "number_bounds":
+        return Msg(_REFUSED, shown=ctx.get("shown"), problem=ctx.get("problem")), bounds
     if kind in ("bool_parsing", "bool_type"):
-        return f"'{shown}' is not true or false", None
+        return Msg(N_("'{shown}' is not true or false"), shown=shown), None
     if kind in ("int_parsing", "int_from_float", "int_type"):
-        return f"'{shown}' is not a whole number", None
+        return Msg(N_("'{shown}' is not a whole number"), shown=shown), None
     if kind.startswith("decimal") or kind in ("float_parsing", "float_type", "finite_number"):
-        return f"'{shown}' is not a number", None
+        return Msg(N_("'{shown}' is not a number"), shown=shown), None
     if kind.startswith("date"):
-        return f"'{shown}' is not a date (YYYY-MM-DD)", None
+        return Msg(N_("'{shown}' is not a date (YYYY-MM-DD)"), shown=shown), None
     if kind in ("string_type",):
-        return f"'{shown}' is not a text", None
+        return Msg(N_("'{shown}' is not a text"), shown=shown), None
     if kind == "string_too_long":
-        return f"the text is longer than {ctx.get('max_length')} characters", None
+        return Msg(N_("the text is longer than {n} characters"), n=ctx.get("max_length")), None
     if kind == "string_pattern_mismatch":
-        return f"'{shown}' may only contain letters, digits, '_', '-' and '.'", None
+        return Msg(N_("'{shown}' may only contain letters, digits, '_', '-' and '.'"), shown=shown), None
     if kind in ("list_type",):
-        return "must be a list", None
+        return Msg(N_("must be a list")), None
     if kind == "too_long":
-        return f"has more than {ctx.get('max_length')} items", None
+        return Msg(N_("has more than {n} items"), n=ctx.get("max_length")), None
     if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return "must be a set of fields (a mapping)", None
-    return error.get("msg", "is not valid"), None
+        return Msg(N_("must be a set of fields (a mapping)")), None
+    return error.get("msg", "is not valid"), None  # pydantic's own words: not ours to translate
 
 
 def _unknown_to_none(data: Any, policy: ir.CheckedPolicy) -> Any:
@@ -786,7 +829,7 @@ def validate(
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise StratError([Diagnostic("E302", "the assessment must be a mapping of inputs (organization:, usecases: …)", Span(name, 1, 1, 1, 2))])
+        raise StratError([Diagnostic("E302", Msg(N_("the assessment must be a mapping of inputs (organization:, usecases: …)")), Span(name, 1, 1, 1, 2))])
     _check_plain(data)  # data that did not come through parse_data: the service, policy tests, callers
     _check_free_numbers(data.get("about"), name, spans)
     retired = _retired_answers(policy, data, name, spans)
@@ -803,7 +846,7 @@ def validate(
             path = _path(e["loc"])
             message, hint = _message(e, policy)
             span = spans.get(path) or spans.get(_path(e["loc"][:-1])) or Span(name, 0, 0, 0, 0)
-            problems.append(Diagnostic("E302", f"{path}: {message}" if path else message, span, hint=hint))
+            problems.append(Diagnostic("E302", Msg(_AT_PATH, path=path, message=message) if path else message, span, hint=hint))
         raise StratError(problems) from None
     if duplicates:
         raise StratError(duplicates)
@@ -841,12 +884,18 @@ def _retired_answers(policy: ir.CheckedPolicy, data: dict[str, Any], name: str, 
                 problems.append(
                     Diagnostic(
                         "E320",
-                        f"{shown}.{field_name}: this question is no longer asked — {hint}",
+                        Msg(N_("{path}: this question is no longer asked — {hint}"), path=f"{shown}.{field_name}", hint=hint),
                         span,
-                        hint=("answer instead: " + "; ".join(instead)) if instead else "remove the answer once the new questions are answered",
+                        hint=Msg(N_("answer instead: {answers}"), answers="; ".join(instead))
+                        if instead
+                        else Msg(N_("remove the answer once the new questions are answered")),
                     )
                 )
     return problems
+
+
+def _same_id(name: str, index: int, ident: str, first: int) -> Msg:
+    return Msg(N_("{path}: '{ident}' is already the id of {other}"), path=f"{name}[{index}].id", ident=ident, other=f"{name}[{first}]")
 
 
 def _duplicate_ids(policy: ir.CheckedPolicy, data: dict[str, Any], name: str, spans: dict[str, Span]) -> list[Diagnostic]:
@@ -862,7 +911,7 @@ def _duplicate_ids(policy: ir.CheckedPolicy, data: dict[str, Any], name: str, sp
                 continue
             if ident in seen:
                 span = spans.get(f"{item.name}[{i}].id") or Span(name, 0, 0, 0, 0)
-                problems.append(Diagnostic("E306", f"{item.name}[{i}].id: '{ident}' is already the id of {item.name}[{seen[ident]}]", span))
+                problems.append(Diagnostic("E306", _same_id(item.name, i, ident, seen[ident]), span))
             seen[ident] = i
     return problems
 
@@ -922,7 +971,7 @@ def _runtime(
                 if ident in seen:
                     span = spans.get(f"{item.name}[{i}].id") or Span(name, 0, 0, 0, 0)
                     problems.append(
-                        Diagnostic("E306", f"{item.name}[{i}].id: '{ident}' is already the id of {item.name}[{seen[ident]}]", span)
+                        Diagnostic("E306", _same_id(item.name, i, ident, seen[ident]), span)
                     )
                 seen[ident] = i
                 prefix = f"{item.name}[{ident}]"

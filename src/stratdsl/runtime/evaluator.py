@@ -19,6 +19,7 @@ from typing import Any
 
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 from .assessment import Assessment, Entity
 from .result import (
     DECIDED,
@@ -70,9 +71,9 @@ def round_half_up(value: Decimal, places: int, span: Any) -> Decimal:
             [
                 Diagnostic(
                     "E202",
-                    f"round() would give a number of more than {CONTEXT.prec} digits",
+                    Msg(N_("round() would give a number of more than {n} digits"), n=CONTEXT.prec),
                     span,
-                    hint="round to fewer decimal places, or check how large the number is",
+                    hint=Msg(N_("round to fewer decimal places, or check how large the number is")),
                 )
             ]
         ) from None
@@ -346,16 +347,15 @@ class Evaluator:
                 return CONTEXT.multiply(left, right)
             return CONTEXT.divide(left, right)
         except Overflow:
-            raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)", e.span)]) from None
+            raise StratError([Diagnostic("E202", Msg(N_("a number is too large (more than 999999 digits)")), e.span)]) from None
         except (DivisionByZero, InvalidOperation):
-            where = f" for {entity.path}" if entity else ""
             raise StratError(
                 [
                     Diagnostic(
                         "E201",
-                        f"division by zero{where}",
+                        Msg(N_("division by zero for {entity}"), entity=entity.path) if entity else Msg(N_("division by zero")),
                         e.span,
-                        hint="guard the division in the policy: if DIVISOR > 0 then … else …",
+                        hint=Msg(N_("guard the division in the policy: if DIVISOR > 0 then … else …")),
                     )
                 ]
             ) from None
@@ -608,7 +608,7 @@ def evaluate(
     try:
         return Evaluator(policy, assessment, as_of, params, tracer).run()
     except Overflow:  # a sum, mean or weighted mean past the exponent limit
-        raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+        raise StratError([Diagnostic("E202", Msg(N_("a number is too large (more than 999999 digits)")))]) from None
 
 
 def conclude(

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..language import ir
 from ..language.diagnostics import Diagnostic, Severity
+from ..language.messages import N_, Msg
 from ..language.source import Span
 from .assessment import Assessment, Entity
 from .evaluator import Evaluator
@@ -73,10 +74,14 @@ def irrelevant_answers(policy: ir.CheckedPolicy, assessment: Assessment) -> list
         out.append(
             Diagnostic(
                 "W110",
-                f"{path} is answered although the question is not asked here (ask when {' '.join(text_of(condition.span).split())}: false); the answer is kept",
+                Msg(
+                    N_("{path} is answered although the question is not asked here (ask when {condition}: false); the answer is kept"),
+                    path=path,
+                    condition=" ".join(text_of(condition.span).split()),
+                ),
                 span,
                 severity=Severity.WARNING,
-                hint="remove the answer, or check the earlier answer that makes it irrelevant",
+                hint=Msg(N_("remove the answer, or check the earlier answer that makes it irrelevant")),
             )
         )
     return out
