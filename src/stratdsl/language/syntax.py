@@ -37,7 +37,7 @@ _CHAINS = frozenset({"or_op", "and_op"})
 _TERMINAL_WORDS: dict[str, str] = {
     "NAME": Msg(N_("a name")),
     "STRING": Msg(N_('a text in double quotes ("…")')),
-    "NUMBER": Msg(N_("a number")),
+    "NUMBER": Msg(N_("a {number}"), number=Msg(N_("number"))),  # "a number" alone is the questionnaire's "un numéro"
     "DATE": Msg(N_("a date (YYYY-MM-DD)")),
     "LANG_FR": "'fr'",
     "LANG_EN": "'en'",
