@@ -19,6 +19,7 @@ from .language import ir
 from .language.checker import check
 from .language.diagnostics import Diagnostic, StratError, did_you_mean
 from .language.loader import Program, load_policy, load_text
+from .language.messages import N_, Msg
 from .language.types import BoolT, DateT, EnumT, NumberT, TextT, number_problem
 
 if TYPE_CHECKING:
@@ -63,12 +64,19 @@ def require_policy(path: str | Path, display: Callable[[Path], str] | None = Non
 def parse_param(policy: ir.CheckedPolicy, text: str) -> tuple[str, Any]:
     """`name=value` from the command line, converted to the parameter's declared type."""
     if "=" not in text:
-        raise StratError([Diagnostic("E304", f"--param '{text}' must be written name=value")])
+        raise StratError([Diagnostic("E304", Msg(N_("--param '{text}' must be written name=value"), text=text))])
     name, raw = (part.strip() for part in text.split("=", 1))
     param = policy.params.get(name)
     if param is None:
         raise StratError(
-            [Diagnostic("E304", f"unknown parameter '{name}'", hint=did_you_mean(name, list(policy.params)) or f"parameters: {', '.join(policy.params) or 'none'}")]
+            [
+                Diagnostic(
+                    "E304",
+                    Msg(N_("unknown parameter '{name}'"), name=name),
+                    hint=did_you_mean(name, list(policy.params))
+                    or Msg(N_("parameters: {names}"), names=", ".join(policy.params) or Msg(N_("none"))),
+                )
+            ]
         )
     type_ = param.type
     try:
@@ -78,9 +86,11 @@ def parse_param(policy: ir.CheckedPolicy, text: str) -> tuple[str, Any]:
                 raise InvalidOperation
             problem = number_problem(value)
             if problem is not None:
-                raise StratError([Diagnostic("E304", f"--param {name}: {raw[:40]} is not a reasonable number: {problem}")])
+                message = Msg(N_("--param {name}: {raw} is not a reasonable number: {problem}"), name=name, raw=raw[:40], problem=problem)
+                raise StratError([Diagnostic("E304", message)])
             if (type_.low is not None and value < type_.low) or (type_.high is not None and value > type_.high):
-                raise StratError([Diagnostic("E304", f"--param {name}: {raw} is outside {type_.low}..{type_.high}")])
+                message = Msg(N_("--param {name}: {raw} is outside {low}..{high}"), name=name, raw=raw, low=type_.low, high=type_.high)
+                raise StratError([Diagnostic("E304", message)])
         elif isinstance(type_, BoolT):
             if raw.lower() not in ("true", "false"):
                 raise ValueError
@@ -90,7 +100,13 @@ def parse_param(policy: ir.CheckedPolicy, text: str) -> tuple[str, Any]:
         elif isinstance(type_, EnumT):
             if raw not in type_.values:
                 raise StratError(
-                    [Diagnostic("E304", f"--param {name}: '{raw}' is not one of: {', '.join(type_.values)}", hint=did_you_mean(raw, list(type_.values)))]
+                    [
+                        Diagnostic(
+                            "E304",
+                            Msg(N_("--param {name}: '{raw}' is not one of: {values}"), name=name, raw=raw, values=", ".join(type_.values)),
+                            hint=did_you_mean(raw, list(type_.values)),
+                        )
+                    ]
                 )
             value = raw
         elif isinstance(type_, TextT):
@@ -98,7 +114,8 @@ def parse_param(policy: ir.CheckedPolicy, text: str) -> tuple[str, Any]:
         else:
             raise ValueError
     except (InvalidOperation, ValueError):
-        raise StratError([Diagnostic("E304", f"--param {name}: '{raw}' is not a {type_.describe()}")]) from None
+        message = Msg(N_("--param {name}: '{raw}' is not a {type}"), name=name, raw=raw, type=type_.describe())
+        raise StratError([Diagnostic("E304", message)]) from None
     return name, value
 
 
@@ -187,8 +204,8 @@ def _stack_guard() -> Iterator[None]:
             [
                 Diagnostic(
                     "E203",
-                    "the policy nests its definitions and decisions too deeply to be evaluated here",
-                    hint="compute some values directly from the facts, so that fewer definitions read one another",
+                    Msg(N_("the policy nests its definitions and decisions too deeply to be evaluated here")),
+                    hint=Msg(N_("compute some values directly from the facts, so that fewer definitions read one another")),
                 )
             ]
         ) from None
@@ -209,7 +226,13 @@ def explain(
     """Explain one decision (for one entity, or every entity); optionally why an outcome was not chosen."""
     if decision not in policy.decisions:
         raise StratError(
-            [Diagnostic("E305", f"unknown decision '{decision}'", hint=did_you_mean(decision, list(policy.decisions)) or f"decisions: {', '.join(policy.decisions)}")]
+            [
+                Diagnostic(
+                    "E305",
+                    Msg(N_("unknown decision '{name}'"), name=decision),
+                    hint=did_you_mean(decision, list(policy.decisions)) or Msg(N_("decisions: {names}"), names=", ".join(policy.decisions)),
+                )
+            ]
         )
     target = policy.decisions[decision]
     if why_not_outcome is not None and target.outcome(why_not_outcome) is None:
@@ -217,9 +240,9 @@ def explain(
             [
                 Diagnostic(
                     "E305",
-                    f"'{why_not_outcome}' is not an outcome of '{decision}'",
+                    Msg(N_("'{outcome}' is not an outcome of '{decision}'"), outcome=why_not_outcome, decision=decision),
                     hint=did_you_mean(why_not_outcome, [o.name for o in target.outcomes])
-                    or f"outcomes: {', '.join(o.name for o in target.outcomes)}",
+                    or Msg(N_("outcomes: {names}"), names=", ".join(o.name for o in target.outcomes)),
                 )
             ]
         )
@@ -228,12 +251,19 @@ def explain(
     chosen = [d for d in result.decisions if d.decision == decision]
     if entity is not None:
         if target.entity_input is None:
-            raise StratError([Diagnostic("E303", f"decision '{decision}' is not made for each entity: drop --for")])
+            message = Msg(N_("decision '{decision}' is not made for each entity: drop --for"), decision=decision)
+            raise StratError([Diagnostic("E303", message)])
         chosen = [d for d in chosen if d.entity == entity]
         if not chosen:
             ids = result.entities.get(target.entity_input, [])
             raise StratError(
-                [Diagnostic("E303", f"no {policy.inputs[target.entity_input].entity} with id '{entity}'", hint=did_you_mean(entity, ids) or f"ids: {', '.join(ids)}")]
+                [
+                    Diagnostic(
+                        "E303",
+                        Msg(N_("no {entity} with id '{id}'"), entity=policy.inputs[target.entity_input].entity, id=entity),
+                        hint=did_you_mean(entity, ids) or Msg(N_("ids: {ids}"), ids=", ".join(ids)),
+                    )
+                ]
             )
     from .runtime.explain import explain_decision
     from .runtime.whynot import why_not

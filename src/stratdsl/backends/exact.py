@@ -19,6 +19,7 @@ import z3
 
 from ..language import ir
 from ..language.diagnostics import Diagnostic, Severity
+from ..language.messages import N_, Msg
 from ..runtime.assessment import validate
 from ..runtime.evaluator import evaluate
 from . import prove as prove_mod
@@ -63,9 +64,11 @@ def exact_checks(policy: ir.CheckedPolicy, as_of: date, budget_ms: int, approxim
         answer = smt.check(s, budget_ms)
         return answer, (s.model() if answer == z3.sat else None)
 
-    when = f"on {as_of.isoformat()}"
+    when = Msg(N_("on {date}"), date=as_of.isoformat())
     for decision in policy.decisions.values():
-        scope = f"{when}, with one entity per list input (more may reach it)" if _counts_entities(policy, decision) else when
+        scope = when
+        if _counts_entities(policy, decision):
+            scope = Msg(N_("on {date}, with one entity per list input (more may reach it)"), date=as_of.isoformat())
         for entity in t.scope_entities(decision.entity_input):
             try:
                 term = t.decision(decision.name, entity)
@@ -76,25 +79,28 @@ def exact_checks(policy: ir.CheckedPolicy, as_of: date, budget_ms: int, approxim
                     continue  # a rule not in force on this date is meant to be so: not dead text
                 answer, model = ask(term.fired[rule.id])
                 if answer == z3.unsat:
-                    out.append(Diagnostic("W131", f"rule '{rule.id}' fires for no assessment {scope} (proven by the solver)", rule.span,
-                                          hint="remove it, or change the rules above it or its condition", severity=Severity.WARNING))
+                    out.append(Diagnostic("W131", Msg(N_("rule '{rule}' fires for no assessment {scope} (proven by the solver)"), rule=rule.id, scope=scope),
+                                          rule.span, hint=Msg(N_("remove it, or change the rules above it or its condition")), severity=Severity.WARNING))
                 elif answer == z3.sat and (rule.span.file, rule.span.line) in flagged:
                     data = prove_mod._data(t, model)
                     if _fires(policy, data, decision.name, entity, rule.id, as_of):
-                        out.append(Diagnostic("W134", f"rule '{rule.id}' does fire, despite W101: for instance {_witness_line(data)}", rule.span,
-                                              hint="the approximate analysis could not see it; the W101 above is a false alarm", severity=Severity.WARNING))
+                        message = Msg(N_("rule '{rule}' does fire, despite W101: for instance {witness}"), rule=rule.id, witness=_witness_line(data))
+                        out.append(Diagnostic("W134", message, rule.span,
+                                              hint=Msg(N_("the approximate analysis could not see it; the W101 above is a false alarm")), severity=Severity.WARNING))
                 for exc in rule.exceptions:
                     answer, _ = ask(term.excepts[exc.id])
                     if answer == z3.unsat:
-                        out.append(Diagnostic("W132", f"exception '{exc.id}' never applies where rule '{rule.id}' would fire, {scope} (proven by the solver)", exc.span,
-                                              hint="remove the exception, or correct its condition", severity=Severity.WARNING))
+                        message = Msg(N_("exception '{exception}' never applies where rule '{rule}' would fire, {scope} (proven by the solver)"),
+                                      exception=exc.id, rule=rule.id, scope=scope)
+                        out.append(Diagnostic("W132", message, exc.span,
+                                              hint=Msg(N_("remove the exception, or correct its condition")), severity=Severity.WARNING))
             if not any(r.is_otherwise for r in decision.rules):
                 answer, model = ask(term.no_match, *all_known)
                 if answer == z3.sat:
                     data = prove_mod._data(t, model)
                     if _no_match(policy, data, decision.name, entity, as_of):
-                        out.append(Diagnostic("W133", f"no rule of '{decision.name}' applies to: {_witness_line(data)}", decision.span,
-                                              hint="add a rule or `otherwise` for it", severity=Severity.WARNING))
+                        message = Msg(N_("no rule of '{decision}' applies to: {witness}"), decision=decision.name, witness=_witness_line(data))
+                        out.append(Diagnostic("W133", message, decision.span, hint=Msg(N_("add a rule or `otherwise` for it")), severity=Severity.WARNING))
     return out
 
 

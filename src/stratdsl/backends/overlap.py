@@ -24,6 +24,7 @@ import z3
 
 from ..language import ir
 from ..language.diagnostics import Diagnostic, Severity, StratError
+from ..language.messages import N_, Msg
 from ..runtime.assessment import validate
 from ..runtime.evaluator import Evaluator
 from . import prove as prove_mod
@@ -80,8 +81,8 @@ def unique_overlaps(policy: ir.CheckedPolicy, as_of: date, budget_ms: int) -> li
             try:
                 applies = {r.id: _applies(t, r, scope) for r in rules}
             except smt.Untranslatable as error:
-                out.append(Diagnostic("W135", f"unique decision '{decision.name}': {error.diagnostics[0].message}", decision.span,
-                                      hint="the overlaps of its rules are not checked", severity=Severity.WARNING))
+                message = Msg(N_("unique decision '{decision}': {problem}"), decision=decision.name, problem=error.diagnostics[0].message)
+                out.append(Diagnostic("W135", message, decision.span, hint=Msg(N_("the overlaps of its rules are not checked")), severity=Severity.WARNING))
                 continue
             for i, first in enumerate(rules):
                 for second in rules[i + 1 :]:
@@ -96,16 +97,30 @@ def unique_overlaps(policy: ir.CheckedPolicy, as_of: date, budget_ms: int) -> li
                             witness = " ".join(line.strip() for line in prove_mod.assessment_yaml(data).splitlines())
                             out.append(Diagnostic(
                                 "E073",
-                                f"rules '{first.id}' ({first.outcome}) and '{second.id}' ({second.outcome}) of unique decision '{decision.name}' both apply to: {witness}",
+                                Msg(
+                                    N_("rules '{first}' ({first_outcome}) and '{second}' ({second_outcome}) of unique decision '{decision}' both apply to: {witness}"),
+                                    first=first.id,
+                                    first_outcome=first.outcome,
+                                    second=second.id,
+                                    second_outcome=second.outcome,
+                                    decision=decision.name,
+                                    witness=witness,
+                                ),
                                 second.span,
-                                hint="narrow one condition (or add an `unless`) so that at most one rule applies, or drop `unique` if the order is meant to decide",
+                                hint=Msg(N_("narrow one condition (or add an `unless`) so that at most one rule applies, or drop `unique` if the order is meant to decide")),
                             ))
                             continue
                     out.append(Diagnostic(
                         "W135",
-                        f"unique decision '{decision.name}': whether rules '{first.id}' and '{second.id}' can both apply is unknown within the time budget ({budget_ms / 1000:g} s)",
+                        Msg(
+                            N_("unique decision '{decision}': whether rules '{first}' and '{second}' can both apply is unknown within the time budget ({seconds} s)"),
+                            decision=decision.name,
+                            first=first.id,
+                            second=second.id,
+                            seconds=f"{budget_ms / 1000:g}",
+                        ),
                         second.span,
-                        hint="not proven, not refuted: give `check --assertions SECONDS` more time",
+                        hint=Msg(N_("not proven, not refuted: give `check --assertions SECONDS` more time")),
                         severity=Severity.WARNING,
                     ))
     return out

@@ -57,9 +57,9 @@ class Untranslatable(StratError):
             [
                 Diagnostic(
                     "E801",
-                    f"the symbolic analysis cannot translate {what}",
+                    Msg(N_("the symbolic analysis cannot translate {what}"), what=what),
                     span,
-                    hint="the approximate analyses still apply; docs/analysis.md lists what is translated",
+                    hint=Msg(N_("the approximate analyses still apply; docs/analysis.md lists what is translated")),
                 )
             ]
         )

@@ -40,6 +40,7 @@ from typing import Any
 
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 from ..language.types import BoolT, DateT, EnumT, ListT, NotApplicableT, NumberT, TextT, Type
 
 #: Decimals places kept for input numbers; an input with more goes to Python.
@@ -51,14 +52,15 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 NUM, APPROX, BOOL, TEXT, DATE, LIST = "num", "approx", "bool", "text", "date", "list"
 
 
-def unsupported(what: str, span: Any = None, hint: str | None = None) -> StratError:
-    return StratError([Diagnostic("E851", f"the SQL back end cannot express {what}", span, hint=hint or "evaluate this policy with the Python engine (--engine local)")])
+def unsupported(what: Msg, span: Any = None, hint: str | None = None) -> StratError:
+    message = Msg(N_("the SQL back end cannot express {what}"), what=what)
+    return StratError([Diagnostic("E851", message, span, hint=hint or Msg(N_("evaluate this policy with the Python engine (--engine local)")))])
 
 
 def ident(name: str) -> str:
     """A checked identifier as a SQL identifier, always quoted (checked names match [A-Za-z_][A-Za-z0-9_]*)."""
     if not _NAME.match(name):
-        raise StratError([Diagnostic("E852", f"'{name}' cannot be used as a SQL name")])
+        raise StratError([Diagnostic("E852", Msg(N_("'{name}' cannot be used as a SQL name"), name=name))])
     return f'"{name}"'
 
 
@@ -116,7 +118,7 @@ def literal(value: Any, t: Type | None = None) -> tuple[str, str]:
     if isinstance(value, (frozenset, set, tuple, list)):
         items = sorted(str(v) for v in value)
         return "CAST([" + ", ".join(text_literal(v) for v in items) + "] AS VARCHAR[])", LIST
-    raise unsupported(f"the constant {value!r}")
+    raise unsupported(Msg(N_("the constant {value}"), value=repr(value)))
 
 
 @dataclass
@@ -177,7 +179,7 @@ class SqlCompiler:
         inputs = self.policy.inputs
         keys = [f"SELECT assessment FROM {ident(i.name)}" for i in inputs.values()]
         if not keys:
-            raise unsupported("a policy with no inputs")
+            raise unsupported(Msg(N_("a policy with no inputs")))
         union = " UNION ".join(keys)
         joins = ""
         columns = ["k.assessment"]
@@ -263,7 +265,7 @@ class SqlCompiler:
         if k in self.done:
             return self.done[k]
         if k in self.busy:
-            raise unsupported(f"the cycle through {key}")
+            raise unsupported(Msg(N_("the cycle through {key}"), key=key))
         self.busy.add(k)
         sql, kind = build()
         column = self._fresh("c")
@@ -329,7 +331,7 @@ class SqlCompiler:
                 continue
             sql, kind = self.expr(bound, scope)
             if kind != DATE:
-                raise unsupported("a validity bound that is not a date", bound.span)
+                raise unsupported(Msg(N_("a validity bound that is not a date")), bound.span)
             asof = f"DATE '{self.as_of.isoformat()}'"
             conds.append(f"({sql} <= {asof})" if op == "<=" else f"({sql} > {asof})")
         return True if not conds else " AND ".join(conds)
@@ -338,18 +340,18 @@ class SqlCompiler:
     def cond(self, e: ir.Expr, scope: str) -> str:
         sql, kind = self.expr(e, scope)
         if kind != BOOL:
-            raise unsupported("a condition that is not a truth value", e.span)
+            raise unsupported(Msg(N_("a condition that is not a truth value")), e.span)
         return sql
 
     def expr(self, e: ir.Expr, scope: str) -> tuple[str, str]:
         method = getattr(self, "_" + type(e).__name__.lower(), None)
         if method is None:
-            raise unsupported(f"the expression {type(e).__name__}", e.span)
+            raise unsupported(Msg(N_("the expression {kind}"), kind=type(e).__name__), e.span)
         return method(e, scope)
 
     def _const(self, e: ir.Const, scope: str) -> tuple[str, str]:
         if isinstance(e.value, ir.NotApplicable):  # outside a branch of `if`: no type to give it
-            raise unsupported("a value that is never applicable", e.span)
+            raise unsupported(Msg(N_("a value that is never applicable")), e.span)
         return literal(e.value, e.type)
 
     def _fieldref(self, e: ir.FieldRef, scope: str) -> tuple[str, str]:
@@ -360,7 +362,7 @@ class SqlCompiler:
                 return ident(local), self.kinds[column]
             return ident(column), self.kinds[column]
         if scope != e.input_name:
-            raise unsupported(f"the field {e.field_name} read outside its entity", e.span)
+            raise unsupported(Msg(N_("the field {field} read outside its entity"), field=e.field_name), e.span)
         column = f"f__{e.field_name}"
         return ident(column), self.kinds[f"{scope}:{column}"]
 
@@ -426,7 +428,7 @@ class SqlCompiler:
         left, lk = self.expr(e.left, scope)
         right, rk = self.expr(e.right, scope)
         if lk not in (NUM, APPROX) or rk not in (NUM, APPROX):
-            raise unsupported(f"'{e.op}' on values that are not numbers", e.span)
+            raise unsupported(Msg(N_("'{op}' on values that are not numbers"), op=e.op), e.span)
         if e.op == "/":
             if isinstance(e.right, ir.Const) and isinstance(e.right.value, Decimal) and _power_of_ten(e.right.value):
                 # x / 100 is x * 0.01 exactly, as the language computes it (28 digits suffice)
@@ -447,32 +449,32 @@ class SqlCompiler:
             return _guarded_compare(op, left, right), BOOL
         if lk == LIST or rk == LIST:
             if op not in ("=", "<>"):
-                raise unsupported("an order comparison of lists", e.span)
+                raise unsupported(Msg(N_("an order comparison of lists")), e.span)
             return f"({'' if op == '=' else 'NOT '}(list_sort({left}) = list_sort({right})))", BOOL
         return f"({left} {op} {right})", BOOL
 
     def _in(self, e: ir.In, scope: str) -> tuple[str, str]:
         item, ik = self.expr(e.item, scope)
         if ik == LIST:
-            raise unsupported("'in' with a list on its left", e.span)
+            raise unsupported(Msg(N_("'in' with a list on its left")), e.span)
         if ik == APPROX:
-            raise unsupported("'in' on a quotient (an inexact number)", e.span)
+            raise unsupported(Msg(N_("'in' on a quotient (an inexact number)")), e.span)
         if isinstance(e.container, ir.SetOf):
             items = [self.expr(i, scope) for i in e.container.items]
             if any(k == APPROX for _, k in items):
-                raise unsupported("a set of quotients", e.span)
+                raise unsupported(Msg(N_("a set of quotients")), e.span)
             inside = f"({item} IN ({', '.join(s for s, _ in items)}))"
         else:
             container, ck = self.expr(e.container, scope)
             if ck != LIST:
-                raise unsupported("'in' on a value that is not a list", e.span)
+                raise unsupported(Msg(N_("'in' on a value that is not a list")), e.span)
             inside = f"(CASE WHEN {item} IS NULL OR {container} IS NULL THEN NULL ELSE list_contains({container}, {item}) END)"
         return (f"(NOT {inside})" if e.negated else inside), BOOL
 
     def _setof(self, e: ir.SetOf, scope: str) -> tuple[str, str]:
         items = [self.expr(i, scope) for i in e.items]
         if any(k != TEXT for _, k in items):
-            raise unsupported("a set of values that are not enum values", e.span)
+            raise unsupported(Msg(N_("a set of values that are not enum values")), e.span)
         # NULL if any item is unknown, as the language does
         parts = ", ".join(s for s, _ in items)
         nulls = " OR ".join(f"{s} IS NULL" for s, _ in items) or "FALSE"
@@ -501,7 +503,7 @@ class SqlCompiler:
         other, ok = self._branch(e.otherwise, e.type, scope)
         kind = tk if tk == ok else (APPROX if {tk, ok} == {NUM, APPROX} else None)
         if kind is None:
-            raise unsupported("an 'if' whose branches have different types", e.span)
+            raise unsupported(Msg(N_("an 'if' whose branches have different types")), e.span)
         if kind == APPROX:
             then, other = f"CAST({then} AS DOUBLE)", f"CAST({other} AS DOUBLE)"
         # an unknown condition leaves the value unknown (CASE alone would take the ELSE)
@@ -522,16 +524,16 @@ class SqlCompiler:
         if name == "size":
             sql, kind = args[0]
             if kind != LIST:
-                raise unsupported("size() of a value that is not a list", e.span)
+                raise unsupported(Msg(N_("size() of a value that is not a list")), e.span)
             return f"(CASE WHEN {sql} IS NULL THEN NULL ELSE CAST(coalesce(array_length({sql}), 0) AS DECIMAL(38, 0)) END)", NUM
         sql, kind = args[0]
         if name == "round":
             places = e.args[1] if len(e.args) > 1 else None
             if places is not None and not (isinstance(places, ir.Const) and isinstance(places.value, Decimal)):
-                raise unsupported("round() to a number of places that is not a constant", e.span)
+                raise unsupported(Msg(N_("round() to a number of places that is not a constant")), e.span)
             k = int(places.value) if places is not None else 0
             if not 0 <= k <= 18:
-                raise unsupported(f"round() to {k} places", e.span)
+                raise unsupported(Msg(N_("round() to {places} places"), places=k), e.span)
             if kind == APPROX:
                 return _guarded_round(sql, k), NUM
             return f"CAST(round({sql}, {k}) AS DECIMAL(38, {k}))", NUM
@@ -548,12 +550,12 @@ class SqlCompiler:
             nulls = " OR ".join(f"{s} IS NULL" for s, _ in args)
             fn = "least" if name == "min" else "greatest"  # both skip NULLs in some engines: guard
             return f"(CASE WHEN {nulls} THEN NULL ELSE {fn}({', '.join(items)}) END)", (APPROX if APPROX in kinds else kinds.pop())
-        raise unsupported(f"the function {name}()", e.span)
+        raise unsupported(Msg(N_("the function {name}()"), name=name), e.span)
 
     def _aggregate(self, e: ir.Aggregate, scope: str) -> tuple[str, str]:
         source = e.input_name
         if source not in self.scopes:
-            raise unsupported(f"an aggregate over '{source}'", e.span)
+            raise unsupported(Msg(N_("an aggregate over '{source}'"), source=source), e.span)
         where = self.cond(e.where, source) if e.where is not None else "TRUE"
         body, bk = self.expr(e.body, source) if e.body is not None else ("TRUE", BOOL)
         weight, _ = self.expr(e.weight, source) if e.weight is not None else ("NULL", NUM)
@@ -566,7 +568,7 @@ class SqlCompiler:
         kind = e.kind
         if kind in ("any", "all"):
             if bk != BOOL:
-                raise unsupported(f"{kind}() of a value that is not a truth value", e.span)
+                raise unsupported(Msg(N_("{kind}() of a value that is not a truth value"), kind=kind), e.span)
             if kind == "any":
                 score = f"CASE WHEN {w} IS FALSE THEN 0 WHEN {w} IS NULL THEN 1 WHEN {b} THEN 2 WHEN NOT {b} THEN 0 ELSE 1 END"
                 value = f"CASE coalesce(max({score}), 0) WHEN 2 THEN TRUE WHEN 1 THEN NULL ELSE FALSE END"
@@ -583,7 +585,7 @@ class SqlCompiler:
                 pending = f"coalesce({uncertain}, FALSE)"
             elif kind == "sum":
                 if bk not in (NUM, APPROX):
-                    raise unsupported("sum() of a value that is not a number", e.span)
+                    raise unsupported(Msg(N_("sum() of a value that is not a number")), e.span)
                 value = f"coalesce(sum({b}) FILTER (WHERE {keep}), 0)"
                 out_kind = bk
             elif kind in ("min", "max"):
@@ -598,7 +600,7 @@ class SqlCompiler:
                 value = f"(sum(CAST({b} AS DOUBLE) * CAST({g} AS DOUBLE)) FILTER (WHERE {keep}) / NULLIF({total}, 0))"
                 out_kind = APPROX
             else:
-                raise unsupported(f"the aggregate {kind}()", e.span)
+                raise unsupported(Msg(N_("the aggregate {kind}()"), kind=kind), e.span)
             value = f"CASE WHEN coalesce({pending}, FALSE) THEN NULL ELSE {value} END"
         agg = self._add_cte("a", f"SELECT assessment, {value} AS v\n  FROM {s.current}\n  GROUP BY assessment")
         g_scope = self.scopes[""]
@@ -616,13 +618,13 @@ class SqlCompiler:
 
     def _rank(self, e: ir.Rank, scope: str) -> tuple[str, str]:
         if scope != e.input_name:
-            raise unsupported("rank() outside its own entities", e.span)
+            raise unsupported(Msg(N_("rank() outside its own entities")), e.span)
         where = self.cond(e.where, scope) if e.where is not None else "TRUE"
         keys = []
         for key, descending in e.keys:
             sql, kind = self.expr(key, scope)
             if kind == APPROX:
-                raise unsupported("rank() by a quotient (an inexact number)", key.span)
+                raise unsupported(Msg(N_("rank() by a quotient (an inexact number)")), key.span)
             keys.append((sql, descending))
         self._flush_hazards()
         wcol = self._fresh("w")

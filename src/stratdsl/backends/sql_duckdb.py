@@ -42,6 +42,7 @@ from typing import Any
 
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 from ..language.types import BoolT, DateT, EnumT, ListT, NumberT, TextT
 from ..runtime.assessment import MAX_TEXT
 from .sql import INPUT_SCALE, SqlPolicy, compile_sql, ident, literal, text_literal
@@ -74,12 +75,24 @@ def memory_limit() -> int:
     found = _SIZE.fullmatch(text)
     if found is None:
         raise StratError(
-            [Diagnostic("E860", f"STRATDSL_DUCKDB_MEMORY='{text[:40]}' is not an amount of memory", hint="a number and a unit, such as 2GB, 1500MB or 8GiB")]
+            [
+                Diagnostic(
+                    "E860",
+                    Msg(N_("STRATDSL_DUCKDB_MEMORY='{value}' is not an amount of memory"), value=text[:40]),
+                    hint=Msg(N_("a number and a unit, such as 2GB, 1500MB or 8GiB")),
+                )
+            ]
         )
     size = int(Decimal(found[1]) * _UNITS[found[2].lower()])
     if size < MIN_MEMORY:
         raise StratError(
-            [Diagnostic("E860", f"STRATDSL_DUCKDB_MEMORY='{text}' is below the 256MB DuckDB needs for one part of a batch", hint="give it at least 256MB; 2GB is the default")]
+            [
+                Diagnostic(
+                    "E860",
+                    Msg(N_("STRATDSL_DUCKDB_MEMORY='{value}' is below the 256MB DuckDB needs for one part of a batch"), value=text),
+                    hint=Msg(N_("give it at least 256MB; 2GB is the default")),
+                )
+            ]
         )
     return size
 
@@ -90,7 +103,13 @@ def temp_folder() -> Path:
     base = os.environ.get("STRATDSL_DUCKDB_TEMP") or tempfile.gettempdir()
     if not os.path.isdir(base) or not os.access(base, os.W_OK | os.X_OK):
         raise StratError(
-            [Diagnostic("E861", f"STRATDSL_DUCKDB_TEMP='{base}' is not a folder DuckDB can write to", hint="name an existing folder with room for the batch's data")]
+            [
+                Diagnostic(
+                    "E861",
+                    Msg(N_("STRATDSL_DUCKDB_TEMP='{value}' is not a folder DuckDB can write to"), value=base),
+                    hint=Msg(N_("name an existing folder with room for the batch's data")),
+                )
+            ]
         )
     return Path(base) / f"stratdsl-duckdb-{os.getpid()}"
 
@@ -99,7 +118,7 @@ def connect(threads: int | None = None) -> Any:
     try:
         import duckdb
     except ImportError:  # pragma: no cover - a dependency of the package
-        raise StratError([Diagnostic("E853", "--engine duckdb needs the duckdb package: pip install duckdb")]) from None
+        raise StratError([Diagnostic("E853", Msg(N_("--engine duckdb needs the duckdb package: pip install duckdb")))]) from None
     limit, folder = memory_limit(), temp_folder()  # both checked before any work
     con = duckdb.connect(":memory:")
     con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
@@ -132,7 +151,13 @@ def _reader(path: Path) -> str:
     if suffix == ".jsonl":
         return f"read_json({quoted}, format = 'newline_delimited', records = true)"
     raise StratError(
-        [Diagnostic("E854", f"--engine duckdb reads .csv, .jsonl and .parquet files, not '{path}'", hint="use --engine local for folders of YAML/JSON assessments")]
+        [
+            Diagnostic(
+                "E854",
+                Msg(N_("--engine duckdb reads .csv, .jsonl and .parquet files, not '{path}'"), path=path),
+                hint=Msg(N_("use --engine local for folders of YAML/JSON assessments")),
+            )
+        ]
     )
 
 
@@ -183,7 +208,13 @@ def bind_files(con: Any, policy: ir.CheckedPolicy, paths: list[Path], rows_input
     unknown = [c for c in flat_columns if not _known_column(policy, c, rows_input)]
     if unknown:
         raise StratError(
-            [Diagnostic("E855", f"column '{unknown[0]}' is not a field of the policy's inputs", hint="rename or drop the column, or run with --engine local to see every error")]
+            [
+                Diagnostic(
+                    "E855",
+                    Msg(N_("column '{column}' is not a field of the policy's inputs"), column=unknown[0]),
+                    hint=Msg(N_("rename or drop the column, or run with --engine local to see every error")),
+                )
+            ]
         )
     # `raw_all` is filled file by file, a statement per flat file and per slice of a nested
     # JSONL file, so that what DuckDB holds while reading is one slice's, not the input's
@@ -551,7 +582,8 @@ def _typed(raw: str, f: ir.Field) -> tuple[str, str]:
         value = r
         bad = f"({r} IS NOT NULL AND ({r} LIKE '%;%' OR {r} LIKE '[%'))"
     else:
-        raise StratError([Diagnostic("E851", f"the SQL back end cannot express the field type of '{f.name}'")])
+        what = Msg(N_("the field type of '{field}'"), field=f.name)
+        raise StratError([Diagnostic("E851", Msg(N_("the SQL back end cannot express {what}"), what=what))])
     value = f"CASE WHEN {unk} THEN NULL ELSE {value} END"
     if f.default is not None:
         # a default fills a question left out, not one answered `unknown`: Python decides those

@@ -42,6 +42,7 @@ from typing import Any
 
 from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError
+from ..language.messages import N_, Msg
 from ..runtime.assessment import Assessment
 from ..runtime.evaluator import Evaluator, is_range, round_half_up
 from ..runtime.evaluator import evaluate as reference_evaluate
@@ -59,7 +60,7 @@ from ..runtime.values import (
     range_unknown,
     truth,
 )
-from .compiler import CompiledPolicy, _Run, _run_generated, compiled
+from .compiler import CompiledPolicy, _Run, _run_generated, compiled, division_by_zero
 
 _MISSING = object()
 
@@ -127,12 +128,9 @@ def _calc(op: str, left: Decimal, right: Decimal, span: Any, entity: Any) -> Dec
             return CONTEXT.multiply(left, right)
         return CONTEXT.divide(left, right)
     except Overflow:
-        raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)", span)]) from None
+        raise StratError([Diagnostic("E202", Msg(N_("a number is too large (more than 999999 digits)")), span)]) from None
     except (DivisionByZero, InvalidOperation):
-        where = f" for {entity.path}" if entity else ""
-        raise StratError(
-            [Diagnostic("E201", f"division by zero{where}", span, hint="guard the division in the policy: if DIVISOR > 0 then … else …")]
-        ) from None
+        raise StratError([division_by_zero(span, entity.path if entity else None)]) from None
 
 
 def _call(name: str, args: list[Any], span: Any) -> Any:
@@ -674,7 +672,7 @@ def evaluate_traced(
         try:
             _TracedEvaluator(module, None, result, policy, assessment, as_of, params, array).trace()
         except Overflow:  # as runtime.evaluator.evaluate
-            raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+            raise StratError([Diagnostic("E202", Msg(N_("a number is too large (more than 999999 digits)")))]) from None
         return result, array
     # One compiled run gives the result (the reference's: test_compiled.py); the traced walk
     # fills its memo table with the decisions it settled plainly, so the compiled form computes
@@ -688,7 +686,7 @@ def evaluate_traced(
     except (StratError, Overflow) as error:
         form.evaluate(assessment, as_of, params)  # the compiled form's error first, if it has one (as before)
         if isinstance(error, Overflow):  # as runtime.evaluator.evaluate
-            raise StratError([Diagnostic("E202", "a number is too large (more than 999999 digits)")]) from None
+            raise StratError([Diagnostic("E202", Msg(N_("a number is too large (more than 999999 digits)")))]) from None
         raise
     return result, array
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from . import ir
 from .diagnostics import Diagnostics
+from .messages import N_, Msg
 from .types import BoolT, EnumT, NumberT
 
 MAX_COMBINATIONS = 50_000  # per decision, and per rule for unreachable rules
@@ -258,7 +259,7 @@ def _describe(env: dict[tuple, Any], policy: ir.CheckedPolicy) -> str:
             continue
         shown = str(value).lower() if isinstance(value, bool) else str(value)
         parts.append(f"{name} = {shown}")
-    return ", ".join(parts) or "some inputs"
+    return ", ".join(parts) or Msg(N_("some inputs"))
 
 
 def _atoms_for(conditions: list[ir.Expr]) -> _Atoms:
@@ -285,18 +286,21 @@ def _check_exhaustive(decision: ir.Decision, policy: ir.CheckedPolicy, diags: Di
     if gap is not None:
         diags.error(
             "E040",
-            f"decision '{decision.name}' gives no outcome when {_describe(gap, policy)}",
+            Msg(N_("decision '{decision}' gives no outcome when {case}"), decision=decision.name, case=_describe(gap, policy)),
             decision.span,
-            hint="add a rule for that case, or a last line: otherwise OUTCOME",
+            hint=Msg(N_("add a rule for that case, or a last line: otherwise OUTCOME")),
         )
 
 
 def _cannot_show(decision: ir.Decision, diags: Diagnostics) -> None:
     diags.error(
         "E040",
-        f"decision '{decision.name}' may give no outcome: it has no 'otherwise' and its rules cannot be shown to cover every case",
+        Msg(
+            N_("decision '{decision}' may give no outcome: it has no 'otherwise' and its rules cannot be shown to cover every case"),
+            decision=decision.name,
+        ),
         decision.span,
-        hint="add a last line: otherwise OUTCOME",
+        hint=Msg(N_("add a last line: otherwise OUTCOME")),
     )
 
 
@@ -310,8 +314,7 @@ def _check_unreachable(decision: ir.Decision, policy: ir.CheckedPolicy, diags: D
         earlier = [prev for prev, theirs in zip(rules[:i], own_keys[:i], strict=True) if _covers(prev) and theirs <= keys]
         if not earlier:
             if mine.combinations() <= MAX_COMBINATIONS and not any(_truth(rule.cond, env) for env in mine.assignments()):
-                diags.warning("W101", f"rule '{rule.id}' can never apply: its condition is never true", rule.span,
-                              hint="remove the rule, or correct its condition")
+                diags.warning("W101", _never_true(rule), rule.span, hint=Msg(N_("remove the rule, or correct its condition")))
             continue
         atoms = _atoms_for([rule.cond] + [p.cond for p in earlier])
         if set(atoms.domains) != keys or atoms.combinations() > MAX_COMBINATIONS:
@@ -327,12 +330,17 @@ def _check_unreachable(decision: ir.Decision, policy: ir.CheckedPolicy, diags: D
                 break
             used.add(hit.id)
         if not possible:
-            if used:
-                verb = "decides" if len(used) == 1 else "decide"
-                message = f"rule '{rule.id}' can never apply: {', '.join(sorted(used))} always {verb} first"
+            if len(used) == 1:
+                message = Msg(N_("rule '{rule}' can never apply: {earlier} always decides first"), rule=rule.id, earlier=next(iter(used)))
+            elif used:
+                message = Msg(N_("rule '{rule}' can never apply: {earlier} always decide first"), rule=rule.id, earlier=", ".join(sorted(used)))
             else:
-                message = f"rule '{rule.id}' can never apply: its condition is never true"
-            diags.warning("W101", message, rule.span, hint="remove the rule, or move it above the rules that hide it")
+                message = _never_true(rule)
+            diags.warning("W101", message, rule.span, hint=Msg(N_("remove the rule, or move it above the rules that hide it")))
+
+
+def _never_true(rule: ir.Rule) -> Msg:
+    return Msg(N_("rule '{rule}' can never apply: its condition is never true"), rule=rule.id)
 
 
 def analyse(policy: ir.CheckedPolicy, diags: Diagnostics) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .messages import N_, Msg
 from .source import Span
 
 
@@ -112,7 +113,7 @@ def suggestions(limit: int | None = None) -> Iterator[None]:
         _SUGGESTIONS_LEFT.reset(token)
 
 
-def did_you_mean(name: str, candidates: list[str] | set[str]) -> str | None:
+def did_you_mean(name: str, candidates: list[str] | set[str]) -> Msg | None:
     """A suggestion for a misspelt name, or None when nothing is close."""
     left = _SUGGESTIONS_LEFT.get()
     if left is not None:
@@ -124,4 +125,4 @@ def did_you_mean(name: str, candidates: list[str] | set[str]) -> str | None:
     size = len(name)
     close_in_length = [c for c in candidates if not (c or name) or 2.0 * min(len(c), size) / (len(c) + size) >= 0.6]
     close = difflib.get_close_matches(name, sorted(close_in_length), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
+    return Msg(N_("did you mean '{name}'?"), name=close[0]) if close else None

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import ast, cache
 from .diagnostics import Diagnostic, StratError
+from .messages import N_, Msg
 from .source import SourceFile, SourceMap, Span
 
 MAX_FILE_BYTES = 2_000_000
@@ -41,7 +42,7 @@ def display_name(path: Path) -> str:
 
 
 class _NotAFile(Exception):
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: Msg) -> None:
         self.what = what
 
 
@@ -52,9 +53,9 @@ def _read_bytes(path: Path, limit: int) -> tuple[int, bytes]:
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise _NotAFile("it is a folder")
+            raise _NotAFile(Msg(N_("it is a folder")))
         if not stat.S_ISREG(info.st_mode):
-            raise _NotAFile("it is not a regular file")
+            raise _NotAFile(Msg(N_("it is not a regular file")))
         if info.st_size > limit:
             return info.st_size, b""
         handle = os.fdopen(fd, "rb")
@@ -71,23 +72,32 @@ def read_source(path: Path, name: str | None = None, span: Span | None = None) -
     try:
         size, data = _read_bytes(path, MAX_FILE_BYTES)
     except FileNotFoundError:
-        raise StratError([Diagnostic("E004", f"cannot read policy file '{shown}': it does not exist", span)]) from None
+        raise StratError([Diagnostic("E004", Msg(N_("cannot read policy file '{name}': it does not exist"), name=shown), span)]) from None
     except _NotAFile as error:
-        raise StratError([Diagnostic("E004", f"cannot read policy file '{shown}': {error.what}", span)]) from None
+        raise StratError([Diagnostic("E004", _cannot_read(shown, error.what), span)]) from None
     except (OSError, ValueError) as error:  # ValueError: a NUL character in the path
-        reason = getattr(error, "strerror", None) or "it is not a valid file name"
-        raise StratError([Diagnostic("E004", f"cannot read policy file '{shown}': {reason}", span)]) from None
+        reason = getattr(error, "strerror", None) or Msg(N_("it is not a valid file name"))
+        raise StratError([Diagnostic("E004", _cannot_read(shown, reason), span)]) from None
     size = max(size, len(data))  # the file may have grown since stat
     if size > MAX_FILE_BYTES:
         raise StratError(
-            [Diagnostic("E005", f"policy file '{shown}' is {size} bytes, above the limit of {MAX_FILE_BYTES}", span)]
+            [
+                Diagnostic(
+                    "E005", Msg(N_("policy file '{name}' is {size} bytes, above the limit of {limit}"), name=shown, size=size, limit=MAX_FILE_BYTES), span
+                )
+            ]
         )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise StratError([Diagnostic("E004", f"policy file '{shown}' is not UTF-8 text", span)]) from None
+        raise StratError([Diagnostic("E004", Msg(N_("policy file '{name}' is not UTF-8 text"), name=shown), span)]) from None
     # a byte-order mark (Windows Notepad) is not part of the text: columns count from after it
     return SourceFile(shown, text.removeprefix("\ufeff"), path, hashlib.sha256(data).hexdigest())
+
+
+def _cannot_read(shown: str, reason: str) -> Msg:
+    """E004's message; `reason` is a Msg, or the system's own words (strerror)."""
+    return Msg(N_("cannot read policy file '{name}': {reason}"), name=shown, reason=reason)
 
 
 def parse_source(source: SourceFile, persist: bool = True) -> ast.Module:
@@ -114,7 +124,7 @@ def _parse_source(source: SourceFile) -> ast.Module:
         # syntax.parse bounds the depth first; this is the backstop for anything it missed
         if isinstance(error, VisitError) and not isinstance(error.orig_exc, RecursionError):
             raise
-        message = f"an expression of '{source.name}' is nested more than {MAX_NESTING} levels deep"
+        message = Msg(N_("an expression of '{name}' is nested more than {limit} levels deep"), name=source.name, limit=MAX_NESTING)
         raise StratError([Diagnostic("E009", message)]) from None
 
 
@@ -125,7 +135,7 @@ def load_policy(path: str | Path, display: Callable[[Path], str] | None = None) 
     try:
         root_path = Path(path).resolve()
     except (OSError, ValueError, RuntimeError):
-        raise StratError([Diagnostic("E004", f"cannot read policy file '{path}': it is not a valid file name")]) from None
+        raise StratError([Diagnostic("E004", _cannot_read(str(path), Msg(N_("it is not a valid file name"))))]) from None
     root_dir = root_path.parent
     source_map = SourceMap()
     modules: list[ast.Module] = []
@@ -138,11 +148,11 @@ def load_policy(path: str | Path, display: Callable[[Path], str] | None = None) 
         if file_path in seen:
             if file_path in stack:
                 chain = " → ".join(seen[p] for p in stack[stack.index(file_path) :] + [file_path])
-                problems.append(Diagnostic("E007", f"import cycle: {chain}", via, hint="split the shared part into its own file"))
+                problems.append(Diagnostic("E007", Msg(N_("import cycle: {chain}"), chain=chain), via, hint=Msg(N_("split the shared part into its own file"))))
             return
         nonlocal total
         if len(seen) >= MAX_IMPORTS:
-            problems.append(Diagnostic("E008", f"more than {MAX_IMPORTS} policy files are imported", via))
+            problems.append(Diagnostic("E008", Msg(N_("more than {limit} policy files are imported"), limit=MAX_IMPORTS), via))
             return
         if total > MAX_TOTAL_BYTES:
             return  # already reported
@@ -156,9 +166,14 @@ def load_policy(path: str | Path, display: Callable[[Path], str] | None = None) 
             problems.append(
                 Diagnostic(
                     "E005",
-                    f"with '{source.name}', the policy's files come to {total} bytes, above the limit of {MAX_TOTAL_BYTES} for all files together",
+                    Msg(
+                        N_("with '{name}', the policy's files come to {size} bytes, above the limit of {limit} for all files together"),
+                        name=source.name,
+                        size=total,
+                        limit=MAX_TOTAL_BYTES,
+                    ),
                     via,
-                    hint="remove imports that are not needed, or shorten long comments",
+                    hint=Msg(N_("remove imports that are not needed, or shorten long comments")),
                 )
             )
             return
@@ -174,20 +189,22 @@ def load_policy(path: str | Path, display: Callable[[Path], str] | None = None) 
         for imp in module.imports:
             if "\x00" in imp.path:  # Path.resolve() would raise ValueError
                 shown = imp.path.replace("\x00", "\\0")
-                problems.append(Diagnostic("E006", f"import '{shown}' is not a valid file name: it contains a NUL character", imp.span))
+                message = Msg(N_("import '{path}' is not a valid file name: it contains a NUL character"), path=shown)
+                problems.append(Diagnostic("E006", message, imp.span))
                 continue
             try:
                 target = (file_path.parent / imp.path).resolve()
             except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
-                problems.append(Diagnostic("E004", f"cannot read policy file '{imp.path}': its path cannot be resolved", imp.span))
+                message = Msg(N_("cannot read policy file '{name}': its path cannot be resolved"), name=imp.path)
+                problems.append(Diagnostic("E004", message, imp.span))
                 continue
             if not target.is_relative_to(root_dir):
                 problems.append(
                     Diagnostic(
                         "E006",
-                        f"import '{imp.path}' leaves the policy's folder",
+                        Msg(N_("import '{path}' leaves the policy's folder"), path=imp.path),
                         imp.span,
-                        hint="imports must stay inside the folder of the main policy file",
+                        hint=Msg(N_("imports must stay inside the folder of the main policy file")),
                     )
                 )
                 continue
@@ -237,9 +254,13 @@ def find_policy_files(paths: list[str] | tuple[str, ...]) -> tuple[list[Path], l
 def _escape(found: Path, folder: Path) -> Diagnostic:
     return Diagnostic(
         "E060",
-        f"policy file '{display_name(found)}' is a link to a file outside the folder '{display_name(folder)}': it is not read",
+        Msg(
+            N_("policy file '{name}' is a link to a file outside the folder '{folder}': it is not read"),
+            name=display_name(found),
+            folder=display_name(folder),
+        ),
         Span(display_name(found), 0, 0, 0, 0),
-        hint="policy files and their imports must live inside the policy folder; replace the link by the file itself",
+        hint=Msg(N_("policy files and their imports must live inside the policy folder; replace the link by the file itself")),
     )
 
 
@@ -250,5 +271,5 @@ def load_text(text: str, name: str = "<policy>") -> Program:
     source_map.add(source)
     module = parse_source(source, persist=False)
     if module.imports:
-        raise StratError([Diagnostic("E006", "an in-memory policy cannot import files", module.imports[0].span)])
+        raise StratError([Diagnostic("E006", Msg(N_("an in-memory policy cannot import files")), module.imports[0].span)])
     return Program([module], source_map, Path.cwd())

@@ -16,6 +16,7 @@ from lark.visitors import Transformer_NonRecursive
 
 from . import ast
 from .diagnostics import Diagnostic, StratError
+from .messages import N_, Msg
 from .source import SourceFile, Span
 
 
@@ -58,9 +59,9 @@ class _Lower(Transformer_NonRecursive):
         try:
             return date.fromisoformat(str(token))
         except ValueError:
-            self.problems.append(
-                Diagnostic("E003", f"'{token}' is not a valid date", self._tok_span(token), hint="dates are written YYYY-MM-DD, e.g. 2026-08-02")
-            )
+            message = Msg(N_("'{date}' is not a valid date"), date=str(token))
+            hint = Msg(N_("dates are written YYYY-MM-DD, e.g. 2026-08-02"))
+            self.problems.append(Diagnostic("E003", message, self._tok_span(token), hint=hint))
             return date(1970, 1, 1)
 
     @staticmethod

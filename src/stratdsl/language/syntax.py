@@ -16,6 +16,7 @@ from pathlib import Path
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .diagnostics import Diagnostic, StratError, did_you_mean
+from .messages import N_, Msg
 from .source import SourceFile, Span
 from .types import number_problem
 
@@ -33,18 +34,18 @@ _LEVELS = frozenset(
 _CHAINS = frozenset({"or_op", "and_op"})
 
 # Words for the terminals users meet in "expected …" messages.
-_TERMINAL_WORDS = {
-    "NAME": "a name",
-    "STRING": 'a text in double quotes ("…")',
-    "NUMBER": "a number",
-    "DATE": "a date (YYYY-MM-DD)",
+_TERMINAL_WORDS: dict[str, str] = {
+    "NAME": Msg(N_("a name")),
+    "STRING": Msg(N_('a text in double quotes ("…")')),
+    "NUMBER": Msg(N_("a {number}"), number=Msg(N_("number"))),  # "a number" alone is the questionnaire's "un numéro"
+    "DATE": Msg(N_("a date (YYYY-MM-DD)")),
     "LANG_FR": "'fr'",
     "LANG_EN": "'en'",
-    "CMP": "a comparison (=, !=, <, <=, >, >=)",
-    "ADD_OP": "'+' or '-'",
-    "MUL_OP": "'*' or '/'",
+    "CMP": Msg(N_("a comparison (=, !=, <, <=, >, >=)")),
+    "ADD_OP": Msg(N_("'+' or '-'")),
+    "MUL_OP": Msg(N_("'*' or '/'")),
     "SIGN": "'-'",
-    "$END": "the end of the file",
+    "$END": Msg(N_("the end of the file")),
 }
 
 
@@ -115,7 +116,9 @@ def _unreasonable_numbers(tree: Tree, source: SourceFile) -> list[Diagnostic]:
         if problem is not None:
             shown = str(token) if len(token) <= 40 else f"{str(token)[:20]}…{str(token)[-12:]}"
             span = Span(source.name, token.line or 1, token.column or 1, token.end_line or token.line or 1, token.end_column or (token.column or 1) + 1)
-            problems.append(Diagnostic("E061", f"the number {shown} is refused: {problem}", span, hint="numbers have at most 28 significant digits, from 10^-20 to 10^20"))
+            message = Msg(N_("the number {number} is refused: {problem}"), number=shown, problem=problem)
+            hint = Msg(N_("numbers have at most 28 significant digits, from 10^-20 to 10^20"))
+            problems.append(Diagnostic("E061", message, span, hint=hint))
     return problems
 
 
@@ -141,9 +144,9 @@ def _too_deep(tree: Tree, source: SourceFile) -> Diagnostic | None:
                 word = "or" if node.data == "or_op" else "and"
                 return Diagnostic(
                     "E009",
-                    f"more than {MAX_TERMS} conditions are joined by '{word}'",
+                    Msg(N_("more than {limit} conditions are joined by '{word}'"), limit=MAX_TERMS, word=word),
                     _span_of(node, source),
-                    hint="split the condition into several definitions, or use 'in { … }' for a list of values",
+                    hint=Msg(N_("split the condition into several definitions, or use 'in {{ … }}' for a list of values")),
                 )
         for position, child in enumerate(node.children):
             if not isinstance(child, Tree):
@@ -153,9 +156,9 @@ def _too_deep(tree: Tree, source: SourceFile) -> Diagnostic | None:
             if depth > MAX_NESTING:
                 return Diagnostic(
                     "E009",
-                    f"the expression is nested more than {MAX_NESTING} levels deep",
+                    Msg(N_("the expression is nested more than {limit} levels deep"), limit=MAX_NESTING),
                     _span_of(child, source),
-                    hint="split it into several definitions; each operator of a long sum counts as one level",
+                    hint=Msg(N_("split it into several definitions; each operator of a long sum counts as one level")),
                 )
             stack.append((child, depth, link))
     return None
@@ -176,7 +179,11 @@ def _words(expected: set[str]) -> str:
     names = sorted(set(names), key=lambda w: (w.startswith("a ") or w.startswith("the "), w))
     if len(names) == 1:
         return names[0]
-    return ", ".join(names[:-1]) + " or " + names[-1]
+    choices = names[0]
+    for name in names[1:-1]:
+        # a separator between words, not a sentence: not in the catalogue, the same in every language
+        choices = Msg("{choices}, {name}", choices=choices, name=name)
+    return Msg(N_("{choices} or {last}"), choices=choices, last=names[-1])
 
 
 def _keywords(expected: set[str]) -> list[str]:
@@ -198,10 +205,10 @@ def syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic:
     if isinstance(error, UnexpectedCharacters):
         char = source.text[error.pos_in_stream] if error.pos_in_stream < len(source.text) else "?"
         span = Span(source.name, line, column, line, column + 1)
-        hint = None
+        hint: str | None = None
         if char == "'":
-            hint = 'texts are written in double quotes: "…"'
-        return Diagnostic("E001", f"unexpected character '{char}'", span, hint=hint)
+            hint = Msg(N_('texts are written in double quotes: "…"'))
+        return Diagnostic("E001", Msg(N_("unexpected character '{char}'"), char=char), span, hint=hint)
     if isinstance(error, UnexpectedEOF) or (
         isinstance(error, UnexpectedToken) and error.token.type == "$END"
     ):
@@ -210,10 +217,10 @@ def syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic:
         end_line = len(lines)
         end_col = len(lines[-1]) + 1
         span = Span(source.name, end_line, end_col, end_line, end_col + 1)
-        message = "the file ends too early"
+        message = Msg(N_("the file ends too early"))
         if expected:
-            message += f": expected {_words(expected)}"
-        hint = "a '{' was opened and never closed" if "RBRACE" in expected else None
+            message = Msg(N_("the file ends too early: expected {expected}"), expected=_words(expected))
+        hint = Msg(N_("a '{{' was opened and never closed")) if "RBRACE" in expected else None
         return Diagnostic("E002", message, span, hint=hint)
     assert isinstance(error, UnexpectedToken)
     token: Token = error.token
@@ -221,13 +228,13 @@ def syntax_diagnostic(error: UnexpectedInput, source: SourceFile) -> Diagnostic:
     width = max(len(str(token.value)), 1)
     span = Span(source.name, token.line or line, token.column or column, token.line or line, (token.column or column) + width)
     shown = str(token.value)
-    message = f"unexpected '{shown}': expected {_words(expected)}"
+    message = Msg(N_("unexpected '{token}': expected {expected}"), token=shown, expected=_words(expected))
     hint = None
     if token.type == "NAME":
         hint = did_you_mean(shown, _keywords(expected))
     pos = getattr(token, "start_pos", None)
     if hint is None and (shown == "==" or (shown == "=" and pos and source.text[pos - 1 : pos] == "=")):
-        hint = "equality is written with a single '='"
+        hint = Msg(N_("equality is written with a single '='"))
     if hint is None and token.type == "NAME" and "WHEN" in expected:
-        hint = "a rule reads: OUTCOME when CONDITION"
+        hint = Msg(N_("a rule reads: OUTCOME when CONDITION"))
     return Diagnostic("E002", message, span, hint=hint)

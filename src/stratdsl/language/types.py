@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .messages import N_, Msg
+
 #: The numbers a person can give (assessments, the API, the web form, CSV cells, `--param`)
 #: and write in a policy: at most MAX_DIGITS significant digits, and a magnitude between
 #: 10^-MAX_MAGNITUDE and 10^MAX_MAGNITUDE (zero aside). `1e-999999` is refused: it is inside
@@ -13,28 +15,28 @@ MAX_DIGITS = 28
 MAX_MAGNITUDE = 20
 
 
-def number_problem(value: Decimal | int) -> str | None:
+def number_problem(value: Decimal | int) -> Msg | None:
     """Why a given number is refused (None when it is within the bounds above). Shared by the
     assessment model, the web form, policy literals and parameter overrides."""
     if isinstance(value, int):
         if abs(value) >= 10 ** (MAX_MAGNITUDE + 1):
-            return f"it is 10^{MAX_MAGNITUDE + 1} or more"
+            return Msg(N_("it is 10^{power} or more"), power=MAX_MAGNITUDE + 1)
         return None
     if not value.is_finite():
-        return "it is not a finite number"
+        return Msg(N_("it is not a finite number"))
     _sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
     significant = len(digits)
     while significant > 1 and digits[significant - 1] == 0:
         significant -= 1  # trailing zeros carry no precision: 2.50 is 2.5
     if significant > MAX_DIGITS:
-        return f"it has more than {MAX_DIGITS} significant digits"
+        return Msg(N_("it has more than {digits} significant digits"), digits=MAX_DIGITS)
     if value != 0 and value.adjusted() > MAX_MAGNITUDE:
-        return f"it is 10^{MAX_MAGNITUDE + 1} or more"
+        return Msg(N_("it is 10^{power} or more"), power=MAX_MAGNITUDE + 1)
     if value != 0 and value.adjusted() < -MAX_MAGNITUDE:
-        return f"it is smaller than 10^-{MAX_MAGNITUDE}"
+        return Msg(N_("it is smaller than 10^-{power}"), power=MAX_MAGNITUDE)
     if not -(MAX_MAGNITUDE + MAX_DIGITS) <= exponent <= MAX_MAGNITUDE:
-        return "it is written with too many zeros"
+        return Msg(N_("it is written with too many zeros"))
     return None
 
 
