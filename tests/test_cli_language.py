@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from helpers import GOLDEN, REPO, compare_golden, stratdsl_command
 from stratdsl.commands import cli
 from stratdsl.commands.progress import batch_progress
+from stratdsl.engine import compile_text
 from stratdsl.provenance import semdiff
 
 GOLDEN_CLI = GOLDEN / "cli"
@@ -243,3 +244,18 @@ def test_serve_prints_its_address_and_how_to_stop_once_in_the_users_language(lan
     # the address is said once (it was twice, the second time in English)
     assert said.count("http://127.0.0.1:PORT/questionnaire") == 1
     compare_golden(GOLDEN_CLI / f"serve_startup.{lang}.txt", said)
+
+
+def test_diff_says_what_changed_in_the_users_language():
+    """The kind of each change and its detail are translated; names and values are not."""
+    old, _ = compile_text('policy "p" version "1"\nparam weeks: number = 18\ninput o { n: number }\n'
+                          "decision d { big when o.n > weeks  otherwise small }\n", "p.strat")
+    new, _ = compile_text('policy "p" version "2"\nparam weeks: number = 9\ninput o { n: number }\n'
+                          "decision d { big when o.n >= weeks  otherwise small }\n", "p.strat")
+    diff = semdiff.PolicyDiff(semdiff.compare_policies(old, new), [], [])
+    english = semdiff.render_text(diff, "en", None)
+    french = semdiff.render_text(diff, "fr", None)
+    assert "parameter weeks: default 18 → 9" in english and "rule d.big: condition" in english
+    assert "paramètre weeks : valeur par défaut 18 → 9" in french and "règle d.big : condition" in french
+    assert "méthode p : version 1 → 2" in french
+    assert "parameter" not in french and "default" not in french

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..engine import run
 from ..language import ast, ir
+from ..language.messages import Msg, translate
 from ..render.catalogue import N_, gettext_for
 from ..render.json_out import explanation_json
 from ..render.text import labelled, render_explanation_data
@@ -47,6 +48,18 @@ class Change:
 
 #: the words of `Change.change`, as shown (message ids of the catalogue)
 CHANGE_WORDS = {"added": N_("added"), "removed": N_("removed"), "changed": N_("changed")}
+#: what changed, said in the reader's language (`Change.kind` stays the code, for JSON)
+KIND_WORDS = {
+    "input": N_("input"), "enum": N_("enum"), "source": N_("source"), "parameter": N_("parameter"),
+    "definition": N_("definition"), "decision": N_("decision"), "bands": N_("bands"), "band": N_("band"),
+    "obligation": N_("obligation"), "assertion": N_("assertion"), "rule": N_("rule"), "policy": N_("policy"),
+}
+
+
+def _parts(parts: list[Msg]) -> Msg:
+    """Several details of one change as one message: each translated, joined by "; " (the
+    joining template is not a sentence, so it has no catalogue entry and stays as it is)."""
+    return Msg("; ".join(f"{{p{i}}}" for i in range(len(parts))), **{f"p{i}": part for i, part in enumerate(parts)})
 
 
 @dataclass
@@ -98,22 +111,29 @@ def _show(expr: Any) -> str:
 def _rule_detail(old: ast.Rule, new: ast.Rule) -> str:
     parts = []
     if old.outcome != new.outcome:
-        parts.append(f"outcome {old.outcome} → {new.outcome}")
+        parts.append(Msg(N_("outcome {old} → {new}"), old=old.outcome, new=new.outcome))
     if old.when != new.when:
-        parts.append("condition")
+        parts.append(Msg(N_("condition")))
     if old.cites != new.cites:
-        before = ", ".join(f"{c.source} {c.reference or ''}".strip() for c in old.cites) or "none"
-        after = ", ".join(f"{c.source} {c.reference or ''}".strip() for c in new.cites) or "none"
-        parts.append(f"citations {before} → {after}")
+        before = ", ".join(f"{c.source} {c.reference or ''}".strip() for c in old.cites) or Msg(N_("none"))
+        after = ", ".join(f"{c.source} {c.reference or ''}".strip() for c in new.cites) or Msg(N_("none"))
+        parts.append(Msg(N_("citations {old} → {new}"), old=before, new=after))
     if old.valid_from != new.valid_from:
-        parts.append(f"from {_show(old.valid_from) if old.valid_from else 'always'} → {_show(new.valid_from) if new.valid_from else 'always'}")
+        parts.append(_from_change(old.valid_from, new.valid_from))
     if old.valid_until != new.valid_until:
-        parts.append(f"until {_show(old.valid_until) if old.valid_until else 'never'} → {_show(new.valid_until) if new.valid_until else 'never'}")
+        never = Msg(N_("never"))
+        parts.append(Msg(N_("until {old} → {new}"), old=_show(old.valid_until) if old.valid_until else never,
+                         new=_show(new.valid_until) if new.valid_until else never))
     if old.exceptions != new.exceptions:
-        parts.append("exceptions")
+        parts.append(Msg(N_("exceptions")))
     if old.label != new.label:
-        parts.append("label")
-    return "; ".join(parts)
+        parts.append(Msg(N_("label")))
+    return _parts(parts)
+
+
+def _from_change(old: Any, new: Any) -> Msg:
+    always = Msg(N_("always"))
+    return Msg(N_("from {old} → {new}"), old=_show(old) if old else always, new=_show(new) if new else always)
 
 
 def _decision_changes(name: str, old: ast.DecisionDecl, new: ast.DecisionDecl) -> list[Change]:
@@ -128,11 +148,11 @@ def _decision_changes(name: str, old: ast.DecisionDecl, new: ast.DecisionDecl) -
         if rid not in after:
             out.append(Change("rule", f"{name}.{rid}", "removed"))
     if [r for r in before] != [r for r in after if r in before] and not out:
-        out.append(Change("decision", name, "changed", "rules reordered"))
+        out.append(Change("decision", name, "changed", Msg(N_("rules reordered"))))
     if old.outcomes != new.outcomes:
-        out.append(Change("decision", name, "changed", "outcomes or their labels"))
+        out.append(Change("decision", name, "changed", Msg(N_("outcomes or their labels"))))
     if old.meta != new.meta or old.for_each != new.for_each:
-        out.append(Change("decision", name, "changed", "label or scope"))
+        out.append(Change("decision", name, "changed", Msg(N_("label or scope"))))
     return out
 
 
@@ -157,7 +177,7 @@ def _bands_changes(name: str, old: ast.BandsDecl, new: ast.BandsDecl) -> list[Ch
         if level not in after:
             out.append(Change("band", f"{name}.{level}", "removed"))
     if old.on != new.on:
-        out.append(Change("bands", name, "changed", "the value the bands read"))
+        out.append(Change("bands", name, "changed", Msg(N_("the value the bands read"))))
     return out
 
 
@@ -177,25 +197,25 @@ def compare_policies(old: ir.CheckedPolicy, new: ir.CheckedPolicy) -> list[Chang
         elif isinstance(decl, ast.BandsDecl):
             changes.extend(_bands_changes(name, prev, decl))
         elif isinstance(decl, ast.ParamDecl) and prev.default != decl.default and prev.type == decl.type:
-            changes.append(Change(kind, name, "changed", f"default {_show(prev.default)} → {_show(decl.default)}"))
+            changes.append(Change(kind, name, "changed", Msg(N_("default {old} → {new}"), old=_show(prev.default), new=_show(decl.default))))
         elif isinstance(decl, ast.ObligationDecl):
             detail = []
             if prev.when != decl.when:
-                detail.append("condition")
+                detail.append(Msg(N_("condition")))
             if prev.cites != decl.cites:
-                detail.append("citations")
+                detail.append(Msg(N_("citations")))
             if prev.valid_from != decl.valid_from:
-                detail.append(f"from {_show(prev.valid_from) if prev.valid_from else 'always'} → {_show(decl.valid_from) if decl.valid_from else 'always'}")
+                detail.append(_from_change(prev.valid_from, decl.valid_from))
             if prev.meta != decl.meta:
-                detail.append("label")
-            changes.append(Change(kind, name, "changed", "; ".join(detail)))
+                detail.append(Msg(N_("label")))
+            changes.append(Change(kind, name, "changed", _parts(detail)))
         else:
             changes.append(Change(kind, name, "changed"))
     for key in before:
         if key not in after:
             changes.append(Change(key[0], key[1], "removed"))
     if old.version != new.version:
-        changes.insert(0, Change("policy", new.name, "changed", f"version {old.version} → {new.version}"))
+        changes.insert(0, Change("policy", new.name, "changed", Msg(N_("version {old} → {new}"), old=old.version, new=new.version)))
     return changes
 
 
@@ -278,7 +298,9 @@ def render_text(diff: PolicyDiff, lang: str = "en", width: int | None = None) ->
     if not diff.changes:
         out.append("  " + _("none (the two versions are equal once layout and comments are ignored)"))
     for c in diff.changes:
-        out.append(f"  {_(CHANGE_WORDS.get(c.change, c.change)):8} {c.kind} {c.name}" + (f": {c.detail}" if c.detail else ""))
+        kind = _(KIND_WORDS[c.kind]) if c.kind in KIND_WORDS else c.kind
+        colon = " : " if lang == "fr" else ": "
+        out.append(f"  {_(CHANGE_WORDS.get(c.change, c.change)):8} {kind} {c.name}" + (f"{colon}{translate(c.detail, _)}" if c.detail else ""))
     out.append("")
     out.append(_("Decisions that change, over {n} assessment(s):").format(n=len(diff.assessments)))
     if not diff.decisions:
