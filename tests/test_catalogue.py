@@ -35,6 +35,11 @@ def _wanted() -> set[tuple[str | None, str]]:
         str(SRC), method_map=[("**.py", "python")], keywords={"_": None, "N_": None, "ngettext": (1, 2), "n_": (1, 2)}
     ):
         wanted.add((context, message))
+    # the command line's help texts, written in English where the commands are declared
+    from stratdsl.commands.cli import main
+    from stratdsl.commands.helptext import help_texts
+
+    wanted.update((None, text) for text in help_texts(main))
     for module in TABLE_MODULES:
         importlib.import_module(module)
     for name, words in catalogue.TABLES.items():

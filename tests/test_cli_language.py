@@ -259,3 +259,26 @@ def test_diff_says_what_changed_in_the_users_language():
     assert "paramètre weeks : valeur par défaut 18 → 9" in french and "règle d.big : condition" in french
     assert "méthode p : version 1 → 2" in french
     assert "parameter" not in french and "default" not in french
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_help_is_in_the_users_language(lang):
+    """`--help` speaks `--lang` (anywhere on the line), and click's frame with it."""
+    done = subprocess.run([*stratdsl_command(), "explain", "--help", "--lang", lang], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "100"}, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    compare_golden(GOLDEN_CLI / f"help_explain.{lang}.txt", done.stdout)
+
+
+def test_help_follows_the_environment_and_goes_back_to_english():
+    env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES")}
+    french = subprocess.run([*stratdsl_command(), "--help"], capture_output=True, text=True, env={**env, "LANG": "fr_FR.UTF-8"})
+    assert "Utilisation :" in french.stdout and "Commandes :" in french.stdout and "Commands:" not in french.stdout
+    # in one process (the test runner, the language server), a French help does not stay French
+    from stratdsl.commands.helptext import localize
+
+    localize(cli.main, "fr")
+    english = CliRunner().invoke(cli.main, ["check", "--help", "--lang", "en"])
+    assert english.output.startswith("Usage: main check") and "Options:" in english.output
+    assert CliRunner().invoke(cli.main, ["check", "--help", "--lang", "fr"]).output.startswith("Utilisation : main check")
+    localize(cli.main, "en")

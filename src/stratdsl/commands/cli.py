@@ -25,6 +25,7 @@ from ..provenance import signing  # key paths and environment names only: crypto
 from ..render import diagnostics as render_diags
 from ..render.catalogue import gettext_for, ngettext_for
 from .cliguard import EXIT_BAD_INPUT, SOURCES, as_of_date, current_lang, emit_diagnostics, guarded, resolve_lang
+from .helptext import LocalizedGroup
 
 if TYPE_CHECKING:
     from ..provenance import audit
@@ -83,7 +84,7 @@ _param_opt = click.option("--param", "params", multiple=True, metavar="NAME=VALU
 _format = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LocalizedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="stratdsl")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the on-disk cache of parsed and compiled policies.")
 def main(no_cache: bool = False) -> None:
