@@ -39,10 +39,9 @@ from typing import Any
 
 from .. import __version__
 from ..language import ir
-from ..language.diagnostics import Diagnostic, StratError
-from ..language.messages import N_, Msg
+from ..language.diagnostics import StratError
 from ..runtime.assessment import Assessment, Entity
-from ..runtime.evaluator import conclude, is_range, round_half_up
+from ..runtime.evaluator import conclude, division_by_zero, is_range, round_half_up, too_large
 from ..runtime.evaluator import evaluate as reference_evaluate
 from ..runtime.result import (
     DECIDED,
@@ -115,12 +114,6 @@ def _div(a: Decimal, b: Decimal, span: Any, entity: Entity | None) -> Decimal:
         return CONTEXT.divide(a, b)
     except (decimal.DivisionByZero, decimal.InvalidOperation):
         raise StratError([division_by_zero(span, entity.path if entity is not None else None)]) from None
-
-
-def division_by_zero(span: Any, path: str | None) -> Diagnostic:
-    """E201, for an entity (its path) or for the policy as a whole (None)."""
-    message = Msg(N_("division by zero for {entity}"), entity=path) if path is not None else Msg(N_("division by zero"))
-    return Diagnostic("E201", message, span, hint=Msg(N_("guard the division in the policy: if DIVISOR > 0 then … else …")))
 
 
 def _function_u(name: str) -> Any:
@@ -953,7 +946,7 @@ class CompiledPolicy:
                     return _Run(self, assessment, as_of, params).run()
             return _Run(self, assessment, as_of, params).run()
         except decimal.Overflow:
-            raise StratError([Diagnostic("E202", Msg(N_("a number is too large (more than 999999 digits)")))]) from None
+            raise too_large() from None
 
     @property
     def outcomes(self) -> Any:
@@ -982,7 +975,7 @@ class CompiledPolicy:
                     return _Run(self, assessment, as_of, params).outcomes()
             return _Run(self, assessment, as_of, params).outcomes()
         except decimal.Overflow:
-            raise StratError([Diagnostic("E202", Msg(N_("a number is too large (more than 999999 digits)")))]) from None
+            raise too_large() from None
 
     def _compile_later(self) -> None:
         with self._later_lock:

@@ -41,10 +41,9 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, DivisionByZero, Invalid
 from typing import Any
 
 from ..language import ir
-from ..language.diagnostics import Diagnostic, StratError
-from ..language.messages import N_, Msg
+from ..language.diagnostics import StratError
 from ..runtime.assessment import Assessment
-from ..runtime.evaluator import Evaluator, is_range, round_half_up
+from ..runtime.evaluator import Evaluator, division_by_zero, is_range, round_half_up, too_large
 from ..runtime.evaluator import evaluate as reference_evaluate
 from ..runtime.result import Result
 from ..runtime.trace import RecordingTracer
@@ -60,7 +59,7 @@ from ..runtime.values import (
     range_unknown,
     truth,
 )
-from .compiler import CompiledPolicy, _Run, _run_generated, compiled, division_by_zero
+from .compiler import CompiledPolicy, _Run, _run_generated, compiled
 
 _MISSING = object()
 
@@ -128,7 +127,7 @@ def _calc(op: str, left: Decimal, right: Decimal, span: Any, entity: Any) -> Dec
             return CONTEXT.multiply(left, right)
         return CONTEXT.divide(left, right)
     except Overflow:
-        raise StratError([Diagnostic("E202", Msg(N_("a number is too large (more than 999999 digits)")), span)]) from None
+        raise too_large(span) from None
     except (DivisionByZero, InvalidOperation):
         raise StratError([division_by_zero(span, entity.path if entity else None)]) from None
 
@@ -672,7 +671,7 @@ def evaluate_traced(
         try:
             _TracedEvaluator(module, None, result, policy, assessment, as_of, params, array).trace()
         except Overflow:  # as runtime.evaluator.evaluate
-            raise StratError([Diagnostic("E202", Msg(N_("a number is too large (more than 999999 digits)")))]) from None
+            raise too_large() from None
         return result, array
     # One compiled run gives the result (the reference's: test_compiled.py); the traced walk
     # fills its memo table with the decisions it settled plainly, so the compiled form computes
@@ -686,7 +685,7 @@ def evaluate_traced(
     except (StratError, Overflow) as error:
         form.evaluate(assessment, as_of, params)  # the compiled form's error first, if it has one (as before)
         if isinstance(error, Overflow):  # as runtime.evaluator.evaluate
-            raise StratError([Diagnostic("E202", Msg(N_("a number is too large (more than 999999 digits)")))]) from None
+            raise too_large() from None
         raise
     return result, array
 

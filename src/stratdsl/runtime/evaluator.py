@@ -61,6 +61,18 @@ from .values import (
 _ZERO = Decimal(0)
 
 
+def division_by_zero(span: Any, path: str | None) -> Diagnostic:
+    """E201, for an entity (its path) or for the policy as a whole (None): the one wording of
+    every evaluator (reference, compiled, traced)."""
+    message = Msg(N_("division by zero for {entity}"), entity=path) if path is not None else Msg(N_("division by zero"))
+    return Diagnostic("E201", message, span, hint=Msg(N_("guard the division in the policy: if DIVISOR > 0 then … else …")))
+
+
+def too_large(span: Any = None) -> StratError:
+    """E202: a result past the exponent limit, as every evaluator says it."""
+    return StratError([Diagnostic("E202", Msg(N_("a number is too large (more than 999999 digits)")), span)])
+
+
 def round_half_up(value: Decimal, places: int, span: Any) -> Decimal:
     """round(): half up to `places` decimals (shared with the compiled form). A result of
     more digits than the context holds raises InvalidOperation in `quantize`: E202."""
@@ -347,18 +359,9 @@ class Evaluator:
                 return CONTEXT.multiply(left, right)
             return CONTEXT.divide(left, right)
         except Overflow:
-            raise StratError([Diagnostic("E202", Msg(N_("a number is too large (more than 999999 digits)")), e.span)]) from None
+            raise too_large(e.span) from None
         except (DivisionByZero, InvalidOperation):
-            raise StratError(
-                [
-                    Diagnostic(
-                        "E201",
-                        Msg(N_("division by zero for {entity}"), entity=entity.path) if entity else Msg(N_("division by zero")),
-                        e.span,
-                        hint=Msg(N_("guard the division in the policy: if DIVISOR > 0 then … else …")),
-                    )
-                ]
-            ) from None
+            raise StratError([division_by_zero(e.span, entity.path if entity else None)]) from None
 
     def _compare(self, e: ir.Compare, entity):
         left = self.compute(e.left, entity)
@@ -608,7 +611,7 @@ def evaluate(
     try:
         return Evaluator(policy, assessment, as_of, params, tracer).run()
     except Overflow:  # a sum, mean or weighted mean past the exponent limit
-        raise StratError([Diagnostic("E202", Msg(N_("a number is too large (more than 999999 digits)")))]) from None
+        raise too_large() from None
 
 
 def conclude(
