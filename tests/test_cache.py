@@ -41,6 +41,15 @@ def test_importing_the_cli_imports_no_server_editor_or_batch_library():
     assert _heavy(_imported_after("import stratdsl.commands.cli")) == set()
 
 
+def test_version_and_help_do_not_import_the_ast():
+    """The AST and IR modules (~0.1 s of dataclass creation) load only with a policy: the
+    translated frame of diagnostics needs neither (a regression that doubled `--version`)."""
+    for argv in (["--version"], ["--help"]):
+        run = f"from stratdsl.commands.cli import main\ntry: main({argv!r})\nexcept SystemExit as e: assert e.code in (0, None), e.code"
+        loaded = _imported_after(run)
+        assert {"stratdsl.language.ast", "stratdsl.language.ir"} & loaded == set(), argv
+
+
 def test_check_from_the_cache_imports_neither_lark_nor_the_runtime(tmp_path):
     env = {**os.environ, "STRATDSL_CACHE_DIR": str(tmp_path)}
     run = f"import sys; from stratdsl.commands.cli import main\ntry: main(['check', {str(STRATEGY)!r}])\nexcept SystemExit as e: assert e.code in (0, None), e.code"

@@ -16,16 +16,18 @@ import sys
 import traceback
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..language import ir
 from ..language.diagnostics import Diagnostic, StratError, sorted_diagnostics
 from ..language.messages import N_, Msg
 from ..language.source import SourceMap
 from ..render import diagnostics as render_diags
 from ..render.catalogue import default_lang
+
+if TYPE_CHECKING:  # (the AST costs ~0.1 s to import: not for `--version`)
+    from ..language import ir
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERNAL = 3

@@ -23,9 +23,10 @@ import gettext
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..language import ir
+if TYPE_CHECKING:  # (not at run time: `--version` and `--help` would import the AST)
+    from ..language import ir
 
 DOMAIN = "stratdsl"
 LANGS = ("fr", "en")
