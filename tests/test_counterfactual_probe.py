@@ -209,3 +209,117 @@ def test_the_untranslatable_note_is_in_french():
     assert not search.counterfactuals
     assert search.note == "E801: the symbolic analysis cannot translate rank by a text"
     assert search.note.translate(gettext_for("fr")) == "E801 : l'analyse symbolique ne sait pas traduire un rang selon un texte"
+
+
+# ---------------------------------------------------------------- several facts: plateaus, other entities, counts
+
+PLATEAU = """policy "Plateau" version "1"
+input org {
+  profiling: bool
+  large_scale: bool
+  sensitive: bool
+  months: integer 0..12
+}
+define criteria = (if org.profiling then 1 else 0) + (if org.large_scale then 1 else 0) + (if org.sensitive then 1 else 0)
+define assessment_needed = criteria >= 2
+define prerequisite_months = org.months + (if assessment_needed then 2 else 0)
+decision plan {
+  deferred when prerequisite_months > 10
+  otherwise planned
+}
+"""
+
+
+def test_two_facts_that_only_move_a_count_of_criteria_together_are_found():
+    """No one fact brings `prerequisite_months > 10` nearer: each criterion alone only moves
+    the count (a plateau). The several-facts stage pairs two that move it, and the month."""
+    policy, diags = compile_text(PLATEAU, "plateau.strat")
+    assert policy is not None, diags
+    assessment = validate(policy, {"org": {"profiling": False, "large_scale": False, "sensitive": False, "months": 9}}, "x")
+    current = smt.assessment_facts(policy, assessment)
+    tried = counterfactual._tried(policy, assessment, "plan", None, "deferred", AS_OF, {}, (), current, 3, time.perf_counter() + 20)
+    assert tried is not None and tried.counterfactuals
+    assert _confirmed(policy, assessment, tried, "plan", None, "deferred")
+    # months 9 → 11 alone would do: one fact, found first; with the months held, two criteria
+    held = counterfactual._tried(policy, assessment, "plan", None, "deferred", AS_OF, {}, ("org.months",), current, 3, time.perf_counter() + 20)
+    assert held is not None and held.counterfactuals
+    assert _confirmed(policy, assessment, held, "plan", None, "deferred")
+    (c,) = held.counterfactuals
+    assert len(c.changes) == 2 and {f.fact for f in c.changes} < {"org.profiling", "org.large_scale", "org.sensitive"}
+
+
+@pytest.mark.parametrize(
+    ("entity", "outcome"),
+    # its own prerequisites past M12: five facts, two of them DPIA criteria that only count together
+    # the capacity: its cycle longer and the use case launched before it (another entity's fact)
+    [("revue-ecritures", "deferred_prerequisites"), ("revue-ecritures", "deferred_capacity")],
+)
+def test_roadmap_deferrals_are_found_by_the_several_facts_stage(methodology, entity, outcome):
+    policy = methodology
+    assessment = load_assessment(policy, REPO / "examples" / "cabinet-comptable.yaml")
+    current = smt.assessment_facts(policy, assessment)
+    tried = counterfactual._tried(policy, assessment, "roadmap", entity, outcome, AS_OF, {}, (), current, 3, time.perf_counter() + 60)
+    assert tried is not None and tried.counterfactuals, outcome
+    assert "not proven the fewest facts" in tried.note
+    assert _confirmed(policy, assessment, tried, "roadmap", entity, outcome)
+    for c in tried.counterfactuals:  # each fact is needed
+        for dropped in c.changes:
+            rest = [f for f in c.changes if f is not dropped]
+            t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
+            changed = counterfactual.apply_changes(policy, assessment, {f.fact: (t.facts[f.fact], f.new) for f in rest})
+            assert _outcome(policy, changed, "roadmap", entity).outcome != outcome
+
+
+@settings(PROPS, max_examples=10)
+@given(st.sampled_from(["cabinet-comptable.yaml", "enseigne-retail.yaml", "diagnostic-express-incomplet.yaml"]), st.randoms(use_true_random=False))
+def test_an_evaluation_started_from_a_base_computes_what_a_fresh_one_does(methodology, example, rnd):
+    """The several-facts stage starts each evaluation with the memoised values of the state it
+    extends that read no changed field (probe.Prober._evaluator): every condition of every
+    decision of the entity has the same value as in an evaluation from scratch."""
+    from stratdsl.backends import probe
+    from stratdsl.runtime.evaluator import Evaluator
+    from stratdsl.runtime.values import truth
+
+    policy = methodology
+    assessment = load_assessment(policy, REPO / "examples" / example)
+    entity = assessment.entities["usecases"][0].id
+    p = probe.Prober(policy, assessment, "roadmap", entity, AS_OF, {})
+    fields, consts = probe.cone(policy, "roadmap")
+    where = probe.facts(assessment)
+    current = smt.assessment_facts(policy, assessment)
+    paths = sorted(q for q, w in where.items() if (w.input_name, w.field_name) in fields and q in current)
+    types = {q: policy.inputs[where[q].input_name].fields[where[q].field_name].type for q in paths}
+    conditions = [r.cond for name in ("selection", "roadmap", "portfolio") for r in policy.decisions[name].rules if r.cond is not None]
+    state: dict = {}
+    for _ in range(3):
+        p.truths(state, [(e, True) for e in conditions])  # a base, its memo tables filled
+        for q in rnd.sample(paths, 6):
+            tried = probe.candidates(types[q], current[q], consts.get((where[q].input_name, where[q].field_name), set()))
+            if not tried:
+                continue
+            changes = {**state, q: rnd.choice(tried)}
+            seeded, target = p._evaluator(changes)
+            fresh_assessment = p.changed(changes)
+            fresh = Evaluator(policy, fresh_assessment, AS_OF, {})
+            fresh_target = fresh_assessment.entities["usecases"][p.index]
+            for e in conditions:
+                assert truth(seeded.compute(e, target)) == truth(fresh.compute(e, fresh_target))
+        q = rnd.choice(paths)
+        tried = probe.candidates(types[q], current[q], set())
+        if tried:
+            state[q] = rnd.choice(tried)
+
+
+def test_beyond_limit_with_more_use_cases_than_slots_is_found(methodology):
+    """Seven use cases, five slots: `beyond_limit` needs this one down the ranking *and*
+    another one eligible above it — two facts, one of another use case (the distance of a
+    rank wanted past the last slot counts from the last slot, not from rank 1)."""
+    policy = methodology
+    assessment = load_assessment(policy, REPO / "examples" / "enseigne-retail.yaml")
+    current = smt.assessment_facts(policy, assessment)
+    entity = "chatbot-service-client"
+    tried = counterfactual._tried(policy, assessment, "selection", entity, "beyond_limit", AS_OF, {}, (), current, 3, time.perf_counter() + 60)
+    assert tried is not None and tried.counterfactuals
+    assert _confirmed(policy, assessment, tried, "selection", entity, "beyond_limit")
+    (c,) = tried.counterfactuals
+    assert any(not f.fact.startswith(f"usecases[{entity}]") for f in c.changes)

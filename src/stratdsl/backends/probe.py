@@ -37,6 +37,8 @@ from . import compiler
 
 STEP = Decimal("0.01")
 SCALES = (Decimal(10), Decimal(100), Decimal(1000))
+#: how many facts that move a value read (without bringing the condition nearer) are paired
+MOVERS = 16
 
 
 def cone(policy: ir.CheckedPolicy, decision: str) -> tuple[set[tuple[str, str]], dict[tuple[str, str], set[Decimal]]]:
@@ -78,6 +80,22 @@ def cone_of(policy: ir.CheckedPolicy, exprs: list[ir.Expr], decisions: list[str]
                     if isinstance(a, (ir.FieldRef, ir.MemberFieldRef)) and isinstance(b, ir.Const) and isinstance(b.value, Decimal):
                         consts.setdefault((a.input_name, a.field_name), set()).add(b.value)
     return fields, consts
+
+
+def _hashable(value: Any) -> Any:
+    return frozenset(value) if isinstance(value, (set, list)) else value
+
+
+def reads(policy: ir.CheckedPolicy) -> tuple[dict[str, frozenset], dict[str, frozenset]]:
+    """For each definition and each decision, the input fields it reads (its cone), built
+    once per policy: which of an evaluation's memoised values a change of facts leaves as
+    they are."""
+    found = policy.caches.get("probe_reads")
+    if found is None:
+        defs = {name: frozenset(cone_of(policy, [d.expr], [])[0]) for name, d in policy.definitions.items()}
+        decisions = {name: frozenset(cone_of(policy, [], [name])[0]) for name in policy.decisions}
+        found = policy.caches["probe_reads"] = (defs, decisions)
+    return found
 
 
 @dataclass(frozen=True)
@@ -128,6 +146,7 @@ class Prober:
         self.index = None
         if self.owner is not None:
             self.index = next((n for n, e in enumerate(assessment.entities.get(self.owner, [])) if e.id == entity), None)
+        self._bases: dict[frozenset, Evaluator] = {}  # evaluations of a search's states, by their changes
 
     def outcome(self, changes: dict[str, Any]) -> str | None:
         """The outcome of the decision with `changes` (path → runtime value) applied, by the
@@ -143,10 +162,7 @@ class Prober:
         """For each (condition, wanted truth) of the decision's entity, whether it holds with
         `changes` applied (the reference evaluator; an unknown does not hold); stops at the
         first that does not."""
-        changed = self.changed(changes)
-        self.evaluations += 1
-        ev = Evaluator(self.policy, changed, self.as_of, self.params)
-        target = changed.entities[self.owner][self.index] if self.owner is not None and self.index is not None else None
+        ev, target = self._evaluator(changes, base=True)
         out: list[bool] = []
         try:
             for expr, want in goals:
@@ -157,20 +173,71 @@ class Prober:
             out.append(False)
         return out + [False] * (len(goals) - len(out))
 
-    def score(self, changes: dict[str, Any], earlier: list[tuple[ir.Expr, bool]], expr: ir.Expr, want: bool) -> tuple[bool, Decimal | None]:
+    def score(
+        self, changes: dict[str, Any], earlier: list[tuple[ir.Expr, bool]], expr: ir.Expr, want: bool, watch: tuple[ir.Expr, ...] = ()
+    ) -> tuple[bool, Decimal | None]:
         """Whether every condition of `earlier` holds with `changes`, and how far `expr` is from
-        the truth `want` (`distance`)."""
-        changed = self.changed(changes)
-        self.evaluations += 1
-        ev = Evaluator(self.policy, changed, self.as_of, self.params)
-        target = changed.entities[self.owner][self.index] if self.owner is not None and self.index is not None else None
+        the truth `want` (`distance`); (False, None) as well when one of the conditions of
+        `watch` is unknown with `changes`."""
+        ok, gap, _ = self.look(changes, earlier, expr, want, watch)
+        return ok, gap
+
+    def look(
+        self,
+        changes: dict[str, Any],
+        earlier: list[tuple[ir.Expr, bool]],
+        expr: ir.Expr,
+        want: bool,
+        watch: tuple[ir.Expr, ...] = (),
+        base: bool = False,
+    ) -> tuple[bool, Decimal | None, dict]:
+        """`score`, and the values of the definitions `expr` read on the way (the evaluator's
+        memo table): a change that leaves the distance as it is but moves one of them may be
+        half of a change of two facts (two criteria of a count that needs two)."""
+        ev, target = self._evaluator(changes, base)
         try:
             for e, w in earlier:
                 if truth(ev.compute(e, target)) is not w:
-                    return False, None
-            return True, distance(ev, expr, want, target)
+                    return False, None, {}
+            for e in watch:
+                if isinstance(truth(ev.compute(e, target)), Unknown):
+                    return False, None, {}
+            gap = distance(ev, expr, want, target)
+            return True, gap, {**ev._defs, **{k: r.outcome for k, r in ev._decisions.items()}}
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
-            return False, None
+            return False, None, {}
+
+    def known(self, changes: dict[str, Any], goals: list[tuple[ir.Expr, bool]]) -> tuple[ir.Expr, ...]:
+        """The conditions of `goals` whose truth is known with `changes`."""
+        ev, target = self._evaluator(changes, base=True)
+        try:
+            return tuple(e for e, _ in goals if not isinstance(truth(ev.compute(e, target)), Unknown))
+        except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
+            return ()
+
+    def _evaluator(self, changes: dict[str, Any], base: bool = False) -> tuple[Evaluator, Entity | None]:
+        """A reference evaluator of the assessment with `changes`, and the decision's entity in
+        it. Its memo tables start with the values of the nearest earlier evaluation whose
+        changes it extends (a base: the current state of a search) that read no changed field
+        — the same values it would compute, found without computing them. `base`: keep this
+        one as a base for the next."""
+        changed = self.changed(changes)
+        self.evaluations += 1
+        ev = Evaluator(self.policy, changed, self.as_of, self.params)
+        items = frozenset((k, _hashable(v)) for k, v in changes.items())
+        parent = max((k for k in self._bases if k <= items), key=len, default=None)
+        if parent is not None:
+            old = self._bases[parent]
+            moved = {(self.where[k].input_name, self.where[k].field_name) for k, _ in items - parent}
+            def_reads, decision_reads = reads(self.policy)
+            ev._defs = {k: v for k, v in old._defs.items() if not (def_reads[k[0]] & moved)}
+            ev._decisions = {k: v for k, v in old._decisions.items() if not (decision_reads[k[0]] & moved)}
+        if base and items not in self._bases:
+            if len(self._bases) >= 8:  # the root stays; the oldest other goes
+                del self._bases[next(k for k in self._bases if k)]
+            self._bases[items] = ev
+        target = changed.entities[self.owner][self.index] if self.owner is not None and self.index is not None else None
+        return ev, target
 
     def changed(self, changes: dict[str, Any]) -> Assessment:
         a = self.assessment
@@ -322,7 +389,7 @@ def several_changes(
     outcome: str,
     current: dict[str, Any],
     deadline: float,
-    most: int = 4,
+    most: int = 6,
 ) -> dict[str, Any] | None:
     """A change of up to `most` facts that gives `outcome`, greedily, one condition at a time:
     for a rule that gives the outcome, the first of its conditions (the earlier rules' false,
@@ -341,11 +408,14 @@ def several_changes(
         earlier = index  # the goals of the earlier rules, one each
         # the rule's own conditions first, then the earlier rules' (a deferral that needs a
         # longer cycle: the cycle first), after the usual order
-        for order in (goals, goals[earlier:] + goals[:earlier]):
-            found = _greedy(p, paths, types, consts, field_of, outcome, order, own, deadline, most, current)
+        orders = [goals, goals[earlier:] + goals[:earlier]] if earlier else [goals]
+        for n, order in enumerate(orders):
+            # each order its share of the time left: one that stalls does not starve the next
+            share = time.perf_counter() + (deadline - time.perf_counter()) / (len(orders) - n)
+            found = _greedy(p, paths, types, consts, field_of, outcome, order, own, min(share, deadline), most, current)
             if found is not None:
                 return found
-            if not earlier or time.perf_counter() >= deadline:
+            if time.perf_counter() >= deadline:
                 break
     return None
 
@@ -353,7 +423,7 @@ def several_changes(
 def _greedy(p, paths, types, consts, field_of, outcome, goals, own, deadline, most, current) -> dict[str, Any] | None:
     """One greedy pass over `goals` in this order (see `several_changes`)."""
     state: dict[str, Any] = {}
-    for _ in range(most):
+    while len(state) < most:
         held = p.truths(state, goals)
         if all(held):
             break
@@ -361,10 +431,20 @@ def _greedy(p, paths, types, consts, field_of, outcome, goals, own, deadline, mo
         fields, _consts = cone_of(p.policy, [goals[k][0]], [])
         # the facts that condition reads: of this entity and the company's, not the other entities'
         near = [q for q in paths if field_of[q] in fields and q not in state and (p.owner is None or q.startswith(own) or not q.startswith(f"{p.owner}["))]
-        step = _step(p, near, types, consts, goals[: k + 1], state, current, deadline)
+        # a step may not leave a condition unknown that is known now (an unanswered question
+        # the changed fact brings in: the outcome would be undetermined, not the one sought)
+        watch = p.known(state, goals)
+        step = _step(p, near, types, consts, goals[: k + 1], state, current, deadline, watch)
+        if step is None and p.owner is not None:
+            # then the other entities' facts: a schedule that waits for the use cases
+            # launched before it (capacity) moves with theirs
+            far = [q for q in paths if field_of[q] in fields and q not in state and q not in near]
+            step = _step(p, far, types, consts, goals[: k + 1], state, current, deadline, watch)
         if step is None:
+            step = _through_count(p, paths, types, consts, field_of, goals[: k + 1], state, current, deadline, most - len(state))
+        if step is None or len(state) + len(step) > most:
             break
-        state[step[0]] = step[1]
+        state.update(step)
     if not state or time.perf_counter() >= deadline or p.outcome(state) != outcome:
         return None
     for q in sorted(state):  # drop what is not needed
@@ -374,45 +454,127 @@ def _greedy(p, paths, types, consts, field_of, outcome, goals, own, deadline, mo
     return state
 
 
+def _counted(policy: ir.CheckedPolicy, expr: ir.Expr) -> list[tuple[ir.Aggregate, str, Any]]:
+    """The counts a condition reads (itself or through definitions made once) of the
+    entities whose decision has an outcome — `count(usecase where roadmap = planned)` —
+    with that decision and outcome."""
+    out: list[tuple[ir.Aggregate, str, Any]] = []
+    todo, seen = [expr], set()
+    while todo:
+        for node in ir.walk(todo.pop()):
+            if isinstance(node, ir.DefRef) and node.name not in seen and node.name in policy.definitions:
+                seen.add(node.name)
+                if policy.definitions[node.name].entity_input is None:
+                    todo.append(policy.definitions[node.name].expr)
+            elif isinstance(node, ir.Aggregate) and node.kind == "count" and isinstance(node.where, ir.Compare) and node.where.op == "=":
+                for a, b in ((node.where.left, node.where.right), (node.where.right, node.where.left)):
+                    if isinstance(a, ir.DecisionRef) and a.member is None and isinstance(b, ir.Const) and a.name in policy.decisions:
+                        out.append((node, a.name, b.value))
+    return out
+
+
+def _through_count(p, paths, types, consts, field_of, prefix, state, current, deadline, most) -> dict[str, Any] | None:
+    """When the condition is a count of the entities whose decision has an outcome (a
+    portfolio where none is planned), the changes that move one entity in or out of the
+    count: that entity's decision searched for each of its other outcomes (or for the
+    counted one), as its own why-not, on top of `state`; kept when the condition comes
+    nearer and the earlier ones still hold."""
+    expr, want = prefix[-1]
+    earlier = prefix[:-1]
+    _, base, _ = p.look(state, earlier, expr, want, base=True)
+    if base is None or most < 1:
+        return None
+    changed = p.changed(state)
+    now = {**current, **state}
+    for aggregate, name, value in _counted(p.policy, expr):
+        entities = changed.entities.get(aggregate.input_name, [])
+        try:
+            sub_probers = [Prober(p.policy, changed, name, e.id, p.as_of, p.params) for e in entities]
+        except ValueError:
+            continue
+        for sub in sub_probers:
+            taken = sub.outcome({})
+            if taken is None:
+                continue
+            wanted = [o.name for o in p.policy.decisions[name].outcomes if o.name != taken] if taken == value else [value]
+            for outcome in wanted:
+                if time.perf_counter() >= deadline:
+                    return None
+                found = several_changes(sub, paths, types, consts, field_of, outcome, now, deadline, most)
+                if not found:
+                    continue
+                ok, gap = p.score({**state, **found}, earlier, expr, want)
+                if ok and gap is not None and gap < base:
+                    return found
+    return None
+
+
 def _step(
-    p: Prober, paths: list[str], types: dict[str, Any], consts: dict[str, set[Decimal]], prefix: list, state: dict[str, Any], current: dict[str, Any], deadline: float
-) -> tuple[str, Any] | None:
+    p: Prober,
+    paths: list[str],
+    types: dict[str, Any],
+    consts: dict[str, set[Decimal]],
+    prefix: list,
+    state: dict[str, Any],
+    current: dict[str, Any],
+    deadline: float,
+    watch: tuple[ir.Expr, ...] = (),
+) -> dict[str, Any] | None:
     """The first fact (in order) one of whose tried values makes every condition of `prefix`
     hold on top of `state` (for a number, the boundary nearest its current value); failing
     that, the tried value that brings the last condition nearest to holding (its sides'
-    distance, for a comparison), when it is nearer than now."""
+    distance, for a comparison), when it is nearer than now; failing that, two facts that do
+    so together, each of which moves a value the condition reads without bringing it nearer
+    alone (a plateau: a count of criteria that needs two). The facts to change, with their
+    values."""
     expr, want = prefix[-1]
     earlier = prefix[:-1]
-    _, base = p.score(state, earlier, expr, want)
+    _, base, seen = p.look(state, earlier, expr, want, watch, base=True)
     best: tuple[Decimal, str, Any] | None = None
+    movers: list[tuple[str, Any]] = []  # (fact, value): moves a value read, the distance as it is
     for path in paths:
         type_ = types[path]
         now = current[path]
         previous = None  # for an unknown number: the last tried value that did not do it
+        moved = False
         for v in candidates(type_, now, consts.get(path, set())):
             if time.perf_counter() >= deadline:
                 return None
-            ok, distance = p.score({**state, path: v}, earlier, expr, want)
+            ok, distance, values = p.look({**state, path: v}, earlier, expr, want, watch)
             if ok and distance == 0:
                 if isinstance(type_, NumberT) and (isinstance(now, Decimal) or (previous is not None and previous * v >= 0)):
                     step = Decimal(1) if type_.integer else STEP
                     lo, hi = int((now if isinstance(now, Decimal) else previous) / step), int(v / step)
                     while abs(hi - lo) > 1 and time.perf_counter() < deadline:
                         mid = (lo + hi) // 2
-                        if p.score({**state, path: _clean(Decimal(mid) * step, type_)}, earlier, expr, want) == (True, 0):
+                        if p.score({**state, path: _clean(Decimal(mid) * step, type_)}, earlier, expr, want, watch) == (True, 0):
                             hi = mid
                         else:
                             lo = mid
                     v = _clean(Decimal(hi) * step, type_)
-                return path, v
+                return {path: v}
             previous = v
             if not ok or distance is None:
                 continue
             if base is not None and distance < base and (best is None or distance < best[0]):
                 best = (distance, path, v)
                 if p.owner is None:  # a decision made once reads every entity: the first better one
-                    return path, v
-    return (best[1], best[2]) if best is not None else None
+                    return {path: v}
+            elif best is None and not moved and base is not None and distance == base and any(seen.get(k, x) != x for k, x in values.items()):
+                moved = True
+                movers.append((path, v))
+    if best is not None:
+        return {best[1]: best[2]}
+    if base is None:
+        return None
+    pairs = [(a, b) for i, a in enumerate(movers[:MOVERS]) for b in movers[i + 1 : MOVERS] if a[0] != b[0]]
+    for (pa, va), (pb, vb) in pairs:
+        if time.perf_counter() >= deadline:
+            return None
+        ok, distance = p.score({**state, pa: va, pb: vb}, earlier, expr, want, watch)
+        if ok and distance is not None and distance < base:
+            return {pa: va, pb: vb}
+    return None
 
 
 def distance(ev: Evaluator, expr: ir.Expr, want: bool, target: Any) -> Decimal | None:
@@ -421,6 +583,9 @@ def distance(ev: Evaluator, expr: ir.Expr, want: bool, target: Any) -> Decimal |
     if isinstance(expr, ir.Not):
         return distance(ev, expr.operand, not want, target)
     if isinstance(expr, ir.Logic) and expr.op in ("and", "or"):
+        beyond = _rank_beyond(ev, expr, want, target)
+        if beyond is not None:
+            return distance(ev, beyond, False, target)
         parts = [distance(ev, x, want, target) for x in expr.items]
         if any(d is None for d in parts):
             return None
@@ -431,8 +596,32 @@ def distance(ev: Evaluator, expr: ir.Expr, want: bool, target: Any) -> Decimal |
         return None
     if value is want:
         return Decimal(0)
-    if isinstance(expr, ir.Compare) and expr.op in ("<", "<=", ">", ">="):
+    if isinstance(expr, ir.Compare) and (expr.op in ("<", "<=", ">", ">=") or (expr.op == "=" and want)):
         a, b = ev.compute(expr.left, target), ev.compute(expr.right, target)
         if isinstance(a, Decimal) and isinstance(b, Decimal):
             return abs(a - b) + 1
     return Decimal(1)
+
+
+def _rank_beyond(ev: Evaluator, expr: ir.Logic, want: bool, target: Any) -> ir.Expr | None:
+    """For `rank between 1 and N` wanted false, the upper bound's comparison: a rank below 1
+    is the entity leaving the ranking (its filter false), not a place, so the way out of the
+    first N is down the ranking — the distance of `rank <= N` alone (else the nearer bound,
+    1, would always look closest and a change moving the rank would seem to bring nothing)."""
+    if want or expr.op != "and" or len(expr.items) != 2:
+        return None
+    low, high = expr.items
+    if not (isinstance(low, ir.Compare) and isinstance(high, ir.Compare) and low.op == ">=" and high.op == "<=" and low.left is high.left):
+        return None
+    value = low.left
+    if isinstance(value, ir.DefRef) and value.member is None and value.name in ev.policy.definitions:
+        value = ev.policy.definitions[value.name].expr
+    while isinstance(value, ir.Cond):  # `if eligible then rank(…) else not applicable`
+        ranked = [x for x in (value.then, value.otherwise) if not isinstance(x, ir.Const)]
+        if len(ranked) != 1:
+            return None
+        value = ranked[0]
+    if not isinstance(value, ir.Rank):
+        return None
+    bound = ev.compute(low.right, target)
+    return high if isinstance(bound, Decimal) and bound <= 1 else None
