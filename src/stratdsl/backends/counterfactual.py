@@ -20,6 +20,7 @@ import copy
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -81,6 +82,17 @@ def _names(*exprs: Any) -> list[frozenset[str]]:
                 stack.extend((x, False) for x in args)
         out.append(memo[z3.Z3_get_ast_id(ctx, root)])
     return out
+
+
+def _domain_names(t: smt.Translation) -> list[tuple[Any, frozenset[str]]]:
+    """The translation's domain constraints with the names each reads, walked once per
+    constraint (the list grows as decisions are translated; each question used to walk
+    them all again, one memo per constraint: most of a proof's time)."""
+    known: list[tuple[Any, frozenset[str]]] = t.__dict__.setdefault("_domain_names", [])
+    if len(known) < len(t.domain):
+        fresh = t.domain[len(known) :]
+        known.extend(zip(fresh, _names(*fresh), strict=True))
+    return known
 
 
 def _translation(policy: ir.CheckedPolicy, assessment: Assessment, as_of: date, params: dict[str, Any]) -> smt.Translation:
@@ -166,10 +178,13 @@ class Search:
     tried: bool = False  # found by trying values one fact at a time (probe), not by the solver
 
 
+#: what `_tried` returns when the proof it asks for holds (no change gives the outcome)
+NONE = Search((), None, 0.0)
+
 #: the share of the budget the concrete stage (trying values) may use before the solver
 TRY_SHARE = 0.6
 #: the share the proof over ranks and counts abstracted (`_proven_none`) may use next
-PROOF_SHARE = 0.15
+PROOF_SHARE = 0.2
 #: when values tried found changes: the share of the budget the solver may take to better them
 REFINE_SHARE = 0.4
 
@@ -252,7 +267,7 @@ def _proven_none(
             base.append(t.pin(fact, value))
         elif not isinstance(value, Unknown):
             base.append(fact.known)
-    base += [c for c in t.domain if _names(c)[0] & names]
+    base += [c for c, read in _domain_names(t) if read & names]
     s = smt.solver(left)
     s.add(*base)
     return smt.check(s, left) == z3.unsat
@@ -309,10 +324,12 @@ def _tried(
     current: dict[str, Any],
     alternatives: int,
     deadline: float,
+    proof: Callable[[], bool] = lambda: False,
 ) -> Search | None:
     """The concrete stage: each fact the decision reads, alone, set to the values worth trying
-    (backends/probe); the verified changes of one fact, nearest first, or None when no single
-    tried value gives the outcome (then the solver searches)."""
+    (backends/probe); the verified changes of one fact, nearest first. When none gives the
+    outcome, `proof()` is asked first (a proof that no change does: `NONE` is returned), then
+    several facts are tried. None when nothing was found (then the solver searches)."""
     if decision not in policy.decisions or outcome not in {o.name for o in policy.decisions[decision].outcomes}:
         return None
     fields, consts = _cone(policy, decision)
@@ -339,6 +356,8 @@ def _tried(
             change = FactChange(path, policy.inputs[fact.input_name].fields[fact.field_name].meta.label, current.get(path), value)
             kept.append(((1, _change_score(types[path], change), (path,)), Counterfactual((change,), outcome, True)))
     if not kept:
+        if proof():
+            return NONE
         return _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline)
     best = sorted(kept, key=lambda item: item[0])[:alternatives]
     numeric = any(isinstance(types[c.fact], NumberT) and isinstance(c.current, Decimal) for _, cf in best for c in cf.changes)
@@ -410,14 +429,16 @@ def why_not(
     `timeout_ms` (wall clock), in stages:
 
     1. trying values (`_tried`, backends/probe): each fact the decision reads alone, set to
-       the values worth trying, with the compiled evaluator; then, when no one fact does it,
-       several facts, one condition of a rule at a time. Fast (a few milliseconds per
-       evaluation), but the values found are not proven the closest (and, for several
-       facts, not proven the fewest): the search note says so.
-    2. a proof that no change gives the outcome, by the solver over the policy with ranks
-       and counts abstracted (`_proven_none`): proves the outcomes structurally out of reach
-       (`beyond_limit` with fewer use cases than slots) without the rank's term.
-    3. the solver's staged search (`_solver_search`): minimal sets of facts, closest values.
+       the values worth trying, with the compiled evaluator. Fast (a few milliseconds per
+       evaluation), but the values found are not proven the closest: the note says so.
+    2. when no one fact does it, a proof that no change gives the outcome, by the solver
+       over the policy with ranks and counts abstracted (`_proven_none`): proves the
+       outcomes structurally out of reach (`beyond_limit` with fewer use cases than slots)
+       without the rank's term, in a fraction of a second — before the next stage spends
+       its share on an outcome nothing gives.
+    3. several facts, one condition of a rule at a time (probe.several_changes): not
+       proven the fewest facts nor the closest values (the note says so).
+    4. the solver's staged search (`_solver_search`): minimal sets of facts, closest values.
 
     Every change shown is verified by validation and the reference evaluator."""
     origin = time.perf_counter()
@@ -451,7 +472,17 @@ def _why_not(
     start = time.perf_counter()
     params = params or {}
     current = smt.assessment_facts(policy, assessment)
-    tried = _tried(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, start + timeout_ms * TRY_SHARE / 1000)
+    proven: list[bool] = []
+
+    def proof() -> bool:
+        # before several facts are tried: quick where it holds (an outcome out of reach by
+        # the ranking's structure), and that search would spend its whole share for nothing
+        proven.append(_proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, time.perf_counter() + timeout_ms * PROOF_SHARE / 1000))
+        return proven[-1]
+
+    tried = _tried(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, start + timeout_ms * (TRY_SHARE + PROOF_SHARE) / 1000, proof)
+    if tried is NONE:
+        return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), time.perf_counter() - start)
     if tried is not None:
         # the solver may still give the fewest facts and the closest values, where it answers
         # quickly (small policies); within what is left, at most REFINE_SHARE of the budget
@@ -462,8 +493,7 @@ def _why_not(
             if solved.counterfactuals and min(len(c.changes) for c in solved.counterfactuals) <= fewest:
                 return solved
         return tried
-    proof = _proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, start + timeout_ms * (TRY_SHARE + PROOF_SHARE) / 1000)
-    if proof:
+    if not proven and proof():  # (the stage stopped before asking)
         return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), time.perf_counter() - start)
     left = timeout_ms - int((time.perf_counter() - start) * 1000)
     return _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, left, alternatives, current)
