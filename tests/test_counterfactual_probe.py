@@ -323,3 +323,31 @@ def test_beyond_limit_with_more_use_cases_than_slots_is_found(methodology):
     assert _confirmed(policy, assessment, tried, "selection", entity, "beyond_limit")
     (c,) = tried.counterfactuals
     assert any(not f.fact.startswith(f"usecases[{entity}]") for f in c.changes)
+
+
+def test_three_facts_that_only_count_together_are_found_by_the_solver_step():
+    """Three criteria before the assessment adds its months: neither one fact nor a pair of
+    them brings the condition nearer; the solver, asked for that one condition, gives the
+    three (counterfactual._condition_step), and the result is re-evaluated as always."""
+    policy, diags = compile_text(PLATEAU.replace("criteria >= 2", "criteria >= 3"), "plateau.strat")
+    assert policy is not None, diags
+    assessment = validate(policy, {"org": {"profiling": False, "large_scale": False, "sensitive": False, "months": 9}}, "x")
+    current = smt.assessment_facts(policy, assessment)
+    held = counterfactual._tried(policy, assessment, "plan", None, "deferred", AS_OF, {}, ("org.months",), current, 3, time.perf_counter() + 20)
+    assert held is not None and held.counterfactuals
+    assert _confirmed(policy, assessment, held, "plan", None, "deferred")
+    (c,) = held.counterfactuals
+    assert {f.fact for f in c.changes} == {"org.profiling", "org.large_scale", "org.sensitive"}
+
+
+def test_a_deferral_that_needs_a_dpia_and_a_fria_is_found(methodology):
+    """atelier-usinage-50, chiffrage-devis → deferred_prerequisites: the trying of values
+    stalls a month short (the DPIA and FRIA months need several answers at once); the
+    solver's step over the use case's own facts and the company's finds them."""
+    policy = methodology
+    assessment = load_assessment(policy, REPO / "examples" / "atelier-usinage-50.yaml")
+    current = smt.assessment_facts(policy, assessment)
+    entity = "chiffrage-devis"
+    tried = counterfactual._tried(policy, assessment, "roadmap", entity, "deferred_prerequisites", AS_OF, {}, (), current, 3, time.perf_counter() + 60)
+    assert tried is not None and tried.counterfactuals
+    assert _confirmed(policy, assessment, tried, "roadmap", entity, "deferred_prerequisites")

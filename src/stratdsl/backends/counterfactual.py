@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -358,17 +359,19 @@ def _tried(
     if not kept:
         if proof():
             return NONE
-        return _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline)
+        return _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline, held)
     best = sorted(kept, key=lambda item: item[0])[:alternatives]
     numeric = any(isinstance(types[c.fact], NumberT) and isinstance(c.current, Decimal) for _, cf in best for c in cf.changes)
     note = Msg(N_("found by trying values one fact at a time: one fact is the fewest, but the values are not proven the closest")) if numeric else None
     return Search(tuple(cf for _, cf in best), note, 0.0, None, True)
 
 
-def _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline) -> Search | None:
-    """No one fact does it: several, one condition of a rule at a time (probe.several_changes)."""
+def _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline, held) -> Search | None:
+    """No one fact does it: several, one condition of a rule at a time (probe.several_changes),
+    the solver asked for a step where trying values stalls (`_condition_step`)."""
     field_of = {p: (where[p].input_name, where[p].field_name) for p in paths}
-    state = probe.several_changes(prober, paths, types, {p: consts.get(field_of[p], set()) for p in paths}, field_of, outcome, current, deadline)
+    solve = functools.partial(_condition_step, policy, assessment, as_of, params, frozenset(held))
+    state = probe.several_changes(prober, paths, types, {p: consts.get(field_of[p], set()) for p in paths}, field_of, outcome, current, deadline, solve=solve)
     if not state:
         return None
     values = {}
@@ -383,6 +386,81 @@ def _tried_several(policy, assessment, decision, entity, outcome, as_of, params,
     )
     note = Msg(N_("found by trying values, one condition of the rule at a time: not proven the fewest facts nor the closest values"))
     return Search((Counterfactual(changes, outcome, True),), note, 0.0, None, True)
+
+
+#: the most facts one step of the solver may change (the fewest first)
+STEP_FACTS = 3
+
+
+def _condition_step(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    as_of: date,
+    params: dict[str, Any],
+    held: frozenset[str],
+    p: probe.Prober,
+    paths: list[str],
+    goal: tuple[ir.Expr, bool],
+    state: dict[str, Any],
+    current: dict[str, Any],
+    deadline: float,
+) -> dict[str, Any] | None:
+    """The fewest of `paths` (then the nearest values) that give one condition of the
+    decision's entity the truth wanted, every other fact at its value in `state`: where
+    trying values stalls because no one or two facts move it (a DPIA month that needs
+    personal data and two criteria). Only that condition is solved — it reads the entity's
+    own figures, not the ranking — so the term is small; the search then checks the others
+    with the evaluator, as for any step. None when the solver finds nothing in time."""
+    left = int((deadline - time.perf_counter()) * 1000)
+    if left < 100:
+        return None
+    expr, want = goal
+    try:
+        t = _translation(policy, assessment, as_of, params)
+        value = t.expr(expr, (p.owner, p.entity) if p.owner is not None else None, smt.TRUE)
+    except (smt.Untranslatable, KeyError):
+        return None
+    now = {**current, **state}
+    free = {q for q in paths if q in t.facts and q not in held and q not in state and q in now}
+    subs = [pair for path, fact in t.facts.items() if path in now and path not in free for pair in _pinned(t, fact, now[path])]
+    term = z3.And(value.known, value.value if want else z3.Not(value.value))
+    term = z3.simplify(z3.substitute(term, *subs)) if subs else term
+    if z3.is_false(term):
+        return None
+    (names,) = _names(term)
+    relevant = {q: t.facts[q] for q in free if smt.fact_names(t.facts[q]) & names}
+    base: list[Any] = [term]
+    changed: dict[str, Any] = {}
+    for path, fact in relevant.items():
+        if isinstance(now[path], Unknown):
+            changed[path] = fact.known
+        else:
+            changed[path] = z3.Not(z3.And(fact.known, t.equals(fact, now[path])))
+            base.append(z3.Implies(changed[path], fact.known))
+    touched = set().union(*(smt.fact_names(f) for f in relevant.values())) if relevant else set()
+    base += [z3.simplify(z3.substitute(c, *subs)) if subs else c for c, read in _domain_names(t) if read & touched]
+    s = smt.solver(left)
+    s.add(*base)
+    for k in range(1, min(STEP_FACTS, len(changed)) + 1):
+        left = int((deadline - time.perf_counter()) * 1000)
+        if left < 50:
+            return None
+        s.push()
+        s.add(z3.AtMost(*changed.values(), k))
+        answer = smt.check(s, left)
+        model = s.model() if answer == z3.sat else None
+        s.pop()
+        if answer == z3.unknown:
+            return None
+        if model is None:
+            continue
+        moved = sorted(q for q, f in changed.items() if z3.is_true(model.evaluate(f, model_completion=True)))
+        model = _closest(t, base, changed, moved, now, model, max(left // 2, 50))
+        values = {q: smt.model_value(model, t.facts[q], t.codes) for q in moved}
+        if not values or any(isinstance(v, Unknown) for v in values.values()):
+            return None
+        return values
+    return None
 
 
 @dataclass(frozen=True)

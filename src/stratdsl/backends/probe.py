@@ -390,6 +390,7 @@ def several_changes(
     current: dict[str, Any],
     deadline: float,
     most: int = 6,
+    solve: Any = None,
 ) -> dict[str, Any] | None:
     """A change of up to `most` facts that gives `outcome`, greedily, one condition at a time:
     for a rule that gives the outcome, the first of its conditions (the earlier rules' false,
@@ -412,7 +413,7 @@ def several_changes(
         for n, order in enumerate(orders):
             # each order its share of the time left: one that stalls does not starve the next
             share = time.perf_counter() + (deadline - time.perf_counter()) / (len(orders) - n)
-            found = _greedy(p, paths, types, consts, field_of, outcome, order, own, min(share, deadline), most, current)
+            found = _greedy(p, paths, types, consts, field_of, outcome, order, own, min(share, deadline), most, current, solve)
             if found is not None:
                 return found
             if time.perf_counter() >= deadline:
@@ -420,7 +421,7 @@ def several_changes(
     return None
 
 
-def _greedy(p, paths, types, consts, field_of, outcome, goals, own, deadline, most, current) -> dict[str, Any] | None:
+def _greedy(p, paths, types, consts, field_of, outcome, goals, own, deadline, most, current, solve=None) -> dict[str, Any] | None:
     """One greedy pass over `goals` in this order (see `several_changes`)."""
     state: dict[str, Any] = {}
     while len(state) < most:
@@ -440,8 +441,11 @@ def _greedy(p, paths, types, consts, field_of, outcome, goals, own, deadline, mo
             # launched before it (capacity) moves with theirs
             far = [q for q in paths if field_of[q] in fields and q not in state and q not in near]
             step = _step(p, far, types, consts, goals[: k + 1], state, current, deadline, watch)
+        if step is None and solve is not None:
+            # the solver, for this one condition over the entity's facts and the company's
+            step = solve(p, near, goals[k], state, current, deadline)
         if step is None:
-            step = _through_count(p, paths, types, consts, field_of, goals[: k + 1], state, current, deadline, most - len(state))
+            step = _through_count(p, paths, types, consts, field_of, goals[: k + 1], state, current, deadline, most - len(state), solve)
         if step is None or len(state) + len(step) > most:
             break
         state.update(step)
@@ -473,7 +477,7 @@ def _counted(policy: ir.CheckedPolicy, expr: ir.Expr) -> list[tuple[ir.Aggregate
     return out
 
 
-def _through_count(p, paths, types, consts, field_of, prefix, state, current, deadline, most) -> dict[str, Any] | None:
+def _through_count(p, paths, types, consts, field_of, prefix, state, current, deadline, most, solve=None) -> dict[str, Any] | None:
     """When the condition is a count of the entities whose decision has an outcome (a
     portfolio where none is planned), the changes that move one entity in or out of the
     count: that entity's decision searched for each of its other outcomes (or for the
@@ -500,7 +504,7 @@ def _through_count(p, paths, types, consts, field_of, prefix, state, current, de
             for outcome in wanted:
                 if time.perf_counter() >= deadline:
                     return None
-                found = several_changes(sub, paths, types, consts, field_of, outcome, now, deadline, most)
+                found = several_changes(sub, paths, types, consts, field_of, outcome, now, deadline, most, solve)
                 if not found:
                     continue
                 ok, gap = p.score({**state, **found}, earlier, expr, want)
