@@ -314,13 +314,8 @@ def test_beyond_limit_with_more_use_cases_than_slots_is_found(methodology):
     """Seven use cases, five slots: `beyond_limit` needs this one down the ranking *and*
     another one eligible above it — two facts, one of another use case (the distance of a
     rank wanted past the last slot counts from the last slot, not from rank 1)."""
-    policy = methodology
-    assessment = load_assessment(policy, REPO / "examples" / "enseigne-retail.yaml")
-    current = smt.assessment_facts(policy, assessment)
     entity = "chatbot-service-client"
-    tried = counterfactual._tried(policy, assessment, "selection", entity, "beyond_limit", AS_OF, {}, (), current, 3, time.perf_counter() + 60)
-    assert tried is not None and tried.counterfactuals
-    assert _confirmed(policy, assessment, tried, "selection", entity, "beyond_limit")
+    tried = _tried_on_example(methodology, "enseigne-retail.yaml", "selection", entity, "beyond_limit")
     (c,) = tried.counterfactuals
     assert any(not f.fact.startswith(f"usecases[{entity}]") for f in c.changes)
 
@@ -344,10 +339,15 @@ def test_a_deferral_that_needs_a_dpia_and_a_fria_is_found(methodology):
     """atelier-usinage-50, chiffrage-devis → deferred_prerequisites: the trying of values
     stalls a month short (the DPIA and FRIA months need several answers at once); the
     solver's step over the use case's own facts and the company's finds them."""
-    policy = methodology
-    assessment = load_assessment(policy, REPO / "examples" / "atelier-usinage-50.yaml")
+    _tried_on_example(methodology, "atelier-usinage-50.yaml", "roadmap", "chiffrage-devis", "deferred_prerequisites")
+
+
+def _tried_on_example(policy, example, decision, entity, outcome):
+    """The values-tried stage (with its solver steps) on a shipped example, a generous
+    deadline: a change found, each confirmed by the reference evaluator."""
+    assessment = load_assessment(policy, REPO / "examples" / example)
     current = smt.assessment_facts(policy, assessment)
-    entity = "chiffrage-devis"
-    tried = counterfactual._tried(policy, assessment, "roadmap", entity, "deferred_prerequisites", AS_OF, {}, (), current, 3, time.perf_counter() + 60)
-    assert tried is not None and tried.counterfactuals
-    assert _confirmed(policy, assessment, tried, "roadmap", entity, "deferred_prerequisites")
+    tried = counterfactual._tried(policy, assessment, decision, entity, outcome, AS_OF, {}, (), current, 3, time.perf_counter() + 60)
+    assert tried is not None and tried.counterfactuals, (example, decision, entity, outcome)
+    assert _confirmed(policy, assessment, tried, decision, entity, outcome)
+    return tried
