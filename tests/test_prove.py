@@ -422,6 +422,38 @@ def test_check_remembers_proofs_not_counterexamples(tmp_path, monkeypatch):
     cache.clear_memory()
 
 
+def test_check_remembers_an_unknown_with_its_budget(tmp_path, monkeypatch):
+    """An assertion left unknown within the budget is reported as it was by the next `check`
+    with the same or a smaller budget (without the solver: `check` stays fast), and asked again
+    with a larger one."""
+    from stratdsl.backends import prove as prove_mod
+    from stratdsl.backends import remembered
+    from stratdsl.language import cache
+
+    monkeypatch.setenv("STRATDSL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "enabled", True)
+    cache.clear_memory()
+    path = tmp_path / "a.strat"
+    path.write_text(ASSERTS, encoding="utf-8")
+    policy = _compiled(path)
+    asked: list[tuple] = []
+
+    def unknown(policy, as_of, params, entities, timeout_ms, only=()):
+        asked.append((only, timeout_ms))
+        return [prove_mod.Proof(name, prove_mod.UNKNOWN, 0.0, 0, "unknown within the time budget") for name in only]
+
+    monkeypatch.setattr(prove_mod, "prove", unknown)
+    first = remembered.prove_remembered(policy, AS_OF, 1, 1000)
+    assert [(p.assertion, p.status) for p in first] == [("top_needs_ok", "unknown"), ("never_bottom", "unknown")]
+    cache.clear_memory()
+    again = remembered.prove_remembered(policy, AS_OF, 1, 500)
+    assert len(asked) == 1 and [(p.assertion, p.status, p.remembered) for p in again] == [("top_needs_ok", "unknown", True), ("never_bottom", "unknown", True)]
+    assert again[0].detail == "unknown within the time budget"
+    remembered.prove_remembered(policy, AS_OF, 1, 5000)  # a larger budget: asked again
+    assert asked[-1] == (("top_needs_ok", "never_bottom"), 5000)
+    cache.clear_memory()
+
+
 def _compiled(path):
     from stratdsl.engine import compile_policy
 

@@ -14,7 +14,6 @@ does not settle) is not a counterexample: only *false* is.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -31,10 +30,7 @@ from ..runtime.assessment import Assessment, validate
 from ..runtime.evaluator import Evaluator
 from ..runtime.values import Unknown, normalize
 from . import smt
-
-PROVEN = "proven"
-COUNTEREXAMPLE = "counterexample"
-UNKNOWN = "unknown"
+from .remembered import COUNTEREXAMPLE, PROVEN, UNKNOWN, prove_remembered  # noqa: F401  (prove_remembered: re-exported)
 
 
 @dataclass(frozen=True)
@@ -421,50 +417,3 @@ def test_stub(policy_path: str, proof: Proof, as_of: date) -> str:
         f"  - name: {proof.assertion} holds\n"
         "    expect: {}\n"
     )
-
-
-# ------------------------------------------------------------------ proofs remembered across runs
-# `check` tries every assertion on each run; a proof holds as long as the policy's files, the
-# date, the number of entities and the engine that proved it are the same, so a second `check`
-# of an unchanged policy need not ask the solver again. Only proofs are kept: a counterexample
-# must be shown every time, and "unknown" may be decided by a later, quieter run.
-
-# The modules whose source decides what a proof means (with cache.fingerprint's own list).
-_PROOF_SHAPING = ("backends/smt.py", "backends/prove.py", "runtime/evaluator.py", "runtime/values.py", "language/checker.py")
-
-
-def _proof_key(policy: ir.CheckedPolicy, assertion: str, as_of: date, max_entities: int) -> str | None:
-    from pathlib import Path
-
-    from ..language import cache
-
-    package = Path(__file__).resolve().parents[1]
-    parts = ["proof", assertion, as_of.isoformat(), str(max_entities)]
-    for name in _PROOF_SHAPING:
-        try:
-            parts.append(hashlib.sha256((package / name).read_bytes()).hexdigest())
-        except OSError:
-            return None
-    for source in sorted(policy.source_map.files(), key=lambda s: s.name):
-        if source.sha256 is None:
-            return None
-        parts += [source.name, source.sha256]
-    return cache.key(*parts)
-
-
-def prove_remembered(policy: ir.CheckedPolicy, as_of: date, max_entities: int, timeout_ms: int) -> list[Proof]:
-    """`prove` without params, skipping the assertions proven by an earlier run of the same policy
-    files, date, size and engine (language/cache.py: `--no-cache` turns it off); the proofs found
-    now are remembered. Returns the proofs of the assertions tried this time."""
-    from ..language import cache
-
-    keys = {name: _proof_key(policy, name, as_of, max_entities) for name in policy.assertions}
-    todo = tuple(name for name, k in keys.items() if k is None or cache.get("proofs", k, str) != PROVEN)
-    if not todo:
-        return []
-    found = prove(policy, as_of, None, max_entities, timeout_ms, only=todo)
-    for p in found:
-        k = keys.get(p.assertion)
-        if p.status == PROVEN and k is not None:
-            cache.put("proofs", k, PROVEN)
-    return found

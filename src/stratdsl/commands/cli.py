@@ -220,13 +220,15 @@ def _raised(line: str) -> str:
 def _assertion_diagnostics(checked, budget: float) -> list[Diagnostic]:
     """The policy's assertions tried with a small budget: a counterexample is an error, an
     unknown a warning that says so (never reported as proven)."""
-    from ..backends import prove as prove_mod
+    from ..backends import remembered as prove_mod  # (not backends.prove: z3 and pydantic load only to prove)
 
     out = []
     for p in prove_mod.prove_remembered(checked, date.today(), 1, int(budget * 1000)):  # proofs of an earlier run are kept
         span = checked.assertions[p.assertion].span
         if p.status == prove_mod.COUNTEREXAMPLE and p.raised is not None and p.counterexample is not None and p.lowered:
-            lines = prove_mod.raised_facts(p.counterexample, p.raised)
+            from ..backends.prove import raised_facts
+
+            lines = raised_facts(p.counterexample, p.raised)
             raised = _raised(lines[0]) if len(lines) == 1 else ", ".join(line.replace(": ", " from ", 1).replace(" → ", " to ") for line in lines)
             said = {"name": p.assertion, "raised": raised, "target": checked.assertions[p.assertion].monotone.target, "old": p.lowered[0], "new": p.lowered[1]}
             if p.entity:
@@ -241,7 +243,11 @@ def _assertion_diagnostics(checked, budget: float) -> list[Diagnostic]:
                 message = Msg(N_("assertion '{name}' is false in a counterexample"), name=p.assertion)
             out.append(Diagnostic("E071", message, span, hint=Msg(N_("`stratdsl prove POLICY --write DIR` writes it as an assessment and a test stub"))))
         elif p.status == prove_mod.UNKNOWN:
-            out.append(Diagnostic("W130", Msg(N_("assertion '{name}': {detail} ({budget} s)"), name=p.assertion, detail=p.detail, budget=f"{budget:g}"), span,
+            if getattr(p, "remembered", False):
+                message = Msg(N_("assertion '{name}': {detail} ({budget} s, an earlier check of these files)"), name=p.assertion, detail=p.detail, budget=f"{budget:g}")
+            else:
+                message = Msg(N_("assertion '{name}': {detail} ({budget} s)"), name=p.assertion, detail=p.detail, budget=f"{budget:g}")
+            out.append(Diagnostic("W130", message, span,
                                   hint=Msg(N_("not proven, not refuted: `stratdsl prove` with a larger --budget decides it")),
                                   severity=Severity.WARNING))
     return out
