@@ -32,7 +32,6 @@ import functools
 import operator
 import re
 import threading
-from dataclasses import replace
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -1032,6 +1031,22 @@ def _decision_result(decision: str, entity: Entity | None, status: str, outcome:
     return result
 
 
+def _obligation_result(obligation: str, entity: str | None, path: str | None, status: str, missing: tuple = ()) -> ObligationResult:
+    """An ObligationResult without the frozen dataclass's per-field __setattr__ (same class, same fields)."""
+    result = _new(ObligationResult)
+    result.__dict__.update(obligation=obligation, entity=entity, entity_path=path, status=status, missing=missing)
+    return result
+
+
+def _with_obligations(d: DecisionResult, obligations: tuple[str, ...]) -> DecisionResult:
+    """`replace(d, obligations=…)` without the frozen dataclass's per-field __setattr__."""
+    result = _new(DecisionResult)
+    fields = result.__dict__
+    fields.update(d.__dict__)
+    fields["obligations"] = obligations
+    return result
+
+
 class _Run:
     """One evaluation: the run's data (read by the generated code as `X.R`, `X.P` …), memo
     tables, and the decision walks."""
@@ -1190,14 +1205,14 @@ class _Run:
         eid, path = (e.id, e.path) if e else (None, None)
         in_force = self._in_force(vf, vu) if (vf or vu) else True
         if in_force is False:
-            return ObligationResult(o.name, eid, path, "not_in_force")
+            return _obligation_result(o.name, eid, path, "not_in_force")
         v = cond_fn(self, e)
         if v is True and in_force is True:
-            return ObligationResult(o.name, eid, path, "applies")
+            return _obligation_result(o.name, eid, path, "applies")
         if v is False:
-            return ObligationResult(o.name, eid, path, "not_applicable")
+            return _obligation_result(o.name, eid, path, "not_applicable")
         unknown = _u(*(x for x in (v, in_force) if x.__class__ is Unknown))
-        return ObligationResult(o.name, eid, path, "possible", tuple(sorted(unknown.missing)))
+        return _obligation_result(o.name, eid, path, "possible", tuple(sorted(unknown.missing)))
 
     def _entities(self, input_name: str | None) -> list[Entity | None]:
         return [None] if input_name is None else list(self.assessment.entities.get(input_name, []))
@@ -1255,7 +1270,7 @@ class _Run:
                     for name in o.decisions:
                         applied.setdefault((name, res.entity), []).append(o.name)
         if applied:
-            decisions = [replace(d, obligations=tuple(applied[(d.decision, d.entity)])) if (d.decision, d.entity) in applied else d for d in decisions]
+            decisions = [_with_obligations(d, tuple(applied[(d.decision, d.entity)])) if (d.decision, d.entity) in applied else d for d in decisions]
         values = []
         for name, input_name, fn in self.c.outputs:
             for e in (None,) if input_name is None else entities.get(input_name, ()):
