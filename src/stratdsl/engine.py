@@ -151,28 +151,110 @@ def mark_assumptions(
     """Say which settled results rest on an assumption. A fact filled by a declared `default` is an
     answer the company did not give; evaluating again with those facts unknown shows which settled
     decisions, obligations and values would no longer be settled, and on which of them they wait —
-    exactly the defaulted facts the result rests on (three-valued logic, no guess)."""
-    from .backends.compiler import compiled
+    exactly the defaulted facts the result rests on (three-valued logic, no guess).
+
+    Only the decisions and obligations that read a defaulted field, directly or through the
+    definitions and decisions they read (`fields_read`), are evaluated again: every other one
+    reads the same facts in both runs, so its result is the same and nothing rests on a default."""
+    from .backends.compiler import CompiledPolicy, compiled
     from .runtime.result import DECIDED
 
     result.assumed = dict(assessment.assumed)
     if not assessment.assumed:
         return result
-    bare = compiled(policy).evaluate(assessment.without_assumptions(), as_of, params)
     assumed = set(assessment.assumed)
-    decisions = {(d.decision, d.entity): d for d in bare.decisions}
-    for i, d in enumerate(result.decisions):
-        other = decisions.get((d.decision, d.entity))
-        if d.status == DECIDED and other is not None and (other.status != DECIDED or other.outcome != d.outcome):
+    form = compiled(policy)
+    bare_facts = assessment.without_assumptions()
+    if not isinstance(form, CompiledPolicy):  # the reference evaluator stands in: evaluate it all
+        bare = form.evaluate(bare_facts, as_of, params)
+        decisions = [(i, d) for i, d in enumerate(result.decisions) if d.status == DECIDED]
+        obligations = list(enumerate(result.obligations))
+        by_decision = {(d.decision, d.entity): d for d in bare.decisions}
+        by_obligation = {(o.obligation, o.entity): o for o in bare.obligations}
+        others = [by_decision.get((d.decision, d.entity)) for _, d in decisions]
+        other_obligations = [by_obligation.get((o.obligation, o.entity)) for _, o in obligations]
+    else:
+        # a path is `<input or entity path>.<field>`: its last segment is the field's name
+        fields = {path.rsplit(".", 1)[1] for path in assumed}
+        decision_reads, obligation_reads = fields_read(policy)
+        decisions = [
+            (i, d) for i, d in enumerate(result.decisions) if d.status == DECIDED and not decision_reads[d.decision].isdisjoint(fields)
+        ]
+        obligations = [(i, o) for i, o in enumerate(result.obligations) if not obligation_reads[o.obligation].isdisjoint(fields)]
+        if not decisions and not obligations:
+            return result
+        # the decisions that read no defaulted field are the same in both runs: taken as they are
+        same = [d for d in result.decisions if decision_reads[d.decision].isdisjoint(fields)]
+        others, other_obligations = form.some(
+            bare_facts,
+            as_of,
+            params,
+            [(d.decision, d.entity) for _, d in decisions],
+            [(o.obligation, o.entity) for _, o in obligations],
+            same,
+        )
+    for (i, d), other in zip(decisions, others, strict=True):
+        if other is not None and (other.status != DECIDED or other.outcome != d.outcome):
             rests = tuple(sorted(assumed & set(other.missing))) or tuple(sorted(assumed))
             result.decisions[i] = replace(d, assumed=rests)
-    obligations = {(o.obligation, o.entity): o for o in bare.obligations}
-    for i, o in enumerate(result.obligations):
-        other = obligations.get((o.obligation, o.entity))
+    for (i, o), other in zip(obligations, other_obligations, strict=True):
         if other is not None and other.status != o.status:
             rests = tuple(sorted(assumed & set(other.missing))) or tuple(sorted(assumed))
             result.obligations[i] = replace(o, assumed=rests)
     return result
+
+
+def fields_read(policy: ir.CheckedPolicy) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """The names of the input fields each decision and each obligation may read, directly or
+    through the definitions and decisions it refers to (conditions, exceptions, dates,
+    aggregates and ranks; for a decision, also the decisions whose citations it repeats,
+    `cites DECISION`): a superset of what any evaluation reads. Two evaluations whose facts
+    differ only in fields outside a decision's set give it the same result. Built once per
+    policy."""
+    found = policy.caches.get("fields_read")
+    if found is not None:
+        return found
+    memo: dict[tuple[str, str], frozenset[str]] = {}
+
+    def of(roots: list[ir.Expr | None]) -> frozenset[str]:
+        out: set[str] = set()
+        stack = [e for e in roots if e is not None]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, (ir.FieldRef, ir.MemberFieldRef)):
+                out.add(e.field_name)
+            elif isinstance(e, ir.DefRef):
+                out |= named("definition", e.name)
+            elif isinstance(e, ir.DecisionRef):
+                out |= named("decision", e.name)
+            stack.extend(c for c in e.children() if c is not None)
+        return frozenset(out)
+
+    def named(kind: str, name: str) -> frozenset[str]:
+        key = (kind, name)
+        if key not in memo:  # the checker refuses cycles: each name is entered once
+            if kind == "definition":
+                memo[key] = of([policy.definitions[name].expr])
+            else:
+                rules = policy.decisions[name].rules
+                memo[key] = of(
+                    [e for r in rules for e in (r.cond, r.valid_from, r.valid_until, *(x.cond for x in r.exceptions))]
+                ).union(
+                    *(
+                        named("decision", c.decision)
+                        for r in rules
+                        for c in (*r.cites, *(c for x in r.exceptions for c in x.cites))
+                        if c.decision is not None
+                    )
+                )
+        return memo[key]
+
+    found = (
+        {name: named("decision", name) for name in policy.decisions},
+        {name: of([o.cond, o.valid_from, o.valid_until]) for name, o in policy.obligations.items()},
+    )
+    policy.caches["fields_read"] = found
+    return found
 
 
 def outcomes(

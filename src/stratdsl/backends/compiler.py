@@ -32,7 +32,6 @@ import functools
 import operator
 import re
 import threading
-from dataclasses import replace
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -977,6 +976,25 @@ class CompiledPolicy:
         except decimal.Overflow:
             raise too_large() from None
 
+    def some(
+        self, assessment: Assessment, as_of: date, params: dict[str, Any] | None,
+        decisions: list[tuple[str, str | None]], obligations: list[tuple[str, str | None]],
+        known: list[DecisionResult] = (),  # type: ignore[assignment]
+    ) -> tuple[list[DecisionResult], list[ObligationResult]]:
+        """Some results of `evaluate(assessment, as_of, params)` without the others: the
+        (decision, entity id) and (obligation, entity id) pairs asked for, each as `evaluate`
+        gives it (a decision before the obligations that read it are attached to it). What they
+        read is evaluated, once (the same memo tables as `evaluate`), nothing else. `known`:
+        decision results the caller already has for this very evaluation (the same facts, date
+        and parameters), taken as they are instead of walking those decisions again."""
+        try:
+            if self.needs_context:
+                with decimal.localcontext(CONTEXT):
+                    return _Run(self, assessment, as_of, params).some(decisions, obligations, known)
+            return _Run(self, assessment, as_of, params).some(decisions, obligations, known)
+        except decimal.Overflow:
+            raise too_large() from None
+
     def _compile_later(self) -> None:
         with self._later_lock:
             if self.known_outcome is not None:
@@ -1010,6 +1028,22 @@ def _decision_result(decision: str, entity: Entity | None, status: str, outcome:
         decision=decision, entity=entity.id if entity is not None else None, entity_path=entity.path if entity is not None else None,
         status=status, outcome=outcome, rule=rule, possible=possible, missing=(), rules=rules, cites=cites, obligations=(),
     )
+    return result
+
+
+def _obligation_result(obligation: str, entity: str | None, path: str | None, status: str, missing: tuple = ()) -> ObligationResult:
+    """An ObligationResult without the frozen dataclass's per-field __setattr__ (same class, same fields)."""
+    result = _new(ObligationResult)
+    result.__dict__.update(obligation=obligation, entity=entity, entity_path=path, status=status, missing=missing)
+    return result
+
+
+def _with_obligations(d: DecisionResult, obligations: tuple[str, ...]) -> DecisionResult:
+    """`replace(d, obligations=…)` without the frozen dataclass's per-field __setattr__."""
+    result = _new(DecisionResult)
+    fields = result.__dict__
+    fields.update(d.__dict__)
+    fields["obligations"] = obligations
     return result
 
 
@@ -1166,6 +1200,20 @@ class _Run:
             possible.append(rule)
         return conclude(decision, entity, statuses, possible, fired, missing, because, lambda cites: self._cites(cites, entity))
 
+    def obligation(self, o: ir.Obligation, e: Entity | None) -> ObligationResult:
+        cond_fn, vf, vu = self.c.obligation_fns[o.name]
+        eid, path = (e.id, e.path) if e else (None, None)
+        in_force = self._in_force(vf, vu) if (vf or vu) else True
+        if in_force is False:
+            return _obligation_result(o.name, eid, path, "not_in_force")
+        v = cond_fn(self, e)
+        if v is True and in_force is True:
+            return _obligation_result(o.name, eid, path, "applies")
+        if v is False:
+            return _obligation_result(o.name, eid, path, "not_applicable")
+        unknown = _u(*(x for x in (v, in_force) if x.__class__ is Unknown))
+        return _obligation_result(o.name, eid, path, "possible", tuple(sorted(unknown.missing)))
+
     def _entities(self, input_name: str | None) -> list[Entity | None]:
         return [None] if input_name is None else list(self.assessment.entities.get(input_name, []))
 
@@ -1181,6 +1229,26 @@ class _Run:
                 out.append(walk(self, e))
         return tuple(out)
 
+    def some(
+        self, decisions: list[tuple[str, str | None]], obligations: list[tuple[str, str | None]], known: list[DecisionResult]
+    ) -> tuple[list[DecisionResult], list[ObligationResult]]:
+        entities = self.assessment.entities
+        by_id: dict[str | None, dict[str | None, Entity | None]] = {None: {None: None}}
+        for items in entities.values():
+            if items:
+                by_id[items[0].input_name] = {e.id: e for e in items}
+        policy_decisions = self.policy.decisions
+        memo = self.decisions
+        for d in known:
+            e = by_id[policy_decisions[d.decision].entity_input][d.entity]
+            memo[(d.decision, e.index if e is not None else -1)] = d
+        found = [self.decision(d, by_id[policy_decisions[d].entity_input][eid]) for d, eid in decisions]
+        settled = []
+        for name, eid in obligations:
+            o = self.policy.obligations[name]
+            settled.append(self.obligation(o, by_id[o.entity_input][eid]))
+        return found, settled
+
     def run(self) -> Result:
         entities = self.assessment.entities
         memo = self.decisions
@@ -1195,27 +1263,14 @@ class _Run:
         obligations = []
         applied: dict[tuple[str, str | None], list[str]] = {}
         for o in self.policy.obligations.values():
-            cond_fn, vf, vu = self.c.obligation_fns[o.name]
             for e in self._entities(o.entity_input):
-                eid, path = (e.id, e.path) if e else (None, None)
-                in_force = self._in_force(vf, vu) if (vf or vu) else True
-                if in_force is False:
-                    obligations.append(ObligationResult(o.name, eid, path, "not_in_force"))
-                    continue
-                v = cond_fn(self, e)
-                if v is True and in_force is True:
-                    res = ObligationResult(o.name, eid, path, "applies")
-                elif v is False:
-                    res = ObligationResult(o.name, eid, path, "not_applicable")
-                else:
-                    unknown = _u(*(x for x in (v, in_force) if x.__class__ is Unknown))
-                    res = ObligationResult(o.name, eid, path, "possible", tuple(sorted(unknown.missing)))
+                res = self.obligation(o, e)
                 obligations.append(res)
                 if res.status in ("applies", "possible"):
                     for name in o.decisions:
-                        applied.setdefault((name, eid), []).append(o.name)
+                        applied.setdefault((name, res.entity), []).append(o.name)
         if applied:
-            decisions = [replace(d, obligations=tuple(applied[(d.decision, d.entity)])) if (d.decision, d.entity) in applied else d for d in decisions]
+            decisions = [_with_obligations(d, tuple(applied[(d.decision, d.entity)])) if (d.decision, d.entity) in applied else d for d in decisions]
         values = []
         for name, input_name, fn in self.c.outputs:
             for e in (None,) if input_name is None else entities.get(input_name, ()):

@@ -52,39 +52,47 @@ def is_relevant(value: Any) -> bool:
 
 
 def irrelevant_answers(policy: ir.CheckedPolicy, assessment: Assessment) -> list[Diagnostic]:
-    """W110 for every answer given to a question whose condition is known to be false."""
+    """W110 for every answer given to a question whose condition is known to be false.
+
+    In the order of `relevance`, but a condition is evaluated only where the question has an
+    answer (neither unknown nor a declared default): most detail questions have none."""
     out = []
     text_of = policy.source_map.text_of
-    for (input_name, ident, field_name), value in relevance(policy, assessment).items():
-        if value is not False or isinstance(value, Unknown):
-            continue
-        item = policy.inputs[input_name]
-        if item.kind == "record":
-            path, answer = f"{input_name}.{field_name}", assessment.records.get(input_name, {}).get(field_name)
-            where = path
-        else:
-            entity = next(e for e in assessment.entities[input_name] if e.id == ident)
-            path, answer = f"{entity.path}.{field_name}", entity.values.get(field_name)
-            where = f"{input_name}[{entity.index}].{field_name}" if item.kind == "many" else path
-        if isinstance(answer, Unknown) or path in assessment.assumed:
-            continue
-        condition = item.fields[field_name].ask_when
+    evaluator: Evaluator | None = None
+    for item, f in conditional_fields(policy):
+        input_name, field_name, condition = item.name, f.name, f.ask_when
         assert condition is not None
-        span = assessment.spans.get(where) or Span(assessment.name, 0, 0, 0, 0)
-        out.append(
-            Diagnostic(
-                "W110",
-                Msg(
-                    N_("{path} is answered although the question is not asked here (ask when {condition}: false); the answer is kept"),
-                    path=path,
-                    condition=" ".join(text_of(condition.span).split()),
-                ),
-                span,
-                severity=Severity.WARNING,
-                hint=Msg(N_("remove the answer, or check the earlier answer that makes it irrelevant")),
-            )
-        )
+        scopes: list[Entity | None] = [None] if item.kind == "record" else list(assessment.entities.get(input_name, []))
+        for entity in scopes:
+            if entity is None:
+                path, answer = f"{input_name}.{field_name}", assessment.records.get(input_name, {}).get(field_name)
+                where = path
+            else:
+                path, answer = f"{entity.path}.{field_name}", entity.values.get(field_name)
+                where = f"{input_name}[{entity.index}].{field_name}" if item.kind == "many" else path
+            if isinstance(answer, Unknown) or path in assessment.assumed:
+                continue
+            if evaluator is None:
+                evaluator = Evaluator(policy, assessment, _NO_DATE)
+            if evaluator.compute(condition, entity) is not False:
+                continue
+            out.append(_irrelevant(assessment, text_of, path, where, condition))
     return out
+
+
+def _irrelevant(assessment: Assessment, text_of: Any, path: str, where: str, condition: ir.Expr) -> Diagnostic:
+    span = assessment.spans.get(where) or Span(assessment.name, 0, 0, 0, 0)
+    return Diagnostic(
+        "W110",
+        Msg(
+            N_("{path} is answered although the question is not asked here (ask when {condition}: false); the answer is kept"),
+            path=path,
+            condition=" ".join(text_of(condition.span).split()),
+        ),
+        span,
+        severity=Severity.WARNING,
+        hint=Msg(N_("remove the answer, or check the earlier answer that makes it irrelevant")),
+    )
 
 
 def hidden_facts(policy: ir.CheckedPolicy, assessment: Assessment) -> set[str]:
