@@ -91,7 +91,7 @@ obligation act when second = yes cites law "Art. 2"
         "p.strat",
     )
     assert policy is not None, [f"{d.code} {d.message}" for d in diagnostics if d.is_error]
-    decisions, obligations = fields_read(policy)
+    decisions, obligations, definitions = fields_read(policy)
     assert decisions == {
         "first": {"a", "b"},
         "second": {"a", "b"},
@@ -99,6 +99,7 @@ obligation act when second = yes cites law "Art. 2"
         "fourth": {"d", "e"},
     }
     assert obligations == {"act": {"a", "b"}}
+    assert definitions == {"big": {"b"}}
     assert fields_read(policy) is fields_read(policy)  # built once
 
 

@@ -20,6 +20,7 @@ from .language.checker import check
 from .language.diagnostics import Diagnostic, StratError, did_you_mean
 from .language.loader import Program, load_policy, load_text
 from .language.messages import N_, Msg
+from .language.reads import fields_read
 from .language.types import BoolT, DateT, EnumT, NumberT, TextT, number_problem
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ def mark_assumptions(
     exactly the defaulted facts the result rests on (three-valued logic, no guess).
 
     Only the decisions and obligations that read a defaulted field, directly or through the
-    definitions and decisions they read (`fields_read`), are evaluated again: every other one
+    definitions and decisions they read (`language.reads.fields_read`), are evaluated again: every other one
     reads the same facts in both runs, so its result is the same and nothing rests on a default."""
     from .backends.compiler import CompiledPolicy, compiled
     from .runtime.result import DECIDED
@@ -176,7 +177,7 @@ def mark_assumptions(
     else:
         # a path is `<input or entity path>.<field>`: its last segment is the field's name
         fields = {path.rsplit(".", 1)[1] for path in assumed}
-        decision_reads, obligation_reads = fields_read(policy)
+        decision_reads, obligation_reads, _ = fields_read(policy)
         decisions = [
             (i, d) for i, d in enumerate(result.decisions) if d.status == DECIDED and not decision_reads[d.decision].isdisjoint(fields)
         ]
@@ -202,59 +203,6 @@ def mark_assumptions(
             rests = tuple(sorted(assumed & set(other.missing))) or tuple(sorted(assumed))
             result.obligations[i] = replace(o, assumed=rests)
     return result
-
-
-def fields_read(policy: ir.CheckedPolicy) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
-    """The names of the input fields each decision and each obligation may read, directly or
-    through the definitions and decisions it refers to (conditions, exceptions, dates,
-    aggregates and ranks; for a decision, also the decisions whose citations it repeats,
-    `cites DECISION`): a superset of what any evaluation reads. Two evaluations whose facts
-    differ only in fields outside a decision's set give it the same result. Built once per
-    policy."""
-    found = policy.caches.get("fields_read")
-    if found is not None:
-        return found
-    memo: dict[tuple[str, str], frozenset[str]] = {}
-
-    def of(roots: list[ir.Expr | None]) -> frozenset[str]:
-        out: set[str] = set()
-        stack = [e for e in roots if e is not None]
-        while stack:
-            e = stack.pop()
-            if isinstance(e, (ir.FieldRef, ir.MemberFieldRef)):
-                out.add(e.field_name)
-            elif isinstance(e, ir.DefRef):
-                out |= named("definition", e.name)
-            elif isinstance(e, ir.DecisionRef):
-                out |= named("decision", e.name)
-            stack.extend(c for c in e.children() if c is not None)
-        return frozenset(out)
-
-    def named(kind: str, name: str) -> frozenset[str]:
-        key = (kind, name)
-        if key not in memo:  # the checker refuses cycles: each name is entered once
-            if kind == "definition":
-                memo[key] = of([policy.definitions[name].expr])
-            else:
-                rules = policy.decisions[name].rules
-                memo[key] = of(
-                    [e for r in rules for e in (r.cond, r.valid_from, r.valid_until, *(x.cond for x in r.exceptions))]
-                ).union(
-                    *(
-                        named("decision", c.decision)
-                        for r in rules
-                        for c in (*r.cites, *(c for x in r.exceptions for c in x.cites))
-                        if c.decision is not None
-                    )
-                )
-        return memo[key]
-
-    found = (
-        {name: named("decision", name) for name in policy.decisions},
-        {name: of([o.cond, o.valid_from, o.valid_until]) for name, o in policy.obligations.items()},
-    )
-    policy.caches["fields_read"] = found
-    return found
 
 
 def outcomes(

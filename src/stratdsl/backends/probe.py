@@ -29,6 +29,7 @@ from typing import Any
 
 from ..language import ir
 from ..language.diagnostics import StratError
+from ..language.reads import fields_read
 from ..language.types import BoolT, EnumT, ListT, NumberT
 from ..runtime.assessment import Assessment, Entity
 from ..runtime.evaluator import Evaluator
@@ -84,18 +85,6 @@ def cone_of(policy: ir.CheckedPolicy, exprs: list[ir.Expr], decisions: list[str]
 
 def _hashable(value: Any) -> Any:
     return frozenset(value) if isinstance(value, (set, list)) else value
-
-
-def reads(policy: ir.CheckedPolicy) -> tuple[dict[str, frozenset], dict[str, frozenset]]:
-    """For each definition and each decision, the input fields it reads (its cone), built
-    once per policy: which of an evaluation's memoised values a change of facts leaves as
-    they are."""
-    found = policy.caches.get("probe_reads")
-    if found is None:
-        defs = {name: frozenset(cone_of(policy, [d.expr], [])[0]) for name, d in policy.definitions.items()}
-        decisions = {name: frozenset(cone_of(policy, [], [name])[0]) for name in policy.decisions}
-        found = policy.caches["probe_reads"] = (defs, decisions)
-    return found
 
 
 @dataclass(frozen=True)
@@ -228,8 +217,8 @@ class Prober:
         parent = max((k for k in self._bases if k <= items), key=len, default=None)
         if parent is not None:
             old = self._bases[parent]
-            moved = {(self.where[k].input_name, self.where[k].field_name) for k, _ in items - parent}
-            def_reads, decision_reads = reads(self.policy)
+            moved = {self.where[k].field_name for k, _ in items - parent}
+            decision_reads, _, def_reads = fields_read(self.policy)
             ev._defs = {k: v for k, v in old._defs.items() if not (def_reads[k[0]] & moved)}
             ev._decisions = {k: v for k, v in old._decisions.items() if not (decision_reads[k[0]] & moved)}
         if base and items not in self._bases:
