@@ -442,14 +442,13 @@ def test_check_remembers_an_unknown_with_its_budget(tmp_path, monkeypatch):
         asked.append((only, timeout_ms))
         return [prove_mod.Proof(name, prove_mod.UNKNOWN, 0.0, 0, "unknown within the time budget") for name in only]
 
-    monkeypatch.setattr(prove_mod, "prove", unknown)
-    first = remembered.prove_remembered(policy, AS_OF, 1, 1000)
+    first = remembered.prove_remembered(policy, AS_OF, 1, 1000, unknown)
     assert [(p.assertion, p.status) for p in first] == [("top_needs_ok", "unknown"), ("never_bottom", "unknown")]
     cache.clear_memory()
-    again = remembered.prove_remembered(policy, AS_OF, 1, 500)
+    again = remembered.prove_remembered(policy, AS_OF, 1, 500, unknown)
     assert len(asked) == 1 and [(p.assertion, p.status, p.remembered) for p in again] == [("top_needs_ok", "unknown", True), ("never_bottom", "unknown", True)]
     assert again[0].detail == "unknown within the time budget"
-    remembered.prove_remembered(policy, AS_OF, 1, 5000)  # a larger budget: asked again
+    remembered.prove_remembered(policy, AS_OF, 1, 5000, unknown)  # a larger budget: asked again
     assert asked[-1] == (("top_needs_ok", "never_bottom"), 5000)
     cache.clear_memory()
 

@@ -29,8 +29,8 @@ from ..language.types import NumberT
 from ..runtime.assessment import Assessment, validate
 from ..runtime.evaluator import Evaluator
 from ..runtime.values import Unknown, normalize
-from . import smt
-from .remembered import COUNTEREXAMPLE, PROVEN, UNKNOWN, prove_remembered  # noqa: F401  (prove_remembered: re-exported)
+from . import remembered, smt
+from .remembered import COUNTEREXAMPLE, PROVEN, UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -417,3 +417,8 @@ def test_stub(policy_path: str, proof: Proof, as_of: date) -> str:
         f"  - name: {proof.assertion} holds\n"
         "    expect: {}\n"
     )
+
+
+def prove_remembered(policy: ir.CheckedPolicy, as_of: date, max_entities: int, timeout_ms: int) -> list[Any]:
+    """`remembered.prove_remembered` with this module's `prove`."""
+    return remembered.prove_remembered(policy, as_of, max_entities, timeout_ms, prove)

@@ -10,12 +10,13 @@ kept: it must be shown, with its assessment, every time.
 
 This module imports neither z3 nor the runtime (pydantic): with every proof remembered,
 `check` costs what parsing and checking cost (importing backends/prove.py alone took
-~0.5 s). `prove` is imported only when an assertion is left to prove.
+~0.5 s). `prove` is imported, by the caller, only when an assertion is left to prove.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -63,11 +64,12 @@ class Remembered:
     lowered: tuple[str, str] | None = None
 
 
-def prove_remembered(policy: ir.CheckedPolicy, as_of: date, max_entities: int, timeout_ms: int) -> list[Any]:
+def prove_remembered(policy: ir.CheckedPolicy, as_of: date, max_entities: int, timeout_ms: int, prove: Callable[..., list[Any]]) -> list[Any]:
     """`prove` without params, skipping the assertions proven by an earlier run of the same policy
     files, date, size and engine (language/cache.py: `--no-cache` turns it off), and reporting
     as it was one left unknown by an earlier run with at least this budget; what is found now is
-    remembered. Returns the answers (`prove.Proof`, or `Remembered`) other than proofs kept."""
+    remembered. Returns the answers (`prove.Proof`, or `Remembered`) other than proofs kept.
+    `prove` is `backends.prove.prove`, passed in so that this module need not import it."""
     from ..language import cache
 
     keys = {name: _proof_key(policy, name, as_of, max_entities) for name in policy.assertions}
@@ -85,8 +87,6 @@ def prove_remembered(policy: ir.CheckedPolicy, as_of: date, max_entities: int, t
         todo.append(name)
     found: list[Any] = []
     if todo:
-        from .prove import prove
-
         found = prove(policy, as_of, None, max_entities, timeout_ms, only=tuple(todo))
     for p in found:
         k = keys.get(p.assertion)

@@ -223,7 +223,12 @@ def _assertion_diagnostics(checked, budget: float) -> list[Diagnostic]:
     from ..backends import remembered as prove_mod  # (not backends.prove: z3 and pydantic load only to prove)
 
     out = []
-    for p in prove_mod.prove_remembered(checked, date.today(), 1, int(budget * 1000)):  # proofs of an earlier run are kept
+    def prove(*args, **kwargs):  # imported only when an assertion is left to prove
+        from ..backends.prove import prove
+
+        return prove(*args, **kwargs)
+
+    for p in prove_mod.prove_remembered(checked, date.today(), 1, int(budget * 1000), prove):  # earlier runs' answers are kept
         span = checked.assertions[p.assertion].span
         if p.status == prove_mod.COUNTEREXAMPLE and p.raised is not None and p.counterexample is not None and p.lowered:
             from ..backends.prove import raised_facts
