@@ -662,3 +662,22 @@ def test_overflow_in_an_aggregate_is_e202_in_both_evaluators(monkeypatch):
     with pytest.raises(StratError) as error:
         reference_evaluate(policy, facts, date(2026, 9, 1), tracer=RecordingTracer())
     assert [d.code for d in error.value.diagnostics] == ["E202"]
+
+
+def test_run_uses_the_reference_evaluator_until_compiling_repays(monkeypatch):
+    """`engine.run` without a trace: the first COMPILED_AFTER evaluations of a policy in the
+    process go to the reference evaluator (a one-shot `eval` does not pay ~85 ms to compile),
+    the next builds the compiled form; the results and their JSON are the same either way."""
+    from stratdsl.render.json_out import dumps, result_json
+    from stratdsl.runtime.assessment import load_assessment
+
+    monkeypatch.setattr(compiler, "COMPILED_AFTER", 2)
+    policy, _ = compile_policy(STRATEGY)
+    policy.caches.clear()
+    assessment = load_assessment(policy, EXAMPLES[0])
+    answers = []
+    for n in range(4):
+        result, _ = run(policy, assessment, date(2026, 9, 1))
+        answers.append(dumps(result_json(policy, result, "en")))
+        assert ("compiled" in policy.caches) == (n >= 2)
+    assert len(set(answers)) == 1

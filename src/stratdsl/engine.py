@@ -139,11 +139,12 @@ def run(
 
             result, tracer = run_traced(policy, assessment, as_of, params)
             return mark_assumptions(policy, assessment, as_of, params, result), tracer
-        # without a trace, the compiled form decides (the differential tests prove it
-        # gives the reference evaluator's results)
-        from .backends.compiler import compiled
+        # without a trace, the compiled form decides (the differential tests prove it gives the
+        # reference evaluator's results), once a policy has been evaluated often enough in this
+        # process to repay building it (compiler.COMPILED_AFTER); the reference evaluator before
+        from .backends.compiler import evaluator_for
 
-        return mark_assumptions(policy, assessment, as_of, params, compiled(policy).evaluate(assessment, as_of, params)), None
+        return mark_assumptions(policy, assessment, as_of, params, evaluator_for(policy).evaluate(assessment, as_of, params)), None
 
 
 def mark_assumptions(
@@ -157,14 +158,14 @@ def mark_assumptions(
     Only the decisions and obligations that read a defaulted field, directly or through the
     definitions and decisions they read (`language.reads.fields_read`), are evaluated again: every other one
     reads the same facts in both runs, so its result is the same and nothing rests on a default."""
-    from .backends.compiler import CompiledPolicy, compiled
+    from .backends.compiler import CompiledPolicy, evaluator_for
     from .runtime.result import DECIDED
 
     result.assumed = dict(assessment.assumed)
     if not assessment.assumed:
         return result
     assumed = set(assessment.assumed)
-    form = compiled(policy)
+    form = evaluator_for(policy, count=False)  # the form that gave `result`
     bare_facts = assessment.without_assumptions()
     if not isinstance(form, CompiledPolicy):  # the reference evaluator stands in: evaluate it all
         bare = form.evaluate(bare_facts, as_of, params)

@@ -1297,12 +1297,16 @@ class Interpreted:
     """Stands in for a `CompiledPolicy` when CPython refuses the generated code: the
     reference evaluator (the differential tests show both give the same results)."""
 
-    def __init__(self, policy: ir.CheckedPolicy, reason: BaseException) -> None:
+    def __init__(self, policy: ir.CheckedPolicy, reason: BaseException | None) -> None:
         self.policy = policy
-        # the type and CPython's own words only: a SyntaxError's text also names the policy
-        detail = reason.msg if isinstance(reason, SyntaxError) else ""
-        self.reason = f"{type(reason).__name__}: {detail}" if _COMMENT.match(detail) else type(reason).__name__
-        self.source = f"# not compiled ({self.reason}): the reference evaluator runs this policy\n"
+        if reason is None:  # not compiled yet (`evaluator_for`)
+            self.reason = "not yet"
+            self.source = "# not compiled yet: the reference evaluator runs this policy\n"
+        else:
+            # the type and CPython's own words only: a SyntaxError's text also names the policy
+            detail = reason.msg if isinstance(reason, SyntaxError) else ""
+            self.reason = f"{type(reason).__name__}: {detail}" if _COMMENT.match(detail) else type(reason).__name__
+            self.source = f"# not compiled ({self.reason}): the reference evaluator runs this policy\n"
         self.namespace: dict[str, Any] = {}
         self.walks: dict[str, list[tuple]] = {}
 
@@ -1312,6 +1316,31 @@ class Interpreted:
 
     def outcomes(self, assessment: Assessment, as_of: date, params: dict[str, Any] | None = None) -> tuple[str | None, ...]:
         return tuple(d.outcome if d.status == DECIDED else None for d in self.evaluate(assessment, as_of, params).decisions)
+
+
+#: Evaluations without a trace of a policy, per process, given to the reference evaluator
+#: before the compiled form is built (as `traced.TRACED_AFTER` for traces): building it costs
+#: ~85 ms of CPU for the methodology (generating, then compiling ~210 kB of Python) and saves
+#: ~5 ms per evaluation, so a one-shot `eval` or `report` would lose by it; a service builds
+#: it at its 17th evaluation. Batches, the why-not search and `outcomes()` build it at once.
+COMPILED_AFTER = 16
+
+
+def evaluator_for(policy: ir.CheckedPolicy, count: bool = True) -> CompiledPolicy | Interpreted:
+    """What evaluates `policy` without a trace now: the compiled form when it is built or this is
+    the policy's (COMPILED_AFTER + 1)th evaluation in the process (`count`), the reference
+    evaluator before (the differential tests show both give the same results)."""
+    found = policy.caches.get("compiled")
+    if found is not None:
+        return found
+    runs = policy.caches.get("untraced_runs", 0) + count
+    policy.caches["untraced_runs"] = runs
+    if runs <= COMPILED_AFTER:
+        interpreted = policy.caches.get("interpreted")
+        if interpreted is None:
+            interpreted = policy.caches["interpreted"] = Interpreted(policy, None)
+        return interpreted
+    return compiled(policy)
 
 
 def compiled(policy: ir.CheckedPolicy) -> CompiledPolicy | Interpreted:
