@@ -459,3 +459,29 @@ def _compiled(path):
     policy, diagnostics = compile_policy(str(path))
     assert policy is not None, diagnostics
     return policy
+
+
+def test_prove_tells_check_what_it_proved(tmp_path, monkeypatch):
+    """An assertion `check` left unknown (remembered with its budget) is no longer reported once
+    `stratdsl prove` has proven it for one entity or more, with no fixed parameter."""
+    from stratdsl.backends import prove as prove_mod
+    from stratdsl.backends import remembered
+    from stratdsl.language import cache
+
+    monkeypatch.setenv("STRATDSL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "enabled", True)
+    cache.clear_memory()
+    path = tmp_path / "a.strat"
+    path.write_text(ASSERTS, encoding="utf-8")
+    policy = _compiled(path)
+
+    def unknown(policy, as_of, params, entities, timeout_ms, only=()):
+        return [prove_mod.Proof(name, prove_mod.UNKNOWN, 0.0, 0, "unknown within the time budget") for name in only]
+
+    assert {p.assertion for p in remembered.prove_remembered(policy, AS_OF, 1, 1000, unknown)} == {"top_needs_ok", "never_bottom"}
+    proofs = prove_mod.prove(policy, AS_OF, None, 2, 60_000, only=("top_needs_ok",))
+    assert [p.status for p in proofs] == [prove_mod.PROVEN]
+    remembered.remember_proofs(policy, AS_OF, {}, proofs)
+    cache.clear_memory()
+    assert {p.assertion for p in remembered.prove_remembered(policy, AS_OF, 1, 1000, unknown)} == {"never_bottom"}
+    cache.clear_memory()

@@ -97,3 +97,18 @@ def prove_remembered(policy: ir.CheckedPolicy, as_of: date, max_entities: int, t
         elif p.status == UNKNOWN:
             cache.put("proofs", k, f"{UNKNOWN} {timeout_ms} {p.detail or ''}")
     return sorted([*found, *kept.values()], key=lambda p: list(policy.assertions).index(p.assertion))
+
+
+def remember_proofs(policy: ir.CheckedPolicy, as_of: date, params: dict[str, Any] | None, proofs: list[Any]) -> None:
+    """Keep what `stratdsl prove` proved, for `check`: a proof for 0 to N ≥ 1 entities per
+    list, without fixed parameters, covers `check`'s question (one entity), so an assertion
+    `check` had left unknown is, after `prove` decides it, no longer reported as unknown."""
+    from ..language import cache
+
+    if params:
+        return
+    for p in proofs:
+        if p.status == PROVEN and p.entities >= 1:
+            k = _proof_key(policy, p.assertion, as_of, 1)
+            if k is not None:
+                cache.put("proofs", k, PROVEN)

@@ -62,6 +62,7 @@ def prove_cmd(policy, entities, budget, only, write_dir, as_of, params, fmt, lan
     """Prove the policy's assertions for all inputs, or give a counterexample."""
     from .. import engine  # the engine and z3 load only when this command runs (tests/test_cache.py)
     from ..backends import prove as prove_mod
+    from ..backends import remembered
     from ..render import json_out
 
     checked, diagnostics = engine.compile_policy(policy)
@@ -72,6 +73,7 @@ def prove_cmd(policy, entities, budget, only, write_dir, as_of, params, fmt, lan
     when = as_of_date(as_of)  # E342, exit 1, like every other command's --as-of
     overrides = engine.parse_params(checked, params)
     proofs = prove_mod.prove(checked, when, overrides, entities, int(budget * 1000), tuple(only))
+    remembered.remember_proofs(checked, when, overrides, proofs)  # what `check` reads
     if write_dir:
         folder = Path(write_dir)
         folder.mkdir(parents=True, exist_ok=True)
