@@ -411,6 +411,13 @@ def _condition_step(
     personal data and two criteria). Only that condition is solved — it reads the entity's
     own figures, not the ranking — so the term is small; the search then checks the others
     with the evaluator, as for any step. None when the solver finds nothing in time."""
+    try:
+        return _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, state, current, deadline)
+    except z3.Z3Exception:  # (a solver failure is a step not found, never an error shown)
+        return None
+
+
+def _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, state, current, deadline) -> dict[str, Any] | None:
     left = int((deadline - time.perf_counter()) * 1000)
     if left < 100:
         return None
