@@ -33,6 +33,7 @@ from ..language.reads import fields_read
 from ..language.types import BoolT, EnumT, ListT, NumberT
 from ..runtime.assessment import Assessment, Entity
 from ..runtime.evaluator import Evaluator
+from ..runtime.result import DECIDED
 from ..runtime.values import Unknown, truth
 from . import compiler
 
@@ -139,10 +140,15 @@ class Prober:
 
     def outcome(self, changes: dict[str, Any]) -> str | None:
         """The outcome of the decision with `changes` (path → runtime value) applied, by the
-        compiled evaluator; None when it is undetermined, no rule applies, or an error."""
+        compiled evaluator; None when it is undetermined, no rule applies, or an error. Only
+        this decision and what it reads are evaluated (`CompiledPolicy.some`; the reference
+        evaluator's form has no `some`: every decision)."""
         changed = self.changed(changes)
         self.evaluations += 1
         try:
+            if isinstance(self.compiled, compiler.CompiledPolicy):
+                (found,), _ = self.compiled.some(changed, self.as_of, self.params, [(self.decision, self.entity)], [])
+                return found.outcome if found.status == DECIDED else None
             return self.compiled.outcomes(changed, self.as_of, self.params)[self.slot]
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
             return None
