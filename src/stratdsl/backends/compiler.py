@@ -1294,7 +1294,8 @@ def cache_key(policy: ir.CheckedPolicy) -> str:
 
 
 class Interpreted:
-    """Stands in for a `CompiledPolicy` when CPython refuses the generated code: the
+    """Stands in for a `CompiledPolicy` when CPython refuses the generated code, or before
+    the policy has been evaluated often enough to repay compiling it (`evaluator_for`): the
     reference evaluator (the differential tests show both give the same results)."""
 
     def __init__(self, policy: ir.CheckedPolicy, reason: BaseException | None) -> None:
