@@ -13,6 +13,8 @@ import os
 import subprocess
 from datetime import date
 
+import pytest
+
 from helpers import REPO, stratdsl_command
 from stratdsl.engine import compile_text
 
@@ -398,10 +400,9 @@ def test_the_real_change_of_derogation_6_3_is_printed_exactly():
     assert first["witness"]["usecases"][0]["profiling"] is True
 
 
-def test_check_remembers_proofs_not_counterexamples(tmp_path, monkeypatch):
-    """A second `check` of the same files does not ask the solver again for what it proved;
-    a counterexample is searched (and shown) every time."""
-    from stratdsl.backends import prove as prove_mod
+@pytest.fixture
+def asserts_cached(tmp_path, monkeypatch):
+    """ASSERTS in a file, compiled, with an empty cache of its own (as a new user's)."""
     from stratdsl.language import cache
 
     monkeypatch.setenv("STRATDSL_CACHE_DIR", str(tmp_path / "cache"))
@@ -409,7 +410,17 @@ def test_check_remembers_proofs_not_counterexamples(tmp_path, monkeypatch):
     cache.clear_memory()
     path = tmp_path / "a.strat"
     path.write_text(ASSERTS, encoding="utf-8")
-    policy = _compiled(path)
+    yield path, _compiled(path)
+    cache.clear_memory()
+
+
+def test_check_remembers_proofs_not_counterexamples(asserts_cached):
+    """A second `check` of the same files does not ask the solver again for what it proved;
+    a counterexample is searched (and shown) every time."""
+    from stratdsl.backends import prove as prove_mod
+    from stratdsl.language import cache
+
+    path, policy = asserts_cached
     first = {p.assertion: p.status for p in prove_mod.prove_remembered(policy, AS_OF, 1, 60_000)}
     assert first == {"top_needs_ok": prove_mod.PROVEN, "never_bottom": prove_mod.COUNTEREXAMPLE}
     cache.clear_memory()  # as a new process: from disk
@@ -422,7 +433,7 @@ def test_check_remembers_proofs_not_counterexamples(tmp_path, monkeypatch):
     cache.clear_memory()
 
 
-def test_check_remembers_an_unknown_with_its_budget(tmp_path, monkeypatch):
+def test_check_remembers_an_unknown_with_its_budget(asserts_cached):
     """An assertion left unknown within the budget is reported as it was by the next `check`
     with the same or a smaller budget (without the solver: `check` stays fast), and asked again
     with a larger one."""
@@ -430,12 +441,7 @@ def test_check_remembers_an_unknown_with_its_budget(tmp_path, monkeypatch):
     from stratdsl.backends import remembered
     from stratdsl.language import cache
 
-    monkeypatch.setenv("STRATDSL_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(cache, "enabled", True)
-    cache.clear_memory()
-    path = tmp_path / "a.strat"
-    path.write_text(ASSERTS, encoding="utf-8")
-    policy = _compiled(path)
+    _, policy = asserts_cached
     asked: list[tuple] = []
 
     def unknown(policy, as_of, params, entities, timeout_ms, only=()):
@@ -461,19 +467,14 @@ def _compiled(path):
     return policy
 
 
-def test_prove_tells_check_what_it_proved(tmp_path, monkeypatch):
+def test_prove_tells_check_what_it_proved(asserts_cached):
     """An assertion `check` left unknown (remembered with its budget) is no longer reported once
     `stratdsl prove` has proven it for one entity or more, with no fixed parameter."""
     from stratdsl.backends import prove as prove_mod
     from stratdsl.backends import remembered
     from stratdsl.language import cache
 
-    monkeypatch.setenv("STRATDSL_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(cache, "enabled", True)
-    cache.clear_memory()
-    path = tmp_path / "a.strat"
-    path.write_text(ASSERTS, encoding="utf-8")
-    policy = _compiled(path)
+    _, policy = asserts_cached
 
     def unknown(policy, as_of, params, entities, timeout_ms, only=()):
         return [prove_mod.Proof(name, prove_mod.UNKNOWN, 0.0, 0, "unknown within the time budget") for name in only]
