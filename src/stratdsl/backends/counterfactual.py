@@ -436,14 +436,8 @@ def _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, st
         return None
     (names,) = _names(term)
     relevant = {q: t.facts[q] for q in free if smt.fact_names(t.facts[q]) & names}
-    base: list[Any] = [term]
-    changed: dict[str, Any] = {}
-    for path, fact in relevant.items():
-        if isinstance(now[path], Unknown):
-            changed[path] = fact.known
-        else:
-            changed[path] = z3.Not(z3.And(fact.known, t.equals(fact, now[path])))
-            base.append(z3.Implies(changed[path], fact.known))
+    changed, kept_known = _change_flags(t, relevant, now)
+    base: list[Any] = [term, *kept_known]
     touched = set().union(*(smt.fact_names(f) for f in relevant.values())) if relevant else set()
     base += [z3.simplify(z3.substitute(c, *subs)) if subs else c for c, read in _domain_names(t) if read & touched]
     s = smt.solver(left)
@@ -706,6 +700,21 @@ def _pinned(t: smt.Translation, fact: smt.Fact, value: Any) -> list[tuple[Any, A
     return out + [(fact.var, t.constant(value, fact.type).value)]
 
 
+def _change_flags(t: smt.Translation, relevant: dict[str, smt.Fact], current: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+    """For each fact the solver may change, the term true when it is changed, and the
+    constraints that a change gives a value and never takes one away."""
+    changed: dict[str, Any] = {}
+    kept_known: list[Any] = []
+    for path, fact in relevant.items():
+        value = current[path]
+        if isinstance(value, Unknown):
+            changed[path] = fact.known  # answering a missing question is a change
+        else:
+            changed[path] = z3.Not(z3.And(fact.known, t.equals(fact, value)))
+            kept_known.append(z3.Implies(changed[path], fact.known))
+    return changed, kept_known
+
+
 def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tuple, Counterfactual]], str]:
     """The smallest verified changes within one slice: (key, counterfactual) pairs, and
     "found", "none" (proven within the slice), "unknown" (budget) or "rejected"."""
@@ -723,17 +732,10 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     (names,) = _names(goal)
     relevant = {p: t.facts[p] for p in free if smt.fact_names(t.facts[p]) & names}
     base: list[Any] = [goal]
-    changed: dict[str, Any] = {}
     if piece.full:
         base += [t.pin(t.facts[p], current[p]) for p in piece.free if p in c.held]
-    for path, fact in relevant.items():
-        value = current[path]
-        if isinstance(value, Unknown):
-            flag = fact.known  # answering a missing question is a change
-        else:
-            flag = z3.Not(z3.And(fact.known, t.equals(fact, value)))
-            base.append(z3.Implies(flag, fact.known))  # a change gives a value, never takes one away
-        changed[path] = flag
+    changed, kept_known = _change_flags(t, relevant, current)
+    base += kept_known
     singles, status = _singles(c, goal, relevant, changed, budget_ms) if not piece.full else ([], "unknown")
     if singles:
         return singles, "found"
