@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import z3
@@ -186,6 +187,9 @@ NONE = Search((), None, 0.0)
 TRY_SHARE = 0.6
 #: the share the proof over ranks and counts abstracted (`_proven_none`) may use next
 PROOF_SHARE = 0.2
+#: the share of values tried one fact at a time for a decision undetermined now: it
+#: usually takes several answers at once, which the solver finds, so it keeps the rest
+UNDETERMINED_TRY_SHARE = 0.3
 #: when values tried found changes: the share of the budget the solver may take to better them
 REFINE_SHARE = 0.4
 
@@ -326,6 +330,7 @@ def _tried(
     alternatives: int,
     deadline: float,
     proof: Callable[[], bool] = lambda: False,
+    undetermined_deadline: float | None = None,
 ) -> Search | None:
     """The concrete stage: each fact the decision reads, alone, set to the values worth trying
     (backends/probe); the verified changes of one fact, nearest first. When none gives the
@@ -343,8 +348,10 @@ def _tried(
         prober = probe.Prober(policy, assessment, decision, entity, as_of, params)
     except ValueError:  # (the decision is not made for this entity: the solver's search says so)
         return None
+    undetermined = prober.undetermined()
+    singles_deadline = min(deadline, undetermined_deadline) if undetermined and undetermined_deadline is not None else deadline
     found, _complete = probe.single_changes(
-        prober, paths, types, {p: consts.get((where[p].input_name, where[p].field_name), set()) for p in paths}, outcome, current, deadline
+        prober, paths, types, {p: consts.get((where[p].input_name, where[p].field_name), set()) for p in paths}, outcome, current, singles_deadline
     )
     # (each fact was tried alone: the change of one fact the solver finds, where none was
     # found here, is a value no tried one came near; the solver still looks for it)
@@ -359,6 +366,11 @@ def _tried(
     if not kept:
         if proof():
             return NONE
+        if undetermined:
+            # several unanswered questions must be answered at once (no one answer settles
+            # it): trying values walks one condition at a time over known values, the
+            # solver answers them together — it gets the time left
+            return None
         return _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline, held)
     best = sorted(kept, key=lambda item: item[0])[:alternatives]
     numeric = any(isinstance(types[c.fact], NumberT) and isinstance(c.current, Decimal) for _, cf in best for c in cf.changes)
@@ -404,20 +416,27 @@ def _condition_step(
     state: dict[str, Any],
     current: dict[str, Any],
     deadline: float,
+    earlier: tuple[tuple[ir.Expr, bool], ...] = (),
 ) -> dict[str, Any] | None:
     """The fewest of `paths` (then the nearest values) that give one condition of the
     decision's entity the truth wanted, every other fact at its value in `state`: where
     trying values stalls because no one or two facts move it (a DPIA month that needs
     personal data and two criteria). Only that condition is solved — it reads the entity's
-    own figures, not the ranking — so the term is small; the search then checks the others
-    with the evaluator, as for any step. None when the solver finds nothing in time."""
+    own figures, not the ranking — so the term is small; each answer is then checked with
+    the evaluator against the `earlier` conditions the search already holds (the use case
+    must stay selected), and one that breaks them is excluded and the solver asked again.
+    None when the solver finds nothing in time."""
     try:
-        return _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, state, current, deadline)
+        return _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, state, current, deadline, earlier)
     except z3.Z3Exception:  # (a solver failure is a step not found, never an error shown)
         return None
 
 
-def _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, state, current, deadline) -> dict[str, Any] | None:
+#: how many of the solver's answers for one condition may break an earlier one before the step gives up
+STEP_RETRIES = 4
+
+
+def _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, state, current, deadline, earlier=()) -> dict[str, Any] | None:
     left = int((deadline - time.perf_counter()) * 1000)
     if left < 100:
         return None
@@ -442,7 +461,8 @@ def _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, st
     base += [z3.simplify(z3.substitute(c, *subs)) if subs else c for c, read in _domain_names(t) if read & touched]
     s = smt.solver(left)
     s.add(*base)
-    for k in range(1, min(STEP_FACTS, len(changed)) + 1):
+    k, retries = 1, 0
+    while k <= min(STEP_FACTS, len(changed)):
         left = int((deadline - time.perf_counter()) * 1000)
         if left < 50:
             return None
@@ -454,13 +474,19 @@ def _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, st
         if answer == z3.unknown:
             return None
         if model is None:
+            k += 1
             continue
         moved = sorted(q for q, f in changed.items() if z3.is_true(model.evaluate(f, model_completion=True)))
         model = _closest(t, base, changed, moved, now, model, max(left // 2, 50))
         values = {q: smt.model_value(model, t.facts[q], t.codes) for q in moved}
         if not values or any(isinstance(v, Unknown) for v in values.values()):
             return None
-        return values
+        if not earlier or all(p.truths({**state, **values}, list(earlier))):
+            return values
+        retries += 1
+        if retries > STEP_RETRIES:
+            return None
+        s.add(z3.Or(*[z3.Not(changed[q]) for q in moved]))  # another set of facts next
     return None
 
 
@@ -559,7 +585,10 @@ def _why_not(
         proven.append(_proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, time.perf_counter() + timeout_ms * PROOF_SHARE / 1000))
         return proven[-1]
 
-    tried = _tried(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, start + timeout_ms * (TRY_SHARE + PROOF_SHARE) / 1000, proof)
+    tried = _tried(
+        policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives,
+        start + timeout_ms * (TRY_SHARE + PROOF_SHARE) / 1000, proof, start + timeout_ms * UNDETERMINED_TRY_SHARE / 1000,
+    )
     if tried is NONE:
         return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), time.perf_counter() - start)
     if tried is not None:
@@ -608,6 +637,7 @@ def _solved(
     tiers = _tiers(policy, t, entity, relevant)
     unknown = False
     rejected = False
+    unproven = False
     for n, tier in enumerate(tiers):
         last = n == len(tiers) - 1
         pooled: list[tuple[tuple, Counterfactual, str | None]] = []
@@ -622,13 +652,15 @@ def _solved(
                 break
             found, status = _search(context, piece, budget)
             pooled.extend((key, cf, piece.name) for key, cf in found)
+            unproven |= status == "found_unproven"
             unknown |= status == "unknown"
             rejected |= status == "rejected"
         if pooled:
             best = sorted(pooled, key=lambda item: item[0])[:alternatives]
             scopes = {name for _, _, name in best}
             scope = scopes.pop() if len(scopes) == 1 and entity is not None else None  # a decision made once: no one entity
-            return Search(tuple(cf for _, cf, _ in best), None, time.perf_counter() - start, scope)
+            note = Msg(N_("the solver ran out of time before proving that fewer facts do not do it: not proven the fewest facts")) if unproven else None
+            return Search(tuple(cf for _, cf, _ in best), note, time.perf_counter() - start, scope)
         if not last:
             unknown = False  # a slice's silence says nothing of the full search
             rejected = False
@@ -717,10 +749,13 @@ def _change_flags(t: smt.Translation, relevant: dict[str, smt.Fact], current: di
 
 def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tuple, Counterfactual]], str]:
     """The smallest verified changes within one slice: (key, counterfactual) pairs, and
-    "found", "none" (proven within the slice), "unknown" (budget) or "rejected"."""
+    "found", "found_unproven" (the smallest found when time ran out before a proof that
+    fewer facts do not do it), "none" (proven within the slice), "unknown" (budget) or
+    "rejected". Sizes are tried one after the other up to ASCEND, then doubled; a set
+    found past a skipped size is brought down to the fewest (`_descend`)."""
     start = time.perf_counter()
     t, current = c.t, c.current
-    free = {p for p in piece.free if p not in c.held}
+    free = sorted(p for p in piece.free if p not in c.held)  # (the same problem, so the same answer, in every process)
     subs: list[tuple[Any, Any]] = []
     if not piece.full:
         for path, fact in t.facts.items():
@@ -755,7 +790,14 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     s.add(*base)
     flags = list(changed.items())
     k = 1 if status != "none" else 2  # "none": no single fact does it (each was tried alone)
+    below = k - 1  # every size up to this one is proven too small
+    if piece.full and len(flags) > ASCEND:
+        # the search over every fact comes after the slices found nothing, and its proofs
+        # for small sizes are the costly part: sets of up to ASCEND + 1 first, the proof
+        # of the fewest left to the descent (a proof for one size is one for all below)
+        k, below = ASCEND + 1, 0
     status = "none"
+    proven = True
     # every minimal set of the smallest sizes (up to CANDIDATES), then a canonical order:
     # the answer does not depend on which of equally good sets the solver meets first
     while k <= len(flags) and len(candidates) < CANDIDATES and (len(candidates) < c.alternatives or _all_of_size(candidates, k)):
@@ -765,21 +807,55 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
             break
         s.push()
         s.add(z3.AtMost(*[f for _, f in flags], k))
-        answer = smt.check(s, left)
+        # before a set is found, one size may take a third of what is left: a proof that
+        # no small set does it can be the hard part, and a larger set is still an answer
+        answer = smt.check(s, left if candidates or k >= len(flags) else max(left // 3, min(left, 100)))
         model = s.model() if answer == z3.sat else None
         s.pop()
         if answer == z3.unknown:
-            status = "unknown"
-            break
+            if candidates or k >= len(flags) or budget_ms - int((time.perf_counter() - start) * 1000) <= 0:
+                status = "unknown"
+                break
+            proven = False  # (this size undecided: larger ones next, the fewest not proven)
+            k = min(2 * k, len(flags))
+            continue
         if model is None:
             if candidates and len(candidates) >= c.alternatives:
                 break
-            k += 1
+            below = k
+            if k >= len(flags):
+                break  # (no set of the facts there are does it)
+            # past the small sizes, the sizes double until a set is found: a change of twelve
+            # answers (an express diagnostic) is not reached through twelve proofs that fewer
+            # do not do it (alternatives, once one is found, come one size up at most)
+            k = k + 1 if k < ASCEND or candidates else min(2 * k, len(flags))
             continue
         moved = sorted(p for p, f in flags if z3.is_true(model.evaluate(f, model_completion=True)))
-        model = _closest(t, base, changed, moved, current, model, left)
-        values = {p: (t.facts[p], smt.model_value(model, t.facts[p], t.codes)) for p in moved}
-        if _verify(c.policy, c.assessment, values, c.decision, c.entity, c.outcome, c.as_of, c.params):
+        values = None
+        if not candidates and len(moved) <= below + 1:
+            proven = True  # (every smaller size is proven too small)
+        elif not candidates:
+            # a size was skipped: down to the fewest, each set found made smaller
+            values, proven = _descend(c, s, flags, changed, moved, model, below, start, budget_ms)
+            if values is None:  # (not confirmed by the evaluator: another set next)
+                rejected += 1
+                if rejected > 3:
+                    break
+                s.add(z3.Or(*[z3.Not(changed[p]) for p in moved]))
+                continue
+            moved = sorted(values)
+            k = len(moved)
+            model = None
+            left = max(budget_ms - int((time.perf_counter() - start) * 1000), 100)
+        confirmed = values  # (a set made smaller: its values already confirmed)
+        closer = _closest(t, base, changed, moved, current, model, left)
+        if closer is not None:
+            values = {p: (t.facts[p], smt.model_value(closer, t.facts[p], t.codes)) for p in moved}
+            if confirmed is not None and not _verify(c.policy, c.assessment, values, c.decision, c.entity, c.outcome, c.as_of, c.params):
+                values = confirmed
+        if not any(isinstance(v, Unknown) for _, v in values.values()) and _verify(
+            c.policy, c.assessment, values, c.decision, c.entity, c.outcome, c.as_of, c.params
+        ):
             changes = tuple(FactChange(p, _label_path(c.policy, fact), current.get(p), v) for p, (fact, v) in sorted(values.items()))
             candidates.append(((len(changes), _score(t, changes), tuple(x.fact for x in changes)), Counterfactual(changes, c.outcome, True)))
         else:
@@ -787,11 +863,62 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
             if rejected > 3:
                 break
         s.add(z3.Or(*[z3.Not(changed[p]) for p in moved]) if moved else z3.BoolVal(False))  # another set next
+        if not proven:
+            break  # (the fewest is not known: no other set of this size is looked for)
     if candidates:
-        return candidates, "found"
+        return candidates, "found" if proven else "found_unproven"
     if rejected and status != "unknown":
         return [], "rejected"
     return [], status
+
+
+#: up to this size, sets of facts are tried one size after the other; past it, sizes double
+ASCEND = 3
+
+
+def _descend(
+    c: _Context, s: Any, flags: list, changed: dict[str, Any], moved: list[str], model: Any, below: int, start: float, budget_ms: int
+) -> tuple[dict[str, tuple[Any, Any]] | None, bool]:
+    """From a set of facts the solver changed within a size that skipped some (`below`: the
+    largest size proven too small), the fewest it can find: each set found is first made
+    smaller with the evaluator (a fact whose change the outcome does not need goes back),
+    then the solver is asked for a smaller one, until it proves there is none (True) or
+    runs out of time (False: the smallest found, not proven the fewest). The facts with
+    their values, confirmed by the evaluator; None when not even the first set is."""
+    best: dict[str, tuple[Any, Any]] | None = None
+    while True:
+        values = {p: (c.t.facts[p], smt.model_value(model, c.t.facts[p], c.t.codes)) for p in moved}
+        smaller = None if any(isinstance(v, Unknown) for _, v in values.values()) else _shrink(c, values)
+        if smaller is None:
+            return best, False
+        best = smaller
+        if len(best) - 1 <= below:
+            return best, True
+        left = budget_ms - int((time.perf_counter() - start) * 1000)
+        if left <= 0:
+            return best, False
+        s.push()
+        s.add(z3.AtMost(*[f for _, f in flags], len(best) - 1))
+        answer = smt.check(s, left)
+        model = s.model() if answer == z3.sat else None
+        s.pop()
+        if answer == z3.unsat:
+            return best, True
+        if model is None:
+            return best, False
+        moved = sorted(p for p, f in flags if z3.is_true(model.evaluate(f, model_completion=True)))
+
+
+def _shrink(c: _Context, values: dict[str, tuple[Any, Any]]) -> dict[str, tuple[Any, Any]] | None:
+    """`values` without the changes the outcome does not need, each tried back at its current
+    value in turn (the evaluator decides); None when `values` itself does not give it."""
+    if not _verify(c.policy, c.assessment, values, c.decision, c.entity, c.outcome, c.as_of, c.params):
+        return None
+    for path in sorted(values):
+        rest = {p: v for p, v in values.items() if p != path}
+        if rest and _verify(c.policy, c.assessment, rest, c.decision, c.entity, c.outcome, c.as_of, c.params):
+            values = rest
+    return values
 
 
 def _singles(c: _Context, goal: Any, relevant: dict[str, smt.Fact], changed: dict[str, Any], budget_ms: int) -> tuple[list[tuple[tuple, Counterfactual]], str]:
@@ -863,23 +990,72 @@ def _score(t: smt.Translation, changes: tuple[FactChange, ...]) -> Decimal:
     return total
 
 
+#: the most the optimiser may take for the closest values before the bisection takes over
+CLOSEST_MS = 400
+
+
 def _closest(t: smt.Translation, base: list[Any], changed: dict[str, Any], moved: list[str], current: dict[str, Any], model: Any, budget_ms: int) -> Any:
-    """Among assessments changing exactly `moved`, the one nearest the current numbers."""
-    distance = [_distance(t.facts[p], current[p]) for p in moved if isinstance(t.facts[p].type, NumberT)]
+    """Among assessments changing exactly `moved`, the one nearest the current numbers (None
+    when the solver finds none in time and `model` is None): the
+    optimiser, for at most CLOSEST_MS; where it does not settle in that time (six facts
+    through a schedule), a bisection on the total distance with a plain solver — each of
+    its checks a yes or no the solver answers fast — keeping the nearest model found."""
     if not moved:
         return model
+    start = time.perf_counter()
+    distances = [_distance(t.facts[p], current[p]) for p in moved if isinstance(t.facts[p].type, NumberT)]
+    kept = [z3.Not(f) if p not in moved else f for p, f in changed.items()]  # exactly `moved` changed
     opt = z3.Optimize()
-    opt.add(*base, *[z3.Not(f) for p, f in changed.items() if p not in moved])
-    opt.minimize(z3.Sum(distance or [z3.RealVal(0)]))
+    opt.add(*base, *kept)
+    opt.minimize(z3.Sum(distances or [z3.RealVal(0)]))
     for p in moved:  # ties broken the same way every time: each fact nearest, then the lowest value
         fact = t.facts[p]
         if isinstance(fact.type, NumberT):
             opt.minimize(_distance(fact, current[p]))
         elif not isinstance(fact.value, dict) and z3.is_int(fact.value):
             opt.minimize(fact.value)
-    if smt.check(opt, max(budget_ms // 2, 100)) == z3.sat:
+    if CLOSEST_MS > 0 and smt.check(opt, max(min(budget_ms // 2, CLOSEST_MS), 100)) == z3.sat:
         return opt.model()
+    s = smt.solver(budget_ms)
+    s.add(*base, *kept)
+    if model is None:  # (a set made smaller by the evaluator: the solver's own model of it first)
+        if smt.check(s, max(budget_ms // 4, 100)) != z3.sat:
+            return None
+        model = s.model()
+    if not distances:
+        return model
+    total = z3.Sum(distances)
+    low, high = Fraction(0), _fraction(model.evaluate(total, model_completion=True))
+    for _ in range(CLOSEST_STEPS):
+        left = budget_ms - int((time.perf_counter() - start) * 1000)
+        if left < 20 or high - low <= high * CLOSEST_TOLERANCE:
+            break
+        middle = (low + high) / 2
+        s.push()
+        s.add(total <= z3.RealVal(middle))
+        answer = smt.check(s, min(left, max(left // 4, 100)))
+        if answer == z3.sat:
+            model, high = s.model(), _fraction(s.model().evaluate(total, model_completion=True))
+        elif answer == z3.unsat:
+            low = middle
+        s.pop()
+        if answer == z3.unknown:
+            break
     return model
+
+
+#: the bisection's most steps, and the relative gap to the bound below at which it stops
+CLOSEST_STEPS = 24
+CLOSEST_TOLERANCE = Fraction(1, 1000)
+
+
+def _fraction(value: Any) -> Fraction:
+    """A solver rational as an exact fraction."""
+    if z3.is_int_value(value):
+        return Fraction(value.as_long())
+    if z3.is_rational_value(value):
+        return Fraction(value.numerator_as_long(), value.denominator_as_long())
+    return Fraction(0)  # (not a number the solver gave exactly: no bisection below it)
 
 
 def _verify(policy, assessment, values, decision, entity, outcome, as_of, params) -> bool:

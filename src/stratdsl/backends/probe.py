@@ -33,7 +33,7 @@ from ..language.reads import fields_read
 from ..language.types import BoolT, EnumT, ListT, NumberT
 from ..runtime.assessment import Assessment, Entity
 from ..runtime.evaluator import Evaluator
-from ..runtime.result import DECIDED
+from ..runtime.result import DECIDED, UNDETERMINED
 from ..runtime.values import Unknown, truth
 from . import compiler
 
@@ -152,6 +152,17 @@ class Prober:
             return self.compiled.outcomes(changed, self.as_of, self.params)[self.slot]
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
             return None
+
+    def undetermined(self) -> bool:
+        """Whether the decision is undetermined on the assessment as it is (unanswered questions)."""
+        try:
+            if isinstance(self.compiled, compiler.CompiledPolicy):
+                (found,), _ = self.compiled.some(self.assessment, self.as_of, self.params, [(self.decision, self.entity)], [])
+                return found.status == UNDETERMINED
+            ev, target = self._evaluator({})
+            return ev.decision(self.decision, target).status == UNDETERMINED
+        except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
+            return False
 
     def truths(self, changes: dict[str, Any], goals: list[tuple[ir.Expr, bool]]) -> list[bool]:
         """For each (condition, wanted truth) of the decision's entity, whether it holds with
@@ -438,7 +449,7 @@ def _greedy(p, paths, types, consts, field_of, outcome, goals, own, deadline, mo
             step = _step(p, far, types, consts, goals[: k + 1], state, current, deadline, watch)
         if step is None and solve is not None:
             # the solver, for this one condition over the entity's facts and the company's
-            step = solve(p, near, goals[k], state, current, deadline)
+            step = solve(p, near, goals[k], state, current, deadline, tuple(goals[:k]))
         if step is None:
             step = _through_count(p, paths, types, consts, field_of, goals[: k + 1], state, current, deadline, most - len(state), solve)
         if step is None or len(state) + len(step) > most:
