@@ -137,3 +137,30 @@ def test_the_bisection_gives_the_closest_value_where_the_optimiser_does_not_sett
     assert 70 <= x[0].changes[0].new <= 70.1  # within the bisection's tolerance above the boundary
     for c in bisected.counterfactuals:
         assert _outcome(policy, assessment, c.changes) == "high"
+
+
+DEFAULTED = """policy "Defaulted" version "1"
+input org {
+  y: integer 0..10
+  x: bool
+    default false
+}
+decision level {
+  high when org.y >= 5 and not org.x
+  otherwise low
+}
+"""
+
+
+def test_a_change_keeps_the_answers_a_default_gave():
+    """The validated data holds null for a question left out; validated again, null reads as
+    "answered unknown". A change is verified with the defaulted questions left out again, so
+    `x` keeps its default — else `not x` is unknown and no change would ever be confirmed."""
+    policy = _compiled(DEFAULTED)
+    assessment = validate(policy, {"org": {"y": 1}}, "x")
+    assert assessment.assumed == {"org.x": False}
+    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
+    changed = counterfactual.apply_changes(policy, assessment, {"org.y": (t.facts["org.y"], 5)})
+    assert changed.records["org"]["x"] is False and changed.assumed == {"org.x": False}
+    search = counterfactual.why_not(policy, assessment, "level", None, "high", AS_OF, timeout_ms=20000)
+    assert [(c.fact, c.new) for c in search.counterfactuals[0].changes] == [("org.y", 5)]

@@ -146,8 +146,11 @@ def _plain(value: Any, fact: smt.Fact) -> Any:
 
 
 def apply_changes(policy: ir.CheckedPolicy, assessment: Assessment, changes: dict[str, tuple[smt.Fact, Any]]) -> Assessment:
-    """The assessment with some facts changed, validated again (as if the file said so)."""
+    """The assessment with some facts changed, validated again (as if the file said so): the
+    questions a default answered are left out again (the validated data holds null there, which
+    validation reads as "answered unknown"), so they keep their default unless changed."""
     data = copy.deepcopy(assessment.data) if isinstance(assessment.data, dict) else {}
+    _leave_out_defaulted(policy, assessment, data)
     index = {e.id: e.index for items in assessment.entities.values() for e in items}
     for _path, (fact, value) in changes.items():
         item = policy.inputs[fact.input_name]
@@ -161,6 +164,24 @@ def apply_changes(policy: ir.CheckedPolicy, assessment: Assessment, changes: dic
                 target = data[item.name][fact.entity] = {}
         target[fact.field_name] = _plain(value, fact)
     return validate(policy, data, assessment.name)
+
+
+def _leave_out_defaulted(policy: ir.CheckedPolicy, assessment: Assessment, data: dict[str, Any]) -> None:
+    """Removes from `data` the answers a declared default gave (`Assessment.assumed`)."""
+    if not assessment.assumed:
+        return
+    for item in policy.inputs.values():
+        raw = data.get(item.name)
+        if item.kind == "record":
+            rows = [(item.name, raw)]
+        elif item.kind == "many":
+            rows = [(e.path, raw[e.index]) for e in assessment.entities.get(item.name, []) if isinstance(raw, list) and e.index < len(raw)]
+        else:
+            rows = [(e.path, raw.get(e.id)) for e in assessment.entities.get(item.name, []) if isinstance(raw, dict)]
+        for prefix, row in rows:
+            if isinstance(row, dict):
+                for name in [n for n in row if f"{prefix}.{n}" in assessment.assumed]:
+                    del row[name]
 
 
 def _decided(policy: ir.CheckedPolicy, assessment: Assessment, decision: str, entity: str | None, as_of: date, params: dict[str, Any]) -> Any:
@@ -447,8 +468,9 @@ def _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, st
     except (smt.Untranslatable, KeyError):
         return None
     now = {**current, **state}
-    free = {q for q in paths if q in t.facts and q not in held and q not in state and q in now}
-    subs = [pair for path, fact in t.facts.items() if path in now and path not in free for pair in _pinned(t, fact, now[path])]
+    free = sorted(q for q in paths if q in t.facts and q not in held and q not in state and q in now)  # (the same problem in every process)
+    pinned = t.facts.keys() - set(free)
+    subs = [pair for path, fact in t.facts.items() if path in now and path in pinned for pair in _pinned(t, fact, now[path])]
     term = z3.And(value.known, value.value if want else z3.Not(value.value))
     term = z3.simplify(z3.substitute(term, *subs)) if subs else term
     if z3.is_false(term):
@@ -759,7 +781,7 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     subs: list[tuple[Any, Any]] = []
     if not piece.full:
         for path, fact in t.facts.items():
-            if path in current and path not in free:
+            if path in current and (path not in piece.free or path in c.held):
                 subs += _pinned(t, fact, current[path])
     goal = z3.simplify(z3.substitute(c.goal, *subs)) if subs else c.goal
     if z3.is_false(goal):
