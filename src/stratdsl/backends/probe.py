@@ -395,7 +395,7 @@ def several_changes(
     outcome: str,
     current: dict[str, Any],
     deadline: float,
-    most: int = 6,
+    most: int = 12,
     solve: Any = None,
 ) -> dict[str, Any] | None:
     """A change of up to `most` facts that gives `outcome`, greedily, one condition at a time:
@@ -447,10 +447,15 @@ def _greedy(p, paths, types, consts, field_of, outcome, goals, own, deadline, mo
             # launched before it (capacity) moves with theirs
             far = [q for q in paths if field_of[q] in fields and q not in state and q not in near]
             step = _step(p, far, types, consts, goals[: k + 1], state, current, deadline, watch)
+        counted = bool(_counted(p.policy, goals[k][0]))
+        if step is None and counted:
+            # a count of entities by outcome (none planned): each entity's own why-not first —
+            # over every entity's decisions, the solver's term is the whole policy
+            step = _through_count(p, paths, types, consts, field_of, goals[: k + 1], state, current, deadline, most - len(state), solve)
         if step is None and solve is not None:
             # the solver, for this one condition over the entity's facts and the company's
             step = solve(p, near, goals[k], state, current, deadline, tuple(goals[:k]))
-        if step is None:
+        if step is None and not counted:
             step = _through_count(p, paths, types, consts, field_of, goals[: k + 1], state, current, deadline, most - len(state), solve)
         if step is None or len(state) + len(step) > most:
             break
