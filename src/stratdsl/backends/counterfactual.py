@@ -564,8 +564,11 @@ def why_not(
        without the rank's term, in a fraction of a second — before the next stage spends
        its share on an outcome nothing gives.
     3. several facts, one condition of a rule at a time (probe.several_changes): not
-       proven the fewest facts nor the closest values (the note says so).
-    4. the solver's staged search (`_solver_search`): minimal sets of facts, closest values.
+       proven the fewest facts nor the closest values (the note says so). Skipped for a
+       decision undetermined now (several answers at once: stage 4 gets the time, and stage
+       1 only UNDETERMINED_TRY_SHARE of the budget).
+    4. the solver's staged search (`_solved`): minimal sets of facts (or, out of time
+       before the proof, the smallest found: the note says so), closest values.
 
     Every change shown is verified by validation and the reference evaluator."""
     origin = time.perf_counter()
