@@ -907,31 +907,40 @@ def _descend(
     """From a set of facts the solver changed within a size that skipped some (`below`: the
     largest size proven too small), the fewest it can find: each set found is first made
     smaller with the evaluator (a fact whose change the outcome does not need goes back),
-    then the solver is asked for a smaller one, until it proves there is none (True) or
-    runs out of time (False: the smallest found, not proven the fewest). The facts with
-    their values, confirmed by the evaluator; None when not even the first set is."""
+    then the solver is asked for one of at most half-way down to `below` (a bisection on
+    the size; a size it cannot settle in a third of what is left is tried nearer the set
+    found), until no size is left between (True: proven the fewest) or the time runs out
+    (False: the smallest found, not proven the fewest). The facts with their values,
+    confirmed by the evaluator; None when not even the first set is."""
     best: dict[str, tuple[Any, Any]] | None = None
+    undecided = None  # the smallest size the solver could not settle
     while True:
-        values = {p: (c.t.facts[p], smt.model_value(model, c.t.facts[p], c.t.codes)) for p in moved}
-        smaller = None if any(isinstance(v, Unknown) for _, v in values.values()) else _shrink(c, values)
-        if smaller is None:
-            return best, False
-        best = smaller
-        if len(best) - 1 <= below:
-            return best, True
+        if model is not None:
+            values = {p: (c.t.facts[p], smt.model_value(model, c.t.facts[p], c.t.codes)) for p in moved}
+            smaller = None if any(isinstance(v, Unknown) for _, v in values.values()) else _shrink(c, values)
+            if smaller is None:
+                return best, False
+            best = smaller
+        if best is None or len(best) - 1 <= below:
+            return best, best is not None
+        low = below if undecided is None else max(below, undecided)
+        size = (low + len(best)) // 2
+        if size <= low:
+            return best, False  # (every size between is one the solver could not settle)
         left = budget_ms - int((time.perf_counter() - start) * 1000)
         if left <= 0:
             return best, False
         s.push()
-        s.add(z3.AtMost(*[f for _, f in flags], len(best) - 1))
-        answer = smt.check(s, left)
+        s.add(z3.AtMost(*[f for _, f in flags], size))
+        answer = smt.check(s, max(left // 3, min(left, 100)))
         model = s.model() if answer == z3.sat else None
         s.pop()
         if answer == z3.unsat:
-            return best, True
-        if model is None:
-            return best, False
-        moved = sorted(p for p, f in flags if z3.is_true(model.evaluate(f, model_completion=True)))
+            below = size
+        elif model is None:
+            undecided = size
+        else:
+            moved = sorted(p for p, f in flags if z3.is_true(model.evaluate(f, model_completion=True)))
 
 
 def _shrink(c: _Context, values: dict[str, tuple[Any, Any]]) -> dict[str, tuple[Any, Any]] | None:
