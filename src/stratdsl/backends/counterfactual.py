@@ -488,17 +488,13 @@ def _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, st
         left = int((deadline - time.perf_counter()) * 1000)
         if left < 50:
             return None
-        s.push()
-        s.add(z3.AtMost(*changed.values(), k))
-        answer = smt.check(s, left)
-        model = s.model() if answer == z3.sat else None
-        s.pop()
+        answer, model = _at_most(s, changed, k, left)
         if answer == z3.unknown:
             return None
         if model is None:
             k += 1
             continue
-        moved = sorted(q for q, f in changed.items() if z3.is_true(model.evaluate(f, model_completion=True)))
+        moved = _moved(model, changed)
         model = _closest(t, base, changed, moved, now, model, max(left // 2, 50))
         values = {q: smt.model_value(model, t.facts[q], t.codes) for q in moved}
         if not values or any(isinstance(v, Unknown) for v in values.values()):
@@ -508,7 +504,7 @@ def _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, st
         retries += 1
         if retries > STEP_RETRIES:
             return None
-        s.add(z3.Or(*[z3.Not(changed[q]) for q in moved]))  # another set of facts next
+        _exclude(s, changed, moved)  # another set of facts next
     return None
 
 
@@ -813,10 +809,9 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     rejected = 0
     s = smt.solver(budget_ms)
     s.add(*base)
-    flags = list(changed.items())
     k = 1 if status != "none" else 2  # "none": no single fact does it (each was tried alone)
     below = k - 1  # every size up to this one is proven too small
-    if piece.full and len(flags) > ASCEND:
+    if piece.full and len(changed) > ASCEND:
         # the search over every fact comes after the slices found nothing, and its proofs
         # for small sizes are the costly part: sets of up to ASCEND + 1 first, the proof
         # of the fewest left to the descent (a proof for one size is one for all below)
@@ -825,48 +820,44 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     proven = True
     # every minimal set of the smallest sizes (up to CANDIDATES), then a canonical order:
     # the answer does not depend on which of equally good sets the solver meets first
-    while k <= len(flags) and len(candidates) < CANDIDATES and (len(candidates) < c.alternatives or _all_of_size(candidates, k)):
+    while k <= len(changed) and len(candidates) < CANDIDATES and (len(candidates) < c.alternatives or _all_of_size(candidates, k)):
         left = budget_ms - int((time.perf_counter() - start) * 1000)
         if left <= 0:
             status = "unknown"
             break
-        s.push()
-        s.add(z3.AtMost(*[f for _, f in flags], k))
         # before a set is found, one size may take a third of what is left: a proof that
         # no small set does it can be the hard part, and a larger set is still an answer
-        answer = smt.check(s, left if candidates or k >= len(flags) else max(left // 3, min(left, 100)))
-        model = s.model() if answer == z3.sat else None
-        s.pop()
+        answer, model = _at_most(s, changed, k, left if candidates or k >= len(changed) else max(left // 3, min(left, 100)))
         if answer == z3.unknown:
-            if candidates or k >= len(flags) or budget_ms - int((time.perf_counter() - start) * 1000) <= 0:
+            if candidates or k >= len(changed) or budget_ms - int((time.perf_counter() - start) * 1000) <= 0:
                 status = "unknown"
                 break
             proven = False  # (this size undecided: larger ones next, the fewest not proven)
-            k = min(2 * k, len(flags))
+            k = min(2 * k, len(changed))
             continue
         if model is None:
             if candidates and len(candidates) >= c.alternatives:
                 break
             below = k
-            if k >= len(flags):
+            if k >= len(changed):
                 break  # (no set of the facts there are does it)
             # past the small sizes, the sizes double until a set is found: a change of twelve
             # answers (an express diagnostic) is not reached through twelve proofs that fewer
             # do not do it (alternatives, once one is found, come one size up at most)
-            k = k + 1 if k < ASCEND or candidates else min(2 * k, len(flags))
+            k = k + 1 if k < ASCEND or candidates else min(2 * k, len(changed))
             continue
-        moved = sorted(p for p, f in flags if z3.is_true(model.evaluate(f, model_completion=True)))
+        moved = _moved(model, changed)
         values = None
         if not candidates and len(moved) <= below + 1:
             proven = True  # (every smaller size is proven too small)
         elif not candidates:
             # a size was skipped: down to the fewest, each set found made smaller
-            values, proven = _descend(c, s, flags, changed, moved, model, below, start, budget_ms)
+            values, proven = _descend(c, s, changed, moved, model, below, start, budget_ms)
             if values is None:  # (not confirmed by the evaluator: another set next)
                 rejected += 1
                 if rejected > 3:
                     break
-                s.add(z3.Or(*[z3.Not(changed[p]) for p in moved]))
+                _exclude(s, changed, moved)
                 continue
             moved = sorted(values)
             k = len(moved)
@@ -876,18 +867,16 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
         closer = _closest(t, base, changed, moved, current, model, left)
         if closer is not None:
             values = {p: (t.facts[p], smt.model_value(closer, t.facts[p], t.codes)) for p in moved}
-            if confirmed is not None and not _verify(c.policy, c.assessment, values, c.decision, c.entity, c.outcome, c.as_of, c.params):
+            if confirmed is not None and not _confirms(c, values):
                 values = confirmed
-        if not any(isinstance(v, Unknown) for _, v in values.values()) and _verify(
-            c.policy, c.assessment, values, c.decision, c.entity, c.outcome, c.as_of, c.params
-        ):
+        if _confirms(c, values):
             changes = tuple(FactChange(p, _label_path(c.policy, fact), current.get(p), v) for p, (fact, v) in sorted(values.items()))
             candidates.append(((len(changes), _score(t, changes), tuple(x.fact for x in changes)), Counterfactual(changes, c.outcome, True)))
         else:
             rejected += 1
             if rejected > 3:
                 break
-        s.add(z3.Or(*[z3.Not(changed[p]) for p in moved]) if moved else z3.BoolVal(False))  # another set next
+        _exclude(s, changed, moved)  # another set next
         if not proven:
             break  # (the fewest is not known: no other set of this size is looked for)
     if candidates:
@@ -902,7 +891,7 @@ ASCEND = 3
 
 
 def _descend(
-    c: _Context, s: Any, flags: list, changed: dict[str, Any], moved: list[str], model: Any, below: int, start: float, budget_ms: int
+    c: _Context, s: Any, changed: dict[str, Any], moved: list[str], model: Any, below: int, start: float, budget_ms: int
 ) -> tuple[dict[str, tuple[Any, Any]] | None, bool]:
     """From a set of facts the solver changed within a size that skipped some (`below`: the
     largest size proven too small), the fewest it can find: each set found is first made
@@ -917,7 +906,7 @@ def _descend(
     while True:
         if model is not None:
             values = {p: (c.t.facts[p], smt.model_value(model, c.t.facts[p], c.t.codes)) for p in moved}
-            smaller = None if any(isinstance(v, Unknown) for _, v in values.values()) else _shrink(c, values)
+            smaller = _shrink(c, values)
             if smaller is None:
                 return best, False
             best = smaller
@@ -930,29 +919,54 @@ def _descend(
         left = budget_ms - int((time.perf_counter() - start) * 1000)
         if left <= 0:
             return best, False
-        s.push()
-        s.add(z3.AtMost(*[f for _, f in flags], size))
-        answer = smt.check(s, max(left // 3, min(left, 100)))
-        model = s.model() if answer == z3.sat else None
-        s.pop()
+        answer, model = _at_most(s, changed, size, max(left // 3, min(left, 100)))
         if answer == z3.unsat:
             below = size
         elif model is None:
             undecided = size
         else:
-            moved = sorted(p for p, f in flags if z3.is_true(model.evaluate(f, model_completion=True)))
+            moved = _moved(model, changed)
 
 
 def _shrink(c: _Context, values: dict[str, tuple[Any, Any]]) -> dict[str, tuple[Any, Any]] | None:
     """`values` without the changes the outcome does not need, each tried back at its current
     value in turn (the evaluator decides); None when `values` itself does not give it."""
-    if not _verify(c.policy, c.assessment, values, c.decision, c.entity, c.outcome, c.as_of, c.params):
+    if not _confirms(c, values):
         return None
     for path in sorted(values):
         rest = {p: v for p, v in values.items() if p != path}
-        if rest and _verify(c.policy, c.assessment, rest, c.decision, c.entity, c.outcome, c.as_of, c.params):
+        if rest and _confirms(c, rest):
             values = rest
     return values
+
+
+def _confirms(c: _Context, values: dict[str, tuple[Any, Any]]) -> bool:
+    """Whether the change gives the outcome sought, by the reference evaluator (a value the
+    solver left unknown is never a change to show)."""
+    if any(isinstance(v, Unknown) for _, v in values.values()):
+        return False
+    return _verify(c.policy, c.assessment, values, c.decision, c.entity, c.outcome, c.as_of, c.params)
+
+
+def _at_most(s: Any, changed: dict[str, Any], k: int, budget_ms: int) -> tuple[Any, Any]:
+    """The solver's answer with at most `k` facts changed, and its model when there is one
+    (the bound is taken off again)."""
+    s.push()
+    s.add(z3.AtMost(*changed.values(), k))
+    answer = smt.check(s, budget_ms)
+    model = s.model() if answer == z3.sat else None
+    s.pop()
+    return answer, model
+
+
+def _moved(model: Any, changed: dict[str, Any]) -> list[str]:
+    """The facts a model changes, in order."""
+    return sorted(p for p, f in changed.items() if z3.is_true(model.evaluate(f, model_completion=True)))
+
+
+def _exclude(s: Any, changed: dict[str, Any], moved: list[str]) -> None:
+    """No later answer changes all of `moved` (another set of facts next)."""
+    s.add(z3.Or(*[z3.Not(changed[p]) for p in moved]) if moved else z3.BoolVal(False))
 
 
 def _singles(c: _Context, goal: Any, relevant: dict[str, smt.Fact], changed: dict[str, Any], budget_ms: int) -> tuple[list[tuple[tuple, Counterfactual]], str]:
