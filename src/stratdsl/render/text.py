@@ -338,10 +338,10 @@ def _counterfactual_lines(why: dict, lang: str) -> list[str]:
     if why.get("counterfactuals"):
         if why.get("search_method") == "values_tried":
             out.append("  " + _("changes that give {outcome} (values tried, each checked by re-evaluating):").format(outcome=why["outcome"]))
-            if why.get("search_note"):
-                out.append("  (" + why["search_note"] + ")")
         else:
             out.append("  " + _("closest changes that give {outcome} (solver, each checked by re-evaluating):").format(outcome=why["outcome"]))
+        if why.get("search_note"):  # (what is not proven of them: the fewest facts, the closest values)
+            out.append("  (" + why["search_note"] + ")")
         if why.get("search_scope"):
             out.append("  " + _("(searched among the facts of {scope} first: the other entities' facts were held)").format(scope=why["search_scope"]))
         for n, c in enumerate(why["counterfactuals"], start=1):

@@ -877,11 +877,11 @@ class _Builder:
         if views:
             if search.tried:
                 lines.append((0, [Seg("strong", _("changes that give {outcome} (values tried, each checked by re-evaluating):").format(outcome=outcome_label))]))
-                if search.note is not None:
-                    note = search.note.translate(_) if hasattr(search.note, "translate") else search.note
-                    lines.append((0, [Seg("text", "(" + note + ")")]))
             else:
                 lines.append((0, [Seg("strong", _("closest changes that give {outcome} (solver, each checked by re-evaluating):").format(outcome=outcome_label))]))
+            if search.note is not None:  # (what is not proven of them: the fewest facts, the closest values)
+                note = search.note.translate(_) if hasattr(search.note, "translate") else search.note
+                lines.append((0, [Seg("text", "(" + note + ")")]))
             for v in views:
                 parts = [_("{fact} at {new} instead of {current}").format(fact=label, new=new, current=current) for _path, label, current, new in v.changes]
                 sentence = _("with {changes}, this becomes {outcome}").format(changes=(" " + _("and") + " ").join(parts), outcome=v.outcome_label)
