@@ -97,6 +97,16 @@ def _domain_names(t: smt.Translation) -> list[tuple[Any, frozenset[str]]]:
     return known
 
 
+def _safety_names(t: smt.Translation) -> list[tuple[Any, frozenset[str]]]:
+    """The translation's safety constraints (no division by zero) with the names each reads,
+    walked once as `_domain_names`."""
+    known: list[tuple[Any, frozenset[str]]] = t.__dict__.setdefault("_safety_names", [])
+    if len(known) < len(t.safety):
+        fresh = t.safety[len(known) :]
+        known.extend(zip(fresh, _names(*fresh), strict=True))
+    return known
+
+
 def _translation(policy: ir.CheckedPolicy, assessment: Assessment, as_of: date, params: dict[str, Any]) -> smt.Translation:
     """The translation for this assessment's shape, reused by the next question on the same
     policy, assessment, date and parameters (`explain` for every entity, the report, the
@@ -352,6 +362,7 @@ def _tried(
     deadline: float,
     proof: Callable[[], bool] = lambda: False,
     undetermined_deadline: float | None = None,
+    composed: Callable[[], Search | None] = lambda: None,
 ) -> Search | None:
     """The concrete stage: each fact the decision reads, alone, set to the values worth trying
     (backends/probe); the verified changes of one fact, nearest first. When none gives the
@@ -387,6 +398,9 @@ def _tried(
     if not kept:
         if proof():
             return NONE
+        found_composed = composed()
+        if found_composed is not None:
+            return found_composed
         if undetermined:
             # several unanswered questions must be answered at once (no one answer settles
             # it): trying values walks one condition at a time over known values, the
@@ -472,7 +486,7 @@ def _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, st
     pinned = t.facts.keys() - set(free)
     subs = [pair for path, fact in t.facts.items() if path in now and path in pinned for pair in _pinned(t, fact, now[path])]
     term = z3.And(value.known, value.value if want else z3.Not(value.value))
-    term = z3.simplify(z3.substitute(term, *subs)) if subs else term
+    term = z3.simplify(smt.substitute(term, *subs)) if subs else term
     if z3.is_false(term):
         return None
     (names,) = _names(term)
@@ -480,7 +494,7 @@ def _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, st
     changed, kept_known = _change_flags(t, relevant, now)
     base: list[Any] = [term, *kept_known]
     touched = set().union(*(smt.fact_names(f) for f in relevant.values())) if relevant else set()
-    base += [z3.simplify(z3.substitute(c, *subs)) if subs else c for c, read in _domain_names(t) if read & touched]
+    base += [z3.simplify(smt.substitute(c, *subs)) if subs else c for c, read in _domain_names(t) if read & touched]
     s = smt.solver(left)
     s.add(*base)
     k, retries = 1, 0
@@ -606,9 +620,15 @@ def _why_not(
         proven.append(_proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, time.perf_counter() + timeout_ms * PROOF_SHARE / 1000))
         return proven[-1]
 
+    def composed() -> Search | None:
+        # a count of entities by outcome: each counted entity moved by its own search, before
+        # several facts are tried over the whole decision (half of what is left)
+        left = timeout_ms / 1000 - (time.perf_counter() - start)
+        return _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, time.perf_counter() + left / 2)
+
     tried = _tried(
         policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives,
-        start + timeout_ms * (TRY_SHARE + PROOF_SHARE) / 1000, proof, start + timeout_ms * UNDETERMINED_TRY_SHARE / 1000,
+        start + timeout_ms * (TRY_SHARE + PROOF_SHARE) / 1000, proof, start + timeout_ms * UNDETERMINED_TRY_SHARE / 1000, composed,
     )
     if tried is NONE:
         return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), time.perf_counter() - start)
@@ -644,17 +664,11 @@ def _solved(
     """Stage 3: the solver's staged search, within `timeout_ms`."""
     start = time.perf_counter()
     try:
-        t = _translation(policy, assessment, as_of, params)
-        term = t.decision(decision, entity)
+        context = _context(policy, assessment, decision, entity, outcome, as_of, params, keep, alternatives, current)
     except smt.Untranslatable as error:
         return Search((), untranslatable_note(error), time.perf_counter() - start)
-    held = held_facts(policy, t, keep)
-    goal = term.decided[outcome]
-    (names,) = _names(goal)
-    relevant = frozenset(p for p, f in t.facts.items() if smt.fact_names(f) & names and p in current)
-    every = [*t.domain, *t.safety]
-    constraints = list(zip(every, _names(*every), strict=True))  # once: each walk is costly
-    context = _Context(policy, assessment, t, goal, current, held, decision, entity, outcome, as_of, params, alternatives, constraints)
+    t, relevant = context.t, context.relevant_all
+    tiers = _tiers(policy, t, entity, relevant)
     tiers = _tiers(policy, t, entity, relevant)
     unknown = False
     rejected = False
@@ -694,6 +708,154 @@ def _solved(
     return Search((), note, time.perf_counter() - start)
 
 
+def _counts(policy: ir.CheckedPolicy, decision: str, outcome: str) -> list[tuple[list[tuple[ir.Expr, bool]], int, str, Any]]:
+    """For each rule giving `outcome`, the conditions it needs (`probe._goals`), and for each
+    of them that reads a count of entities by a decision's outcome (`planned_count = 0`):
+    (those conditions, the index of that one, the counted decision, the outcome counted)."""
+    out = []
+    d = policy.decisions[decision]
+    for index, rule in enumerate(d.rules):
+        if rule.outcome != outcome:
+            continue
+        goals = probe._goals(d, index)
+        if goals is None:
+            break
+        for k, (expr, _want) in enumerate(goals):
+            out += [(goals, k, name, value) for _aggregate, name, value in probe._counted(policy, expr)]
+    return out
+
+
+def _composed(c: _Context, budget_ms: int) -> list[tuple[tuple, Counterfactual]]:
+    """A decision whose rule reads a count of entities by another decision's outcome (a
+    portfolio where no use case is planned). Over every fact at once that is the whole
+    policy; but the count moves one entity at a time, and each entity's decision is mostly
+    its own facts. So the entities are moved in turn: for one that must leave the count (or
+    join it), its own decision's search (`_search` over its own facts, the moves made so far
+    held) for each other outcome (or the counted one), the first whose change brings the
+    condition nearer — or keeps it as near while that entity left the count as sought
+    (another took its place: a use case deferred frees the capacity the next one waited
+    for); each entity moves at most once. The moves composed are checked by the evaluator
+    and made smaller (`_shrink`); the set is not proven the fewest."""
+    start = time.perf_counter()
+    counts = _counts(c.policy, c.decision, c.outcome)
+    if not counts:
+        return []
+    try:
+        prober = probe.Prober(c.policy, c.assessment, c.decision, c.entity, c.as_of, c.params)
+    except ValueError:
+        return []
+    state: dict[str, tuple[Any, Any]] = {}
+    moved: set[str] = set()
+    while (time.perf_counter() - start) * 1000 < budget_ms:
+        if state and _confirms(c, state):
+            break
+        step = None
+        plain = {p: v for p, (_, v) in state.items()}
+        for goals, k, name, value in counts:
+            held = prober.truths(plain, goals)
+            if False not in held or held.index(False) != k:
+                continue  # (the first condition that does not hold is not this count)
+            step = _count_step(c, prober, goals, k, name, value, state, moved, start, budget_ms)
+            if step is not None:
+                break
+        if step is None:
+            return []
+        entity, values = step
+        moved.add(entity)
+        state.update(values)
+    else:
+        return []
+    smaller = _shrink(c, state)
+    if smaller is None:
+        return []
+    changes = tuple(FactChange(p, _label_path(c.policy, fact), c.current.get(p), v) for p, (fact, v) in sorted(smaller.items()))
+    return [((len(changes), _score(c.t, changes), tuple(x.fact for x in changes)), Counterfactual(changes, c.outcome, True))]
+
+
+def _count_step(
+    c: _Context, prober: probe.Prober, goals: list, k: int, name: str, value: Any, state: dict[str, tuple[Any, Any]], moved: set[str], start: float, budget_ms: int
+) -> tuple[str, dict[str, tuple[Any, Any]]] | None:
+    """One entity moved for `_composed`: (its id, the facts changed), or None."""
+    expr, want = goals[k]
+    earlier = goals[:k]
+    plain = {p: v for p, (_, v) in state.items()}
+    ok, base = prober.score(plain, earlier, expr, want)
+    if not ok or base is None:
+        return None
+    try:
+        changed = apply_changes(c.policy, c.assessment, state)
+        result = evaluate(c.policy, changed, c.as_of, c.params)
+    except StratError:
+        return None
+    now = {**c.current, **plain}
+    owner = c.policy.decisions[name].entity_input
+    counted = [d for d in result.decisions if d.decision == name and d.entity is not None and d.entity not in moved and d.outcome is not None]
+    # those in the count first: a count to bring down (none planned) is the usual question
+    for d in sorted(counted, key=lambda d: d.outcome != value):
+        # out of the count, or into it; the time left shared with the entities after this one
+        wanted = [o.name for o in c.policy.decisions[name].outcomes if o.name != value] if d.outcome == value else [value]
+        own = frozenset(p for p in c.relevant_all if p.startswith(f"{c.t.entity_path(owner, d.entity)}.") and p not in c.held and p not in state)
+        if not own:
+            continue
+        for outcome in wanted:
+            left = budget_ms - int((time.perf_counter() - start) * 1000)
+            if left <= 0:
+                return None
+            try:
+                goal = c.t.decision(name, d.entity).decided[outcome]
+            except (smt.Untranslatable, KeyError):
+                continue
+            sub = dataclasses.replace(
+                c, assessment=changed, goal=goal, current=now, held=c.held | set(state), decision=name, entity=d.entity, outcome=outcome, alternatives=1, candidates=1
+            )
+            found, _status = _search(sub, _Slice(None, own), max(left // 4, min(left, 200)))
+            if not found:
+                continue
+            values = {x.fact: (c.t.facts[x.fact], x.new) for x in min(found, key=lambda item: item[0])[1].changes}
+            ok, gap = prober.score({**plain, **{p: v for p, (_, v) in values.items()}}, earlier, expr, want)
+            if ok and gap is not None and gap <= base:
+                return d.entity, values
+    return None
+
+
+def _context(
+    policy: ir.CheckedPolicy,
+    assessment: Assessment,
+    decision: str,
+    entity: str | None,
+    outcome: str,
+    as_of: date,
+    params: dict[str, Any],
+    keep: tuple[str, ...],
+    alternatives: int,
+    current: dict[str, Any],
+) -> _Context:
+    """What a solver search for this question reads (raises smt.Untranslatable)."""
+    t = _translation(policy, assessment, as_of, params)
+    goal = t.decision(decision, entity).decided[outcome]
+    (names,) = _names(goal)
+    relevant = frozenset(p for p, f in t.facts.items() if smt.fact_names(f) & names and p in current)
+    constraints = [*_domain_names(t), *_safety_names(t)]
+    return _Context(policy, assessment, t, goal, current, held_facts(policy, t, keep), decision, entity, outcome, as_of, params, alternatives, constraints, relevant)
+
+
+def _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, deadline) -> Search | None:
+    """Stage 2b of `why_not` (`_composed`), for a decision whose rule reads a count of
+    entities by outcome; None when it does not, or when nothing was found by `deadline`."""
+    if not _counts(policy, decision, outcome):
+        return None
+    start = time.perf_counter()
+    try:
+        context = _context(policy, assessment, decision, entity, outcome, as_of, params, keep, alternatives, current)
+    except smt.Untranslatable:
+        return None
+    composed = _composed(context, int((deadline - time.perf_counter()) * 1000))
+    if not composed:
+        return None
+    note = Msg(N_("found by moving the entities counted one at a time: not proven the fewest facts"))
+    return Search(tuple(cf for _, cf in composed), note, time.perf_counter() - start)
+
+
 @dataclass(frozen=True)
 class _Context:
     policy: ir.CheckedPolicy
@@ -709,6 +871,8 @@ class _Context:
     params: dict[str, Any]
     alternatives: int
     constraints: list[tuple[Any, set[str]]]  # the ranges and safety constraints, with the names each reads
+    relevant_all: frozenset[str] = frozenset()  # every fact the decision reads
+    candidates: int = CANDIDATES  # minimal sets to compare (1: the first found will do)
 
 
 def _tiers(policy: ir.CheckedPolicy, t: smt.Translation, entity: str | None, relevant: frozenset[str]) -> list[list[_Slice]]:
@@ -782,7 +946,7 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
         for path, fact in t.facts.items():
             if path in current and (path not in piece.free or path in c.held):
                 subs += _pinned(t, fact, current[path])
-    goal = z3.simplify(z3.substitute(c.goal, *subs)) if subs else c.goal
+    goal = z3.simplify(smt.substitute(c.goal, *subs)) if subs else c.goal
     if z3.is_false(goal):
         return [], "none"
     (names,) = _names(goal)
@@ -792,15 +956,12 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
         base += [t.pin(t.facts[p], current[p]) for p in piece.free if p in c.held]
     changed, kept_known = _change_flags(t, relevant, current)
     base += kept_known
-    singles, status = _singles(c, goal, relevant, changed, budget_ms) if not piece.full else ([], "unknown")
-    if singles:
-        return singles, "found"
     touched = set().union(*(smt.fact_names(f) for f in relevant.values())) if relevant else set()
     read: set[str] = set()
     for constraint, names_c in c.constraints:
         if not names_c & touched:
             continue  # over pinned facts only: true of the current assessment, which evaluated
-        base.append(z3.simplify(z3.substitute(constraint, *subs)) if subs else constraint)
+        base.append(z3.simplify(smt.substitute(constraint, *subs)) if subs else constraint)
         read |= names_c  # (used by the full search only, which substitutes nothing)
     if piece.full:  # the full search: facts read only through a range or a division stay as they are
         others = {p: f for p, f in t.facts.items() if p not in relevant and p in current and smt.fact_names(f) & read}
@@ -809,7 +970,18 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     rejected = 0
     s = smt.solver(budget_ms)
     s.add(*base)
-    k = 1 if status != "none" else 2  # "none": no single fact does it (each was tried alone)
+    status = "unknown"
+    if not piece.full:
+        # one fact alone: the solver over the slice settles it at once more often than not;
+        # when it cannot, each fact alone (others pinned, most often settled by simplification)
+        quick, _ = _at_most(s, changed, 1, max(min(budget_ms // 5, SINGLE_CHECK_MS), 1))
+        if quick == z3.unsat:
+            status = "none"
+        elif quick == z3.unknown:
+            singles, status = _singles(c, goal, relevant, changed, budget_ms - int((time.perf_counter() - start) * 1000))
+            if singles:
+                return singles, "found"
+    k = 1 if status != "none" else 2  # "none": no single fact does it
     below = k - 1  # every size up to this one is proven too small
     if piece.full and len(changed) > ASCEND:
         # the search over every fact comes after the slices found nothing, and its proofs
@@ -820,7 +992,7 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     proven = True
     # every minimal set of the smallest sizes (up to CANDIDATES), then a canonical order:
     # the answer does not depend on which of equally good sets the solver meets first
-    while k <= len(changed) and len(candidates) < CANDIDATES and (len(candidates) < c.alternatives or _all_of_size(candidates, k)):
+    while k <= len(changed) and len(candidates) < c.candidates and (len(candidates) < c.alternatives or _all_of_size(candidates, k)):
         left = budget_ms - int((time.perf_counter() - start) * 1000)
         if left <= 0:
             status = "unknown"
@@ -888,6 +1060,10 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
 
 #: up to this size, sets of facts are tried one size after the other; past it, sizes double
 ASCEND = 3
+
+#: what the solver may take to settle whether one fact alone does it, over the whole slice,
+#: before each fact is tried alone
+SINGLE_CHECK_MS = 500
 
 
 def _descend(
@@ -980,7 +1156,7 @@ def _singles(c: _Context, goal: Any, relevant: dict[str, smt.Fact], changed: dic
     problems: list[tuple[str, list[Any]]] = []
     for path, fact in sorted(relevant.items()):
         others = [pair for q, pairs in pins.items() if q != path for pair in pairs]
-        alone = z3.simplify(z3.substitute(goal, *others)) if others else goal
+        alone = z3.simplify(smt.substitute(goal, *others)) if others else goal
         if z3.is_false(alone):
             continue  # simplification alone proves this fact cannot do it
         names = smt.fact_names(fact)
@@ -989,7 +1165,7 @@ def _singles(c: _Context, goal: Any, relevant: dict[str, smt.Fact], changed: dic
             base.append(fact.known)
         for constraint, names_c in c.constraints:
             if names_c & names:
-                base.append(z3.simplify(z3.substitute(constraint, *others)) if others else constraint)
+                base.append(z3.simplify(smt.substitute(constraint, *others)) if others else constraint)
         problems.append((path, base))
     # two rounds: a fair share of the budget for each fact, then what is left for those
     # the first round did not settle

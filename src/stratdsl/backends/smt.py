@@ -84,25 +84,51 @@ TRUE = z3.BoolVal(True)
 FALSE = z3.BoolVal(False)
 
 
-_TRUE_ID, _FALSE_ID = TRUE.get_id(), FALSE.get_id()  # z3 shares terms: `true` is one term
+# z3 shares terms (`true` is one node), so a term is `true` when its node is that one: its
+# address, compared without a call into z3 (z3.is_true and get_id are slow in Python)
+_TRUE_NODE, _FALSE_NODE = TRUE.ast.value, FALSE.ast.value
+
+
+def _mk(make: Any, items: list[Any]) -> Any:
+    """z3.And / z3.Or over boolean terms of one context, without the Python API's coercion
+    of every argument (sort merges, casts): most of a translation's time went there."""
+    ctx = items[0].ctx
+    args = (z3.Ast * len(items))()
+    for i, item in enumerate(items):
+        args[i] = item.ast
+    return z3.BoolRef(make(ctx.ref(), len(items), args), ctx)
+
+
+def _not(item: Any) -> Any:
+    """z3.Not of a boolean term, without the Python API's coercion (as `_mk`)."""
+    ctx = item.ctx
+    return z3.BoolRef(z3.Z3_mk_not(ctx.ref(), item.ast), ctx)
 
 
 def _simp_and(*items: Any) -> Any:
-    items = tuple(i for i in items if i.get_id() != _TRUE_ID)  # (z3.is_true is slow in Python)
-    if any(i.get_id() == _FALSE_ID for i in items):
-        return FALSE
-    if not items:
+    kept = []
+    for item in items:
+        node = item.ast.value
+        if node == _FALSE_NODE:
+            return FALSE
+        if node != _TRUE_NODE:
+            kept.append(item)
+    if not kept:
         return TRUE
-    return items[0] if len(items) == 1 else z3.And(*items)
+    return kept[0] if len(kept) == 1 else _mk(z3.Z3_mk_and, kept)
 
 
 def _simp_or(*items: Any) -> Any:
-    items = tuple(i for i in items if i.get_id() != _FALSE_ID)
-    if any(i.get_id() == _TRUE_ID for i in items):
-        return TRUE
-    if not items:
+    kept = []
+    for item in items:
+        node = item.ast.value
+        if node == _TRUE_NODE:
+            return TRUE
+        if node != _FALSE_NODE:
+            kept.append(item)
+    if not kept:
         return FALSE
-    return items[0] if len(items) == 1 else z3.Or(*items)
+    return kept[0] if len(kept) == 1 else _mk(z3.Z3_mk_or, kept)
 
 
 def _real(value: Decimal | int) -> Any:
@@ -185,7 +211,7 @@ class DecisionTerm:
 
     @property
     def undetermined(self) -> Any:
-        return z3.And(z3.Not(self.settled), z3.Not(self.no_match))
+        return z3.And(_not(self.settled), _not(self.no_match))
 
 
 # ------------------------------------------------------------------ the translation
@@ -337,7 +363,7 @@ class Translation:
     def pin(self, fact: Fact, value: Any) -> Any:
         """The constraint 'this fact has this value' (an Unknown: it is not known)."""
         if isinstance(value, Unknown):
-            return z3.Not(fact.known)
+            return _not(fact.known)
         return z3.And(fact.known, self.equals(fact, value))
 
     def equals(self, fact: Fact, value: Any) -> Any:
@@ -345,7 +371,7 @@ class Translation:
         kind = _kind(fact.type)
         if kind == "set":
             members = {str(v) for v in value}
-            return _simp_and(*[bit if v in members else z3.Not(bit) for v, bit in fact.value.items()])
+            return _simp_and(*[bit if v in members else _not(bit) for v, bit in fact.value.items()])
         return _eq(kind, fact.value, self.constant(value, fact.type).value)
 
     def pins(self, assessment: Assessment) -> list[Any]:
@@ -382,15 +408,15 @@ class Translation:
         o = self.policy.obligations[name]
         scope = (o.entity_input, entity) if o.entity_input is not None else None
         k_if, v_if = self._in_force(o.valid_from, o.valid_until)
-        nif = z3.And(k_if, z3.Not(v_if))
-        c = self.expr(o.cond, scope, z3.Not(nif))
-        applies = z3.And(z3.Not(nif), c.known, c.value, k_if)
-        not_applicable = z3.And(z3.Not(nif), c.known, z3.Not(c.value))
+        nif = z3.And(k_if, _not(v_if))
+        c = self.expr(o.cond, scope, _not(nif))
+        applies = z3.And(_not(nif), c.known, c.value, k_if)
+        not_applicable = z3.And(_not(nif), c.known, _not(c.value))
         return {
             "not_in_force": nif,
             "applies": applies,
             "not_applicable": not_applicable,
-            "possible": z3.And(z3.Not(nif), z3.Not(applies), z3.Not(not_applicable)),
+            "possible": z3.And(_not(nif), _not(applies), _not(not_applicable)),
         }
 
     # -------------------------------------------------------------- decisions
@@ -404,9 +430,9 @@ class Translation:
         today = z3.IntVal(self.as_of.toordinal())
         parts = []
         if start is not None:
-            parts.append(z3.Not(today < start.value))
+            parts.append(_not(today < start.value))
         if end is not None:
-            parts.append(z3.Not(today >= end.value))
+            parts.append(_not(today >= end.value))
         return known, _simp_and(*parts)
 
     def _decide(self, decision: ir.Decision, scope: tuple[str, str] | None) -> DecisionTerm:
@@ -418,38 +444,38 @@ class Translation:
         any_fired = []
         for rule in decision.rules:
             k_if, v_if = self._in_force(rule.valid_from, rule.valid_until)
-            nif = _simp_and(k_if, z3.Not(v_if)) if (rule.valid_from or rule.valid_until) else FALSE
-            live = _simp_and(reached, z3.Not(nif))
+            nif = _simp_and(k_if, _not(v_if)) if (rule.valid_from or rule.valid_until) else FALSE
+            live = _simp_and(reached, _not(nif))
             if rule.cond is None:
                 c = SVal(TRUE, TRUE, "bool")
             else:
                 c = self.expr(rule.cond, scope, live)
-            false = _simp_and(c.known, z3.Not(c.value))
+            false = _simp_and(c.known, _not(c.value))
             certain = _simp_and(k_if, v_if, c.known, c.value)
-            open_ = _simp_and(live, z3.Not(false))
+            open_ = _simp_and(live, _not(false))
             applied_parts = []
             maybe_parts = []
             for exc in rule.exceptions:
-                x = self.expr(exc.cond, scope, _simp_and(open_, *[z3.Not(a) for a in applied_parts]))
+                x = self.expr(exc.cond, scope, _simp_and(open_, *[_not(a) for a in applied_parts]))
                 applied_parts.append(_simp_and(x.known, x.value))
-                maybe_parts.append(z3.Not(x.known))
+                maybe_parts.append(_not(x.known))
                 excepts[exc.id] = _simp_and(open_, certain, x.known, x.value)
             applied = _simp_or(*applied_parts)
             maybe = _simp_or(*maybe_parts)
-            fires = _simp_and(open_, z3.Not(applied), certain, z3.Not(maybe))
-            may = _simp_and(open_, z3.Not(applied), z3.Not(fires))
+            fires = _simp_and(open_, _not(applied), certain, _not(maybe))
+            may = _simp_and(open_, _not(applied), _not(fires))
             possible[rule.outcome].append(may)
             fired_by[rule.outcome].append(fires)
             fired_rules[rule.id] = fires
             any_fired.append(fires)
-            reached = _simp_and(reached, z3.Not(fires))
+            reached = _simp_and(reached, _not(fires))
         in_set = {o: _simp_or(*possible[o], *fired_by[o]) for o in possible}
         some_fired = _simp_or(*any_fired)
         decided = {}
         for o, here in in_set.items():
-            alone = _simp_and(here, *[z3.Not(other) for name, other in in_set.items() if name != o])
+            alone = _simp_and(here, *[_not(other) for name, other in in_set.items() if name != o])
             decided[o] = alone if not decision.bands else _simp_and(alone, some_fired)
-        no_match = _simp_and(*[z3.Not(v) for v in in_set.values()])
+        no_match = _simp_and(*[_not(v) for v in in_set.values()])
         entity = scope[1] if scope else None
         return DecisionTerm(decision.name, entity, decided, in_set, no_match, fired_rules, excepts)
 
@@ -507,7 +533,7 @@ class Translation:
 
     def _Not(self, e: ir.Not, scope, guard) -> SVal:
         v = self.expr(e.operand, scope, guard)
-        return SVal(v.known, z3.Not(v.value), "bool")
+        return SVal(v.known, _not(v.value), "bool")
 
     def _Arith(self, e: ir.Arith, scope, guard) -> SVal:
         left = self.expr(e.left, scope, guard)
@@ -529,7 +555,7 @@ class Translation:
         op = e.op
         if op in ("=", "!="):
             same = _eq(left.kind, left.value, right.value)
-            return SVal(known, same if op == "=" else z3.Not(same), "bool")
+            return SVal(known, same if op == "=" else _not(same), "bool")
         a, b = left.value, right.value
         value = {"<": lambda: a < b, "<=": lambda: a <= b, ">": lambda: a > b, ">=": lambda: a >= b}[op]()
         return SVal(known, value, "bool")
@@ -547,7 +573,7 @@ class Translation:
         else:
             raise Untranslatable(Msg(N_("'in' over a list of this kind")), e.span)
         member = _simp_or(*parts)
-        return SVal(known, z3.Not(member) if e.negated else member, "bool")
+        return SVal(known, _not(member) if e.negated else member, "bool")
 
     def _SetOf(self, e: ir.SetOf, scope, guard) -> SVal:
         out: dict[str, Any] = {}
@@ -564,13 +590,13 @@ class Translation:
         items = []
         stop = FALSE  # an earlier item already settled the whole (the evaluator stops there)
         for item in e.items:
-            v = self.expr(item, scope, _simp_and(guard, z3.Not(stop)))
+            v = self.expr(item, scope, _simp_and(guard, _not(stop)))
             items.append(v)
-            hit = _simp_and(v.known, v.value if decisive else z3.Not(v.value))
+            hit = _simp_and(v.known, v.value if decisive else _not(v.value))
             stop = _simp_or(stop, hit)
         all_known = _simp_and(*[v.known for v in items])
         known = _simp_or(stop, all_known)
-        return SVal(known, stop if decisive else z3.Not(stop), "bool")
+        return SVal(known, stop if decisive else _not(stop), "bool")
 
     def _branch(self, e: ir.Expr, type_: Type, scope, guard) -> SVal:
         """A branch of `if`; `not applicable` is translated as not known (below). A branch that
@@ -589,7 +615,7 @@ class Translation:
     def _Cond(self, e: ir.Cond, scope, guard) -> SVal:
         c = self.expr(e.cond, scope, guard)
         then = self._branch(e.then, e.type, scope, _simp_and(guard, c.known, c.value))
-        otherwise = self._branch(e.otherwise, e.type, scope, _simp_and(guard, c.known, z3.Not(c.value)))
+        otherwise = self._branch(e.otherwise, e.type, scope, _simp_and(guard, c.known, _not(c.value)))
         known = z3.And(c.known, z3.If(c.value, then.known, otherwise.known))
         if then.kind == "set" or otherwise.kind == "set":
             keys = set(then.value) | set(otherwise.value)
@@ -647,7 +673,7 @@ class Translation:
             if e.where is not None:
                 w = self.expr(e.where, mscope, guard)
                 keep = _simp_and(w.known, w.value)
-                where_unknown.append(z3.Not(w.known))
+                where_unknown.append(_not(w.known))
             else:
                 keep = TRUE
             body = self.expr(e.body, mscope, _simp_and(guard, keep)) if e.body is not None else SVal(TRUE, TRUE, "bool")
@@ -656,20 +682,20 @@ class Translation:
         some_uncertain = _simp_or(*where_unknown)
         if kind == "any":
             hit = _simp_or(*[_simp_and(k, b.known, b.value) for k, b, _ in included])
-            pending = _simp_or(some_uncertain, *[_simp_and(k, z3.Not(b.known)) for k, b, _ in included])
-            return SVal(_simp_or(hit, z3.Not(pending)), hit, "bool")
+            pending = _simp_or(some_uncertain, *[_simp_and(k, _not(b.known)) for k, b, _ in included])
+            return SVal(_simp_or(hit, _not(pending)), hit, "bool")
         if kind == "all":
-            miss = _simp_or(*[_simp_and(k, b.known, z3.Not(b.value)) for k, b, _ in included])
-            pending = _simp_or(some_uncertain, *[_simp_and(k, z3.Not(b.known)) for k, b, _ in included])
-            return SVal(_simp_or(miss, z3.Not(pending)), z3.Not(miss), "bool")
+            miss = _simp_or(*[_simp_and(k, b.known, _not(b.value)) for k, b, _ in included])
+            pending = _simp_or(some_uncertain, *[_simp_and(k, _not(b.known)) for k, b, _ in included])
+            return SVal(_simp_or(miss, _not(pending)), _not(miss), "bool")
         values_known = _simp_and(*[z3.Implies(k, b.known) for k, b, _ in included])
         if e.weight is not None:
             values_known = _simp_and(values_known, *[z3.Implies(k, w.known) for k, _, w in included])
-        known = _simp_and(z3.Not(some_uncertain), values_known)
+        known = _simp_and(_not(some_uncertain), values_known)
         zero, one = z3.RealVal(0), z3.RealVal(1)
         count = z3.Sum([z3.If(k, one, zero) for k, _, _ in included] or [zero])
         if kind == "count":
-            return SVal(z3.Not(some_uncertain), count, "num")
+            return SVal(_not(some_uncertain), count, "num")
         total = z3.Sum([z3.If(k, b.value, zero) for k, b, _ in included] or [zero])
         if kind == "sum":
             return SVal(known, total, "num")
@@ -684,7 +710,7 @@ class Translation:
             seeded: Any = FALSE
             for k, b, _ in included:
                 better = b.value < best if kind == "min" else b.value > best
-                best = z3.If(z3.And(k, z3.Or(z3.Not(seeded), better)), b.value, best)
+                best = z3.If(z3.And(k, z3.Or(_not(seeded), better)), b.value, best)
                 seeded = z3.Or(seeded, k)
             return SVal(_simp_and(known, nonempty), best, "num")
         if kind == "weighted_mean":
@@ -728,7 +754,7 @@ class Translation:
                 before.append(z3.If(_simp_and(w2.known, w2.value, cmp), z3.RealVal(1), z3.RealVal(0)))
             passes = _simp_and(w.known, w.value)
             value = z3.If(passes, 1 + z3.Sum(before or [z3.RealVal(0)]), z3.RealVal(0))
-            known = _simp_or(_simp_and(w.known, z3.Not(w.value)), _simp_and(all_where_known, passing_keys_known))
+            known = _simp_or(_simp_and(w.known, _not(w.value)), _simp_and(all_where_known, passing_keys_known))
             self._ranks[(e.id, m)] = SVal(known, value, "num")
         return self._ranks[key]
 
@@ -837,6 +863,20 @@ def read_decision(model: z3.ModelRef, term: DecisionTerm) -> SymbolicDecision:
     if true(term.no_match):
         return SymbolicDecision("no_match", None, ())
     return SymbolicDecision("undetermined", None, tuple(o for o, p in term.possible.items() if true(p)))
+
+
+def substitute(term: Any, *pairs: tuple[Any, Any]) -> Any:
+    """z3.substitute(term, *pairs) without the Python API's check of every pair's sorts (the
+    pairs here replace a fact's variables by values of its own sort): with a fact pinned per
+    pair, the checks took longer than the substitution."""
+    if not pairs:
+        return term
+    ctx = term.ctx
+    n = len(pairs)
+    old, new = (z3.Ast * n)(), (z3.Ast * n)()
+    for i, (a, b) in enumerate(pairs):
+        old[i], new[i] = a.ast, b.ast
+    return z3.z3._to_expr_ref(z3.Z3_substitute(ctx.ref(), term.as_ast(), n, old, new), ctx)
 
 
 def solver(timeout_ms: int = DEFAULT_TIMEOUT_MS) -> z3.Solver:

@@ -388,7 +388,7 @@ def exact_region(goal: Any, context: list[Any], old: smt.Translation, new: smt.T
         elif smt._kind(f_old.type) == smt._kind(f_new.type):
             pairs.append((f_old.var, f_new.var))
     try:
-        shown = z3.simplify(z3.substitute(goal, *pairs)) if pairs else z3.simplify(goal)
+        shown = z3.simplify(smt.substitute(goal, *pairs)) if pairs else z3.simplify(goal)
     except z3.Z3Exception:
         return None
     facts = _atoms(shown, _fact_index(new), new.codes)

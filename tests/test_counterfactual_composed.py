@@ -1,0 +1,98 @@
+"""Why-not through a count of entities by outcome: the entities moved one at a time.
+
+`portfolio = empty` needs every project out of the plan. Over every fact at once that
+is the whole policy; deferring one project frees its slot for the next one, so no one
+project's change brings the count nearer. `_composed` moves each counted project by
+its own search, accepts a move that keeps the count as it is when the project did
+leave (another took its place), moves each project at most once, and checks the
+composed change with the evaluator.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from stratdsl.backends import counterfactual, smt
+from stratdsl.engine import compile_text
+from stratdsl.runtime.assessment import validate
+from stratdsl.runtime.evaluator import evaluate
+
+AS_OF = date(2026, 9, 1)
+
+SLOTS = """policy "Slots" version "1"
+input org {
+  slots: integer 1..3 fixed
+}
+input projects: many project {
+  start: integer 0..12
+  months: integer 1..24
+}
+define finish for each project = start + months
+define order for each project = rank(project by start, months where finish <= 12)
+decision plan for each project {
+  late when finish > 12
+  waiting when order > org.slots
+  otherwise planned
+}
+define planned_count = count(project where plan = planned)
+decision portfolio {
+  empty when planned_count = 0
+  otherwise busy
+}
+"""
+
+DATA = {
+    "org": {"slots": 1},
+    "projects": [
+        {"id": "a", "start": 0, "months": 6},
+        {"id": "b", "start": 1, "months": 6},
+        {"id": "c", "start": 2, "months": 3},
+    ],
+}
+
+
+def _setup():
+    policy, diags = compile_text(SLOTS, "slots.strat")
+    assert policy is not None, diags
+    assessment = validate(policy, DATA, "slots.yaml")
+    return policy, assessment
+
+
+def _outcomes(policy, assessment):
+    return {(d.decision, d.entity): d.outcome for d in evaluate(policy, assessment, AS_OF).decisions}
+
+
+def test_one_project_at_a_time_empties_the_plan():
+    policy, assessment = _setup()
+    now = _outcomes(policy, assessment)
+    assert now[("portfolio", None)] == "busy"
+    assert [now[("plan", e)] for e in "abc"] == ["planned", "waiting", "waiting"]
+    current = smt.assessment_facts(policy, assessment)
+    found = counterfactual._composed_search(policy, assessment, "portfolio", None, "empty", AS_OF, {}, (), current, 3, time.perf_counter() + 30)
+    assert found is not None and found.counterfactuals
+    assert found.note == "found by moving the entities counted one at a time: not proven the fewest facts"
+    (cf,) = found.counterfactuals
+    # every project out of the plan: each one's own facts, one change each
+    assert sorted(c.fact.split(".")[0] for c in cf.changes) == ["projects[a]", "projects[b]", "projects[c]"]
+    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
+    changed = counterfactual.apply_changes(policy, assessment, {c.fact: (t.facts[c.fact], c.new) for c in cf.changes})
+    after = _outcomes(policy, changed)
+    assert after[("portfolio", None)] == "empty"
+    assert all(after[("plan", e)] == "late" for e in "abc")
+
+
+def test_a_decision_that_reads_no_count_is_not_composed():
+    policy, assessment = _setup()
+    current = smt.assessment_facts(policy, assessment)
+    assert counterfactual._composed_search(policy, assessment, "plan", "a", "late", AS_OF, {}, (), current, 3, time.perf_counter() + 5) is None
+
+
+def test_why_not_gives_a_checked_change_for_the_empty_plan():
+    policy, assessment = _setup()
+    search = counterfactual.why_not(policy, assessment, "portfolio", None, "empty", AS_OF, timeout_ms=20000)
+    assert search.counterfactuals
+    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
+    for cf in search.counterfactuals:
+        changed = counterfactual.apply_changes(policy, assessment, {c.fact: (t.facts[c.fact], c.new) for c in cf.changes})
+        assert _outcomes(policy, changed)[("portfolio", None)] == "empty"
