@@ -398,14 +398,15 @@ def _tried(
     if not kept:
         if proof():
             return NONE
+        if undetermined:
+            # several unanswered questions must be answered at once (no one answer settles
+            # it): trying values walks one condition at a time over known values, and the
+            # counted entities' outcomes are unknown too — the solver answers them together,
+            # it gets the time left
+            return None
         found_composed = composed()
         if found_composed is not None:
             return found_composed
-        if undetermined:
-            # several unanswered questions must be answered at once (no one answer settles
-            # it): trying values walks one condition at a time over known values, the
-            # solver answers them together — it gets the time left
-            return None
         return _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline, held)
     best = sorted(kept, key=lambda item: item[0])[:alternatives]
     numeric = any(isinstance(types[c.fact], NumberT) and isinstance(c.current, Decimal) for _, cf in best for c in cf.changes)
@@ -622,9 +623,10 @@ def _why_not(
 
     def composed() -> Search | None:
         # a count of entities by outcome: each counted entity moved by its own search, before
-        # several facts are tried over the whole decision (half of what is left)
+        # several facts are tried over the whole decision (two thirds of what is left: on
+        # the methodology it is the stage that answers such a question)
         left = timeout_ms / 1000 - (time.perf_counter() - start)
-        return _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, time.perf_counter() + left / 2)
+        return _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, time.perf_counter() + left * 2 / 3)
 
     tried = _tried(
         policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives,
@@ -634,9 +636,11 @@ def _why_not(
         return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), time.perf_counter() - start)
     if tried is not None:
         # the solver may still give the fewest facts and the closest values, where it answers
-        # quickly (small policies); within what is left, at most REFINE_SHARE of the budget
+        # quickly (small policies); within what is left, at most REFINE_SHARE of the budget.
+        # Not after the counted entities were moved one at a time: that stage answers where
+        # the search over every fact does not
         left = min(timeout_ms - int((time.perf_counter() - start) * 1000), int(timeout_ms * REFINE_SHARE))
-        if left > 50:
+        if left > 50 and tried.tried:
             solved = _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, left, alternatives, current)
             fewest = min(len(c.changes) for c in tried.counterfactuals)
             if solved.counterfactuals and min(len(c.changes) for c in solved.counterfactuals) <= fewest:
