@@ -738,7 +738,9 @@ def _composed(c: _Context, budget_ms: int) -> list[tuple[tuple, Counterfactual]]
     held) for each other outcome (or the counted one), the first whose change brings the
     condition nearer — or keeps it as near while that entity left the count as sought
     (another took its place: a use case deferred frees the capacity the next one waited
-    for); each entity moves at most once. The moves composed are checked by the evaluator
+    for); an entity moves at most twice (MOVES), the second time to another outcome — its
+    first move undone by a later one (a capacity deferral when the use case it waited for is
+    deferred in turn). The moves composed are checked by the evaluator
     and made smaller (`_shrink`); the set is not proven the fewest."""
     start = time.perf_counter()
     counts = _counts(c.policy, c.decision, c.outcome)
@@ -749,7 +751,10 @@ def _composed(c: _Context, budget_ms: int) -> list[tuple[tuple, Counterfactual]]
     except ValueError:
         return []
     state: dict[str, tuple[Any, Any]] = {}
-    moved: set[str] = set()
+    moved: dict[str, int] = {}  # entity → how many times it was moved
+    # (entity, outcome) moves found wanting once — no change, or one that breaks an earlier
+    # condition (a use case deselected: too few selected): not searched again next round
+    refused: set[tuple[str, str]] = set()
     while (time.perf_counter() - start) * 1000 < budget_ms:
         if state and _confirms(c, state):
             break
@@ -759,13 +764,13 @@ def _composed(c: _Context, budget_ms: int) -> list[tuple[tuple, Counterfactual]]
             held = prober.truths(plain, goals)
             if False not in held or held.index(False) != k:
                 continue  # (the first condition that does not hold is not this count)
-            step = _count_step(c, prober, goals, k, name, value, state, moved, start, budget_ms)
+            step = _count_step(c, prober, goals, k, name, value, state, moved, refused, start, budget_ms)
             if step is not None:
                 break
         if step is None:
             return []
         entity, values = step
-        moved.add(entity)
+        moved[entity] = moved.get(entity, 0) + 1
         state.update(values)
     else:
         return []
@@ -776,8 +781,22 @@ def _composed(c: _Context, budget_ms: int) -> list[tuple[tuple, Counterfactual]]
     return [((len(changes), _score(c.t, changes), tuple(x.fact for x in changes)), Counterfactual(changes, c.outcome, True))]
 
 
+#: how many times `_composed` may move one entity
+MOVES = 2
+
+
 def _count_step(
-    c: _Context, prober: probe.Prober, goals: list, k: int, name: str, value: Any, state: dict[str, tuple[Any, Any]], moved: set[str], start: float, budget_ms: int
+    c: _Context,
+    prober: probe.Prober,
+    goals: list,
+    k: int,
+    name: str,
+    value: Any,
+    state: dict[str, tuple[Any, Any]],
+    moved: dict[str, int],
+    refused: set[tuple[str, str]],
+    start: float,
+    budget_ms: int,
 ) -> tuple[str, dict[str, tuple[Any, Any]]] | None:
     """One entity moved for `_composed`: (its id, the facts changed), or None."""
     expr, want = goals[k]
@@ -793,7 +812,9 @@ def _count_step(
         return None
     now = {**c.current, **plain}
     owner = c.policy.decisions[name].entity_input
-    counted = [d for d in result.decisions if d.decision == name and d.entity is not None and d.entity not in moved and d.outcome is not None]
+    # an entity moves at most twice: a deferral that waited for another use case's slot is
+    # undone when that one is deferred in turn, and is then made again, for another reason
+    counted = [d for d in result.decisions if d.decision == name and d.entity is not None and moved.get(d.entity, 0) < MOVES and d.outcome is not None]
     # those in the count first: a count to bring down (none planned) is the usual question
     for d in sorted(counted, key=lambda d: d.outcome != value):
         # out of the count, or into it; the time left shared with the entities after this one
@@ -802,6 +823,8 @@ def _count_step(
         if not own:
             continue
         for outcome in wanted:
+            if (d.entity, outcome) in refused:
+                continue
             left = budget_ms - int((time.perf_counter() - start) * 1000)
             if left <= 0:
                 return None
@@ -812,13 +835,18 @@ def _count_step(
             sub = dataclasses.replace(
                 c, assessment=changed, goal=goal, current=now, held=c.held | set(state), decision=name, entity=d.entity, outcome=outcome, alternatives=1, candidates=1
             )
-            found, _status = _search(sub, _Slice(None, own), max(left // 4, min(left, 200)))
+            found, status = _search(sub, _Slice(None, own), max(left // 4, min(left, 200)))
             if not found:
+                if status != "unknown":
+                    refused.add((d.entity, outcome))
                 continue
             values = {x.fact: (c.t.facts[x.fact], x.new) for x in min(found, key=lambda item: item[0])[1].changes}
             ok, gap = prober.score({**plain, **{p: v for p, (_, v) in values.items()}}, earlier, expr, want)
             if ok and gap is not None and gap <= base:
+                refused.add((d.entity, outcome))  # (moved again, it is for another outcome)
                 return d.entity, values
+            if not ok:
+                refused.add((d.entity, outcome))
     return None
 
 
