@@ -754,10 +754,11 @@ def _composed(c: _Context, budget_ms: int) -> list[tuple[tuple, Counterfactual]]
     moved: dict[str, int] = {}  # entity → how many times it was moved
     # (entity, outcome) moves found wanting once — no change, or one that breaks an earlier
     # condition (a use case deselected: too few selected): not searched again next round
+    # (a move that takes the count the wrong way is: after other moves it may not)
     refused: set[tuple[str, str]] = set()
-    while (time.perf_counter() - start) * 1000 < budget_ms:
-        if state and _confirms(c, state):
-            break
+    while not (state and _confirms(c, state)):
+        if (time.perf_counter() - start) * 1000 >= budget_ms:
+            return []
         step = None
         plain = {p: v for p, (_, v) in state.items()}
         for goals, k, name, value in counts:
@@ -772,8 +773,6 @@ def _composed(c: _Context, budget_ms: int) -> list[tuple[tuple, Counterfactual]]
         entity, values = step
         moved[entity] = moved.get(entity, 0) + 1
         state.update(values)
-    else:
-        return []
     smaller = _shrink(c, state)
     if smaller is None:
         return []
@@ -1002,8 +1001,8 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     rejected = 0
     s = smt.solver(budget_ms)
     s.add(*base)
-    status = "unknown"
-    if not piece.full:
+    status = "unknown" if changed else "none"  # (no fact left to change: nothing does it)
+    if not piece.full and changed:
         # one fact alone: the solver over the slice settles it at once more often than not;
         # when it cannot, each fact alone (others pinned, most often settled by simplification)
         quick, _ = _at_most(s, changed, 1, max(min(budget_ms // 5, SINGLE_CHECK_MS), 1))
