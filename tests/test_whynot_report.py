@@ -45,9 +45,14 @@ def test_closest_changes_in_the_explanations_are_verified_and_in_french():
         outcomes = {(d.decision, d.entity): d.outcome for d in evaluate(policy, changed, AS_OF).decisions}
         assert outcomes[("selection", "tri-cv")] == "selected"
     text = render_markdown(report)
-    # found by trying values (one fact each): said so, and that the values are not proven the closest
-    assert "changements qui donnent Priorité retenue (valeurs essayées" in text
-    assert "il n'est pas prouvé que les valeurs soient les plus proches" in text
+    # found by trying values (one fact each): said so, and that the values are not proven the
+    # closest — or, when the solver's refinement answered within its share of the 5 s (a
+    # wall-clock budget: it depends on the machine), by the solver, said so
+    tried = "changements qui donnent Priorité retenue (valeurs essayées" in text
+    solved = "changements les plus proches qui donnent Priorité retenue (solveur" in text
+    assert tried or solved
+    if tried:
+        assert "il n'est pas prouvé que les valeurs soient les plus proches" in text
     assert ", ceci devient : Priorité retenue" in text
     # a selected use case is not asked about
     assert not by_anchor["d-selection--usecases-saisie-factures"].counterfactuals
