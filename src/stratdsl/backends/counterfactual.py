@@ -86,23 +86,15 @@ def _names(*exprs: Any) -> list[frozenset[str]]:
     return out
 
 
-def _domain_names(t: smt.Translation) -> list[tuple[Any, frozenset[str]]]:
-    """The translation's domain constraints with the names each reads, walked once per
-    constraint (the list grows as decisions are translated; each question used to walk
-    them all again, one memo per constraint: most of a proof's time)."""
-    known: list[tuple[Any, frozenset[str]]] = t.__dict__.setdefault("_domain_names", [])
-    if len(known) < len(t.domain):
-        fresh = t.domain[len(known) :]
-        known.extend(zip(fresh, _names(*fresh), strict=True))
-    return known
-
-
-def _safety_names(t: smt.Translation) -> list[tuple[Any, frozenset[str]]]:
-    """The translation's safety constraints (no division by zero) with the names each reads,
-    walked once as `_domain_names`."""
-    known: list[tuple[Any, frozenset[str]]] = t.__dict__.setdefault("_safety_names", [])
-    if len(known) < len(t.safety):
-        fresh = t.safety[len(known) :]
+def _domain_names(t: smt.Translation, kind: str = "domain") -> list[tuple[Any, frozenset[str]]]:
+    """The translation's domain constraints (or, with kind "safety", its constraints that no
+    division is by zero) with the names each reads, walked once per constraint (the lists
+    grow as decisions are translated; each question used to walk them all again, one memo
+    per constraint: most of a proof's time)."""
+    constraints: list[Any] = getattr(t, kind)
+    known: list[tuple[Any, frozenset[str]]] = t.__dict__.setdefault(f"_{kind}_names", [])
+    if len(known) < len(constraints):
+        fresh = constraints[len(known) :]
         known.extend(zip(fresh, _names(*fresh), strict=True))
     return known
 
@@ -673,7 +665,6 @@ def _solved(
         return Search((), untranslatable_note(error), time.perf_counter() - start)
     t, relevant = context.t, context.relevant_all
     tiers = _tiers(policy, t, entity, relevant)
-    tiers = _tiers(policy, t, entity, relevant)
     unknown = False
     rejected = False
     unproven = False
@@ -729,7 +720,7 @@ def _counts(policy: ir.CheckedPolicy, decision: str, outcome: str) -> list[tuple
     return out
 
 
-def _composed(c: _Context, budget_ms: int) -> list[tuple[tuple, Counterfactual]]:
+def _composed(c: _Context, counts: list, budget_ms: int) -> list[tuple[tuple, Counterfactual]]:
     """A decision whose rule reads a count of entities by another decision's outcome (a
     portfolio where no use case is planned). Over every fact at once that is the whole
     policy; but the count moves one entity at a time, and each entity's decision is mostly
@@ -740,12 +731,9 @@ def _composed(c: _Context, budget_ms: int) -> list[tuple[tuple, Counterfactual]]
     (another took its place: a use case deferred frees the capacity the next one waited
     for); an entity moves at most twice (MOVES), the second time to another outcome — its
     first move undone by a later one (a capacity deferral when the use case it waited for is
-    deferred in turn). The moves composed are checked by the evaluator
-    and made smaller (`_shrink`); the set is not proven the fewest."""
+    deferred in turn). `counts`: `_counts` of the question. The moves composed are checked
+    by the evaluator and made smaller (`_shrink`); the set is not proven the fewest."""
     start = time.perf_counter()
-    counts = _counts(c.policy, c.decision, c.outcome)
-    if not counts:
-        return []
     try:
         prober = probe.Prober(c.policy, c.assessment, c.decision, c.entity, c.as_of, c.params)
     except ValueError:
@@ -866,21 +854,22 @@ def _context(
     goal = t.decision(decision, entity).decided[outcome]
     (names,) = _names(goal)
     relevant = frozenset(p for p, f in t.facts.items() if smt.fact_names(f) & names and p in current)
-    constraints = [*_domain_names(t), *_safety_names(t)]
+    constraints = [*_domain_names(t), *_domain_names(t, "safety")]
     return _Context(policy, assessment, t, goal, current, held_facts(policy, t, keep), decision, entity, outcome, as_of, params, alternatives, constraints, relevant)
 
 
 def _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, deadline) -> Search | None:
     """Stage 2b of `why_not` (`_composed`), for a decision whose rule reads a count of
     entities by outcome; None when it does not, or when nothing was found by `deadline`."""
-    if not _counts(policy, decision, outcome):
+    counts = _counts(policy, decision, outcome)
+    if not counts:
         return None
     start = time.perf_counter()
     try:
         context = _context(policy, assessment, decision, entity, outcome, as_of, params, keep, alternatives, current)
     except smt.Untranslatable:
         return None
-    composed = _composed(context, int((deadline - time.perf_counter()) * 1000))
+    composed = _composed(context, counts, int((deadline - time.perf_counter()) * 1000))
     if not composed:
         return None
     note = Msg(N_("found by moving the entities counted one at a time: not proven the fewest facts"))

@@ -84,11 +84,6 @@ TRUE = z3.BoolVal(True)
 FALSE = z3.BoolVal(False)
 
 
-# z3 shares terms (`true` is one node), so a term is `true` when its node is that one: its
-# address, compared without a call into z3 (z3.is_true and get_id are slow in Python)
-_TRUE_NODE, _FALSE_NODE = TRUE.ast.value, FALSE.ast.value
-
-
 def _mk(make: Any, items: list[Any]) -> Any:
     """z3.And / z3.Or over boolean terms of one context, without the Python API's coercion
     of every argument (sort merges, casts): most of a translation's time went there."""
@@ -105,30 +100,30 @@ def _not(item: Any) -> Any:
     return z3.BoolRef(z3.Z3_mk_not(ctx.ref(), item.ast), ctx)
 
 
-def _simp_and(*items: Any) -> Any:
+def _simp(items: tuple[Any, ...], unit: Any, absorbing: Any, make: Any) -> Any:
+    """`and` (unit true, absorbing false) or `or` (the other way round) of boolean terms,
+    the constants simplified away. z3 shares terms (`true` is one node), so a term is `true`
+    when its node is that one: its address, compared without a call into z3 (z3.is_true and
+    get_id are slow in Python)."""
+    unit_node, absorbing_node = unit.ast.value, absorbing.ast.value
     kept = []
     for item in items:
         node = item.ast.value
-        if node == _FALSE_NODE:
-            return FALSE
-        if node != _TRUE_NODE:
+        if node == absorbing_node:
+            return absorbing
+        if node != unit_node:
             kept.append(item)
     if not kept:
-        return TRUE
-    return kept[0] if len(kept) == 1 else _mk(z3.Z3_mk_and, kept)
+        return unit
+    return kept[0] if len(kept) == 1 else _mk(make, kept)
+
+
+def _simp_and(*items: Any) -> Any:
+    return _simp(items, TRUE, FALSE, z3.Z3_mk_and)
 
 
 def _simp_or(*items: Any) -> Any:
-    kept = []
-    for item in items:
-        node = item.ast.value
-        if node == _TRUE_NODE:
-            return TRUE
-        if node != _FALSE_NODE:
-            kept.append(item)
-    if not kept:
-        return FALSE
-    return kept[0] if len(kept) == 1 else _mk(z3.Z3_mk_or, kept)
+    return _simp(items, FALSE, TRUE, z3.Z3_mk_or)
 
 
 def _real(value: Decimal | int) -> Any:
