@@ -5,8 +5,10 @@
 For every decision of every entity and every outcome it did not take, asks the
 solver for the closest verified change; prints, per decision, how many were
 found (of which by trying values: `tried`) / none exist / unknown within the budget, and the median and worst time
-per question — wall clock (what a person waits; the budget is wall clock) and
-the process's CPU time (what the question costs on a machine that is not shared).
+per question — wall clock (what a person waits) and the process's CPU time (what
+the question costs on a machine that is not shared). The budget is counted in
+work, not on the clock (backends/budget.py): the found / none / unknown columns
+and the changes are the same on every machine, the times are not.
 `--decision` limits the run to some decisions. `--lines` also prints one line per question
 (example, decision, entity, outcome now, outcome asked, found/none/unknown, facts changed,
 seconds); `--unknown-in LOG` asks only the questions such a LOG lists as unknown (to ask

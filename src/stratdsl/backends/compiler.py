@@ -980,20 +980,26 @@ class CompiledPolicy:
         self, assessment: Assessment, as_of: date, params: dict[str, Any] | None,
         decisions: list[tuple[str, str | None]], obligations: list[tuple[str, str | None]],
         known: list[DecisionResult] = (),  # type: ignore[assignment]
+        work: list[int] | None = None,
     ) -> tuple[list[DecisionResult], list[ObligationResult]]:
         """Some results of `evaluate(assessment, as_of, params)` without the others: the
         (decision, entity id) and (obligation, entity id) pairs asked for, each as `evaluate`
         gives it (a decision before the obligations that read it are attached to it). What they
         read is evaluated, once (the same memo tables as `evaluate`), nothing else. `known`:
         decision results the caller already has for this very evaluation (the same facts, date
-        and parameters), taken as they are instead of walking those decisions again."""
+        and parameters), taken as they are instead of walking those decisions again. `work`:
+        gets the number of decisions and definitions computed (a why-not budget's charge)."""
+        run = _Run(self, assessment, as_of, params)
         try:
             if self.needs_context:
                 with decimal.localcontext(CONTEXT):
-                    return _Run(self, assessment, as_of, params).some(decisions, obligations, known)
-            return _Run(self, assessment, as_of, params).some(decisions, obligations, known)
+                    return run.some(decisions, obligations, known)
+            return run.some(decisions, obligations, known)
         except decimal.Overflow:
             raise too_large() from None
+        finally:
+            if work is not None:
+                work.append(len(run.decisions) + sum(len(m) for m in run.memo))
 
     def _compile_later(self) -> None:
         with self._later_lock:

@@ -37,7 +37,7 @@ from ..runtime.assessment import Assessment, validate
 from ..runtime.evaluator import evaluate
 from ..runtime.values import Unknown
 from ..runtime.whynot import N_, Counterfactual, FactChange, Msg, Settler
-from . import probe, smt
+from . import budget, probe, smt
 
 GRID = 100
 MAX_ALTERNATIVES = 3
@@ -188,10 +188,17 @@ def _leave_out_defaulted(policy: ir.CheckedPolicy, assessment: Assessment, data:
 
 def _decided(policy: ir.CheckedPolicy, assessment: Assessment, decision: str, entity: str | None, as_of: date, params: dict[str, Any]) -> Any:
     try:
-        result = evaluate(policy, assessment, as_of, params)
+        result = _evaluated(policy, assessment, as_of, params)
     except StratError:
         return None
     return next((d for d in result.decisions if d.decision == decision and d.entity == entity), None)
+
+
+def _evaluated(policy: ir.CheckedPolicy, assessment: Assessment, as_of: date, params: dict[str, Any]) -> Any:
+    """`evaluate`, charged to the search's budget (with the validation before it)."""
+    result = evaluate(policy, assessment, as_of, params)
+    budget.charge(budget.EVALUATION_STEP_MS * len(result.decisions))
+    return result
 
 
 @dataclass(frozen=True)
@@ -268,7 +275,7 @@ def _proven_none(
     """Whether the solver proves, over ranks and counts abstracted (`_Abstract`), that no
     change of the facts not held gives `outcome`: held facts at their values, known facts
     staying known. False when it does not (a possible change, or out of time)."""
-    left = int((deadline - time.perf_counter()) * 1000)
+    left = int((deadline - budget.now()) * 1000)
     if left <= 50:
         return False
     try:
@@ -465,7 +472,7 @@ STEP_RETRIES = 4
 
 
 def _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, state, current, deadline, earlier=()) -> dict[str, Any] | None:
-    left = int((deadline - time.perf_counter()) * 1000)
+    left = int((deadline - budget.now()) * 1000)
     if left < 100:
         return None
     expr, want = goal
@@ -492,7 +499,7 @@ def _solve_condition(policy, assessment, as_of, params, held, p, paths, goal, st
     s.add(*base)
     k, retries = 1, 0
     while k <= min(STEP_FACTS, len(changed)):
-        left = int((deadline - time.perf_counter()) * 1000)
+        left = int((deadline - budget.now()) * 1000)
         if left < 50:
             return None
         answer, model = _at_most(s, changed, k, left)
@@ -575,7 +582,8 @@ def why_not(
 
     Every change shown is verified by validation and the reference evaluator."""
     origin = time.perf_counter()
-    found = _why_not(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives)
+    with smt.LOCK, budget.counted(timeout_ms):
+        found = _why_not(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives)
     return dataclasses.replace(found, seconds=time.perf_counter() - origin)
 
 
@@ -602,7 +610,7 @@ def _why_not(
     then each entity's facts alone. Only when no slice gives a verified change does the
     search run over every fact the decision reads. Minimality is within the slice that
     answered (`Search.scope`); every change is still re-evaluated before it is kept."""
-    start = time.perf_counter()
+    start = budget.now()
     params = params or {}
     current = smt.assessment_facts(policy, assessment)
     proven: list[bool] = []
@@ -610,28 +618,28 @@ def _why_not(
     def proof() -> bool:
         # before several facts are tried: quick where it holds (an outcome out of reach by
         # the ranking's structure), and that search would spend its whole share for nothing
-        proven.append(_proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, time.perf_counter() + timeout_ms * PROOF_SHARE / 1000))
+        proven.append(_proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, budget.now() + timeout_ms * PROOF_SHARE / 1000))
         return proven[-1]
 
     def composed() -> Search | None:
         # a count of entities by outcome: each counted entity moved by its own search, before
         # several facts are tried over the whole decision (two thirds of what is left: on
         # the methodology it is the stage that answers such a question)
-        left = timeout_ms / 1000 - (time.perf_counter() - start)
-        return _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, time.perf_counter() + left * 2 / 3)
+        left = timeout_ms / 1000 - (budget.now() - start)
+        return _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, budget.now() + left * 2 / 3)
 
     tried = _tried(
         policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives,
         start + timeout_ms * (TRY_SHARE + PROOF_SHARE) / 1000, proof, start + timeout_ms * UNDETERMINED_TRY_SHARE / 1000, composed,
     )
     if tried is NONE:
-        return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), time.perf_counter() - start)
+        return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), budget.now() - start)
     if tried is not None:
         # the solver may still give the fewest facts and the closest values, where it answers
         # quickly (small policies); within what is left, at most REFINE_SHARE of the budget.
         # Not after the counted entities were moved one at a time: that stage answers where
         # the search over every fact does not
-        left = min(timeout_ms - int((time.perf_counter() - start) * 1000), int(timeout_ms * REFINE_SHARE))
+        left = min(timeout_ms - int((budget.now() - start) * 1000), int(timeout_ms * REFINE_SHARE))
         if left > 50 and tried.tried:
             solved = _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, left, alternatives, current)
             fewest = min(len(c.changes) for c in tried.counterfactuals)
@@ -639,8 +647,8 @@ def _why_not(
                 return solved
         return tried
     if not proven and proof():  # (the stage stopped before asking)
-        return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), time.perf_counter() - start)
-    left = timeout_ms - int((time.perf_counter() - start) * 1000)
+        return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), budget.now() - start)
+    left = timeout_ms - int((budget.now() - start) * 1000)
     return _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, left, alternatives, current)
 
 
@@ -658,11 +666,11 @@ def _solved(
     current: dict[str, Any],
 ) -> Search:
     """Stage 3: the solver's staged search, within `timeout_ms`."""
-    start = time.perf_counter()
+    start = budget.now()
     try:
         context = _context(policy, assessment, decision, entity, outcome, as_of, params, keep, alternatives, current)
     except smt.Untranslatable as error:
-        return Search((), untranslatable_note(error), time.perf_counter() - start)
+        return Search((), untranslatable_note(error), budget.now() - start)
     t, relevant = context.t, context.relevant_all
     tiers = _tiers(policy, t, entity, relevant)
     unknown = False
@@ -671,16 +679,16 @@ def _solved(
     for n, tier in enumerate(tiers):
         last = n == len(tiers) - 1
         pooled: list[tuple[tuple, Counterfactual, str | None]] = []
-        tier_start = time.perf_counter()
+        tier_start = budget.now()
         left = timeout_ms - int((tier_start - start) * 1000)
         share = left if last else left // 2  # a slice leaves the full search at least half of what is left
         for i, piece in enumerate(tier):
-            used = int((time.perf_counter() - tier_start) * 1000)
-            budget = min((share - used) // (len(tier) - i), timeout_ms - int((time.perf_counter() - start) * 1000))
-            if budget <= 0:
+            used = int((budget.now() - tier_start) * 1000)
+            piece_ms = min((share - used) // (len(tier) - i), timeout_ms - int((budget.now() - start) * 1000))
+            if piece_ms <= 0:
                 unknown = True
                 break
-            found, status = _search(context, piece, budget)
+            found, status = _search(context, piece, piece_ms)
             pooled.extend((key, cf, piece.name) for key, cf in found)
             unproven |= status == "found_unproven"
             unknown |= status == "unknown"
@@ -690,7 +698,7 @@ def _solved(
             scopes = {name for _, _, name in best}
             scope = scopes.pop() if len(scopes) == 1 and entity is not None else None  # a decision made once: no one entity
             note = Msg(N_("the solver ran out of time before proving that fewer facts do not do it: not proven the fewest facts")) if unproven else None
-            return Search(tuple(cf for _, cf, _ in best), note, time.perf_counter() - start, scope)
+            return Search(tuple(cf for _, cf, _ in best), note, budget.now() - start, scope)
         if not last:
             unknown = False  # a slice's silence says nothing of the full search
             rejected = False
@@ -700,7 +708,7 @@ def _solved(
         note = Msg(N_("the solver's answers were not confirmed by the evaluator (a rounding the solver does not model)"))
     else:
         note = Msg(N_("no change of the facts that are not held gives this outcome"))
-    return Search((), note, time.perf_counter() - start)
+    return Search((), note, budget.now() - start)
 
 
 def _counts(policy: ir.CheckedPolicy, decision: str, outcome: str) -> list[tuple[list[tuple[ir.Expr, bool]], int, str, Any]]:
@@ -733,7 +741,7 @@ def _composed(c: _Context, counts: list, budget_ms: int) -> list[tuple[tuple, Co
     first move undone by a later one (a capacity deferral when the use case it waited for is
     deferred in turn). `counts`: `_counts` of the question. The moves composed are checked
     by the evaluator and made smaller (`_shrink`); the set is not proven the fewest."""
-    start = time.perf_counter()
+    start = budget.now()
     try:
         prober = probe.Prober(c.policy, c.assessment, c.decision, c.entity, c.as_of, c.params)
     except ValueError:
@@ -745,7 +753,7 @@ def _composed(c: _Context, counts: list, budget_ms: int) -> list[tuple[tuple, Co
     # (a move that takes the count the wrong way is: after other moves it may not)
     refused: set[tuple[str, str]] = set()
     while not (state and _confirms(c, state)):
-        if (time.perf_counter() - start) * 1000 >= budget_ms:
+        if (budget.now() - start) * 1000 >= budget_ms:
             return []
         step = None
         plain = {p: v for p, (_, v) in state.items()}
@@ -794,7 +802,7 @@ def _count_step(
         return None
     try:
         changed = apply_changes(c.policy, c.assessment, state)
-        result = evaluate(c.policy, changed, c.as_of, c.params)
+        result = _evaluated(c.policy, changed, c.as_of, c.params)
     except StratError:
         return None
     now = {**c.current, **plain}
@@ -812,7 +820,7 @@ def _count_step(
         for outcome in wanted:
             if (d.entity, outcome) in refused:
                 continue
-            left = budget_ms - int((time.perf_counter() - start) * 1000)
+            left = budget_ms - int((budget.now() - start) * 1000)
             if left <= 0:
                 return None
             try:
@@ -864,16 +872,16 @@ def _composed_search(policy, assessment, decision, entity, outcome, as_of, param
     counts = _counts(policy, decision, outcome)
     if not counts:
         return None
-    start = time.perf_counter()
+    start = budget.now()
     try:
         context = _context(policy, assessment, decision, entity, outcome, as_of, params, keep, alternatives, current)
     except smt.Untranslatable:
         return None
-    composed = _composed(context, counts, int((deadline - time.perf_counter()) * 1000))
+    composed = _composed(context, counts, int((deadline - budget.now()) * 1000))
     if not composed:
         return None
     note = Msg(N_("found by moving the entities counted one at a time: not proven the fewest facts"))
-    return Search(tuple(cf for _, cf in composed), note, time.perf_counter() - start)
+    return Search(tuple(cf for _, cf in composed), note, budget.now() - start)
 
 
 @dataclass(frozen=True)
@@ -958,7 +966,7 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     fewer facts do not do it), "none" (proven within the slice), "unknown" (budget) or
     "rejected". Sizes are tried one after the other up to ASCEND, then doubled; a set
     found past a skipped size is brought down to the fewest (`_descend`)."""
-    start = time.perf_counter()
+    start = budget.now()
     t, current = c.t, c.current
     free = sorted(p for p in piece.free if p not in c.held)  # (the same problem, so the same answer, in every process)
     subs: list[tuple[Any, Any]] = []
@@ -998,7 +1006,7 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
         if quick == z3.unsat:
             status = "none"
         elif quick == z3.unknown:
-            singles, status = _singles(c, goal, relevant, changed, budget_ms - int((time.perf_counter() - start) * 1000))
+            singles, status = _singles(c, goal, relevant, changed, budget_ms - int((budget.now() - start) * 1000))
             if singles:
                 return singles, "found"
     k = 1 if status != "none" else 2  # "none": no single fact does it
@@ -1013,7 +1021,7 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     # every minimal set of the smallest sizes (up to CANDIDATES), then a canonical order:
     # the answer does not depend on which of equally good sets the solver meets first
     while k <= len(changed) and len(candidates) < c.candidates and (len(candidates) < c.alternatives or _all_of_size(candidates, k)):
-        left = budget_ms - int((time.perf_counter() - start) * 1000)
+        left = budget_ms - int((budget.now() - start) * 1000)
         if left <= 0:
             status = "unknown"
             break
@@ -1021,7 +1029,7 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
         # no small set does it can be the hard part, and a larger set is still an answer
         answer, model = _at_most(s, changed, k, left if candidates or k >= len(changed) else max(left // 3, min(left, 100)))
         if answer == z3.unknown:
-            if candidates or k >= len(changed) or budget_ms - int((time.perf_counter() - start) * 1000) <= 0:
+            if candidates or k >= len(changed) or budget_ms - int((budget.now() - start) * 1000) <= 0:
                 status = "unknown"
                 break
             proven = False  # (this size undecided: larger ones next, the fewest not proven)
@@ -1054,7 +1062,7 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
             moved = sorted(values)
             k = len(moved)
             model = None
-            left = max(budget_ms - int((time.perf_counter() - start) * 1000), 100)
+            left = max(budget_ms - int((budget.now() - start) * 1000), 100)
         confirmed = values  # (a set made smaller: its values already confirmed)
         closer = _closest(t, base, changed, moved, current, model, left)
         if closer is not None:
@@ -1112,7 +1120,7 @@ def _descend(
         size = (low + len(best)) // 2
         if size <= low:
             return best, False  # (every size between is one the solver could not settle)
-        left = budget_ms - int((time.perf_counter() - start) * 1000)
+        left = budget_ms - int((budget.now() - start) * 1000)
         if left <= 0:
             return best, False
         answer, model = _at_most(s, changed, size, max(left // 3, min(left, 100)))
@@ -1169,7 +1177,7 @@ def _singles(c: _Context, goal: Any, relevant: dict[str, smt.Fact], changed: dic
     """Every verified change of one fact alone: each fact in turn, all the others replaced by
     their values — a problem in one variable, most often settled by simplification alone.
     Status "none" when no single fact gives the outcome (then sets of two come next)."""
-    start = time.perf_counter()
+    start = budget.now()
     t, current = c.t, c.current
     pins = {p: _pinned(t, f, current[p]) for p, f in relevant.items()}
     found: list[tuple[tuple, Counterfactual]] = []
@@ -1192,7 +1200,7 @@ def _singles(c: _Context, goal: Any, relevant: dict[str, smt.Fact], changed: dic
     for round_ in (0, 1):
         pending: list[tuple[str, list[Any]]] = []
         for n, (path, base) in enumerate(problems):
-            left = budget_ms - int((time.perf_counter() - start) * 1000)
+            left = budget_ms - int((budget.now() - start) * 1000)
             if left <= 0:
                 return found, "unknown"
             share = left // (len(problems) - n)
@@ -1246,7 +1254,7 @@ def _closest(t: smt.Translation, base: list[Any], changed: dict[str, Any], moved
     its checks a yes or no the solver answers fast — keeping the nearest model found."""
     if not moved:
         return model
-    start = time.perf_counter()
+    start = budget.now()
     distances = [_distance(t.facts[p], current[p]) for p in moved if isinstance(t.facts[p].type, NumberT)]
     kept = [z3.Not(f) if p not in moved else f for p, f in changed.items()]  # exactly `moved` changed
     opt = z3.Optimize()
@@ -1271,7 +1279,7 @@ def _closest(t: smt.Translation, base: list[Any], changed: dict[str, Any], moved
     total = z3.Sum(distances)
     low, high = Fraction(0), _fraction(model.evaluate(total, model_completion=True))
     for _ in range(CLOSEST_STEPS):
-        left = budget_ms - int((time.perf_counter() - start) * 1000)
+        left = budget_ms - int((budget.now() - start) * 1000)
         if left < 20 or high - low <= high * CLOSEST_TOLERANCE:
             break
         middle = (low + high) / 2
@@ -1342,7 +1350,14 @@ def settlers(
     Values are tried first (backends/probe: every value of an enum, true and false, the
     numbers its thresholds make interesting), with the compiled evaluator; the solver then
     looks, within what is left of the budget, for the (answer, outcome) pairs not found so."""
-    start = time.perf_counter()
+    with smt.LOCK, budget.counted(timeout_ms):
+        return _settlers(policy, assessment, decision, entity, missing, as_of, params or {}, timeout_ms)
+
+
+def _settlers(
+    policy: ir.CheckedPolicy, assessment: Assessment, decision: str, entity: str | None, missing: tuple[str, ...], as_of: date, params: dict[str, Any], timeout_ms: int
+) -> tuple[Settler, ...]:
+    start = budget.now()
     params = params or {}
     current = smt.assessment_facts(policy, assessment)
     outcomes = [o.name for o in policy.decisions[decision].outcomes] if decision in policy.decisions else []
@@ -1362,12 +1377,12 @@ def settlers(
         owner = assessment.entities[w.entity[0]][w.entity[1]].id if w.entity is not None else None
         fact = _FactView(path, w.input_name, w.field_name, type_, owner)
         for value in probe.candidates(type_, current[path], consts.get((w.input_name, w.field_name), set())):
-            if time.perf_counter() >= deadline:
+            if budget.now() >= deadline:
                 break
             got = prober.outcome({path: value})
             if got is not None and (path, got) not in found and _verify(policy, assessment, {path: (fact, value)}, decision, entity, got, as_of, params):
                 found[(path, got)] = (fact, value)
-    left = timeout_ms - int((time.perf_counter() - start) * 1000)
+    left = timeout_ms - int((budget.now() - start) * 1000)
     if left > 50 and any((path, o) not in found for path in missing for o in outcomes):
         _solver_settlers(policy, assessment, decision, entity, missing, as_of, params, left, current, found)
     out = [
@@ -1382,7 +1397,7 @@ def settlers(
 
 def _solver_settlers(policy, assessment, decision, entity, missing, as_of, params, timeout_ms, current, found) -> None:
     """The solver's settling answers, for the (answer, outcome) pairs not in `found` (added there)."""
-    start = time.perf_counter()
+    start = budget.now()
     try:
         t = _translation(policy, assessment, as_of, params)
         term = t.decision(decision, entity)
@@ -1396,7 +1411,7 @@ def _solver_settlers(policy, assessment, decision, entity, missing, as_of, param
         for outcome, goal in term.decided.items():
             if (path, outcome) in found:
                 continue
-            left = timeout_ms - int((time.perf_counter() - start) * 1000)
+            left = timeout_ms - int((budget.now() - start) * 1000)
             if left <= 0:
                 return
             s = smt.solver(left)

@@ -21,7 +21,6 @@ the caller through validation and the evaluator, as the solver's answers are.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation, Overflow
@@ -35,7 +34,7 @@ from ..runtime.assessment import Assessment, Entity
 from ..runtime.evaluator import Evaluator
 from ..runtime.result import DECIDED, UNDETERMINED
 from ..runtime.values import Unknown, truth
-from . import compiler
+from . import budget, compiler
 
 STEP = Decimal("0.01")
 SCALES = (Decimal(10), Decimal(100), Decimal(1000))
@@ -111,6 +110,16 @@ def facts(assessment: Assessment) -> dict[str, Where]:
     return out
 
 
+def _computed(ev: Evaluator) -> int:
+    """How many decisions and definitions the reference evaluator has in its memo tables."""
+    return len(ev._defs) + len(ev._decisions)
+
+
+def _charge(ev: Evaluator, before: int) -> None:
+    """Charges to the why-not budget what `ev` computed since it had `before` values."""
+    budget.charge(budget.REFERENCE_STEP_MS * (_computed(ev) - before))
+
+
 class Prober:
     """Evaluates one decision of one entity on the assessment with some facts changed."""
 
@@ -132,6 +141,7 @@ class Prober:
             for e in ([None] if d.entity_input is None else assessment.entities.get(d.entity_input, []))
         ]
         self.slot = order.index((decision, entity))
+        self.every = len(order)  # decisions an evaluation of the whole policy makes
         self.owner = policy.decisions[decision].entity_input
         self.index = None
         if self.owner is not None:
@@ -145,13 +155,17 @@ class Prober:
         evaluator's form has no `some`: every decision)."""
         changed = self.changed(changes)
         self.evaluations += 1
+        work: list[int] = []
         try:
             if isinstance(self.compiled, compiler.CompiledPolicy):
-                (found,), _ = self.compiled.some(changed, self.as_of, self.params, [(self.decision, self.entity)], [])
+                (found,), _ = self.compiled.some(changed, self.as_of, self.params, [(self.decision, self.entity)], [], work=work)
                 return found.outcome if found.status == DECIDED else None
+            work.append(self.every)
             return self.compiled.outcomes(changed, self.as_of, self.params)[self.slot]
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
             return None
+        finally:
+            budget.charge(budget.COMPILED_STEP_MS * sum(work))
 
     def undetermined(self) -> bool:
         """Whether the decision is undetermined on the assessment as it is (unanswered questions)."""
@@ -160,7 +174,11 @@ class Prober:
                 (found,), _ = self.compiled.some(self.assessment, self.as_of, self.params, [(self.decision, self.entity)], [])
                 return found.status == UNDETERMINED
             ev, target = self._evaluator({})
-            return ev.decision(self.decision, target).status == UNDETERMINED
+            before = _computed(ev)
+            try:
+                return ev.decision(self.decision, target).status == UNDETERMINED
+            finally:
+                _charge(ev, before)
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
             return False
 
@@ -169,6 +187,7 @@ class Prober:
         `changes` applied (the reference evaluator; an unknown does not hold); stops at the
         first that does not."""
         ev, target = self._evaluator(changes, base=True)
+        before = _computed(ev)
         out: list[bool] = []
         try:
             for expr, want in goals:
@@ -177,6 +196,8 @@ class Prober:
                     break
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
             out.append(False)
+        finally:
+            _charge(ev, before)
         return out + [False] * (len(goals) - len(out))
 
     def score(
@@ -201,6 +222,7 @@ class Prober:
         memo table): a change that leaves the distance as it is but moves one of them may be
         half of a change of two facts (two criteria of a count that needs two)."""
         ev, target = self._evaluator(changes, base)
+        before = _computed(ev)
         try:
             for e, w in earlier:
                 if truth(ev.compute(e, target)) is not w:
@@ -212,14 +234,19 @@ class Prober:
             return True, gap, {**ev._defs, **{k: r.outcome for k, r in ev._decisions.items()}}
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
             return False, None, {}
+        finally:
+            _charge(ev, before)
 
     def known(self, changes: dict[str, Any], goals: list[tuple[ir.Expr, bool]]) -> tuple[ir.Expr, ...]:
         """The conditions of `goals` whose truth is known with `changes`."""
         ev, target = self._evaluator(changes, base=True)
+        before = _computed(ev)
         try:
             return tuple(e for e, _ in goals if not isinstance(truth(ev.compute(e, target)), Unknown))
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
             return ()
+        finally:
+            _charge(ev, before)
 
     def _evaluator(self, changes: dict[str, Any], base: bool = False) -> tuple[Evaluator, Entity | None]:
         """A reference evaluator of the assessment with `changes`, and the decision's entity in
@@ -312,7 +339,7 @@ def _bisect(p: Prober, path: str, type_: NumberT, good: Decimal, bad: Decimal, o
     boundary in between; the caller confirms the value."""
     step = Decimal(1) if type_.integer else STEP
     lo, hi = int(bad / step), int(good / step)  # in steps; `hi` gives the outcome
-    while abs(hi - lo) > 1 and time.perf_counter() < deadline:
+    while abs(hi - lo) > 1 and budget.now() < deadline:
         mid = (lo + hi) // 2
         v = _clean(Decimal(mid) * step, type_)
         if p.outcome({path: v}) == outcome:
@@ -329,14 +356,14 @@ def single_changes(
     (the nearest found for a number); and whether every fact was tried before the deadline."""
     found: dict[str, Any] = {}
     for path in paths:
-        if time.perf_counter() >= deadline:
+        if budget.now() >= deadline:
             return found, False
         type_ = types[path]
         now = current[path]
         tried = candidates(type_, now, consts.get(path, set()))
         if not isinstance(type_, NumberT):
             for v in tried:
-                if time.perf_counter() >= deadline:
+                if budget.now() >= deadline:
                     return found, False
                 if p.outcome({path: v}) == outcome:
                     found[path] = v
@@ -345,7 +372,7 @@ def single_changes(
         if not isinstance(now, Decimal):  # an unknown number: the lowest tried value that does it,
             previous = None  # brought down to the boundary with the highest that does not
             for v in sorted(tried):
-                if time.perf_counter() >= deadline:
+                if budget.now() >= deadline:
                     return found, False
                 if p.outcome({path: v}) == outcome:
                     found[path] = v if previous is None else _bisect(p, path, type_, v, previous, outcome, deadline)
@@ -358,7 +385,7 @@ def single_changes(
             for v in (v for v in tried if (v - now) * side > 0):
                 if best is not None and abs(v - now) >= abs(best - now):
                     break
-                if time.perf_counter() >= deadline:
+                if budget.now() >= deadline:
                     return found, False
                 if p.outcome({path: v}) == outcome:
                     v = _bisect(p, path, type_, v, bad, outcome, deadline)
@@ -418,11 +445,11 @@ def several_changes(
         orders = [goals, goals[earlier:] + goals[:earlier]] if earlier else [goals]
         for n, order in enumerate(orders):
             # each order its share of the time left: one that stalls does not starve the next
-            share = time.perf_counter() + (deadline - time.perf_counter()) / (len(orders) - n)
+            share = budget.now() + (deadline - budget.now()) / (len(orders) - n)
             found = _greedy(p, paths, types, consts, field_of, outcome, order, own, min(share, deadline), most, current, solve)
             if found is not None:
                 return found
-            if time.perf_counter() >= deadline:
+            if budget.now() >= deadline:
                 break
     return None
 
@@ -460,7 +487,7 @@ def _greedy(p, paths, types, consts, field_of, outcome, goals, own, deadline, mo
         if step is None or len(state) + len(step) > most:
             break
         state.update(step)
-    if not state or time.perf_counter() >= deadline or p.outcome(state) != outcome:
+    if not state or budget.now() >= deadline or p.outcome(state) != outcome:
         return None
     for q in sorted(state):  # drop what is not needed
         rest = {k: v for k, v in state.items() if k != q}
@@ -513,7 +540,7 @@ def _through_count(p, paths, types, consts, field_of, prefix, state, current, de
                 continue
             wanted = [o.name for o in p.policy.decisions[name].outcomes if o.name != taken] if taken == value else [value]
             for outcome in wanted:
-                if time.perf_counter() >= deadline:
+                if budget.now() >= deadline:
                     return None
                 found = several_changes(sub, paths, types, consts, field_of, outcome, now, deadline, most, solve)
                 if not found:
@@ -553,14 +580,14 @@ def _step(
         previous = None  # for an unknown number: the last tried value that did not do it
         moved = False
         for v in candidates(type_, now, consts.get(path, set())):
-            if time.perf_counter() >= deadline:
+            if budget.now() >= deadline:
                 return None
             ok, distance, values = p.look({**state, path: v}, earlier, expr, want, watch)
             if ok and distance == 0:
                 if isinstance(type_, NumberT) and (isinstance(now, Decimal) or (previous is not None and previous * v >= 0)):
                     step = Decimal(1) if type_.integer else STEP
                     lo, hi = int((now if isinstance(now, Decimal) else previous) / step), int(v / step)
-                    while abs(hi - lo) > 1 and time.perf_counter() < deadline:
+                    while abs(hi - lo) > 1 and budget.now() < deadline:
                         mid = (lo + hi) // 2
                         if p.score({**state, path: _clean(Decimal(mid) * step, type_)}, earlier, expr, want, watch) == (True, 0):
                             hi = mid
@@ -584,7 +611,7 @@ def _step(
         return None
     pairs = [(a, b) for i, a in enumerate(movers[:MOVERS]) for b in movers[i + 1 : MOVERS] if a[0] != b[0]]
     for (pa, va), (pb, vb) in pairs:
-        if time.perf_counter() >= deadline:
+        if budget.now() >= deadline:
             return None
         ok, distance = p.score({**state, pa: va, pb: vb}, earlier, expr, want, watch)
         if ok and distance is not None and distance < base:

@@ -28,6 +28,7 @@ approximate analyses, never to a guess.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -43,6 +44,11 @@ from ..language.types import BoolT, DateT, EnumT, ListT, NotApplicableT, NumberT
 from ..runtime.assessment import Assessment
 from ..runtime.values import Unknown
 from ..runtime.whynot import N_, Msg
+from . import budget
+
+#: One search at a time per process: z3's context is shared and not safe for two threads
+#: at once (the service runs two evaluations at once); re-entrant for nested searches.
+LOCK = threading.RLock()
 
 #: The default time limit of one solver call, in milliseconds.
 DEFAULT_TIMEOUT_MS = 5000
@@ -922,13 +928,19 @@ def fact_names(fact: Fact) -> set[str]:
 
 
 def check(s: Any, budget_ms: int) -> Any:
-    """`s.check()` within `budget_ms`: the solver's own timeout, and an interrupt from a
-    timer as a backstop (non-linear arithmetic does not always look at its clock)."""
-    import threading
-
-    s.set("timeout", max(int(budget_ms), 1))
+    """`s.check()` within `budget_ms`. Inside a why-not search (`budget.counted`) the limit is
+    on the solver's own count of its steps (`rlimit`), and the steps taken are charged to the
+    search: the same call stops at the same point on every machine. Elsewhere (and as a
+    backstop) it is the solver's timeout, and an interrupt from a timer (non-linear
+    arithmetic does not always look at its clock)."""
+    meter = budget.active()
+    wall_ms = max(int(budget_ms), 1) if meter is None else meter.wall_left_ms()
+    if meter is not None:
+        before = s.statistics().get_key_value("rlimit count")
+        s.set("rlimit", min(max(int(budget_ms * budget.UNITS_PER_MS), 1), budget.MAX_UNITS))
+    s.set("timeout", wall_ms)
     ctx = s.ctx
-    timer = threading.Timer(budget_ms / 1000 + 0.2, ctx.interrupt)
+    timer = threading.Timer(wall_ms / 1000 + 0.2, ctx.interrupt)
     timer.daemon = True
     timer.start()
     try:
@@ -937,6 +949,8 @@ def check(s: Any, budget_ms: int) -> Any:
         return z3.unknown
     finally:
         timer.cancel()
+        if meter is not None:
+            meter.spent_ms += (s.statistics().get_key_value("rlimit count") - before) / budget.UNITS_PER_MS
 
 
 def format_term(model: Any, fact: Fact, codes: dict[str, int]) -> str:

@@ -444,7 +444,7 @@ def eval_cmd(
 @click.option("--for", "entity", metavar="ID", help="The entity (e.g. use case id) whose decision to explain.")
 @click.option("--why-not", "why_not", metavar="OUTCOME", help="Explain what blocked this outcome, and the smallest change that would give it.")
 @click.option("--keep", "keep", multiple=True, metavar="FACT", help="With --why-not: a fact the closest change must not touch (repeatable; fields declared `fixed` are always kept).")
-@click.option("--budget", "budget", type=click.FloatRange(0.1, 600), default=5.0, show_default=True, help="With --why-not: seconds the solver may spend per decision.")
+@click.option("--budget", "budget", type=click.FloatRange(0.1, 600), default=5.0, show_default=True, help="With --why-not: the search's budget per decision, in seconds of work (counted in solver steps and evaluations, not on the clock: the same answer on every machine).")
 @click.option("--blame", is_flag=True, help="Add, for each rule, the commit, author, date and subject that last changed it.")
 @_as_of_opt
 @_param_opt

@@ -120,7 +120,7 @@ def _check_theme(template_dir: str | None, logo: str | None, accent: str | None,
 @click.option(
     "--why-not", "why_not", type=click.FloatRange(min=0, max=600), default=0, metavar="SECONDS",
     help="Also give, in the explanations of use cases not selected (and of a short portfolio), the solver's closest verified changes, "
-    "within SECONDS each (default 0: none; the result then depends on the machine's speed).",
+    "within SECONDS of work each (default 0: none; counted in solver steps, not on the clock: the same report on every machine).",
 )
 @guarded(sources=lambda kwargs: _sources(kwargs["policy"]) if kwargs.get("policy") else None)
 def report_cmd(

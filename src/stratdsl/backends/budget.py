@@ -1,0 +1,101 @@
+"""Why-not budgets counted in work done, not in seconds read off a clock.
+
+A why-not search divides its budget between stages and sizes, and what it finds
+depends on where each share ends. Measured by a clock, the answer to one question
+changed with the machine and its load (a change found on an idle laptop, "unknown"
+while CI ran): an audit could not repeat it. So, while a search runs (`counted`), its
+time is *charged*, not read: each solver call by z3's own count of the steps it took
+(its resource count, limited per call with `rlimit`), each evaluation tried by a fixed
+cost. The same question, on the same policy, assessment and solver version, takes the
+same path and gets the same answer on every machine.
+
+A budget still reads as seconds: the charges are calibrated so that one second of
+budget is about one second on the machine the benchmarks ran on (docs/performance.md).
+Work the charges do not see (simplifying terms, checking a change with the evaluator's
+validation) makes the wall-clock time longer than the budget, never the answer
+different. A backstop on the wall clock (`WALL_FACTOR` times the budget, and a few
+seconds) stops a search whose steps the charges misjudge; only then may the answer
+depend on the machine (`Meter.backstop` says it happened).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+#: z3's resource units charged as one millisecond (z3 5.4 on the reference methodology, on the
+#: benchmarks' machine: from 2,300 a millisecond (a large non-linear proof) to 10,000, most
+#: calls about 4,500)
+UNITS_PER_MS = 4_500
+#: the most units one call may take (z3 reads `rlimit` as a 32-bit count)
+MAX_UNITS = 4_000_000_000
+#: one decision or definition computed by the compiled evaluator (values tried), in milliseconds
+COMPILED_STEP_MS = 0.003
+#: one decision or definition computed by the reference evaluator, in milliseconds
+REFERENCE_STEP_MS = 0.015
+#: a whole evaluation by the reference evaluator with the validation before it (a change
+#: checked), per decision made, in milliseconds
+EVALUATION_STEP_MS = 0.05
+#: the wall-clock backstop: this many times the budget, plus BACKSTOP_S seconds
+WALL_FACTOR = 4
+BACKSTOP_S = 2.0
+
+
+@dataclass
+class Meter:
+    """The work charged to one search, in milliseconds of budget."""
+
+    budget_ms: int
+    spent_ms: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+    backstop: bool = False  # the wall clock stopped the search (the answer may vary)
+
+    def now(self) -> float:
+        """Seconds of budget spent: the search's clock (`time.perf_counter` outside one)."""
+        if time.perf_counter() - self.started > self.budget_ms / 1000 * WALL_FACTOR + BACKSTOP_S:
+            self.backstop = True
+            return float("inf")
+        return self.spent_ms / 1000
+
+    def wall_left_ms(self) -> int:
+        """Milliseconds before the wall-clock backstop."""
+        limit = self.budget_ms * WALL_FACTOR + BACKSTOP_S * 1000
+        return max(int(limit - (time.perf_counter() - self.started) * 1000), 1)
+
+
+_ACTIVE: ContextVar[Meter | None] = ContextVar("stratdsl_budget_meter", default=None)
+
+
+@contextmanager
+def counted(budget_ms: int) -> Iterator[Meter]:
+    """Charges the work done inside to a new meter (nested: to the outer one)."""
+    outer = _ACTIVE.get()
+    if outer is not None:
+        yield outer
+        return
+    meter = Meter(budget_ms)
+    token = _ACTIVE.set(meter)
+    try:
+        yield meter
+    finally:
+        _ACTIVE.reset(token)
+
+
+def active() -> Meter | None:
+    return _ACTIVE.get()
+
+
+def now() -> float:
+    """The search's clock in seconds: work charged inside `counted`, the wall clock outside."""
+    meter = _ACTIVE.get()
+    return meter.now() if meter is not None else time.perf_counter()
+
+
+def charge(ms: float) -> None:
+    """Adds `ms` of work to the active meter (nothing outside `counted`)."""
+    meter = _ACTIVE.get()
+    if meter is not None:
+        meter.spent_ms += ms
