@@ -29,7 +29,7 @@ from ..language.types import NumberT
 from ..runtime.assessment import Assessment, validate
 from ..runtime.evaluator import Evaluator
 from ..runtime.values import Unknown, normalize
-from . import remembered, smt
+from . import budget, remembered, smt
 from .remembered import COUNTEREXAMPLE, PROVEN, UNKNOWN
 
 
@@ -115,22 +115,30 @@ def prove(
     for assertion in policy.assertions.values():
         if only and assertion.name not in only:
             continue
-        out.append(_prove_one(policy, assertion, as_of, params, max_entities, timeout_ms))
+        # the budget counted in work, as why-not's (backends/budget.py): the same verdict on
+        # every machine; the seconds shown are the wall clock's
+        with smt.LOCK, budget.counted(timeout_ms):
+            out.append(_prove_one(policy, assertion, as_of, params, max_entities, timeout_ms))
     return out
+
+
+def _used_ms(origin: float) -> int:
+    """Milliseconds of the budget spent since `origin` (`budget.now()`)."""
+    return int((budget.now() - origin) * 1000)
 
 
 def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Proof:
     if assertion.monotone is not None:
         return _prove_monotone(policy, assertion, as_of, params, max_entities, timeout_ms)
     start = time.perf_counter()
+    origin = budget.now()
     sizes = range(1 if assertion.entity_input else 0, max_entities + 1)
     last: int | None = None  # the largest size proven so far
 
     def budget_spent() -> str:
         return "unknown within the time budget" + (f" (proven for up to {last} entities per list)" if last is not None else "")
     for n in sizes:
-        left = timeout_ms - int((time.perf_counter() - start) * 1000)
-        if left <= 0:
+        if timeout_ms - _used_ms(origin) <= 0:
             return Proof(assertion.name, UNKNOWN, time.perf_counter() - start, n, budget_spent())
         found = None
         for grid in (None, 100):
@@ -145,7 +153,7 @@ def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Pr
             broken = z3.Or(*[z3.And(v.known, z3.Not(v.value)) for _, v in terms]) if terms else z3.BoolVal(False)
             # (in a context of its own, as the monotone assertions: after other searches in the
             # same process, `prohibited_never_selected` on a broken copy took past two minutes)
-            answer, model = _fresh_check([*t.domain, *t.safety, broken], max(timeout_ms - int((time.perf_counter() - start) * 1000), 1))
+            answer, model = _fresh_check([*t.domain, *t.safety, broken], max(timeout_ms - _used_ms(origin), 1))
             if answer == z3.unsat:
                 break  # proven for this size (the grid run only follows a sat)
             if answer == z3.unknown:
@@ -262,7 +270,7 @@ def _fresh_check(constraints: list[Any], budget_ms: int) -> tuple[Any, Any]:
     this question alone. The model comes back in the main context."""
     ctx = z3.Context()
     s = z3.Solver(ctx=ctx)
-    s.add(*[z3.simplify(c).translate(ctx) for c in constraints])
+    s.add(*[z3.simplify(c.translate(ctx)) for c in constraints])
     answer = smt.check(s, budget_ms)
     if answer != z3.sat:
         return answer, None
@@ -272,6 +280,7 @@ def _fresh_check(constraints: list[Any], budget_ms: int) -> tuple[Any, Any]:
 def _prove_monotone(policy, assertion, as_of, params, max_entities, timeout_ms) -> Proof:
     m: ir.Monotone = assertion.monotone
     start = time.perf_counter()
+    origin = budget.now()
     last: int | None = None
 
     def elapsed() -> float:
@@ -281,7 +290,7 @@ def _prove_monotone(policy, assertion, as_of, params, max_entities, timeout_ms) 
         return "unknown within the time budget" + (f" (proven for up to {last} entities per list)" if last is not None else "")
 
     for n in range(1 if assertion.entity_input else 0, max_entities + 1):
-        if timeout_ms - int(elapsed() * 1000) <= 0:
+        if timeout_ms - _used_ms(origin) <= 0:
             return Proof(assertion.name, UNKNOWN, elapsed(), n, budget_spent())
         for grid in (None, 100):
             try:
@@ -311,7 +320,7 @@ def _prove_monotone(policy, assertion, as_of, params, max_entities, timeout_ms) 
                 (cone if (smt.fact_names(fa) | smt.fact_names(fb)) & names else rest).append((fa, fb))
 
             domain = [d for d in (*ta.domain, *tb.domain) if smt.constants(d) & names]
-            left = max(timeout_ms - int(elapsed() * 1000), 1)
+            left = max(timeout_ms - _used_ms(origin), 1)
             answer, model = _fresh_check([*domain, *ta.safety, *tb.safety, *_linked(ta, m, cone), goal], left)
             if answer == z3.unsat:
                 break
@@ -324,7 +333,7 @@ def _prove_monotone(policy, assertion, as_of, params, max_entities, timeout_ms) 
                 for f in (fa, fb):
                     for var in [f.known, *(f.var.values() if isinstance(f.var, dict) else [f.var])]:
                         pins.append(var == model.evaluate(var, model_completion=True))
-            left = max(timeout_ms - int(elapsed() * 1000), 1)
+            left = max(timeout_ms - _used_ms(origin), 1)
             whole = smt.solver(left)
             whole.add(*ta.domain, *tb.domain, *ta.safety, *tb.safety, *_linked(ta, m, cone), *_linked(ta, m, rest), *pins)
             if smt.check(whole, left) != z3.sat:

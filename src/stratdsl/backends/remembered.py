@@ -16,14 +16,41 @@ This module imports neither z3 nor the runtime (pydantic): with every proof reme
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..language.messages import N_, Msg
+
 if TYPE_CHECKING:
     from ..language import ir
+
+#: the fixed reasons backends/prove.py gives for "unknown", said in the user's language by `detail_msg`
+_DETAILS = frozenset((
+    N_("the solver's counterexample is not a valid assessment"),
+    N_("the solver's counterexample was not confirmed by the evaluator"),
+    N_("a counterexample exists only with numbers that are not decimals"),
+    N_("the solver's counterexample could not be completed into two assessments"),
+))
+_BUDGET = re.compile(r"unknown within the time budget(?: \(proven for up to (\d+) entities per list\))?")
+
+
+def detail_msg(detail: str) -> str:
+    """The reason an assertion is unknown as a message that knows its template, when it is
+    one of the prover's own (also read back from the cache, where it is plain text); a
+    diagnostic's message as it is."""
+    if detail in _DETAILS:
+        return Msg(detail)
+    budget = _BUDGET.fullmatch(detail)
+    if budget and budget.group(1) is not None:
+        return Msg(N_("unknown within the time budget (proven for up to {n} entities per list)"), n=budget.group(1))
+    if budget:
+        return Msg(N_("unknown within the time budget"))
+    return detail
+
 
 PROVEN = "proven"
 COUNTEREXAMPLE = "counterexample"

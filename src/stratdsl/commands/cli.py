@@ -121,7 +121,7 @@ def _roots(paths: tuple[str, ...]) -> tuple[list[str], list[Diagnostic]]:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
               help="sarif: SARIF 2.1.0 for code-scanning tools.")
 @click.option("--assertions", "assert_budget", type=click.FloatRange(0, 600), default=None, metavar="SECONDS",
-              help="Seconds the solver may spend on each of the policy's assertions (one use case): E071 for a counterexample, W130 when unknown within the budget. Default 1, or the environment variable STRATDSL_ASSERTION_BUDGET; 0 skips them.")
+              help="Seconds of work the solver may spend on each of the policy's assertions (one use case; counted in solver steps, not on the clock): E071 for a counterexample, W130 when unknown within the budget. Default 2, or the environment variable STRATDSL_ASSERTION_BUDGET; 0 skips them.")
 @click.option("--exact", "exact_budget", type=click.FloatRange(0, 600), default=0, metavar="SECONDS",
               help="Also decide unreachable rules, dead exceptions and gaps with the solver (this many seconds per question): W131–W134. Off by default.")
 @_lang
@@ -190,12 +190,13 @@ def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None, assert_budg
         sys.exit(EXIT_BAD_INPUT)
 
 
-#: Seconds per assertion that `check` gives the solver unless told otherwise.
-DEFAULT_ASSERTION_BUDGET = 1.0
+#: Seconds of work per assertion that `check` gives the solver unless told otherwise (counted in
+#: solver steps, backends/budget.py: the methodology's assertions take about 1.2 each)
+DEFAULT_ASSERTION_BUDGET = 2.0
 
 
 def _default_assertion_budget() -> float:
-    """`check`'s budget per assertion: STRATDSL_ASSERTION_BUDGET (seconds; 0 skips them) or 1 s."""
+    """`check`'s budget per assertion: STRATDSL_ASSERTION_BUDGET (seconds of work; 0 skips them) or 2 s."""
     text = os.environ.get("STRATDSL_ASSERTION_BUDGET", "").strip()
     if not text:
         return DEFAULT_ASSERTION_BUDGET
@@ -249,9 +250,9 @@ def _assertion_diagnostics(checked, budget: float) -> list[Diagnostic]:
             out.append(Diagnostic("E071", message, span, hint=Msg(N_("`stratdsl prove POLICY --write DIR` writes it as an assessment and a test stub"))))
         elif p.status == prove_mod.UNKNOWN:
             if getattr(p, "remembered", False):
-                message = Msg(N_("assertion '{name}': {detail} ({budget} s, an earlier check of these files)"), name=p.assertion, detail=p.detail, budget=f"{budget:g}")
+                message = Msg(N_("assertion '{name}': {detail} ({budget} s, an earlier check of these files)"), name=p.assertion, detail=prove_mod.detail_msg(p.detail or ""), budget=f"{budget:g}")
             else:
-                message = Msg(N_("assertion '{name}': {detail} ({budget} s)"), name=p.assertion, detail=p.detail, budget=f"{budget:g}")
+                message = Msg(N_("assertion '{name}': {detail} ({budget} s)"), name=p.assertion, detail=prove_mod.detail_msg(p.detail or ""), budget=f"{budget:g}")
             out.append(Diagnostic("W130", message, span,
                                   hint=Msg(N_("not proven, not refuted: `stratdsl prove` with a larger --budget decides it")),
                                   severity=Severity.WARNING))

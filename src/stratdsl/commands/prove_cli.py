@@ -11,38 +11,21 @@ counterexample, or a bad policy; 2 a usage error.
 from __future__ import annotations
 
 import dataclasses
-import re
 import sys
 from pathlib import Path
 
 import click
 
+from ..backends.remembered import detail_msg
 from ..language.diagnostics import StratError
-from ..render.catalogue import N_, gettext_for
+from ..language.messages import translate
+from ..render.catalogue import gettext_for
 from .cliguard import EXIT_BAD_INPUT, SOURCES, as_of_date, guarded, resolve_lang
-
-#: the fixed reasons backends/prove.py gives for "unknown", said in the user's language here
-_DETAILS = frozenset((
-    N_("the solver's counterexample is not a valid assessment"),
-    N_("the solver's counterexample was not confirmed by the evaluator"),
-    N_("a counterexample exists only with numbers that are not decimals"),
-    N_("the solver's counterexample could not be completed into two assessments"),
-))
-_BUDGET = re.compile(r"unknown within the time budget(?: \(proven for up to (\d+) entities per list\))?")
 
 
 def _detail(detail: str | None, _) -> str:
     """The reason an assertion is unknown, translated when it is one of the prover's own."""
-    if detail is None:
-        return ""
-    if detail in _DETAILS:
-        return _(detail)
-    budget = _BUDGET.fullmatch(detail)
-    if budget and budget.group(1) is not None:
-        return _("unknown within the time budget (proven for up to {n} entities per list)").format(n=budget.group(1))
-    if budget:
-        return _("unknown within the time budget")
-    return detail  # a diagnostic's message, as the diagnostics say it
+    return "" if detail is None else str(translate(detail_msg(detail), _))
 
 
 @click.command("prove")
