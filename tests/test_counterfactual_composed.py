@@ -1,11 +1,12 @@
-"""Why-not through a count of entities by outcome: the entities moved one at a time.
+"""Why-not through a count of entities by outcome, or a rank: the entities moved one at a time.
 
 `portfolio = empty` needs every project out of the plan. Over every fact at once that
 is the whole policy; deferring one project frees its slot for the next one, so no one
 project's change brings the count nearer. `_composed` moves each counted project by
 its own search, accepts a move that keeps the count as it is when the project did
 leave (another took its place), moves each project at most once, and checks the
-composed change with the evaluator.
+composed change with the evaluator. A project waiting for the slot needs another one
+ranked before it: that one is moved by a search over its own facts.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def test_one_project_at_a_time_empties_the_plan():
     assert now[("portfolio", None)] == "busy"
     assert [now[("plan", e)] for e in "abc"] == ["planned", "waiting", "waiting"]
     current = smt.assessment_facts(policy, assessment)
-    found = counterfactual._composed_search(policy, assessment, "portfolio", None, "empty", AS_OF, {}, (), current, 3, time.perf_counter() + 30)
+    deadline = time.perf_counter() + 30
+    found = counterfactual._composed_search(policy, assessment, "portfolio", None, "empty", AS_OF, {}, (), current, 3, deadline, deadline)
     assert found is not None and found.counterfactuals
     assert found.note == "found by moving the entities counted one at a time: not proven the fewest facts"
     (cf,) = found.counterfactuals
@@ -82,10 +84,27 @@ def test_one_project_at_a_time_empties_the_plan():
     assert all(after[("plan", e)] == "late" for e in "abc")
 
 
-def test_a_decision_that_reads_no_count_is_not_composed():
+def test_an_outcome_that_reads_no_count_nor_rank_is_not_composed():
     policy, assessment = _setup()
     current = smt.assessment_facts(policy, assessment)
-    assert counterfactual._composed_search(policy, assessment, "plan", "a", "late", AS_OF, {}, (), current, 3, time.perf_counter() + 5) is None
+    deadline = time.perf_counter() + 5
+    assert counterfactual._composed_search(policy, assessment, "plan", "a", "late", AS_OF, {}, (), current, 3, deadline, deadline) is None
+
+
+def test_another_project_moved_first_in_the_ranking():
+    """`plan` of a → waiting needs a project ranked before a (one slot): the rank step
+    searches another project's own facts for "passes the filter and comes first"."""
+    policy, assessment = _setup()
+    current = smt.assessment_facts(policy, assessment)
+    deadline = time.perf_counter() + 30
+    found = counterfactual._composed_search(policy, assessment, "plan", "a", "waiting", AS_OF, {}, (), current, 3, deadline, deadline)
+    assert found is not None and found.refinable
+    assert found.note == "found by moving the entities ranked with it one at a time: not proven the fewest facts"
+    (cf,) = found.counterfactuals
+    assert all(not c.fact.startswith("projects[a].") for c in cf.changes)  # (another project moved, not a)
+    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
+    changed = counterfactual.apply_changes(policy, assessment, {c.fact: (t.facts[c.fact], c.new) for c in cf.changes})
+    assert _outcomes(policy, changed)[("plan", "a")] == "waiting"
 
 
 def test_why_not_gives_a_checked_change_for_the_empty_plan():

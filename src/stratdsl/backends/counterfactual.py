@@ -208,6 +208,7 @@ class Search:
     seconds: float
     scope: str | None = None  # the slice the changes were found in ("usecases[x]"); None: every fact
     tried: bool = False  # found by trying values one fact at a time (probe), not by the solver
+    refinable: bool = False  # found by moving ranked entities: the solver may find fewer facts
 
 
 #: what `_tried` returns when the proof it asks for holds (no change gives the outcome)
@@ -215,8 +216,10 @@ NONE = Search((), None, 0.0)
 
 #: the share of the budget the concrete stage (trying values) may use before the solver
 TRY_SHARE = 0.6
-#: the share the proof over ranks and counts abstracted (`_proven_none`) may use next
+#: the share the proofs that no change gives the outcome may use next: `_unreachable` (over
+#: every fact, UNREACHABLE_SHARE of the budget), then `_proven_none` (ranks and counts abstracted)
 PROOF_SHARE = 0.2
+UNREACHABLE_SHARE = 0.05
 #: the share of values tried one fact at a time for a decision undetermined now: it
 #: usually takes several answers at once, which the solver finds, so it keeps the rest
 UNDETERMINED_TRY_SHARE = 0.3
@@ -617,16 +620,25 @@ def _why_not(
 
     def proof() -> bool:
         # before several facts are tried: quick where it holds (an outcome out of reach by
-        # the ranking's structure), and that search would spend its whole share for nothing
-        proven.append(_proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, budget.now() + timeout_ms * PROOF_SHARE / 1000))
+        # the ranking's structure), and that search would spend its whole share for nothing.
+        # Over every fact first, briefly (out of reach on this shape: four use cases, five
+        # slots), then over ranks and counts abstracted
+        deadline = budget.now() + timeout_ms * PROOF_SHARE / 1000
+        try:
+            context = _context(policy, assessment, decision, entity, outcome, as_of, params, keep, alternatives, current)
+            quick = _unreachable(context, int(timeout_ms * UNREACHABLE_SHARE))
+        except smt.Untranslatable:
+            quick = False
+        proven.append(quick or _proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, deadline))
         return proven[-1]
 
     def composed() -> Search | None:
-        # a count of entities by outcome: each counted entity moved by its own search, before
-        # several facts are tried over the whole decision (two thirds of what is left: on
-        # the methodology it is the stage that answers such a question)
+        # a count of entities by outcome, or the entity's rank: each entity moved by its own
+        # search, before several facts are tried over the whole decision (two thirds of what
+        # is left for a count: on the methodology it is the stage that answers such a
+        # question; half for a rank, whose answer the solver may better with fewer facts)
         left = timeout_ms / 1000 - (budget.now() - start)
-        return _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, budget.now() + left * 2 / 3)
+        return _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, budget.now() + left * 2 / 3, budget.now() + left / 2)
 
     tried = _tried(
         policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives,
@@ -640,7 +652,7 @@ def _why_not(
         # Not after the counted entities were moved one at a time: that stage answers where
         # the search over every fact does not
         left = min(timeout_ms - int((budget.now() - start) * 1000), int(timeout_ms * REFINE_SHARE))
-        if left > 50 and tried.tried:
+        if left > 50 and (tried.tried or tried.refinable):
             solved = _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, left, alternatives, current)
             fewest = min(len(c.changes) for c in tried.counterfactuals)
             if solved.counterfactuals and min(len(c.changes) for c in solved.counterfactuals) <= fewest:
@@ -711,10 +723,12 @@ def _solved(
     return Search((), note, budget.now() - start)
 
 
-def _counts(policy: ir.CheckedPolicy, decision: str, outcome: str) -> list[tuple[list[tuple[ir.Expr, bool]], int, str, Any]]:
-    """For each rule giving `outcome`, the conditions it needs (`probe._goals`), and for each
-    of them that reads a count of entities by a decision's outcome (`planned_count = 0`):
-    (those conditions, the index of that one, the counted decision, the outcome counted)."""
+def _movable(policy: ir.CheckedPolicy, decision: str, outcome: str) -> list[tuple[list[tuple[ir.Expr, bool]], dict[int, tuple]]]:
+    """For each rule giving `outcome`, the conditions it needs (`probe._goals`) and those of
+    them that move with other entities: k → ("count", decision, outcome counted) for a count
+    of entities by a decision's outcome (`planned_count = 0`), ("rank", rank) for the
+    entity's place in a ranking of its own kind (`priority_rank between 1 and 5`). Only the
+    rules with such a condition."""
     out = []
     d = policy.decisions[decision]
     for index, rule in enumerate(d.rules):
@@ -723,61 +737,190 @@ def _counts(policy: ir.CheckedPolicy, decision: str, outcome: str) -> list[tuple
         goals = probe._goals(d, index)
         if goals is None:
             break
+        marks: dict[int, tuple] = {}
         for k, (expr, _want) in enumerate(goals):
-            out += [(goals, k, name, value) for _aggregate, name, value in probe._counted(policy, expr)]
+            counted = probe._counted(policy, expr)
+            if counted:
+                _aggregate, name, value = counted[0]
+                marks[k] = ("count", name, value)
+            elif d.entity_input is not None:
+                ranked = probe._ranked(policy, expr, d.entity_input)
+                if ranked:
+                    marks[k] = ("rank", ranked[0])
+        if marks:
+            out.append((goals, marks))
     return out
 
 
-def _composed(c: _Context, counts: list, budget_ms: int) -> list[tuple[tuple, Counterfactual]]:
+def _composed(c: _Context, rules: list, budget_ms: int) -> tuple[list[tuple[tuple, Counterfactual]], set[str]]:
     """A decision whose rule reads a count of entities by another decision's outcome (a
-    portfolio where no use case is planned). Over every fact at once that is the whole
-    policy; but the count moves one entity at a time, and each entity's decision is mostly
-    its own facts. So the entities are moved in turn: for one that must leave the count (or
-    join it), its own decision's search (`_search` over its own facts, the moves made so far
-    held) for each other outcome (or the counted one), the first whose change brings the
-    condition nearer — or keeps it as near while that entity left the count as sought
-    (another took its place: a use case deferred frees the capacity the next one waited
-    for); an entity moves at most twice (MOVES), the second time to another outcome — its
-    first move undone by a later one (a capacity deferral when the use case it waited for is
-    deferred in turn). `counts`: `_counts` of the question. The moves composed are checked
-    by the evaluator and made smaller (`_shrink`); the set is not proven the fewest."""
+    portfolio where no use case is planned), or the entity's place in a ranking (a use case
+    beyond the number of priorities). Over every fact at once that is the whole policy; but
+    a count or a rank moves one entity at a time, and each entity's decision or place is
+    mostly its own facts. So, condition by condition of a rule (`_movable`), the first that
+    does not hold is made to hold by one entity moved at a time:
+
+    - a count: for an entity that must leave the count (or join it), its own decision's
+      search (`_search` over its own facts, the moves made so far held) for each other
+      outcome (or the counted one), the first whose change brings the condition nearer — or
+      keeps it as near while that entity left the count as sought (another took its place:
+      a use case deferred frees the capacity the next one waited for) (`_count_step`);
+    - a rank: another entity moved before the entity asked about (or after it), by a search
+      over its own facts for "it passes the ranking's filter and comes first" (`_rank_step`);
+    - a condition of the entity's own (it must be eligible before it can be ranked): the
+      solver over its own facts (`_solve_condition`), the conditions before it kept.
+
+    An entity moves at most twice (MOVES), the second time to another outcome — its first
+    move undone by a later one (a capacity deferral when the use case it waited for is
+    deferred in turn). The moves composed are checked by the evaluator and made smaller
+    (`_shrink`); the set is not proven the fewest. Also returns the kinds of moves made."""
     start = budget.now()
     try:
         prober = probe.Prober(c.policy, c.assessment, c.decision, c.entity, c.as_of, c.params)
     except ValueError:
-        return []
+        return [], set()
     state: dict[str, tuple[Any, Any]] = {}
     moved: dict[str, int] = {}  # entity → how many times it was moved
+    kinds: set[str] = set()
     # (entity, outcome) moves found wanting once — no change, or one that breaks an earlier
     # condition (a use case deselected: too few selected): not searched again next round
     # (a move that takes the count the wrong way is: after other moves it may not)
-    refused: set[tuple[str, str]] = set()
+    refused: set[tuple[str, Any]] = set()
     while not (state and _confirms(c, state)):
         if (budget.now() - start) * 1000 >= budget_ms:
-            return []
+            return [], kinds
         step = None
         plain = {p: v for p, (_, v) in state.items()}
-        for goals, k, name, value in counts:
+        for goals, marks in rules:
             held = prober.truths(plain, goals)
-            if False not in held or held.index(False) != k:
-                continue  # (the first condition that does not hold is not this count)
-            step = _count_step(c, prober, goals, k, name, value, state, moved, refused, start, budget_ms)
+            if False not in held:
+                continue
+            k = held.index(False)
+            mark = marks.get(k)
+            if mark is None:
+                step = _own_step(c, prober, goals, k, state, refused, start, budget_ms)
+            elif mark[0] == "count":
+                step = _count_step(c, prober, goals, k, mark[1], mark[2], state, moved, refused, start, budget_ms)
+            else:
+                step = _rank_step(c, prober, goals, k, mark[1], state, moved, refused, start, budget_ms)
             if step is not None:
+                kinds.add("own" if mark is None else mark[0])
                 break
         if step is None:
-            return []
+            return [], kinds
         entity, values = step
         moved[entity] = moved.get(entity, 0) + 1
         state.update(values)
     smaller = _shrink(c, state)
     if smaller is None:
-        return []
+        return [], kinds
     changes = tuple(FactChange(p, _label_path(c.policy, fact), c.current.get(p), v) for p, (fact, v) in sorted(smaller.items()))
-    return [((len(changes), _score(c.t, changes), tuple(x.fact for x in changes)), Counterfactual(changes, c.outcome, True))]
+    return [((len(changes), _score(c.t, changes), tuple(x.fact for x in changes)), Counterfactual(changes, c.outcome, True))], kinds
 
 
 #: how many times `_composed` may move one entity
 MOVES = 2
+
+
+def _left_ms(start: float, budget_ms: int) -> int:
+    return budget_ms - int((budget.now() - start) * 1000)
+
+
+def _own_facts(c: _Context, owner: str, entity: str, state: dict[str, Any]) -> frozenset[str]:
+    """An entity's facts the decision reads, not held and not changed yet."""
+    prefix = f"{c.t.entity_path(owner, entity)}."
+    return frozenset(p for p in c.relevant_all if p.startswith(prefix) and p not in c.held and p not in state)
+
+
+def _where(prober: probe.Prober, goals: list, k: int, state: dict[str, tuple[Any, Any]]) -> tuple[Any, bool, list, dict[str, Any], Decimal] | None:
+    """Condition `k` of `goals`, what it wants, the conditions before it, the state's values,
+    and how far the condition is from holding with them (None when an earlier one fails)."""
+    expr, want = goals[k]
+    earlier = goals[:k]
+    plain = {p: v for p, (_, v) in state.items()}
+    ok, base = prober.score(plain, earlier, expr, want)
+    if not ok or base is None:
+        return None
+    return expr, want, earlier, plain, base
+
+
+def _own_step(
+    c: _Context, prober: probe.Prober, goals: list, k: int, state: dict[str, tuple[Any, Any]], refused: set, start: float, budget_ms: int
+) -> tuple[str, dict[str, tuple[Any, Any]]] | None:
+    """A condition of the entity's own made to hold by the solver over its own facts, the
+    conditions before it kept (once per condition)."""
+    if c.entity is None or (c.entity, k) in refused:
+        return None
+    refused.add((c.entity, k))
+    owner = c.policy.decisions[c.decision].entity_input
+    own = _own_facts(c, owner, c.entity, state)
+    left = _left_ms(start, budget_ms)
+    if not own or left <= 0:
+        return None
+    plain = {p: v for p, (_, v) in state.items()}
+    found = _condition_step(c.policy, c.assessment, c.as_of, c.params, frozenset(c.held), prober, sorted(own), goals[k], plain, c.current,
+                            budget.now() + max(left // 4, min(left, 200)) / 1000, tuple(goals[:k]))
+    if not found:
+        return None
+    return c.entity, {p: (c.t.facts[p], v) for p, v in found.items()}
+
+
+def _rank_step(
+    c: _Context,
+    prober: probe.Prober,
+    goals: list,
+    k: int,
+    rank: ir.Rank,
+    state: dict[str, tuple[Any, Any]],
+    moved: dict[str, int],
+    refused: set,
+    start: float,
+    budget_ms: int,
+) -> tuple[str, dict[str, tuple[Any, Any]]] | None:
+    """One entity moved before the entity asked about in a ranking (or after it), for
+    `_composed`: (its id, the facts changed), or None. The search is over that entity's
+    own facts for the translation's "passes the filter, keys known, comes first" term; a
+    change is kept when the evaluator says the condition came nearer, the earlier ones
+    still holding."""
+    where = _where(prober, goals, k, state)
+    if where is None:
+        return None
+    expr, want, earlier, plain, base = where
+    try:
+        c.t.expr(rank, (rank.input_name, c.entity), smt.TRUE)  # (the pairs are made with the rank)
+        changed = apply_changes(c.policy, c.assessment, state)
+    except (smt.Untranslatable, StratError):
+        return None
+    now = {**c.current, **plain}
+    pins = [pair for p, f in c.t.facts.items() if p in now for pair in _pinned(c.t, f, now[p])]
+
+    def nearer(values: dict[str, tuple[Any, Any]]) -> bool:
+        ok, gap = prober.score({**plain, **{p: v for p, (_, v) in values.items()}}, earlier, expr, want)
+        return ok and gap is not None and gap < base
+
+    others = [e for e in c.t.scope_entities(rank.input_name) if e != c.entity and moved.get(e, 0) < MOVES]
+    # those that do not come first yet before those that do: a rank to push down (beyond the
+    # number of priorities) is the usual question
+    first = {e: z3.is_true(z3.simplify(smt.substitute(c.t.precedes[(rank.id, e, c.entity)], *pins))) for e in others}
+    for e in sorted(others, key=lambda e: (first[e], e)):
+        sought = not first[e]
+        if (e, sought) in refused:
+            continue
+        own = _own_facts(c, rank.input_name, e, state)
+        left = _left_ms(start, budget_ms)
+        if left <= 0:
+            return None
+        if not own:
+            continue
+        term = c.t.precedes[(rank.id, e, c.entity)]
+        sub = dataclasses.replace(
+            c, assessment=changed, goal=term if sought else smt._not(term), current=now, held=c.held | set(state), alternatives=1, candidates=1, confirm=nearer
+        )
+        found, _status = _search(sub, _Slice(None, own), max(left // 4, min(left, 200)))
+        refused.add((e, sought))
+        if found:
+            return e, {x.fact: (c.t.facts[x.fact], x.new) for x in min(found, key=lambda item: item[0])[1].changes}
+    return None
 
 
 def _count_step(
@@ -794,12 +937,10 @@ def _count_step(
     budget_ms: int,
 ) -> tuple[str, dict[str, tuple[Any, Any]]] | None:
     """One entity moved for `_composed`: (its id, the facts changed), or None."""
-    expr, want = goals[k]
-    earlier = goals[:k]
-    plain = {p: v for p, (_, v) in state.items()}
-    ok, base = prober.score(plain, earlier, expr, want)
-    if not ok or base is None:
+    where = _where(prober, goals, k, state)
+    if where is None:
         return None
+    expr, want, earlier, plain, base = where
     try:
         changed = apply_changes(c.policy, c.assessment, state)
         result = _evaluated(c.policy, changed, c.as_of, c.params)
@@ -866,20 +1007,26 @@ def _context(
     return _Context(policy, assessment, t, goal, current, held_facts(policy, t, keep), decision, entity, outcome, as_of, params, alternatives, constraints, relevant)
 
 
-def _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, deadline) -> Search | None:
+def _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, deadline, ranked_deadline) -> Search | None:
     """Stage 2b of `why_not` (`_composed`), for a decision whose rule reads a count of
-    entities by outcome; None when it does not, or when nothing was found by `deadline`."""
-    counts = _counts(policy, decision, outcome)
-    if not counts:
+    entities by outcome or the entity's rank; None when it does not, or when nothing was
+    found by `deadline` (`ranked_deadline` when no rule reads a count)."""
+    rules = _movable(policy, decision, outcome)
+    if not rules:
         return None
+    if not any(m[0] == "count" for _, marks in rules for m in marks.values()):
+        deadline = ranked_deadline
     start = budget.now()
     try:
         context = _context(policy, assessment, decision, entity, outcome, as_of, params, keep, alternatives, current)
     except smt.Untranslatable:
         return None
-    composed = _composed(context, counts, int((deadline - budget.now()) * 1000))
+    composed, kinds = _composed(context, rules, int((deadline - budget.now()) * 1000))
     if not composed:
         return None
+    if "rank" in kinds:
+        note = Msg(N_("found by moving the entities ranked with it one at a time: not proven the fewest facts"))
+        return Search(tuple(cf for _, cf in composed), note, budget.now() - start, refinable=True)
     note = Msg(N_("found by moving the entities counted one at a time: not proven the fewest facts"))
     return Search(tuple(cf for _, cf in composed), note, budget.now() - start)
 
@@ -901,6 +1048,9 @@ class _Context:
     constraints: list[tuple[Any, set[str]]]  # the ranges and safety constraints, with the names each reads
     relevant_all: frozenset[str] = frozenset()  # every fact the decision reads
     candidates: int = CANDIDATES  # minimal sets to compare (1: the first found will do)
+    #: what confirms a change instead of the decision's outcome (a sub-search of `_composed`:
+    #: "the condition came nearer", by the evaluator)
+    confirm: Callable[[dict[str, tuple[Any, Any]]], bool] | None = None
 
 
 def _tiers(policy: ir.CheckedPolicy, t: smt.Translation, entity: str | None, relevant: frozenset[str]) -> list[list[_Slice]]:
@@ -967,33 +1117,11 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     "rejected". Sizes are tried one after the other up to ASCEND, then doubled; a set
     found past a skipped size is brought down to the fewest (`_descend`)."""
     start = budget.now()
-    t, current = c.t, c.current
-    free = sorted(p for p in piece.free if p not in c.held)  # (the same problem, so the same answer, in every process)
-    subs: list[tuple[Any, Any]] = []
-    if not piece.full:
-        for path, fact in t.facts.items():
-            if path in current and (path not in piece.free or path in c.held):
-                subs += _pinned(t, fact, current[path])
-    goal = z3.simplify(smt.substitute(c.goal, *subs)) if subs else c.goal
-    if z3.is_false(goal):
+    posed = _posed(c, piece)
+    if posed is None:
         return [], "none"
-    (names,) = _names(goal)
-    relevant = {p: t.facts[p] for p in free if smt.fact_names(t.facts[p]) & names}
-    base: list[Any] = [goal]
-    if piece.full:
-        base += [t.pin(t.facts[p], current[p]) for p in piece.free if p in c.held]
-    changed, kept_known = _change_flags(t, relevant, current)
-    base += kept_known
-    touched = set().union(*(smt.fact_names(f) for f in relevant.values())) if relevant else set()
-    read: set[str] = set()
-    for constraint, names_c in c.constraints:
-        if not names_c & touched:
-            continue  # over pinned facts only: true of the current assessment, which evaluated
-        base.append(z3.simplify(smt.substitute(constraint, *subs)) if subs else constraint)
-        read |= names_c  # (used by the full search only, which substitutes nothing)
-    if piece.full:  # the full search: facts read only through a range or a division stay as they are
-        others = {p: f for p, f in t.facts.items() if p not in relevant and p in current and smt.fact_names(f) & read}
-        base += [t.pin(f, current[p]) for p, f in others.items()]
+    goal, relevant, changed, base = posed
+    t, current = c.t, c.current
     candidates: list[tuple[tuple, Counterfactual]] = []
     rejected = 0
     s = smt.solver(budget_ms)
@@ -1086,6 +1214,65 @@ def _search(c: _Context, piece: _Slice, budget_ms: int) -> tuple[list[tuple[tupl
     return [], status
 
 
+def _unreachable(c: _Context, budget_ms: int) -> bool:
+    """Whether the solver proves, within `budget_ms`, that no change of the facts not held
+    gives the outcome, over every fact the decision reads (no ranks abstracted): quick where
+    the outcome is out of reach by the ranking's structure on this assessment's shape (four
+    use cases, five slots: none is beyond the limit), before the abstract proof. As the
+    search over every fact does it: at most ASCEND + 1 facts changed, then twice as many,
+    up to all of them (what the solver learns on the small sizes settles the large ones
+    quicker than one question over every fact)."""
+    start = budget.now()
+    posed = _posed(c, _Slice(None, c.relevant_all, full=True))
+    if posed is None:
+        return True
+    _goal, _relevant, changed, base = posed
+    s = smt.solver(budget_ms)
+    s.add(*base)
+    k = min(ASCEND + 1, len(changed))
+    while True:
+        left = budget_ms - int((budget.now() - start) * 1000)
+        if left <= 0 or _at_most(s, changed, k, left)[0] != z3.unsat:
+            return False
+        if k >= len(changed):
+            return True
+        k = min(2 * k, len(changed))
+
+
+def _posed(c: _Context, piece: _Slice) -> tuple[Any, dict[str, smt.Fact], dict[str, Any], list[Any]] | None:
+    """The problem of one slice: the goal (its other facts at their values), the facts the
+    search may change with their "changed" terms, and the constraints to assert; None when
+    the goal is false with the other facts as they are."""
+    t, current = c.t, c.current
+    free = sorted(p for p in piece.free if p not in c.held)  # (the same problem, so the same answer, in every process)
+    subs: list[tuple[Any, Any]] = []
+    if not piece.full:
+        for path, fact in t.facts.items():
+            if path in current and (path not in piece.free or path in c.held):
+                subs += _pinned(t, fact, current[path])
+    goal = z3.simplify(smt.substitute(c.goal, *subs)) if subs else c.goal
+    if z3.is_false(goal):
+        return None
+    (names,) = _names(goal)
+    relevant = {p: t.facts[p] for p in free if smt.fact_names(t.facts[p]) & names}
+    base: list[Any] = [goal]
+    if piece.full:
+        base += [t.pin(t.facts[p], current[p]) for p in piece.free if p in c.held]
+    changed, kept_known = _change_flags(t, relevant, current)
+    base += kept_known
+    touched = set().union(*(smt.fact_names(f) for f in relevant.values())) if relevant else set()
+    read: set[str] = set()
+    for constraint, names_c in c.constraints:
+        if not names_c & touched:
+            continue  # over pinned facts only: true of the current assessment, which evaluated
+        base.append(z3.simplify(smt.substitute(constraint, *subs)) if subs else constraint)
+        read |= names_c  # (used by the full search only, which substitutes nothing)
+    if piece.full:  # the full search: facts read only through a range or a division stay as they are
+        others = {p: f for p, f in t.facts.items() if p not in relevant and p in current and smt.fact_names(f) & read}
+        base += [t.pin(f, current[p]) for p, f in others.items()]
+    return goal, relevant, changed, base
+
+
 #: up to this size, sets of facts are tried one size after the other; past it, sizes double
 ASCEND = 3
 
@@ -1149,6 +1336,8 @@ def _confirms(c: _Context, values: dict[str, tuple[Any, Any]]) -> bool:
     solver left unknown is never a change to show)."""
     if any(isinstance(v, Unknown) for _, v in values.values()):
         return False
+    if c.confirm is not None:
+        return c.confirm(values)
     return _verify(c.policy, c.assessment, values, c.decision, c.entity, c.outcome, c.as_of, c.params)
 
 

@@ -515,6 +515,23 @@ def _counted(policy: ir.CheckedPolicy, expr: ir.Expr) -> list[tuple[ir.Aggregate
     return out
 
 
+def _ranked(policy: ir.CheckedPolicy, expr: ir.Expr, input_name: str) -> list[ir.Rank]:
+    """The ranks over `input_name` a condition of one of its entities reads (itself or through
+    definitions of that entity or made once) — the entity's own place in the ranking
+    (`priority_rank between 1 and 5`)."""
+    out: list[ir.Rank] = []
+    todo, seen = [expr], set()
+    while todo:
+        for node in ir.walk(todo.pop()):
+            if isinstance(node, ir.DefRef) and node.name not in seen and node.name in policy.definitions:
+                seen.add(node.name)
+                if policy.definitions[node.name].entity_input in (None, input_name):
+                    todo.append(policy.definitions[node.name].expr)
+            elif isinstance(node, ir.Rank) and node.input_name == input_name and all(node is not r for r in out):
+                out.append(node)
+    return out
+
+
 def _through_count(p, paths, types, consts, field_of, prefix, state, current, deadline, most, solve=None) -> dict[str, Any] | None:
     """When the condition is a count of the entities whose decision has an outcome (a
     portfolio where none is planned), the changes that move one entity in or out of the

@@ -252,6 +252,9 @@ class Translation:
         self._defs: dict[tuple[str, str | None], SVal] = {}
         self._decisions: dict[tuple[str, str | None], DecisionTerm] = {}
         self._ranks: dict[tuple[int, str], SVal] = {}
+        #: (rank id, entity a, entity b) → a passes the rank's filter, its keys are known and it
+        #: comes before b (why-not moves one entity above another: backends/counterfactual.py)
+        self.precedes: dict[tuple[int, str, str], Any] = {}
         self._declare_facts()
         self._declare_params()
 
@@ -753,6 +756,7 @@ class Translation:
                     first = (k2.value > k1.value) if descending else (k2.value < k1.value)
                     cmp = z3.If(k2.value == k1.value, cmp, first)
                 before.append(z3.If(_simp_and(w2.known, w2.value, cmp), z3.RealVal(1), z3.RealVal(0)))
+                self.precedes[(e.id, m2, m)] = _simp_and(w2.known, w2.value, *[k.known for k in ks2], cmp)
             passes = _simp_and(w.known, w.value)
             value = z3.If(passes, 1 + z3.Sum(before or [z3.RealVal(0)]), z3.RealVal(0))
             known = _simp_or(_simp_and(w.known, _not(w.value)), _simp_and(all_where_known, passing_keys_known))
