@@ -71,7 +71,8 @@ def test_one_project_at_a_time_empties_the_plan():
     assert [now[("plan", e)] for e in "abc"] == ["planned", "waiting", "waiting"]
     current = smt.assessment_facts(policy, assessment)
     deadline = time.perf_counter() + 30
-    found = counterfactual._composed_search(policy, assessment, "portfolio", None, "empty", AS_OF, {}, (), current, 3, deadline, deadline)
+    rules = counterfactual._movable(policy, "portfolio", "empty")
+    found = counterfactual._composed_search(policy, assessment, "portfolio", None, "empty", AS_OF, {}, (), current, 3, rules, deadline)
     assert found is not None and found.counterfactuals
     assert found.note == "found by moving the entities counted one at a time: not proven the fewest facts"
     (cf,) = found.counterfactuals
@@ -88,7 +89,8 @@ def test_an_outcome_that_reads_no_count_nor_rank_is_not_composed():
     policy, assessment = _setup()
     current = smt.assessment_facts(policy, assessment)
     deadline = time.perf_counter() + 5
-    assert counterfactual._composed_search(policy, assessment, "plan", "a", "late", AS_OF, {}, (), current, 3, deadline, deadline) is None
+    assert counterfactual._movable(policy, "plan", "late") == []
+    assert counterfactual._composed_search(policy, assessment, "plan", "a", "late", AS_OF, {}, (), current, 3, [], deadline) is None
 
 
 def test_another_project_moved_first_in_the_ranking():
@@ -97,8 +99,10 @@ def test_another_project_moved_first_in_the_ranking():
     policy, assessment = _setup()
     current = smt.assessment_facts(policy, assessment)
     deadline = time.perf_counter() + 30
-    found = counterfactual._composed_search(policy, assessment, "plan", "a", "waiting", AS_OF, {}, (), current, 3, deadline, deadline)
-    assert found is not None and found.refinable
+    rules = counterfactual._movable(policy, "plan", "waiting")
+    assert [sorted(kind for kind, *_ in marks.values()) for _, marks in rules] == [["rank"]]
+    found = counterfactual._composed_search(policy, assessment, "plan", "a", "waiting", AS_OF, {}, (), current, 3, rules, deadline)
+    assert found is not None
     assert found.note == "found by moving the entities ranked with it one at a time: not proven the fewest facts"
     (cf,) = found.counterfactuals
     assert all(not c.fact.startswith("projects[a].") for c in cf.changes)  # (another project moved, not a)

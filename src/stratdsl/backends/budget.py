@@ -13,9 +13,10 @@ A budget still reads as seconds: the charges are calibrated so that one second o
 budget is about one second on the machine the benchmarks ran on (docs/performance.md).
 Work the charges do not see (simplifying terms, checking a change with the evaluator's
 validation) makes the wall-clock time longer than the budget, never the answer
-different. A backstop on the wall clock (`WALL_FACTOR` times the budget, and a few
-seconds) stops a search whose steps the charges misjudge; only then may the answer
-depend on the machine (`Meter.backstop` says it happened).
+different. A backstop on the process's CPU time (`CPU_FACTOR` times the budget, and a
+few seconds: other processes on a busy machine do not count) stops a search whose
+steps the charges misjudge; only then may the answer depend on the machine
+(`Meter.backstop` says it happened).
 """
 
 from __future__ import annotations
@@ -39,9 +40,12 @@ REFERENCE_STEP_MS = 0.015
 #: a whole evaluation by the reference evaluator with the validation before it (a change
 #: checked), per decision made, in milliseconds
 EVALUATION_STEP_MS = 0.05
-#: the wall-clock backstop: this many times the budget, plus BACKSTOP_S seconds
-WALL_FACTOR = 4
-BACKSTOP_S = 2.0
+#: the backstop: this many times the budget, plus BACKSTOP_S seconds, of the process's CPU time
+CPU_FACTOR = 4
+BACKSTOP_S = 5.0
+#: what the search's clock jumps by when the backstop stops it: every share is then spent
+#: (a finite number: budgets are turned into whole milliseconds)
+STOPPED_MS = 1e9
 
 
 @dataclass
@@ -50,20 +54,20 @@ class Meter:
 
     budget_ms: int
     spent_ms: float = 0.0
-    started: float = field(default_factory=time.perf_counter)
-    backstop: bool = False  # the wall clock stopped the search (the answer may vary)
+    started: float = field(default_factory=time.process_time)
+    backstop: bool = False  # the backstop stopped the search (the answer may vary)
 
     def now(self) -> float:
         """Seconds of budget spent: the search's clock (`time.perf_counter` outside one)."""
-        if time.perf_counter() - self.started > self.budget_ms / 1000 * WALL_FACTOR + BACKSTOP_S:
+        if not self.backstop and self.cpu_left_ms() <= 1:
             self.backstop = True
-            return float("inf")
+            self.spent_ms += STOPPED_MS
         return self.spent_ms / 1000
 
-    def wall_left_ms(self) -> int:
-        """Milliseconds before the wall-clock backstop."""
-        limit = self.budget_ms * WALL_FACTOR + BACKSTOP_S * 1000
-        return max(int(limit - (time.perf_counter() - self.started) * 1000), 1)
+    def cpu_left_ms(self) -> int:
+        """Milliseconds of the process's CPU time before the backstop (at least 1)."""
+        limit = self.budget_ms * CPU_FACTOR + BACKSTOP_S * 1000
+        return max(int(limit - (time.process_time() - self.started) * 1000), 1)
 
 
 _ACTIVE: ContextVar[Meter | None] = ContextVar("stratdsl_budget_meter", default=None)

@@ -208,7 +208,6 @@ class Search:
     seconds: float
     scope: str | None = None  # the slice the changes were found in ("usecases[x]"); None: every fact
     tried: bool = False  # found by trying values one fact at a time (probe), not by the solver
-    refinable: bool = False  # found by moving ranked entities: the solver may find fewer facts
 
 
 #: what `_tried` returns when the proof it asks for holds (no change gives the outcome)
@@ -362,14 +361,19 @@ def _tried(
     current: dict[str, Any],
     alternatives: int,
     deadline: float,
-    proof: Callable[[], bool] = lambda: False,
+    proof: Callable[[bool], bool] = lambda quick: False,
     undetermined_deadline: float | None = None,
-    composed: Callable[[], Search | None] = lambda: None,
+    composed: Callable[[str], Search | None] = lambda kind: None,
+    ranked: bool = False,
 ) -> Search | None:
     """The concrete stage: each fact the decision reads, alone, set to the values worth trying
     (backends/probe); the verified changes of one fact, nearest first. When none gives the
-    outcome, `proof()` is asked first (a proof that no change does: `NONE` is returned), then
-    several facts are tried. None when nothing was found (then the solver searches)."""
+    outcome, `proof(quick)` is asked first (a proof that no change does: `NONE` is returned;
+    `quick`: the question over every fact too — not for an undetermined decision), then
+    `composed("count")` (entities moved one at a time through a count), several facts, and
+    `composed("rank")` (through the entity's rank; `ranked`: the decision reads one, several
+    facts then get half of what is left). None when nothing was found (then the solver
+    searches)."""
     if decision not in policy.decisions or outcome not in {o.name for o in policy.decisions[decision].outcomes}:
         return None
     fields, consts = _cone(policy, decision)
@@ -398,7 +402,7 @@ def _tried(
             change = FactChange(path, policy.inputs[fact.input_name].fields[fact.field_name].meta.label, current.get(path), value)
             kept.append(((1, _change_score(types[path], change), (path,)), Counterfactual((change,), outcome, True)))
     if not kept:
-        if proof():
+        if proof(not undetermined):
             return NONE
         if undetermined:
             # several unanswered questions must be answered at once (no one answer settles
@@ -406,9 +410,15 @@ def _tried(
             # counted entities' outcomes are unknown too — the solver answers them together,
             # it gets the time left
             return None
-        found_composed = composed()
+        found_composed = composed("count")
         if found_composed is not None:
             return found_composed
+        # (a rank read: several facts get half of what is left to their deadline, the entities
+        # ranked with it moved one at a time the next share)
+        if ranked:
+            found_own = composed("own") or composed("rank")
+            if found_own is not None:
+                return found_own
         return _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline, held)
     best = sorted(kept, key=lambda item: item[0])[:alternatives]
     numeric = any(isinstance(types[c.fact], NumberT) and isinstance(c.current, Decimal) for _, cf in best for c in cf.changes)
@@ -618,31 +628,45 @@ def _why_not(
     current = smt.assessment_facts(policy, assessment)
     proven: list[bool] = []
 
-    def proof() -> bool:
+    def proof(quick: bool = True) -> bool:
         # before several facts are tried: quick where it holds (an outcome out of reach by
         # the ranking's structure), and that search would spend its whole share for nothing.
         # Over every fact first, briefly (out of reach on this shape: four use cases, five
-        # slots), then over ranks and counts abstracted
+        # slots; not for an undetermined decision, whose search needs the time), then over
+        # ranks and counts abstracted
         deadline = budget.now() + timeout_ms * PROOF_SHARE / 1000
-        try:
-            context = _context(policy, assessment, decision, entity, outcome, as_of, params, keep, alternatives, current)
-            quick = _unreachable(context, int(timeout_ms * UNREACHABLE_SHARE))
-        except smt.Untranslatable:
-            quick = False
-        proven.append(quick or _proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, deadline))
+        found = False
+        if quick:
+            try:
+                context = _context(policy, assessment, decision, entity, outcome, as_of, params, keep, alternatives, current)
+                found = _unreachable(context, int(timeout_ms * UNREACHABLE_SHARE))
+            except smt.Untranslatable:
+                pass
+        proven.append(found or _proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, deadline))
         return proven[-1]
 
-    def composed() -> Search | None:
-        # a count of entities by outcome, or the entity's rank: each entity moved by its own
-        # search, before several facts are tried over the whole decision (two thirds of what
-        # is left for a count: on the methodology it is the stage that answers such a
-        # question; half for a rank, whose answer the solver may better with fewer facts)
+    rules = _movable(policy, decision, outcome) if decision in policy.decisions else []
+    counted = any(m[0] == "count" for _, marks in rules for m in marks.values())
+
+    def composed(kind: str) -> Search | None:
+        # entities moved one at a time (`_composed`), with two thirds of what is left: for a
+        # count ("count") before several facts are tried over the whole decision (on the
+        # methodology it is the stage that answers such a question); for a rank only
+        # ("rank") after them. Before them ("own", a rank only), the solver over the
+        # entity's own facts with a third of what is left: a deferral its own facts give
+        # takes fewer facts than moving the others, and "none" there is quick
+        if not rules or (kind == "count") != counted:
+            return None
         left = timeout_ms / 1000 - (budget.now() - start)
-        return _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, budget.now() + left * 2 / 3, budget.now() + left / 2)
+        if kind == "own":
+            own = _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, int(left * 1000 / 3), alternatives, current, own_only=True)
+            return own if own.counterfactuals else None
+        return _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, rules, budget.now() + left * 2 / 3)
 
     tried = _tried(
         policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives,
         start + timeout_ms * (TRY_SHARE + PROOF_SHARE) / 1000, proof, start + timeout_ms * UNDETERMINED_TRY_SHARE / 1000, composed,
+        bool(rules) and not counted,
     )
     if tried is NONE:
         return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), budget.now() - start)
@@ -652,7 +676,7 @@ def _why_not(
         # Not after the counted entities were moved one at a time: that stage answers where
         # the search over every fact does not
         left = min(timeout_ms - int((budget.now() - start) * 1000), int(timeout_ms * REFINE_SHARE))
-        if left > 50 and (tried.tried or tried.refinable):
+        if left > 50 and tried.tried:
             solved = _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, left, alternatives, current)
             fewest = min(len(c.changes) for c in tried.counterfactuals)
             if solved.counterfactuals and min(len(c.changes) for c in solved.counterfactuals) <= fewest:
@@ -676,8 +700,10 @@ def _solved(
     timeout_ms: int,
     alternatives: int,
     current: dict[str, Any],
+    own_only: bool = False,
 ) -> Search:
-    """Stage 3: the solver's staged search, within `timeout_ms`."""
+    """Stage 3: the solver's staged search, within `timeout_ms` (`own_only`: the entity's
+    own facts only, the first slice)."""
     start = budget.now()
     try:
         context = _context(policy, assessment, decision, entity, outcome, as_of, params, keep, alternatives, current)
@@ -685,6 +711,8 @@ def _solved(
         return Search((), untranslatable_note(error), budget.now() - start)
     t, relevant = context.t, context.relevant_all
     tiers = _tiers(policy, t, entity, relevant)
+    if own_only:
+        tiers = tiers[:1] if len(tiers) > 1 and entity is not None else []
     unknown = False
     rejected = False
     unproven = False
@@ -1007,15 +1035,12 @@ def _context(
     return _Context(policy, assessment, t, goal, current, held_facts(policy, t, keep), decision, entity, outcome, as_of, params, alternatives, constraints, relevant)
 
 
-def _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, deadline, ranked_deadline) -> Search | None:
+def _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, rules, deadline) -> Search | None:
     """Stage 2b of `why_not` (`_composed`), for a decision whose rule reads a count of
     entities by outcome or the entity's rank; None when it does not, or when nothing was
-    found by `deadline` (`ranked_deadline` when no rule reads a count)."""
-    rules = _movable(policy, decision, outcome)
+    found by `deadline`. `rules`: `_movable`'s."""
     if not rules:
         return None
-    if not any(m[0] == "count" for _, marks in rules for m in marks.values()):
-        deadline = ranked_deadline
     start = budget.now()
     try:
         context = _context(policy, assessment, decision, entity, outcome, as_of, params, keep, alternatives, current)
@@ -1026,8 +1051,8 @@ def _composed_search(policy, assessment, decision, entity, outcome, as_of, param
         return None
     if "rank" in kinds:
         note = Msg(N_("found by moving the entities ranked with it one at a time: not proven the fewest facts"))
-        return Search(tuple(cf for _, cf in composed), note, budget.now() - start, refinable=True)
-    note = Msg(N_("found by moving the entities counted one at a time: not proven the fewest facts"))
+    else:
+        note = Msg(N_("found by moving the entities counted one at a time: not proven the fewest facts"))
     return Search(tuple(cf for _, cf in composed), note, budget.now() - start)
 
 

@@ -938,7 +938,9 @@ def check(s: Any, budget_ms: int) -> Any:
     backstop) it is the solver's timeout, and an interrupt from a timer (non-linear
     arithmetic does not always look at its clock)."""
     meter = budget.active()
-    wall_ms = max(int(budget_ms), 1) if meter is None else meter.wall_left_ms()
+    # (inside a search the solver's timeout is only the backstop: the CPU time it has left,
+    # which a busy machine's other processes do not use up)
+    wall_ms = max(int(budget_ms), 1) if meter is None else meter.cpu_left_ms()
     if meter is not None:
         before = s.statistics().get_key_value("rlimit count")
         s.set("rlimit", min(max(int(budget_ms * budget.UNITS_PER_MS), 1), budget.MAX_UNITS))
