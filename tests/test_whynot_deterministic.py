@@ -21,8 +21,8 @@ from stratdsl.backends import budget, smt
 
 REPO = Path(__file__).resolve().parents[1]
 
-# roadmap → deferred_capacity for a planned use case: with 1.5 s one change is found, with
-# 2 s a second one as well (and with 1 s none): an answer that depends on where the budget ends
+# roadmap → deferred_capacity for a planned use case: with 1 s none is found, with 1.5 s one
+# (three with 3 s): an answer that depends on where the budget ends
 QUESTION = [
     str(REPO / "policies" / "strategy.strat"), str(REPO / "examples" / "cabinet-comptable.yaml"), "roadmap",
     "--for", "saisie-factures", "--why-not", "deferred_capacity", "--as-of", "2026-09-01", "--format", "json",
