@@ -576,16 +576,19 @@ def why_not(
     alternatives: int = MAX_ALTERNATIVES,
 ) -> Search:
     """Up to `alternatives` verified changes of facts that make `decision` `outcome`, within
-    `timeout_ms` (wall clock), in stages:
+    `timeout_ms` of work (backends/budget.py: solver steps and evaluations, not the clock —
+    the same answer on every machine), in stages:
 
     1. trying values (`_tried`, backends/probe): each fact the decision reads alone, set to
        the values worth trying, with the compiled evaluator. Fast (a few milliseconds per
        evaluation), but the values found are not proven the closest: the note says so.
-    2. when no one fact does it, a proof that no change gives the outcome, by the solver
-       over the policy with ranks and counts abstracted (`_proven_none`): proves the
-       outcomes structurally out of reach (`beyond_limit` with fewer use cases than slots)
-       without the rank's term, in a fraction of a second — before the next stage spends
-       its share on an outcome nothing gives.
+    2. when no one fact does it, a proof that no change gives the outcome: over every fact
+       with at most 4, 8, … facts changed (`_unreachable`, briefly), then over the policy
+       with ranks and counts abstracted (`_proven_none`): proves the outcomes structurally
+       out of reach (`beyond_limit` with fewer use cases than slots) before the next stage
+       spends its share on an outcome nothing gives.
+    2b. entities moved one at a time through a count or the entity's rank (`_composed`;
+       for a rank, the entity's own facts by the solver first).
     3. several facts, one condition of a rule at a time (probe.several_changes): not
        proven the fewest facts nor the closest values (the note says so). Skipped for a
        decision undetermined now (several answers at once: stage 4 gets the time, and stage
