@@ -5,16 +5,17 @@ depends on where each share ends. Measured by a clock, the answer to one questio
 changed with the machine and its load (a change found on an idle laptop, "unknown"
 while CI ran): an audit could not repeat it. So, while a search runs (`counted`), its
 time is *charged*, not read: each solver call by z3's own count of the steps it took
-(its resource count, limited per call with `rlimit`), each evaluation tried by a fixed
-cost. The same question, on the same policy, assessment and solver version, takes the
+(its resource count, limited per call with `rlimit`), each evaluation tried by what
+it computed (the decisions and definitions in its memo tables). The same question, on the same policy, assessment and solver version, takes the
 same path and gets the same answer on every machine.
 
 A budget still reads as seconds: the charges are calibrated so that one second of
 budget is about one second on the machine the benchmarks ran on (docs/performance.md).
 Work the charges do not see (simplifying terms, checking a change with the evaluator's
 validation) makes the wall-clock time longer than the budget, never the answer
-different. A backstop on the process's CPU time (`CPU_FACTOR` times the budget, and a
-few seconds: other processes on a busy machine do not count) stops a search whose
+different. A backstop on the CPU time of the thread that searches (`CPU_FACTOR` times
+the budget, and a few seconds: other processes on a busy machine, and the service's
+other requests, do not count; the solver runs in that thread) stops a search whose
 steps the charges misjudge; only then may the answer depend on the machine
 (`Meter.backstop` says it happened).
 """
@@ -28,8 +29,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 #: z3's resource units charged as one millisecond (z3 5.4 on the reference methodology, on the
-#: benchmarks' machine: from 2,300 a millisecond (a large non-linear proof) to 10,000, most
-#: calls about 4,500)
+#: benchmarks' machine: from 2,300 a millisecond (a large non-linear proof) to 17,000 (the
+#: proof over ranks abstracted), most calls 3,000 to 5,000)
 UNITS_PER_MS = 4_500
 #: the most units one call may take (z3 reads `rlimit` as a 32-bit count)
 MAX_UNITS = 4_000_000_000
@@ -40,7 +41,7 @@ REFERENCE_STEP_MS = 0.015
 #: a whole evaluation by the reference evaluator with the validation before it (a change
 #: checked), per decision made, in milliseconds
 EVALUATION_STEP_MS = 0.05
-#: the backstop: this many times the budget, plus BACKSTOP_S seconds, of the process's CPU time
+#: the backstop: this many times the budget, plus BACKSTOP_S seconds, of the thread's CPU time
 CPU_FACTOR = 4
 BACKSTOP_S = 5.0
 #: what the search's clock jumps by when the backstop stops it: every share is then spent
@@ -54,7 +55,7 @@ class Meter:
 
     budget_ms: int
     spent_ms: float = 0.0
-    started: float = field(default_factory=time.process_time)
+    started: float = field(default_factory=time.thread_time)
     backstop: bool = False  # the backstop stopped the search (the answer may vary)
 
     def now(self) -> float:
@@ -65,9 +66,9 @@ class Meter:
         return self.spent_ms / 1000
 
     def cpu_left_ms(self) -> int:
-        """Milliseconds of the process's CPU time before the backstop (at least 1)."""
+        """Milliseconds of the thread's CPU time before the backstop (at least 1)."""
         limit = self.budget_ms * CPU_FACTOR + BACKSTOP_S * 1000
-        return max(int(limit - (time.process_time() - self.started) * 1000), 1)
+        return max(int(limit - (time.thread_time() - self.started) * 1000), 1)
 
 
 _ACTIVE: ContextVar[Meter | None] = ContextVar("stratdsl_budget_meter", default=None)
