@@ -364,16 +364,16 @@ def _tried(
     proof: Callable[[bool], bool] = lambda quick: False,
     undetermined_deadline: float | None = None,
     composed: Callable[[str], Search | None] = lambda kind: None,
-    ranked: bool = False,
+    own: Callable[[], Search | None] | None = None,
 ) -> Search | None:
     """The concrete stage: each fact the decision reads, alone, set to the values worth trying
     (backends/probe); the verified changes of one fact, nearest first. When none gives the
     outcome, `proof(quick)` is asked first (a proof that no change does: `NONE` is returned;
     `quick`: the question over every fact too — not for an undetermined decision), then
-    `composed("count")` (entities moved one at a time through a count), several facts, and
-    `composed("rank")` (through the entity's rank; `ranked`: the decision reads one, several
-    facts then get half of what is left). None when nothing was found (then the solver
-    searches)."""
+    `composed("count")` (entities moved one at a time through a count); for a rule that
+    reads the entity's rank (`own` given), `own()` (the solver over the entity's own facts)
+    and `composed("rank")` (the ranked entities); then several facts. None when nothing
+    was found (then the solver searches)."""
     if decision not in policy.decisions or outcome not in {o.name for o in policy.decisions[decision].outcomes}:
         return None
     fields, consts = _cone(policy, decision)
@@ -415,8 +415,8 @@ def _tried(
             return found_composed
         # (a rank read: several facts get half of what is left to their deadline, the entities
         # ranked with it moved one at a time the next share)
-        if ranked:
-            found_own = composed("own") or composed("rank")
+        if own is not None:
+            found_own = own() or composed("rank")
             if found_own is not None:
                 return found_own
         return _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline, held)
@@ -638,15 +638,16 @@ def _why_not(
         # slots; not for an undetermined decision, whose search needs the time), then over
         # ranks and counts abstracted
         deadline = budget.now() + timeout_ms * PROOF_SHARE / 1000
-        found = False
-        if quick:
-            try:
-                context = _context(policy, assessment, decision, entity, outcome, as_of, params, keep, alternatives, current)
-                found = _unreachable(context, int(timeout_ms * UNREACHABLE_SHARE))
-            except smt.Untranslatable:
-                pass
+        found = quick and _unreachable_here()
         proven.append(found or _proven_none(policy, assessment, decision, entity, outcome, as_of, params, keep, current, deadline))
         return proven[-1]
+
+    def _unreachable_here() -> bool:
+        try:
+            context = _context(policy, assessment, decision, entity, outcome, as_of, params, keep, alternatives, current)
+        except smt.Untranslatable:
+            return False
+        return _unreachable(context, int(timeout_ms * UNREACHABLE_SHARE))
 
     rules = _movable(policy, decision, outcome) if decision in policy.decisions else []
     counted = any(m[0] == "count" for _, marks in rules for m in marks.values())
@@ -655,21 +656,24 @@ def _why_not(
         # entities moved one at a time (`_composed`), with two thirds of what is left: for a
         # count ("count") before several facts are tried over the whole decision (on the
         # methodology it is the stage that answers such a question); for a rank only
-        # ("rank") after them. Before them ("own", a rank only), the solver over the
-        # entity's own facts with a third of what is left: a deferral its own facts give
-        # takes fewer facts than moving the others, and "none" there is quick
+        # ("rank") after them
         if not rules or (kind == "count") != counted:
             return None
         left = timeout_ms / 1000 - (budget.now() - start)
-        if kind == "own":
-            own = _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, int(left * 1000 / 3), alternatives, current, own_only=True)
-            return own if own.counterfactuals else None
         return _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, rules, budget.now() + left * 2 / 3)
+
+    def own() -> Search | None:
+        # for a rank only, before the ranked entities are moved: the solver over the entity's
+        # own facts with a third of what is left (a deferral its own facts give takes fewer
+        # facts than moving the others, and "none" there is quick)
+        left = timeout_ms / 1000 - (budget.now() - start)
+        found = _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, int(left * 1000 / 3), alternatives, current, own_only=True)
+        return found if found.counterfactuals else None
 
     tried = _tried(
         policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives,
         start + timeout_ms * (TRY_SHARE + PROOF_SHARE) / 1000, proof, start + timeout_ms * UNDETERMINED_TRY_SHARE / 1000, composed,
-        bool(rules) and not counted,
+        own if rules and not counted else None,
     )
     if tried is NONE:
         return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), budget.now() - start)
@@ -986,13 +990,13 @@ def _count_step(
     for d in sorted(counted, key=lambda d: d.outcome != value):
         # out of the count, or into it; the time left shared with the entities after this one
         wanted = [o.name for o in c.policy.decisions[name].outcomes if o.name != value] if d.outcome == value else [value]
-        own = frozenset(p for p in c.relevant_all if p.startswith(f"{c.t.entity_path(owner, d.entity)}.") and p not in c.held and p not in state)
+        own = _own_facts(c, owner, d.entity, state)
         if not own:
             continue
         for outcome in wanted:
             if (d.entity, outcome) in refused:
                 continue
-            left = budget_ms - int((budget.now() - start) * 1000)
+            left = _left_ms(start, budget_ms)
             if left <= 0:
                 return None
             try:
