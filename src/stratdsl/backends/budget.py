@@ -36,6 +36,13 @@ UNITS_PER_MS = 4_500
 MAX_UNITS = 4_000_000_000
 #: one decision or definition computed by the compiled evaluator (values tried), in milliseconds
 COMPILED_STEP_MS = 0.003
+#: more for a definition whose value is unknown (computed over the values it may take) and for
+#: an undetermined decision (every rule walked, the statuses kept): an assessment with many
+#: unanswered questions costs several times more per value (least squares over the nine
+#: examples' decisions, benchmarks' machine: 0.0013 ms a value, 0.0075 more unknown, 0.039 more
+#: undetermined, 0.02 an evaluation — charged with the changed assessment's making, as above)
+UNKNOWN_STEP_MS = 0.015
+UNDETERMINED_STEP_MS = 0.08
 #: one decision or definition computed by the reference evaluator, in milliseconds
 REFERENCE_STEP_MS = 0.015
 #: a whole evaluation by the reference evaluator with the validation before it (a change
@@ -97,6 +104,11 @@ def now() -> float:
     """The search's clock in seconds: work charged inside `counted`, the wall clock outside."""
     meter = _ACTIVE.get()
     return meter.now() if meter is not None else time.perf_counter()
+
+
+def compiled_ms(computed: int, unknown: int, undetermined: int) -> float:
+    """The charge of one evaluation by the compiled evaluator (`CompiledPolicy.some`'s `work`)."""
+    return COMPILED_STEP_MS * computed + UNKNOWN_STEP_MS * unknown + UNDETERMINED_STEP_MS * undetermined
 
 
 def charge(ms: float) -> None:

@@ -50,6 +50,7 @@ from ..runtime.result import (
     FIRED,
     NOT_IN_FORCE,
     NOT_REACHED,
+    UNDETERMINED,
     UNKNOWN,
     DecisionResult,
     ObligationResult,
@@ -980,7 +981,7 @@ class CompiledPolicy:
         self, assessment: Assessment, as_of: date, params: dict[str, Any] | None,
         decisions: list[tuple[str, str | None]], obligations: list[tuple[str, str | None]],
         known: list[DecisionResult] = (),  # type: ignore[assignment]
-        work: list[int] | None = None,
+        work: list[tuple[int, int, int]] | None = None,
     ) -> tuple[list[DecisionResult], list[ObligationResult]]:
         """Some results of `evaluate(assessment, as_of, params)` without the others: the
         (decision, entity id) and (obligation, entity id) pairs asked for, each as `evaluate`
@@ -988,7 +989,10 @@ class CompiledPolicy:
         read is evaluated, once (the same memo tables as `evaluate`), nothing else. `known`:
         decision results the caller already has for this very evaluation (the same facts, date
         and parameters), taken as they are instead of walking those decisions again. `work`:
-        gets the number of decisions and definitions computed (a why-not budget's charge)."""
+        gets what was computed, for a why-not budget's charge: (decisions and definitions,
+        definitions unknown, decisions undetermined) — unknown values are computed over
+        their possible values and undetermined decisions walk every rule: each costs several
+        known ones."""
         run = _Run(self, assessment, as_of, params)
         try:
             if self.needs_context:
@@ -999,7 +1003,7 @@ class CompiledPolicy:
             raise too_large() from None
         finally:
             if work is not None:
-                work.append(len(run.decisions) + sum(len(m) for m in run.memo))
+                work.append(run.work())
 
     def _compile_later(self) -> None:
         with self._later_lock:
@@ -1072,6 +1076,12 @@ class _Run:
         self.R = assessment.records
         self.ENT = assessment.entities
         self.MEM = {name: {e.id: e for e in items} for name, items in assessment.entities.items()} if compiled.uses_members else None
+
+    def work(self) -> tuple[int, int, int]:
+        """(decisions and definitions computed, definitions unknown, decisions undetermined)."""
+        unknown = sum(1 for table in self.memo for v in table.values() if v.__class__ is Unknown)
+        undetermined = sum(1 for d in self.decisions.values() if d.status == UNDETERMINED)
+        return len(self.decisions) + sum(len(table) for table in self.memo), unknown, undetermined
 
     # called by generated code
     def outcome(self, name: str, entity: Entity | None) -> Any:

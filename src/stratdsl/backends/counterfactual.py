@@ -51,7 +51,9 @@ def _names(*exprs: Any) -> list[frozenset[str]]:
     """For each term, the names of the solver variables it reads — as `smt.constants`, but
     through z3's C interface and with one memo for all of them, so that the guards the
     terms share are walked once (the Python wrappers made this most of a question's time)."""
-    ctx = z3.main_ctx().ref()
+    if not exprs:
+        return []
+    ctx = exprs[0].ctx.ref()
     memo: dict[int, frozenset[str]] = {}
     out = []
     empty: frozenset[str] = frozenset()
@@ -103,8 +105,9 @@ def _translation(policy: ir.CheckedPolicy, assessment: Assessment, as_of: date, 
     """The translation for this assessment's shape, reused by the next question on the same
     policy, assessment, date and parameters (`explain` for every entity, the report, the
     benchmark): translating a methodology that ranks every use case is most of a question's
-    time. One per thread; the objects are held, so their identity cannot be reused."""
-    key = (as_of, tuple(sorted((k, str(v)) for k, v in params.items())))
+    time. One per thread and z3 context (`smt.question`: each question has its own); the
+    objects are held, so their identity cannot be reused."""
+    key = (as_of, tuple(sorted((k, str(v)) for k, v in params.items())), z3.main_ctx())
     last = getattr(_CACHE, "last", None)
     if last is not None and last[0] is policy and last[1] is assessment and last[2] == key:
         return last[3]
@@ -281,7 +284,7 @@ def _proven_none(
     if left <= 50:
         return False
     try:
-        key = (as_of, tuple(sorted((k, str(v)) for k, v in params.items())))
+        key = (as_of, tuple(sorted((k, str(v)) for k, v in params.items())), z3.main_ctx())
         last = getattr(_CACHE, "abstract", None)
         if last is not None and last[0] is policy and last[1] is assessment and last[2] == key:
             t = last[3]
@@ -598,7 +601,7 @@ def why_not(
 
     Every change shown is verified by validation and the reference evaluator."""
     origin = time.perf_counter()
-    with smt.LOCK, budget.counted(timeout_ms):
+    with smt.question(), budget.counted(timeout_ms):  # (its answer depends on it alone)
         found = _why_not(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives)
     return dataclasses.replace(found, seconds=time.perf_counter() - origin)
 
@@ -1571,7 +1574,7 @@ def settlers(
     Values are tried first (backends/probe: every value of an enum, true and false, the
     numbers its thresholds make interesting), with the compiled evaluator; the solver then
     looks, within what is left of the budget, for the (answer, outcome) pairs not found so."""
-    with smt.LOCK, budget.counted(timeout_ms):
+    with smt.question(), budget.counted(timeout_ms):
         return _settlers(policy, assessment, decision, entity, missing, as_of, params or {}, timeout_ms)
 
 

@@ -22,8 +22,8 @@ from ..language.diagnostics import Diagnostic, Severity
 from ..language.messages import N_, Msg
 from ..runtime.assessment import validate
 from ..runtime.evaluator import evaluate
+from . import budget, smt
 from . import prove as prove_mod
-from . import smt
 
 
 def _witness_line(data: dict[str, Any]) -> str:
@@ -49,6 +49,11 @@ def _counts_entities(policy: ir.CheckedPolicy, decision: ir.Decision) -> bool:
 
 
 def exact_checks(policy: ir.CheckedPolicy, as_of: date, budget_ms: int, approximate: list[Diagnostic]) -> list[Diagnostic]:
+    with smt.question():
+        return _exact_checks(policy, as_of, budget_ms, approximate)
+
+
+def _exact_checks(policy: ir.CheckedPolicy, as_of: date, budget_ms: int, approximate: list[Diagnostic]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     try:
         t = smt.Translation(policy, smt.Shape.uniform(policy, 1), as_of)
@@ -59,10 +64,12 @@ def exact_checks(policy: ir.CheckedPolicy, as_of: date, budget_ms: int, approxim
     all_known = [f.known for f in t.facts.values()]
 
     def ask(*goal: Any) -> tuple[Any, Any]:
-        s = smt.solver(budget_ms)
-        s.add(*base, *goal)
-        answer = smt.check(s, budget_ms)
-        return answer, (s.model() if answer == z3.sat else None)
+        # a budget of work, not of the clock (backends/budget.py): the same warnings on every machine
+        with budget.counted(budget_ms):
+            s = smt.solver(budget_ms)
+            s.add(*base, *goal)
+            answer = smt.check(s, budget_ms)
+            return answer, (s.model() if answer == z3.sat else None)
 
     when = Msg(N_("on {date}"), date=as_of.isoformat())
     for decision in policy.decisions.values():

@@ -155,17 +155,18 @@ class Prober:
         evaluator's form has no `some`: every decision)."""
         changed = self.changed(changes)
         self.evaluations += 1
-        work: list[int] = []
+        work: list[tuple[int, int, int]] = []
         try:
             if isinstance(self.compiled, compiler.CompiledPolicy):
                 (found,), _ = self.compiled.some(changed, self.as_of, self.params, [(self.decision, self.entity)], [], work=work)
                 return found.outcome if found.status == DECIDED else None
-            work.append(self.every)
+            work.append((self.every, 0, 0))
             return self.compiled.outcomes(changed, self.as_of, self.params)[self.slot]
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
             return None
         finally:
-            budget.charge(budget.COMPILED_STEP_MS * sum(work))
+            for computed, unknown, undetermined in work:
+                budget.charge(budget.compiled_ms(computed, unknown, undetermined))
 
     def undetermined(self) -> bool:
         """Whether the decision is undetermined on the assessment as it is (unanswered questions)."""

@@ -117,7 +117,7 @@ def prove(
             continue
         # the budget counted in work, as why-not's (backends/budget.py): the same verdict on
         # every machine; the seconds shown are the wall clock's
-        with smt.LOCK, budget.counted(timeout_ms):
+        with smt.question(), budget.counted(timeout_ms):
             out.append(_prove_one(policy, assertion, as_of, params, max_entities, timeout_ms))
     return out
 

@@ -29,6 +29,8 @@ approximate analyses, never to a guess.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -49,6 +51,33 @@ from . import budget
 #: One search at a time per process: z3's context is shared and not safe for two threads
 #: at once (the service runs two evaluations at once); re-entrant for nested searches.
 LOCK = threading.RLock()
+
+
+_DEPTH = threading.local()
+
+
+@contextmanager
+def question() -> Iterator[None]:
+    """One question to the solver (a why-not, settlers, an assertion, a static check): LOCK
+    held and, unless inside another question, a new z3 context to make its terms in.
+
+    What the solver finds depends on the terms its context already holds (their numbering
+    decides the order it tries things): in one context, a question asked after others
+    could get another verified change than the same question asked alone — in the
+    service, the answer depended on earlier requests. In a new context the answer depends
+    on the question alone. Terms made before stay valid in their own context; a question
+    must not mix them with its own (the translation caches are per context)."""
+    global TRUE, FALSE
+    with LOCK:
+        depth = getattr(_DEPTH, "n", 0)
+        if depth == 0:
+            z3.z3._main_ctx = z3.Context()  # (z3's `main_ctx()` is this module global; we replace it)
+            TRUE, FALSE = z3.BoolVal(True), z3.BoolVal(False)
+        _DEPTH.n = depth + 1
+        try:
+            yield
+        finally:
+            _DEPTH.n = depth
 
 #: The default time limit of one solver call, in milliseconds.
 DEFAULT_TIMEOUT_MS = 5000
@@ -931,8 +960,8 @@ def fact_names(fact: Fact) -> set[str]:
     return out
 
 
-def check(s: Any, budget_ms: int) -> Any:
-    """`s.check()` within `budget_ms`. Inside a why-not search (`budget.counted`) the limit is
+def check(s: Any, budget_ms: int, *assumptions: Any) -> Any:
+    """`s.check(*assumptions)` within `budget_ms`. Inside a why-not search (`budget.counted`) the limit is
     on the solver's own count of its steps (`rlimit`), and the steps taken are charged to the
     search: the same call stops at the same point on every machine. Elsewhere (and as a
     backstop) it is the solver's timeout, and an interrupt from a timer (non-linear
@@ -950,7 +979,7 @@ def check(s: Any, budget_ms: int) -> Any:
     timer.daemon = True
     timer.start()
     try:
-        return s.check()
+        return s.check(*assumptions)
     except z3.Z3Exception:
         return z3.unknown
     finally:

@@ -14,7 +14,6 @@ decide within its budget is *unknown*.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -26,8 +25,8 @@ from ..language.diagnostics import StratError
 from ..language.types import DateT, EnumT, TextT
 from ..runtime.assessment import validate
 from ..runtime.evaluator import evaluate
+from . import budget, smt
 from . import prove as prove_mod
-from . import smt
 
 
 @dataclass(frozen=True)
@@ -69,13 +68,13 @@ def _region(goal: Any, context: list[Any], facts: dict[str, smt.Fact], codes: di
     """The region's bounding box in the facts' names: for each fact the region narrows,
     its lowest and highest value there (numbers), or its only value (booleans, enums).
     A box contains the region; it is the region itself when the region is a box."""
-    start = time.perf_counter()
+    start = budget.now()
     names = smt.constants(goal)
     parts = []
     for path, fact in sorted(facts.items()):
         if not (smt.fact_names(fact) & names):
             continue
-        left = budget_ms - int((time.perf_counter() - start) * 1000)
+        left = budget_ms - int((budget.now() - start) * 1000)
         if left <= 0:
             return None
         if isinstance(fact.value, dict):  # a list: the values it always / never holds in the region
@@ -372,10 +371,10 @@ def _num(value: Any) -> str:
 def exact_region(goal: Any, context: list[Any], old: smt.Translation, new: smt.Translation, budget_ms: int, decision: str | None = None, entity: str | None = None) -> str | None:
     """The region as a union of conditions on facts, or None (too large, not in atoms,
     or not decided within the budget): then the caller prints the bounding box."""
-    start = time.perf_counter()
+    start = budget.now()
 
     def left() -> int:
-        return budget_ms - int((time.perf_counter() - start) * 1000)
+        return budget_ms - int((budget.now() - start) * 1000)
 
     pairs = []
     for path, f_new in new.facts.items():
@@ -417,15 +416,13 @@ def exact_region(goal: Any, context: list[Any], old: smt.Translation, new: smt.T
         lits = [(a, z3.is_true(model.evaluate(a.term, model_completion=True))) for a in atoms]
         keep = list(lits)
         terms = [a.term if sign else z3.Not(a.term) for a, sign in keep]
-        outside.set("timeout", max(left(), 1))
-        if outside.check(*terms) != z3.unsat:
+        if smt.check(outside, max(left(), 1), *terms) != z3.unsat:
             return None  # the atoms do not decide the region: not printable exactly
         for lit in sorted(lits, key=lambda x: x[0].kind == "decision"):
             trial = [x for x in keep if x is not lit]
             if left() <= 0:
                 return None
-            outside.set("timeout", max(left(), 1))
-            if outside.check(*[a.term if sign else z3.Not(a.term) for a, sign in trial]) == z3.unsat:
+            if smt.check(outside, max(left(), 1), *[a.term if sign else z3.Not(a.term) for a, sign in trial]) == z3.unsat:
                 keep = trial
         cubes.append(keep)
         inside.add(z3.Not(z3.And(*[a.term if sign else z3.Not(a.term) for a, sign in keep])) if keep else z3.BoolVal(False))
@@ -467,6 +464,13 @@ def symbolic_diff(
     timeout_ms: int = 10000,
     only: tuple[str, ...] = (),
 ) -> list[DecisionDiff]:
+    with smt.question():
+        return _symbolic_diff(old_policy, new_policy, as_of, entities, timeout_ms, only)
+
+
+def _symbolic_diff(
+    old_policy: ir.CheckedPolicy, new_policy: ir.CheckedPolicy, as_of: date, entities: int, timeout_ms: int, only: tuple[str, ...],
+) -> list[DecisionDiff]:
     shape = smt.Shape.uniform(new_policy, entities)
     old = smt.Translation(old_policy, shape, as_of, prefix="old·")
     new = smt.Translation(new_policy, shape, as_of)
@@ -476,51 +480,59 @@ def symbolic_diff(
         if name not in old_policy.decisions or (only and name not in only):
             continue
         for entity in new.scope_entities(decision.entity_input):
-            start = time.perf_counter()
             try:
                 t_old, t_new = old.decision(name, entity), new.decision(name, entity)
             except smt.Untranslatable as error:
                 out.append(DecisionDiff(name, entity, "untranslatable", detail=error.diagnostics[0].message))
                 continue
-            s = smt.solver(timeout_ms)
-            s.add(*base, *old.safety, *new.safety)
-            states_old, states_new = _states(t_old), _states(t_new)
-            pairs = [(o1, o2) for o1 in states_old for o2 in states_new if o1 != o2]
-            changed = z3.Or(*[z3.And(states_old[o1], states_new[o2]) for o1, o2 in pairs]) if pairs else z3.BoolVal(False)
-            s.add(changed)
-            answer = smt.check(s, timeout_ms)
-            if answer == z3.unsat:
-                out.append(DecisionDiff(name, entity, "unchanged"))
-                continue
-            if answer == z3.unknown:
-                out.append(DecisionDiff(name, entity, "unknown", detail="unknown within the time budget"))
-                continue
-            result = DecisionDiff(name, entity, "changed")
-            for o1, o2 in pairs:
-                left = timeout_ms - int((time.perf_counter() - start) * 1000)
-                if left <= 0:
-                    result.detail = "time budget spent before every pair was tried"
-                    break
-                goal = z3.And(states_old[o1], states_new[o2])
-                s2 = smt.solver(left)
-                s2.add(*base, *old.safety, *new.safety, goal)
-                if smt.check(s2, left) != z3.sat:
-                    continue
-                data = prove_mod._data(new, s2.model())
-                if not _confirmed(old_policy, new_policy, data, name, entity, o1, o2, as_of):
-                    continue
-                context = [*base, *old.safety, *new.safety]
-                region = exact_region(goal, context, old, new, left // 2, name, entity)
-                if region is not None:
-                    result.pairs.append(Pair(o1, o2, data, region, True))
-                    continue
-                region = _region(goal, base, new.facts, new.codes, left // 3)
-                result.pairs.append(Pair(o1, o2, data, region))
-            if not result.pairs and result.detail is None:
-                result.status = "unknown"
-                result.detail = "no witness was confirmed by the evaluators"
-            out.append(result)
+            # a budget of work, not of the clock (backends/budget.py): the same regions on every machine
+            with budget.counted(timeout_ms):
+                out.append(_decision_diff(old_policy, new_policy, old, new, base, name, entity, t_old, t_new, as_of, timeout_ms))
     return out
+
+
+def _decision_diff(
+    old_policy: ir.CheckedPolicy, new_policy: ir.CheckedPolicy, old: smt.Translation, new: smt.Translation, base: list[Any],
+    name: str, entity: str | None, t_old: smt.DecisionTerm, t_new: smt.DecisionTerm, as_of: date, timeout_ms: int,
+) -> DecisionDiff:
+    """How one decision of one entity changed: unchanged, unknown, or a witness per pair of outcomes."""
+    start = budget.now()
+    s = smt.solver(timeout_ms)
+    s.add(*base, *old.safety, *new.safety)
+    states_old, states_new = _states(t_old), _states(t_new)
+    pairs = [(o1, o2) for o1 in states_old for o2 in states_new if o1 != o2]
+    changed = z3.Or(*[z3.And(states_old[o1], states_new[o2]) for o1, o2 in pairs]) if pairs else z3.BoolVal(False)
+    s.add(changed)
+    answer = smt.check(s, timeout_ms)
+    if answer == z3.unsat:
+        return DecisionDiff(name, entity, "unchanged")
+    if answer == z3.unknown:
+        return DecisionDiff(name, entity, "unknown", detail="unknown within the time budget")
+    result = DecisionDiff(name, entity, "changed")
+    for o1, o2 in pairs:
+        left = timeout_ms - int((budget.now() - start) * 1000)
+        if left <= 0:
+            result.detail = "time budget spent before every pair was tried"
+            break
+        goal = z3.And(states_old[o1], states_new[o2])
+        s2 = smt.solver(left)
+        s2.add(*base, *old.safety, *new.safety, goal)
+        if smt.check(s2, left) != z3.sat:
+            continue
+        data = prove_mod._data(new, s2.model())
+        if not _confirmed(old_policy, new_policy, data, name, entity, o1, o2, as_of):
+            continue
+        context = [*base, *old.safety, *new.safety]
+        region = exact_region(goal, context, old, new, left // 2, name, entity)
+        if region is not None:
+            result.pairs.append(Pair(o1, o2, data, region, True))
+            continue
+        region = _region(goal, base, new.facts, new.codes, left // 3)
+        result.pairs.append(Pair(o1, o2, data, region))
+    if not result.pairs and result.detail is None:
+        result.status = "unknown"
+        result.detail = "no witness was confirmed by the evaluators"
+    return result
 
 
 UNDETERMINED = "(undetermined)"
