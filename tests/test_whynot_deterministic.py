@@ -83,6 +83,21 @@ def test_searches_nest_in_the_outer_budget():
     budget.charge(5)  # (no search: nothing is charged, nothing fails)
 
 
+def test_a_call_the_clock_stops_is_charged_its_share_and_flagged(monkeypatch):
+    # z3 counts its steps slowly in some procedures (a call given 2.3 s of work ran 31 s): a
+    # call may run CALL_FACTOR times its share on the clock, then it is stopped, charged its
+    # whole share, and the meter says the answer may depend on the machine
+    monkeypatch.setattr(budget, "CALL_FACTOR", 0)
+    monkeypatch.setattr(budget, "CALL_SLACK_MS", 50)
+    zs = z3.Ints("a b c d e f g h")
+    hard = smt.solver(100000)
+    hard.add(*[z3.And(z >= 0, z < 60) for z in zs], z3.Sum([z * z * z for z in zs]) == 133335, z3.Distinct(zs))
+    with budget.counted(100000) as meter:
+        assert smt.check(hard, 10000) == z3.unknown
+        assert meter.backstop
+        assert meter.spent_ms == 10000
+
+
 def test_the_backstop_stops_a_search_whose_charges_are_wrong():
     with budget.counted(0) as meter:
         meter.started -= budget.BACKSTOP_S + 1  # (as if the process had spent that much CPU time)

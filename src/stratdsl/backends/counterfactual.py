@@ -49,12 +49,16 @@ _CACHE = threading.local()
 
 def _names(*exprs: Any) -> list[frozenset[str]]:
     """For each term, the names of the solver variables it reads — as `smt.constants`, but
-    through z3's C interface and with one memo for all of them, so that the guards the
-    terms share are walked once (the Python wrappers made this most of a question's time)."""
+    through z3's C interface and with one memo for every call of a question, so that the
+    terms its calls share (the decision's term, the guards) are walked once (the Python
+    wrappers made this most of a question's time; a memo per call, a third of it). The memo
+    lives on the question's z3 context (`smt.question`) and pins each node it remembers
+    (`Z3_inc_ref`, released with the context): a freed node's id could be given to another."""
     if not exprs:
         return []
-    ctx = exprs[0].ctx.ref()
-    memo: dict[int, frozenset[str]] = {}
+    context = exprs[0].ctx
+    ctx = context.ref()
+    memo: dict[int, frozenset[str]] = context.__dict__.setdefault("_stratdsl_names", {})
     out = []
     empty: frozenset[str] = frozenset()
     for e in exprs:
@@ -65,6 +69,8 @@ def _names(*exprs: Any) -> list[frozenset[str]]:
             i = z3.Z3_get_ast_id(ctx, a)
             if i in memo:
                 continue
+            if not ready:
+                z3.Z3_inc_ref(ctx, a)  # (pinned: its id stays its own while the memo holds it)
             if z3.Z3_get_ast_kind(ctx, a) != z3.Z3_APP_AST:
                 memo[i] = empty
                 continue

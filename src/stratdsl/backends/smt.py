@@ -29,6 +29,7 @@ approximate analyses, never to a guess.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -967,14 +968,20 @@ def check(s: Any, budget_ms: int, *assumptions: Any) -> Any:
     backstop) it is the solver's timeout, and an interrupt from a timer (non-linear
     arithmetic does not always look at its clock)."""
     meter = budget.active()
-    # (inside a search the solver's timeout is only the backstop: the CPU time it has left,
-    # which a busy machine's other processes do not use up)
-    wall_ms = max(int(budget_ms), 1) if meter is None else meter.cpu_left_ms()
-    if meter is not None:
+    # (inside a search the solver's timeout is only a backstop: z3 counts its steps slowly
+    # in some procedures — a call given 2.3 s of work ran 31 s on an express diagnostic — so
+    # a call may not run more than CALL_FACTOR times its share, nor past the search's CPU
+    # backstop; stopped so, it is charged its share and the meter says the answer may vary)
+    if meter is None:
+        wall_ms = max(int(budget_ms), 1)
+    else:
+        wall_ms = min(meter.cpu_left_ms(), int(budget_ms * budget.CALL_FACTOR + budget.CALL_SLACK_MS))
+        limit = min(max(int(budget_ms * budget.UNITS_PER_MS), 1), budget.MAX_UNITS)
         before = s.statistics().get_key_value("rlimit count")
-        s.set("rlimit", min(max(int(budget_ms * budget.UNITS_PER_MS), 1), budget.MAX_UNITS))
+        s.set("rlimit", limit)
     s.set("timeout", wall_ms)
     ctx = s.ctx
+    started = time.perf_counter()
     timer = threading.Timer(wall_ms / 1000 + 0.2, ctx.interrupt)
     timer.daemon = True
     timer.start()
@@ -985,7 +992,11 @@ def check(s: Any, budget_ms: int, *assumptions: Any) -> Any:
     finally:
         timer.cancel()
         if meter is not None:
-            meter.spent_ms += (s.statistics().get_key_value("rlimit count") - before) / budget.UNITS_PER_MS
+            units = s.statistics().get_key_value("rlimit count") - before
+            if units < limit and time.perf_counter() - started >= wall_ms / 1000:  # the clock stopped it, not the count
+                meter.backstop = True
+                units = limit
+            meter.spent_ms += units / budget.UNITS_PER_MS
 
 
 def format_term(model: Any, fact: Fact, codes: dict[str, int]) -> str:

@@ -123,7 +123,7 @@ def _roots(paths: tuple[str, ...]) -> tuple[list[str], list[Diagnostic]]:
 @click.option("--assertions", "assert_budget", type=click.FloatRange(0, 600), default=None, metavar="SECONDS",
               help="Seconds of work the solver may spend on each of the policy's assertions (one use case; counted in solver steps, not on the clock): E071 for a counterexample, W130 when unknown within the budget. Default 2, or the environment variable STRATDSL_ASSERTION_BUDGET; 0 skips them.")
 @click.option("--exact", "exact_budget", type=click.FloatRange(0, 600), default=0, metavar="SECONDS",
-              help="Also decide unreachable rules, dead exceptions and gaps with the solver (this many seconds per question): W131–W134. Off by default.")
+              help="Also decide unreachable rules, dead exceptions and gaps with the solver (this many seconds of work per question, counted in solver steps, not on the clock): W131–W134. Off by default.")
 @_lang
 @guarded
 def check_cmd(policies: tuple[str, ...], fmt: str, lang: str | None, assert_budget: float | None = None, exact_budget: float = 0) -> None:
@@ -712,7 +712,7 @@ def _indent(block: str, pad: str) -> str:
 @_lang
 @click.option("--symbolic", is_flag=True, help="Compare over all inputs with the solver: per changed decision, a witness company per (old → new) pair and the region's bounds.")
 @click.option("--entities", type=click.IntRange(1, 4), default=1, show_default=True, help="With --symbolic: entities per list input.")
-@click.option("--budget", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True, help="With --symbolic: seconds per decision.")
+@click.option("--budget", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True, help="With --symbolic: seconds of work per decision (counted in solver steps, not on the clock).")
 @click.option("--decision", "only", multiple=True, metavar="NAME", help="With --symbolic: compare only this decision (repeatable).")
 @guarded
 def diff_cmd(policy, assessments, from_rev, to_rev, as_of, fmt, lang, symbolic=False, entities=1, budget=10.0, only=()) -> None:
