@@ -98,6 +98,20 @@ def test_a_call_the_clock_stops_is_charged_its_share_and_flagged(monkeypatch):
         assert meter.spent_ms == 10000
 
 
+def test_an_answer_the_clock_cut_says_so(monkeypatch):
+    from datetime import date
+
+    from stratdsl.backends import counterfactual
+    from stratdsl.engine import compile_policy, load_assessment
+
+    monkeypatch.setattr(budget, "CALL_FACTOR", 0)
+    monkeypatch.setattr(budget, "CALL_SLACK_MS", 1)  # (every solver call is cut by the clock)
+    policy, _ = compile_policy(REPO / "policies" / "strategy.strat")
+    assessment = load_assessment(policy, REPO / "examples" / "cabinet-comptable.yaml")
+    search = counterfactual.why_not(policy, assessment, "roadmap", "saisie-factures", "deferred_capacity", date(2026, 9, 1), timeout_ms=1000)
+    assert search.note.endswith("the search was stopped by a limit on the clock: on another machine the answer may differ")
+
+
 def test_the_backstop_stops_a_search_whose_charges_are_wrong():
     with budget.counted(0) as meter:
         meter.started -= budget.BACKSTOP_S + 1  # (as if the process had spent that much CPU time)

@@ -607,9 +607,17 @@ def why_not(
 
     Every change shown is verified by validation and the reference evaluator."""
     origin = time.perf_counter()
-    with smt.question(), budget.counted(timeout_ms):  # (its answer depends on it alone)
+    with smt.question(), budget.counted(timeout_ms) as meter:  # (its answer depends on it alone)
         found = _why_not(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives)
+    if meter.backstop:  # (a solver call or the search ran into its limit on the clock: say so)
+        found = dataclasses.replace(found, note=_clock_stopped(found.note))
     return dataclasses.replace(found, seconds=time.perf_counter() - origin)
+
+
+def _clock_stopped(note: Any) -> Msg:
+    if note is None:
+        return Msg(N_("the search was stopped by a limit on the clock: on another machine the answer may differ"))
+    return Msg(N_("{note}; the search was stopped by a limit on the clock: on another machine the answer may differ"), note=note)
 
 
 def _why_not(
