@@ -968,21 +968,36 @@ def check(s: Any, budget_ms: int, *assumptions: Any) -> Any:
     backstop) it is the solver's timeout, and an interrupt from a timer (non-linear
     arithmetic does not always look at its clock)."""
     meter = budget.active()
-    # (inside a search the solver's timeout is only a backstop: z3 counts its steps slowly
-    # in some procedures — a call given 2.3 s of work ran 31 s on an express diagnostic — so
-    # a call may not run more than CALL_FACTOR times its share, nor past the search's CPU
-    # backstop; stopped so, it is charged its share and the meter says the answer may vary)
     if meter is None:
-        wall_ms = max(int(budget_ms), 1)
-    else:
-        wall_ms = min(meter.cpu_left_ms(), int(budget_ms * budget.CALL_FACTOR + budget.CALL_SLACK_MS))
-        limit = min(max(int(budget_ms * budget.UNITS_PER_MS), 1), budget.MAX_UNITS)
-        before = s.statistics().get_key_value("rlimit count")
-        s.set("rlimit", limit)
+        return _timed(s, max(int(budget_ms), 1), assumptions)
+    # z3 counts its steps slowly in some procedures (a call given 2.3 s of work ran 31 s on an
+    # express diagnostic): a call may not use more than CALL_FACTOR times its share of the
+    # thread's CPU time (other processes do not count), nor pass the search's backstop;
+    # stopped so, it is charged its whole share and the meter says the answer may vary
+    limit = min(max(int(budget_ms * budget.UNITS_PER_MS), 1), budget.MAX_UNITS)
+    before = s.statistics().get_key_value("rlimit count")
+    s.set("rlimit", limit)
+    cpu_ms = min(meter.cpu_left_ms(), int(budget_ms * budget.CALL_FACTOR + budget.CALL_SLACK_MS))
+    watch = _CpuWatch(cpu_ms, s.ctx)
+    answer = z3.unknown
+    try:
+        # (the clock's limit is only the last resort, for a machine too busy to run the thread)
+        answer = _timed(s, cpu_ms * budget.CPU_FACTOR + int(budget.BACKSTOP_S * 1000), assumptions)
+        return answer
+    finally:
+        watch.stop()
+        units = s.statistics().get_key_value("rlimit count") - before
+        if watch.fired and answer == z3.unknown and units < limit:  # the CPU limit stopped it, not the count
+            meter.backstop = True
+            units = limit
+        meter.spent_ms += units / budget.UNITS_PER_MS
+
+
+def _timed(s: Any, wall_ms: int, assumptions: tuple) -> Any:
+    """`s.check` stopped after `wall_ms` on the clock: the solver's timeout, and an interrupt
+    from a timer (non-linear arithmetic does not always look at its clock)."""
     s.set("timeout", wall_ms)
-    ctx = s.ctx
-    started = time.perf_counter()
-    timer = threading.Timer(wall_ms / 1000 + 0.2, ctx.interrupt)
+    timer = threading.Timer(wall_ms / 1000 + 0.2, s.ctx.interrupt)
     timer.daemon = True
     timer.start()
     try:
@@ -991,12 +1006,33 @@ def check(s: Any, budget_ms: int, *assumptions: Any) -> Any:
         return z3.unknown
     finally:
         timer.cancel()
-        if meter is not None:
-            units = s.statistics().get_key_value("rlimit count") - before
-            if units < limit and time.perf_counter() - started >= wall_ms / 1000:  # the clock stopped it, not the count
-                meter.backstop = True
-                units = limit
-            meter.spent_ms += units / budget.UNITS_PER_MS
+
+
+class _CpuWatch:
+    """Interrupts the solver when the calling thread has used `ms` more of CPU time (read from
+    another thread every 20 ms, on the thread's own CPU clock; where there is none, the wall
+    clock)."""
+
+    def __init__(self, ms: int, ctx: Any) -> None:
+        self.fired = False
+        self._done = threading.Event()
+        try:
+            clock = time.pthread_getcpuclockid(threading.get_ident())
+            self._now = lambda: time.clock_gettime(clock)
+        except (AttributeError, OSError):  # (no per-thread CPU clock on this system)
+            self._now = time.perf_counter
+        self._end = self._now() + ms / 1000
+        threading.Thread(target=self._run, args=(ctx,), daemon=True).start()
+
+    def _run(self, ctx: Any) -> None:
+        while not self._done.wait(0.02):
+            if self._now() >= self._end:
+                self.fired = True
+                ctx.interrupt()
+                return
+
+    def stop(self) -> None:
+        self._done.set()
 
 
 def format_term(model: Any, fact: Fact, codes: dict[str, int]) -> str:
