@@ -11,7 +11,8 @@ work, not on the clock (backends/budget.py): the found / none / unknown columns
 and the changes are the same on every machine, the times are not.
 `--decision` limits the run to some decisions. `--lines` also prints one line per question
 (example, decision, entity, outcome now, outcome asked, found/none/unknown, facts changed,
-seconds); `--unknown-in LOG` asks only the questions such a LOG lists as unknown (to ask
+seconds, and `clock` when a limit on the clock cut the search: that answer may differ on
+another machine); `--unknown-in LOG` asks only the questions such a LOG lists as unknown (to ask
 them again with a larger `--budget`).
 """
 
@@ -64,7 +65,8 @@ def main(argv: list[str]) -> None:
             tally[d.decision]["tried"] += bool(getattr(search, "tried", False))
             if lines:
                 facts = len(search.counterfactuals[0].changes) if search.counterfactuals else 0
-                print(Path(example).stem, *question, key, facts, f"{search.seconds:.1f}", flush=True)
+                clock = " clock" if search.note and "limit on the clock" in search.note else ""  # (the answer may vary by machine)
+                print(Path(example).stem, *question, key, facts, f"{search.seconds:.1f}{clock}", flush=True)
     print(f"{Path(example).name}, budget {budget} s per question")
     print(f"{'decision':28} {'found':>5} {'tried':>5} {'none':>5} {'unknown':>7} {'median s':>9} {'max s':>7} {'cpu med':>8} {'cpu max':>8}")
     for name, ts in times.items():

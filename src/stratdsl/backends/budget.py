@@ -51,8 +51,9 @@ EVALUATION_STEP_MS = 0.05
 #: the backstop: this many times the budget, plus BACKSTOP_S seconds, of the thread's CPU time
 CPU_FACTOR = 4
 BACKSTOP_S = 5.0
-#: one solver call's own backstop: this many times its share, plus CALL_SLACK_MS, on the clock
-#: (z3's timeout; z3 counts its steps slowly in some procedures: 340 a millisecond, not 4,500)
+#: one solver call's own backstop: this many times its share, plus CALL_SLACK_MS, of the
+#: thread's CPU time (smt.check; z3 counts its steps slowly in some procedures: 340 a
+#: millisecond, not 4,500)
 CALL_FACTOR = 5
 CALL_SLACK_MS = 2000
 #: what the search's clock jumps by when the backstop stops it: every share is then spent

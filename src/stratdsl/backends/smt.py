@@ -962,11 +962,12 @@ def fact_names(fact: Fact) -> set[str]:
 
 
 def check(s: Any, budget_ms: int, *assumptions: Any) -> Any:
-    """`s.check(*assumptions)` within `budget_ms`. Inside a why-not search (`budget.counted`) the limit is
-    on the solver's own count of its steps (`rlimit`), and the steps taken are charged to the
-    search: the same call stops at the same point on every machine. Elsewhere (and as a
-    backstop) it is the solver's timeout, and an interrupt from a timer (non-linear
-    arithmetic does not always look at its clock)."""
+    """`s.check(*assumptions)` within `budget_ms`. Inside a counted budget (`budget.counted`:
+    a why-not, an assertion, a static check) the limit is on the solver's own count of its
+    steps (`rlimit`), and the steps taken are charged: the same call stops at the same point
+    on every machine — with a backstop on the thread's CPU time (`_CpuWatch`). Elsewhere it
+    is the solver's timeout, and an interrupt from a timer (non-linear arithmetic does not
+    always look at its clock)."""
     meter = budget.active()
     if meter is None:
         return _timed(s, max(int(budget_ms), 1), assumptions)
