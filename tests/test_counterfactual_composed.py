@@ -119,3 +119,28 @@ def test_why_not_gives_a_checked_change_for_the_empty_plan():
     for cf in search.counterfactuals:
         changed = counterfactual.apply_changes(policy, assessment, {c.fact: (t.facts[c.fact], c.new) for c in cf.changes})
         assert _outcomes(policy, changed)[("portfolio", None)] == "empty"
+
+
+# `study` reads the portfolio decision, whose rule reads the count: the count is followed
+# through the decision (`_through_decisions`), then the entities are moved one at a time
+STUDY = SLOTS + """decision next for each project {
+  study when portfolio = empty and months <= 6
+  otherwise keep
+}
+"""
+
+
+def test_a_count_behind_a_decision_the_rule_reads_is_followed():
+    policy, diags = compile_text(STUDY, "study.strat")
+    assert policy is not None, diags
+    assessment = validate(policy, DATA, "slots.yaml")
+    rules = counterfactual._movable(policy, "next", "study")
+    assert [sorted(kind for kind, *_ in marks.values()) for _, marks in rules] == [["count"]]
+    ((goals, _marks),) = rules
+    assert len(goals) == 2  # (`planned_count = 0`, then `months <= 6`: the `and` split)
+    search = counterfactual.why_not(policy, assessment, "next", "a", "study", AS_OF, timeout_ms=20000)
+    assert search.counterfactuals
+    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
+    for cf in search.counterfactuals:
+        changed = counterfactual.apply_changes(policy, assessment, {c.fact: (t.facts[c.fact], c.new) for c in cf.changes})
+        assert _outcomes(policy, changed)[("next", "a")] == "study"

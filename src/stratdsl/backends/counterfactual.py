@@ -789,6 +789,7 @@ def _movable(policy: ir.CheckedPolicy, decision: str, outcome: str) -> list[tupl
         goals = probe._goals(d, index)
         if goals is None:
             break
+        goals = _through_decisions(policy, goals)
         marks: dict[int, tuple] = {}
         for k, (expr, _want) in enumerate(goals):
             counted = probe._counted(policy, expr)
@@ -802,6 +803,39 @@ def _movable(policy: ir.CheckedPolicy, decision: str, outcome: str) -> list[tupl
         if marks:
             out.append((goals, marks))
     return out
+
+
+def _through_decisions(policy: ir.CheckedPolicy, goals: list[tuple[ir.Expr, bool]]) -> list[tuple[ir.Expr, bool]]:
+    """A rule's conditions with `D = outcome`, for a decision D made once for the company (the
+    portfolio), replaced by what D needs to give that outcome (its rule's conditions), and the
+    `and` holding it split into its parts: `portfolio = groundwork_first and study_rank …`
+    becomes `selected_count < min_priorities` and `study_rank …` — a count the stage that
+    moves entities one at a time can follow, then a rank."""
+    out: list[tuple[ir.Expr, bool]] = []
+    for expr, want in goals:
+        parts = expr.items if want and isinstance(expr, ir.Logic) and expr.op == "and" else (expr,)
+        inner = [_decision_goals(policy, part) if want else None for part in parts]
+        if all(g is None for g in inner):
+            out.append((expr, want))
+            continue
+        for part, g in zip(parts, inner, strict=True):
+            out.extend(g if g is not None else [(part, True)])
+    return out
+
+
+def _decision_goals(policy: ir.CheckedPolicy, expr: ir.Expr) -> list[tuple[ir.Expr, bool]] | None:
+    """What `D = outcome` needs, for a decision D made once: the conditions of D's first rule
+    giving that outcome (`probe._goals`); None for anything else."""
+    if not (isinstance(expr, ir.Compare) and expr.op == "="):
+        return None
+    for a, b in ((expr.left, expr.right), (expr.right, expr.left)):
+        if isinstance(a, ir.DecisionRef) and a.member is None and isinstance(b, ir.Const) and a.name in policy.decisions:
+            d = policy.decisions[a.name]
+            if d.entity_input is not None:
+                return None
+            index = next((i for i, r in enumerate(d.rules) if r.outcome == b.value), None)
+            return probe._goals(d, index) if index is not None else None
+    return None
 
 
 def _composed(c: _Context, rules: list, budget_ms: int) -> tuple[list[tuple[tuple, Counterfactual]], set[str]]:
