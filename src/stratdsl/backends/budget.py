@@ -6,8 +6,9 @@ changed with the machine and its load (a change found on an idle laptop, "unknow
 while CI ran): an audit could not repeat it. So, while a search runs (`counted`), its
 time is *charged*, not read: each solver call by z3's own count of the steps it took
 (its resource count, limited per call with `rlimit`), each evaluation tried by what
-it computed (the decisions and definitions in its memo tables). The same question, on the same policy, assessment and solver version, takes the
-same path and gets the same answer on every machine.
+it computed (the decisions and definitions in its memo tables, more for the unknown
+ones). The same question, on the same policy, assessment and solver version, takes
+the same path and gets the same answer on every machine.
 
 A budget still reads as seconds: the charges are calibrated so that one second of
 budget is about one second on the machine the benchmarks ran on (docs/performance.md).

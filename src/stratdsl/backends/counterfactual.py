@@ -422,8 +422,8 @@ def _tried(
         found_composed = composed("count")
         if found_composed is not None:
             return found_composed
-        # (a rank read: several facts get half of what is left to their deadline, the entities
-        # ranked with it moved one at a time the next share)
+        # (a rule reading the entity's rank: its own facts by the solver, then the entities
+        # ranked with it moved one at a time, before several facts)
         if own is not None:
             found_own = own() or composed("rank")
             if found_own is not None:
@@ -826,16 +826,12 @@ def _through_decisions(policy: ir.CheckedPolicy, goals: list[tuple[ir.Expr, bool
 def _decision_goals(policy: ir.CheckedPolicy, expr: ir.Expr) -> list[tuple[ir.Expr, bool]] | None:
     """What `D = outcome` needs, for a decision D made once: the conditions of D's first rule
     giving that outcome (`probe._goals`); None for anything else."""
-    if not (isinstance(expr, ir.Compare) and expr.op == "="):
+    found = probe.decision_equals(policy, expr)
+    if found is None or policy.decisions[found[0]].entity_input is not None:
         return None
-    for a, b in ((expr.left, expr.right), (expr.right, expr.left)):
-        if isinstance(a, ir.DecisionRef) and a.member is None and isinstance(b, ir.Const) and a.name in policy.decisions:
-            d = policy.decisions[a.name]
-            if d.entity_input is not None:
-                return None
-            index = next((i for i, r in enumerate(d.rules) if r.outcome == b.value), None)
-            return probe._goals(d, index) if index is not None else None
-    return None
+    d = policy.decisions[found[0]]
+    index = next((i for i, r in enumerate(d.rules) if r.outcome == found[1]), None)
+    return probe._goals(d, index) if index is not None else None
 
 
 def _composed(c: _Context, rules: list, budget_ms: int) -> tuple[list[tuple[tuple, Counterfactual]], set[str]]:

@@ -509,11 +509,22 @@ def _counted(policy: ir.CheckedPolicy, expr: ir.Expr) -> list[tuple[ir.Aggregate
                 seen.add(node.name)
                 if policy.definitions[node.name].entity_input is None:
                     todo.append(policy.definitions[node.name].expr)
-            elif isinstance(node, ir.Aggregate) and node.kind == "count" and isinstance(node.where, ir.Compare) and node.where.op == "=":
-                for a, b in ((node.where.left, node.where.right), (node.where.right, node.where.left)):
-                    if isinstance(a, ir.DecisionRef) and a.member is None and isinstance(b, ir.Const) and a.name in policy.decisions:
-                        out.append((node, a.name, b.value))
+            elif isinstance(node, ir.Aggregate) and node.kind == "count":
+                outcome = decision_equals(policy, node.where)
+                if outcome is not None:
+                    out.append((node, *outcome))
     return out
+
+
+def decision_equals(policy: ir.CheckedPolicy, expr: ir.Expr | None) -> tuple[str, Any] | None:
+    """(decision, outcome) for a condition `decision = outcome` (either way round); None
+    for anything else."""
+    if not (isinstance(expr, ir.Compare) and expr.op == "="):
+        return None
+    for a, b in ((expr.left, expr.right), (expr.right, expr.left)):
+        if isinstance(a, ir.DecisionRef) and a.member is None and isinstance(b, ir.Const) and a.name in policy.decisions:
+            return a.name, b.value
+    return None
 
 
 def _ranked(policy: ir.CheckedPolicy, expr: ir.Expr, input_name: str) -> list[ir.Rank]:
