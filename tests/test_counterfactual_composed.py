@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from decimal import Decimal
 
-from stratdsl.backends import counterfactual, smt
+from stratdsl.backends import counterfactual, probe, smt
 from stratdsl.engine import compile_text
 from stratdsl.runtime.assessment import validate
 from stratdsl.runtime.evaluator import evaluate
@@ -144,3 +145,66 @@ def test_a_count_behind_a_decision_the_rule_reads_is_followed():
     for cf in search.counterfactuals:
         changed = counterfactual.apply_changes(policy, assessment, {c.fact: (t.facts[c.fact], c.new) for c in cf.changes})
         assert _outcomes(policy, changed)[("next", "a")] == "study"
+
+
+# `study` needs the portfolio thin (no project selected: a and b moved out of the count),
+# then c first among those not selected — but a and b, once out, rank before c. The rank
+# step moves them after c, up the ranking: not by selecting them again (the nearest way out
+# of the ranking, which empties the portfolio no more), the conditions before it kept.
+RISE = """policy "Rise" version "1"
+input projects: many project {
+  value: number 0..10
+}
+decision selection for each project {
+  selected when value >= 5
+  otherwise open
+}
+define selected_count = count(project where selection = selected)
+decision portfolio {
+  thin when selected_count < 1
+  otherwise full
+}
+define study_rank for each project = rank(project by value desc where selection != selected)
+decision next for each project {
+  study when portfolio = thin and study_rank between 1 and 1
+  lowest when study_rank > 2
+  otherwise keep
+}
+"""
+
+RISE_DATA = {"projects": [{"id": "a", "value": 9}, {"id": "b", "value": 8}, {"id": "c", "value": 4}]}
+
+
+def test_the_rank_step_moves_the_entity_the_way_the_condition_wants():
+    policy, diags = compile_text(RISE, "rise.strat")
+    assert policy is not None, diags
+    assessment = validate(policy, RISE_DATA, "rise.yaml")
+    decision = policy.decisions["next"]
+    study, beyond = decision.rules[0].cond, decision.rules[1].cond
+    (rank,) = probe._ranked(policy, beyond, "projects")
+    b = probe.Prober(policy, assessment, "next", "b", AS_OF, {})
+    c = probe.Prober(policy, assessment, "next", "c", AS_OF, {})
+    assert c.way({}, study, True, rank) is None  # (a and b selected: the portfolio fails first, not the rank)
+    low = {"projects[a].value": Decimal("4.5"), "projects[b].value": Decimal("4.8")}  # (none selected: thin)
+    assert c.way(low, study, True, rank) == -1  # c third: `study_rank between 1 and 1` wants it higher
+    assert c.way(low, beyond, False, rank) == -1  # (third: `study_rank > 2` not wanted — higher)
+    assert b.way(low, beyond, True, rank) == 1  # b first: `study_rank > 2` wants it lower
+    assert b.way(low, study.items[1], False, rank) == 1  # (first: out of `between 1 and 1` — lower)
+    assert b.way(low, study, False, rank) is None  # (the portfolio part is as near to false as the rank part)
+
+
+def test_the_rank_step_keeps_the_conditions_before_it():
+    policy, diags = compile_text(RISE, "rise.strat")
+    assert policy is not None, diags
+    assessment = validate(policy, RISE_DATA, "rise.yaml")
+    assert _outcomes(policy, assessment)[("next", "c")] == "keep"
+    current = smt.assessment_facts(policy, assessment)
+    rules = counterfactual._movable(policy, "next", "study")
+    found = counterfactual._composed_search(policy, assessment, "next", "c", "study", AS_OF, {}, (), current, 3, rules, time.perf_counter() + 30)
+    assert found is not None and found.counterfactuals
+    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
+    (cf,) = found.counterfactuals
+    changed = counterfactual.apply_changes(policy, assessment, {c.fact: (t.facts[c.fact], c.new) for c in cf.changes})
+    after = _outcomes(policy, changed)
+    assert after[("next", "c")] == "study"
+    assert after[("portfolio", None)] == "thin"

@@ -908,10 +908,11 @@ def _left_ms(start: float, budget_ms: int) -> int:
     return budget_ms - int((budget.now() - start) * 1000)
 
 
-def _own_facts(c: _Context, owner: str, entity: str, state: dict[str, Any]) -> frozenset[str]:
-    """An entity's facts the decision reads, not held and not changed yet."""
+def _own_facts(c: _Context, owner: str, entity: str, state: dict[str, Any], again: bool = False) -> frozenset[str]:
+    """An entity's facts the decision reads, not held and not changed yet (`again`: or
+    changed by an earlier move, to be changed once more)."""
     prefix = f"{c.t.entity_path(owner, entity)}."
-    return frozenset(p for p in c.relevant_all if p.startswith(prefix) and p not in c.held and p not in state)
+    return frozenset(p for p in c.relevant_all if p.startswith(prefix) and p not in c.held and (again or p not in state))
 
 
 def _where(prober: probe.Prober, goals: list, k: int, state: dict[str, tuple[Any, Any]]) -> tuple[Any, bool, list, dict[str, Any], Decimal] | None:
@@ -981,23 +982,32 @@ def _rank_step(
         return ok and gap is not None and gap < base
 
     others = [e for e in c.t.scope_entities(rank.input_name) if e != c.entity and moved.get(e, 0) < MOVES]
-    # those that do not come first yet before those that do: a rank to push down (beyond the
-    # number of priorities) is the usual question
     first = {e: z3.is_true(z3.simplify(smt.substitute(c.t.precedes[(rank.id, e, c.entity)], *pins))) for e in others}
+    # which way the condition wants the entity's place to go: only the entities that can move
+    # it that way (up: one before it moved after; down: one after it moved before) — a search
+    # the other way finds changes the evaluator rejects, each at the cost of a search. When
+    # the condition does not say, those that do not come first yet before those that do: a
+    # rank to push down (beyond the number of priorities) is the usual question
+    way = prober.way(plain, expr, want, rank)
+    if way is not None:
+        others = [e for e in others if first[e] == (way < 0)]
+    kept = _holding(c, earlier)
     for e in sorted(others, key=lambda e: (first[e], e)):
         sought = not first[e]
         if (e, sought) in refused:
             continue
-        own = _own_facts(c, rank.input_name, e, state)
+        # (its facts an earlier move changed too: a use case moved out of the count of
+        # selected ones now ranks before the one asked about, and the same figure moves it
+        # after — its value from that move)
+        own = _own_facts(c, rank.input_name, e, state, again=True)
         left = _left_ms(start, budget_ms)
         if left <= 0:
             return None
         if not own:
             continue
         term = c.t.precedes[(rank.id, e, c.entity)]
-        sub = dataclasses.replace(
-            c, assessment=changed, goal=term if sought else smt._not(term), current=now, held=c.held | set(state), alternatives=1, candidates=1, confirm=nearer
-        )
+        goal = z3.And(term if sought else smt._not(term), kept)
+        sub = dataclasses.replace(c, assessment=changed, goal=goal, current=now, held=(c.held | set(state)) - own, alternatives=1, candidates=1, confirm=nearer)
         found, _status = _search(sub, _Slice(None, own), max(left // 4, min(left, 200)))
         refused.add((e, sought))
         if found:
@@ -1033,6 +1043,7 @@ def _count_step(
     # an entity moves at most twice: a deferral that waited for another use case's slot is
     # undone when that one is deferred in turn, and is then made again, for another reason
     counted = [d for d in result.decisions if d.decision == name and d.entity is not None and moved.get(d.entity, 0) < MOVES and d.outcome is not None]
+    kept = _holding(c, earlier)
     # those in the count first: a count to bring down (none planned) is the usual question
     for d in sorted(counted, key=lambda d: d.outcome != value):
         # out of the count, or into it; the time left shared with the entities after this one
@@ -1051,7 +1062,8 @@ def _count_step(
             except (smt.Untranslatable, KeyError):
                 continue
             sub = dataclasses.replace(
-                c, assessment=changed, goal=goal, current=now, held=c.held | set(state), decision=name, entity=d.entity, outcome=outcome, alternatives=1, candidates=1
+                c, assessment=changed, goal=z3.And(goal, kept), current=now, held=c.held | set(state), decision=name, entity=d.entity, outcome=outcome,
+                alternatives=1, candidates=1,
             )
             found, status = _search(sub, _Slice(None, own), max(left // 4, min(left, 200)))
             if not found:
@@ -1066,6 +1078,24 @@ def _count_step(
             if not ok:
                 refused.add((d.entity, outcome))
     return None
+
+
+def _holding(c: _Context, earlier: list[tuple[ir.Expr, bool]]) -> Any:
+    """The conditions of the rule before the one a step of `_composed` moves, as a term that
+    they hold (known, with the truth wanted) for the decision's entity: a step's search for
+    one entity's change asks for it too, so that the solver does not answer with a change
+    the evaluator then rejects for breaking them (a use case moved out of the count of
+    selected ones by selecting it again). TRUE for a condition the translation lacks."""
+    owner = c.policy.decisions[c.decision].entity_input
+    scope = (owner, c.entity) if owner is not None else None
+    terms = []
+    for expr, want in earlier:
+        try:
+            value = c.t.expr(expr, scope, smt.TRUE)
+        except (smt.Untranslatable, KeyError):
+            continue
+        terms.append(z3.And(value.known, value.value if want else z3.Not(value.value)))
+    return z3.And(*terms) if terms else smt.TRUE
 
 
 def _context(
@@ -1510,45 +1540,37 @@ def _score(t: smt.Translation, changes: tuple[FactChange, ...]) -> Decimal:
     return total
 
 
-#: the most the optimiser may take for the closest values before the bisection takes over
-CLOSEST_MS = 400
-
-
 def _closest(t: smt.Translation, base: list[Any], changed: dict[str, Any], moved: list[str], current: dict[str, Any], model: Any, budget_ms: int) -> Any:
     """Among assessments changing exactly `moved`, the one nearest the current numbers (None
-    when the solver finds none in time and `model` is None): the
-    optimiser, for at most CLOSEST_MS; where it does not settle in that time (six facts
-    through a schedule), a bisection on the total distance with a plain solver — each of
-    its checks a yes or no the solver answers fast — keeping the nearest model found."""
+    when the solver finds none in time and `model` is None): a bisection on the total
+    distance with a plain solver, each check a yes or no the solver answers fast, keeping
+    the nearest model found, until the gap to the bound proven below is less than the
+    smallest step one fact's distance can take (a hundredth over its range, `_unit`): for
+    one fact, the closest value on the grid exactly.
+
+    Not z3's optimiser: on the methodology it seldom settled (six facts through a
+    schedule), and in some calls it ignored the interrupt of its time limit (one call
+    given 0.4 s ran 14 s) — an answer that then depended on the machine."""
     if not moved:
         return model
     start = budget.now()
-    distances = [_distance(t.facts[p], current[p]) for p in moved if isinstance(t.facts[p].type, NumberT)]
     kept = [z3.Not(f) if p not in moved else f for p, f in changed.items()]  # exactly `moved` changed
-    opt = z3.Optimize()
-    opt.add(*base, *kept)
-    opt.minimize(z3.Sum(distances or [z3.RealVal(0)]))
-    for p in moved:  # ties broken the same way every time: each fact nearest, then the lowest value
-        fact = t.facts[p]
-        if isinstance(fact.type, NumberT):
-            opt.minimize(_distance(fact, current[p]))
-        elif not isinstance(fact.value, dict) and z3.is_int(fact.value):
-            opt.minimize(fact.value)
-    if CLOSEST_MS > 0 and smt.check(opt, max(min(budget_ms // 2, CLOSEST_MS), 100)) == z3.sat:
-        return opt.model()
     s = smt.solver(budget_ms)
     s.add(*base, *kept)
     if model is None:  # (a set made smaller by the evaluator: the solver's own model of it first)
         if smt.check(s, max(budget_ms // 4, 100)) != z3.sat:
             return None
         model = s.model()
-    if not distances:
+    numbers = [p for p in moved if isinstance(t.facts[p].type, NumberT) and not isinstance(current[p], Unknown)]
+    if not numbers:
         return model
-    total = z3.Sum(distances)
+    total = z3.Sum([_distance(t.facts[p], current[p]) for p in numbers])
+    units = [_unit(t, p, current[p]) for p in numbers]
+    unit = None if None in units else min(units)  # type: ignore[type-var]
     low, high = Fraction(0), _fraction(model.evaluate(total, model_completion=True))
     for _ in range(CLOSEST_STEPS):
         left = budget_ms - int((budget.now() - start) * 1000)
-        if left < 20 or high - low <= high * CLOSEST_TOLERANCE:
+        if left < 20 or high - low < (unit if unit is not None else high * CLOSEST_TOLERANCE) or high == 0:
             break
         middle = (low + high) / 2
         s.push()
@@ -1564,8 +1586,21 @@ def _closest(t: smt.Translation, base: list[Any], changed: dict[str, Any], moved
     return model
 
 
-#: the bisection's most steps, and the relative gap to the bound below at which it stops
-CLOSEST_STEPS = 24
+def _unit(t: smt.Translation, path: str, current: Any) -> Fraction | None:
+    """The smallest step a fact's distance (`_distance`) takes on the grid: one grid step (1
+    for a whole number) over its span; None for a fact kept off the grid (any rational)."""
+    fact = t.facts[path]
+    if path in t.off_grid:
+        return None
+    low, high = fact.type.low, fact.type.high
+    span = (high - low) if low is not None and high is not None and high > low else max(abs(current), Decimal(1))
+    return Fraction(1) / (Fraction(1 if fact.type.integer else GRID) * Fraction(str(span)))
+
+
+#: the bisection's most steps (a distance of 10 spans down to a hundredth of a range of
+#: 100,000 is 30), and the relative gap to the bound below at which it stops for a fact
+#: off the grid
+CLOSEST_STEPS = 40
 CLOSEST_TOLERANCE = Fraction(1, 1000)
 
 

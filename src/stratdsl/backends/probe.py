@@ -238,6 +238,17 @@ class Prober:
         finally:
             _charge(ev, before)
 
+    def way(self, changes: dict[str, Any], expr: ir.Expr, want: bool, rank: ir.Rank) -> int | None:
+        """`rank_way` with `changes`: -1 when `expr` wants the entity higher up `rank`, +1 lower."""
+        ev, target = self._evaluator(changes, base=True)
+        before = _computed(ev)
+        try:
+            return rank_way(ev, expr, want, target, rank)
+        except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
+            return None
+        finally:
+            _charge(ev, before)
+
     def known(self, changes: dict[str, Any], goals: list[tuple[ir.Expr, bool]]) -> tuple[ir.Expr, ...]:
         """The conditions of `goals` whose truth is known with `changes`."""
         ev, target = self._evaluator(changes, base=True)
@@ -672,6 +683,66 @@ def distance(ev: Evaluator, expr: ir.Expr, want: bool, target: Any) -> Decimal |
         if isinstance(a, Decimal) and isinstance(b, Decimal):
             return abs(a - b) + 1
     return Decimal(1)
+
+
+def rank_way(ev: Evaluator, expr: ir.Expr, want: bool, target: Any, rank: ir.Rank) -> int | None:
+    """Which way the entity's place in `rank` must go for `expr` to come nearer the truth
+    `want`: -1 up the ranking (fewer entities before it: `rank <= 3` with the rank 5), +1
+    down (more before it: `beyond_limit`), None when the condition does not say (its first
+    failing part does not compare the rank). The part followed is the one `distance` sums
+    or takes the least of."""
+    if isinstance(expr, ir.Not):
+        return rank_way(ev, expr.operand, not want, target, rank)
+    if isinstance(expr, ir.Logic) and expr.op in ("and", "or"):
+        beyond = _rank_beyond(ev, expr, want, target)
+        if beyond is not None:
+            return rank_way(ev, beyond, False, target, rank)
+        gaps = [(distance(ev, x, want, target), n) for n, x in enumerate(expr.items)]
+        failing = [(d, n) for d, n in gaps if d is not None and d > 0]
+        if not failing:
+            return None
+        conj = (expr.op == "and") == want
+        n = failing[0][1] if conj else min(failing)[1]
+        return rank_way(ev, expr.items[n], want, target, rank)
+    if not isinstance(expr, ir.Compare) or expr.op not in ("<", "<=", ">", ">=", "=", "!="):
+        return None
+    if _is_rank(ev.policy, expr.left, rank):
+        op, other = expr.op, expr.right
+    elif _is_rank(ev.policy, expr.right, rank):
+        op, other = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(expr.op, expr.op), expr.left
+    else:
+        return None
+    if op == "!=":
+        op, want = "=", not want
+    if op == "=":
+        if not want:
+            return None  # (any other place will do)
+        place, bound = ev.compute(expr.left if other is expr.right else expr.right, target), ev.compute(other, target)
+        if not (isinstance(place, Decimal) and isinstance(bound, Decimal)) or place == bound:
+            return None
+        return -1 if place > bound else 1
+    up = op in ("<", "<=")  # the condition holds higher up the ranking (a smaller place)
+    return -1 if up == want else 1
+
+
+def _is_rank(policy: ir.CheckedPolicy, value: ir.Expr | None, rank: ir.Rank) -> bool:
+    """Whether `value` is `rank` itself, a definition of it, or the one branch of an `if`
+    that is not a constant (`if eligible then rank(…) else 0`)."""
+    seen = 0
+    while value is not None and seen < 16:
+        seen += 1
+        if value is rank:
+            return True
+        if isinstance(value, ir.DefRef) and value.member is None and value.name in policy.definitions:
+            value = policy.definitions[value.name].expr
+        elif isinstance(value, ir.Cond):
+            ranked = [x for x in (value.then, value.otherwise) if not isinstance(x, ir.Const)]
+            if len(ranked) != 1:
+                return False
+            value = ranked[0]
+        else:
+            return False
+    return False
 
 
 def _rank_beyond(ev: Evaluator, expr: ir.Logic, want: bool, target: Any) -> ir.Expr | None:
