@@ -992,10 +992,9 @@ def _rank_step(
     if way is not None:
         others = [e for e in others if first[e] == (way < 0)]
     kept = _holding(c, earlier)
-    for e in sorted(others, key=lambda e: (first[e], e)):
+    order = [e for e in sorted(others, key=lambda e: (first[e], e)) if (e, not first[e]) not in refused]
+    for n, e in enumerate(order):
         sought = not first[e]
-        if (e, sought) in refused:
-            continue
         # (its facts an earlier move changed too: a use case moved out of the count of
         # selected ones now ranks before the one asked about, and the same figure moves it
         # after — its value from that move)
@@ -1008,7 +1007,9 @@ def _rank_step(
         term = c.t.precedes[(rank.id, e, c.entity)]
         goal = z3.And(term if sought else smt._not(term), kept)
         sub = dataclasses.replace(c, assessment=changed, goal=goal, current=now, held=(c.held | set(state)) - own, alternatives=1, candidates=1, confirm=nearer)
-        found, _status = _search(sub, _Slice(None, own), max(left // 4, min(left, 200)))
+        # (a share of what is left for each entity still to try, at most four: when the
+        # condition says which way, two or three are often all there are)
+        found, _status = _search(sub, _Slice(None, own), max(left // min(len(order) - n, 4), min(left, 200)))
         refused.add((e, sought))
         if found:
             return e, {x.fact: (c.t.facts[x.fact], x.new) for x in min(found, key=lambda item: item[0])[1].changes}
