@@ -208,3 +208,38 @@ def test_the_rank_step_keeps_the_conditions_before_it():
     after = _outcomes(policy, changed)
     assert after[("next", "c")] == "study"
     assert after[("portfolio", None)] == "thin"
+
+
+# a place read through a schedule: two projects start together, so one more project
+# ranked before a leaves its start as it is — two are needed. The condition does not say
+# which way the place must go (`start + months <= 12` is not a comparison of the rank): a
+# move down the ranking that keeps it as near is kept, as for a count
+WAVES = """policy "Waves" version "1"
+input projects: many project {
+  value: number 0..10
+  months: integer 1..12
+}
+define order for each project = rank(project by value desc)
+define start for each project = floor((order - 1) / 2) * 6
+decision plan for each project {
+  on_time when start + months <= 12
+  otherwise late
+}
+"""
+
+
+def test_the_rank_step_keeps_a_move_that_leaves_the_condition_as_near():
+    policy, diags = compile_text(WAVES, "waves.strat")
+    assert policy is not None, diags
+    data = {"projects": [{"id": "a", "value": 9, "months": 8}, {"id": "b", "value": 2, "months": 3}, {"id": "c", "value": 1, "months": 3}]}
+    assessment = validate(policy, data, "waves.yaml")
+    assert _outcomes(policy, assessment)[("plan", "a")] == "on_time"
+    current = smt.assessment_facts(policy, assessment)
+    rules = counterfactual._movable(policy, "plan", "late")
+    found = counterfactual._composed_search(policy, assessment, "plan", "a", "late", AS_OF, {}, (), current, 3, rules, time.perf_counter() + 30)
+    assert found is not None and found.counterfactuals
+    (cf,) = found.counterfactuals
+    assert sorted(c.fact for c in cf.changes) == ["projects[b].value", "projects[c].value"]  # (both before a)
+    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
+    changed = counterfactual.apply_changes(policy, assessment, {c.fact: (t.facts[c.fact], c.new) for c in cf.changes})
+    assert _outcomes(policy, changed)[("plan", "a")] == "late"

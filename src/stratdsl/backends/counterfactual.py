@@ -977,9 +977,9 @@ def _rank_step(
     now = {**c.current, **plain}
     pins = [pair for p, f in c.t.facts.items() if p in now for pair in _pinned(c.t, f, now[p])]
 
-    def nearer(values: dict[str, tuple[Any, Any]]) -> bool:
+    def nearer(values: dict[str, tuple[Any, Any]], level: bool = False) -> bool:
         ok, gap = prober.score({**plain, **{p: v for p, (_, v) in values.items()}}, earlier, expr, want)
-        return ok and gap is not None and gap < base
+        return ok and gap is not None and (gap < base or (level and gap == base))
 
     others = [e for e in c.t.scope_entities(rank.input_name) if e != c.entity and moved.get(e, 0) < MOVES]
     first = {e: z3.is_true(z3.simplify(smt.substitute(c.t.precedes[(rank.id, e, c.entity)], *pins))) for e in others}
@@ -1006,7 +1006,15 @@ def _rank_step(
             continue
         term = c.t.precedes[(rank.id, e, c.entity)]
         goal = z3.And(term if sought else smt._not(term), kept)
-        sub = dataclasses.replace(c, assessment=changed, goal=goal, current=now, held=(c.held | set(state)) - own, alternatives=1, candidates=1, confirm=nearer)
+        # a condition that reads the place through a schedule (`scheduled_end <= 12` wanted
+        # false: the way is not said) may stay as near while one more entity comes before
+        # (two pilots at once: the third ahead delays it): a move down the ranking that
+        # keeps it as near is kept, as a count's move is; `_shrink` drops it if not needed
+        level = way is None and sought
+        sub = dataclasses.replace(
+            c, assessment=changed, goal=goal, current=now, held=(c.held | set(state)) - own, alternatives=1, candidates=1,
+            confirm=functools.partial(nearer, level=level),
+        )
         # (a share of what is left for each entity still to try, at most four: when the
         # condition says which way, two or three are often all there are)
         found, _status = _search(sub, _Slice(None, own), max(left // min(len(order) - n, 4), min(left, 200)))
