@@ -193,19 +193,24 @@ def test_the_rank_step_moves_the_entity_the_way_the_condition_wants():
     assert b.way(low, study, False, rank) is None  # (the portfolio part is as near to false as the rank part)
 
 
-def test_the_rank_step_keeps_the_conditions_before_it():
-    policy, diags = compile_text(RISE, "rise.strat")
+def _composed_change(text, data, decision, entity, outcome):
+    """The entities-one-at-a-time stage's change, and the outcomes with it applied."""
+    policy, diags = compile_text(text, "p.strat")
     assert policy is not None, diags
-    assessment = validate(policy, RISE_DATA, "rise.yaml")
-    assert _outcomes(policy, assessment)[("next", "c")] == "keep"
+    assessment = validate(policy, data, "p.yaml")
+    assert _outcomes(policy, assessment)[(decision, entity)] != outcome
     current = smt.assessment_facts(policy, assessment)
-    rules = counterfactual._movable(policy, "next", "study")
-    found = counterfactual._composed_search(policy, assessment, "next", "c", "study", AS_OF, {}, (), current, 3, rules, time.perf_counter() + 30)
+    rules = counterfactual._movable(policy, decision, outcome)
+    found = counterfactual._composed_search(policy, assessment, decision, entity, outcome, AS_OF, {}, (), current, 3, rules, time.perf_counter() + 30)
     assert found is not None and found.counterfactuals
-    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
     (cf,) = found.counterfactuals
+    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
     changed = counterfactual.apply_changes(policy, assessment, {c.fact: (t.facts[c.fact], c.new) for c in cf.changes})
-    after = _outcomes(policy, changed)
+    return cf, _outcomes(policy, changed)
+
+
+def test_the_rank_step_keeps_the_conditions_before_it():
+    _cf, after = _composed_change(RISE, RISE_DATA, "next", "c", "study")
     assert after[("next", "c")] == "study"
     assert after[("portfolio", None)] == "thin"
 
@@ -229,17 +234,7 @@ decision plan for each project {
 
 
 def test_the_rank_step_keeps_a_move_that_leaves_the_condition_as_near():
-    policy, diags = compile_text(WAVES, "waves.strat")
-    assert policy is not None, diags
     data = {"projects": [{"id": "a", "value": 9, "months": 8}, {"id": "b", "value": 2, "months": 3}, {"id": "c", "value": 1, "months": 3}]}
-    assessment = validate(policy, data, "waves.yaml")
-    assert _outcomes(policy, assessment)[("plan", "a")] == "on_time"
-    current = smt.assessment_facts(policy, assessment)
-    rules = counterfactual._movable(policy, "plan", "late")
-    found = counterfactual._composed_search(policy, assessment, "plan", "a", "late", AS_OF, {}, (), current, 3, rules, time.perf_counter() + 30)
-    assert found is not None and found.counterfactuals
-    (cf,) = found.counterfactuals
+    cf, after = _composed_change(WAVES, data, "plan", "a", "late")
     assert sorted(c.fact for c in cf.changes) == ["projects[b].value", "projects[c].value"]  # (both before a)
-    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
-    changed = counterfactual.apply_changes(policy, assessment, {c.fact: (t.facts[c.fact], c.new) for c in cf.changes})
-    assert _outcomes(policy, changed)[("plan", "a")] == "late"
+    assert after[("plan", "a")] == "late"
