@@ -416,9 +416,10 @@ def _tried(
         if undetermined:
             # several unanswered questions must be answered at once (no one answer settles
             # it): trying values walks one condition at a time over known values, and the
-            # counted entities' outcomes are unknown too — the solver answers them together,
-            # it gets the time left
-            return None
+            # counted entities' outcomes are unknown too. First the questions holding the
+            # decision back, answered one at a time (`_answered`); then the solver answers
+            # them together, with the time left
+            return _answered(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, held, deadline)
         found_composed = composed("count")
         if found_composed is not None:
             return found_composed
@@ -433,6 +434,51 @@ def _tried(
     numeric = any(isinstance(types[c.fact], NumberT) and isinstance(c.current, Decimal) for _, cf in best for c in cf.changes)
     note = Msg(N_("found by trying values one fact at a time: one fact is the fewest, but the values are not proven the closest")) if numeric else None
     return Search(tuple(cf for _, cf in best), note, 0.0, None, True)
+
+
+def _answered(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, held, deadline) -> Search | None:
+    """A decision undetermined now: its unanswered questions answered one at a time until it
+    is settled (probe.answers); settled on another outcome, one more fact changed from there
+    (values tried one fact at a time: `measured_value` once the roadmap holds the use case);
+    then the answers the outcome does not need left unanswered again — checked by the
+    reference evaluator. Not proven the fewest facts nor the closest values (the note says
+    so); None when that walk finds nothing."""
+    kinds = {q: types[q] for q in paths}
+    bounds = {q: consts.get((where[q].input_name, where[q].field_name), set()) for q in paths}
+    walked = probe.answers(prober, kinds, bounds, outcome, held, deadline)
+    if walked is None:
+        return None
+    found, settled = walked
+    if not settled:
+        try:
+            then = probe.Prober(policy, prober.changed(found), decision, entity, as_of, params)
+        except ValueError:
+            return None
+        rest = [q for q in paths if q not in found]
+        more, _complete = probe.single_changes(then, rest, kinds, bounds, outcome, {**current, **found}, deadline)
+        if not more:
+            return None
+        path = min(more)  # (the first in path order: the same answer every time)
+        found = {**found, path: more[path]}
+
+    def view(path: str) -> _FactView:
+        w = where[path]
+        owner = assessment.entities[w.entity[0]][w.entity[1]].id if w.entity is not None else None
+        return _FactView(path, w.input_name, w.field_name, types[path], owner)
+
+    values = {q: (view(q), v) for q, v in found.items()}
+    if not _verify(policy, assessment, values, decision, entity, outcome, as_of, params):
+        return None
+    for path in sorted(found):  # (a change the outcome does not need goes back)
+        rest_values = {q: x for q, x in values.items() if q != path}
+        if rest_values and _verify(policy, assessment, rest_values, decision, entity, outcome, as_of, params):
+            values = rest_values
+    changes = tuple(
+        FactChange(q, policy.inputs[f.input_name].fields[f.field_name].meta.label, current.get(q), v) for q, (f, v) in sorted(values.items())
+    )
+    note = Msg(N_("found by answering the open questions one at a time: not proven the fewest facts nor the closest values"))
+    # (`tried`: the solver may better it with what is left, as for values tried)
+    return Search((Counterfactual(changes, outcome, True),), note, 0.0, None, True)
 
 
 def _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline, held) -> Search | None:

@@ -144,8 +144,11 @@ class Prober:
         self.every = len(order)  # decisions an evaluation of the whole policy makes
         self.owner = policy.decisions[decision].entity_input
         self.index = None
+        self.where_prefix: str | None = None  # the entity's facts' path ("usecases[ocr]")
         if self.owner is not None:
             self.index = next((n for n, e in enumerate(assessment.entities.get(self.owner, [])) if e.id == entity), None)
+            if self.index is not None:
+                self.where_prefix = assessment.entities[self.owner][self.index].path
         self._bases: dict[frozenset, Evaluator] = {}  # evaluations of a search's states, by their changes
 
     def outcome(self, changes: dict[str, Any]) -> str | None:
@@ -162,6 +165,29 @@ class Prober:
                 return found.outcome if found.status == DECIDED else None
             work.append((self.every, 0, 0))
             return self.compiled.outcomes(changed, self.as_of, self.params)[self.slot]
+        except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
+            return None
+        finally:
+            for computed, unknown, undetermined in work:
+                budget.charge(budget.compiled_ms(computed, unknown, undetermined))
+
+    def result(self, changes: dict[str, Any]) -> tuple[str, str | None, tuple[str, ...], tuple[str, ...]] | None:
+        """The decision with `changes` applied, by the compiled evaluator: (status, outcome,
+        the outcomes still possible, the unanswered facts holding it back); None on an error."""
+        changed = self.changed(changes)
+        self.evaluations += 1
+        work: list[tuple[int, int, int]] = []
+        try:
+            if isinstance(self.compiled, compiler.CompiledPolicy):
+                (found,), _ = self.compiled.some(changed, self.as_of, self.params, [(self.decision, self.entity)], [], work=work)
+            else:
+                ev, target = self._evaluator(changes)
+                before = _computed(ev)
+                try:
+                    found = ev.decision(self.decision, target)
+                finally:
+                    _charge(ev, before)
+            return found.status, found.outcome, tuple(found.possible), tuple(found.missing)
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
             return None
         finally:
@@ -408,6 +434,64 @@ def single_changes(
         if best is not None:
             found[path] = best
     return found, True
+
+
+#: the most unanswered questions `answers` answers for one decision
+MOST_ANSWERS = 48
+
+
+def answers(
+    p: Prober, types: dict[str, Any], consts: dict[str, set[Decimal]], outcome: str, held: set[str], deadline: float
+) -> tuple[dict[str, Any], bool] | None:
+    """For a decision undetermined now, its unanswered questions answered one at a time
+    until it is settled: (the answers, whether it is settled on `outcome`), None when the
+    deadline passes or no answer moves it. Each step answers the first question holding the
+    decision back (the entity's own first) — the answer that settles it on `outcome` at
+    once, else the one that keeps `outcome` possible, leaves the fewest of the outcomes of
+    earlier rules possible (each must not fire for `outcome`'s to), then the fewest
+    questions open. "Possible" is the evaluator's: an outcome behind `known(…)` of an
+    unanswered question (`go` after `pending when not known(measured_value)`) is not, so the
+    decision may settle on another outcome, from which the caller tries one more change.
+    No step back is tried (not a proof of anything); the answers are not proven the
+    fewest."""
+    d = p.policy.decisions[p.decision]
+    index = next((n for n, r in enumerate(d.rules) if r.outcome == outcome), len(d.rules))
+    earlier = {r.outcome for r in d.rules[:index]} - {outcome}
+    state: dict[str, Any] = {}
+    own = f"{p.where_prefix}." if p.where_prefix else None
+    for _ in range(MOST_ANSWERS):
+        now = p.result(state)
+        if now is None:
+            return None
+        status, got, _possible, missing = now
+        if status == DECIDED:
+            return (state, got == outcome) if state else None
+        open_ = sorted((q for q in missing if q in types and q not in held and q not in state), key=lambda q: (own is None or not q.startswith(own), q))
+        step = None
+        for path in open_:
+            best = None
+            for v in candidates(types[path], Unknown(frozenset({path})), consts.get(path, set())):
+                if budget.now() >= deadline:
+                    return None
+                after = p.result({**state, path: v})
+                if after is None:
+                    continue
+                a_status, a_got, a_possible, a_missing = after
+                if a_status == DECIDED and a_got == outcome:
+                    return {**state, path: v}, True
+                if a_status == DECIDED:  # (settled on another outcome: the last resort)
+                    key = (2, len(earlier & {a_got}), 0, 0)
+                else:
+                    key = (0 if outcome in a_possible else 1, len(earlier & set(a_possible)), len(a_missing), len(a_possible))
+                if best is None or key < best[0]:
+                    best = (key, v)
+            if best is not None:
+                step = (path, best[1])
+                break
+        if step is None:
+            return None
+        state[step[0]] = step[1]
+    return None
 
 
 def _goals(decision: ir.Decision, index: int) -> list[tuple[ir.Expr, bool]] | None:
