@@ -982,6 +982,7 @@ class CompiledPolicy:
         decisions: list[tuple[str, str | None]], obligations: list[tuple[str, str | None]],
         known: list[DecisionResult] = (),  # type: ignore[assignment]
         work: list[tuple[int, int, int]] | None = None,
+        held_back: set[str] | None = None,
     ) -> tuple[list[DecisionResult], list[ObligationResult]]:
         """Some results of `evaluate(assessment, as_of, params)` without the others: the
         (decision, entity id) and (obligation, entity id) pairs asked for, each as `evaluate`
@@ -992,7 +993,8 @@ class CompiledPolicy:
         gets what was computed, for a why-not budget's charge: (decisions and definitions,
         definitions unknown, decisions undetermined) — unknown values are computed over
         their possible values and undetermined decisions walk every rule: each costs several
-        known ones."""
+        known ones. `held_back`: gets the unanswered facts that hold back every undetermined
+        decision evaluated on the way (what why-not answers first)."""
         run = _Run(self, assessment, as_of, params)
         try:
             if self.needs_context:
@@ -1004,6 +1006,8 @@ class CompiledPolicy:
         finally:
             if work is not None:
                 work.append(run.work())
+            if held_back is not None:
+                held_back.update(m for d in run.decisions.values() if d.status == UNDETERMINED for m in d.missing)
 
     def _compile_later(self) -> None:
         with self._later_lock:

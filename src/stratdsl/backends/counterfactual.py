@@ -396,7 +396,14 @@ def _tried(
     except ValueError:  # (the decision is not made for this entity: the solver's search says so)
         return None
     undetermined = prober.undetermined()
-    singles_deadline = min(deadline, undetermined_deadline) if undetermined and undetermined_deadline is not None else deadline
+    # a decision settled on a rule that reads an undetermined one (`candidate when not
+    # known(selection)`): to move it, that one's questions must be answered — values tried
+    # one fact at a time get the share they get for an undetermined decision, then the
+    # questions holding it back are answered one at a time (`_answered`)
+    base = None if undetermined else prober.result({})
+    reads_open = base is not None and base[0] == "decided" and bool(base[5])
+    short = (undetermined or reads_open) and undetermined_deadline is not None
+    singles_deadline = min(deadline, undetermined_deadline) if short else deadline
     found, _complete = probe.single_changes(
         prober, paths, types, {p: consts.get((where[p].input_name, where[p].field_name), set()) for p in paths}, outcome, current, singles_deadline
     )
@@ -411,6 +418,13 @@ def _tried(
             change = FactChange(path, policy.inputs[fact.input_name].fields[fact.field_name].meta.label, current.get(path), value)
             kept.append(((1, _change_score(types[path], change), (path,)), Counterfactual((change,), outcome, True)))
     if not kept:
+        if reads_open and undetermined_deadline is not None:
+            half = deadline - undetermined_deadline  # (the first at 0.8 of the budget, the other at 0.3: half of it)
+            found_answers = _answered(
+                policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, held, min(deadline, budget.now() + half / 2)
+            )
+            if found_answers is not None:
+                return found_answers
         if proof(not undetermined):
             return NONE
         if undetermined:

@@ -171,15 +171,18 @@ class Prober:
             for computed, unknown, undetermined in work:
                 budget.charge(budget.compiled_ms(computed, unknown, undetermined))
 
-    def result(self, changes: dict[str, Any]) -> tuple[str, str | None, tuple[str, ...], tuple[str, ...]] | None:
+    def result(self, changes: dict[str, Any]) -> tuple[str, str | None, tuple[str, ...], tuple[str, ...], int, frozenset[str]] | None:
         """The decision with `changes` applied, by the compiled evaluator: (status, outcome,
-        the outcomes still possible, the unanswered facts holding it back); None on an error."""
+        the outcomes still possible, the unanswered facts holding it back, how many of the
+        values it read are unknown or undetermined, the unanswered facts holding back the
+        decisions it read); None on an error."""
         changed = self.changed(changes)
         self.evaluations += 1
         work: list[tuple[int, int, int]] = []
+        held_back: set[str] = set()
         try:
             if isinstance(self.compiled, compiler.CompiledPolicy):
-                (found,), _ = self.compiled.some(changed, self.as_of, self.params, [(self.decision, self.entity)], [], work=work)
+                (found,), _ = self.compiled.some(changed, self.as_of, self.params, [(self.decision, self.entity)], [], work=work, held_back=held_back)
             else:
                 ev, target = self._evaluator(changes)
                 before = _computed(ev)
@@ -187,7 +190,8 @@ class Prober:
                     found = ev.decision(self.decision, target)
                 finally:
                     _charge(ev, before)
-            return found.status, found.outcome, tuple(found.possible), tuple(found.missing)
+            open_ = sum(w[1] + w[2] for w in work)
+            return found.status, found.outcome, tuple(found.possible), tuple(found.missing), open_, frozenset(held_back)
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
             return None
         finally:
@@ -443,15 +447,21 @@ MOST_ANSWERS = 48
 def answers(
     p: Prober, types: dict[str, Any], consts: dict[str, set[Decimal]], outcome: str, held: set[str], deadline: float
 ) -> tuple[dict[str, Any], bool] | None:
-    """For a decision undetermined now, its unanswered questions answered one at a time
-    until it is settled: (the answers, whether it is settled on `outcome`), None when the
-    deadline passes or no answer moves it. Each step answers the first question holding the
-    decision back (the entity's own first) — the answer that settles it on `outcome` at
-    once, else the one that keeps `outcome` possible, leaves the fewest of the outcomes of
-    earlier rules possible (each must not fire for `outcome`'s to), then the fewest
-    questions open. "Possible" is the evaluator's: an outcome behind `known(…)` of an
-    unanswered question (`go` after `pending when not known(measured_value)`) is not, so the
-    decision may settle on another outcome, from which the caller tries one more change.
+    """Unanswered questions answered one at a time: (the answers, whether they give
+    `outcome`), None when the deadline passes or no answer moves anything.
+
+    For a decision undetermined now, until it is settled: each step answers the first
+    question holding it back (the entity's own first) — the answer that settles it on
+    `outcome` at once, else the one that keeps `outcome` possible, leaves the fewest of the
+    outcomes of earlier rules possible (each must not fire for `outcome`'s to), then the
+    fewest questions open. "Possible" is the evaluator's: an outcome behind `known(…)` of
+    an unanswered question (`go` after `pending when not known(measured_value)`) is not,
+    so the decision may settle on another outcome, from which the caller tries one more
+    change. For a decision settled now on a rule that reads an undetermined one
+    (`candidate when not known(selection)`): the questions holding back the decisions it
+    read (the entity's own first), each answered so as to leave the fewest values unknown,
+    while that number goes down.
+
     No step back is tried (not a proof of anything); the answers are not proven the
     fewest."""
     d = p.policy.decisions[p.decision]
@@ -459,16 +469,24 @@ def answers(
     earlier = {r.outcome for r in d.rules[:index]} - {outcome}
     state: dict[str, Any] = {}
     own = f"{p.where_prefix}." if p.where_prefix else None
+
+    def order(paths: Any) -> list[str]:
+        return sorted((q for q in paths if q in types and q not in held and q not in state), key=lambda q: (own is None or not q.startswith(own), q))
+
+    first = p.result(state)
+    if first is None:
+        return None
+    settled = first[0] == DECIDED
+    open_now = first[4]
     for _ in range(MOST_ANSWERS):
         now = p.result(state)
         if now is None:
             return None
-        status, got, _possible, missing = now
-        if status == DECIDED:
+        status, got, _possible, missing, _open, held_back = now
+        if status == DECIDED and not settled:
             return (state, got == outcome) if state else None
-        open_ = sorted((q for q in missing if q in types and q not in held and q not in state), key=lambda q: (own is None or not q.startswith(own), q))
         step = None
-        for path in open_:
+        for path in order(held_back if settled else missing):
             best = None
             for v in candidates(types[path], Unknown(frozenset({path})), consts.get(path, set())):
                 if budget.now() >= deadline:
@@ -476,20 +494,26 @@ def answers(
                 after = p.result({**state, path: v})
                 if after is None:
                     continue
-                a_status, a_got, a_possible, a_missing = after
+                a_status, a_got, a_possible, a_missing, a_open, _ = after
                 if a_status == DECIDED and a_got == outcome:
                     return {**state, path: v}, True
-                if a_status == DECIDED:  # (settled on another outcome: the last resort)
+                if settled:
+                    key = (a_open,) if a_status == DECIDED else (a_open + 1,)  # (undetermined again: further)
+                elif a_status == DECIDED:  # (settled on another outcome: the last resort)
                     key = (2, len(earlier & {a_got}), 0, 0)
                 else:
                     key = (0 if outcome in a_possible else 1, len(earlier & set(a_possible)), len(a_missing), len(a_possible))
                 if best is None or key < best[0]:
                     best = (key, v)
             if best is not None:
+                if settled and best[0][0] >= open_now:
+                    continue  # (this answer leaves as much unknown: the next question)
                 step = (path, best[1])
+                if settled:
+                    open_now = best[0][0]
                 break
         if step is None:
-            return None
+            return (state, False) if settled and state else None
         state[step[0]] = step[1]
     return None
 
