@@ -401,7 +401,7 @@ def _tried(
     # one fact at a time get the share they get for an undetermined decision, then the
     # questions holding it back are answered one at a time (`_answered`)
     base = None if undetermined else prober.result({})
-    reads_open = base is not None and base[0] == "decided" and bool(base[5])
+    reads_open = base is not None and base.status == "decided" and bool(base.held_back)
     short = (undetermined or reads_open) and undetermined_deadline is not None
     singles_deadline = min(deadline, undetermined_deadline) if short else deadline
     found, _complete = probe.single_changes(

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation, Overflow
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..language import ir
 from ..language.diagnostics import StratError
@@ -120,6 +120,17 @@ def _charge(ev: Evaluator, before: int) -> None:
     budget.charge(budget.REFERENCE_STEP_MS * (_computed(ev) - before))
 
 
+class Reading(NamedTuple):
+    """One decision as `Prober.result` reads it."""
+
+    status: str
+    outcome: str | None
+    possible: tuple[str, ...]  # the outcomes still possible (undetermined)
+    missing: tuple[str, ...]  # the unanswered facts holding it back
+    unknown: int  # how many of the values it read are unknown or undetermined
+    held_back: frozenset[str]  # the unanswered facts holding back the decisions it read
+
+
 class Prober:
     """Evaluates one decision of one entity on the assessment with some facts changed."""
 
@@ -171,11 +182,8 @@ class Prober:
             for computed, unknown, undetermined in work:
                 budget.charge(budget.compiled_ms(computed, unknown, undetermined))
 
-    def result(self, changes: dict[str, Any]) -> tuple[str, str | None, tuple[str, ...], tuple[str, ...], int, frozenset[str]] | None:
-        """The decision with `changes` applied, by the compiled evaluator: (status, outcome,
-        the outcomes still possible, the unanswered facts holding it back, how many of the
-        values it read are unknown or undetermined, the unanswered facts holding back the
-        decisions it read); None on an error."""
+    def result(self, changes: dict[str, Any]) -> Reading | None:
+        """The decision with `changes` applied, by the compiled evaluator; None on an error."""
         changed = self.changed(changes)
         self.evaluations += 1
         work: list[tuple[int, int, int]] = []
@@ -190,8 +198,8 @@ class Prober:
                     found = ev.decision(self.decision, target)
                 finally:
                     _charge(ev, before)
-            open_ = sum(w[1] + w[2] for w in work)
-            return found.status, found.outcome, tuple(found.possible), tuple(found.missing), open_, frozenset(held_back)
+            unknown = sum(w[1] + w[2] for w in work)
+            return Reading(found.status, found.outcome, tuple(found.possible), tuple(found.missing), unknown, frozenset(held_back))
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
             return None
         finally:
@@ -476,17 +484,16 @@ def answers(
     first = p.result(state)
     if first is None:
         return None
-    settled = first[0] == DECIDED
-    open_now = first[4]
+    settled = first.status == DECIDED
+    unknown_now = first.unknown
     for _ in range(MOST_ANSWERS):
         now = p.result(state)
         if now is None:
             return None
-        status, got, _possible, missing, _open, held_back = now
-        if status == DECIDED and not settled:
-            return (state, got == outcome) if state else None
+        if now.status == DECIDED and not settled:
+            return (state, now.outcome == outcome) if state else None
         step = None
-        for path in order(held_back if settled else missing):
+        for path in order(now.held_back if settled else now.missing):
             best = None
             for v in candidates(types[path], Unknown(frozenset({path})), consts.get(path, set())):
                 if budget.now() >= deadline:
@@ -494,28 +501,27 @@ def answers(
                 after = p.result({**state, path: v})
                 if after is None:
                     continue
-                a_status, a_got, a_possible, a_missing, a_open, _ = after
-                if a_status == DECIDED and a_got == outcome:
+                if after.status == DECIDED and after.outcome == outcome:
                     return {**state, path: v}, True
                 if settled:
-                    key = (a_open,) if a_status == DECIDED else (a_open + 1,)  # (undetermined again: further)
-                elif a_status == DECIDED:  # (settled on another outcome: the last resort)
-                    key = (2, len(earlier & {a_got}), 0, 0)
+                    key: tuple = (after.unknown + (after.status != DECIDED),)  # (undetermined again: further)
+                elif after.status == DECIDED:  # (settled on another outcome: the last resort)
+                    key = (2, len(earlier & {after.outcome}), 0, 0)
                 else:
-                    key = (0 if outcome in a_possible else 1, len(earlier & set(a_possible)), len(a_missing), len(a_possible))
+                    key = (outcome not in after.possible, len(earlier & set(after.possible)), len(after.missing), len(after.possible))
                 if best is None or key < best[0]:
                     best = (key, v)
             if best is not None:
-                if settled and best[0][0] >= open_now:
+                if settled and best[0][0] >= unknown_now:
                     continue  # (this answer leaves as much unknown: the next question)
                 step = (path, best[1])
                 if settled:
-                    open_now = best[0][0]
+                    unknown_now = best[0][0]
                 break
         if step is None:
-            return (state, False) if settled and state else None
+            break
         state[step[0]] = step[1]
-    return None
+    return (state, False) if settled and state else None
 
 
 def _goals(decision: ir.Decision, index: int) -> list[tuple[ir.Expr, bool]] | None:
