@@ -135,14 +135,18 @@ def held_facts(policy: ir.CheckedPolicy, t: smt.Translation, keep: tuple[str, ..
     return held
 
 
+def _span(type_: NumberT, current: Decimal) -> Decimal:
+    """What a change of a number is measured against: its declared range, or max(|old|, 1)."""
+    low, high = type_.low, type_.high
+    return (high - low) if low is not None and high is not None and high > low else max(abs(current), Decimal(1))
+
+
 def _distance(fact: smt.Fact, current: Any) -> Any:
-    """|new − old| over the declared range (or over max(|old|, 1)), for numbers; 0 otherwise."""
+    """|new − old| over `_span`, for numbers; 0 otherwise."""
     if not isinstance(fact.type, NumberT) or isinstance(current, Unknown):
         return z3.RealVal(0)
-    low, high = fact.type.low, fact.type.high
-    span = (high - low) if low is not None and high is not None and high > low else max(abs(current), Decimal(1))
     diff = fact.value - z3.RealVal(str(current))
-    return z3.If(diff >= 0, diff, -diff) / z3.RealVal(str(span))
+    return z3.If(diff >= 0, diff, -diff) / z3.RealVal(str(_span(fact.type, current)))
 
 
 def _plain(value: Any, fact: smt.Fact) -> Any:
@@ -617,9 +621,7 @@ class _FactView:
 
 def _change_score(type_: Any, c: FactChange) -> Decimal:
     if isinstance(type_, NumberT) and isinstance(c.current, Decimal) and isinstance(c.new, Decimal):
-        low, high = type_.low, type_.high
-        span = (high - low) if low is not None and high is not None and high > low else max(abs(c.current), Decimal(1))
-        return abs(c.new - c.current) / span
+        return abs(c.new - c.current) / _span(type_, c.current)
     return Decimal(0)
 
 
@@ -1603,9 +1605,7 @@ def _score(t: smt.Translation, changes: tuple[FactChange, ...]) -> Decimal:
     for c in changes:
         fact = t.facts[c.fact]
         if isinstance(fact.type, NumberT) and isinstance(c.current, Decimal) and isinstance(c.new, Decimal):
-            low, high = fact.type.low, fact.type.high
-            span = (high - low) if low is not None and high is not None and high > low else max(abs(c.current), Decimal(1))
-            total += abs(c.new - c.current) / span
+            total += abs(c.new - c.current) / _span(fact.type, c.current)
     return total
 
 
@@ -1661,9 +1661,7 @@ def _unit(t: smt.Translation, path: str, current: Any) -> Fraction | None:
     fact = t.facts[path]
     if path in t.off_grid:
         return None
-    low, high = fact.type.low, fact.type.high
-    span = (high - low) if low is not None and high is not None and high > low else max(abs(current), Decimal(1))
-    return Fraction(1) / (Fraction(1 if fact.type.integer else GRID) * Fraction(str(span)))
+    return Fraction(1) / (Fraction(1 if fact.type.integer else GRID) * Fraction(str(_span(fact.type, current))))
 
 
 #: the bisection's most steps (a distance of 10 spans down to a hundredth of a range of
