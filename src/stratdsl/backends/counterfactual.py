@@ -35,6 +35,7 @@ from ..language.diagnostics import StratError
 from ..language.types import DateT, ListT, NumberT
 from ..runtime.assessment import Assessment, validate
 from ..runtime.evaluator import evaluate
+from ..runtime.result import DECIDED, UNDETERMINED
 from ..runtime.values import Unknown
 from ..runtime.whynot import N_, Counterfactual, FactChange, Msg, Settler
 from . import budget, probe, smt
@@ -399,13 +400,13 @@ def _tried(
         prober = probe.Prober(policy, assessment, decision, entity, as_of, params)
     except ValueError:  # (the decision is not made for this entity: the solver's search says so)
         return None
-    undetermined = prober.undetermined()
+    base = prober.result({}, charged=False)
+    undetermined = base is not None and base.status == UNDETERMINED
     # a decision settled on a rule that reads an undetermined one (`candidate when not
     # known(selection)`): to move it, that one's questions must be answered — values tried
     # one fact at a time get the share they get for an undetermined decision, then the
     # questions holding it back are answered one at a time (`_answered`)
-    base = None if undetermined else prober.result({})
-    reads_open = base is not None and base.status == "decided" and bool(base.held_back)
+    reads_open = base is not None and base.status == DECIDED and bool(base.held_back)
     short = (undetermined or reads_open) and undetermined_deadline is not None
     singles_deadline = min(deadline, undetermined_deadline) if short else deadline
     found, _complete = probe.single_changes(

@@ -32,7 +32,7 @@ from ..language.reads import fields_read
 from ..language.types import BoolT, EnumT, ListT, NumberT
 from ..runtime.assessment import Assessment, Entity
 from ..runtime.evaluator import Evaluator
-from ..runtime.result import DECIDED, UNDETERMINED
+from ..runtime.result import DECIDED
 from ..runtime.values import Unknown, truth
 from . import budget, compiler
 
@@ -182,8 +182,10 @@ class Prober:
             for computed, unknown, undetermined in work:
                 budget.charge(budget.compiled_ms(computed, unknown, undetermined))
 
-    def result(self, changes: dict[str, Any]) -> Reading | None:
-        """The decision with `changes` applied, by the compiled evaluator; None on an error."""
+    def result(self, changes: dict[str, Any], charged: bool = True) -> Reading | None:
+        """The decision with `changes` applied, by the compiled evaluator; None on an error.
+        `charged`: False for the assessment as it is, read once before a search (as every
+        search does: not charged to its budget)."""
         changed = self.changed(changes)
         self.evaluations += 1
         work: list[tuple[int, int, int]] = []
@@ -197,29 +199,15 @@ class Prober:
                 try:
                     found = ev.decision(self.decision, target)
                 finally:
-                    _charge(ev, before)
+                    if charged:
+                        _charge(ev, before)
             unknown = sum(w[1] + w[2] for w in work)
             return Reading(found.status, found.outcome, tuple(found.possible), tuple(found.missing), unknown, frozenset(held_back))
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
             return None
         finally:
-            for computed, unknown, undetermined in work:
+            for computed, unknown, undetermined in work if charged else ():
                 budget.charge(budget.compiled_ms(computed, unknown, undetermined))
-
-    def undetermined(self) -> bool:
-        """Whether the decision is undetermined on the assessment as it is (unanswered questions)."""
-        try:
-            if isinstance(self.compiled, compiler.CompiledPolicy):
-                (found,), _ = self.compiled.some(self.assessment, self.as_of, self.params, [(self.decision, self.entity)], [])
-                return found.status == UNDETERMINED
-            ev, target = self._evaluator({})
-            before = _computed(ev)
-            try:
-                return ev.decision(self.decision, target).status == UNDETERMINED
-            finally:
-                _charge(ev, before)
-        except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
-            return False
 
     def truths(self, changes: dict[str, Any], goals: list[tuple[ir.Expr, bool]]) -> list[bool]:
         """For each (condition, wanted truth) of the decision's entity, whether it holds with
