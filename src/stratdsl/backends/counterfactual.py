@@ -221,7 +221,7 @@ class Search:
     note: str | None  # why there are none, or fewer than asked
     seconds: float
     scope: str | None = None  # the slice the changes were found in ("usecases[x]"); None: every fact
-    tried: bool = False  # found by trying values one fact at a time (probe), not by the solver
+    tried: bool = False  # found by the probe (values tried, open questions answered), not by the solver: it may better it
 
 
 #: what `_tried` returns when the proof it asks for holds (no change gives the outcome)
