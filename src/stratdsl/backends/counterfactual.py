@@ -416,11 +416,9 @@ def _tried(
     # found here, is a value no tried one came near; the solver still looks for it)
     kept: list[tuple[tuple, Counterfactual]] = []
     for path, value in found.items():
-        w = where[path]
-        owner = assessment.entities[w.entity[0]][w.entity[1]].id if w.entity is not None else None
-        fact = _FactView(path, w.input_name, w.field_name, types[path], owner)
+        fact = _fact_view(assessment, where[path], types[path])
         if _verify(policy, assessment, {path: (fact, value)}, decision, entity, outcome, as_of, params):
-            change = FactChange(path, policy.inputs[fact.input_name].fields[fact.field_name].meta.label, current.get(path), value)
+            change = FactChange(path, _label_path(policy, fact), current.get(path), value)
             kept.append(((1, _change_score(types[path], change), (path,)), Counterfactual((change,), outcome, True)))
     if not kept:
         if reads_open and undetermined_deadline is not None:
@@ -480,21 +478,13 @@ def _answered(policy, assessment, decision, entity, outcome, as_of, params, curr
         path = min(more)  # (the first in path order: the same answer every time)
         found = {**found, path: more[path]}
 
-    def view(path: str) -> _FactView:
-        w = where[path]
-        owner = assessment.entities[w.entity[0]][w.entity[1]].id if w.entity is not None else None
-        return _FactView(path, w.input_name, w.field_name, types[path], owner)
-
-    values = {q: (view(q), v) for q, v in found.items()}
-    if not _verify(policy, assessment, values, decision, entity, outcome, as_of, params):
-        return None
-    for path in sorted(found):  # (a change the outcome does not need goes back)
-        rest_values = {q: x for q, x in values.items() if q != path}
-        if rest_values and _verify(policy, assessment, rest_values, decision, entity, outcome, as_of, params):
-            values = rest_values
-    changes = tuple(
-        FactChange(q, policy.inputs[f.input_name].fields[f.field_name].meta.label, current.get(q), v) for q, (f, v) in sorted(values.items())
+    values = _needed(
+        {q: (_fact_view(assessment, where[q], types[q]), v) for q, v in found.items()},
+        lambda v: _verify(policy, assessment, v, decision, entity, outcome, as_of, params),
     )
+    if values is None:
+        return None
+    changes = tuple(FactChange(q, _label_path(policy, f), current.get(q), v) for q, (f, v) in sorted(values.items()))
     note = Msg(N_("found by answering the open questions one at a time: not proven the fewest facts nor the closest values"))
     # (`tried`: the solver may better it with what is left, as for values tried)
     return Search((Counterfactual(changes, outcome, True),), note, 0.0, None, True)
@@ -508,16 +498,10 @@ def _tried_several(policy, assessment, decision, entity, outcome, as_of, params,
     state = probe.several_changes(prober, paths, types, {p: consts.get(field_of[p], set()) for p in paths}, field_of, outcome, current, deadline, solve=solve)
     if not state:
         return None
-    values = {}
-    for path, value in state.items():
-        w = where[path]
-        owner = assessment.entities[w.entity[0]][w.entity[1]].id if w.entity is not None else None
-        values[path] = (_FactView(path, w.input_name, w.field_name, types[path], owner), value)
+    values = {path: (_fact_view(assessment, where[path], types[path]), value) for path, value in state.items()}
     if not _verify(policy, assessment, values, decision, entity, outcome, as_of, params):
         return None
-    changes = tuple(
-        FactChange(p, policy.inputs[f.input_name].fields[f.field_name].meta.label, current.get(p), v) for p, (f, v) in sorted(values.items())
-    )
+    changes = tuple(FactChange(p, _label_path(policy, f), current.get(p), v) for p, (f, v) in sorted(values.items()))
     note = Msg(N_("found by trying values, one condition of the rule at a time: not proven the fewest facts nor the closest values"))
     return Search((Counterfactual(changes, outcome, True),), note, 0.0, None, True)
 
@@ -618,6 +602,12 @@ class _FactView:
     field_name: str
     type: Any
     entity: str | None = None
+
+
+def _fact_view(assessment: Assessment, w: probe.Where, type_: Any) -> _FactView:
+    """The fact at `w`, as `_verify` and the labels read it."""
+    owner = assessment.entities[w.entity[0]][w.entity[1]].id if w.entity is not None else None
+    return _FactView(w.path, w.input_name, w.field_name, type_, owner)
 
 
 def _change_score(type_: Any, c: FactChange) -> Decimal:
@@ -1501,13 +1491,18 @@ def _descend(
 
 
 def _shrink(c: _Context, values: dict[str, tuple[Any, Any]]) -> dict[str, tuple[Any, Any]] | None:
+    """`values` without the changes the outcome does not need (`_needed`, `_confirms` deciding)."""
+    return _needed(values, lambda v: _confirms(c, v))
+
+
+def _needed(values: dict[str, tuple[Any, Any]], gives: Callable[[dict[str, tuple[Any, Any]]], bool]) -> dict[str, tuple[Any, Any]] | None:
     """`values` without the changes the outcome does not need, each tried back at its current
-    value in turn (the evaluator decides); None when `values` itself does not give it."""
-    if not _confirms(c, values):
+    value in turn (`gives` decides, by the evaluator); None when `values` itself does not give it."""
+    if not gives(values):
         return None
     for path in sorted(values):
         rest = {p: v for p, v in values.items() if p != path}
-        if rest and _confirms(c, rest):
+        if rest and gives(rest):
             values = rest
     return values
 
@@ -1745,8 +1740,7 @@ def _settlers(
         if prober is None or w is None or not isinstance(current.get(path), Unknown):
             continue
         type_ = policy.inputs[w.input_name].fields[w.field_name].type
-        owner = assessment.entities[w.entity[0]][w.entity[1]].id if w.entity is not None else None
-        fact = _FactView(path, w.input_name, w.field_name, type_, owner)
+        fact = _fact_view(assessment, w, type_)
         for value in probe.candidates(type_, current[path], consts.get((w.input_name, w.field_name), set())):
             if budget.now() >= deadline:
                 break
@@ -1757,7 +1751,7 @@ def _settlers(
     if left > 50 and any((path, o) not in found for path in missing for o in outcomes):
         _solver_settlers(policy, assessment, decision, entity, missing, as_of, params, left, current, found)
     out = [
-        Settler(path, policy.inputs[f.input_name].fields[f.field_name].meta.label, value, o)
+        Settler(path, _label_path(policy, f), value, o)
         for path in missing
         for o in outcomes
         if (path, o) in found
