@@ -156,7 +156,11 @@ def test_undetermined_explanation(policy, facts):
         ("risk.limited", "unknown", ("usecases[chat].profiling",)),
         ("risk.minimal", "fired", ()),
     ]
-    assert why.blockers[0].kind == "fired"
+    (blocker,) = why.blockers  # (it holds, but the rules before it may apply: not "it gave the outcome")
+    assert blocker.kind == "earlier_rule"
+    assert blocker.detail == (
+        "its condition holds, but the rules before it may apply (risk.high, risk.limited): it gives the outcome only if none of them does"
+    )
 
 
 def test_not_in_force(policy, facts):
@@ -208,3 +212,24 @@ def test_band_explanation_shows_the_bounds(monkeypatch):
     assert "score (4.8) < 2 → false" in result.stdout
     assert "score (4.8) >= 2 → true" in result.stdout
     assert "score (4.8) < 5 → true" in result.stdout
+
+
+def test_undetermined_rules_after_the_one_that_holds(tmp_path):
+    # `a` may apply, `b` holds: the decision is a or b, `c` is passed over whatever the
+    # missing answer — never "rule 'None' applied first", and the text says `b` applies
+    # only unless `a` does
+    (tmp_path / "p.strat").write_text(
+        'policy "Open" version "1"\ninput company {\n  x: number\n  y: number\n}\n'
+        "decision d {\n  a when company.x > 1\n  b when company.y > 1\n  c when company.y > 0\n  otherwise e\n}\n"
+    )
+    (tmp_path / "f.yaml").write_text("company:\n  y: 2\n")
+    policy = require_policy(tmp_path / "p.strat")[0]
+    x, why = explain_one(policy, load_assessment(policy, tmp_path / "f.yaml"), "d", None, "c")
+    assert x.result.status == "undetermined"
+    (blocker,) = why.blockers
+    assert blocker.kind == "earlier_rule"
+    assert blocker.detail == "the rules before it may apply (d.a, d.b), and one of them applies whatever the missing answers; its own condition holds"
+    result = CliRunner().invoke(main, ["explain", str(tmp_path / "p.strat"), str(tmp_path / "f.yaml"), "d", "--lang", "en", "--as-of", AS_OF])
+    assert result.exit_code == 0, result.output
+    assert "d.b → b: applies unless an earlier rule does" in result.stdout
+    assert "d.c → c: not reached (an earlier rule applies whatever the missing answers)" in result.stdout

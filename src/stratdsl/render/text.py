@@ -22,6 +22,12 @@ _STATUS_WORDS = {
     "not_in_force": N_("not in force on the as-of date"),
     "not_reached": N_("not reached (an earlier rule decided)"),
 }
+#: for an undetermined decision, the first rule that holds after ones that may apply decides
+#: only if none of them does, and the rules after it are passed over in every case
+_UNDETERMINED_WORDS = {
+    "fired": N_("applies unless an earlier rule does"),
+    "not_reached": N_("not reached (an earlier rule applies whatever the missing answers)"),
+}
 _MARKS = {"fired": "✓", "false": "✗", "unknown": "?", "excepted": "↷", "exception_unknown": "?", "not_in_force": "⏸", "not_reached": "·"}
 
 
@@ -259,7 +265,8 @@ def render_explanation_data(data: dict, lang: str = "en") -> str:
     blame = data.get("blame", {})
     for r in data["rules"]:
         mark = _MARKS.get(r["status"], "·")
-        status = _(_STATUS_WORDS[r["status"]]) if r["status"] in _STATUS_WORDS else r["status"]
+        words = _UNDETERMINED_WORDS if d["status"] == "undetermined" and r["status"] in _UNDETERMINED_WORDS else _STATUS_WORDS
+        status = _(words[r["status"]]) if r["status"] in words else r["status"]
         out.append(f"{mark} {r['rule']} → {r['outcome']}: {status}  ({r['location']})")
         if r["cites"]:
             out.append("    " + _("cites: {sources}").format(sources=_cite_list(r["cites"], _)))

@@ -184,6 +184,8 @@ _REPORT_EN = {
     "mark_exception_unknown": "may be set aside by an exception (facts missing)",
     "mark_not_in_force": "not in force on the as-of date",
     "mark_not_reached": "not reached (an earlier rule decided)",
+    "mark_fired_open": "applies unless an earlier rule does",
+    "mark_not_reached_open": "not reached (an earlier rule applies whatever the missing answers)",
     "exc_applied": "applied",
     "exc_not_applied": "did not apply",
     "exc_unknown": "unknown",

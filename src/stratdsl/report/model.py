@@ -780,10 +780,12 @@ class _Builder:
             lines.append((0, [Seg("text", loc.t("band_on") + " "), Seg("code", f"{_collapse(x.on.text)} = {self._truth(x.on)}")]))
         lines.append((0, [Seg("strong", loc.t("rules_walked"))]))
         pending_not_reached: list[str] = []
+        # (an undetermined decision: the rule that holds decides only if none before it does)
+        mark = (lambda status: f"mark_{status}_open" if status in ("fired", "not_reached") else f"mark_{status}") if view.undetermined else (lambda status: f"mark_{status}")
 
         def flush() -> None:
             if pending_not_reached:
-                lines.append((1, [Seg("text", f"{MARKS['not_reached']} "), Seg("code", ", ".join(pending_not_reached)), Seg("text", f"{self._colon()}{loc.t('mark_not_reached')}")]))
+                lines.append((1, [Seg("text", f"{MARKS['not_reached']} "), Seg("code", ", ".join(pending_not_reached)), Seg("text", f"{self._colon()}{loc.t(mark('not_reached'))}")]))
                 pending_not_reached.clear()
 
         for r in x.rules:
@@ -798,7 +800,7 @@ class _Builder:
                     [
                         Seg("text", f"{MARKS.get(r.status, '·')} "),
                         Seg("code", r.id),
-                        Seg("text", f" → {outcome_label}{self._colon()}{loc.t('mark_' + r.status)} ({r.location})"),
+                        Seg("text", f" → {outcome_label}{self._colon()}{loc.t(mark(r.status))} ({r.location})"),
                     ],
                 )
             )

@@ -303,10 +303,18 @@ def why_not(
         if rule.outcome != outcome:
             continue
         status = rule_x.status
-        if status == "fired":
+        if status == "fired" and fired_rule is None:  # (undetermined: it holds, but rules before it may apply)
+            before = ", ".join(r.id for r in explanation.rules if r.status in ("unknown", "exception_unknown"))
+            detail = Msg(N_("its condition holds, but the rules before it may apply ({rules}): it gives the outcome only if none of them does"), rules=before)
+            blockers.append(Blocker(rule.id, rule_x.location, "earlier_rule", detail, cites=rule.cites))
+        elif status == "fired":
             blockers.append(Blocker(rule.id, rule_x.location, "fired", Msg(N_("this rule gave the outcome")), cites=rule.cites))
         elif status == "not_reached":
-            first = Msg(N_("rule '{rule}' applied first and decided '{outcome}'"), rule=fired_rule, outcome=decided.outcome)
+            if fired_rule is not None:
+                first = Msg(N_("rule '{rule}' applied first and decided '{outcome}'"), rule=fired_rule, outcome=decided.outcome)
+            else:  # (undetermined: rules before it may apply, and one of them holds in any case)
+                before = [r.id for r in explanation.rules if r.status in ("fired", "unknown", "exception_unknown")]
+                first = Msg(N_("the rules before it may apply ({rules}), and one of them applies whatever the missing answers"), rules=", ".join(before))
             cond = rule_x.condition
             if cond is not None and cond.computed and cond.value is False:
                 failed, changes = _condition_changes(rule, cond, policy, params, tracer, scope)
