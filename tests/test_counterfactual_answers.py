@@ -67,3 +67,76 @@ def test_why_not_answers_then_changes_one_more_fact():
     changed = counterfactual.apply_changes(policy, assessment, {c.fact: (t.facts[c.fact], c.new) for c in cf.changes})
     (after,) = [d for d in evaluate(policy, changed, AS_OF).decisions if d.decision == "verdict"]
     assert after.outcome == "go"
+
+
+# `closed` unless the gate is `ok`, which needs `people * rate > 10`. Answered in path order,
+# `people = 0` leaves every outcome possible (0 times an unanswered rate is not known to be
+# 0), so it is as good as any other answer — and then every rate gives `closed`. The walk
+# steps back: another answer for `people`, with a rate that keeps the gate open.
+BACK = """policy "Back" version "1"
+input org {
+  people: integer 0..100
+  rate: number 0..100
+  m: number 0..10
+}
+decision gate {
+  ok when org.people * org.rate > 10
+  otherwise no
+}
+decision verdict {
+  closed when gate != ok
+  done when org.m >= 5
+  otherwise waiting
+}
+"""
+
+
+def test_the_gates_are_the_outcomes_the_rule_needs_of_the_decisions_it_reads():
+    policy, diags = compile_text(BACK, "back.strat")
+    assert policy is not None, diags
+    verdict = policy.decisions["verdict"]
+    assert probe._gates(policy, verdict, 1, None) == {("gate", None): frozenset({"ok"})}
+    policy, _ = compile_text(OPEN, "open.strat")
+    assert probe._gates(policy, policy.decisions["verdict"], 2, None) == {("ready", None): frozenset({"yes"})}
+
+
+def test_the_walk_steps_back_when_every_answer_closes_the_gate(monkeypatch):
+    policy, diags = compile_text(BACK, "back.strat")
+    assert policy is not None, diags
+    assessment = validate(policy, {"org": {"people": "unknown", "rate": "unknown", "m": 6}}, "back.yaml")
+    types = {path: policy.inputs["org"].fields[path.split(".")[1]].type for path in ("org.people", "org.rate", "org.m")}
+
+    def walk():
+        return probe.answers(probe.Prober(policy, assessment, "verdict", None, AS_OF, {}), types, {}, "done", set(), float("inf"))
+
+    state, settled = walk()
+    assert settled and state["org.people"] * state["org.rate"] > 10
+    monkeypatch.setattr(probe, "MOST_BACKS", 0)
+    state, settled = walk()  # (without the step back: people 0, then every rate closes it)
+    assert not settled and state["org.people"] == 0
+
+
+def test_one_condition_at_a_time_a_fact_may_change_again():
+    # `pending when not known(measured)` wants it answered (0, the first value tried), then
+    # `go when measured >= 50` wants it higher: the same fact, changed again
+    policy, _ = compile_text(OPEN, "open.strat")
+    assessment = validate(policy, {"org": {"a": True, "b": True, "measured": "unknown"}}, "open.yaml")
+    p = probe.Prober(policy, assessment, "verdict", None, AS_OF, {})
+    paths = ["org.a", "org.b", "org.measured"]
+    types = {path: policy.inputs["org"].fields[path.split(".")[1]].type for path in paths}
+    current = smt.assessment_facts(policy, assessment)
+    field_of = {path: ("org", path.split(".")[1]) for path in paths}
+    goals = probe._goals(policy.decisions["verdict"], 2)  # (in the rules' order: `known` first)
+    found = probe._greedy(p, paths, types, {}, field_of, "go", goals, "org.", float("inf"), 12, current)
+    assert found == {"org.measured": Decimal(50)}
+
+
+def test_conditions_on_decisions_read_are_followed_into_their_rules():
+    policy, _ = compile_text(OPEN, "open.strat")
+    verdict = policy.decisions["verdict"]
+    goals = probe._goals(verdict, 2)
+    expanded = probe._expanded(policy, None, goals)
+    # `ready != yes` false: ready's `yes` rule (`org.a and org.b`, its two parts) first,
+    # then the goals as they were
+    assert expanded[2:] == goals
+    assert [(type(e).__name__, e.field_name, want) for e, want in expanded[:2]] == [("FieldRef", "a", True), ("FieldRef", "b", True)]

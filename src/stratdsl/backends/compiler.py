@@ -983,6 +983,7 @@ class CompiledPolicy:
         known: list[DecisionResult] = (),  # type: ignore[assignment]
         work: list[tuple[int, int, int]] | None = None,
         held_back: set[str] | None = None,
+        read: list[DecisionResult] | None = None,
     ) -> tuple[list[DecisionResult], list[ObligationResult]]:
         """Some results of `evaluate(assessment, as_of, params)` without the others: the
         (decision, entity id) and (obligation, entity id) pairs asked for, each as `evaluate`
@@ -994,7 +995,8 @@ class CompiledPolicy:
         definitions unknown, decisions undetermined) — unknown values are computed over
         their possible values and undetermined decisions walk every rule: each costs several
         known ones. `held_back`: gets the unanswered facts that hold back every undetermined
-        decision evaluated on the way (what why-not answers first)."""
+        decision evaluated on the way (what why-not answers first). `read`: gets every decision
+        evaluated on the way (those the ones asked for read)."""
         run = _Run(self, assessment, as_of, params)
         try:
             if self.needs_context:
@@ -1008,6 +1010,8 @@ class CompiledPolicy:
                 work.append(run.work())
             if held_back is not None:
                 held_back.update(m for d in run.decisions.values() if d.status == UNDETERMINED for m in d.missing)
+            if read is not None:
+                read.extend(run.decisions.values())
 
     def _compile_later(self) -> None:
         with self._later_lock:

@@ -471,12 +471,22 @@ def _answered(policy, assessment, decision, entity, outcome, as_of, params, curr
             then = probe.Prober(policy, prober.changed(found), decision, entity, as_of, params)
         except ValueError:
             return None
-        rest = [q for q in paths if q not in found]
-        more, _complete = probe.single_changes(then, rest, kinds, bounds, outcome, {**current, **found}, deadline)
-        if not more:
-            return None
-        path = min(more)  # (the first in path order: the same answer every time)
-        found = {**found, path: more[path]}
+        # (the walk's answers among them: settled on `planned`, a deferral may be one answer
+        # away — the data to collect rather than ready)
+        more, _complete = probe.single_changes(then, paths, kinds, bounds, outcome, {**current, **found}, deadline)
+        if more:
+            path = min(more)  # (the first in path order: the same answer every time)
+            found = {**found, path: more[path]}
+        else:
+            # settled where one more fact does not do it (an answer of the walk closed the
+            # way: no one in it, no return): several facts from there, one condition of a
+            # rule at a time, the walk's answers among those that may change again
+            field_of = {q: (where[q].input_name, where[q].field_name) for q in paths}
+            solve = functools.partial(_condition_step, policy, then.assessment, as_of, params, frozenset(held))
+            state = probe.several_changes(then, paths, kinds, bounds, field_of, outcome, {**current, **found}, deadline, solve=solve)
+            if not state:
+                return None
+            found = {**found, **state}
 
     values = _needed(
         {q: (_fact_view(assessment, where[q], types[q]), v) for q, v in found.items()},

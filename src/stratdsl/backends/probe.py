@@ -21,6 +21,7 @@ the caller through validation and the evaluator, as the solver's answers are.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation, Overflow
@@ -32,7 +33,7 @@ from ..language.reads import fields_read
 from ..language.types import BoolT, EnumT, ListT, NumberT
 from ..runtime.assessment import Assessment, Entity
 from ..runtime.evaluator import Evaluator
-from ..runtime.result import DECIDED
+from ..runtime.result import DECIDED, DecisionResult
 from ..runtime.values import Unknown, truth
 from . import budget, compiler
 
@@ -129,6 +130,7 @@ class Reading(NamedTuple):
     missing: tuple[str, ...]  # the unanswered facts holding it back
     unknown: int  # how many of the values it read are unknown or undetermined
     held_back: frozenset[str]  # the unanswered facts holding back the decisions it read
+    read: dict[tuple[str, str | None], tuple[str, ...]]  # (decision, entity) it read → outcomes still possible
 
 
 class Prober:
@@ -190,9 +192,12 @@ class Prober:
         self.evaluations += 1
         work: list[tuple[int, int, int]] = []
         held_back: set[str] = set()
+        read: list[DecisionResult] = []
         try:
             if isinstance(self.compiled, compiler.CompiledPolicy):
-                (found,), _ = self.compiled.some(changed, self.as_of, self.params, [(self.decision, self.entity)], [], work=work, held_back=held_back)
+                (found,), _ = self.compiled.some(
+                    changed, self.as_of, self.params, [(self.decision, self.entity)], [], work=work, held_back=held_back, read=read
+                )
             else:
                 ev, target = self._evaluator(changes)
                 before = _computed(ev)
@@ -202,7 +207,8 @@ class Prober:
                     if charged:
                         _charge(ev, before)
             unknown = sum(w[1] + w[2] for w in work)
-            return Reading(found.status, found.outcome, tuple(found.possible), tuple(found.missing), unknown, frozenset(held_back))
+            seen = {(r.decision, r.entity): (r.outcome,) if r.status == DECIDED else tuple(r.possible) for r in read}
+            return Reading(found.status, found.outcome, tuple(found.possible), tuple(found.missing), unknown, frozenset(held_back), seen)
         except (StratError, ArithmeticError, InvalidOperation, Overflow, RecursionError):
             return None
         finally:
@@ -438,6 +444,9 @@ def single_changes(
 
 #: the most unanswered questions `answers` answers for one decision
 MOST_ANSWERS = 48
+#: the most steps back `answers` takes, and the evaluations each may try
+MOST_BACKS = 3
+BACK_EVALUATIONS = 120
 
 
 def answers(
@@ -458,32 +467,74 @@ def answers(
     read (the entity's own first), each answered so as to leave the fewest values unknown,
     while that number goes down.
 
-    No step back is tried (not a proof of anything); the answers are not proven the
+    The decisions the rule needs (`_gates`: `roadmap = planned`, and what that needs in
+    turn) guide each answer: one that leaves none of the outcomes it needs possible is
+    taken last. When every answer to a question loses one (an earlier answer closed the
+    way: nobody involved, so no return), one earlier answer is changed, the latest first
+    (`MOST_BACKS` steps back). Not a proof of anything; the answers are not proven the
     fewest."""
     d = p.policy.decisions[p.decision]
     index = next((n for n, r in enumerate(d.rules) if r.outcome == outcome), len(d.rules))
     earlier = {r.outcome for r in d.rules[:index]} - {outcome}
+    gates = _gates(p.policy, d, index, p.entity)
     state: dict[str, Any] = {}
+
+    def away(after: Reading) -> tuple[int, int]:
+        # the decisions read (`_gates`) none of whose outcomes the rule needs is possible any
+        # more, then how many outcomes it does not need are still possible: an answer that
+        # makes the use case prohibited closes many questions at once — and the rule with them
+        lost = blocking = 0
+        for key, wanted in gates.items():
+            possible = after.read.get(key)
+            if possible is not None:
+                lost += not wanted & set(possible)
+                blocking += len(set(possible) - wanted)
+        return lost, blocking
+
     own = f"{p.where_prefix}." if p.where_prefix else None
 
     def order(paths: Any) -> list[str]:
         return sorted((q for q in paths if q in types and q not in held and q not in state), key=lambda q: (own is None or not q.startswith(own), q))
+
+    def options(path: str) -> list[Any]:
+        return candidates(types[path], Unknown(frozenset({path})), consts.get(path, set()))
+
+    def back(path: str, lost_now: int) -> dict[str, Any] | None:
+        # every answer to `path` loses a decision the rule needs (no one involved: no return,
+        # so not eligible): an earlier answer changed (the latest first), with an answer to
+        # `path` that keeps them — the walk's step back, at most BACK_EVALUATIONS evaluations
+        tries = 0
+        for earlier_path in reversed(list(state)):
+            for v in options(earlier_path):
+                if v == state[earlier_path]:
+                    continue
+                for w in options(path):
+                    tries += 1
+                    if tries > BACK_EVALUATIONS or budget.now() >= deadline:
+                        return None
+                    trial = {**state, earlier_path: v, path: w}
+                    after = p.result(trial)
+                    if after is not None and (after.status != DECIDED or after.outcome == outcome) and away(after)[0] <= lost_now:
+                        return trial
+        return None
 
     first = p.result(state)
     if first is None:
         return None
     settled = first.status == DECIDED
     unknown_now = first.unknown
+    backs = 0
     for _ in range(MOST_ANSWERS):
         now = p.result(state)
         if now is None:
             return None
         if now.status == DECIDED and not settled:
             return (state, now.outcome == outcome) if state else None
-        step = None
+        lost_now = away(now)[0]
+        step: tuple[str, Any] | None = None
         for path in order(now.held_back if settled else now.missing):
             best = None
-            for v in candidates(types[path], Unknown(frozenset({path})), consts.get(path, set())):
+            for v in options(path):
                 if budget.now() >= deadline:
                     return None
                 after = p.result({**state, path: v})
@@ -494,14 +545,21 @@ def answers(
                 if settled:
                     key: tuple = (after.unknown + (after.status != DECIDED),)  # (undetermined again: further)
                 elif after.status == DECIDED:  # (settled on another outcome: the last resort)
-                    key = (2, len(earlier & {after.outcome}), 0, 0)
+                    key = (2, *away(after), len(earlier & {after.outcome}), 0, 0)
                 else:
-                    key = (outcome not in after.possible, len(earlier & set(after.possible)), len(after.missing), len(after.possible))
+                    key = (outcome not in after.possible, *away(after), len(earlier & set(after.possible)), len(after.missing), len(after.possible))
                 if best is None or key < best[0]:
                     best = (key, v)
             if best is not None:
                 if settled and best[0][0] >= unknown_now:
                     continue  # (this answer leaves as much unknown: the next question)
+                if not settled and best[0][1] > lost_now and backs < MOST_BACKS:
+                    backs += 1
+                    repaired = back(path, lost_now)
+                    if repaired is not None:
+                        state = repaired
+                        step = (path, repaired[path])
+                        break
                 step = (path, best[1])
                 if settled:
                     unknown_now = best[0][0]
@@ -510,6 +568,136 @@ def answers(
             break
         state[step[0]] = step[1]
     return (state, False) if settled and state else None
+
+
+#: how deep `_gates` follows the decisions a rule reads (roadmap → selection → eligibility → risk …)
+GATE_DEPTH = 6
+
+
+def _gates(policy: ir.CheckedPolicy, decision: ir.Decision, index: int, entity: str | None) -> dict[tuple[str, str | None], frozenset[str]]:
+    """The outcomes of other decisions that rule `index` needs, read from its conditions and
+    those of the rules before it, then from those decisions' rules in turn: (decision,
+    entity) → the outcomes allowed. `roadmap != planned` before it: roadmap must be
+    `planned`; `roadmap = planned` in its own condition, the same; `risk = prohibited` before
+    it: anything but `prohibited`; `D in {…}` and definitions (`is_selected = selection =
+    selected`) read through. Only decisions made for the same entity or once for the company.
+    A guide for the walk through the open questions, not a proof: the rules before an
+    outcome of those decisions are followed as if nothing else decided."""
+    allowed: dict[tuple[str, str | None], frozenset[str]] = {}
+    todo: list[tuple[ir.Decision, int, str | None, int]] = [(decision, index, entity, 0)]
+
+    def outcomes_of(e: ir.Expr | None) -> tuple[str, frozenset[str]] | None:
+        # `D = X`, `D in {X, Y}` (before negation): (D, {X…}) for a decision D read here
+        if isinstance(e, ir.Compare) and e.op in ("=", "!="):
+            found = decision_equals(policy, dataclasses.replace(e, op="="))
+            return (found[0], frozenset({found[1]})) if found is not None else None
+        if isinstance(e, ir.In) and isinstance(e.item, ir.DecisionRef) and e.item.member is None and isinstance(e.container, ir.SetOf):
+            if e.item.name in policy.decisions and all(isinstance(x, ir.Const) for x in e.container.items):
+                return e.item.name, frozenset(x.value for x in e.container.items)  # type: ignore[union-attr]
+        return None
+
+    def add(owner: ir.Decision, who: str | None, expr: ir.Expr | None, want: bool, depth: int, seen: frozenset[str]) -> None:
+        if isinstance(expr, ir.Not):
+            add(owner, who, expr.operand, not want, depth, seen)
+        elif isinstance(expr, ir.Logic) and expr.op == ("and" if want else "or"):
+            for item in expr.items:
+                add(owner, who, item, want, depth, seen)
+        elif isinstance(expr, ir.DefRef) and expr.member is None and expr.name in policy.definitions and expr.name not in seen:
+            definition = policy.definitions[expr.name]
+            if definition.entity_input in (None, owner.entity_input):
+                add(owner, who, definition.expr, want, depth, seen | {expr.name})
+        else:
+            found = outcomes_of(expr)
+            if found is None:
+                return
+            name, values = found
+            positive = not (isinstance(expr, ir.Compare) and expr.op == "!=") and not (isinstance(expr, ir.In) and expr.negated)
+            read = policy.decisions[name]
+            if read.entity_input not in (None, owner.entity_input):
+                return
+            key = (name, None if read.entity_input is None else who)
+            every = frozenset(o.name for o in read.outcomes)
+            wanted = values if positive == want else every - values
+            before = allowed.get(key, every)
+            allowed[key] = before & wanted
+            if depth < GATE_DEPTH and allowed[key] != before:
+                if len(allowed[key]) == 1:  # (one outcome needed: what its rule needs in turn)
+                    (only,) = allowed[key]
+                    at = next((n for n, r in enumerate(read.rules) if r.outcome == only), None)
+                    if at is not None:
+                        todo.append((read, at, key[1], depth + 1))
+                else:  # (outcomes to avoid: their rules' conditions false)
+                    for r in read.rules:
+                        if r.outcome not in allowed[key] and r.cond is not None:
+                            add(read, key[1], r.cond, False, depth + 1, frozenset())
+
+    while todo:
+        owner, at, who, depth = todo.pop()
+        for rule in owner.rules[:at]:
+            add(owner, who, rule.cond, False, depth, frozenset())
+        if at < len(owner.rules):
+            add(owner, who, owner.rules[at].cond, True, depth, frozenset())
+    allowed.pop((decision.name, entity), None)
+    return allowed
+
+
+def _decision_read(policy: ir.CheckedPolicy, owner: str | None, expr: ir.Expr | None, want: bool, seen: frozenset[str] = frozenset()) -> tuple[str, frozenset[str]] | None:
+    """For a condition on a decision made for the same entity or once (`roadmap != planned`,
+    `risk in {high, high_pending}`, `is_selected` defined as `selection = selected`) wanted
+    `want`: (the decision, the outcomes that make it so)."""
+    if isinstance(expr, ir.Not):
+        return _decision_read(policy, owner, expr.operand, not want, seen)
+    if isinstance(expr, ir.DefRef) and expr.member is None and expr.name in policy.definitions and expr.name not in seen:
+        definition = policy.definitions[expr.name]
+        return _decision_read(policy, owner, definition.expr, want, seen | {expr.name}) if definition.entity_input in (None, owner) else None
+    if isinstance(expr, ir.Compare) and expr.op in ("=", "!="):
+        found = decision_equals(policy, dataclasses.replace(expr, op="="))
+        if found is None:
+            return None
+        name, values, positive = found[0], frozenset({found[1]}), expr.op == "="
+    elif isinstance(expr, ir.In) and isinstance(expr.item, ir.DecisionRef) and expr.item.member is None and isinstance(expr.container, ir.SetOf):
+        if expr.item.name not in policy.decisions or not all(isinstance(x, ir.Const) for x in expr.container.items):
+            return None
+        name, values, positive = expr.item.name, frozenset(x.value for x in expr.container.items), not expr.negated  # type: ignore[union-attr]
+    else:
+        return None
+    read = policy.decisions[name]
+    if read.entity_input not in (None, owner):
+        return None
+    every = frozenset(o.name for o in read.outcomes)
+    return name, (values if positive == want else every - values)
+
+
+#: how deep `_expanded` follows the decisions a rule reads
+EXPAND_DEPTH = 4
+
+
+def _expanded(policy: ir.CheckedPolicy, owner: str | None, goals: list[tuple[ir.Expr, bool]], depth: int = 0) -> list[tuple[ir.Expr, bool]]:
+    """The goals with each condition on a decision read (`roadmap = planned`, through
+    `_decision_read`) preceded by what that decision needs for it — its rules giving other
+    outcomes false, up to the last rule giving a wanted one, and that rule's own condition
+    when one outcome is wanted — in turn (`EXPAND_DEPTH`): `selection = selected` becomes
+    `impact >= impact_threshold` false … then the rank, numbers the greedy pass can move
+    one fact at a time where the decision's outcome cannot be brought nearer."""
+    out: list[tuple[ir.Expr, bool]] = []
+    for expr, want in goals:
+        parts = expr.items if isinstance(expr, ir.Logic) and expr.op == ("and" if want else "or") else (expr,)
+        for part in parts:
+            read = _decision_read(policy, owner, part, want) if depth < EXPAND_DEPTH else None
+            if read is not None and read[1]:
+                d = policy.decisions[read[0]]
+                wanted = read[1]
+                at = max(n for n, r in enumerate(d.rules) if r.outcome in wanted) if len(wanted) > 1 else next(
+                    (n for n, r in enumerate(d.rules) if r.outcome in wanted), None
+                )
+                if at is not None:
+                    sub = [(r.cond, False) for r in d.rules[:at] if r.outcome not in wanted and r.cond is not None]
+                    if len(wanted) == 1 and d.rules[at].cond is not None:
+                        sub.append((d.rules[at].cond, True))
+                    out.extend(g for g in _expanded(policy, owner, sub, depth + 1) if all(g[0] is not o[0] or g[1] != o[1] for o in out))
+            if all(part is not o[0] or want != o[1] for o in out):
+                out.append((part, want))
+    return out
 
 
 def _goals(decision: ir.Decision, index: int) -> list[tuple[ir.Expr, bool]] | None:
@@ -555,8 +743,12 @@ def several_changes(
             break
         earlier = index  # the goals of the earlier rules, one each
         # the rule's own conditions first, then the earlier rules' (a deferral that needs a
-        # longer cycle: the cycle first), after the usual order
+        # longer cycle: the cycle first), after the usual order; then the conditions through
+        # the decisions they read (`_expanded`)
         orders = [goals, goals[earlier:] + goals[:earlier]] if earlier else [goals]
+        deeper = _expanded(p.policy, decision.entity_input, goals)
+        if deeper != goals:
+            orders.append(deeper)
         for n, order in enumerate(orders):
             # each order its share of the time left: one that stalls does not starve the next
             share = budget.now() + (deadline - budget.now()) / (len(orders) - n)
@@ -571,14 +763,19 @@ def several_changes(
 def _greedy(p, paths, types, consts, field_of, outcome, goals, own, deadline, most, current, solve=None) -> dict[str, Any] | None:
     """One greedy pass over `goals` in this order (see `several_changes`)."""
     state: dict[str, Any] = {}
-    while len(state) < most:
+    for _ in range(2 * most):  # (a fact may change again: not every step adds one)
+        if len(state) >= most:
+            break
         held = p.truths(state, goals)
         if all(held):
             break
         k = held.index(False)
         fields, _consts = cone_of(p.policy, [goals[k][0]], [])
-        # the facts that condition reads: of this entity and the company's, not the other entities'
-        near = [q for q in paths if field_of[q] in fields and q not in state and (p.owner is None or q.startswith(own) or not q.startswith(f"{p.owner}["))]
+        # the facts that condition reads: of this entity and the company's, not the other
+        # entities'; last, those an earlier step changed (`known(measured_value)` took the
+        # first value tried, `achievement >= 40` needs another)
+        mine = [q for q in paths if field_of[q] in fields and (p.owner is None or q.startswith(own) or not q.startswith(f"{p.owner}["))]
+        near = [q for q in mine if q not in state] + [q for q in mine if q in state]
         # a step may not leave a condition unknown that is known now (an unanswered question
         # the changed fact brings in: the outcome would be undetermined, not the one sought)
         watch = p.known(state, goals)
