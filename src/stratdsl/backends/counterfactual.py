@@ -672,6 +672,8 @@ def why_not(
     origin = time.perf_counter()
     with smt.question(), budget.counted(timeout_ms) as meter:  # (its answer depends on it alone)
         found = _why_not(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives)
+    if not found.counterfactuals and found.note == "unknown within the time budget":  # (what to do about it)
+        found = dataclasses.replace(found, note=Msg(N_("unknown within the time budget: a larger budget may find a change")))
     if meter.backstop:  # (a solver call or the search ran into its limit on the clock: say so)
         found = dataclasses.replace(found, note=_clock_stopped(found.note))
     return dataclasses.replace(found, seconds=time.perf_counter() - origin)

@@ -151,7 +151,7 @@ class ExplainRequest(BaseModel):
     keep: list[str] = Field(default_factory=list, description="With why_not: facts the closest change must not touch (fields declared `fixed` are always kept).")
     budget: float = Field(
         5, gt=0, le=MAX_WHY_NOT_BUDGET,
-        description="With why_not: the search's budget per entity, in seconds of work (counted in solver steps and evaluations, not on the clock: the same answer on every machine); past it the answer says 'unknown within the time budget'.",
+        description="With why_not: the search's budget per entity, in seconds of work (counted in solver steps and evaluations, not on the clock: the same answer on every machine); past it the answer says 'unknown within the time budget: a larger budget may find a change'.",
     )
     as_of: date | None = None
     params: dict[str, str] = Field(default_factory=dict)
