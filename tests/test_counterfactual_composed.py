@@ -185,7 +185,10 @@ def test_the_rank_step_moves_the_entity_the_way_the_condition_wants():
     b = probe.Prober(policy, assessment, "next", "b", AS_OF, {})
     c = probe.Prober(policy, assessment, "next", "c", AS_OF, {})
     assert c.way({}, study, True, rank) is None  # (a and b selected: the portfolio fails first, not the rank)
-    assert b.way({}, beyond, True, rank) is None  # (b selected: outside the ranking's filter, place 0 — no move of the others ranks it)
+    # b selected: outside the ranking's filter (place 0); once it enters it, `> 2` wants the
+    # others before it — the way holds for them while it enters (a use case not eligible
+    # made eligible, then pushed beyond the limit)
+    assert b.way({}, beyond, True, rank) == 1
     low = {"projects[a].value": Decimal("4.5"), "projects[b].value": Decimal("4.8")}  # (none selected: thin)
     assert c.way(low, study, True, rank) == -1  # c third: `study_rank between 1 and 1` wants it higher
     assert c.way(low, beyond, False, rank) == -1  # (third: `study_rank > 2` not wanted — higher)

@@ -1011,15 +1011,12 @@ def rank_way(ev: Evaluator, expr: ir.Expr, want: bool, target: Any, rank: ir.Ran
         op, other = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(expr.op, expr.op), expr.left
     else:
         return None
-    place = ev.compute(expr.left if other is expr.right else expr.right, target)
-    if isinstance(place, Decimal) and place == 0:
-        return None  # (outside the ranking's filter: no move of the others gives it a place)
     if op == "!=":
         op, want = "=", not want
     if op == "=":
         if not want:
             return None  # (any other place will do)
-        bound = ev.compute(other, target)
+        place, bound = ev.compute(expr.left if other is expr.right else expr.right, target), ev.compute(other, target)
         if not (isinstance(place, Decimal) and isinstance(bound, Decimal)) or place == bound:
             return None
         return -1 if place > bound else 1
