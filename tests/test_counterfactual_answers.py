@@ -140,3 +140,31 @@ def test_conditions_on_decisions_read_are_followed_into_their_rules():
     # then the goals as they were
     assert expanded[2:] == goals
     assert [(type(e).__name__, e.field_name, want) for e, want in expanded[:2]] == [("FieldRef", "a", True), ("FieldRef", "b", True)]
+
+
+WINDOW = """policy "Window" version "1"
+input org {
+  measured: number 0..1000
+  target: number 0..100
+}
+define achievement = org.measured * 100 / org.target
+decision verdict {
+  stop when achievement < 40
+  adjust when achievement < 80
+  otherwise go
+}
+"""
+
+
+def test_a_number_between_two_tried_values_that_give_other_outcomes():
+    # measured unknown, target 3: `adjust` needs measured in [1.2, 2.4) — no value tried
+    # (0, 1, 10, the bounds…) gives it, 1 gives `stop` and the next one `go`: the interval
+    # between them is searched, and its lowest value that gives `adjust` kept
+    policy, diags = compile_text(WINDOW, "window.strat")
+    assert policy is not None, diags
+    assessment = validate(policy, {"org": {"measured": "unknown", "target": 3}}, "window.yaml")
+    p = probe.Prober(policy, assessment, "verdict", None, AS_OF, {})
+    types = {"org.measured": policy.inputs["org"].fields["measured"].type}
+    current = smt.assessment_facts(policy, assessment)
+    found, _complete = probe.single_changes(p, ["org.measured"], types, {}, "adjust", current, float("inf"))
+    assert found == {"org.measured": Decimal("1.2")}

@@ -471,9 +471,13 @@ def _answered(policy, assessment, decision, entity, outcome, as_of, params, curr
             then = probe.Prober(policy, prober.changed(found), decision, entity, as_of, params)
         except ValueError:
             return None
-        # (the walk's answers among them: settled on `planned`, a deferral may be one answer
-        # away — the data to collect rather than ready)
-        more, _complete = probe.single_changes(then, paths, kinds, bounds, outcome, {**current, **found}, deadline)
+        # the facts the first condition that fails reads first (`achievement >= 40`: the
+        # measured value — of several hundred facts, the deadline may come before it); the
+        # walk's answers too, after the others (settled on `planned`, a deferral may be one
+        # answer away — the data to collect rather than ready)
+        reads = _failing_reads(policy, then, decision, outcome)
+        again = sorted(paths, key=lambda q: ((where[q].input_name, where[q].field_name) not in reads, q in found))
+        more, _complete = probe.single_changes(then, again, kinds, bounds, outcome, {**current, **found}, deadline)
         if more:
             path = min(more)  # (the first in path order: the same answer every time)
             found = {**found, path: more[path]}
@@ -498,6 +502,21 @@ def _answered(policy, assessment, decision, entity, outcome, as_of, params, curr
     note = Msg(N_("found by answering the open questions one at a time: not proven the fewest facts nor the closest values"))
     # (`tried`: the solver may better it with what is left, as for values tried)
     return Search((Counterfactual(changes, outcome, True),), note, 0.0, None, True)
+
+
+def _failing_reads(policy: ir.CheckedPolicy, p: probe.Prober, decision: str, outcome: str) -> set[tuple[str, str]]:
+    """The fields read by the first condition that fails of the first rule giving `outcome`
+    (the earlier rules' false, its own true), as `p` reads them now; empty when none fails."""
+    d = policy.decisions[decision]
+    index = next((n for n, r in enumerate(d.rules) if r.outcome == outcome), None)
+    goals = probe._goals(d, index) if index is not None else None
+    if not goals:
+        return set()
+    held = p.truths({}, goals)
+    if all(held):
+        return set()
+    fields, _consts = probe.cone_of(policy, [goals[held.index(False)][0]], [])
+    return fields
 
 
 def _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline, held) -> Search | None:

@@ -393,6 +393,31 @@ def _bisect(p: Prober, path: str, type_: NumberT, good: Decimal, bad: Decimal, o
     return _clean(Decimal(hi) * step, type_)
 
 
+#: how many intervals between tried values `single_changes` searches for an outcome inside
+WINDOWS = 2
+
+
+def _window(p: Prober, path: str, type_: NumberT, low: Decimal, high: Decimal, below: str | None, outcome: str, deadline: float) -> Decimal | None:
+    """A value between `low` (which gives `below`) and `high` (which gives another outcome)
+    that gives `outcome`, on the grid: bisection towards the end of `below`'s side, which
+    meets a window of the outcome sought lying in between (the interval halves and keeps
+    the window whole until its midpoint falls inside). None when there is none there."""
+    step = Decimal(1) if type_.integer else STEP
+    lo, hi = int(low / step), int(high / step)
+    while hi - lo > 1 and budget.now() < deadline:
+        mid = (lo + hi) // 2
+        v = _clean(Decimal(mid) * step, type_)
+        got = p.outcome({path: v})
+        if got == outcome:
+            # the lowest value inside, from `low`'s side
+            return _bisect(p, path, type_, v, _clean(Decimal(lo) * step, type_), outcome, deadline)
+        if got == below:
+            lo = mid
+        else:
+            hi = mid
+    return None
+
+
 def single_changes(
     p: Prober, paths: list[str], types: dict[str, Any], consts: dict[str, set[Decimal]], outcome: str, current: dict[str, Any], deadline: float
 ) -> tuple[dict[str, Any], bool]:
@@ -415,13 +440,26 @@ def single_changes(
             continue
         if not isinstance(now, Decimal):  # an unknown number: the lowest tried value that does it,
             previous = None  # brought down to the boundary with the highest that does not
+            gaps: list[tuple[Decimal, Decimal, str | None]] = []  # (two neighbours giving two other outcomes)
+            last: str | None = None
             for v in sorted(tried):
                 if budget.now() >= deadline:
                     return found, False
-                if p.outcome({path: v}) == outcome:
+                got = p.outcome({path: v})
+                if got == outcome:
                     found[path] = v if previous is None else _bisect(p, path, type_, v, previous, outcome, deadline)
                     break
-                previous = v
+                if previous is not None and got != last:
+                    gaps.append((previous, v, last))
+                previous, last = v, got
+            else:
+                # none tried gives it: it may lie between two tried values that give two other
+                # outcomes (`adjust` between `stop` below 40 % and `go` from 80 %)
+                for low, high, below in gaps[:WINDOWS]:
+                    inside = _window(p, path, type_, low, high, below, outcome, deadline)
+                    if inside is not None:
+                        found[path] = inside
+                        break
             continue
         best: Decimal | None = None
         for side in (1, -1):  # above the current value, then below: the nearest good one on each side
