@@ -624,16 +624,6 @@ def _gates(policy: ir.CheckedPolicy, decision: ir.Decision, index: int, entity: 
     allowed: dict[tuple[str, str | None], frozenset[str]] = {}
     todo: list[tuple[ir.Decision, int, str | None, int]] = [(decision, index, entity, 0)]
 
-    def outcomes_of(e: ir.Expr | None) -> tuple[str, frozenset[str]] | None:
-        # `D = X`, `D in {X, Y}` (before negation): (D, {X…}) for a decision D read here
-        if isinstance(e, ir.Compare) and e.op in ("=", "!="):
-            found = decision_equals(policy, dataclasses.replace(e, op="="))
-            return (found[0], frozenset({found[1]})) if found is not None else None
-        if isinstance(e, ir.In) and isinstance(e.item, ir.DecisionRef) and e.item.member is None and isinstance(e.container, ir.SetOf):
-            if e.item.name in policy.decisions and all(isinstance(x, ir.Const) for x in e.container.items):
-                return e.item.name, frozenset(x.value for x in e.container.items)  # type: ignore[union-attr]
-        return None
-
     def add(owner: ir.Decision, who: str | None, expr: ir.Expr | None, want: bool, depth: int, seen: frozenset[str]) -> None:
         if isinstance(expr, ir.Not):
             add(owner, who, expr.operand, not want, depth, seen)
@@ -645,17 +635,13 @@ def _gates(policy: ir.CheckedPolicy, decision: ir.Decision, index: int, entity: 
             if definition.entity_input in (None, owner.entity_input):
                 add(owner, who, definition.expr, want, depth, seen | {expr.name})
         else:
-            found = outcomes_of(expr)
+            found = _decision_read(policy, owner.entity_input, expr, want)
             if found is None:
                 return
-            name, values = found
-            positive = not (isinstance(expr, ir.Compare) and expr.op == "!=") and not (isinstance(expr, ir.In) and expr.negated)
+            name, wanted = found
             read = policy.decisions[name]
-            if read.entity_input not in (None, owner.entity_input):
-                return
             key = (name, None if read.entity_input is None else who)
             every = frozenset(o.name for o in read.outcomes)
-            wanted = values if positive == want else every - values
             before = allowed.get(key, every)
             allowed[key] = before & wanted
             if depth < GATE_DEPTH and allowed[key] != before:
