@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import REPO
-from stratdsl.backends import counterfactual, smt
+from stratdsl.backends import budget, counterfactual, probe, smt
 from stratdsl.engine import compile_policy, compile_text, load_assessment
 from stratdsl.language.diagnostics import StratError
 from stratdsl.render.catalogue import gettext_for
@@ -195,6 +195,27 @@ def test_beyond_limit_with_fewer_use_cases_than_slots_is_proven_out_of_reach(met
     assert counterfactual._proven_none(policy, assessment, "selection", "saisie-factures", "beyond_limit", AS_OF, {}, (), current, time.perf_counter() + 10)
     # and an outcome that a change does give is never "proven" out of reach
     assert not counterfactual._proven_none(policy, assessment, "selection", "tri-cv", "selected", AS_OF, {}, (), current, time.perf_counter() + 10)
+
+
+def test_an_outcome_the_evaluator_gives_only_while_questions_are_open_is_never_proven_out_of_reach(methodology):
+    """The express diagnostic's `planning-poseurs` becomes a `candidate` with its hours a
+    week answered (4.77), yet the proofs over the solver's "decided" said no change gives
+    it: the solver never makes `not known(selection)` true. They are over what it leaves
+    possible now (`counterfactual.reachable_goal`)."""
+    from stratdsl.runtime.evaluator import evaluate
+
+    policy = methodology
+    assessment = load_assessment(policy, REPO / "examples" / "diagnostic-express-incomplet.yaml")
+    path = "usecases[planning-poseurs].hours_per_week"
+    where = probe.facts(assessment)[path]
+    fact = counterfactual._fact_view(assessment, where, policy.inputs[where.input_name].fields[where.field_name].type)
+    changed = counterfactual.apply_changes(policy, assessment, {path: (fact, Decimal("4.77"))})
+    assert {(d.decision, d.entity): d.outcome for d in evaluate(policy, changed, AS_OF).decisions}[("next_step", "planning-poseurs")] == "candidate"
+    current = smt.assessment_facts(policy, assessment)
+    with smt.question():
+        assert not counterfactual._proven_none(policy, assessment, "next_step", "planning-poseurs", "candidate", AS_OF, {}, (), current, budget.now() + 10)
+        context = counterfactual._context(policy, assessment, "next_step", "planning-poseurs", "candidate", AS_OF, {}, (), 1, current)
+        assert not counterfactual._unreachable(context, 5000)
 
 
 def test_the_untranslatable_note_is_in_french():

@@ -463,6 +463,61 @@ def test_exact_checks_find_dead_rules_and_exceptions():
     assert {d.code for d in diags} == {"W101"}
 
 
+# `s` undetermined while `org.a` is unanswered; `n.open` fires only then. The solver's
+# `known(s)` is true where it settles `s`, unknown elsewhere (the evaluator settles more, on
+# possible values): it never makes `not known(s)` true.
+OPEN_ONLY = """policy "O" version "1"
+input org { a: number 0..10  b: number 0..10 }
+decision s {
+  yes when org.a > 5
+  no when org.a <= 5
+}
+decision n {
+  open when not known(s) and org.b > 3
+  otherwise other
+}
+"""
+
+
+def test_a_rule_that_fires_only_while_a_question_is_open_is_not_proven_dead():
+    """`check --exact` said rule `next_step.candidate` of the methodology "fires for no
+    assessment (proven by the solver)" — the rule that names the candidates of every
+    incomplete diagnostic. A proof over a decision reading `known()` of a computed value is
+    now over what the solver leaves possible (`smt.reads_known`)."""
+    from stratdsl.backends import exact
+
+    policy, diags = compile_text(OPEN_ONLY, "o.strat")
+    assert policy is not None, diags
+    assert {d.decision: d.outcome for d in evaluate(policy, validate(policy, {"org": {"b": 4}}, "a.yaml"), AS_OF).decisions}["n"] == "open"
+    assert smt.reads_known(policy, "n") and not smt.reads_known(policy, "s")
+    assert [d.code for d in exact.exact_checks(policy, AS_OF, 20000, diags)] == []
+    methodology, _ = compile_policy(REPO / "policies" / "strategy.strat")
+    assert [name for name in methodology.decisions if smt.reads_known(methodology, name)] == ["next_step"]
+
+
+def test_known_of_a_definition_made_of_answers_is_translated_exactly():
+    """`known(sensitive_data)` (a definition of answers through Kleene logic) is false
+    where an answer it needs is missing, as the evaluator says, so `dpia_criteria_met`
+    counts without it — it was unknown to the solver."""
+    policy, diags = compile_text(
+        """policy "K" version "1"
+input org { a: bool  b: bool }
+define either = org.a or org.b
+define counted = if known(either) and either then 1 else 0
+decision d { one when counted = 1  otherwise zero }
+""",
+        "k.strat",
+    )
+    assert policy is not None, diags
+    assert smt.kleene_exact(policy, policy.definitions["either"].expr)
+    t = smt.Translation(policy, smt.Shape.of(validate(policy, {"org": {"a": False}}, "a.yaml")), AS_OF)
+    s = z3.Solver()
+    s.add(*t.pins(validate(policy, {"org": {"a": False}}, "a.yaml")))
+    s.add(z3.Not(t.decision("d", None).decided["zero"]))
+    assert s.check() == z3.unsat  # (`either` unknown: known() false, so `zero`, as the evaluator says)
+    assert {d.decision: d.outcome for d in evaluate(policy, validate(policy, {"org": {"a": False}}, "a.yaml"), AS_OF).decisions}["d"] == "zero"
+
+
 def test_check_exact_end_to_end(tmp_path):
     import subprocess
 

@@ -302,12 +302,13 @@ def _proven_none(
         else:
             t = _Abstract(policy, smt.Shape.of(assessment), as_of, params, grid=GRID, prefix="abs_", off_grid=_off_grid(policy, assessment))
             _CACHE.abstract = (policy, assessment, key, t)
-        goal = t.decision(decision, entity).decided[outcome]
+        held = held_facts(policy, t, keep)
+        (read,) = _names(t.decision(decision, entity).decided[outcome])
+        goal = reachable_goal(t, decision, entity, outcome, _held_open(t, current, {p for p in held if p in t.facts and smt.fact_names(t.facts[p]) & read}))
     except smt.Untranslatable:
         return False
     if z3.is_false(goal):
         return True
-    held = held_facts(policy, t, keep)
     (names,) = _names(goal)
     base = [goal]
     for path, fact in t.facts.items():
@@ -850,6 +851,11 @@ def _solved(
         if not last:
             unknown = False  # a slice's silence says nothing of the full search
             rejected = False
+    if not unknown and not rejected and tiers and not own_only:
+        # none decided so over every fact: a proof only if none leaves it possible either (an
+        # assessment with unanswered questions: `reachable_goal`), within what is left
+        left = timeout_ms - int((budget.now() - start) * 1000)
+        unknown = left <= 0 or not _unreachable(context, left)
     if unknown:
         note = Msg(N_("unknown within the time budget"))
     elif rejected:
@@ -1209,7 +1215,11 @@ def _context(
     (names,) = _names(goal)
     relevant = frozenset(p for p, f in t.facts.items() if smt.fact_names(f) & names and p in current)
     constraints = [*_domain_names(t), *_domain_names(t, "safety")]
-    return _Context(policy, assessment, t, goal, current, held_facts(policy, t, keep), decision, entity, outcome, as_of, params, alternatives, constraints, relevant)
+    held = held_facts(policy, t, keep)
+    return _Context(
+        policy, assessment, t, goal, current, held, decision, entity, outcome, as_of, params, alternatives, constraints, relevant,
+        reachable=reachable_goal(t, decision, entity, outcome, _held_open(t, current, held & relevant)),
+    )
 
 
 def _composed_search(policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives, rules, deadline) -> Search | None:
@@ -1253,6 +1263,32 @@ class _Context:
     #: what confirms a change instead of the decision's outcome (a sub-search of `_composed`:
     #: "the condition came nearer", by the evaluator)
     confirm: Callable[[dict[str, tuple[Any, Any]]], bool] | None = None
+    #: the outcome still possible (`DecisionTerm.possible`), what a proof that no change
+    #: gives it is over (`reachable_goal`)
+    reachable: Any = None
+
+
+def reachable_goal(t: smt.Translation, decision: str, entity: str | None, outcome: str, held_open: bool) -> Any:
+    """What a proof that no change gives `outcome` must rule out. On an assessment with
+    unanswered questions the evaluator settles more than the solver's Kleene logic does —
+    its possible values of an unknown (`risk != prohibited` when no possible risk is
+    prohibited) and `known()` of a decision (`candidate when not known(selection)`, which
+    the solver never makes true) — so the solver's "decided" may miss a change the evaluator
+    decides so. Where the decision reads no `known(…)` of a computed value
+    (`smt.reads_known`) and no held fact is unanswered (`held_open`), "decided" will do: the
+    evaluator settles on possible values what it would settle whatever the answers, and the
+    solver settles those answers. Otherwise the outcome decided *or left possible*: where
+    the evaluator decides it, the solver does or leaves it possible."""
+    term = t.decision(decision, entity)
+    if not held_open and not smt.reads_known(t.policy, decision):
+        return term.decided[outcome]
+    return term.possible[outcome]
+
+
+def _held_open(t: smt.Translation, current: dict[str, Any], held: set[str]) -> bool:
+    """Whether one of these held facts (those the decision reads) is unanswered: it stays
+    so in every change considered (`reachable_goal`)."""
+    return any(isinstance(current.get(p), Unknown) for p in held)
 
 
 def _tiers(policy: ir.CheckedPolicy, t: smt.Translation, entity: str | None, relevant: frozenset[str]) -> list[list[_Slice]]:
@@ -1425,7 +1461,9 @@ def _unreachable(c: _Context, budget_ms: int) -> bool:
     up to all of them (what the solver learns on the small sizes settles the large ones
     quicker than one question over every fact)."""
     start = budget.now()
-    posed = _posed(c, _Slice(None, c.relevant_all, full=True))
+    if c.reachable is not None:
+        c = dataclasses.replace(c, goal=c.reachable)  # (a proof: over what `reachable_goal` says)
+    posed = _posed(c, _Slice(None, c.relevant_all, full=True))  # (the decided term reads all the possible one does)
     if posed is None:
         return True
     _goal, _relevant, changed, base = posed

@@ -81,21 +81,24 @@ def _exact_checks(policy: ir.CheckedPolicy, as_of: date, budget_ms: int, approxi
                 term = t.decision(decision.name, entity)
             except smt.Untranslatable:
                 continue
-            for rule in decision.rules:
+            for index, rule in enumerate(decision.rules):
+                loose = smt.reads_known(policy, decision.name, index + 1)  # (the solver settles less than the evaluator there)
                 if rule.valid_from is not None or rule.valid_until is not None:
                     continue  # a rule not in force on this date is meant to be so: not dead text
-                answer, model = ask(term.fired[rule.id])
+                answer, model = ask((term.may_fire if loose else term.fired)[rule.id])  # (a proof: see smt.reads_known)
                 if answer == z3.unsat:
                     out.append(Diagnostic("W131", Msg(N_("rule '{rule}' fires for no assessment {scope} (proven by the solver)"), rule=rule.id, scope=scope),
                                           rule.span, hint=Msg(N_("remove it, or change the rules above it or its condition")), severity=Severity.WARNING))
                 elif answer == z3.sat and (rule.span.file, rule.span.line) in flagged:
-                    data = prove_mod._data(t, model)
-                    if _fires(policy, data, decision.name, entity, rule.id, as_of):
+                    if loose:
+                        answer, model = ask(term.fired[rule.id])  # (a witness: a rule that certainly fires)
+                    data = prove_mod._data(t, model) if answer == z3.sat else None
+                    if data is not None and _fires(policy, data, decision.name, entity, rule.id, as_of):
                         message = Msg(N_("rule '{rule}' does fire, despite W101: for instance {witness}"), rule=rule.id, witness=_witness_line(data))
                         out.append(Diagnostic("W134", message, rule.span,
                                               hint=Msg(N_("the approximate analysis could not see it; the W101 above is a false alarm")), severity=Severity.WARNING))
                 for exc in rule.exceptions:
-                    answer, _ = ask(term.excepts[exc.id])
+                    answer, _ = ask((term.may_except if loose else term.excepts)[exc.id])
                     if answer == z3.unsat:
                         message = Msg(N_("exception '{exception}' never applies where rule '{rule}' would fire, {scope} (proven by the solver)"),
                                       exception=exc.id, rule=rule.id, scope=scope)

@@ -235,6 +235,11 @@ class DecisionTerm:
     no_match: Any
     fired: dict[str, Any] = field(default_factory=dict)  # rule id → it certainly fired
     excepts: dict[str, Any] = field(default_factory=dict)  # exception id → it applied where its rule would fire
+    # What a proof that something never happens must rule out (`counterfactual.reachable_goal`):
+    # on an assessment with unanswered questions the evaluator settles more than the solver
+    # does, so "fired" misses assessments where the evaluator fires a rule; "may fire" does not.
+    may_fire: dict[str, Any] = field(default_factory=dict)  # rule id → it fired or may fire
+    may_except: dict[str, Any] = field(default_factory=dict)  # exception id → it applied or may apply where its rule may fire
 
     @property
     def settled(self) -> Any:
@@ -475,6 +480,8 @@ class Translation:
         fired_by: dict[str, list[Any]] = {o.name: [] for o in decision.outcomes}
         fired_rules: dict[str, Any] = {}
         excepts: dict[str, Any] = {}
+        may_fire: dict[str, Any] = {}
+        may_except: dict[str, Any] = {}
         any_fired = []
         for rule in decision.rules:
             k_if, v_if = self._in_force(rule.valid_from, rule.valid_until)
@@ -494,6 +501,7 @@ class Translation:
                 applied_parts.append(_simp_and(x.known, x.value))
                 maybe_parts.append(_not(x.known))
                 excepts[exc.id] = _simp_and(open_, certain, x.known, x.value)
+                may_except[exc.id] = _simp_and(open_, _not(_simp_and(x.known, _not(x.value))))
             applied = _simp_or(*applied_parts)
             maybe = _simp_or(*maybe_parts)
             fires = _simp_and(open_, _not(applied), certain, _not(maybe))
@@ -501,6 +509,7 @@ class Translation:
             possible[rule.outcome].append(may)
             fired_by[rule.outcome].append(fires)
             fired_rules[rule.id] = fires
+            may_fire[rule.id] = _simp_and(open_, _not(applied))
             any_fired.append(fires)
             reached = _simp_and(reached, _not(fires))
         in_set = {o: _simp_or(*possible[o], *fired_by[o]) for o in possible}
@@ -511,7 +520,7 @@ class Translation:
             decided[o] = alone if not decision.bands else _simp_and(alone, some_fired)
         no_match = _simp_and(*[_not(v) for v in in_set.values()])
         entity = scope[1] if scope else None
-        return DecisionTerm(decision.name, entity, decided, in_set, no_match, fired_rules, excepts)
+        return DecisionTerm(decision.name, entity, decided, in_set, no_match, fired_rules, excepts, may_fire, may_except)
 
     # -------------------------------------------------------------- expressions
     def expr(self, e: ir.Expr, scope: tuple[str, str] | None, guard: Any) -> SVal:
@@ -663,8 +672,8 @@ class Translation:
         if name == "known":
             arg = e.args[0]
             v = self.expr(arg, scope, guard)
-            if isinstance(arg, (ir.FieldRef, ir.MemberFieldRef)):
-                return SVal(TRUE, v.known, "bool")
+            if isinstance(arg, (ir.FieldRef, ir.MemberFieldRef)) or (isinstance(arg, ir.DefRef) and kleene_exact(self.policy, arg)):
+                return SVal(TRUE, v.known, "bool")  # (known exactly where the evaluator knows it)
             # The evaluator may settle a computed value the solver leaves unknown (an `if`
             # whose branches agree, a decision whose possible outcomes agree): where the
             # solver knows the value, known() is true; elsewhere it is itself unknown, never
@@ -924,6 +933,71 @@ def solver(timeout_ms: int = DEFAULT_TIMEOUT_MS) -> z3.Solver:
     s.set("timeout", timeout_ms)
     s.push()
     return s
+
+
+def kleene_exact(policy: ir.CheckedPolicy, expr: ir.Expr) -> bool:
+    """Whether the solver knows `expr` exactly where the evaluator does: it reads answers,
+    parameters and definitions made of them through Kleene logic and arithmetic only. The
+    evaluator settles more than that only through possible values — of an undetermined
+    decision, of an `if` whose condition is unknown, of an aggregate over them — and
+    through `known()`; none of those is read here."""
+    seen: set[str] = set()
+    todo = [expr]
+    while todo:
+        for node in ir.walk(todo.pop()):
+            if isinstance(node, (ir.Cond, ir.DecisionRef, ir.Aggregate, ir.Rank)) or (isinstance(node, ir.Func) and node.name == "known"):
+                return False
+            if isinstance(node, ir.DefRef):
+                if node.name not in policy.definitions:
+                    return False
+                if node.name not in seen:
+                    seen.add(node.name)
+                    todo.append(policy.definitions[node.name].expr)
+    return True
+
+
+def _known_exactly(policy: ir.CheckedPolicy, arg: ir.Expr) -> bool:
+    """Whether the translation of `known(arg)` is exact (an answer, or `kleene_exact`)."""
+    return isinstance(arg, (ir.FieldRef, ir.MemberFieldRef)) or (isinstance(arg, ir.DefRef) and kleene_exact(policy, arg))
+
+
+def reads_known(policy: ir.CheckedPolicy, decision: str, rules: int | None = None) -> bool:
+    """Whether a decision's rules (the first `rules` of them, or all) read `known(…)` of a
+    computed value, themselves or through the definitions and decisions they read.
+
+    The translation says `known(selection)` is true where the solver settles the decision
+    and leaves it unknown elsewhere — never false, since the evaluator, which also reasons
+    over the possible values of what is unanswered, settles more than the solver's Kleene
+    logic. So a rule that needs such a `known` false (`candidate when not known(selection)`:
+    only while questions are open) never fires for the solver though the evaluator fires it,
+    and a proof that it never does must be over what the solver leaves possible
+    (`DecisionTerm.may_fire`, `.possible`). `known` of an answer (`known(hourly_cost)`) or
+    of a definition made of answers through Kleene logic (`kleene_exact`) the solver
+    translates exactly."""
+    seen_defs: set[str] = set()
+    seen: set[str] = set()
+    exprs: list[ir.Expr] = []
+
+    def add(name: str, upto: int | None = None) -> None:
+        if name in seen or name not in policy.decisions:
+            return
+        if upto is None:
+            seen.add(name)
+        for rule in policy.decisions[name].rules[:upto]:
+            exprs.extend(e for e in (rule.cond, rule.valid_from, rule.valid_until) if e is not None)
+            exprs.extend(x.cond for x in rule.exceptions)
+
+    add(decision, rules)
+    while exprs:
+        for node in ir.walk(exprs.pop()):
+            if isinstance(node, ir.Func) and node.name == "known" and not _known_exactly(policy, node.args[0]):
+                return True
+            if isinstance(node, ir.DefRef) and node.name not in seen_defs and node.name in policy.definitions:
+                seen_defs.add(node.name)
+                exprs.append(policy.definitions[node.name].expr)
+            elif isinstance(node, ir.DecisionRef):
+                add(node.name)
+    return False
 
 
 def check_translatable(policy: ir.CheckedPolicy, as_of: date) -> list[Diagnostic]:
