@@ -49,6 +49,24 @@ from ..runtime.values import Unknown
 from ..runtime.whynot import N_, Msg
 from . import budget
 
+#: z3's handler of Diophantine equations for integer arithmetic (`lp.dio`) counts its work in
+#: few steps: on the methodology, calls given 1 s of work ran 7 s of CPU until the limit on the
+#: clock stopped them (430 steps a millisecond instead of ~4,500), and the answer then depended
+#: on the machine. Without it, the same searches stay within their work (docs/performance.md).
+#: A global setting of z3 (its solvers take no `lp` parameter); a z3 without it is left as is.
+Z3_PARAMS = {"lp.dio": False}
+
+
+def _configure_z3() -> None:
+    for name, value in Z3_PARAMS.items():
+        try:
+            z3.set_param(name, value)
+        except z3.Z3Exception:  # (an older z3 without that parameter)
+            pass
+
+
+_configure_z3()
+
 #: One search at a time per process: z3's context is shared and not safe for two threads
 #: at once (the service runs two evaluations at once); re-entrant for nested searches.
 LOCK = threading.RLock()
