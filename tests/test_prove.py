@@ -486,3 +486,34 @@ def test_prove_tells_check_what_it_proved(asserts_cached):
     cache.clear_memory()
     assert {p.assertion for p in remembered.prove_remembered(policy, AS_OF, 1, 1000, unknown)} == {"never_bottom"}
     cache.clear_memory()
+
+
+def test_an_assertion_reading_whether_a_decision_is_known_is_not_proven():
+    """`known(s)` of a decision is not settled by the solver as the evaluator settles it (on
+    possible values), so "no assessment makes it false" would be a proof over the solver's
+    semantics only: here the evaluator makes it false with `org.a` unanswered, where the
+    solver leaves it unknown. Such an assertion is unknown, and says why (EN/FR); a
+    counterexample, which the evaluator confirms, would still be one."""
+    from stratdsl.backends import prove
+    from stratdsl.backends.remembered import detail_msg
+    from stratdsl.engine import compile_text
+    from stratdsl.render.catalogue import gettext_for
+    from stratdsl.runtime.assessment import validate
+    from stratdsl.runtime.evaluator import evaluate
+
+    policy, diags = compile_text(
+        """policy "O" version "1"
+input org { a: number 0..10 }
+decision s {
+  yes when org.a > 5
+  no when org.a <= 5
+}
+assert always_settled: known(s)
+""",
+        "o.strat",
+    )
+    assert policy is not None, diags
+    assert not any(d.outcome for d in evaluate(policy, validate(policy, {"org": {}}, "a.yaml"), AS_OF).decisions)
+    (proof,) = prove.prove(policy, AS_OF, timeout_ms=20000)
+    assert proof.status == "unknown" and proof.detail == prove.NOT_PROVABLE
+    assert "pas de preuve" in detail_msg(proof.detail).translate(gettext_for("fr"))

@@ -127,6 +127,22 @@ def _used_ms(origin: float) -> int:
     return int((budget.now() - origin) * 1000)
 
 
+#: why an assertion reading `known()` of a computed value is not proven (`smt.reads_known`):
+#: the evaluator settles such a value on possible values where the solver leaves it open, so
+#: an assertion false for the evaluator may be unknown for the solver — only a counterexample,
+#: which the evaluator confirms, is an answer
+NOT_PROVABLE = "it reads whether a computed value is known, which the solver does not settle as the evaluator does: no proof"
+
+
+def _reads_known(policy: ir.CheckedPolicy, assertion: ir.Assertion) -> bool:
+    m = assertion.monotone
+    if m is None:
+        return smt.expr_reads_known(policy, [assertion.expr])
+    if m.kind == "decision":
+        return smt.expr_reads_known(policy, [], m.target)
+    return smt.expr_reads_known(policy, [policy.definitions[m.target].expr])
+
+
 def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Proof:
     if assertion.monotone is not None:
         return _prove_monotone(policy, assertion, as_of, params, max_entities, timeout_ms)
@@ -175,6 +191,8 @@ def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Pr
         if found is not None:
             return found
         last = n
+    if _reads_known(policy, assertion):
+        return Proof(assertion.name, UNKNOWN, time.perf_counter() - start, max_entities, NOT_PROVABLE)
     return Proof(assertion.name, PROVEN, time.perf_counter() - start, last if last is not None else max_entities)
 
 
@@ -354,6 +372,8 @@ def _prove_monotone(policy, assertion, as_of, params, max_entities, timeout_ms) 
         else:
             return Proof(assertion.name, UNKNOWN, elapsed(), n, "a counterexample exists only with numbers that are not decimals")
         last = n
+    if _reads_known(policy, assertion):
+        return Proof(assertion.name, UNKNOWN, elapsed(), max_entities, NOT_PROVABLE)
     return Proof(assertion.name, PROVEN, elapsed(), last if last is not None else max_entities)
 
 

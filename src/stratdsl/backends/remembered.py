@@ -34,6 +34,7 @@ _DETAILS = frozenset((
     N_("the solver's counterexample was not confirmed by the evaluator"),
     N_("a counterexample exists only with numbers that are not decimals"),
     N_("the solver's counterexample could not be completed into two assessments"),
+    N_("it reads whether a computed value is known, which the solver does not settle as the evaluator does: no proof"),
 ))
 _BUDGET = re.compile(r"unknown within the time budget(?: \(proven for up to (\d+) entities per list\))?")
 

@@ -992,9 +992,14 @@ def reads_known(policy: ir.CheckedPolicy, decision: str, rules: int | None = Non
     (`DecisionTerm.may_fire`, `.possible`). `known` of an answer (`known(hourly_cost)`) or
     of a definition made of answers through Kleene logic (`kleene_exact`) the solver
     translates exactly."""
+    return expr_reads_known(policy, [], decision, rules)
+
+
+def expr_reads_known(policy: ir.CheckedPolicy, exprs: list[ir.Expr], decision: str | None = None, rules: int | None = None) -> bool:
+    """`reads_known` for expressions (an assertion), and a decision's first `rules` rules."""
     seen_defs: set[str] = set()
     seen: set[str] = set()
-    exprs: list[ir.Expr] = []
+    exprs = list(exprs)
 
     def add(name: str, upto: int | None = None) -> None:
         if name in seen or name not in policy.decisions:
@@ -1005,7 +1010,8 @@ def reads_known(policy: ir.CheckedPolicy, decision: str, rules: int | None = Non
             exprs.extend(e for e in (rule.cond, rule.valid_from, rule.valid_until) if e is not None)
             exprs.extend(x.cond for x in rule.exceptions)
 
-    add(decision, rules)
+    if decision is not None:
+        add(decision, rules)
     while exprs:
         for node in ir.walk(exprs.pop()):
             if isinstance(node, ir.Func) and node.name == "known" and not _known_exactly(policy, node.args[0]):
