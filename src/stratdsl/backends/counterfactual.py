@@ -851,7 +851,7 @@ def _solved(
         if not last:
             unknown = False  # a slice's silence says nothing of the full search
             rejected = False
-    if not unknown and not rejected and tiers and not own_only:
+    if not unknown and not rejected and tiers and not own_only and not z3.eq(context.reachable, context.goal):
         # none decided so over every fact: a proof only if none leaves it possible either (an
         # assessment with unanswered questions: `reachable_goal`), within what is left
         left = timeout_ms - int((budget.now() - start) * 1000)
