@@ -1275,10 +1275,12 @@ def reachable_goal(t: smt.Translation, decision: str, entity: str | None, outcom
     prohibited) and `known()` of a decision (`candidate when not known(selection)`, which
     the solver never makes true) — so the solver's "decided" may miss a change the evaluator
     decides so. Where the decision reads no `known(…)` of a computed value
-    (`smt.reads_known`) and no held fact is unanswered (`held_open`), "decided" will do: the
-    evaluator settles on possible values what it would settle whatever the answers, and the
-    solver settles those answers. Otherwise the outcome decided *or left possible*: where
-    the evaluator decides it, the solver does or leaves it possible."""
+    (`smt.reads_known`) and no held fact is unanswered (`held_open`), "decided" is kept: what
+    the evaluator settles on possible values holds for every answer to the open questions it
+    reads, and with those answered the solver settles it too — an argument a question read
+    both through `known(…)` and through such a value would escape (docs/analysis.md, "Not
+    yet built"). Otherwise the outcome decided *or left possible*: where the evaluator
+    decides it, the solver does or leaves it possible."""
     term = t.decision(decision, entity)
     if not held_open and not smt.reads_known(t.policy, decision):
         return term.decided[outcome]
