@@ -304,7 +304,7 @@ def _proven_none(
             _CACHE.abstract = (policy, assessment, key, t)
         held = held_facts(policy, t, keep)
         (read,) = _names(t.decision(decision, entity).decided[outcome])
-        goal = reachable_goal(t, decision, entity, outcome, _held_open(t, current, {p for p in held if p in t.facts and smt.fact_names(t.facts[p]) & read}))
+        goal = reachable_goal(t, decision, entity, outcome, _held_open(t, current, held, read))
     except smt.Untranslatable:
         return False
     if z3.is_false(goal):
@@ -1218,7 +1218,7 @@ def _context(
     held = held_facts(policy, t, keep)
     return _Context(
         policy, assessment, t, goal, current, held, decision, entity, outcome, as_of, params, alternatives, constraints, relevant,
-        reachable=reachable_goal(t, decision, entity, outcome, _held_open(t, current, held & relevant)),
+        reachable=reachable_goal(t, decision, entity, outcome, _held_open(t, current, held, names)),
     )
 
 
@@ -1287,10 +1287,10 @@ def reachable_goal(t: smt.Translation, decision: str, entity: str | None, outcom
     return term.possible[outcome]
 
 
-def _held_open(t: smt.Translation, current: dict[str, Any], held: set[str]) -> bool:
-    """Whether one of these held facts (those the decision reads) is unanswered: it stays
+def _held_open(t: smt.Translation, current: dict[str, Any], held: set[str], read: frozenset[str]) -> bool:
+    """Whether a held fact the goal reads (`read`: its solver names) is unanswered: it stays
     so in every change considered (`reachable_goal`)."""
-    return any(isinstance(current.get(p), Unknown) for p in held)
+    return any(isinstance(current.get(p), Unknown) and smt.fact_names(t.facts[p]) & read for p in held if p in t.facts)
 
 
 def _tiers(policy: ir.CheckedPolicy, t: smt.Translation, entity: str | None, relevant: frozenset[str]) -> list[list[_Slice]]:

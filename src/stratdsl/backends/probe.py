@@ -53,34 +53,13 @@ def cone_of(policy: ir.CheckedPolicy, exprs: list[ir.Expr], decisions: list[str]
     """As `cone`, for expressions and decisions."""
     fields: set[tuple[str, str]] = set()
     consts: dict[tuple[str, str], set[Decimal]] = {}
-    seen_defs: set[str] = set()
-    seen_decisions: set[str] = set()
-    todo: list[ir.Expr] = list(exprs)
-
-    def add_decision(name: str) -> None:
-        if name in seen_decisions or name not in policy.decisions:
-            return
-        seen_decisions.add(name)
-        for rule in policy.decisions[name].rules:
-            todo.extend(e for e in (rule.cond, rule.valid_from, rule.valid_until) if e is not None)
-            todo.extend(x.cond for x in rule.exceptions)
-
-    for name in decisions:
-        add_decision(name)
-    while todo:
-        for node in ir.walk(todo.pop()):
-            if isinstance(node, (ir.FieldRef, ir.MemberFieldRef)):
-                fields.add((node.input_name, node.field_name))
-            elif isinstance(node, ir.DefRef):
-                if node.name not in seen_defs and node.name in policy.definitions:
-                    seen_defs.add(node.name)
-                    todo.append(policy.definitions[node.name].expr)
-            elif isinstance(node, ir.DecisionRef):
-                add_decision(node.name)
-            elif isinstance(node, ir.Compare):
-                for a, b in ((node.left, node.right), (node.right, node.left)):
-                    if isinstance(a, (ir.FieldRef, ir.MemberFieldRef)) and isinstance(b, ir.Const) and isinstance(b.value, Decimal):
-                        consts.setdefault((a.input_name, a.field_name), set()).add(b.value)
+    for node in ir.cone_nodes(policy, exprs, decisions):
+        if isinstance(node, (ir.FieldRef, ir.MemberFieldRef)):
+            fields.add((node.input_name, node.field_name))
+        elif isinstance(node, ir.Compare):
+            for a, b in ((node.left, node.right), (node.right, node.left)):
+                if isinstance(a, (ir.FieldRef, ir.MemberFieldRef)) and isinstance(b, ir.Const) and isinstance(b.value, Decimal):
+                    consts.setdefault((a.input_name, a.field_name), set()).add(b.value)
     return fields, consts
 
 

@@ -53,16 +53,13 @@ from . import budget
 #: few steps: on the methodology, calls given 1 s of work ran 7 s of CPU until the limit on the
 #: clock stopped them (430 steps a millisecond instead of ~4,500), and the answer then depended
 #: on the machine. Without it, the same searches stay within their work (docs/performance.md).
-#: A global setting of z3 (its solvers take no `lp` parameter); a z3 without it is left as is.
+#: A global setting of z3, once per process: its solvers take no `lp` parameter.
 Z3_PARAMS = {"lp.dio": False}
 
 
 def _configure_z3() -> None:
     for name, value in Z3_PARAMS.items():
-        try:
-            z3.set_param(name, value)
-        except z3.Z3Exception:  # (an older z3 without that parameter)
-            pass
+        z3.set_param(name, value)  # (the pinned z3 has them: pyproject.toml)
 
 
 _configure_z3()
@@ -690,7 +687,7 @@ class Translation:
         if name == "known":
             arg = e.args[0]
             v = self.expr(arg, scope, guard)
-            if isinstance(arg, (ir.FieldRef, ir.MemberFieldRef)) or (isinstance(arg, ir.DefRef) and kleene_exact(self.policy, arg)):
+            if _known_exactly(self.policy, arg):
                 return SVal(TRUE, v.known, "bool")  # (known exactly where the evaluator knows it)
             # The evaluator may settle a computed value the solver leaves unknown (an `if`
             # whose branches agree, a decision whose possible outcomes agree): where the
@@ -959,18 +956,11 @@ def kleene_exact(policy: ir.CheckedPolicy, expr: ir.Expr) -> bool:
     evaluator settles more than that only through possible values — of an undetermined
     decision, of an `if` whose condition is unknown, of an aggregate over them — and
     through `known()`; none of those is read here."""
-    seen: set[str] = set()
-    todo = [expr]
-    while todo:
-        for node in ir.walk(todo.pop()):
-            if isinstance(node, (ir.Cond, ir.DecisionRef, ir.Aggregate, ir.Rank)) or (isinstance(node, ir.Func) and node.name == "known"):
-                return False
-            if isinstance(node, ir.DefRef):
-                if node.name not in policy.definitions:
-                    return False
-                if node.name not in seen:
-                    seen.add(node.name)
-                    todo.append(policy.definitions[node.name].expr)
+    for node in ir.cone_nodes(policy, [expr]):
+        if isinstance(node, (ir.Cond, ir.DecisionRef, ir.Aggregate, ir.Rank)) or (isinstance(node, ir.Func) and node.name == "known"):
+            return False
+        if isinstance(node, ir.DefRef) and node.name not in policy.definitions:
+            return False
     return True
 
 
@@ -997,31 +987,8 @@ def reads_known(policy: ir.CheckedPolicy, decision: str, rules: int | None = Non
 
 def expr_reads_known(policy: ir.CheckedPolicy, exprs: list[ir.Expr], decision: str | None = None, rules: int | None = None) -> bool:
     """`reads_known` for expressions (an assertion), and a decision's first `rules` rules."""
-    seen_defs: set[str] = set()
-    seen: set[str] = set()
-    exprs = list(exprs)
-
-    def add(name: str, upto: int | None = None) -> None:
-        if name in seen or name not in policy.decisions:
-            return
-        if upto is None:
-            seen.add(name)
-        for rule in policy.decisions[name].rules[:upto]:
-            exprs.extend(e for e in (rule.cond, rule.valid_from, rule.valid_until) if e is not None)
-            exprs.extend(x.cond for x in rule.exceptions)
-
-    if decision is not None:
-        add(decision, rules)
-    while exprs:
-        for node in ir.walk(exprs.pop()):
-            if isinstance(node, ir.Func) and node.name == "known" and not _known_exactly(policy, node.args[0]):
-                return True
-            if isinstance(node, ir.DefRef) and node.name not in seen_defs and node.name in policy.definitions:
-                seen_defs.add(node.name)
-                exprs.append(policy.definitions[node.name].expr)
-            elif isinstance(node, ir.DecisionRef):
-                add(node.name)
-    return False
+    start = list(exprs) + (ir.rule_exprs(policy.decisions[decision], rules) if decision in policy.decisions else [])
+    return any(isinstance(node, ir.Func) and node.name == "known" and not _known_exactly(policy, node.args[0]) for node in ir.cone_nodes(policy, start))
 
 
 def check_translatable(policy: ir.CheckedPolicy, as_of: date) -> list[Diagnostic]:

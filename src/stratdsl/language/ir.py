@@ -8,6 +8,7 @@ the reports. Expression nodes carry a unique `id` (their key in a trace), their
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -475,6 +476,41 @@ def walk(expr: Expr):
         node = stack.pop()
         yield node
         stack.extend(reversed([c for c in node.children() if c is not None]))
+
+
+def rule_exprs(decision: Decision, upto: int | None = None) -> list[Expr]:
+    """The conditions, dates and exceptions of a decision's rules (the first `upto` of them)."""
+    out: list[Expr] = []
+    for rule in decision.rules[:upto]:
+        out.extend(e for e in (rule.cond, rule.valid_from, rule.valid_until) if e is not None)
+        out.extend(x.cond for x in rule.exceptions)
+    return out
+
+
+def cone_nodes(policy: CheckedPolicy, exprs: list[Expr], decisions: Sequence[str] = ()) -> Iterator[Expr]:
+    """Every node of `exprs` and of the rules of `decisions`, and of each definition and
+    decision they read, in turn — each of those once. A node is yielded before what it reads
+    is followed (a caller may stop at a `DecisionRef`)."""
+    seen_defs: set[str] = set()
+    seen_decisions: set[str] = set()
+    todo = list(exprs)
+
+    def add_decision(name: str) -> None:
+        if name not in seen_decisions and name in policy.decisions:
+            seen_decisions.add(name)
+            todo.extend(rule_exprs(policy.decisions[name]))
+
+    for name in decisions:
+        add_decision(name)
+    while todo:
+        for node in walk(todo.pop()):
+            yield node
+            if isinstance(node, DefRef):
+                if node.name not in seen_defs and node.name in policy.definitions:
+                    seen_defs.add(node.name)
+                    todo.append(policy.definitions[node.name].expr)
+            elif isinstance(node, DecisionRef):
+                add_decision(node.name)
 
 
 def date_or_none(value: object) -> date | None:
