@@ -488,18 +488,12 @@ def test_prove_tells_check_what_it_proved(asserts_cached):
     cache.clear_memory()
 
 
-def test_an_assertion_reading_whether_a_decision_is_known_is_not_proven():
-    """`known(s)` of a decision is not settled by the solver as the evaluator settles it (on
-    possible values), so "no assessment makes it false" would be a proof over the solver's
-    semantics only: here the evaluator makes it false with `org.a` unanswered, where the
-    solver leaves it unknown. Such an assertion is unknown, and says why (EN/FR); a
-    counterexample, which the evaluator confirms, would still be one."""
+def test_an_assertion_reading_whether_a_decision_is_known_gets_the_evaluators_counterexample():
+    """`known(s)` of a decision is translated as the evaluator computes it (its possible
+    outcomes): "always settled" is refuted with `org.a` unanswered, which the evaluator
+    confirms (it was "unknown: no proof" while the solver settled less)."""
     from stratdsl.backends import prove
-    from stratdsl.backends.remembered import detail_msg
     from stratdsl.engine import compile_text
-    from stratdsl.render.catalogue import gettext_for
-    from stratdsl.runtime.assessment import validate
-    from stratdsl.runtime.evaluator import evaluate
 
     policy, diags = compile_text(
         """policy "O" version "1"
@@ -513,7 +507,30 @@ assert always_settled: known(s)
         "o.strat",
     )
     assert policy is not None, diags
-    assert not any(d.outcome for d in evaluate(policy, validate(policy, {"org": {}}, "a.yaml"), AS_OF).decisions)
+    (proof,) = prove.prove(policy, AS_OF, timeout_ms=20000)
+    assert proof.status == "counterexample" and "a" not in (proof.counterexample or {}).get("org", {})
+
+
+def test_an_assertion_reading_known_of_a_value_not_translated_exactly_is_not_proven():
+    """A weighted mean folds the possible values of its members; the translation does not
+    (`SVal.exact` is false), so the evaluator may settle it where the solver does not:
+    "no assessment makes it false" would be a proof over the solver's semantics only.
+    Such an assertion is unknown, and says why (EN/FR); a counterexample, which the
+    evaluator confirms, would still be one."""
+    from stratdsl.backends import prove
+    from stratdsl.backends.remembered import detail_msg
+    from stratdsl.engine import compile_text
+    from stratdsl.render.catalogue import gettext_for
+
+    policy, diags = compile_text(
+        """policy "O" version "1"
+input items: many item { p: bool }
+define w = weighted_mean(item, if p then 1 else 1, 1)
+assert always_settled: count(item) = 0 or known(w)
+""",
+        "o.strat",
+    )
+    assert policy is not None, diags
     (proof,) = prove.prove(policy, AS_OF, timeout_ms=20000)
     assert proof.status == "unknown" and proof.detail == prove.NOT_PROVABLE
     assert "pas de preuve" in detail_msg(proof.detail).translate(gettext_for("fr"))

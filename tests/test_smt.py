@@ -76,7 +76,7 @@ def compare(policy, assessment, as_of=AS_OF) -> int:
         if known and exact and sv.kind == "num":
             assert smt.decimal_of(model.evaluate(sv.value, model_completion=True)) == v.value, v.definition
         if all_known and exact:
-            # `not applicable` is translated as not known (docs/analysis.md): less settled, never different
+            # (`known` is "known and applicable": a value that does not apply is `na`)
             assert known == (not isinstance(v.value, (Unknown, NotApplicable))), v.definition
     for o, terms_o in obligations:
         status = next(k for k, b in terms_o.items() if z3.is_true(model.evaluate(b, model_completion=True)))
@@ -123,9 +123,10 @@ def test_an_untranslatable_construct_is_named():
     assert "rank by a text" in caught.value.diagnostics[0].message
 
 
-def test_known_of_a_computed_value_is_never_false_where_the_evaluator_knows_it():
-    """`if org.n > 1 then 2 else 2` is known to the evaluator even when org.n is not; the
-    solver leaves it unknown, so its known() is unknown, never false: no wrong decision."""
+def test_known_of_a_computed_value_is_the_evaluators():
+    """`if org.n > 1 then 2 else 2` is known to the evaluator even when org.n is not: both
+    branches are 2. The solver, which follows its possible values, knows it too, so
+    `known(a)` is true for both (it was unknown to the solver, never false)."""
     policy, _ = compile_text(
         'policy "p" version "1"\ninput org { n: number }\ndefine a = if org.n > 1 then 2 else 2\n'
         "decision d { yes when known(a)  otherwise no }\n",
@@ -135,10 +136,12 @@ def test_known_of_a_computed_value_is_never_false_where_the_evaluator_knows_it()
     assert compare(policy, assessment) == 1
     t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
     term = t.decision("d", None)
+    assert term.exact
     s = smt.solver(20000)
     s.add(*t.pins(assessment))
     assert s.check() == z3.sat
-    assert smt.read_decision(s.model(), term).status != "decided" or smt.read_decision(s.model(), term).outcome == "yes"
+    assert (smt.read_decision(s.model(), term).status, smt.read_decision(s.model(), term).outcome) == ("decided", "yes")
+    assert {d.decision: d.outcome for d in evaluate(policy, assessment, AS_OF).decisions}["d"] == "yes"
 
 
 # ------------------------------------------------------------------ counterfactuals
@@ -489,8 +492,8 @@ def test_exact_checks_find_dead_rules_and_exceptions():
 
 
 # `s` undetermined while `org.a` is unanswered; `n.open` fires only then. The solver's
-# `known(s)` is true where it settles `s`, unknown elsewhere (the evaluator settles more, on
-# possible values): it never makes `not known(s)` true.
+# `known(s)` was true where it settled `s`, unknown elsewhere — it never made `not known(s)`
+# true; it is now exactly the evaluator's.
 OPEN_ONLY = """policy "O" version "1"
 input org { a: number 0..10  b: number 0..10 }
 decision s {
@@ -507,17 +510,25 @@ decision n {
 def test_a_rule_that_fires_only_while_a_question_is_open_is_not_proven_dead():
     """`check --exact` said rule `next_step.candidate` of the methodology "fires for no
     assessment (proven by the solver)" — the rule that names the candidates of every
-    incomplete diagnostic. A proof over a decision reading `known()` of a computed value is
-    now over what the solver leaves possible (`smt.reads_known`)."""
+    incomplete diagnostic. `known(s)` is now translated as the evaluator computes it, and
+    a proof over a decision reading `known()` that is not translated exactly is over what
+    the solver leaves possible (`smt.loose`)."""
     from stratdsl.backends import exact
 
     policy, diags = compile_text(OPEN_ONLY, "o.strat")
     assert policy is not None, diags
     assert {d.decision: d.outcome for d in evaluate(policy, validate(policy, {"org": {"b": 4}}, "a.yaml"), AS_OF).decisions}["n"] == "open"
-    assert smt.reads_known(policy, "n") and not smt.reads_known(policy, "s")
+    t = smt.Translation(policy, smt.Shape.uniform(policy, 1), AS_OF)
+    assert t.decision("n", None).exact and not smt.loose(t, "n") and not t.loose_known
+    s = smt.solver(20000)
+    s.add(*t.domain, t.decision("n", None).decided["open"])
+    assert s.check() == z3.sat  # the solver finds the assessment where it fires
     assert [d.code for d in exact.exact_checks(policy, AS_OF, 20000, diags)] == []
     methodology, _ = compile_policy(REPO / "policies" / "strategy.strat")
-    assert [name for name in methodology.decisions if smt.reads_known(methodology, name)] == ["next_step"]
+    express = load_assessment(methodology, REPO / "examples" / "diagnostic-express-incomplet.yaml")
+    with smt.question():
+        t = smt.Translation(methodology, smt.Shape.of(express), AS_OF)
+        assert "next_step" in [name for name in methodology.decisions if smt.loose(t, name)]
 
 
 def test_known_of_a_definition_made_of_answers_is_translated_exactly():
@@ -534,8 +545,8 @@ decision d { one when counted = 1  otherwise zero }
         "k.strat",
     )
     assert policy is not None, diags
-    assert smt.kleene_exact(policy, policy.definitions["either"].expr)
     t = smt.Translation(policy, smt.Shape.of(validate(policy, {"org": {"a": False}}, "a.yaml")), AS_OF)
+    assert t.definition("either", None).exact and t.decision("d", None).exact
     s = z3.Solver()
     s.add(*t.pins(validate(policy, {"org": {"a": False}}, "a.yaml")))
     s.add(z3.Not(t.decision("d", None).decided["zero"]))

@@ -1269,20 +1269,16 @@ class _Context:
 
 
 def reachable_goal(t: smt.Translation, decision: str, entity: str | None, outcome: str, held_open: bool) -> Any:
-    """What a proof that no change gives `outcome` must rule out. On an assessment with
-    unanswered questions the evaluator settles more than the solver's Kleene logic does —
-    its possible values of an unknown (`risk != prohibited` when no possible risk is
-    prohibited) and `known()` of a decision (`candidate when not known(selection)`, which
-    the solver never makes true) — so the solver's "decided" may miss a change the evaluator
-    decides so. Where the decision reads no `known(…)` of a computed value
-    (`smt.reads_known`) and no held fact is unanswered (`held_open`), "decided" is kept: what
-    the evaluator settles on possible values holds for every answer to the open questions it
-    reads, and with those answered the solver settles it too — an argument a question read
-    both through `known(…)` and through such a value would escape (docs/analysis.md, "Not
-    yet built"). Otherwise the outcome decided *or left possible*: where the evaluator
-    decides it, the solver does or leaves it possible."""
+    """What a proof that no change gives `outcome` must rule out. Where the decision is
+    translated exactly (`DecisionTerm.exact`), the solver decides what the evaluator decides
+    on every assessment: "decided". Elsewhere the evaluator settles more than the solver
+    (possible values past what is translated), so "decided" is kept only where answering
+    the open questions the decision reads would make the solver settle it too — no
+    `known(…)` among them (`smt.loose`) and no held fact unanswered (`held_open`: it stays
+    so in every change); otherwise the outcome decided *or left possible*: where the
+    evaluator decides it, the solver does or leaves it possible."""
     term = t.decision(decision, entity)
-    if not held_open and not smt.reads_known(t.policy, decision):
+    if term.exact or (not held_open and not smt.loose(t, decision)):
         return term.decided[outcome]
     return term.possible[outcome]
 

@@ -76,19 +76,19 @@ def _exact_checks(policy: ir.CheckedPolicy, as_of: date, budget_ms: int, approxi
         scope = when
         if _counts_entities(policy, decision):
             scope = Msg(N_("on {date}, with one entity per list input (more may reach it)"), date=as_of.isoformat())
-        # per rule: whether it and the rules above read a `known()` the solver settles less
-        # than the evaluator (`smt.reads_known`: then proofs are over "may fire")
-        loose_up_to = [smt.reads_known(policy, decision.name, n + 1) for n in range(len(decision.rules))]
         for entity in t.scope_entities(decision.entity_input):
             try:
                 term = t.decision(decision.name, entity)
             except smt.Untranslatable:
                 continue
+            # per rule: whether it and the rules above read a `known()` translated inexactly
+            # (`smt.loose`: then proofs are over "may fire")
+            loose_up_to = [smt.loose(t, decision.name, n + 1) for n in range(len(decision.rules))]
             for index, rule in enumerate(decision.rules):
                 if rule.valid_from is not None or rule.valid_until is not None:
                     continue  # a rule not in force on this date is meant to be so: not dead text
                 loose = loose_up_to[index]
-                answer, model = ask((term.may_fire if loose else term.fired)[rule.id])  # (a proof: see smt.reads_known)
+                answer, model = ask((term.may_fire if loose else term.fired)[rule.id])  # (a proof: see smt.loose)
                 if answer == z3.unsat:
                     out.append(Diagnostic("W131", Msg(N_("rule '{rule}' fires for no assessment {scope} (proven by the solver)"), rule=rule.id, scope=scope),
                                           rule.span, hint=Msg(N_("remove it, or change the rules above it or its condition")), severity=Severity.WARNING))

@@ -127,20 +127,22 @@ def _used_ms(origin: float) -> int:
     return int((budget.now() - origin) * 1000)
 
 
-#: why an assertion reading `known()` of a computed value is not proven (`smt.reads_known`):
-#: the evaluator settles such a value on possible values where the solver leaves it open, so
-#: an assertion false for the evaluator may be unknown for the solver — only a counterexample,
+#: why an assertion reading `known()` is not proven where its translation is not exact
+#: (`smt.loose`): the evaluator settles values there that the solver leaves open, so an
+#: assertion false for the evaluator may be unknown for the solver — only a counterexample,
 #: which the evaluator confirms, is an answer
 NOT_PROVABLE = "it reads whether a computed value is known, which the solver does not settle as the evaluator does: no proof"
 
 
-def _reads_known(policy: ir.CheckedPolicy, assertion: ir.Assertion) -> bool:
+def _reads_loose_known(t: smt.Translation, assertion: ir.Assertion) -> bool:
+    """Whether the assertion reads a `known(…)` the translation `t` (which has translated
+    it) does not translate exactly (`smt.reads_loose_known`)."""
     m = assertion.monotone
     if m is None:
-        return smt.expr_reads_known(policy, [assertion.expr])
+        return smt.reads_loose_known(t, [assertion.expr])
     if m.kind == "decision":
-        return smt.expr_reads_known(policy, [], m.target)
-    return smt.expr_reads_known(policy, [policy.definitions[m.target].expr])
+        return smt.reads_loose_known(t, [], m.target)
+    return smt.reads_loose_known(t, [t.policy.definitions[m.target].expr])
 
 
 def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Proof:
@@ -150,6 +152,7 @@ def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Pr
     origin = budget.now()
     sizes = range(1 if assertion.entity_input else 0, max_entities + 1)
     last: int | None = None  # the largest size proven so far
+    loose = False  # some size's translation reads a `known()` not translated exactly
 
     def budget_spent() -> str:
         return "unknown within the time budget" + (f" (proven for up to {last} entities per list)" if last is not None else "")
@@ -166,6 +169,7 @@ def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Pr
             except smt.Untranslatable as error:
                 return Proof(assertion.name, UNKNOWN, time.perf_counter() - start, n, error.diagnostics[0].message)
             del decisions
+            loose = loose or _reads_loose_known(t, assertion)
             broken = z3.Or(*[z3.And(v.known, z3.Not(v.value)) for _, v in terms]) if terms else z3.BoolVal(False)
             # (in a context of its own, as the monotone assertions: after other searches in the
             # same process, `prohibited_never_selected` on a broken copy took past two minutes)
@@ -191,7 +195,7 @@ def _prove_one(policy, assertion, as_of, params, max_entities, timeout_ms) -> Pr
         if found is not None:
             return found
         last = n
-    if _reads_known(policy, assertion):
+    if loose:
         return Proof(assertion.name, UNKNOWN, time.perf_counter() - start, max_entities, NOT_PROVABLE)
     return Proof(assertion.name, PROVEN, time.perf_counter() - start, last if last is not None else max_entities)
 
@@ -300,6 +304,7 @@ def _prove_monotone(policy, assertion, as_of, params, max_entities, timeout_ms) 
     start = time.perf_counter()
     origin = budget.now()
     last: int | None = None
+    loose = False  # some size's translation reads a `known()` not translated exactly
 
     def elapsed() -> float:
         return time.perf_counter() - start
@@ -322,6 +327,7 @@ def _prove_monotone(policy, assertion, as_of, params, max_entities, timeout_ms) 
                     ka, ra = _target(ta, m, e)
                     kb, rb = _target(tb, m, e)
                     lowered.append(z3.And(ka, kb, ra > rb))
+                loose = loose or _reads_loose_known(ta, assertion)
                 goal = z3.Or(*lowered) if lowered else z3.BoolVal(False)
             except smt.Untranslatable as error:
                 return Proof(assertion.name, UNKNOWN, elapsed(), n, error.diagnostics[0].message)
@@ -372,7 +378,7 @@ def _prove_monotone(policy, assertion, as_of, params, max_entities, timeout_ms) 
         else:
             return Proof(assertion.name, UNKNOWN, elapsed(), n, "a counterexample exists only with numbers that are not decimals")
         last = n
-    if _reads_known(policy, assertion):
+    if loose:
         return Proof(assertion.name, UNKNOWN, elapsed(), max_entities, NOT_PROVABLE)
     return Proof(assertion.name, PROVEN, elapsed(), last if last is not None else max_entities)
 

@@ -13,12 +13,16 @@ Bool, enumerations and decision outcomes integer codes, dates day numbers,
 texts z3 strings, `list of` enum a membership bit per value; `round` (half up),
 `floor`, `ceil`, `min`, `max`, `abs`, `size`, aggregates and `rank` over the
 shape's entities, first-match rules with `unless` exceptions, bands, dated
-rules, defaults (a default is a fact's value, as in an assessment), known().
+rules, defaults (a default is a fact's value, as in an assessment), known(),
+`not applicable`, the possible values of unknowns.
 
-Honesty: an unknown value is `known = false`, and everything computed from it
-is unknown unless Kleene logic settles it (`false and unknown`). The reference
-evaluator may settle more (it tracks the few values an unknown may still
-take), never less, so a value the solver calls known is the evaluator's value.
+Honesty: an unknown value is `known = false`, and what is computed from it is
+unknown unless the evaluator would settle it — by Kleene logic (`false and
+unknown`) or by its possible values (an undetermined decision's possible
+outcomes, both branches of an `if` whose condition is unknown: "Possible
+values" below). Where the translation follows the evaluator exactly, it says so
+(`SVal.exact`, `DecisionTerm.exact`); elsewhere it settles less, never
+something else, so a value the solver calls known is the evaluator's value.
 The solver divides exactly where the evaluator rounds to 28 digits, and an
 overflow past 999999 digits is not modelled: every answer shown to a person is
 re-evaluated by the ordinary evaluator first. A construct that cannot be
@@ -28,6 +32,7 @@ approximate analyses, never to a guess.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -45,7 +50,7 @@ from ..language.diagnostics import Diagnostic, StratError
 from ..language.source import Span
 from ..language.types import BoolT, DateT, EnumT, ListT, NotApplicableT, NumberT, TextT, Type
 from ..runtime.assessment import Assessment
-from ..runtime.values import Unknown
+from ..runtime.values import MAX_COMBINATIONS, Unknown
 from ..runtime.whynot import N_, Msg
 from . import budget
 
@@ -121,14 +126,72 @@ class Untranslatable(StratError):
 
 @dataclass(frozen=True)
 class SVal:
-    """A symbolic value: `known` (z3 Bool) and `value`, meaningful only when known.
+    """A symbolic value: `known` (z3 Bool: known and applicable) and `value`, meaningful
+    only when known.
 
     kind is "num" (Real), "bool", "enum" (Int code), "date" (Int day number),
-    "text" (String) or "set" (value: dict member → Bool)."""
+    "text" (String) or "set" (value: dict member → Bool).
+
+    The rest follows the evaluator where it knows more than Kleene logic (module
+    docstring, "Possible values"): `na`, known to be `not applicable` (`reason`: the code
+    of its reason, two reasons being two values); `opts`, the values it may take as
+    (present, na, reason, value) — when the value is settled, the present ones are it,
+    and when it is not but `bounded`, they are the evaluator's possible values (None:
+    just this value); `fails`, the evaluator stops with an error computing it (a division
+    by zero: an `if` whose condition is unknown makes that branch unknown); `exact`,
+    whether `known`, `na` and the value are exactly what the evaluator computes (else
+    they are where the evaluator certainly knows it, a part of where it does); `sets`,
+    whether `opts` and `bounded` are exactly its possible values too (a sum of many
+    possible values is known exactly — each part has one value — without them).
+    None stands for false / this value (z3 constants belong to a context: see question())."""
 
     known: Any
     value: Any
     kind: str
+    na: Any = None
+    reason: Any = None
+    opts: tuple[tuple[Any, Any, Any, Any], ...] | None = None
+    bounded: Any = None
+    fails: Any = None
+    exact: bool = True
+    sets: bool = True
+
+    @property
+    def is_na(self) -> Any:
+        return FALSE if self.na is None else self.na
+
+    @property
+    def why(self) -> Any:
+        return z3.IntVal(0) if self.reason is None else self.reason
+
+    @property
+    def settled(self) -> Any:
+        """The evaluator has a value (known, or known not to apply)."""
+        return self.known if self.na is None else _simp_or(self.known, self.na)
+
+    @property
+    def limited(self) -> Any:
+        """Settled, or unknown with a set of possible values."""
+        return self.settled if self.bounded is None else self.bounded
+
+    @property
+    def error(self) -> Any:
+        return FALSE if self.fails is None else self.fails
+
+    def options(self) -> tuple[tuple[Any, Any, Any, Any], ...]:
+        if self.opts is None:
+            return ((TRUE, self.is_na, self.why, self.value),)
+        return self.opts
+
+    @property
+    def whole(self) -> bool:
+        """Exact, possible values included: what an operation on it needs."""
+        return self.exact and self.sets
+
+    @property
+    def plain(self) -> bool:
+        """No possible values and never `not applicable`: Kleene logic is all there is."""
+        return self.opts is None and self.na is None
 
 
 TRUE = z3.BoolVal(True)
@@ -147,6 +210,11 @@ def _mk(make: Any, items: list[Any]) -> Any:
 
 def _not(item: Any) -> Any:
     """z3.Not of a boolean term, without the Python API's coercion (as `_mk`)."""
+    node = item.ast.value
+    if node == TRUE.ast.value:
+        return FALSE
+    if node == FALSE.ast.value:
+        return TRUE
     ctx = item.ctx
     return z3.BoolRef(z3.Z3_mk_not(ctx.ref(), item.ast), ctx)
 
@@ -179,6 +247,162 @@ def _simp_or(*items: Any) -> Any:
 
 def _real(value: Decimal | int) -> Any:
     return z3.RealVal(str(value)) if isinstance(value, Decimal) else z3.RealVal(value)
+
+
+# ------------------------------------------------------------------ possible values
+#
+# The evaluator knows more than Kleene logic (runtime/values.py): an undetermined
+# decision may still take a few outcomes, an `if` whose condition is unknown one of its
+# branches, and an operation on such values is settled when every combination gives one
+# result (`risk != prohibited` when no possible risk is prohibited). The translation
+# follows it: an SVal's `opts` are its possible values, an operation combines them, and
+# `known()` of a value so translated is exactly the evaluator's. Past MAX_OPTIONS
+# combinations as written the value is Kleene logic alone and marked inexact
+# (`SVal.exact`), but for a sum or a difference (`_combine`'s `additive`).
+
+#: The evaluator's most combinations of possible values (values.MAX_COMBINATIONS): at or
+#: below it, it never gives up where the translation does not.
+MAX_OPTIONS = MAX_COMBINATIONS
+
+def _within(lists: list[tuple[tuple[Any, Any, Any, Any], ...]]) -> Any | None:
+    """TRUE when the evaluator certainly tries these combinations of possible values (at
+    most MAX_COMBINATIONS as written: it counts them once computed, the same or fewer);
+    None past that, where it may give up (not translated)."""
+    size = 1
+    for options in lists:
+        size *= len(options)
+    # (one list: a set of possible values holds at most MAX_COMBINATIONS)
+    return TRUE if size <= MAX_OPTIONS or len(lists) == 1 else None
+
+
+def _zero() -> Any:  # (a constant of the current context)
+    return z3.IntVal(0)
+
+
+def _is(term: Any, constant: Any) -> bool:
+    """Whether `term` is that very node (`TRUE`, `FALSE`): no call into z3."""
+    return term.ast.value == constant.ast.value
+
+
+def _ite(c: Any, a: Any, b: Any) -> Any:
+    """z3.If(c, a, b) for terms of one sort, simplified when it can be, without the Python
+    API's coercions (as `_mk`)."""
+    if a.ast.value == b.ast.value or _is(c, TRUE):
+        return a
+    if _is(c, FALSE):
+        return b
+    ctx = c.ctx
+    return z3.z3._to_expr_ref(z3.Z3_mk_ite(ctx.ref(), c.ast, a.ast, b.ast), ctx)
+
+
+def _numeral(x: Any) -> bool:
+    """A number or code written out (one call into z3)."""
+    return bool(z3.Z3_is_numeral_ast(x.ctx.ref(), x.ast))
+
+
+def _literal_eq(a: Any, b: Any) -> Any:
+    """a == b, decided here when both are numerals (z3 keeps `2 == 3` as a term)."""
+    if a.ast.value == b.ast.value:
+        return TRUE
+    if _numeral(a) and _numeral(b):
+        return FALSE  # (numerals of one sort are equal when they are the same node)
+    return a == b
+
+
+def _comparison(op: str, kind: str) -> Any:
+    """The comparison `op` on two value terms, folded when both are numerals."""
+
+    def compare(a: Any, b: Any) -> Any:
+        if op in ("=", "!="):
+            same = _eq(kind, a, b) if kind == "set" else _literal_eq(a, b)
+            return same if op == "=" else _not(same)
+        if _numeral(a) and _numeral(b):
+            x, y = _fraction(a), _fraction(b)
+            return z3.BoolVal({"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op])
+        return {"<": lambda: a < b, "<=": lambda: a <= b, ">": lambda: a > b, ">=": lambda: a >= b}[op]()
+
+    return compare
+
+
+def _folding(make: Any) -> Any:
+    """`make`, computed here when every operand is a numeral: equal results are then one
+    option (`_dedupe`), as the evaluator's set of possible values has each value once."""
+
+    def apply(*values: Any) -> Any:
+        out = make(*values)
+        if all(not isinstance(v, dict) and _numeral(v) for v in values) and not isinstance(out, dict):
+            return z3.simplify(out)
+        return out
+
+    return apply
+
+
+def _fraction(x: Any) -> Fraction:
+    return Fraction(z3.Z3_get_numeral_string(x.ctx.ref(), x.ast))
+
+
+def _implies(p: Any, x: Any) -> Any:
+    if _is(x, TRUE) or _is(p, FALSE):
+        return TRUE
+    if _is(p, TRUE):
+        return x
+    if _is(x, FALSE):
+        return _not(p)
+    return _simp_or(_not(p), x)
+
+
+def _dedupe(opts: list[tuple[Any, Any, Any, Any]]) -> tuple[tuple[Any, Any, Any, Any], ...]:
+    """The options with the same value merged (their presences or-ed); never empty."""
+    merged: dict[tuple[int, int, int], list[Any]] = {}
+    for p, n, r, v in opts:
+        if _is(p, FALSE):
+            continue
+        key = (n.ast.value, r.ast.value, v.ast.value)
+        if key in merged:
+            merged[key][0] = _simp_or(merged[key][0], p)
+        else:
+            merged[key] = [p, n, r, v]
+    if not merged and opts:
+        return (opts[0],)
+    return tuple((p, n, r, v) for p, n, r, v in merged.values())
+
+
+def _settle(kind: str, opts: tuple | list, limited: Any) -> tuple[Any, Any, Any, Any]:
+    """(settled, na, reason, value) of a value that may be any present option: settled
+    when it has possible values (`limited`) and they are one; the rest is the first
+    present option's."""
+    if kind == "bool" and all(_is(n, FALSE) for _p, n, _r, _v in opts):
+        all_true = _simp_and(*[_implies(p, v) for p, _n, _r, v in opts])
+        all_false = _simp_and(*[_implies(p, _not(v)) for p, _n, _r, v in opts])
+        return _simp_and(limited, _simp_or(all_true, all_false)), FALSE, _zero(), all_true
+    _p, na, reason, value = opts[-1]
+    for p, n, r, v in reversed(opts[:-1]):
+        na, reason, value = _ite(p, n, na), _ite(p, r, reason), _ite(p, v, value)
+    same = []
+    for p, n, r, v in opts:
+        equal = _literal_eq(v, value)
+        if not (_is(n, FALSE) and _is(na, FALSE)):
+            equal = z3.If(n, _simp_and(na, _literal_eq(r, reason)), _simp_and(_not(na), equal))
+        same.append(_implies(p, equal))
+    return _simp_and(limited, *same), na, reason, value
+
+
+def _result(kind: str, settled: Any, na: Any, reason: Any, value: Any, opts: tuple, limited: Any, fails: Any, exact: bool, sets: bool = True) -> SVal:
+    """The SVal of a settled-or-not value with these options. A truth value keeps no
+    possible values (the evaluator's `_outcome`), unless one may be n/a: then it is not
+    followed (inexact)."""
+    known = _simp_and(settled, _not(na))
+    is_na = None if _is(na, FALSE) else _simp_and(settled, na)
+    if kind == "bool":
+        return SVal(known, value, "bool", na=is_na, reason=None if is_na is None else reason, fails=fails, exact=exact and is_na is None)
+    return SVal(known, value, kind, na=is_na, reason=None if is_na is None else reason, opts=tuple(opts), bounded=limited, fails=fails, exact=exact, sets=sets)
+
+
+def _is_range(e: ir.Logic) -> bool:
+    """The evaluator's `is_range`: an `and` of comparisons of one and the same expression
+    (`between`, a band's condition), tested jointly when unknown."""
+    first = e.items[0]
+    return e.op == "and" and isinstance(first, ir.Compare) and all(isinstance(item, ir.Compare) and item.left.id == first.left.id for item in e.items)
 
 
 def decimal_of(value: Any) -> Decimal:
@@ -255,6 +479,13 @@ class DecisionTerm:
     # does, so "fired" misses assessments where the evaluator fires a rule; "may fire" does not.
     may_fire: dict[str, Any] = field(default_factory=dict)  # rule id → it fired or may fire
     may_except: dict[str, Any] = field(default_factory=dict)  # exception id → it applied or may apply where its rule may fire
+    #: per rule, whether its condition and exceptions are translated exactly (`SVal.exact`)
+    exact_rules: tuple[bool, ...] = ()
+
+    @property
+    def exact(self) -> bool:
+        """Settled, undetermined and possible exactly where the evaluator says so."""
+        return all(self.exact_rules)
 
     @property
     def settled(self) -> Any:
@@ -305,6 +536,9 @@ class Translation:
         #: (rank id, entity a, entity b) → a passes the rank's filter, its keys are known and it
         #: comes before b (why-not moves one entity above another: backends/counterfactual.py)
         self.precedes: dict[tuple[int, str, str], Any] = {}
+        #: ids of the `known(…)` translated as "unknown where the solver does not settle it"
+        #: (their argument's translation is not exact): see `loose`
+        self.loose_known: set[int] = set()
         self._declare_facts()
         self._declare_params()
 
@@ -465,7 +699,7 @@ class Translation:
         nif = z3.And(k_if, _not(v_if))
         c = self.expr(o.cond, scope, _not(nif))
         applies = z3.And(_not(nif), c.known, c.value, k_if)
-        not_applicable = z3.And(_not(nif), c.known, _not(c.value))
+        not_applicable = z3.And(_not(nif), _simp_or(_simp_and(c.known, _not(c.value)), c.is_na))
         return {
             "not_in_force": nif,
             "applies": applies,
@@ -498,6 +732,7 @@ class Translation:
         may_fire: dict[str, Any] = {}
         may_except: dict[str, Any] = {}
         any_fired = []
+        exact_rules: list[bool] = []
         for rule in decision.rules:
             k_if, v_if = self._in_force(rule.valid_from, rule.valid_until)
             nif = _simp_and(k_if, _not(v_if)) if (rule.valid_from or rule.valid_until) else FALSE
@@ -506,17 +741,19 @@ class Translation:
                 c = SVal(TRUE, TRUE, "bool")
             else:
                 c = self.expr(rule.cond, scope, live)
-            false = _simp_and(c.known, _not(c.value))
+            false = _simp_or(_simp_and(c.known, _not(c.value)), c.is_na)  # (n/a counts as false)
             certain = _simp_and(k_if, v_if, c.known, c.value)
+            exact_rules.append(c.exact)
             open_ = _simp_and(live, _not(false))
             applied_parts = []
             maybe_parts = []
             for exc in rule.exceptions:
                 x = self.expr(exc.cond, scope, _simp_and(open_, *[_not(a) for a in applied_parts]))
                 applied_parts.append(_simp_and(x.known, x.value))
-                maybe_parts.append(_not(x.known))
+                maybe_parts.append(_not(x.settled))
                 excepts[exc.id] = _simp_and(open_, certain, x.known, x.value)
-                may_except[exc.id] = _simp_and(open_, _not(_simp_and(x.known, _not(x.value))))
+                may_except[exc.id] = _simp_and(open_, _not(_simp_or(_simp_and(x.known, _not(x.value)), x.is_na)))
+                exact_rules[-1] = exact_rules[-1] and x.exact
             applied = _simp_or(*applied_parts)
             maybe = _simp_or(*maybe_parts)
             fires = _simp_and(open_, _not(applied), certain, _not(maybe))
@@ -535,7 +772,7 @@ class Translation:
             decided[o] = alone if not decision.bands else _simp_and(alone, some_fired)
         no_match = _simp_and(*[_not(v) for v in in_set.values()])
         entity = scope[1] if scope else None
-        return DecisionTerm(decision.name, entity, decided, in_set, no_match, fired_rules, excepts, may_fire, may_except)
+        return DecisionTerm(decision.name, entity, decided, in_set, no_match, fired_rules, excepts, may_fire, may_except, tuple(exact_rules))
 
     # -------------------------------------------------------------- expressions
     def expr(self, e: ir.Expr, scope: tuple[str, str] | None, guard: Any) -> SVal:
@@ -580,189 +817,329 @@ class Translation:
         value: Any = z3.IntVal(self.code(d.outcomes[0].name))
         for o in d.outcomes[1:]:
             value = z3.If(term.decided[o.name], z3.IntVal(self.code(o.name)), value)
-        return SVal(term.settled, value, "enum")
+        # undetermined, its possible outcomes (a decision with no outcome: anything)
+        opts = _dedupe([(term.possible[o.name], FALSE, _zero(), z3.IntVal(self.code(o.name))) for o in d.outcomes])
+        return SVal(term.settled, value, "enum", opts=opts, bounded=_not(term.no_match), exact=term.exact)
 
     def _ParamRef(self, e: ir.ParamRef, scope, guard) -> SVal:
         return self.params[e.name]
 
     def _Neg(self, e: ir.Neg, scope, guard) -> SVal:
         v = self.expr(e.operand, scope, guard)
-        return SVal(v.known, -v.value, "num")
+        return self._combine([v], lambda x: -x, "num", "propagate", additive=True)
 
     def _Not(self, e: ir.Not, scope, guard) -> SVal:
+        # the evaluator: n/a counts as false, so `not` of it is true; an unknown stays unknown
         v = self.expr(e.operand, scope, guard)
-        return SVal(v.known, _not(v.value), "bool")
+        if v.plain:
+            return SVal(v.known, _not(v.value), "bool", fails=v.fails, exact=v.exact)
+        return SVal(v.settled, _simp_or(v.is_na, _not(v.value)), "bool", fails=v.fails, exact=v.exact)
 
     def _Arith(self, e: ir.Arith, scope, guard) -> SVal:
         left = self.expr(e.left, scope, guard)
         right = self.expr(e.right, scope, guard)
-        known = _simp_and(left.known, right.known)
-        if e.op == "+":
-            return SVal(known, left.value + right.value, "num")
-        if e.op == "-":
-            return SVal(known, left.value - right.value, "num")
-        if e.op == "*":
-            return SVal(known, left.value * right.value, "num")
-        self.safety.append(z3.Implies(_simp_and(guard, known), right.value != 0))
-        return SVal(known, left.value / right.value, "num")
+        if e.op == "/":
+            self.safety.append(z3.Implies(_simp_and(guard, left.known, right.known), right.value != 0))
+            return self._combine([left, right], lambda a, b: a / b, "num", "propagate", divisor=1)
+        make = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}[e.op]
+        return self._combine([left, right], make, "num", "propagate", additive=e.op != "*")
 
     def _Compare(self, e: ir.Compare, scope, guard) -> SVal:
         left = self.expr(e.left, scope, guard)
         right = self.expr(e.right, scope, guard)
-        known = _simp_and(left.known, right.known)
-        op = e.op
-        if op in ("=", "!="):
-            same = _eq(left.kind, left.value, right.value)
-            return SVal(known, same if op == "=" else _not(same), "bool")
-        a, b = left.value, right.value
-        value = {"<": lambda: a < b, "<=": lambda: a <= b, ">": lambda: a > b, ">=": lambda: a >= b}[op]()
-        return SVal(known, value, "bool")
+        return self._combine([left, right], _comparison(e.op, left.kind), "bool", "false")
 
     def _In(self, e: ir.In, scope, guard) -> SVal:
         item = self.expr(e.item, scope, guard)
         container = self.expr(e.container, scope, guard)
-        known = _simp_and(item.known, container.known)
         if container.kind != "set":
             raise Untranslatable(Msg(N_("'in' on something that is not a list")), e.span)
-        if item.kind == "enum":
-            parts = [_simp_and(bit, item.value == self.code(v)) for v, bit in container.value.items()]
-        elif item.kind == "text":
-            parts = [_simp_and(bit, item.value == z3.StringVal(v)) for v, bit in container.value.items()]
-        else:
+        if item.kind not in ("enum", "text"):
             raise Untranslatable(Msg(N_("'in' over a list of this kind")), e.span)
-        member = _simp_or(*parts)
-        return SVal(known, _not(member) if e.negated else member, "bool")
+        if not container.plain:
+            raise Untranslatable(Msg(N_("'in' a list that may not apply")), e.span)
+        code = (lambda v: z3.IntVal(self.code(v))) if item.kind == "enum" else z3.StringVal
+
+        def member(x: Any, bits: Any) -> Any:
+            parts = [_simp_and(bit, _literal_eq(x, code(v))) for v, bit in bits.items()]
+            return _not(_simp_or(*parts)) if e.negated else _simp_or(*parts)
+
+        return self._combine([item, container], member, "bool", "false")
 
     def _SetOf(self, e: ir.SetOf, scope, guard) -> SVal:
         out: dict[str, Any] = {}
-        knowns = []
         for item in e.items:
             if not isinstance(item, ir.Const):
                 raise Untranslatable(Msg(N_("a set of computed values")), item.span)
             out[str(item.value)] = TRUE
-            knowns.append(TRUE)
         return SVal(TRUE, out, "set")
 
     def _Logic(self, e: ir.Logic, scope, guard) -> SVal:
         decisive = e.op == "or"
         items = []
         stop = FALSE  # an earlier item already settled the whole (the evaluator stops there)
+        fails = []
         for item in e.items:
             v = self.expr(item, scope, _simp_and(guard, _not(stop)))
             items.append(v)
-            hit = _simp_and(v.known, v.value if decisive else _not(v.value))
+            fails.append(_simp_and(_not(stop), v.error))
+            # n/a counts as false (the evaluator's truth())
+            hit = _simp_and(v.known, v.value) if decisive else _simp_or(_simp_and(v.known, _not(v.value)), v.is_na)
             stop = _simp_or(stop, hit)
-        all_known = _simp_and(*[v.known for v in items])
+        all_known = _simp_and(*[v.settled for v in items])
         known = _simp_or(stop, all_known)
-        return SVal(known, stop if decisive else _not(stop), "bool")
+        value = stop if decisive else _not(stop)
+        exact = all(v.exact for v in items)
+        if _is_range(e):
+            # `between`, a band: the evaluator tests each possible value of the one compared
+            # expression against all the bounds at once when the `and` is unknown
+            joint = self._combine(
+                [self.expr(e.items[0].left, scope, guard), *[self.expr(item.right, scope, guard) for item in e.items]],
+                lambda x, *bounds: _simp_and(*[_comparison(item.op, "num")(x, b) for item, b in zip(e.items, bounds, strict=True)]),
+                "bool",
+                "false",
+            )
+            exact = exact and joint.exact
+            value = _ite(known, value, joint.value)
+            known = _simp_or(known, joint.known)
+        return SVal(known, value, "bool", fails=_simp_or(*fails), exact=exact)
 
-    def _branch(self, e: ir.Expr, type_: Type, scope, guard) -> SVal:
-        """A branch of `if`; `not applicable` is translated as not known (below). A branch that
-        is never applicable (the literal, an `if` of two, a definition that is only that) has
-        no kind of its own: it takes the `if`'s."""
+    def _branch(self, e: ir.Expr, kind: str, scope, guard) -> SVal:
+        """A branch of `if`. A branch that is never applicable (the literal, an `if` of two)
+        has no kind of its own: it takes the `if`'s."""
         if isinstance(e.type, NotApplicableT):
-            return self.constant(None, type_)
+            if isinstance(e, ir.Const):
+                return self._not_applicable(e.value, kind)
+            if isinstance(e, ir.Cond):
+                return self._cond(e, kind, scope, guard)
+            return SVal(FALSE, _default_term(kind), kind, exact=False)  # (a definition that is only n/a)
         return self.expr(e, scope, guard)
 
+    def _not_applicable(self, value: ir.NotApplicable, kind: str) -> SVal:
+        """`not applicable "…"`: known, and not a value; two reasons are two values."""
+        reason = z3.IntVal(self.code(f"not applicable: {value.fr!r} {value.en!r}"))
+        return SVal(FALSE, _default_term(kind), kind, na=TRUE, reason=reason)
+
     def _IsApplicable(self, e: ir.IsApplicable, scope, guard) -> SVal:
-        # n/a is translated as *not known* (sound: the evaluator, which knows it is n/a, may
-        # only settle more): a known value is applicable; otherwise the test is unknown
         v = self.expr(e.operand, scope, guard)
-        return SVal(v.known, z3.BoolVal(not e.negated), "bool")
+        return self._combine([v], lambda _x: z3.BoolVal(not e.negated), "bool", "applicable", negated=e.negated)
 
     def _Cond(self, e: ir.Cond, scope, guard) -> SVal:
+        return self._cond(e, _kind(e.type), scope, guard)  # (never applicable: E801, as a definition that is)
+
+    def _cond(self, e: ir.Cond, kind: str, scope, guard) -> SVal:
         c = self.expr(e.cond, scope, guard)
-        then = self._branch(e.then, e.type, scope, _simp_and(guard, c.known, c.value))
-        otherwise = self._branch(e.otherwise, e.type, scope, _simp_and(guard, c.known, _not(c.value)))
-        known = z3.And(c.known, z3.If(c.value, then.known, otherwise.known))
-        if then.kind == "set" or otherwise.kind == "set":
+        yes = _simp_and(c.known, c.value)
+        no = _simp_or(_simp_and(c.known, _not(c.value)), c.is_na)  # (n/a counts as false)
+        then = self._branch(e.then, kind, scope, _simp_and(guard, yes))
+        otherwise = self._branch(e.otherwise, kind, scope, _simp_and(guard, no))
+        kind = then.kind if then.kind == otherwise.kind else kind
+        exact = c.exact and then.whole and otherwise.whole
+        fails = _simp_or(c.error, _simp_and(yes, then.error), _simp_and(no, otherwise.error))
+        if kind == "set":
+            if not (then.plain and otherwise.plain):
+                raise Untranslatable(Msg(N_("an `if` between lists that may not apply")), e.span)
             keys = set(then.value) | set(otherwise.value)
             value = {k: z3.If(c.value, then.value.get(k, FALSE), otherwise.value.get(k, FALSE)) for k in keys}
-        else:
-            value = z3.If(c.value, then.value, otherwise.value)
-        return SVal(known, value, then.kind if then.kind != "set" else "set")
+            # (with the condition unknown, the evaluator may know the list when both are equal)
+            return SVal(_simp_and(c.known, z3.If(c.value, then.known, otherwise.known)), value, "set", fails=fails, exact=False)
+        if z3.is_true(c.settled) and c.na is None:
+            # the condition is always known (`known(x)`): one branch or the other, no union
+            if then.plain and otherwise.plain:
+                return SVal(z3.If(c.value, then.known, otherwise.known), z3.If(c.value, then.value, otherwise.value), kind, fails=fails, exact=exact)
+        # the options of the branch taken; with the condition unknown, of both (the evaluator's
+        # union of their possible values; a branch that fails is then just unknown)
+        opts = _dedupe(
+            [(_simp_and(_not(no), p), n, r, v) for p, n, r, v in then.options()]
+            + [(_simp_and(_not(yes), p), n, r, v) for p, n, r, v in otherwise.options()]
+        )
+        if len(opts) > MAX_OPTIONS:  # (the evaluator may keep none of them: not translated)
+            known = _simp_and(c.known, z3.If(c.value, then.known, otherwise.known))
+            na = _simp_or(_simp_and(yes, then.is_na), _simp_and(no, otherwise.is_na))
+            return SVal(known, z3.If(c.value, then.value, otherwise.value), kind, na=na, reason=z3.If(yes, then.why, otherwise.why), fails=fails, exact=False)
+        both = _simp_and(then.limited, _not(then.error), otherwise.limited, _not(otherwise.error))
+        limited = z3.If(yes, then.limited, z3.If(no, otherwise.limited, both))
+        settled_open, na, reason, value = _settle(kind, opts, both)
+        settled = z3.If(yes, then.settled, z3.If(no, otherwise.settled, settled_open))
+        return _result(kind, settled, na, reason, value, opts, limited, fails, exact)
 
     def _Func(self, e: ir.Func, scope, guard) -> SVal:
         name = e.name
         if name == "known":
-            arg = e.args[0]
-            v = self.expr(arg, scope, guard)
-            if _known_exactly(self.policy, arg):
-                return SVal(TRUE, v.known, "bool")  # (known exactly where the evaluator knows it)
-            # The evaluator may settle a computed value the solver leaves unknown (an `if`
-            # whose branches agree, a decision whose possible outcomes agree): where the
-            # solver knows the value, known() is true; elsewhere it is itself unknown, never
-            # false — so the solver never decides what the evaluator would decide otherwise.
-            return SVal(v.known, TRUE, "bool")
+            v = self.expr(e.args[0], scope, guard)
+            if v.exact:
+                return SVal(TRUE, v.settled, "bool", fails=v.fails)  # (n/a is known: answered, and does not exist)
+            # Where the translation of the value is not exact (`SVal.exact`), the evaluator
+            # may settle it where the solver does not: known() is true where the solver
+            # settles it and itself unknown elsewhere, never false.
+            self.loose_known.add(e.id)
+            return SVal(v.settled, TRUE, "bool", fails=v.fails, exact=False)
         args = [self.expr(a, scope, guard) for a in e.args]
-        known = _simp_and(*[a.known for a in args])
-        x = args[0].value
         if name == "size":
             if args[0].kind != "set":
                 raise Untranslatable(Msg(N_("size() of this value")), e.span)
-            return SVal(known, z3.Sum([z3.If(b, z3.RealVal(1), z3.RealVal(0)) for b in x.values()] or [z3.RealVal(0)]), "num")
+            return self._combine(args[:1], lambda x: z3.Sum([z3.If(b, z3.RealVal(1), z3.RealVal(0)) for b in x.values()] or [z3.RealVal(0)]), "num", "propagate")
         if name == "round":
             places = 0
             if len(e.args) > 1:
                 if not isinstance(e.args[1], ir.Const):
                     raise Untranslatable(Msg(N_("round() to a computed number of places")), e.span)
                 places = int(e.args[1].value)
-            return SVal(known, _round_half_up(x, places), "num")
+            return self._combine(args, lambda x, *_: _round_half_up(x, places), "num", "propagate")
         if name == "abs":
-            return SVal(known, z3.If(x >= 0, x, -x), "num")
+            return self._combine(args, lambda x: z3.If(x >= 0, x, -x), "num", "propagate")
         if name == "floor":
-            return SVal(known, z3.ToReal(z3.ToInt(x)), "num")
+            return self._combine(args, lambda x: z3.ToReal(z3.ToInt(x)), "num", "propagate")
         if name == "ceil":
-            return SVal(known, -z3.ToReal(z3.ToInt(-x)), "num")
+            return self._combine(args, lambda x: -z3.ToReal(z3.ToInt(-x)), "num", "propagate")
         if name in ("min", "max"):
-            out = x
-            for a in args[1:]:
-                out = z3.If(a.value < out, a.value, out) if name == "min" else z3.If(a.value > out, a.value, out)
-            return SVal(known, out, args[0].kind)
+
+            def pick(*xs: Any) -> Any:
+                out = xs[0]
+                for a in xs[1:]:
+                    out = _ite(a < out, a, out) if name == "min" else _ite(a > out, a, out)
+                return out
+
+            return self._combine(args, pick, args[0].kind, "propagate")
         raise Untranslatable(Msg(N_("the function {name}()"), name=name), e.span)
+
+    # -------------------------------------------------------------- possible values
+    def _combine(self, operands: list[SVal], make: Any, kind: str, on_na: str, divisor: int | None = None, negated: bool = False, additive: bool = False) -> SVal:
+        """An operation on values, as the evaluator computes it (runtime/values.py): a known
+        n/a operand decides first (`on_na`: "propagate" — the result is the first n/a —,
+        "false" — a comparison is false —, or "applicable" for `is applicable`); all known,
+        the operation; else over every combination of the operands' possible values, one
+        result settling it (`combine`). `divisor`: the operand whose zero is an error;
+        `additive`: `+`, `-` (one value exactly when each operand has one)."""
+        exact = all(o.whole for o in operands)
+        fails = _simp_or(*[o.error for o in operands])
+        if on_na == "applicable":
+            (o,) = operands
+            if o.plain:
+                return SVal(o.known, z3.BoolVal(not negated), "bool", fails=fails, exact=exact)
+            opts = [(p, FALSE, _zero(), n if negated else _not(n)) for p, n, _r, _v in o.options()]
+            settled, _na, _reason, value = _settle("bool", opts, o.limited)
+            return _result("bool", settled, FALSE, _zero(), value, (), settled, fails, exact)
+        # a sum or difference of independent possible values has one value exactly when
+        # each operand has one: that needs no list of them (which may be too long)
+        one_value = additive and all(o.na is None and o.exact for o in operands)
+        if all(o.plain for o in operands):
+            known = _simp_and(*[o.known for o in operands])
+            value = make(*[o.value for o in operands])
+            if divisor is not None:
+                fails = _simp_or(fails, _simp_and(known, operands[divisor].value == 0))
+            return SVal(known, value, kind, fails=fails, exact=exact or one_value, sets=all(o.sets for o in operands))
+        first, first_reason = FALSE, _zero()  # the first operand known not to apply
+        for o in reversed(operands):
+            if o.na is not None:
+                first, first_reason = _simp_or(o.na, first), _ite(o.na, o.why, first_reason)
+        known = _simp_and(*[o.known for o in operands])
+        if divisor is not None:
+            fails = _simp_or(fails, _simp_and(known, operands[divisor].value == 0))
+        lists = [o.options() for o in operands]
+        within = _within(lists)
+        if one_value and (within is None or not all(o.sets for o in operands)):
+            ones = [_settle(o.kind, o.options(), o.limited) if o.opts is not None else (o.known, FALSE, _zero(), o.value) for o in operands]
+            value = make(*[one[3] for one in ones])
+            return SVal(_simp_and(*[one[0] for one in ones]), value, kind, fails=fails, exact=True, sets=False)
+        if within is None:  # Kleene logic and n/a only
+            value = make(*[o.value for o in operands])
+            if on_na == "false":
+                return SVal(_simp_or(known, first), _simp_and(_not(first), value), "bool", fails=fails, exact=False)
+            return SVal(known, value, kind, na=first, reason=first_reason, fails=fails, exact=False)
+        combos = []
+        errors = []
+        folded = _folding(make)
+        for combo in itertools.product(*lists):
+            present = _simp_and(*[c[0] for c in combo])
+            if _is(present, FALSE):
+                continue
+            values = [c[3] for c in combo]
+            some_na = _simp_or(*[c[1] for c in combo])
+            if on_na == "false":
+                combos.append((present, FALSE, _zero(), _simp_and(_not(some_na), folded(*values))))
+            else:
+                reason = _zero()
+                for c in reversed(combo):
+                    if not _is(c[1], FALSE):
+                        reason = _ite(c[1], c[2], reason)
+                combos.append((present, some_na, reason, folded(*values)))
+            if divisor is not None:
+                errors.append(_simp_and(present, _not(some_na), values[divisor] == 0))
+        limited = _simp_and(*[o.limited for o in operands], within, _not(_simp_or(*errors)))
+        if not _is(first, FALSE):
+            lead = (first, FALSE, _zero(), FALSE) if on_na == "false" else (first, TRUE, first_reason, _default_term(kind))
+            combos = [lead] + [(_simp_and(_not(first), p), n, r, v) for p, n, r, v in combos]
+            limited = _simp_or(first, limited)
+        opts = _dedupe(combos)
+        settled, na, reason, value = _settle(kind, opts, limited)
+        return _result(kind, settled, na, reason, value, opts, limited, fails, exact)
 
     def _Aggregate(self, e: ir.Aggregate, scope, guard) -> SVal:
         members = self.shape.entities.get(e.input_name, ())
         kind = e.kind
-        included = []  # (where known true, body SVal, weight SVal)
+        included = []  # (kept: where known true, body SVal, weight SVal)
         where_unknown = []
+        fails = []
+        exact = True
         for m in members:
             mscope = (e.input_name, m)
             if e.where is not None:
                 w = self.expr(e.where, mscope, guard)
-                keep = _simp_and(w.known, w.value)
-                where_unknown.append(_not(w.known))
+                keep = _simp_and(w.known, w.value)  # (n/a counts as false)
+                where_unknown.append(_not(w.settled))
+                fails.append(w.error)
+                exact = exact and w.exact
             else:
                 keep = TRUE
             body = self.expr(e.body, mscope, _simp_and(guard, keep)) if e.body is not None else SVal(TRUE, TRUE, "bool")
             weight = self.expr(e.weight, mscope, _simp_and(guard, keep)) if e.weight is not None else None
+            fails.extend([_simp_and(keep, body.error), _simp_and(keep, weight.error if weight is not None else FALSE)])
+            exact = exact and body.whole and (weight is None or weight.whole)
             included.append((keep, body, weight))
         some_uncertain = _simp_or(*where_unknown)
+        fails_any = _simp_or(*fails)
         if kind == "any":
             hit = _simp_or(*[_simp_and(k, b.known, b.value) for k, b, _ in included])
-            pending = _simp_or(some_uncertain, *[_simp_and(k, _not(b.known)) for k, b, _ in included])
-            return SVal(_simp_or(hit, _not(pending)), hit, "bool")
+            pending = _simp_or(some_uncertain, *[_simp_and(k, _not(b.settled)) for k, b, _ in included])
+            return SVal(_simp_or(hit, _not(pending)), hit, "bool", fails=fails_any, exact=exact)
         if kind == "all":
-            miss = _simp_or(*[_simp_and(k, b.known, _not(b.value)) for k, b, _ in included])
-            pending = _simp_or(some_uncertain, *[_simp_and(k, _not(b.known)) for k, b, _ in included])
-            return SVal(_simp_or(miss, _not(pending)), _not(miss), "bool")
+            miss = _simp_or(*[_simp_and(k, _simp_or(_simp_and(b.known, _not(b.value)), b.is_na)) for k, b, _ in included])
+            pending = _simp_or(some_uncertain, *[_simp_and(k, _not(b.settled)) for k, b, _ in included])
+            return SVal(_simp_or(miss, _not(pending)), _not(miss), "bool", fails=fails_any, exact=exact)
+        zero, one = z3.RealVal(0), z3.RealVal(1)
+        if kind == "count":
+            # a member whose filter is unknown may or may not count: n to n + those
+            count = z3.Sum([z3.If(k, one, zero) for k, _, _ in included] or [zero])
+            if not members or _is(some_uncertain, FALSE):
+                return SVal(TRUE, count, "num", fails=fails_any, exact=exact)
+            if len(members) + 1 > MAX_OPTIONS:
+                return SVal(_not(some_uncertain), count, "num", fails=fails_any, exact=False)
+            uncertain = z3.Sum([z3.If(u, one, zero) for u in where_unknown])
+            opts = tuple((TRUE if j == 0 else uncertain >= j, FALSE, _zero(), count + j) for j in range(len(members) + 1))
+            return SVal(_not(some_uncertain), count, "num", opts=opts, bounded=TRUE, fails=fails_any, exact=exact)
+        # the evaluator skips a member whose value or weight does not apply, and folds the
+        # possible values of unknown ones
+        if any(b.opts is not None for _, b, _ in included) or any(w is not None and w.opts is not None for _, _, w in included):
+            folded = self._fold(e, included, fails_any, exact) if e.where is None and kind in ("sum", "mean", "min", "max") else None
+            if folded is not None:
+                return folded
+            exact = False
+        included = [(_simp_and(k, _not(b.is_na), _not(w.is_na) if w is not None else TRUE), b, w) for k, b, w in included]
         values_known = _simp_and(*[z3.Implies(k, b.known) for k, b, _ in included])
         if e.weight is not None:
             values_known = _simp_and(values_known, *[z3.Implies(k, w.known) for k, _, w in included])
         known = _simp_and(_not(some_uncertain), values_known)
-        zero, one = z3.RealVal(0), z3.RealVal(1)
         count = z3.Sum([z3.If(k, one, zero) for k, _, _ in included] or [zero])
-        if kind == "count":
-            return SVal(_not(some_uncertain), count, "num")
         total = z3.Sum([z3.If(k, b.value, zero) for k, b, _ in included] or [zero])
         if kind == "sum":
-            return SVal(known, total, "num")
+            return SVal(known, total, "num", fails=fails_any, exact=exact)
         nonempty = count > 0
         if kind == "mean":
-            return SVal(_simp_and(known, nonempty), z3.If(nonempty, total / z3.If(nonempty, count, one), zero), "num")
+            return SVal(_simp_and(known, nonempty), z3.If(nonempty, total / z3.If(nonempty, count, one), zero), "num", fails=fails_any, exact=exact)
         if kind in ("min", "max"):
             if not included:
-                return SVal(FALSE, zero, "num")
+                return SVal(FALSE, zero, "num", exact=exact)
             # the first included member seeds the fold: rebuild so that excluded tails cannot win
             best: Any = zero
             seeded: Any = FALSE
@@ -770,13 +1147,39 @@ class Translation:
                 better = b.value < best if kind == "min" else b.value > best
                 best = z3.If(z3.And(k, z3.Or(_not(seeded), better)), b.value, best)
                 seeded = z3.Or(seeded, k)
-            return SVal(_simp_and(known, nonempty), best, "num")
+            return SVal(_simp_and(known, nonempty), best, "num", fails=fails_any, exact=exact)
         if kind == "weighted_mean":
             wsum = z3.Sum([z3.If(k, w.value, zero) for k, _, w in included] or [zero])
             product = z3.Sum([z3.If(k, b.value * w.value, zero) for k, b, w in included] or [zero])
             positive = wsum != 0
-            return SVal(_simp_and(known, nonempty, positive), z3.If(positive, product / z3.If(positive, wsum, one), zero), "num")
+            return SVal(_simp_and(known, nonempty, positive), z3.If(positive, product / z3.If(positive, wsum, one), zero), "num", fails=fails_any, exact=exact)
         raise Untranslatable(Msg(N_("the aggregate {kind}()"), kind=kind), e.span)
+
+    def _fold(self, e: ir.Aggregate, included: list, fails: Any, exact: bool) -> SVal | None:
+        """sum, mean, min or max over every member (no filter) whose values may be unknown
+        with possible values: the evaluator folds them one member at a time (`_fold`),
+        giving up past MAX_COMBINATIONS; None where that is not translated (a value that
+        may not apply, a step past `_within`)."""
+        bodies = [b for _, b, _ in included]
+        if not bodies or any(b.na is not None for b in bodies):
+            return None
+        zero = (TRUE, FALSE, _zero(), z3.RealVal(0))
+        pick = {"min": lambda a, b: _ite(b < a, b, a), "max": lambda a, b: _ite(b > a, b, a)}.get(e.kind, lambda a, b: a + b)
+        step = _folding(pick)
+        partial: tuple = (zero,) if e.kind in ("sum", "mean") else bodies[0].options()
+        checks = []
+        for b in bodies if e.kind in ("sum", "mean") else bodies[1:]:
+            within = _within([partial, b.options()])
+            if within is None:
+                return None
+            checks.append(within)
+            partial = _dedupe([(_simp_and(p, q), FALSE, _zero(), step(v, w)) for p, _n, _r, v in partial for q, _m, _s, w in b.options()])
+        if e.kind == "mean":
+            n = z3.RealVal(len(bodies))
+            partial = _dedupe([(p, FALSE, _zero(), _folding(lambda v: v / n)(v)) for p, _n, _r, v in partial])
+        limited = _simp_and(*[b.limited for b in bodies], *checks)
+        settled, na, reason, value = _settle("num", partial, limited)
+        return _result("num", settled, na, reason, value, partial, limited, fails, exact)
 
     def _Rank(self, e: ir.Rank, scope, guard) -> SVal:
         key = (e.id, scope[1])
@@ -784,6 +1187,7 @@ class Translation:
             return self._ranks[key]
         members = self.shape.entities.get(e.input_name, ())
         rows = []
+        exact = True
         for m in members:
             mscope = (e.input_name, m)
             if e.where is not None:
@@ -796,25 +1200,32 @@ class Translation:
                 if kv.kind not in ("num", "date"):
                     raise Untranslatable(Msg(N_("rank by a text")), k.span)
                 keys.append(kv)
+                exact = exact and kv.exact
+            exact = exact and w.exact
             rows.append((m, w, keys))
-        all_where_known = _simp_and(*[w.known for _, w, _ in rows])
-        passing_keys_known = _simp_and(*[z3.Implies(_simp_and(w.known, w.value), _simp_and(*[k.known for k in ks])) for _, w, ks in rows])
+        all_where_known = _simp_and(*[w.settled for _, w, _ in rows])
+        passing_keys_known = _simp_and(*[z3.Implies(_simp_and(w.known, w.value), _simp_and(*[k.settled for k in ks])) for _, w, ks in rows])
         for m, w, ks in rows:
             before = []
             for m2, w2, ks2 in rows:
                 if m2 == m:
                     continue
-                # m2 comes before m: the first differing key decides, then the id
+                # m2 comes before m: the first differing key decides (n/a after every
+                # value, in either direction), then the id
                 cmp = TRUE if m2 < m else FALSE
                 for (k2, k1), (_, descending) in reversed(list(zip(zip(ks2, ks, strict=True), e.keys, strict=True))):
                     first = (k2.value > k1.value) if descending else (k2.value < k1.value)
-                    cmp = z3.If(k2.value == k1.value, cmp, first)
+                    by_value = z3.If(k2.value == k1.value, cmp, first)
+                    if k2.na is not None or k1.na is not None:
+                        by_value = z3.If(_simp_and(k2.is_na, k1.is_na), cmp, z3.If(k2.is_na, FALSE, z3.If(k1.is_na, TRUE, by_value)))
+                    cmp = by_value
                 before.append(z3.If(_simp_and(w2.known, w2.value, cmp), z3.RealVal(1), z3.RealVal(0)))
                 self.precedes[(e.id, m2, m)] = _simp_and(w2.known, w2.value, *[k.known for k in ks2], cmp)
             passes = _simp_and(w.known, w.value)
             value = z3.If(passes, 1 + z3.Sum(before or [z3.RealVal(0)]), z3.RealVal(0))
-            known = _simp_or(_simp_and(w.known, _not(w.value)), _simp_and(all_where_known, passing_keys_known))
-            self._ranks[(e.id, m)] = SVal(known, value, "num")
+            w_false = _simp_or(_simp_and(w.known, _not(w.value)), w.is_na)
+            known = _simp_or(w_false, _simp_and(all_where_known, passing_keys_known))
+            self._ranks[(e.id, m)] = SVal(known, value, "num", exact=exact)
         return self._ranks[key]
 
 
@@ -950,45 +1361,32 @@ def solver(timeout_ms: int = DEFAULT_TIMEOUT_MS) -> z3.Solver:
     return s
 
 
-def kleene_exact(policy: ir.CheckedPolicy, expr: ir.Expr) -> bool:
-    """Whether the solver knows `expr` exactly where the evaluator does: it reads answers,
-    parameters and definitions made of them through Kleene logic and arithmetic only. The
-    evaluator settles more than that only through possible values — of an undetermined
-    decision, of an `if` whose condition is unknown, of an aggregate over them — and
-    through `known()`; none of those is read here."""
-    for node in ir.cone_nodes(policy, [expr]):
-        if isinstance(node, (ir.Cond, ir.DecisionRef, ir.Aggregate, ir.Rank)) or (isinstance(node, ir.Func) and node.name == "known"):
-            return False
-        if isinstance(node, ir.DefRef) and node.name not in policy.definitions:
-            return False
-    return True
+def loose(t: Translation, decision: str, rules: int | None = None) -> bool:
+    """Whether a proof that the solver never decides something of `decision` (through its
+    first `rules` rules) must be over what it decides *or leaves possible*: where those
+    rules read, themselves or through what they read, a `known(…)` whose argument is not
+    translated exactly (`SVal.exact`; `Translation.loose_known`). There the solver's
+    `known()` is true where it settles the value and unknown elsewhere, never false, so a
+    rule that needs it false (`candidate when not known(selection)`: only while questions
+    are open) never fires for the solver though the evaluator fires it.
+
+    Elsewhere a proof over "decided" holds: where the decision is translated exactly the
+    solver decides what the evaluator decides; where it is not, what the evaluator settles
+    beyond the solver holds for every answer to the open questions, and with those
+    answered the solver settles it too — short of a question read both through an exact
+    `known()` and through a value translated inexactly (docs/analysis.md, "Not yet built")."""
+    d = t.policy.decisions[decision]
+    terms = [t.decision(decision, e) for e in t.scope_entities(d.entity_input)]
+    if all(all(term.exact_rules[:rules]) for term in terms):
+        return False
+    return reads_loose_known(t, [], decision, rules)
 
 
-def _known_exactly(policy: ir.CheckedPolicy, arg: ir.Expr) -> bool:
-    """Whether the translation of `known(arg)` is exact (an answer, or `kleene_exact`)."""
-    return isinstance(arg, (ir.FieldRef, ir.MemberFieldRef)) or (isinstance(arg, ir.DefRef) and kleene_exact(policy, arg))
-
-
-def reads_known(policy: ir.CheckedPolicy, decision: str, rules: int | None = None) -> bool:
-    """Whether a decision's rules (the first `rules` of them, or all) read `known(…)` of a
-    computed value, themselves or through the definitions and decisions they read.
-
-    The translation says `known(selection)` is true where the solver settles the decision
-    and leaves it unknown elsewhere — never false, since the evaluator, which also reasons
-    over the possible values of what is unanswered, settles more than the solver's Kleene
-    logic. So a rule that needs such a `known` false (`candidate when not known(selection)`:
-    only while questions are open) never fires for the solver though the evaluator fires it,
-    and a proof that it never does must be over what the solver leaves possible
-    (`DecisionTerm.may_fire`, `.possible`). `known` of an answer (`known(hourly_cost)`) or
-    of a definition made of answers through Kleene logic (`kleene_exact`) the solver
-    translates exactly."""
-    return expr_reads_known(policy, [], decision, rules)
-
-
-def expr_reads_known(policy: ir.CheckedPolicy, exprs: list[ir.Expr], decision: str | None = None, rules: int | None = None) -> bool:
-    """`reads_known` for expressions (an assertion), and a decision's first `rules` rules."""
-    start = list(exprs) + (ir.rule_exprs(policy.decisions[decision], rules) if decision in policy.decisions else [])
-    return any(isinstance(node, ir.Func) and node.name == "known" and not _known_exactly(policy, node.args[0]) for node in ir.cone_nodes(policy, start))
+def reads_loose_known(t: Translation, exprs: list[ir.Expr], decision: str | None = None, rules: int | None = None) -> bool:
+    """Whether these expressions (translated), and a decision's first `rules` rules, read a
+    `known(…)` translated as "unknown where the solver does not settle it"."""
+    start = list(exprs) + (ir.rule_exprs(t.policy.decisions[decision], rules) if decision in t.policy.decisions else [])
+    return any(isinstance(node, ir.Func) and node.name == "known" and node.id in t.loose_known for node in ir.cone_nodes(t.policy, start))
 
 
 def check_translatable(policy: ir.CheckedPolicy, as_of: date) -> list[Diagnostic]:
