@@ -59,8 +59,10 @@ def known_policies(draw: Any) -> str:
 
 
 def agree(policy: Any, data: dict[str, Any]) -> int:
-    """Where the translation is exact, the solver says what the evaluator says; the number
-    of exact values and decisions compared."""
+    """Where the translation is exact, the solver says what the evaluator says; elsewhere
+    it settles less, never something else; and its safety constraints (no division by
+    zero where the evaluator divides) allow every assessment the evaluator computes. The
+    number of exact values and decisions compared."""
     assessment = validate(policy, copy.deepcopy(data))
     try:
         result = evaluate(policy, assessment, AS_OF)
@@ -74,7 +76,7 @@ def agree(policy: Any, data: dict[str, Any]) -> int:
         except smt.Untranslatable:
             return 0
         s = smt.solver(20000)
-        s.add(*t.pins(assessment))
+        s.add(*t.pins(assessment), *t.safety)
         assert s.check() == z3.sat
         model = s.model()
 
@@ -83,13 +85,18 @@ def agree(policy: Any, data: dict[str, Any]) -> int:
 
         compared = 0
         for d, term in zip(result.decisions, terms, strict=True):
-            if not term.exact:
-                continue
             got = smt.read_decision(model, term)
+            if not term.exact:
+                if got.status == "decided":
+                    assert (d.status, d.outcome) == ("decided", got.outcome), f"{d.decision}[{d.entity}] (inexact)"
+                continue
             assert (got.status, got.outcome, set(got.possible)) == (d.status, d.outcome, set(d.possible)), f"{d.decision}[{d.entity}]"
             compared += 1
         for v, sv in values:
             if not sv.exact:
+                if true(sv.known) and sv.kind == "num":
+                    assert not isinstance(v.value, (Unknown, NotApplicable)), f"{v.definition} (inexact)"
+                    assert abs(smt.decimal_of(model.evaluate(sv.value, model_completion=True)) - v.value) < Decimal("1e-20"), v.definition
                 continue
             where = f"{v.definition}[{v.entity}] = {v.value!r}"
             assert true(sv.settled) == (not isinstance(v.value, Unknown)), where
@@ -154,3 +161,45 @@ def test_a_count_over_uncertain_members_has_possible_values() -> None:
     assert agree(policy, data) == 3  # n is 1 or 2: `n >= 1` settled, known(n) false
     assert [d.outcome for d in evaluate(policy, validate(policy, data), AS_OF).decisions] == ["some", "open"]
 
+
+def test_a_date_bound_that_does_not_apply_is_no_bound() -> None:
+    """`from launch` where launch is `not applicable`: the rule is in force, as the
+    evaluator says (the solver read the bound as unknown, and the rule as possible)."""
+    policy, _ = compile_text(
+        'policy "p" version "1"\ninput o { planned: bool  start: date }\n'
+        'define launch label en "launch" = if o.planned then o.start else not applicable "aucun" en "none"\n'
+        "decision d { a when o.planned = false from launch  otherwise b }\n",
+        "p.strat",
+    )
+    assert policy is not None
+    assert agree(policy, {"o": {"planned": False}}) == 2
+    assert evaluate(policy, validate(policy, {"o": {"planned": False}}), AS_OF).decisions[0].outcome == "a"
+
+
+def test_a_decision_not_translated_exactly_has_no_possible_outcomes_of_its_own() -> None:
+    """`level` is no match for the evaluator (v may be 8 or 9, below every band); the solver,
+    which does not fold a filtered sum's possible values, keeps `low` possible. Its possible
+    outcomes are then not the evaluator's: `level = low` must not be settled from them."""
+    policy, _ = compile_text(
+        'policy "p" version "1"\ninput items: many item { p: bool  q: bool }\n'
+        'define v label en "v" = sum(item, (if p then 8 else 9) where q)\n'
+        "bands level on v { low from 10 }\n"
+        "decision use { yes when level = low  otherwise no }\n",
+        "p.strat",
+    )
+    assert policy is not None
+    data = {"items": [{"id": "i1", "q": True}]}
+    agree(policy, data)
+    assert [(d.decision, d.status) for d in evaluate(policy, validate(policy, data), AS_OF).decisions] == [("level", "no_match"), ("use", "undetermined")]
+
+
+def test_the_joint_test_of_between_divides_only_where_the_evaluator_does() -> None:
+    """`o.v between 0 and 10 / o.d` with v = -1 and d = 0: the evaluator stops at `v >= 0`,
+    false, and never divides; the solver's safety constraints allow that assessment."""
+    policy, _ = compile_text(
+        'policy "p" version "1"\ninput o { v: number  d: number }\n'
+        "decision d { a when o.v between 0 and 10 / o.d  otherwise b }\n",
+        "p.strat",
+    )
+    assert policy is not None
+    assert agree(policy, {"o": {"v": -1, "d": 0}}) == 1

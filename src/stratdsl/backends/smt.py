@@ -712,16 +712,20 @@ class Translation:
         return None if expr is None else self.expr(expr, None, TRUE)
 
     def _in_force(self, valid_from: ir.Expr | None, valid_until: ir.Expr | None) -> tuple[Any, Any]:
-        """(known, value) of 'in force on the as-of date', as the evaluator's in_force."""
+        """(known, value) of 'in force on the as-of date', as the evaluator's in_force: a
+        bound that does not apply is no bound."""
         start, end = self._date_term(valid_from), self._date_term(valid_until)
-        known = _simp_and(*[s.known for s in (start, end) if s is not None])
+        known = _simp_and(*[s.settled for s in (start, end) if s is not None])
         today = z3.IntVal(self.as_of.toordinal())
         parts = []
         if start is not None:
-            parts.append(_not(today < start.value))
+            parts.append(_simp_or(start.is_na, _not(today < start.value)))
         if end is not None:
-            parts.append(_not(today >= end.value))
+            parts.append(_simp_or(end.is_na, _not(today >= end.value)))
         return known, _simp_and(*parts)
+
+    def _in_force_exact(self, valid_from: ir.Expr | None, valid_until: ir.Expr | None) -> bool:
+        return all(s.exact for s in (self._date_term(valid_from), self._date_term(valid_until)) if s is not None)
 
     def _decide(self, decision: ir.Decision, scope: tuple[str, str] | None) -> DecisionTerm:
         reached = TRUE  # no earlier rule certainly fired
@@ -743,7 +747,7 @@ class Translation:
                 c = self.expr(rule.cond, scope, live)
             false = _simp_or(_simp_and(c.known, _not(c.value)), c.is_na)  # (n/a counts as false)
             certain = _simp_and(k_if, v_if, c.known, c.value)
-            exact_rules.append(c.exact)
+            exact_rules.append(c.exact and (not (rule.valid_from or rule.valid_until) or self._in_force_exact(rule.valid_from, rule.valid_until)))
             open_ = _simp_and(live, _not(false))
             applied_parts = []
             maybe_parts = []
@@ -817,9 +821,12 @@ class Translation:
         value: Any = z3.IntVal(self.code(d.outcomes[0].name))
         for o in d.outcomes[1:]:
             value = z3.If(term.decided[o.name], z3.IntVal(self.code(o.name)), value)
-        # undetermined, its possible outcomes (a decision with no outcome: anything)
+        # undetermined, its possible outcomes (a decision with no outcome: anything). Where the
+        # decision is not translated exactly, the evaluator may find no rule where the solver
+        # keeps one possible: then its possible outcomes are not the evaluator's (anything)
         opts = _dedupe([(term.possible[o.name], FALSE, _zero(), z3.IntVal(self.code(o.name))) for o in d.outcomes])
-        return SVal(term.settled, value, "enum", opts=opts, bounded=_not(term.no_match), exact=term.exact)
+        bounded = _not(term.no_match) if term.exact else term.settled
+        return SVal(term.settled, value, "enum", opts=opts, bounded=bounded, exact=term.exact)
 
     def _ParamRef(self, e: ir.ParamRef, scope, guard) -> SVal:
         return self.params[e.name]
@@ -893,8 +900,10 @@ class Translation:
         if _is_range(e):
             # `between`, a band: the evaluator tests each possible value of the one compared
             # expression against all the bounds at once when the `and` is unknown
+            # (computed where no item settled the `and`: every item was, so nothing more divides)
+            reached = _simp_and(guard, _not(stop))
             joint = self._combine(
-                [self.expr(e.items[0].left, scope, guard), *[self.expr(item.right, scope, guard) for item in e.items]],
+                [self.expr(e.items[0].left, scope, reached), *[self.expr(item.right, scope, reached) for item in e.items]],
                 lambda x, *bounds: _simp_and(*[_comparison(item.op, "num")(x, b) for item, b in zip(e.items, bounds, strict=True)]),
                 "bool",
                 "false",
