@@ -60,7 +60,7 @@ def test_the_default_budget_and_a_bad_environment_value(tmp_path, monkeypatch):
     from stratdsl.commands import cli
 
     monkeypatch.delenv("STRATDSL_ASSERTION_BUDGET", raising=False)
-    assert cli._default_assertion_budget() == 2.0  # (seconds of work: the methodology's assertions take about 1.2)
+    assert cli._default_assertion_budget() == 4.0  # (seconds of work: the methodology's maturity_monotone takes 3 to 4)
     monkeypatch.setenv("STRATDSL_ASSERTION_BUDGET", "0.5")
     assert cli._default_assertion_budget() == 0.5
     path = tmp_path / "a.strat"
