@@ -76,14 +76,16 @@ def _exact_checks(policy: ir.CheckedPolicy, as_of: date, budget_ms: int, approxi
         scope = when
         if _counts_entities(policy, decision):
             scope = Msg(N_("on {date}, with one entity per list input (more may reach it)"), date=as_of.isoformat())
+        loose_up_to: list[bool] | None = None  # (per decision: `smt.loose` reads every entity's term)
         for entity in t.scope_entities(decision.entity_input):
             try:
                 term = t.decision(decision.name, entity)
+                if loose_up_to is None:
+                    # per rule: whether it and the rules above read a `known()` translated
+                    # inexactly (`smt.loose`: then proofs are over "may fire")
+                    loose_up_to = [smt.loose(t, decision.name, n + 1) for n in range(len(decision.rules))]
             except smt.Untranslatable:
                 continue
-            # per rule: whether it and the rules above read a `known()` translated inexactly
-            # (`smt.loose`: then proofs are over "may fire")
-            loose_up_to = [smt.loose(t, decision.name, n + 1) for n in range(len(decision.rules))]
             for index, rule in enumerate(decision.rules):
                 if rule.valid_from is not None or rule.valid_until is not None:
                     continue  # a rule not in force on this date is meant to be so: not dead text

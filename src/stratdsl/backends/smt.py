@@ -407,9 +407,9 @@ def _is_range(e: ir.Logic) -> bool:
 
 def decimal_of(value: Any) -> Decimal:
     """A z3 rational numeral as a Decimal (exact when its denominator divides a power of ten)."""
-    if z3.is_int_value(value):
-        return Decimal(value.as_long())
-    fraction = Fraction(value.numerator_as_long(), value.denominator_as_long())
+    fraction = _fraction(value)
+    if fraction.denominator == 1:
+        return Decimal(fraction.numerator)
     return Decimal(fraction.numerator) / Decimal(fraction.denominator)
 
 
@@ -533,6 +533,7 @@ class Translation:
         self._defs: dict[tuple[str, str | None], SVal] = {}
         self._decisions: dict[tuple[str, str | None], DecisionTerm] = {}
         self._ranks: dict[tuple[int, str], SVal] = {}
+        self._dates: dict[int, SVal] = {}  # a rule's `from`/`until`, by expression id
         #: (rank id, entity a, entity b) → a passes the rank's filter, its keys are known and it
         #: comes before b (why-not moves one entity above another: backends/counterfactual.py)
         self.precedes: dict[tuple[int, str, str], Any] = {}
@@ -709,7 +710,11 @@ class Translation:
 
     # -------------------------------------------------------------- decisions
     def _date_term(self, expr: ir.Expr | None) -> SVal | None:
-        return None if expr is None else self.expr(expr, None, TRUE)
+        if expr is None:
+            return None
+        if expr.id not in self._dates:  # (read for the rule, and for its exactness)
+            self._dates[expr.id] = self.expr(expr, None, TRUE)
+        return self._dates[expr.id]
 
     def _in_force(self, valid_from: ir.Expr | None, valid_until: ir.Expr | None) -> tuple[Any, Any]:
         """(known, value) of 'in force on the as-of date', as the evaluator's in_force: a
@@ -930,8 +935,14 @@ class Translation:
         return SVal(FALSE, _default_term(kind), kind, na=TRUE, reason=reason)
 
     def _IsApplicable(self, e: ir.IsApplicable, scope, guard) -> SVal:
+        # the evaluator's `applicable`: known → whether it applies; unknown → settled when
+        # every possible value applies, or none does
         v = self.expr(e.operand, scope, guard)
-        return self._combine([v], lambda _x: z3.BoolVal(not e.negated), "bool", "applicable", negated=e.negated)
+        if v.plain:
+            return SVal(v.known, z3.BoolVal(not e.negated), "bool", fails=v.fails, exact=v.whole)
+        opts = [(p, FALSE, _zero(), n if e.negated else _not(n)) for p, n, _r, _v in v.options()]
+        settled, _na, _reason, value = _settle("bool", opts, v.limited)
+        return _result("bool", settled, FALSE, _zero(), value, (), settled, v.fails, v.whole)
 
     def _Cond(self, e: ir.Cond, scope, guard) -> SVal:
         return self._cond(e, _kind(e.type), scope, guard)  # (never applicable: E801, as a definition that is)
@@ -952,7 +963,7 @@ class Translation:
             value = {k: z3.If(c.value, then.value.get(k, FALSE), otherwise.value.get(k, FALSE)) for k in keys}
             # (with the condition unknown, the evaluator may know the list when both are equal)
             return SVal(_simp_and(c.known, z3.If(c.value, then.known, otherwise.known)), value, "set", fails=fails, exact=False)
-        if z3.is_true(c.settled) and c.na is None:
+        if _is(c.settled, TRUE) and c.na is None:
             # the condition is always known (`known(x)`): one branch or the other, no union
             if then.plain and otherwise.plain:
                 return SVal(z3.If(c.value, then.known, otherwise.known), z3.If(c.value, then.value, otherwise.value), kind, fails=fails, exact=exact)
@@ -1013,38 +1024,28 @@ class Translation:
         raise Untranslatable(Msg(N_("the function {name}()"), name=name), e.span)
 
     # -------------------------------------------------------------- possible values
-    def _combine(self, operands: list[SVal], make: Any, kind: str, on_na: str, divisor: int | None = None, negated: bool = False, additive: bool = False) -> SVal:
+    def _combine(self, operands: list[SVal], make: Any, kind: str, on_na: str, divisor: int | None = None, additive: bool = False) -> SVal:
         """An operation on values, as the evaluator computes it (runtime/values.py): a known
-        n/a operand decides first (`on_na`: "propagate" — the result is the first n/a —,
-        "false" — a comparison is false —, or "applicable" for `is applicable`); all known,
-        the operation; else over every combination of the operands' possible values, one
-        result settling it (`combine`). `divisor`: the operand whose zero is an error;
-        `additive`: `+`, `-` (one value exactly when each operand has one)."""
+        n/a operand decides first (`on_na`: "propagate" — the result is the first n/a —, or
+        "false" — a comparison is false); all known, the operation; else over every
+        combination of the operands' possible values, one result settling it (`combine`).
+        `divisor`: the operand whose zero is an error; `additive`: `+`, `-` (one value
+        exactly when each operand has one)."""
         exact = all(o.whole for o in operands)
+        known = _simp_and(*[o.known for o in operands])
         fails = _simp_or(*[o.error for o in operands])
-        if on_na == "applicable":
-            (o,) = operands
-            if o.plain:
-                return SVal(o.known, z3.BoolVal(not negated), "bool", fails=fails, exact=exact)
-            opts = [(p, FALSE, _zero(), n if negated else _not(n)) for p, n, _r, _v in o.options()]
-            settled, _na, _reason, value = _settle("bool", opts, o.limited)
-            return _result("bool", settled, FALSE, _zero(), value, (), settled, fails, exact)
+        if divisor is not None:  # all known: the evaluator divides, and stops on a zero
+            fails = _simp_or(fails, _simp_and(known, operands[divisor].value == 0))
         # a sum or difference of independent possible values has one value exactly when
         # each operand has one: that needs no list of them (which may be too long)
         one_value = additive and all(o.na is None and o.exact for o in operands)
         if all(o.plain for o in operands):
-            known = _simp_and(*[o.known for o in operands])
             value = make(*[o.value for o in operands])
-            if divisor is not None:
-                fails = _simp_or(fails, _simp_and(known, operands[divisor].value == 0))
             return SVal(known, value, kind, fails=fails, exact=exact or one_value, sets=all(o.sets for o in operands))
         first, first_reason = FALSE, _zero()  # the first operand known not to apply
         for o in reversed(operands):
             if o.na is not None:
                 first, first_reason = _simp_or(o.na, first), _ite(o.na, o.why, first_reason)
-        known = _simp_and(*[o.known for o in operands])
-        if divisor is not None:
-            fails = _simp_or(fails, _simp_and(known, operands[divisor].value == 0))
         lists = [o.options() for o in operands]
         within = _within(lists)
         if one_value and (within is None or not all(o.sets for o in operands)):
