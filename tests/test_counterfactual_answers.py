@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from stratdsl.backends import counterfactual, probe, smt
+from stratdsl.backends import budget, counterfactual, probe, smt
 from stratdsl.engine import compile_text
 from stratdsl.runtime.assessment import validate
 from stratdsl.runtime.evaluator import evaluate
@@ -168,3 +168,48 @@ def test_a_number_between_two_tried_values_that_give_other_outcomes():
     current = smt.assessment_facts(policy, assessment)
     found, _complete = probe.single_changes(p, ["org.measured"], types, {}, "adjust", current, float("inf"))
     assert found == {"org.measured": Decimal("1.2")}
+
+
+# `ready` needs both questions answered yes; then `go` needs both numbers raised: settled
+# on `low` by the walk, no one more fact does it. The solver searches from the assessment
+# the walk answered (each answered question pinned, so the term is small).
+TWO = """policy "Two" version "1"
+input org {
+  a: bool
+  b: bool
+  x: number 0..100
+  y: number 0..100
+}
+decision ready {
+  yes when org.a and org.b
+  otherwise no
+}
+decision verdict {
+  not_ready when ready != yes
+  go when org.x >= 50 and org.y >= 50
+  otherwise low
+}
+"""
+
+
+def test_after_the_walk_the_solver_changes_several_facts(monkeypatch):
+    policy, diags = compile_text(TWO, "two.strat")
+    assert policy is not None, diags
+    assessment = validate(policy, {"org": {"a": "unknown", "b": "unknown", "x": 10, "y": 20}}, "two.yaml")
+    monkeypatch.setattr(probe, "several_changes", lambda *a, **k: None)  # (the stage after it: not reached)
+    search = counterfactual.why_not(policy, assessment, "verdict", None, "go", AS_OF, timeout_ms=20000)
+    assert search.counterfactuals, search.note
+    (cf, *_) = search.counterfactuals
+    assert {c.fact: c.new for c in cf.changes} == {"org.a": True, "org.b": True, "org.x": Decimal(50), "org.y": Decimal(50)}
+
+
+def test_the_solver_after_the_walk_starts_from_the_answers_as_validated():
+    # the walk's answers reach the solver through the data (validated again), not only the
+    # evaluator's values: each change it proposes is checked against the answered assessment
+    policy, _ = compile_text(TWO, "two.strat")
+    assessment = validate(policy, {"org": {"a": "unknown", "b": "unknown", "x": 10, "y": 20}}, "two.yaml")
+    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
+    answers = {"org.a": (t.facts["org.a"], True), "org.b": (t.facts["org.b"], True)}
+    with smt.question(), budget.counted(20000):
+        found = counterfactual._solved_after(policy, assessment, answers, "verdict", None, "go", AS_OF, {}, (), budget.now() + 20)
+    assert found == {"org.a": True, "org.b": True, "org.x": Decimal(50), "org.y": Decimal(50)}

@@ -114,12 +114,13 @@ def _translation(policy: ir.CheckedPolicy, assessment: Assessment, as_of: date, 
     benchmark): translating a methodology that ranks every use case is most of a question's
     time. One per thread and z3 context (`smt.question`: each question has its own); the
     objects are held, so their identity cannot be reused."""
-    key = (as_of, tuple(sorted((k, str(v)) for k, v in params.items())), z3.main_ctx())
+    shape, off_grid = smt.Shape.of(assessment), _off_grid(policy, assessment)
+    key = (as_of, tuple(sorted((k, str(v)) for k, v in params.items())), z3.main_ctx(), off_grid)
     last = getattr(_CACHE, "last", None)
-    if last is not None and last[0] is policy and last[1] is assessment and last[2] == key:
-        return last[3]
-    t = smt.Translation(policy, smt.Shape.of(assessment), as_of, params, grid=GRID, off_grid=_off_grid(policy, assessment))
-    _CACHE.last = (policy, assessment, key, t)
+    if last is not None and last[0] is policy and last[1] == shape and last[2] == key:
+        return last[3]  # (the values are not in it: an assessment answered further reuses it)
+    t = smt.Translation(policy, shape, as_of, params, grid=GRID, off_grid=off_grid)
+    _CACHE.last = (policy, shape, key, t)
     return t
 
 
@@ -425,7 +426,7 @@ def _tried(
         if reads_open and undetermined_deadline is not None:
             half = deadline - undetermined_deadline  # (the first at 0.8 of the budget, the other at 0.3: half of it)
             found_answers = _answered(
-                policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, held, min(deadline, budget.now() + half / 2)
+                policy, assessment, decision, entity, outcome, as_of, params, keep, current, prober, paths, types, where, consts, held, min(deadline, budget.now() + half / 2)
             )
             if found_answers is not None:
                 return found_answers
@@ -437,7 +438,7 @@ def _tried(
             # counted entities' outcomes are unknown too. First the questions holding the
             # decision back, answered one at a time (`_answered`); then the solver answers
             # them together, with the time left
-            return _answered(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, held, deadline)
+            return _answered(policy, assessment, decision, entity, outcome, as_of, params, keep, current, prober, paths, types, where, consts, held, deadline)
         found_composed = composed("count")
         if found_composed is not None:
             return found_composed
@@ -454,7 +455,7 @@ def _tried(
     return Search(tuple(cf for _, cf in best), note, 0.0, None, True)
 
 
-def _answered(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, held, deadline) -> Search | None:
+def _answered(policy, assessment, decision, entity, outcome, as_of, params, keep, current, prober, paths, types, where, consts, held, deadline) -> Search | None:
     """A decision undetermined now: its unanswered questions answered one at a time until it
     is settled (probe.answers); settled on another outcome, one more fact changed from there
     (values tried one fact at a time: `measured_value` once the roadmap holds the use case);
@@ -478,8 +479,12 @@ def _answered(policy, assessment, decision, entity, outcome, as_of, params, curr
         # answer away — the data to collect rather than ready)
         reads = _failing_reads(policy, then, decision, outcome)
         again = sorted(paths, key=lambda q: ((where[q].input_name, where[q].field_name) not in reads, q in found))
-        more, _complete = probe.single_changes(then, again, kinds, bounds, outcome, {**current, **found}, deadline)
-        if more:
+        views = {q: (_fact_view(assessment, where[q], types[q]), v) for q, v in found.items()}
+        solved = _solved_after(policy, assessment, views, decision, entity, outcome, as_of, params, keep, deadline)
+        more, _complete = ({}, True) if solved is not None else probe.single_changes(then, again, kinds, bounds, outcome, {**current, **found}, deadline)
+        if solved is not None:
+            found = solved
+        elif more:
             path = min(more)  # (the first in path order: the same answer every time)
             found = {**found, path: more[path]}
         else:
@@ -503,6 +508,25 @@ def _answered(policy, assessment, decision, entity, outcome, as_of, params, curr
     note = Msg(N_("found by answering the open questions one at a time: not proven the fewest facts nor the closest values"))
     # (`tried`: the solver may better it with what is left, as for values tried)
     return Search((Counterfactual(changes, outcome, True),), note, 0.0, None, True)
+
+
+def _solved_after(policy, assessment, answers, decision, entity, outcome, as_of, params, keep, deadline) -> dict[str, Any] | None:
+    """The solver's search from the assessment the walk answered (`answers`, settled on
+    another outcome), with half of what is left: every fact pinned at the walk's value but
+    those it changes, the term is small where over the first assessment it is not (the
+    questions the walk answered no longer open). The walk's answers and the solver's
+    changes together, or None."""
+    left = int((deadline - budget.now()) * 1000) // 2
+    if left <= 50:
+        return None
+    try:
+        answered = apply_changes(policy, assessment, answers)
+    except StratError:
+        return None
+    search = _solved(policy, answered, decision, entity, outcome, as_of, params, keep, left, 1, smt.assessment_facts(policy, answered))
+    if not search.counterfactuals:
+        return None
+    return {**{q: v for q, (_f, v) in answers.items()}, **{c.fact: c.new for c in search.counterfactuals[0].changes}}
 
 
 def _failing_reads(policy: ir.CheckedPolicy, p: probe.Prober, decision: str, outcome: str) -> set[tuple[str, str]]:
