@@ -775,6 +775,12 @@ def _why_not(
             return False
         return _unreachable(context, int(timeout_ms * UNREACHABLE_SHARE))
 
+    read = _read_decision(policy, decision, entity, outcome)
+    if read is not None:
+        through = _through_read(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives, read)
+        if through is not None:
+            return through
+
     rules = _movable(policy, decision, outcome) if decision in policy.decisions else []
     counted = any(m[0] == "count" for _, marks in rules for m in marks.values())
 
@@ -802,7 +808,7 @@ def _why_not(
         own if rules and not counted else None,
     )
     if tried is NONE:
-        return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), budget.now() - start)
+        return Search((), Msg(NO_CHANGE), budget.now() - start)
     if tried is not None:
         # the solver may still give the fewest facts and the closest values, where it answers
         # quickly (small policies); within what is left, at most REFINE_SHARE of the budget.
@@ -816,9 +822,64 @@ def _why_not(
                 return solved
         return tried
     if not proven and proof():  # (the stage stopped before asking)
-        return Search((), Msg(N_("no change of the facts that are not held gives this outcome")), budget.now() - start)
+        return Search((), Msg(NO_CHANGE), budget.now() - start)
     left = timeout_ms - int((budget.now() - start) * 1000)
     return _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, left, alternatives, current)
+
+
+#: the share of the budget the question on the decision read gets (`_through_read`)
+THROUGH_SHARE = 0.6
+
+NO_CHANGE = N_("no change of the facts that are not held gives this outcome")
+
+
+def _read_decision(policy: ir.CheckedPolicy, decision: str, entity: str | None, outcome: str) -> tuple[str, str | None, Any] | None:
+    """(D, its entity, X) where the one rule giving `outcome` says only `D = X` (`plan when
+    selection = selected`), without exceptions or dates: every change that gives the outcome
+    makes D give X. None otherwise."""
+    if decision not in policy.decisions:
+        return None
+    d = policy.decisions[decision]
+    rules = [r for r in d.rules if r.outcome == outcome]
+    if len(rules) != 1 or rules[0].is_otherwise or rules[0].exceptions or rules[0].valid_from is not None or rules[0].valid_until is not None:
+        return None
+    found = probe.decision_equals(policy, rules[0].cond)
+    if found is None:
+        return None
+    name, value = found
+    read = policy.decisions[name]
+    if read.entity_input is None:
+        return name, None, value
+    return (name, entity, value) if read.entity_input == d.entity_input and entity is not None else None
+
+
+def _through_read(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives, read) -> Search | None:
+    """A rule that says only `D = X`: the question asked of D (why not X?) first, with
+    THROUGH_SHARE of the budget — its cone is smaller, and the answers it finds are the only
+    ones possible here, kept where the reference evaluator confirms them for this decision
+    (an earlier rule may fire first). Its proof that no change makes D give X is one that
+    none gives this outcome. None when it finds nothing (the ordinary stages go on)."""
+    name, read_entity, value = read
+    now = _decided(policy, assessment, name, read_entity, as_of, params)
+    if now is None or (now.status == "decided" and now.outcome == value):
+        return None  # (D gives X already: an earlier rule is what stands in the way)
+    start = budget.now()
+    inner = _why_not(policy, assessment, name, read_entity, value, as_of, params, keep, int(timeout_ms * THROUGH_SHARE), alternatives)
+    if not inner.counterfactuals:
+        proven = inner.note is not None and getattr(inner.note, "template", None) == NO_CHANGE
+        return Search((), Msg(NO_CHANGE), budget.now() - start) if proven else None
+    where = probe.facts(assessment)
+    kept = []
+    for cf in inner.counterfactuals:
+        values = {c.fact: (_fact_view(assessment, where[c.fact], policy.inputs[where[c.fact].input_name].fields[where[c.fact].field_name].type), c.new) for c in cf.changes}
+        if _verify(policy, assessment, values, decision, entity, outcome, as_of, params):
+            kept.append(Counterfactual(cf.changes, outcome, True))
+    if not kept:
+        return None
+    note = inner.note
+    if min(len(cf.changes) for cf in kept) > min(len(cf.changes) for cf in inner.counterfactuals):  # (its fewest fire an earlier rule here)
+        note = Msg(N_("the fewest facts that make {decision} give {outcome} do not give this outcome: not proven the fewest facts"), decision=name, outcome=value)
+    return Search(tuple(kept), note, budget.now() - start, inner.scope, inner.tried)
 
 
 def _solved(
@@ -885,7 +946,7 @@ def _solved(
     elif rejected:
         note = Msg(N_("the solver's answers were not confirmed by the evaluator (a rounding the solver does not model)"))
     else:
-        note = Msg(N_("no change of the facts that are not held gives this outcome"))
+        note = Msg(NO_CHANGE)
     return Search((), note, budget.now() - start)
 
 
@@ -1612,7 +1673,8 @@ def _at_most(s: Any, changed: dict[str, Any], k: int, budget_ms: int) -> tuple[A
     """The solver's answer with at most `k` facts changed, and its model when there is one
     (the bound is taken off again)."""
     s.push()
-    s.add(z3.AtMost(*changed.values(), k))
+    if changed:  # (no fact free to change: the bound holds of itself)
+        s.add(z3.AtMost(*changed.values(), k))
     answer = smt.check(s, budget_ms)
     model = s.model() if answer == z3.sat else None
     s.pop()

@@ -1,0 +1,80 @@
+"""Why-not through a decision read: a rule that says only `D = X` (`plan when selection =
+selected`) is asked of D first (why does D not give X?), a smaller question, and its
+answers are kept where this decision gives the outcome with them (an earlier rule may
+fire first). A proof that no change makes D give X is one for this outcome too.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from stratdsl.backends import counterfactual
+from stratdsl.engine import compile_policy, compile_text
+from stratdsl.runtime.assessment import validate
+
+AS_OF = date(2026, 9, 1)
+REPO = Path(__file__).resolve().parents[1]
+
+THROUGH = """policy "Through" version "1"
+input org {
+  x: number 0..100
+  y: number 0..100
+  held: number 0..100 fixed
+}
+decision gate {
+  yes when org.x >= 50 or org.y >= 50
+  otherwise no
+}
+decision locked {
+  yes when org.held >= 50
+  otherwise no
+}
+decision verdict {
+  early when org.x >= 50
+  plan when gate = yes
+  open when locked = yes
+  otherwise wait
+}
+"""
+
+
+def _setup():
+    policy, diags = compile_text(THROUGH, "through.strat")
+    assert policy is not None, diags
+    return policy, validate(policy, {"org": {"x": 10, "y": 10, "held": 10}}, "through.yaml")
+
+
+def test_the_rule_read_is_recognised():
+    policy, _ = _setup()
+    assert counterfactual._read_decision(policy, "verdict", None, "plan") == ("gate", None, "yes")
+    assert counterfactual._read_decision(policy, "verdict", None, "early") is None  # (not a decision read)
+    assert counterfactual._read_decision(policy, "verdict", None, "wait") is None  # (`otherwise`)
+    methodology, _ = compile_policy(REPO / "policies" / "strategy.strat")
+    assert counterfactual._read_decision(methodology, "next_step", "ocr", "plan") == ("selection", "ocr", "selected")
+    assert counterfactual._read_decision(methodology, "next_step", "ocr", "study") is None  # (`portfolio = …` and a rank)
+
+
+def test_the_answers_of_the_decision_read_that_fire_an_earlier_rule_are_dropped():
+    # `gate = yes` with one fact: x or y at 50; x at 50 makes the verdict `early` first
+    policy, assessment = _setup()
+    search = counterfactual.why_not(policy, assessment, "verdict", None, "plan", AS_OF, timeout_ms=20000)
+    assert [{c.fact: c.new for c in cf.changes} for cf in search.counterfactuals] == [{"org.y": Decimal(50)}]
+    assert all(cf.outcome == "plan" for cf in search.counterfactuals)
+
+
+def test_a_proof_for_the_decision_read_is_one_for_the_outcome():
+    # `locked = yes` needs the held fact changed: no change gives it, nor `open`
+    policy, assessment = _setup()
+    search = counterfactual.why_not(policy, assessment, "verdict", None, "open", AS_OF, timeout_ms=20000)
+    assert not search.counterfactuals
+    assert search.note == counterfactual.NO_CHANGE
+
+
+def test_a_decision_that_reads_only_held_facts_is_proven_out_of_reach():
+    # (every fact it reads held: the solver's bound on changed facts is over none — it
+    # raised a z3 error before 2026-12-07)
+    policy, assessment = _setup()
+    search = counterfactual.why_not(policy, assessment, "locked", None, "yes", AS_OF, timeout_ms=20000)
+    assert not search.counterfactuals and search.note == counterfactual.NO_CHANGE
