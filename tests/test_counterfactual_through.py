@@ -48,12 +48,17 @@ def _setup():
 
 def test_the_rule_read_is_recognised():
     policy, _ = _setup()
-    assert counterfactual._read_decision(policy, "verdict", None, "plan") == ("gate", None, "yes")
+    assert counterfactual._read_decision(policy, "verdict", None, "plan") == ("gate", None, "yes", True)
     assert counterfactual._read_decision(policy, "verdict", None, "early") is None  # (not a decision read)
     assert counterfactual._read_decision(policy, "verdict", None, "wait") is None  # (`otherwise`)
     methodology, _ = compile_policy(REPO / "policies" / "strategy.strat")
-    assert counterfactual._read_decision(methodology, "next_step", "ocr", "plan") == ("selection", "ocr", "selected")
-    assert counterfactual._read_decision(methodology, "next_step", "ocr", "study") is None  # (`portfolio = …` and a rank)
+    assert counterfactual._read_decision(methodology, "next_step", "ocr", "plan") == ("selection", "ocr", "selected", True)
+    # (`portfolio = groundwork_first and study_rank …`: not one decision's outcome alone)
+    assert counterfactual._read_decision(methodology, "next_step", "ocr", "study") is None
+    # an earlier rule that must not fire: `not_planned when roadmap != planned`
+    assert counterfactual._read_decision(methodology, "test_verdict", "ocr", "stop") == ("roadmap", "ocr", "planned", False)
+    # through `not` and a definition: `not_planned when not is_selected`, `is_selected = selection = selected`
+    assert counterfactual._read_decision(methodology, "roadmap", "ocr", "planned") == ("selection", "ocr", "selected", False)
 
 
 def test_the_answers_of_the_decision_read_that_fire_an_earlier_rule_are_dropped():
@@ -78,3 +83,32 @@ def test_a_decision_that_reads_only_held_facts_is_proven_out_of_reach():
     policy, assessment = _setup()
     search = counterfactual.why_not(policy, assessment, "locked", None, "yes", AS_OF, timeout_ms=20000)
     assert not search.counterfactuals and search.note == counterfactual.NO_CHANGE
+
+
+MORE = """policy "More" version "1"
+input org {
+  x: number 0..100
+  m: number 0..10
+}
+decision gate {
+  yes when org.x >= 50
+  otherwise no
+}
+decision verdict {
+  not_ready when gate != yes
+  done when org.m >= 5
+  otherwise waiting
+}
+"""
+
+
+def test_from_the_answer_of_the_decision_read_one_more_fact():
+    # `done` needs the gate open (an earlier rule that must not fire), then `m`: the gate's
+    # answer (x at 50) gives `waiting`, and one more fact from there gives `done`
+    policy, diags = compile_text(MORE, "more.strat")
+    assert policy is not None, diags
+    assessment = validate(policy, {"org": {"x": 10, "m": 0}}, "more.yaml")
+    assert counterfactual._read_decision(policy, "verdict", None, "done") == ("gate", None, "yes", False)
+    search = counterfactual.why_not(policy, assessment, "verdict", None, "done", AS_OF, timeout_ms=20000)
+    assert [{c.fact: c.new for c in cf.changes} for cf in search.counterfactuals] == [{"org.x": Decimal(50), "org.m": Decimal(5)}]
+    assert search.note.template.startswith("found by making {decision} give {outcome}, then one more fact")

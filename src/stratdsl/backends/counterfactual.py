@@ -827,59 +827,123 @@ def _why_not(
     return _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, left, alternatives, current)
 
 
-#: the share of the budget the question on the decision read gets (`_through_read`)
-THROUGH_SHARE = 0.6
+#: the share of the budget the question on the decision read gets (`_through_read`), and
+#: the share one more fact may take from there
+THROUGH_SHARE = 0.5
+MORE_SHARE = 0.25
 
 NO_CHANGE = N_("no change of the facts that are not held gives this outcome")
 
 
-def _read_decision(policy: ir.CheckedPolicy, decision: str, entity: str | None, outcome: str) -> tuple[str, str | None, Any] | None:
-    """(D, its entity, X) where the one rule giving `outcome` says only `D = X` (`plan when
-    selection = selected`), without exceptions or dates: every change that gives the outcome
-    makes D give X. None otherwise."""
+def _read_decision(policy: ir.CheckedPolicy, decision: str, entity: str | None, outcome: str) -> tuple[str, str | None, Any, bool] | None:
+    """(D, its entity, X, alone) where the first rule giving `outcome` needs D to give X: its
+    condition says `D = X` (`plan when selection = selected`), or an earlier rule that must
+    not fire says `D != X` (`not_planned when roadmap != planned`) or `not D = X`, through
+    definitions (`not is_selected`). `alone`: that rule is the only one giving `outcome`,
+    without exceptions or dates, and says only `D = X` — every change that gives the outcome
+    makes D give X. None when no rule needs a decision's outcome so."""
     if decision not in policy.decisions:
         return None
     d = policy.decisions[decision]
     rules = [r for r in d.rules if r.outcome == outcome]
-    if len(rules) != 1 or rules[0].is_otherwise or rules[0].exceptions or rules[0].valid_from is not None or rules[0].valid_until is not None:
+    index = next((n for n, r in enumerate(d.rules) if r.outcome == outcome), None)
+    goals = probe._goals(d, index) if index is not None else None
+    if not goals:
         return None
-    found = probe.decision_equals(policy, rules[0].cond)
-    if found is None:
+    for expr, want in goals:
+        found = _needs_outcome(policy, expr, want)
+        if found is None:
+            continue
+        name, value = found
+        rule = d.rules[index]
+        alone = len(rules) == 1 and not rule.exceptions and rule.valid_from is None and rule.valid_until is None and expr is rule.cond
+        read = policy.decisions[name]
+        if read.entity_input is None:
+            return name, None, value, alone
+        if read.entity_input == d.entity_input and entity is not None:
+            return name, entity, value, alone
+    return None
+
+
+def _needs_outcome(policy: ir.CheckedPolicy, expr: ir.Expr, want: bool, depth: int = 0) -> tuple[str, Any] | None:
+    """(D, X) when `expr` being `want` needs D to give X: `D = X` true, `D != X` false,
+    through `not` and definitions (a few levels)."""
+    while isinstance(expr, ir.Not):
+        expr, want = expr.operand, not want
+    if isinstance(expr, ir.DefRef) and expr.member is None and expr.name in policy.definitions and depth < 4:
+        return _needs_outcome(policy, policy.definitions[expr.name].expr, want, depth + 1)
+    if not isinstance(expr, ir.Compare) or expr.op not in ("=", "!=") or (expr.op == "=") != want:
         return None
-    name, value = found
-    read = policy.decisions[name]
-    if read.entity_input is None:
-        return name, None, value
-    return (name, entity, value) if read.entity_input == d.entity_input and entity is not None else None
+    return probe.decision_equals(policy, expr, op=expr.op)
 
 
 def _through_read(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives, read) -> Search | None:
-    """A rule that says only `D = X`: the question asked of D (why not X?) first, with
-    THROUGH_SHARE of the budget — its cone is smaller, and the answers it finds are the only
-    ones possible here, kept where the reference evaluator confirms them for this decision
-    (an earlier rule may fire first). Its proof that no change makes D give X is one that
-    none gives this outcome. None when it finds nothing (the ordinary stages go on)."""
-    name, read_entity, value = read
+    """A rule that needs D to give X: the question asked of D (why not X?) first, with
+    THROUGH_SHARE of the budget — its cone is smaller. Its answers are kept where the
+    reference evaluator confirms them for this decision; where none is (an earlier rule
+    fires, or the rule needs more than D = X: `stop` needs the use case planned, then its
+    measure), one more fact is tried from the first of them. Where the rule says only
+    `D = X` (`alone`), its proof that no change makes D give X is one that none gives this
+    outcome. None when it finds nothing (the ordinary stages go on)."""
+    name, read_entity, value, alone = read
     now = _decided(policy, assessment, name, read_entity, as_of, params)
     if now is None or (now.status == "decided" and now.outcome == value):
-        return None  # (D gives X already: an earlier rule is what stands in the way)
+        return None  # (D gives X already: something else stands in the way)
     start = budget.now()
     inner = _why_not(policy, assessment, name, read_entity, value, as_of, params, keep, int(timeout_ms * THROUGH_SHARE), alternatives)
     if not inner.counterfactuals:
-        proven = inner.note is not None and getattr(inner.note, "template", None) == NO_CHANGE
+        proven = alone and inner.note is not None and getattr(inner.note, "template", None) == NO_CHANGE
         return Search((), Msg(NO_CHANGE), budget.now() - start) if proven else None
     where = probe.facts(assessment)
+
+    def view(path: str) -> _FactView:
+        w = where[path]
+        return _fact_view(assessment, w, policy.inputs[w.input_name].fields[w.field_name].type)
+
     kept = []
     for cf in inner.counterfactuals:
-        values = {c.fact: (_fact_view(assessment, where[c.fact], policy.inputs[where[c.fact].input_name].fields[where[c.fact].field_name].type), c.new) for c in cf.changes}
-        if _verify(policy, assessment, values, decision, entity, outcome, as_of, params):
+        if _verify(policy, assessment, {c.fact: (view(c.fact), c.new) for c in cf.changes}, decision, entity, outcome, as_of, params):
             kept.append(Counterfactual(cf.changes, outcome, True))
-    if not kept:
+    if kept:
+        note = inner.note
+        if min(len(cf.changes) for cf in kept) > min(len(cf.changes) for cf in inner.counterfactuals):  # (its fewest fire an earlier rule here)
+            note = Msg(N_("the fewest facts that make {decision} give {outcome} do not give this outcome: not proven the fewest facts"), decision=name, outcome=value)
+        return Search(tuple(kept), note, budget.now() - start, inner.scope, inner.tried)
+    first = {c.fact: c.new for c in inner.counterfactuals[0].changes}
+    more = _one_more(policy, assessment, decision, entity, outcome, as_of, params, keep, first, budget.now() + timeout_ms * MORE_SHARE / 1000)
+    if more is None:
         return None
-    note = inner.note
-    if min(len(cf.changes) for cf in kept) > min(len(cf.changes) for cf in inner.counterfactuals):  # (its fewest fire an earlier rule here)
-        note = Msg(N_("the fewest facts that make {decision} give {outcome} do not give this outcome: not proven the fewest facts"), decision=name, outcome=value)
-    return Search(tuple(kept), note, budget.now() - start, inner.scope, inner.tried)
+    values = _needed({q: (view(q), v) for q, v in more.items()}, lambda v: _verify(policy, assessment, v, decision, entity, outcome, as_of, params))
+    if values is None:
+        return None
+    current = smt.assessment_facts(policy, assessment)
+    changes = tuple(FactChange(q, _label_path(policy, f), current.get(q), v) for q, (f, v) in sorted(values.items()))
+    note = Msg(N_("found by making {decision} give {outcome}, then one more fact: not proven the fewest facts nor the closest values"), decision=name, outcome=value)
+    return Search((Counterfactual(changes, outcome, True),), note, budget.now() - start, None, True)
+
+
+def _one_more(policy, assessment, decision, entity, outcome, as_of, params, keep, first, deadline) -> dict[str, Any] | None:
+    """From the assessment with `first` applied, one more fact that gives `outcome` (values
+    tried, the facts the first failing condition reads first): `first` and it, or None."""
+    try:
+        p = probe.Prober(policy, assessment, decision, entity, as_of, params)
+        then = probe.Prober(policy, p.changed(first), decision, entity, as_of, params)
+    except ValueError:
+        return None
+    fields, consts = _cone(policy, decision)
+    where = p.where
+    held = _held(policy, where, keep)
+    current = {**smt.assessment_facts(policy, assessment), **first}
+    paths = [q for q, w in where.items() if (w.input_name, w.field_name) in fields and q not in held and q in current]
+    reads = _failing_reads(policy, then, decision, outcome)
+    paths = sorted(_probe_order(policy, where, paths, entity), key=lambda q: ((where[q].input_name, where[q].field_name) not in reads, q in first))
+    types = {q: policy.inputs[where[q].input_name].fields[where[q].field_name].type for q in paths}
+    bounds = {q: consts.get((where[q].input_name, where[q].field_name), set()) for q in paths}
+    found, _complete = probe.single_changes(then, paths, types, bounds, outcome, current, deadline)
+    if not found:
+        return None
+    path = min(found)  # (the first in path order: the same answer every time)
+    return {**first, path: found[path]}
 
 
 def _solved(
