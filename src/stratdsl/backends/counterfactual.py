@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 import z3
 
@@ -223,11 +223,18 @@ class Search:
     seconds: float
     scope: str | None = None  # the slice the changes were found in ("usecases[x]"); None: every fact
     tried: bool = False  # found by the probe (values tried, open questions answered), not by the solver: it may better it
+    unreachable: bool = False  # proven: no change of the facts not held gives the outcome
 
 
 #: what `_tried` returns when the proof it asks for holds (no change gives the outcome)
-NONE = Search((), None, 0.0)
+NONE = Search((), None, 0.0, unreachable=True)
 
+NO_CHANGE = N_("no change of the facts that are not held gives this outcome")
+
+#: the share of the budget the question on a decision the rule needs gets (`_through_read`),
+#: and the share one more fact may take from its answer
+THROUGH_SHARE = 0.5
+MORE_SHARE = 0.25
 #: the share of the budget the concrete stage (trying values) may use before the solver
 TRY_SHARE = 0.6
 #: the share the proofs that no change gives the outcome may use next: `_unreachable` (over
@@ -457,10 +464,10 @@ def _tried(
 
 def _answered(policy, assessment, decision, entity, outcome, as_of, params, keep, current, prober, paths, types, where, consts, held, deadline) -> Search | None:
     """A decision undetermined now: its unanswered questions answered one at a time until it
-    is settled (probe.answers); settled on another outcome, one more fact changed from there
-    (values tried one fact at a time: `measured_value` once the roadmap holds the use case);
-    then the answers the outcome does not need left unanswered again — checked by the
-    reference evaluator. Not proven the fewest facts nor the closest values (the note says
+    is settled (probe.answers); settled on another outcome, the solver's search from there
+    (`_solved_after`), else one more fact (`_one_more_fact`: `measured_value` once the
+    roadmap holds the use case), else several, one condition at a time; then the answers
+    the outcome does not need left unanswered again — checked by the reference evaluator. Not proven the fewest facts nor the closest values (the note says
     so); None when that walk finds nothing."""
     kinds = {q: types[q] for q in paths}
     bounds = {q: consts.get((where[q].input_name, where[q].field_name), set()) for q in paths}
@@ -473,20 +480,11 @@ def _answered(policy, assessment, decision, entity, outcome, as_of, params, keep
             then = probe.Prober(policy, prober.changed(found), decision, entity, as_of, params)
         except ValueError:
             return None
-        # the facts the first condition that fails reads first (`achievement >= 40`: the
-        # measured value — of several hundred facts, the deadline may come before it); the
-        # walk's answers too, after the others (settled on `planned`, a deferral may be one
-        # answer away — the data to collect rather than ready)
-        reads = _failing_reads(policy, then, decision, outcome)
-        again = sorted(paths, key=lambda q: ((where[q].input_name, where[q].field_name) not in reads, q in found))
         views = {q: (_fact_view(assessment, where[q], types[q]), v) for q, v in found.items()}
         solved = _solved_after(policy, assessment, views, decision, entity, outcome, as_of, params, keep, deadline)
-        more, _complete = ({}, True) if solved is not None else probe.single_changes(then, again, kinds, bounds, outcome, {**current, **found}, deadline)
-        if solved is not None:
-            found = solved
-        elif more:
-            path = min(more)  # (the first in path order: the same answer every time)
-            found = {**found, path: more[path]}
+        more = solved or _one_more_fact(policy, then, outcome, paths, where, kinds, bounds, current, found, deadline)
+        if more is not None:
+            found = more
         else:
             # settled where one more fact does not do it (an answer of the walk closed the
             # way: no one in it, no return): several facts from there, one condition of a
@@ -508,6 +506,22 @@ def _answered(policy, assessment, decision, entity, outcome, as_of, params, keep
     note = Msg(N_("found by answering the open questions one at a time: not proven the fewest facts nor the closest values"))
     # (`tried`: the solver may better it with what is left, as for values tried)
     return Search((Counterfactual(changes, outcome, True),), note, 0.0, None, True)
+
+
+def _one_more_fact(policy, then: probe.Prober, outcome, paths, where, kinds, bounds, current, first, deadline) -> dict[str, Any] | None:
+    """From the assessment `then` reads (`first` applied to the one whose facts are
+    `current`), one more fact that gives `outcome`, values tried one fact at a time:
+    `first` and it, or None. The facts the first condition that fails reads come first
+    (`achievement >= 40`: the measured value — of several hundred facts, the deadline may
+    come before it), those of `first` last (settled on `planned`, a deferral may be one
+    answer away — the data to collect rather than ready)."""
+    reads = _failing_reads(policy, then, then.decision, outcome)
+    again = sorted(paths, key=lambda q: ((where[q].input_name, where[q].field_name) not in reads, q in first))
+    more, _complete = probe.single_changes(then, again, kinds, bounds, outcome, {**current, **first}, deadline)
+    if not more:
+        return None
+    path = min(more)  # (the first in path order: the same answer every time)
+    return {**first, path: more[path]}
 
 
 def _solved_after(policy, assessment, answers, decision, entity, outcome, as_of, params, keep, deadline) -> dict[str, Any] | None:
@@ -695,6 +709,10 @@ def why_not(
     `timeout_ms` of work (backends/budget.py: solver steps and evaluations, not the clock —
     the same answer on every machine), in stages:
 
+    0. where the rule needs another decision's outcome (`plan when selection = selected`,
+       `not_planned when roadmap != planned`), that decision's question first, with half of
+       the budget (`_through_read`); its answers kept where they give this outcome, else
+       one more fact from there.
     1. trying values (`_tried`, backends/probe): each fact the decision reads alone, set to
        the values worth trying, with the compiled evaluator. Fast (a few milliseconds per
        evaluation), but the values found are not proven the closest: the note says so.
@@ -752,8 +770,15 @@ def _why_not(
     then each entity's facts alone. Only when no slice gives a verified change does the
     search run over every fact the decision reads. Minimality is within the slice that
     answered (`Search.scope`); every change is still re-evaluated before it is kept."""
-    start = budget.now()
     params = params or {}
+    read = _read_decision(policy, decision, entity, outcome)
+    if read is not None:
+        origin = budget.now()
+        through = _through_read(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives, read)
+        if through is not None:
+            return through
+        timeout_ms = max(timeout_ms - int((budget.now() - origin) * 1000), 0)  # (the stages below share what is left)
+    start = budget.now()
     current = smt.assessment_facts(policy, assessment)
     proven: list[bool] = []
 
@@ -774,12 +799,6 @@ def _why_not(
         except smt.Untranslatable:
             return False
         return _unreachable(context, int(timeout_ms * UNREACHABLE_SHARE))
-
-    read = _read_decision(policy, decision, entity, outcome)
-    if read is not None:
-        through = _through_read(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives, read)
-        if through is not None:
-            return through
 
     rules = _movable(policy, decision, outcome) if decision in policy.decisions else []
     counted = any(m[0] == "count" for _, marks in rules for m in marks.values())
@@ -808,7 +827,7 @@ def _why_not(
         own if rules and not counted else None,
     )
     if tried is NONE:
-        return Search((), Msg(NO_CHANGE), budget.now() - start)
+        return Search((), Msg(NO_CHANGE), budget.now() - start, unreachable=True)
     if tried is not None:
         # the solver may still give the fewest facts and the closest values, where it answers
         # quickly (small policies); within what is left, at most REFINE_SHARE of the budget.
@@ -822,46 +841,42 @@ def _why_not(
                 return solved
         return tried
     if not proven and proof():  # (the stage stopped before asking)
-        return Search((), Msg(NO_CHANGE), budget.now() - start)
+        return Search((), Msg(NO_CHANGE), budget.now() - start, unreachable=True)
     left = timeout_ms - int((budget.now() - start) * 1000)
     return _solved(policy, assessment, decision, entity, outcome, as_of, params, keep, left, alternatives, current)
 
 
-#: the share of the budget the question on the decision read gets (`_through_read`), and
-#: the share one more fact may take from there
-THROUGH_SHARE = 0.5
-MORE_SHARE = 0.25
+class _Needed(NamedTuple):
+    """A decision's outcome that every change giving the outcome asked must give."""
 
-NO_CHANGE = N_("no change of the facts that are not held gives this outcome")
+    decision: str
+    entity: str | None
+    outcome: Any
 
 
-def _read_decision(policy: ir.CheckedPolicy, decision: str, entity: str | None, outcome: str) -> tuple[str, str | None, Any, bool] | None:
-    """(D, its entity, X, alone) where the first rule giving `outcome` needs D to give X: its
-    condition says `D = X` (`plan when selection = selected`), or an earlier rule that must
-    not fire says `D != X` (`not_planned when roadmap != planned`) or `not D = X`, through
-    definitions (`not is_selected`). `alone`: that rule is the only one giving `outcome`,
-    without exceptions or dates, and says only `D = X` — every change that gives the outcome
-    makes D give X. None when no rule needs a decision's outcome so."""
-    if decision not in policy.decisions:
+def _read_decision(policy: ir.CheckedPolicy, decision: str, entity: str | None, outcome: str) -> _Needed | None:
+    """The outcome X of another decision D that every change giving `outcome` needs: a rule
+    before the first one giving it — in force whenever it is (no dates) and without
+    exceptions, so it must not hold — says `D != X` or `not D = X`, through definitions
+    (`not_planned when roadmap != planned`, `not_planned when not is_selected` with
+    `is_selected = selection = selected`); or the only rule giving it says `D = X`
+    (`plan when selection = selected`). None when there is none."""
+    d = policy.decisions.get(decision)
+    giving = [n for n, r in enumerate(d.rules) if r.outcome == outcome] if d is not None else []
+    if not giving or any(r.is_otherwise for r in d.rules[: giving[0]]):
         return None
-    d = policy.decisions[decision]
-    rules = [r for r in d.rules if r.outcome == outcome]
-    index = next((n for n, r in enumerate(d.rules) if r.outcome == outcome), None)
-    goals = probe._goals(d, index) if index is not None else None
-    if not goals:
-        return None
-    for expr, want in goals:
+    conds = [(r.cond, False) for r in d.rules[: giving[0]] if not r.exceptions and r.valid_from is None and r.valid_until is None]
+    if len(giving) == 1 and not d.rules[giving[0]].is_otherwise:
+        conds.append((d.rules[giving[0]].cond, True))
+    for expr, want in conds:
         found = _needs_outcome(policy, expr, want)
         if found is None:
             continue
-        name, value = found
-        rule = d.rules[index]
-        alone = len(rules) == 1 and not rule.exceptions and rule.valid_from is None and rule.valid_until is None and expr is rule.cond
-        read = policy.decisions[name]
+        read = policy.decisions[found[0]]
         if read.entity_input is None:
-            return name, None, value, alone
+            return _Needed(found[0], None, found[1])
         if read.entity_input == d.entity_input and entity is not None:
-            return name, entity, value, alone
+            return _Needed(found[0], entity, found[1])
     return None
 
 
@@ -877,73 +892,57 @@ def _needs_outcome(policy: ir.CheckedPolicy, expr: ir.Expr, want: bool, depth: i
     return probe.decision_equals(policy, expr, op=expr.op)
 
 
-def _through_read(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives, read) -> Search | None:
-    """A rule that needs D to give X: the question asked of D (why not X?) first, with
-    THROUGH_SHARE of the budget — its cone is smaller. Its answers are kept where the
-    reference evaluator confirms them for this decision; where none is (an earlier rule
-    fires, or the rule needs more than D = X: `stop` needs the use case planned, then its
-    measure), one more fact is tried from the first of them. Where the rule says only
-    `D = X` (`alone`), its proof that no change makes D give X is one that none gives this
-    outcome. None when it finds nothing (the ordinary stages go on)."""
-    name, read_entity, value, alone = read
-    now = _decided(policy, assessment, name, read_entity, as_of, params)
-    if now is None or (now.status == "decided" and now.outcome == value):
+def _through_read(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives, read: _Needed) -> Search | None:
+    """Every change that gives the outcome makes D give X (`_read_decision`): the question
+    asked of D (why not X?) first, with THROUGH_SHARE of the budget — a smaller question,
+    over D's facts only. Its answers are kept where the reference evaluator confirms them
+    for this decision; where none is (an earlier rule fires, or the rule needs more than D:
+    `stop` needs the use case planned, then its measure), one more fact is tried from D's
+    first answer. D's proof that no change makes it give X is one that none gives this
+    outcome. None when it finds nothing (the ordinary stages go on with what is left)."""
+    now = _decided(policy, assessment, read.decision, read.entity, as_of, params)
+    if now is None or (now.status == "decided" and now.outcome == read.outcome):
         return None  # (D gives X already: something else stands in the way)
     start = budget.now()
-    inner = _why_not(policy, assessment, name, read_entity, value, as_of, params, keep, int(timeout_ms * THROUGH_SHARE), alternatives)
+    inner = _why_not(policy, assessment, read.decision, read.entity, read.outcome, as_of, params, keep, int(timeout_ms * THROUGH_SHARE), alternatives)
     if not inner.counterfactuals:
-        proven = alone and inner.note is not None and getattr(inner.note, "template", None) == NO_CHANGE
-        return Search((), Msg(NO_CHANGE), budget.now() - start) if proven else None
+        return Search((), Msg(NO_CHANGE), budget.now() - start, unreachable=True) if inner.unreachable else None
     where = probe.facts(assessment)
+    types = {q: policy.inputs[w.input_name].fields[w.field_name].type for q, w in where.items()}
 
-    def view(path: str) -> _FactView:
-        w = where[path]
-        return _fact_view(assessment, w, policy.inputs[w.input_name].fields[w.field_name].type)
+    def views(values: dict[str, Any]) -> dict[str, tuple[_FactView, Any]]:
+        return {q: (_fact_view(assessment, where[q], types[q]), v) for q, v in values.items()}
 
-    kept = []
-    for cf in inner.counterfactuals:
-        if _verify(policy, assessment, {c.fact: (view(c.fact), c.new) for c in cf.changes}, decision, entity, outcome, as_of, params):
-            kept.append(Counterfactual(cf.changes, outcome, True))
+    kept = [
+        Counterfactual(cf.changes, outcome, True)
+        for cf in inner.counterfactuals
+        if _verify(policy, assessment, views({c.fact: c.new for c in cf.changes}), decision, entity, outcome, as_of, params)
+    ]
     if kept:
+        # D's fewest and closest are this outcome's where every one of them gives it; one
+        # that does not (an earlier rule fires) may hide a closer change that does
         note = inner.note
-        if min(len(cf.changes) for cf in kept) > min(len(cf.changes) for cf in inner.counterfactuals):  # (its fewest fire an earlier rule here)
-            note = Msg(N_("the fewest facts that make {decision} give {outcome} do not give this outcome: not proven the fewest facts"), decision=name, outcome=value)
+        if len(kept) < len(inner.counterfactuals):
+            note = Msg(N_("some of the changes that make {decision} give {outcome} do not give this outcome: not proven the fewest facts nor the closest values"), decision=read.decision, outcome=read.outcome)
         return Search(tuple(kept), note, budget.now() - start, inner.scope, inner.tried)
     first = {c.fact: c.new for c in inner.counterfactuals[0].changes}
-    more = _one_more(policy, assessment, decision, entity, outcome, as_of, params, keep, first, budget.now() + timeout_ms * MORE_SHARE / 1000)
-    if more is None:
-        return None
-    values = _needed({q: (view(q), v) for q, v in more.items()}, lambda v: _verify(policy, assessment, v, decision, entity, outcome, as_of, params))
-    if values is None:
-        return None
-    current = smt.assessment_facts(policy, assessment)
-    changes = tuple(FactChange(q, _label_path(policy, f), current.get(q), v) for q, (f, v) in sorted(values.items()))
-    note = Msg(N_("found by making {decision} give {outcome}, then one more fact: not proven the fewest facts nor the closest values"), decision=name, outcome=value)
-    return Search((Counterfactual(changes, outcome, True),), note, budget.now() - start, None, True)
-
-
-def _one_more(policy, assessment, decision, entity, outcome, as_of, params, keep, first, deadline) -> dict[str, Any] | None:
-    """From the assessment with `first` applied, one more fact that gives `outcome` (values
-    tried, the facts the first failing condition reads first): `first` and it, or None."""
     try:
-        p = probe.Prober(policy, assessment, decision, entity, as_of, params)
-        then = probe.Prober(policy, p.changed(first), decision, entity, as_of, params)
-    except ValueError:
+        then = probe.Prober(policy, apply_changes(policy, assessment, views(first)), decision, entity, as_of, params)
+    except (StratError, ValueError):
         return None
     fields, consts = _cone(policy, decision)
-    where = p.where
+    current = smt.assessment_facts(policy, assessment)
     held = _held(policy, where, keep)
-    current = {**smt.assessment_facts(policy, assessment), **first}
-    paths = [q for q, w in where.items() if (w.input_name, w.field_name) in fields and q not in held and q in current]
-    reads = _failing_reads(policy, then, decision, outcome)
-    paths = sorted(_probe_order(policy, where, paths, entity), key=lambda q: ((where[q].input_name, where[q].field_name) not in reads, q in first))
-    types = {q: policy.inputs[where[q].input_name].fields[where[q].field_name].type for q in paths}
+    paths = _probe_order(policy, where, [q for q, w in where.items() if (w.input_name, w.field_name) in fields and q not in held and q in current], entity)
     bounds = {q: consts.get((where[q].input_name, where[q].field_name), set()) for q in paths}
-    found, _complete = probe.single_changes(then, paths, types, bounds, outcome, current, deadline)
-    if not found:
+    deadline = min(budget.now() + timeout_ms * MORE_SHARE / 1000, start + timeout_ms / 1000)
+    more = _one_more_fact(policy, then, outcome, paths, where, types, bounds, current, first, deadline)
+    values = more and _needed(views(more), lambda v: _verify(policy, assessment, v, decision, entity, outcome, as_of, params))
+    if not values:
         return None
-    path = min(found)  # (the first in path order: the same answer every time)
-    return {**first, path: found[path]}
+    changes = tuple(FactChange(q, _label_path(policy, f), current.get(q), v) for q, (f, v) in sorted(values.items()))
+    note = Msg(N_("found by making {decision} give {outcome}, then one more fact: not proven the fewest facts nor the closest values"), decision=read.decision, outcome=read.outcome)
+    return Search((Counterfactual(changes, outcome, True),), note, budget.now() - start, None, True)
 
 
 def _solved(
@@ -1011,7 +1010,7 @@ def _solved(
         note = Msg(N_("the solver's answers were not confirmed by the evaluator (a rounding the solver does not model)"))
     else:
         note = Msg(NO_CHANGE)
-    return Search((), note, budget.now() - start)
+    return Search((), note, budget.now() - start, unreachable=not unknown and not rejected and not own_only)
 
 
 def _movable(policy: ir.CheckedPolicy, decision: str, outcome: str) -> list[tuple[list[tuple[ir.Expr, bool]], dict[int, tuple]]]:
