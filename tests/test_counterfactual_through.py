@@ -48,17 +48,17 @@ def _setup():
 
 def test_the_rule_read_is_recognised():
     policy, _ = _setup()
-    assert counterfactual._read_decision(policy, "verdict", None, "plan") == ("gate", None, "yes")
+    assert counterfactual._read_decision(policy, "verdict", None, "plan") == ("gate", None, "yes", True)
     assert counterfactual._read_decision(policy, "verdict", None, "early") is None  # (not a decision read)
     assert counterfactual._read_decision(policy, "verdict", None, "wait") is None  # (`otherwise`)
     methodology, _ = compile_policy(REPO / "policies" / "strategy.strat")
-    assert counterfactual._read_decision(methodology, "next_step", "ocr", "plan") == ("selection", "ocr", "selected")
+    assert counterfactual._read_decision(methodology, "next_step", "ocr", "plan") == ("selection", "ocr", "selected", True)
     # (`portfolio = groundwork_first and study_rank …`: not one decision's outcome alone)
     assert counterfactual._read_decision(methodology, "next_step", "ocr", "study") is None
     # an earlier rule that must not fire: `not_planned when roadmap != planned`
-    assert counterfactual._read_decision(methodology, "test_verdict", "ocr", "stop") == ("roadmap", "ocr", "planned")
+    assert counterfactual._read_decision(methodology, "test_verdict", "ocr", "stop") == ("roadmap", "ocr", "planned", False)
     # through `not` and a definition: `not_planned when not is_selected`, `is_selected = selection = selected`
-    assert counterfactual._read_decision(methodology, "roadmap", "ocr", "planned") == ("selection", "ocr", "selected")
+    assert counterfactual._read_decision(methodology, "roadmap", "ocr", "planned") == ("selection", "ocr", "selected", False)
 
 
 def _verdict(rules: str) -> str:
@@ -129,7 +129,7 @@ def test_from_the_answer_of_the_decision_read_one_more_fact():
     policy, diags = compile_text(MORE, "more.strat")
     assert policy is not None, diags
     assessment = validate(policy, {"org": {"x": 10, "m": 0}}, "more.yaml")
-    assert counterfactual._read_decision(policy, "verdict", None, "done") == ("gate", None, "yes")
+    assert counterfactual._read_decision(policy, "verdict", None, "done") == ("gate", None, "yes", False)
     search = counterfactual.why_not(policy, assessment, "verdict", None, "done", AS_OF, timeout_ms=20000)
     assert [{c.fact: c.new for c in cf.changes} for cf in search.counterfactuals] == [{"org.x": Decimal(50), "org.m": Decimal(5)}]
     assert search.note.template.startswith("found by making {decision} give {outcome}, then one more fact")

@@ -852,6 +852,7 @@ class _Needed(NamedTuple):
     decision: str
     entity: str | None
     outcome: Any
+    own: bool  # the rule's own condition (`plan when selection = selected`), not an earlier rule's
 
 
 def _read_decision(policy: ir.CheckedPolicy, decision: str, entity: str | None, outcome: str) -> _Needed | None:
@@ -874,9 +875,9 @@ def _read_decision(policy: ir.CheckedPolicy, decision: str, entity: str | None, 
             continue
         read = policy.decisions[found[0]]
         if read.entity_input is None:
-            return _Needed(found[0], None, found[1])
+            return _Needed(found[0], None, found[1], want)
         if read.entity_input == d.entity_input and entity is not None:
-            return _Needed(found[0], entity, found[1])
+            return _Needed(found[0], entity, found[1], want)
     return None
 
 
@@ -900,9 +901,19 @@ def _through_read(policy, assessment, decision, entity, outcome, as_of, params, 
     `stop` needs the use case planned, then its measure), one more fact is tried from D's
     first answer. D's proof that no change makes it give X is one that none gives this
     outcome. None when it finds nothing (the ordinary stages go on with what is left)."""
-    now = _decided(policy, assessment, read.decision, read.entity, as_of, params)
-    if now is None or (now.status == "decided" and now.outcome == read.outcome):
+    try:
+        decided = {(d.decision, d.entity): d for d in _evaluated(policy, assessment, as_of, params).decisions}
+    except StratError:
+        return None
+    now, here = decided.get((read.decision, read.entity)), decided.get((decision, entity))
+    if now is None or here is None or (now.status == "decided" and now.outcome == read.outcome):
         return None  # (D gives X already: something else stands in the way)
+    if not read.own and here.status != "decided":
+        # (undetermined, the rule needing more than D — `test_verdict` of the express
+        # diagnostic needs the use case planned, then its measure: the walk through its open
+        # questions, guided by what the rule needs of D, answers it within the budget where
+        # D's own question, then one more fact, does not)
+        return None
     start = budget.now()
     inner = _why_not(policy, assessment, read.decision, read.entity, read.outcome, as_of, params, keep, int(timeout_ms * THROUGH_SHARE), alternatives)
     if not inner.counterfactuals:
