@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from stratdsl.backends import counterfactual
+from stratdsl.backends import budget, counterfactual, smt
 from stratdsl.engine import compile_policy, compile_text
 from stratdsl.runtime.assessment import validate
 
@@ -133,3 +133,16 @@ def test_from_the_answer_of_the_decision_read_one_more_fact():
     search = counterfactual.why_not(policy, assessment, "verdict", None, "done", AS_OF, timeout_ms=20000)
     assert [{c.fact: c.new for c in cf.changes} for cf in search.counterfactuals] == [{"org.x": Decimal(50), "org.m": Decimal(5)}]
     assert search.note.template.startswith("found by making {decision} give {outcome}, then one more fact")
+
+
+def test_an_undetermined_decision_is_left_to_the_walk_when_an_earlier_rule_needs_d():
+    # the gate's question, then one more fact, is not asked for a verdict undetermined now
+    # (x unanswered) whose need of the gate comes from an earlier rule: the walk through the
+    # open questions, guided by what the rule needs of the gate, answers such a question
+    policy, _ = compile_text(MORE, "more.strat")
+    assessment = validate(policy, {"org": {"x": "unknown", "m": 0}}, "more.yaml")
+    read = counterfactual._read_decision(policy, "verdict", None, "done")
+    with smt.question(), budget.counted(20000):
+        assert counterfactual._through_read(policy, assessment, "verdict", None, "done", AS_OF, {}, (), 20000, 3, read) is None
+    search = counterfactual.why_not(policy, assessment, "verdict", None, "done", AS_OF, timeout_ms=20000)
+    assert {c.fact: c.new for c in search.counterfactuals[0].changes} == {"org.x": Decimal(50), "org.m": Decimal(5)}
