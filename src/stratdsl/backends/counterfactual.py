@@ -467,8 +467,9 @@ def _answered(policy, assessment, decision, entity, outcome, as_of, params, keep
     is settled (probe.answers); settled on another outcome, the solver's search from there
     (`_solved_after`), else one more fact (`_one_more_fact`: `measured_value` once the
     roadmap holds the use case), else several, one condition at a time; then the answers
-    the outcome does not need left unanswered again — checked by the reference evaluator. Not proven the fewest facts nor the closest values (the note says
-    so); None when that walk finds nothing."""
+    the outcome does not need left unanswered again — checked by the reference evaluator.
+    Not proven the fewest facts nor the closest values (the note says so); None when that
+    walk finds nothing."""
     kinds = {q: types[q] for q in paths}
     bounds = {q: consts.get((where[q].input_name, where[q].field_name), set()) for q in paths}
     walked = probe.answers(prober, kinds, bounds, outcome, held, deadline)
@@ -906,9 +907,9 @@ def _through_read(policy, assessment, decision, entity, outcome, as_of, params, 
     except StratError:
         return None
     now, here = decided.get((read.decision, read.entity)), decided.get((decision, entity))
-    if now is None or here is None or (now.status == "decided" and now.outcome == read.outcome):
+    if now is None or here is None or (now.status == DECIDED and now.outcome == read.outcome):
         return None  # (D gives X already: something else stands in the way)
-    if not read.own and here.status != "decided":
+    if not read.own and here.status != DECIDED:
         # (undetermined, the rule needing more than D — `test_verdict` of the express
         # diagnostic needs the use case planned, then its measure: the walk through its open
         # questions, guided by what the rule needs of D, answers it within the budget where
