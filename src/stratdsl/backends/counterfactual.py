@@ -372,6 +372,16 @@ def _probe_order(policy: ir.CheckedPolicy, where: dict[str, probe.Where], paths:
     return sorted(paths, key=rank)
 
 
+def _probe_paths(
+    policy: ir.CheckedPolicy, where: dict[str, probe.Where], held: set[str], decision: str, entity: str | None, current: dict[str, Any]
+) -> tuple[list[str], dict[tuple[str, str], set[Decimal]]]:
+    """The facts values are tried for (those the decision reads, not held, in the order to
+    try them), and the constants each field is compared with (`_cone`)."""
+    fields, consts = _cone(policy, decision)
+    paths = [p for p, w in where.items() if (w.input_name, w.field_name) in fields and p not in held and p in current]
+    return _probe_order(policy, where, paths, entity), consts
+
+
 def _tried(
     policy: ir.CheckedPolicy,
     assessment: Assessment,
@@ -399,11 +409,9 @@ def _tried(
     was found (then the solver searches)."""
     if decision not in policy.decisions or outcome not in {o.name for o in policy.decisions[decision].outcomes}:
         return None
-    fields, consts = _cone(policy, decision)
     where = probe.facts(assessment)
     held = _held(policy, where, keep)
-    paths = [p for p, w in where.items() if (w.input_name, w.field_name) in fields and p not in held and p in current]
-    paths = _probe_order(policy, where, paths, entity)
+    paths, consts = _probe_paths(policy, where, held, decision, entity, current)
     types = {p: policy.inputs[where[p].input_name].fields[where[p].field_name].type for p in paths}
     try:
         prober = probe.Prober(policy, assessment, decision, entity, as_of, params)
@@ -884,14 +892,15 @@ def _read_decision(policy: ir.CheckedPolicy, decision: str, entity: str | None, 
 
 def _needs_outcome(policy: ir.CheckedPolicy, expr: ir.Expr, want: bool, depth: int = 0) -> tuple[str, Any] | None:
     """(D, X) when `expr` being `want` needs D to give X: `D = X` true, `D != X` false,
-    through `not` and definitions (a few levels)."""
+    through `not` and definitions (a few levels). Unlike `probe._decision_read` (the walk's
+    guide), not the other outcomes of a decision `D = X` false leaves: only X named."""
     while isinstance(expr, ir.Not):
         expr, want = expr.operand, not want
     if isinstance(expr, ir.DefRef) and expr.member is None and expr.name in policy.definitions and depth < 4:
         return _needs_outcome(policy, policy.definitions[expr.name].expr, want, depth + 1)
     if not isinstance(expr, ir.Compare) or expr.op not in ("=", "!=") or (expr.op == "=") != want:
         return None
-    return probe.decision_equals(policy, expr, op=expr.op)
+    return probe.decision_equals(policy, dataclasses.replace(expr, op="="))
 
 
 def _through_read(policy, assessment, decision, entity, outcome, as_of, params, keep, timeout_ms, alternatives, read: _Needed) -> Search | None:
@@ -942,10 +951,8 @@ def _through_read(policy, assessment, decision, entity, outcome, as_of, params, 
         then = probe.Prober(policy, apply_changes(policy, assessment, views(first)), decision, entity, as_of, params)
     except (StratError, ValueError):
         return None
-    fields, consts = _cone(policy, decision)
     current = smt.assessment_facts(policy, assessment)
-    held = _held(policy, where, keep)
-    paths = _probe_order(policy, where, [q for q, w in where.items() if (w.input_name, w.field_name) in fields and q not in held and q in current], entity)
+    paths, consts = _probe_paths(policy, where, _held(policy, where, keep), decision, entity, current)
     bounds = {q: consts.get((where[q].input_name, where[q].field_name), set()) for q in paths}
     deadline = min(budget.now() + timeout_ms * MORE_SHARE / 1000, start + timeout_ms / 1000)
     more = _one_more_fact(policy, then, outcome, paths, where, types, bounds, current, first, deadline)

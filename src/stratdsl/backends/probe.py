@@ -829,10 +829,10 @@ def _counted(policy: ir.CheckedPolicy, expr: ir.Expr) -> list[tuple[ir.Aggregate
     return out
 
 
-def decision_equals(policy: ir.CheckedPolicy, expr: ir.Expr | None, op: str = "=") -> tuple[str, Any] | None:
-    """(decision, outcome) for a condition `decision = outcome` (either way round; `op`
-    "!=": `decision != outcome`); None for anything else."""
-    if not (isinstance(expr, ir.Compare) and expr.op == op):
+def decision_equals(policy: ir.CheckedPolicy, expr: ir.Expr | None) -> tuple[str, Any] | None:
+    """(decision, outcome) for a condition `decision = outcome` (either way round); None
+    for anything else."""
+    if not (isinstance(expr, ir.Compare) and expr.op == "="):
         return None
     for a, b in ((expr.left, expr.right), (expr.right, expr.left)):
         if isinstance(a, ir.DecisionRef) and a.member is None and isinstance(b, ir.Const) and a.name in policy.decisions:
