@@ -9,6 +9,7 @@ question whose answer depends on where the budget ends.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -47,6 +48,64 @@ def test_the_same_question_gives_the_same_bytes_on_a_busy_machine():
             hog.wait()
     assert busy == quiet
     assert json.loads(quiet)["why_not"]["counterfactuals"]  # (an answer was found: the test is about one)
+
+
+def test_the_same_question_gives_the_same_bytes_in_every_process():
+    # Python orders a set of strings differently in each process (PYTHONHASHSEED): the facts
+    # held unchanged were asserted to the solver in that order, and this question, at the
+    # edge of its budget, found a change in one process and none in another (2026-12-07)
+    question = [
+        str(REPO / "policies" / "strategy.strat"), str(REPO / "examples" / "usine-mecanique.yaml"), "roadmap",
+        "--for", "planning-equipes", "--why-not", "deferred_capacity", "--as-of", "2026-09-01", "--format", "json", "--budget", "15",
+    ]
+    outputs = [
+        subprocess.run([*stratdsl_command(), "explain", *question], capture_output=True, check=True, timeout=600, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("0", "1")
+    ]
+    assert outputs[0] == outputs[1]
+
+
+LISTS = """policy "Lists" version "1"
+enum tag { alpha beta gamma delta epsilon }
+input org {
+  tags: list of tag
+  other: list of tag
+  flag: bool
+}
+define chosen = if org.flag then org.tags else org.other
+decision verdict {
+  same when org.tags = org.other
+  chosen_other when chosen = org.other
+  otherwise different
+}
+"""
+
+TRANSLATE = """
+import hashlib, sys
+from datetime import date
+from stratdsl.backends import smt
+from stratdsl.engine import compile_text
+from stratdsl.runtime.assessment import validate
+policy, _ = compile_text(sys.stdin.read(), "lists.strat")
+assessment = validate(policy, {"org": {"tags": ["beta", "alpha"], "other": ["gamma"], "flag": True}}, "lists.yaml")
+with smt.question():
+    t = smt.Translation(policy, smt.Shape.of(assessment), date(2026, 9, 1))
+    terms = " ".join(term.sexpr() for d in t.all_decisions() for _o, term in sorted(d.decided.items()))
+print(hashlib.sha256(terms.encode()).hexdigest())
+"""
+
+
+def test_lists_are_translated_to_the_same_formula_in_every_process():
+    # the members of two lists compared and of an `if` between lists were taken in the order
+    # of a set of strings (a list constant's too): four processes, four formulas (2026-12-07)
+    formulas = {
+        subprocess.run(
+            [sys.executable, "-c", TRANSLATE], input=LISTS, capture_output=True, text=True, check=True, timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("0", "1", "2", "3")
+    }
+    assert len(formulas) == 1
 
 
 def test_the_answer_depends_on_the_budget_not_on_the_clock():

@@ -1460,7 +1460,7 @@ def _tiers(policy: ir.CheckedPolicy, t: smt.Translation, entity: str | None, rel
     """The slices to search, in order; the last tier is every fact the decision reads."""
     by_owner: dict[str, set[str]] = {}
     company: set[str] = set()
-    for path in relevant:
+    for path in sorted(relevant):  # (the owners in one order in every process: `own` is the first match)
         fact = t.facts[path]
         if policy.inputs[fact.input_name].kind == "many":
             by_owner.setdefault(t.entity_path(fact.input_name, fact.entity), set()).add(path)
@@ -1662,7 +1662,7 @@ def _posed(c: _Context, piece: _Slice) -> tuple[Any, dict[str, smt.Fact], dict[s
     relevant = {p: t.facts[p] for p in free if smt.fact_names(t.facts[p]) & names}
     base: list[Any] = [goal]
     if piece.full:
-        base += [t.pin(t.facts[p], current[p]) for p in piece.free if p in c.held]
+        base += [t.pin(t.facts[p], current[p]) for p in sorted(piece.free) if p in c.held]
     changed, kept_known = _change_flags(t, relevant, current)
     base += kept_known
     touched = set().union(*(smt.fact_names(f) for f in relevant.values())) if relevant else set()

@@ -639,7 +639,7 @@ class Translation:
         if isinstance(value, date):
             return SVal(TRUE, z3.IntVal(value.toordinal()), "date")
         if isinstance(value, (frozenset, set, list, tuple)):
-            return SVal(TRUE, {str(v): TRUE for v in value}, "set")
+            return SVal(TRUE, dict.fromkeys(sorted(str(v) for v in value), TRUE), "set")  # (a frozenset's order is the process's)
         if isinstance(value, str):
             if isinstance(type_, TextT):
                 return SVal(TRUE, z3.StringVal(value), "text")
@@ -959,7 +959,7 @@ class Translation:
         if kind == "set":
             if not (then.plain and otherwise.plain):
                 raise Untranslatable(Msg(N_("an `if` between lists that may not apply")), e.span)
-            keys = set(then.value) | set(otherwise.value)
+            keys = sorted(set(then.value) | set(otherwise.value))  # (terms made in one order in every process)
             value = {k: z3.If(c.value, then.value.get(k, FALSE), otherwise.value.get(k, FALSE)) for k in keys}
             # (with the condition unknown, the evaluator may know the list when both are equal)
             return SVal(_simp_and(c.known, z3.If(c.value, then.known, otherwise.known)), value, "set", fails=fails, exact=False)
@@ -1268,7 +1268,7 @@ def _default_term(kind: str) -> Any:
 
 def _eq(kind: str, a: Any, b: Any) -> Any:
     if kind == "set":
-        keys = set(a) | set(b)
+        keys = sorted(set(a) | set(b))  # (str hashes differ by process: one formula in every process)
         return _simp_and(*[a.get(k, FALSE) == b.get(k, FALSE) for k in keys])
     return a == b
 
