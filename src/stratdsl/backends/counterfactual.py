@@ -374,12 +374,12 @@ def _probe_order(policy: ir.CheckedPolicy, where: dict[str, probe.Where], paths:
 
 def _probe_paths(
     policy: ir.CheckedPolicy, where: dict[str, probe.Where], held: set[str], decision: str, entity: str | None, current: dict[str, Any]
-) -> tuple[list[str], dict[tuple[str, str], set[Decimal]]]:
+) -> tuple[list[str], dict[str, set[Decimal]]]:
     """The facts values are tried for (those the decision reads, not held, in the order to
-    try them), and the constants each field is compared with (`_cone`)."""
+    try them), and for each the constants its field is compared with (`_cone`)."""
     fields, consts = _cone(policy, decision)
     paths = [p for p, w in where.items() if (w.input_name, w.field_name) in fields and p not in held and p in current]
-    return _probe_order(policy, where, paths, entity), consts
+    return _probe_order(policy, where, paths, entity), {p: consts.get((where[p].input_name, where[p].field_name), set()) for p in paths}
 
 
 def _tried(
@@ -411,7 +411,7 @@ def _tried(
         return None
     where = probe.facts(assessment)
     held = _held(policy, where, keep)
-    paths, consts = _probe_paths(policy, where, held, decision, entity, current)
+    paths, bounds = _probe_paths(policy, where, held, decision, entity, current)
     types = {p: policy.inputs[where[p].input_name].fields[where[p].field_name].type for p in paths}
     try:
         prober = probe.Prober(policy, assessment, decision, entity, as_of, params)
@@ -427,7 +427,7 @@ def _tried(
     short = (undetermined or reads_open) and undetermined_deadline is not None
     singles_deadline = min(deadline, undetermined_deadline) if short else deadline
     found, _complete = probe.single_changes(
-        prober, paths, types, {p: consts.get((where[p].input_name, where[p].field_name), set()) for p in paths}, outcome, current, singles_deadline
+        prober, paths, types, bounds, outcome, current, singles_deadline
     )
     # (each fact was tried alone: the change of one fact the solver finds, where none was
     # found here, is a value no tried one came near; the solver still looks for it)
@@ -441,7 +441,7 @@ def _tried(
         if reads_open and undetermined_deadline is not None:
             half = deadline - undetermined_deadline  # (the first at 0.8 of the budget, the other at 0.3: half of it)
             found_answers = _answered(
-                policy, assessment, decision, entity, outcome, as_of, params, keep, current, prober, paths, types, where, consts, held, min(deadline, budget.now() + half / 2)
+                policy, assessment, decision, entity, outcome, as_of, params, keep, current, prober, paths, types, where, bounds, held, min(deadline, budget.now() + half / 2)
             )
             if found_answers is not None:
                 return found_answers
@@ -453,7 +453,7 @@ def _tried(
             # counted entities' outcomes are unknown too. First the questions holding the
             # decision back, answered one at a time (`_answered`); then the solver answers
             # them together, with the time left
-            return _answered(policy, assessment, decision, entity, outcome, as_of, params, keep, current, prober, paths, types, where, consts, held, deadline)
+            return _answered(policy, assessment, decision, entity, outcome, as_of, params, keep, current, prober, paths, types, where, bounds, held, deadline)
         found_composed = composed("count")
         if found_composed is not None:
             return found_composed
@@ -463,14 +463,14 @@ def _tried(
             found_own = own() or composed("rank")
             if found_own is not None:
                 return found_own
-        return _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline, held)
+        return _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, bounds, deadline, held)
     best = sorted(kept, key=lambda item: item[0])[:alternatives]
     numeric = any(isinstance(types[c.fact], NumberT) and isinstance(c.current, Decimal) for _, cf in best for c in cf.changes)
     note = Msg(N_("found by trying values one fact at a time: one fact is the fewest, but the values are not proven the closest")) if numeric else None
     return Search(tuple(cf for _, cf in best), note, 0.0, None, True)
 
 
-def _answered(policy, assessment, decision, entity, outcome, as_of, params, keep, current, prober, paths, types, where, consts, held, deadline) -> Search | None:
+def _answered(policy, assessment, decision, entity, outcome, as_of, params, keep, current, prober, paths, types, where, bounds, held, deadline) -> Search | None:
     """A decision undetermined now: its unanswered questions answered one at a time until it
     is settled (probe.answers); settled on another outcome, the solver's search from there
     (`_solved_after`), else one more fact (`_one_more_fact`: `measured_value` once the
@@ -479,7 +479,6 @@ def _answered(policy, assessment, decision, entity, outcome, as_of, params, keep
     Not proven the fewest facts nor the closest values (the note says so); None when that
     walk finds nothing."""
     kinds = {q: types[q] for q in paths}
-    bounds = {q: consts.get((where[q].input_name, where[q].field_name), set()) for q in paths}
     walked = probe.answers(prober, kinds, bounds, outcome, held, deadline)
     if walked is None:
         return None
@@ -567,12 +566,12 @@ def _failing_reads(policy: ir.CheckedPolicy, p: probe.Prober, decision: str, out
     return fields
 
 
-def _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, consts, deadline, held) -> Search | None:
+def _tried_several(policy, assessment, decision, entity, outcome, as_of, params, current, prober, paths, types, where, bounds, deadline, held) -> Search | None:
     """No one fact does it: several, one condition of a rule at a time (probe.several_changes),
     the solver asked for a step where trying values stalls (`_condition_step`)."""
     field_of = {p: (where[p].input_name, where[p].field_name) for p in paths}
     solve = functools.partial(_condition_step, policy, assessment, as_of, params, frozenset(held))
-    state = probe.several_changes(prober, paths, types, {p: consts.get(field_of[p], set()) for p in paths}, field_of, outcome, current, deadline, solve=solve)
+    state = probe.several_changes(prober, paths, types, bounds, field_of, outcome, current, deadline, solve=solve)
     if not state:
         return None
     values = {path: (_fact_view(assessment, where[path], types[path]), value) for path, value in state.items()}
@@ -952,8 +951,7 @@ def _through_read(policy, assessment, decision, entity, outcome, as_of, params, 
     except (StratError, ValueError):
         return None
     current = smt.assessment_facts(policy, assessment)
-    paths, consts = _probe_paths(policy, where, _held(policy, where, keep), decision, entity, current)
-    bounds = {q: consts.get((where[q].input_name, where[q].field_name), set()) for q in paths}
+    paths, bounds = _probe_paths(policy, where, _held(policy, where, keep), decision, entity, current)
     deadline = min(budget.now() + timeout_ms * MORE_SHARE / 1000, start + timeout_ms / 1000)
     more = _one_more_fact(policy, then, outcome, paths, where, types, bounds, current, first, deadline)
     values = more and _needed(views(more), lambda v: _verify(policy, assessment, v, decision, entity, outcome, as_of, params))
