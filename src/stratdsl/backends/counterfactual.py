@@ -54,14 +54,17 @@ def _names(*exprs: Any) -> list[frozenset[str]]:
     terms its calls share (the decision's term, the guards) are walked once (the Python
     wrappers made this most of a question's time; a memo per call, a third of it). The memo
     lives on the question's z3 context (`smt.question`) and pins each node it remembers
-    (`Z3_inc_ref`, released with the context): a freed node's id could be given to another."""
+    (`Z3_inc_ref`, released with the context): a freed node's id could be given to another.
+    Each node's names are kept as bits of an integer, one bit a name (a union of sets of
+    thousands of names at every node of a ranking's term was most of the walk's time)."""
     if not exprs:
         return []
     context = exprs[0].ctx
     ctx = context.ref()
-    memo: dict[int, frozenset[str]] = context.__dict__.setdefault("_stratdsl_names", {})
+    memo: dict[int, int] = context.__dict__.setdefault("_stratdsl_names", {})
+    bits: dict[str, int] = context.__dict__.setdefault("_stratdsl_name_bits", {})
+    names: list[str] = context.__dict__.setdefault("_stratdsl_name_list", [])
     out = []
-    empty: frozenset[str] = frozenset()
     for e in exprs:
         root = e.as_ast()
         stack: list[tuple[Any, bool]] = [(root, False)]
@@ -73,26 +76,42 @@ def _names(*exprs: Any) -> list[frozenset[str]]:
             if not ready:
                 z3.Z3_inc_ref(ctx, a)  # (pinned: its id stays its own while the memo holds it)
             if z3.Z3_get_ast_kind(ctx, a) != z3.Z3_APP_AST:
-                memo[i] = empty
+                memo[i] = 0
                 continue
             app = z3.Z3_to_app(ctx, a)
             n = z3.Z3_get_app_num_args(ctx, app)
             if n == 0:
                 decl = z3.Z3_get_app_decl(ctx, app)
                 if z3.Z3_get_decl_kind(ctx, decl) == z3.Z3_OP_UNINTERPRETED:
-                    memo[i] = frozenset({z3.Z3_get_symbol_string(ctx, z3.Z3_get_decl_name(ctx, decl))})
+                    name = z3.Z3_get_symbol_string(ctx, z3.Z3_get_decl_name(ctx, decl))
+                    if name not in bits:
+                        bits[name] = len(names)
+                        names.append(name)
+                    memo[i] = 1 << bits[name]
                 else:
-                    memo[i] = empty
+                    memo[i] = 0
                 continue
             args = [z3.Z3_get_app_arg(ctx, app, k) for k in range(n)]
             if ready:
-                parts = [memo[z3.Z3_get_ast_id(ctx, x)] for x in args]
-                memo[i] = frozenset().union(*parts) if len(parts) > 1 else parts[0]
+                mask = 0
+                for x in args:
+                    mask |= memo[z3.Z3_get_ast_id(ctx, x)]
+                memo[i] = mask
             else:
                 stack.append((a, True))
                 stack.extend((x, False) for x in args)
-        out.append(memo[z3.Z3_get_ast_id(ctx, root)])
+        out.append(_unpacked(memo[z3.Z3_get_ast_id(ctx, root)], names))
     return out
+
+
+def _unpacked(mask: int, names: list[str]) -> frozenset[str]:
+    """The names whose bits are set in `mask`."""
+    found = []
+    while mask:
+        low = mask & -mask
+        found.append(names[low.bit_length() - 1])
+        mask ^= low
+    return frozenset(found)
 
 
 def _domain_names(t: smt.Translation, kind: str = "domain") -> list[tuple[Any, frozenset[str]]]:
