@@ -564,3 +564,25 @@ def test_check_exact_end_to_end(tmp_path):
     out = done.stdout + done.stderr
     assert "warning[W131]: rule 'v.odd' fires for no assessment" in out
     assert "warning[W132]: exception 'v.mid.unless1' never applies" in out
+
+
+def test_a_watch_never_interrupts_after_it_is_stopped():
+    """A late interrupt (the watching thread woke as the check ended) cancelled the next
+    solver's `push`, and the error reached the user: `stop()` holds it back."""
+    import time as _time
+
+    calls: list[bool] = []
+    stopped = [False]
+
+    class Ctx:
+        def interrupt(self) -> None:
+            calls.append(stopped[0])
+
+    for _ in range(100):
+        stopped[0] = False
+        watch = smt._Watch(0, Ctx(), _time.perf_counter)  # (due at once: fires at its first look)
+        _time.sleep(0.019)
+        watch.stop()
+        stopped[0] = True
+    _time.sleep(0.05)
+    assert calls and not any(calls)

@@ -1444,7 +1444,7 @@ def check(s: Any, budget_ms: int, *assumptions: Any) -> Any:
     """`s.check(*assumptions)` within `budget_ms`. Inside a counted budget (`budget.counted`:
     a why-not, an assertion, a static check) the limit is on the solver's own count of its
     steps (`rlimit`), and the steps taken are charged: the same call stops at the same point
-    on every machine — with a backstop on the thread's CPU time (`_CpuWatch`). Elsewhere it
+    on every machine — with a backstop on the thread's CPU time (`_Watch`). Elsewhere it
     is the solver's timeout, and an interrupt from a timer (non-linear arithmetic does not
     always look at its clock)."""
     meter = budget.active()
@@ -1458,7 +1458,7 @@ def check(s: Any, budget_ms: int, *assumptions: Any) -> Any:
     before = s.statistics().get_key_value("rlimit count")
     s.set("rlimit", limit)
     cpu_ms = min(meter.cpu_left_ms(), int(budget_ms * budget.CALL_FACTOR + budget.CALL_SLACK_MS))
-    watch = _CpuWatch(cpu_ms, s.ctx)
+    watch = _Watch(cpu_ms, s.ctx)
     answer = z3.unknown
     try:
         # (the clock's limit is only the last resort, for a machine too busy to run the thread)
@@ -1477,42 +1477,49 @@ def _timed(s: Any, wall_ms: int, assumptions: tuple) -> Any:
     """`s.check` stopped after `wall_ms` on the clock: the solver's timeout, and an interrupt
     from a timer (non-linear arithmetic does not always look at its clock)."""
     s.set("timeout", wall_ms)
-    timer = threading.Timer(wall_ms / 1000 + 0.2, s.ctx.interrupt)
-    timer.daemon = True
-    timer.start()
+    timer = _Watch(wall_ms + 200, s.ctx, time.perf_counter)
     try:
         return s.check(*assumptions)
     except z3.Z3Exception:
         return z3.unknown
     finally:
-        timer.cancel()
+        timer.stop()
 
 
-class _CpuWatch:
-    """Interrupts the solver when the calling thread has used `ms` more of CPU time (read from
-    another thread every 20 ms, on the thread's own CPU clock; where there is none, the wall
-    clock)."""
+class _Watch:
+    """Interrupts the solver once `ms` more have passed on `clock` (read from another thread
+    every 20 ms; by default the calling thread's own CPU clock, where there is none the wall
+    clock). Never after `stop()` has returned: an interrupt that came late (the watching
+    thread woke as the check ended, on a busy machine) cancelled the next solver's first
+    step — a `push` — and the error reached the user."""
 
-    def __init__(self, ms: int, ctx: Any) -> None:
+    def __init__(self, ms: int, ctx: Any, clock: Any = None) -> None:
         self.fired = False
         self._done = threading.Event()
-        try:
-            clock = time.pthread_getcpuclockid(threading.get_ident())
-            self._now = lambda: time.clock_gettime(clock)
-        except (AttributeError, OSError):  # (no per-thread CPU clock on this system)
-            self._now = time.perf_counter
+        self._lock = threading.Lock()
+        if clock is None:
+            try:
+                cpu = time.pthread_getcpuclockid(threading.get_ident())
+                clock = lambda: time.clock_gettime(cpu)  # noqa: E731
+            except (AttributeError, OSError):  # (no per-thread CPU clock on this system)
+                clock = time.perf_counter
+        self._now = clock
         self._end = self._now() + ms / 1000
         threading.Thread(target=self._run, args=(ctx,), daemon=True).start()
 
     def _run(self, ctx: Any) -> None:
         while not self._done.wait(0.02):
-            if self._now() >= self._end:
-                self.fired = True
-                ctx.interrupt()
-                return
+            with self._lock:
+                if self._done.is_set():
+                    return
+                if self._now() >= self._end:
+                    self.fired = True
+                    ctx.interrupt()
+                    return
 
     def stop(self) -> None:
-        self._done.set()
+        with self._lock:
+            self._done.set()
 
 
 def format_term(model: Any, fact: Fact, codes: dict[str, int]) -> str:
