@@ -64,22 +64,29 @@ def _names(*exprs: Any) -> list[frozenset[str]]:
     memo: dict[int, int] = context.__dict__.setdefault("_stratdsl_names", {})
     bits: dict[str, int] = context.__dict__.setdefault("_stratdsl_name_bits", {})
     names: list[str] = context.__dict__.setdefault("_stratdsl_name_list", [])
+    # (z3's C functions themselves, not their Python wrappers: each wrapper asks for the
+    # error code after the call — most of the walk's time; these getters fail only on a
+    # node that is not one, and the code is asked once a term, below)
+    ast_id, kind_of, to_app, num_args, arg_of, pin = (
+        _raw(f) for f in (z3.Z3_get_ast_id, z3.Z3_get_ast_kind, z3.Z3_to_app, z3.Z3_get_app_num_args, z3.Z3_get_app_arg, z3.Z3_inc_ref)
+    )
+    app_ast = z3.Z3_APP_AST
     out = []
     for e in exprs:
         root = e.as_ast()
         stack: list[tuple[Any, bool]] = [(root, False)]
         while stack:
             a, ready = stack.pop()
-            i = z3.Z3_get_ast_id(ctx, a)
+            i = ast_id(ctx, a)
             if i in memo:
                 continue
             if not ready:
-                z3.Z3_inc_ref(ctx, a)  # (pinned: its id stays its own while the memo holds it)
-            if z3.Z3_get_ast_kind(ctx, a) != z3.Z3_APP_AST:
+                pin(ctx, a)  # (pinned: its id stays its own while the memo holds it)
+            if kind_of(ctx, a) != app_ast:
                 memo[i] = 0
                 continue
-            app = z3.Z3_to_app(ctx, a)
-            n = z3.Z3_get_app_num_args(ctx, app)
+            app = to_app(ctx, a)
+            n = num_args(ctx, app)
             if n == 0:
                 decl = z3.Z3_get_app_decl(ctx, app)
                 if z3.Z3_get_decl_kind(ctx, decl) == z3.Z3_OP_UNINTERPRETED:
@@ -91,17 +98,25 @@ def _names(*exprs: Any) -> list[frozenset[str]]:
                 else:
                     memo[i] = 0
                 continue
-            args = [z3.Z3_get_app_arg(ctx, app, k) for k in range(n)]
+            args = [arg_of(ctx, app, k) for k in range(n)]
             if ready:
                 mask = 0
                 for x in args:
-                    mask |= memo[z3.Z3_get_ast_id(ctx, x)]
+                    mask |= memo[ast_id(ctx, x)]
                 memo[i] = mask
             else:
                 stack.append((a, True))
                 stack.extend((x, False) for x in args)
-        out.append(_unpacked(memo[z3.Z3_get_ast_id(ctx, root)], names))
+        z3.Z3_get_error_code(ctx)  # (a wrapper: raises what the calls above would have)
+        out.append(_unpacked(memo[ast_id(ctx, root)], names))
     return out
+
+
+def _raw(wrapper: Any) -> Any:
+    """The C function a z3 API wrapper calls (the `Elementaries` of its default argument),
+    or the wrapper itself where that is not how it is built."""
+    defaults = getattr(wrapper, "__defaults__", None) or ()
+    return getattr(defaults[-1], "f", wrapper) if defaults else wrapper
 
 
 def _unpacked(mask: int, names: list[str]) -> frozenset[str]:
