@@ -242,3 +242,56 @@ def test_the_rank_step_keeps_a_move_that_leaves_the_condition_as_near():
     cf, after = _composed_change(WAVES, data, "plan", "a", "late")
     assert sorted(c.fact for c in cf.changes) == ["projects[b].value", "projects[c].value"]  # (both before a)
     assert after[("plan", "a")] == "late"
+
+
+# `study` of c needs the portfolio thin (a out of the count of selected ones) and c first
+# among those the study ranking keeps — but c is banned: the ranking's filter leaves it
+# out, so no other project's move ranks it. Its own facts are searched first (it is no
+# longer banned), then the count and the rank hold.
+BANNED = """policy "Banned" version "1"
+input projects: many project {
+  value: number 0..10
+  banned: bool
+}
+decision selection for each project {
+  selected when value >= 5 and not banned
+  otherwise open
+}
+define selected_count = count(project where selection = selected)
+decision portfolio {
+  thin when selected_count < 1
+  otherwise full
+}
+define study_rank for each project = rank(project by value desc where selection != selected and not banned)
+decision next for each project {
+  study when portfolio = thin and study_rank between 1 and 1
+  otherwise keep
+}
+"""
+
+BANNED_DATA = {
+    "projects": [
+        {"id": "a", "value": 9, "banned": False},
+        {"id": "b", "value": 2, "banned": False},
+        {"id": "c", "value": 4, "banned": True},
+    ]
+}
+
+
+def test_an_entity_the_ranking_leaves_out_moves_by_its_own_facts_first():
+    policy, diags = compile_text(BANNED, "banned.strat")
+    assert policy is not None, diags
+    assessment = validate(policy, BANNED_DATA, "banned.yaml")
+    assert _outcomes(policy, assessment)[("next", "c")] == "keep"
+    rules = counterfactual._movable(policy, "next", "study")
+    assert [sorted(kind for kind, *_ in marks.values()) for _, marks in rules] == [["count", "rank"]]
+    current = smt.assessment_facts(policy, assessment)
+    found = counterfactual._composed_search(policy, assessment, "next", "c", "study", AS_OF, {}, (), current, 3, rules, time.perf_counter() + 30)
+    assert found is not None and found.counterfactuals
+    (cf,) = found.counterfactuals
+    changed_facts = {c.fact for c in cf.changes}
+    assert "projects[c].banned" in changed_facts  # (its own fact: the filter lets it in)
+    assert any(f.startswith("projects[a].") for f in changed_facts)  # (a out of the count)
+    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
+    changed = counterfactual.apply_changes(policy, assessment, {c.fact: (t.facts[c.fact], c.new) for c in cf.changes})
+    assert _outcomes(policy, changed)[("next", "c")] == "study"

@@ -1151,6 +1151,7 @@ def _composed(c: _Context, rules: list, budget_ms: int) -> tuple[list[tuple[tupl
     except ValueError:
         return [], set()
     state: dict[str, tuple[Any, Any]] = {}
+    counted = any(m[0] == "count" for _, marks in rules for m in marks.values())
     moved: dict[str, int] = {}  # entity → how many times it was moved
     kinds: set[str] = set()
     # (entity, outcome) moves found wanting once — no change, or one that breaks an earlier
@@ -1173,7 +1174,16 @@ def _composed(c: _Context, rules: list, budget_ms: int) -> tuple[list[tuple[tupl
             elif mark[0] == "count":
                 step = _count_step(c, prober, goals, k, mark[1], mark[2], state, moved, refused, start, budget_ms)
             else:
-                step = _rank_step(c, prober, goals, k, mark[1], state, moved, refused, start, budget_ms)
+                # an entity the ranking's filter leaves out (a prohibited use case is not
+                # ranked for study) is ranked by no other entity's move: its own facts first
+                # (where a count is moved too: a rank alone had its own facts searched before
+                # this stage, `_why_not`'s `own`)
+                rank = mark[1]
+                if counted and c.entity is not None and rank.where is not None and prober.truths(plain, [(rank.where, True)]) == [False]:
+                    step = _own_step(c, prober, goals, k, state, refused, start, budget_ms)
+                    mark = None if step is not None else mark
+                if step is None:
+                    step = _rank_step(c, prober, goals, k, rank, state, moved, refused, start, budget_ms)
             if step is not None:
                 kinds.add("own" if mark is None else mark[0])
                 break
