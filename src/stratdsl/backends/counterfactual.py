@@ -275,8 +275,9 @@ TRY_SHARE = 0.6
 #: every fact, UNREACHABLE_SHARE of the budget), then `_proven_none` (ranks and counts abstracted)
 PROOF_SHARE = 0.2
 UNREACHABLE_SHARE = 0.05
-#: the share of values tried one fact at a time for a decision undetermined now: it
-#: usually takes several answers at once, which the solver finds, so it keeps the rest
+#: the share of values tried one fact at a time for a decision undetermined now (it
+#: usually takes several answers at once, which the solver finds, so it keeps the rest) and
+#: for a rule that reads a count of entities (moved one at a time by a later stage)
 UNDETERMINED_TRY_SHARE = 0.3
 #: when values tried found changes: the share of the budget the solver may take to better them
 REFINE_SHARE = 0.4
@@ -432,6 +433,7 @@ def _tried(
     undetermined_deadline: float | None = None,
     composed: Callable[[str], Search | None] = lambda kind: None,
     own: Callable[[], Search | None] | None = None,
+    counted: bool = False,
 ) -> Search | None:
     """The concrete stage: each fact the decision reads, alone, set to the values worth trying
     (backends/probe); the verified changes of one fact, nearest first. When none gives the
@@ -458,7 +460,10 @@ def _tried(
     # one fact at a time get the share they get for an undetermined decision, then the
     # questions holding it back are answered one at a time (`_answered`)
     reads_open = base is not None and base.status == DECIDED and bool(base.held_back)
-    short = (undetermined or reads_open) and undetermined_deadline is not None
+    # a rule that reads a count of entities (`counted`): one fact rarely moves several
+    # entities, and the stage that moves them one at a time answers such questions — values
+    # tried one fact at a time get the same share, not most of the budget over every entity
+    short = (undetermined or reads_open or counted) and undetermined_deadline is not None
     singles_deadline = min(deadline, undetermined_deadline) if short else deadline
     found, _complete = probe.single_changes(
         prober, paths, types, bounds, outcome, current, singles_deadline
@@ -758,6 +763,7 @@ def why_not(
     1. trying values (`_tried`, backends/probe): each fact the decision reads alone, set to
        the values worth trying, with the compiled evaluator. Fast (a few milliseconds per
        evaluation), but the values found are not proven the closest: the note says so.
+       For a rule that reads a count of entities, UNDETERMINED_TRY_SHARE of the budget.
     2. when no one fact does it, a proof that no change gives the outcome: over every fact
        with at most 4, 8, … facts changed (`_unreachable`, briefly), then over the policy
        with ranks and counts abstracted (`_proven_none`): proves the outcomes structurally
@@ -866,7 +872,7 @@ def _why_not(
     tried = _tried(
         policy, assessment, decision, entity, outcome, as_of, params, keep, current, alternatives,
         start + timeout_ms * (TRY_SHARE + PROOF_SHARE) / 1000, proof, start + timeout_ms * UNDETERMINED_TRY_SHARE / 1000, composed,
-        own if rules and not counted else None,
+        own if rules and not counted else None, counted,
     )
     if tried is NONE:
         return Search((), Msg(NO_CHANGE), budget.now() - start, unreachable=True)
