@@ -849,7 +849,7 @@ def _why_not(
         return _unreachable(context, int(timeout_ms * UNREACHABLE_SHARE))
 
     rules = _movable(policy, decision, outcome) if decision in policy.decisions else []
-    counted = any(m[0] == "count" for _, marks in rules for m in marks.values())
+    counted = _reads_count(rules)
 
     def composed(kind: str) -> Search | None:
         # entities moved one at a time (`_composed`), with two thirds of what is left: for a
@@ -1100,6 +1100,11 @@ def _movable(policy: ir.CheckedPolicy, decision: str, outcome: str) -> list[tupl
     return out
 
 
+def _reads_count(rules: list[tuple[list[tuple[ir.Expr, bool]], dict[int, tuple]]]) -> bool:
+    """Whether a condition of `_movable`'s rules reads a count of entities."""
+    return any(m[0] == "count" for _, marks in rules for m in marks.values())
+
+
 def _through_decisions(policy: ir.CheckedPolicy, goals: list[tuple[ir.Expr, bool]]) -> list[tuple[ir.Expr, bool]]:
     """A rule's conditions with `D = outcome`, for a decision D made once for the company (the
     portfolio), replaced by what D needs to give that outcome (its rule's conditions), and the
@@ -1157,7 +1162,7 @@ def _composed(c: _Context, rules: list, budget_ms: int) -> tuple[list[tuple[tupl
     except ValueError:
         return [], set()
     state: dict[str, tuple[Any, Any]] = {}
-    counted = any(m[0] == "count" for _, marks in rules for m in marks.values())
+    counted = _reads_count(rules)
     moved: dict[str, int] = {}  # entity → how many times it was moved
     kinds: set[str] = set()
     # (entity, outcome) moves found wanting once — no change, or one that breaks an earlier
@@ -1175,9 +1180,10 @@ def _composed(c: _Context, rules: list, budget_ms: int) -> tuple[list[tuple[tupl
                 continue
             k = held.index(False)
             mark = marks.get(k)
+            kind = "own" if mark is None else mark[0]
             if mark is None:
                 step = _own_step(c, prober, goals, k, state, refused, start, budget_ms)
-            elif mark[0] == "count":
+            elif kind == "count":
                 step = _count_step(c, prober, goals, k, mark[1], mark[2], state, moved, refused, start, budget_ms)
             else:
                 # an entity the ranking's filter leaves out (a prohibited use case is not
@@ -1187,11 +1193,11 @@ def _composed(c: _Context, rules: list, budget_ms: int) -> tuple[list[tuple[tupl
                 rank = mark[1]
                 if counted and c.entity is not None and rank.where is not None and prober.truths(plain, [(rank.where, True)]) == [False]:
                     step = _own_step(c, prober, goals, k, state, refused, start, budget_ms)
-                    mark = None if step is not None else mark
+                    kind = "own"
                 if step is None:
-                    step = _rank_step(c, prober, goals, k, rank, state, moved, refused, start, budget_ms)
+                    step, kind = _rank_step(c, prober, goals, k, rank, state, moved, refused, start, budget_ms), "rank"
             if step is not None:
-                kinds.add("own" if mark is None else mark[0])
+                kinds.add(kind)
                 break
         if step is None:
             return [], kinds

@@ -32,6 +32,7 @@ approximate analyses, never to a guess.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import time
@@ -1499,8 +1500,7 @@ class _Watch:
         self._lock = threading.Lock()
         if clock is None:
             try:
-                cpu = time.pthread_getcpuclockid(threading.get_ident())
-                clock = lambda: time.clock_gettime(cpu)  # noqa: E731
+                clock = functools.partial(time.clock_gettime, time.pthread_getcpuclockid(threading.get_ident()))
             except (AttributeError, OSError):  # (no per-thread CPU clock on this system)
                 clock = time.perf_counter
         self._now = clock
