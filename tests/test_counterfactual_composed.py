@@ -320,3 +320,38 @@ def test_values_tried_one_fact_at_a_time_get_a_short_share_where_the_rule_reads_
     counterfactual.why_not(policy, assessment, "selection", "b", "selected", AS_OF, timeout_ms=10000)
     # (budgets are counted from 0 inside a search: the deadline is the share itself)
     assert deadlines == pytest.approx([10 * counterfactual.UNDETERMINED_TRY_SHARE, 10 * (counterfactual.TRY_SHARE + counterfactual.PROOF_SHARE)])
+
+
+# The express diagnostic's `→ study`: every project's `banned` unanswered, so each one's
+# selection is open, the count of selected ones is unknown and so is the study ranking
+# (whether a project passes its filter). `study` of c needs c settled out of the selection,
+# the count settled below 1 and c first among those the ranking keeps: the count's and the
+# ranking's open members are settled one at a time by their own facts (the count's step and
+# the rank's step gave up on an unknown condition: no change was found this way).
+OPEN = BANNED.replace("value: number 0..10 fixed", "value: number 0..10").replace(
+    "decision next for each project {\n", "decision next for each project {\n  candidate when not known(selection) and value >= 5\n"
+)
+
+OPEN_DATA = {"projects": [{"id": "a", "value": 9}, {"id": "b", "value": 6}, {"id": "c", "value": 7}]}
+
+
+def test_a_count_and_a_rank_left_open_by_unanswered_questions_are_settled_one_entity_at_a_time():
+    policy, diags = compile_text(OPEN, "open.strat")
+    assert policy is not None, diags
+    assessment = validate(policy, OPEN_DATA, "open.yaml")
+    before = evaluate(policy, assessment, AS_OF)
+    assert {d.entity: d.outcome for d in before.decisions if d.decision == "next"} == {"a": "candidate", "b": "candidate", "c": "candidate"}
+    assert [d.possible for d in before.decisions if d.decision == "portfolio"] == [("thin", "full")]  # (the count is open)
+    rules = counterfactual._movable(policy, "next", "study")
+    assert [sorted(kind for kind, *_ in marks.values()) for _, marks in rules] == [["count", "rank"]]
+    current = smt.assessment_facts(policy, assessment)
+    with smt.question(), budget.counted(30000):
+        found = counterfactual._composed_search(policy, assessment, "next", "c", "study", AS_OF, {}, (), current, 3, rules, 30.0)
+    assert found is not None and found.counterfactuals
+    (cf,) = found.counterfactuals
+    assert {c.fact.split(".")[0] for c in cf.changes} == {"projects[a]", "projects[b]", "projects[c]"}  # (each one settled)
+    t = smt.Translation(policy, smt.Shape.of(assessment), AS_OF)
+    changed = counterfactual.apply_changes(policy, assessment, {c.fact: (t.facts[c.fact], c.new) for c in cf.changes})
+    after = _outcomes(policy, changed)
+    assert after[("next", "c")] == "study"
+    assert after[("portfolio", None)] == "thin"

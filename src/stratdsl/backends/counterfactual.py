@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -1278,7 +1279,7 @@ def _rank_step(
     still holding."""
     where = _where(prober, goals, k, state)
     if where is None:
-        return None
+        return _rank_settled(c, prober, goals, k, rank, state, moved, refused, start, budget_ms)
     expr, want, earlier, plain, base = where
     try:
         c.t.expr(rank, (rank.input_name, c.entity), smt.TRUE)  # (the pairs are made with the rank)
@@ -1335,6 +1336,81 @@ def _rank_step(
     return None
 
 
+def _rank_settled(
+    c: _Context,
+    prober: probe.Prober,
+    goals: list,
+    k: int,
+    rank: ir.Rank,
+    state: dict[str, tuple[Any, Any]],
+    moved: dict[str, int],
+    refused: set,
+    start: float,
+    budget_ms: int,
+) -> tuple[str, dict[str, tuple[Any, Any]]] | None:
+    """A place in a ranking left open by unanswered questions (the express diagnostic:
+    whether another use case passes the ranking's filter, or how it compares, is unknown),
+    for `_rank_step`: the entity's own row settled in the ranking, else one other entity
+    whose row is open settled by its own facts — ranked after the entity asked about, out
+    of the ranking, else before it — the earlier conditions holding. (An entity settled so
+    may still be moved later, as any other.)"""
+    expr, want = goals[k]
+    earlier = goals[:k]
+    plain = {p: v for p, (_, v) in state.items()}
+    ok, base = prober.score(plain, earlier, expr, want)
+    if not ok or base is not None:
+        return None
+    try:
+        c.t.expr(rank, (rank.input_name, c.entity), smt.TRUE)  # (the pairs are made with the rank)
+        changed = apply_changes(c.policy, c.assessment, state)
+        rows = {e: _rank_row(c.t, rank, e) for e in c.t.scope_entities(rank.input_name) if moved.get(e, 0) < MOVES}
+    except (smt.Untranslatable, StratError):
+        return None
+    now = {**c.current, **plain}
+    pins = [pair for p, f in c.t.facts.items() if p in now for pair in _pinned(c.t, f, now[p])]
+    kept = _holding(c, earlier)
+
+    def holds(values: dict[str, tuple[Any, Any]]) -> bool:
+        ok, _gap = prober.score({**plain, **{p: v for p, (_, v) in values.items()}}, earlier, expr, want)
+        return ok
+
+    def settled(term: Any) -> bool:
+        return z3.is_true(z3.simplify(smt.substitute(term, *pins)))
+
+    # the entity's own row first: in the ranking (its filter passed, its keys known)
+    for e, (out, ranked) in sorted(rows.items(), key=lambda row: (row[0] != c.entity, row[0])):
+        if settled(ranked if e == c.entity else z3.Or(out, ranked)):
+            continue
+        before = c.t.precedes[(rank.id, e, c.entity)] if e != c.entity else smt.FALSE
+        own = _own_facts(c, rank.input_name, e, state, again=True)
+        # after it (a figure), out of the ranking (a filter), before it (a rank to push down)
+        tries = (ranked,) if e == c.entity else (z3.And(ranked, smt._not(before)), out, before)
+        for n, goal in enumerate(tries):
+            left = _left_ms(start, budget_ms)
+            if left <= 0:
+                return None
+            if not own or (e, f"settled {n}") in refused:
+                continue
+            refused.add((e, f"settled {n}"))
+            sub = dataclasses.replace(
+                c, assessment=changed, goal=z3.And(goal, kept), current=now, held=(c.held | set(state)) - own, alternatives=1, candidates=1, confirm=holds,
+            )
+            found, _status = _search(sub, _Slice(None, own), max(left // 4, min(left, 200)))
+            if found:
+                return e, {x.fact: (c.t.facts[x.fact], x.new) for x in min(found, key=lambda item: item[0])[1].changes}
+    return None
+
+
+def _rank_row(t: smt.Translation, rank: ir.Rank, e: str) -> tuple[Any, Any]:
+    """Whether entity `e` is known to be out of `rank` (its filter known false, or not
+    applicable), and whether it is known to be in it with every key known."""
+    scope = (rank.input_name, e)
+    w = t.expr(rank.where, scope, smt.TRUE) if rank.where is not None else smt.SVal(smt.TRUE, smt.TRUE, "bool")
+    keys = [t.expr(key, scope, smt.TRUE) for key, _desc in rank.keys]
+    out = z3.Or(z3.And(w.known, smt._not(w.value)), w.is_na)
+    return out, z3.And(w.known, w.value, *[key.known for key in keys])
+
+
 def _count_step(
     c: _Context,
     prober: probe.Prober,
@@ -1348,11 +1424,19 @@ def _count_step(
     start: float,
     budget_ms: int,
 ) -> tuple[str, dict[str, tuple[Any, Any]]] | None:
-    """One entity moved for `_composed`: (its id, the facts changed), or None."""
-    where = _where(prober, goals, k, state)
-    if where is None:
+    """One entity moved for `_composed`: (its id, the facts changed), or None.
+
+    A count left open by unanswered questions (the express diagnostic: how many use cases
+    are selected is unknown while their selection is open) is settled first: an entity
+    whose decision may still be the counted outcome is given another, by its own facts —
+    out of the count, then into it — and the move is kept when fewer such entities are
+    left, the earlier conditions holding."""
+    expr, want = goals[k]
+    earlier = goals[:k]
+    plain = {p: v for p, (_, v) in state.items()}
+    ok, base = prober.score(plain, earlier, expr, want)
+    if not ok:
         return None
-    expr, want, earlier, plain, base = where
     try:
         changed = apply_changes(c.policy, c.assessment, state)
         result = _evaluated(c.policy, changed, c.as_of, c.params)
@@ -1360,14 +1444,24 @@ def _count_step(
         return None
     now = {**c.current, **plain}
     owner = c.policy.decisions[name].entity_input
-    # an entity moves at most twice: a deferral that waited for another use case's slot is
-    # undone when that one is deferred in turn, and is then made again, for another reason
-    counted = [d for d in result.decisions if d.decision == name and d.entity is not None and moved.get(d.entity, 0) < MOVES and d.outcome is not None]
+    outcomes = [o.name for o in c.policy.decisions[name].outcomes]
+    if base is None:
+        # an entity moves at most twice (below): so does one settled here
+        counted = [d for d in result.decisions if d.decision == name and d.entity is not None and moved.get(d.entity, 0) < MOVES and _open_member(d, value)]
+        opened = _open_members(result, name, value)
+    else:
+        # an entity moves at most twice: a deferral that waited for another use case's slot
+        # is undone when that one is deferred in turn, and is then made again, for another
+        # reason
+        counted = [d for d in result.decisions if d.decision == name and d.entity is not None and moved.get(d.entity, 0) < MOVES and d.outcome is not None]
     kept = _holding(c, earlier)
     # those in the count first: a count to bring down (none planned) is the usual question
     for d in sorted(counted, key=lambda d: d.outcome != value):
         # out of the count, or into it; the time left shared with the entities after this one
-        wanted = [o.name for o in c.policy.decisions[name].outcomes if o.name != value] if d.outcome == value else [value]
+        if base is None:
+            wanted = [o for o in outcomes if o != value and o in d.possible] + [value]
+        else:
+            wanted = [o for o in outcomes if o != value] if d.outcome == value else [value]
         own = _own_facts(c, owner, d.entity, state)
         if not own:
             continue
@@ -1392,12 +1486,36 @@ def _count_step(
                 continue
             values = {x.fact: (c.t.facts[x.fact], x.new) for x in min(found, key=lambda item: item[0])[1].changes}
             ok, gap = prober.score({**plain, **{p: v for p, (_, v) in values.items()}}, earlier, expr, want)
-            if ok and gap is not None and gap <= base:
+            if base is None and ok and _open_members(_moved_result(c, {**state, **values}), name, value) < opened:
+                refused.add((d.entity, outcome))
+                return d.entity, values
+            if base is not None and ok and gap is not None and gap <= base:
                 refused.add((d.entity, outcome))  # (moved again, it is for another outcome)
                 return d.entity, values
             if not ok:
                 refused.add((d.entity, outcome))
     return None
+
+
+def _open_member(d: Any, value: str) -> bool:
+    """Whether a decision's result is open and may still be `value`."""
+    return d.outcome is None and value in d.possible
+
+
+def _open_members(result: Any, name: str, value: str) -> float:
+    """How many entities' decision `name` is open and may still be `value` in `result`
+    (infinitely many where the evaluator refused the changes)."""
+    if result is None:
+        return math.inf
+    return sum(1 for d in result.decisions if d.decision == name and d.entity is not None and _open_member(d, value))
+
+
+def _moved_result(c: _Context, values: dict[str, tuple[Any, Any]]) -> Any:
+    """The evaluation of the assessment with `values` (None: the evaluator refused them)."""
+    try:
+        return _evaluated(c.policy, apply_changes(c.policy, c.assessment, values), c.as_of, c.params)
+    except StratError:
+        return None
 
 
 def _holding(c: _Context, earlier: list[tuple[ir.Expr, bool]]) -> Any:
