@@ -1148,8 +1148,11 @@ def _composed(c: _Context, rules: list, budget_ms: int) -> tuple[list[tuple[tupl
       outcome (or the counted one), the first whose change brings the condition nearer — or
       keeps it as near while that entity left the count as sought (another took its place:
       a use case deferred frees the capacity the next one waited for) (`_count_step`);
+      a count left open by unanswered questions has no distance yet: its open entities are
+      settled one at a time first, each move kept when fewer are left open;
     - a rank: another entity moved before the entity asked about (or after it), by a search
       over its own facts for "it passes the ranking's filter and comes first" (`_rank_step`);
+      a place left open: the open rows settled one at a time first (`_rank_settled`);
     - a condition of the entity's own (it must be eligible before it can be ranked): the
       solver over its own facts (`_solve_condition`), the conditions before it kept.
 
@@ -1276,7 +1279,8 @@ def _rank_step(
     `_composed`: (its id, the facts changed), or None. The search is over that entity's
     own facts for the translation's "passes the filter, keys known, comes first" term; a
     change is kept when the evaluator says the condition came nearer, the earlier ones
-    still holding."""
+    still holding. A condition left unknown by open questions has no distance:
+    `_rank_settled` settles the open rows instead."""
     where = _where(prober, goals, k, state)
     if where is None:
         return _rank_settled(c, prober, goals, k, rank, state, moved, refused, start, budget_ms)
@@ -1403,12 +1407,13 @@ def _rank_settled(
 
 def _rank_row(t: smt.Translation, rank: ir.Rank, e: str) -> tuple[Any, Any]:
     """Whether entity `e` is known to be out of `rank` (its filter known false, or not
-    applicable), and whether it is known to be in it with every key known."""
+    applicable), and whether it is known to be in it with every key settled (known, or not
+    applicable: such a key comes last, as in `smt.Translation._Rank`)."""
     scope = (rank.input_name, e)
     w = t.expr(rank.where, scope, smt.TRUE) if rank.where is not None else smt.SVal(smt.TRUE, smt.TRUE, "bool")
     keys = [t.expr(key, scope, smt.TRUE) for key, _desc in rank.keys]
     out = z3.Or(z3.And(w.known, smt._not(w.value)), w.is_na)
-    return out, z3.And(w.known, w.value, *[key.known for key in keys])
+    return out, z3.And(w.known, w.value, *[key.settled for key in keys])
 
 
 def _count_step(
