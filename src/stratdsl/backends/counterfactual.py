@@ -1230,16 +1230,41 @@ def _own_facts(c: _Context, owner: str, entity: str, state: dict[str, Any], agai
     return frozenset(p for p in c.relevant_all if p.startswith(prefix) and p not in c.held and (again or p not in state))
 
 
-def _where(prober: probe.Prober, goals: list, k: int, state: dict[str, tuple[Any, Any]]) -> tuple[Any, bool, list, dict[str, Any], Decimal] | None:
-    """Condition `k` of `goals`, what it wants, the conditions before it, the state's values,
-    and how far the condition is from holding with them (None when an earlier one fails)."""
+class _Where(NamedTuple):
+    """Condition `k` of a rule's goals as a step of `_composed` sees it."""
+
+    expr: ir.Expr
+    want: bool
+    earlier: list[tuple[ir.Expr, bool]]  # the conditions before it
+    plain: dict[str, Any]  # the state's values
+    base: Decimal | None  # how far it is from holding with them; None: unknown (open questions)
+
+
+def _where(prober: probe.Prober, goals: list, k: int, state: dict[str, tuple[Any, Any]]) -> _Where | None:
+    """Condition `k` of `goals` with the state's values (None when an earlier one fails)."""
     expr, want = goals[k]
     earlier = goals[:k]
     plain = {p: v for p, (_, v) in state.items()}
     ok, base = prober.score(plain, earlier, expr, want)
-    if not ok or base is None:
+    return _Where(expr, want, earlier, plain, base) if ok else None
+
+
+def _rank_setting(c: _Context, rank: ir.Rank, state: dict[str, tuple[Any, Any]], plain: dict[str, Any]) -> tuple[Assessment, dict[str, Any]] | None:
+    """For a step through `rank`: the assessment with the moves so far and every fact's
+    value with them (None: the rank is not translated, or the evaluator refuses the moves)."""
+    try:
+        c.t.expr(rank, (rank.input_name, c.entity), smt.TRUE)  # (the pairs are made with the rank)
+        changed = apply_changes(c.policy, c.assessment, state)
+    except (smt.Untranslatable, StratError):
         return None
-    return expr, want, earlier, plain, base
+    return changed, {**c.current, **plain}
+
+
+def _pins(c: _Context, now: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """Every fact's value in `now` as pairs substituting the translation's terms. (Made
+    after the terms a step asks about: z3 numbers its terms as they are made, and its
+    search follows that order.)"""
+    return [pair for p, f in c.t.facts.items() if p in now for pair in _pinned(c.t, f, now[p])]
 
 
 def _own_step(
@@ -1283,15 +1308,15 @@ def _rank_step(
     `_rank_settled` settles the open rows instead."""
     where = _where(prober, goals, k, state)
     if where is None:
-        return _rank_settled(c, prober, goals, k, rank, state, moved, refused, start, budget_ms)
-    expr, want, earlier, plain, base = where
-    try:
-        c.t.expr(rank, (rank.input_name, c.entity), smt.TRUE)  # (the pairs are made with the rank)
-        changed = apply_changes(c.policy, c.assessment, state)
-    except (smt.Untranslatable, StratError):
         return None
-    now = {**c.current, **plain}
-    pins = [pair for p, f in c.t.facts.items() if p in now for pair in _pinned(c.t, f, now[p])]
+    if where.base is None:
+        return _rank_settled(c, prober, where, rank, state, moved, refused, start, budget_ms)
+    expr, want, earlier, plain, base = where
+    setting = _rank_setting(c, rank, state, plain)
+    if setting is None:
+        return None
+    changed, now = setting
+    pins = _pins(c, now)
 
     def nearer(values: dict[str, tuple[Any, Any]], level: bool = False) -> bool:
         ok, gap = prober.score({**plain, **{p: v for p, (_, v) in values.items()}}, earlier, expr, want)
@@ -1341,16 +1366,7 @@ def _rank_step(
 
 
 def _rank_settled(
-    c: _Context,
-    prober: probe.Prober,
-    goals: list,
-    k: int,
-    rank: ir.Rank,
-    state: dict[str, tuple[Any, Any]],
-    moved: dict[str, int],
-    refused: set,
-    start: float,
-    budget_ms: int,
+    c: _Context, prober: probe.Prober, where: _Where, rank: ir.Rank, state: dict[str, tuple[Any, Any]], moved: dict[str, int], refused: set, start: float, budget_ms: int
 ) -> tuple[str, dict[str, tuple[Any, Any]]] | None:
     """A place in a ranking left open by unanswered questions (the express diagnostic:
     whether another use case passes the ranking's filter, or how it compares, is unknown),
@@ -1358,20 +1374,13 @@ def _rank_settled(
     whose row is open settled by its own facts — ranked after the entity asked about, out
     of the ranking, else before it — the earlier conditions holding. (An entity settled so
     may still be moved later, as any other.)"""
-    expr, want = goals[k]
-    earlier = goals[:k]
-    plain = {p: v for p, (_, v) in state.items()}
-    ok, base = prober.score(plain, earlier, expr, want)
-    if not ok or base is not None:
+    expr, want, earlier, plain, _base = where
+    setting = _rank_setting(c, rank, state, plain)
+    if setting is None:
         return None
-    try:
-        c.t.expr(rank, (rank.input_name, c.entity), smt.TRUE)  # (the pairs are made with the rank)
-        changed = apply_changes(c.policy, c.assessment, state)
-        rows = {e: _rank_row(c.t, rank, e) for e in c.t.scope_entities(rank.input_name) if moved.get(e, 0) < MOVES}
-    except (smt.Untranslatable, StratError):
-        return None
-    now = {**c.current, **plain}
-    pins = [pair for p, f in c.t.facts.items() if p in now for pair in _pinned(c.t, f, now[p])]
+    changed, now = setting
+    rows = {e: _rank_row(c.t, rank, e) for e in c.t.scope_entities(rank.input_name) if moved.get(e, 0) < MOVES}
+    pins = _pins(c, now)
     kept = _holding(c, earlier)
 
     def holds(values: dict[str, tuple[Any, Any]]) -> bool:
@@ -1436,12 +1445,10 @@ def _count_step(
     whose decision may still be the counted outcome is given another, by its own facts —
     out of the count, then into it — and the move is kept when fewer such entities are
     left, the earlier conditions holding."""
-    expr, want = goals[k]
-    earlier = goals[:k]
-    plain = {p: v for p, (_, v) in state.items()}
-    ok, base = prober.score(plain, earlier, expr, want)
-    if not ok:
+    where = _where(prober, goals, k, state)
+    if where is None:
         return None
+    expr, want, earlier, plain, base = where
     try:
         changed = apply_changes(c.policy, c.assessment, state)
         result = _evaluated(c.policy, changed, c.as_of, c.params)
@@ -1450,15 +1457,14 @@ def _count_step(
     now = {**c.current, **plain}
     owner = c.policy.decisions[name].entity_input
     outcomes = [o.name for o in c.policy.decisions[name].outcomes]
-    if base is None:
-        # an entity moves at most twice (below): so does one settled here
-        counted = [d for d in result.decisions if d.decision == name and d.entity is not None and moved.get(d.entity, 0) < MOVES and _open_member(d, value)]
-        opened = _open_members(result, name, value)
-    else:
-        # an entity moves at most twice: a deferral that waited for another use case's slot
-        # is undone when that one is deferred in turn, and is then made again, for another
-        # reason
-        counted = [d for d in result.decisions if d.decision == name and d.entity is not None and moved.get(d.entity, 0) < MOVES and d.outcome is not None]
+    opened = _open_members(result, name, value)
+    # an entity moves at most twice: a deferral that waited for another use case's slot is
+    # undone when that one is deferred in turn, and is then made again, for another reason.
+    # A count left open: the entities that may still be counted; else those decided
+    counted = [
+        d for d in result.decisions
+        if d.decision == name and d.entity is not None and moved.get(d.entity, 0) < MOVES and (_open_member(d, value) if base is None else d.outcome is not None)
+    ]
     kept = _holding(c, earlier)
     # those in the count first: a count to bring down (none planned) is the usual question
     for d in sorted(counted, key=lambda d: d.outcome != value):
